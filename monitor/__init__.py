@@ -1,0 +1,1 @@
+"""monitor: watches news feeds for topics and raises alerts."""

@@ -1,0 +1,226 @@
+"""Frozen data that crosses stage boundaries, named by role.
+
+fetch → :class:`FetchResult`; parse → :class:`ParsedFeed` of :class:`RawEntry`;
+normalize → :class:`Article`; match → :class:`Match` with :class:`Evidence`;
+store → :class:`Alert`. ORM objects never leave ``monitor.storage``; these do.
+Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Literal
+
+FIELDS: tuple[str, ...] = ("title", "summary", "content")
+"""The text fields of an article that topics are matched against, in this order."""
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSpec:
+    """One configured feed."""
+
+    name: str
+    url: str
+    language: str | None = None
+    interval: timedelta = timedelta(minutes=10)
+    enabled: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    """What the database remembers of a feed between polls."""
+
+    name: str
+    etag: str | None = None
+    last_modified: str | None = None
+    content_hash: str | None = None
+    errors: int = 0
+    """Consecutive failures; reset by a success."""
+    last_error: str | None = None
+    last_poll: datetime | None = None
+    last_success: datetime | None = None
+    next_poll: datetime | None = None
+    http_status: int | None = None
+    status: str = "new"
+    """new, ok, not_modified, error, gone."""
+    down_since: datetime | None = None
+    """Set while an operator "feed down" alert is outstanding."""
+
+
+FetchStatus = Literal["ok", "not_modified", "error"]
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """The outcome of one HTTP fetch: a value, never an exception."""
+
+    status: FetchStatus
+    url: str
+    """The final URL after redirects (the requested one on error)."""
+    http_status: int | None = None
+    content: bytes | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    etag: str | None = None
+    last_modified: str | None = None
+    error_kind: str | None = None
+    """dns, connect, tls, timeout, too_large, too_many_redirects, refused_address,
+    http_404, http_503, rate_limited, bot_challenge, gone, bad_url …"""
+    error: str | None = None
+    """Human-readable reason for an operator."""
+    retry_after: datetime | None = None
+    """Earliest next poll the server asked for (Retry-After, Cache-Control, Expires)."""
+    elapsed: float = 0.0
+    permanent_redirect: str | None = None
+    """Set when a 301/308 moved the feed for good."""
+
+
+@dataclass(frozen=True, slots=True)
+class RawEntry:
+    """One feed entry as the parser saw it (HTML still in it, dates not yet checked)."""
+
+    guid: str | None = None
+    link: str | None = None
+    title: str | None = None
+    summary: str | None = None
+    content: str | None = None
+    author: str | None = None
+    published: datetime | None = None
+    updated: datetime | None = None
+    language: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    """What parse_feed returns: the entries and what the feed says about itself."""
+
+    version: str
+    """feedparser's version string (rss20, atom10, rss10 …); '' if unknown."""
+    entries: tuple[RawEntry, ...]
+    title: str | None = None
+    language: str | None = None
+    ttl: timedelta | None = None
+    bozo: str | None = None
+    """Why the parser had to recover, if it did (kept as a warning, not an error)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """A normalized article: plain text, UTC dates, identity and change keys."""
+
+    feed: str
+    article_key: str
+    """Identity within the feed: hash of GUID (or GUID|link, link, title+text)."""
+    content_hash: str
+    """Changes when the text changes."""
+    url: str | None
+    """Canonical URL (tracking parameters removed), or None."""
+    title: str
+    summary: str = ""
+    content: str = ""
+    published: datetime | None = None
+    language: str | None = None
+    guid: str | None = None
+    link: str | None = None
+    """The link as the feed gave it (before canonicalization)."""
+
+    def text(self, name: str) -> str:
+        """The text of one of :data:`FIELDS`."""
+        value = getattr(self, name)
+        return value if isinstance(value, str) else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """What the topic engine reads: an article or a text given to `monitor match`."""
+
+    title: str = ""
+    summary: str = ""
+    content: str = ""
+    language: str | None = None
+    published: datetime | None = None
+
+    @classmethod
+    def from_article(cls, article: Article) -> Document:
+        return cls(
+            title=article.title,
+            summary=article.summary,
+            content=article.content,
+            language=article.language,
+            published=article.published,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """One hit of one term: what, where, and the words around it."""
+
+    term: str
+    field: str
+    offset: int
+    """Character offset of the hit in the field's text."""
+    snippet: str
+
+    def to_json(self) -> dict[str, object]:
+        return {"term": self.term, "field": self.field, "offset": self.offset,
+                "snippet": self.snippet}
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A topic that matched a document, with why."""
+
+    topic: str
+    score: float
+    evidence: tuple[Evidence, ...]
+
+    def to_json(self) -> dict[str, object]:
+        return {"id": self.topic, "score": self.score,
+                "evidence": [e.to_json() for e in self.evidence]}
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """An alert as stored, delivered and printed (SPEC.md, "Alerts")."""
+
+    id: str
+    topic: str
+    title: str
+    url: str | None
+    feed: str
+    published: datetime | None
+    detected_at: datetime
+    evidence: tuple[Evidence, ...]
+    topic_name: str = ""
+    feeds: tuple[str, ...] = ()
+    """Every feed that carried the story so far."""
+    kind: str = "topic"
+    """topic, or operator (feed down / recovered, dead letters …)."""
+    summary: str = ""
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "topic": self.topic,
+            "topic_name": self.topic_name,
+            "title": self.title,
+            "url": self.url,
+            "feed": self.feed,
+            "feeds": list(self.feeds) or [self.feed],
+            "published": format_time(self.published),
+            "detected_at": format_time(self.detected_at),
+            "evidence": [e.to_json() for e in self.evidence],
+        }
+
+
+def format_time(value: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a ``Z``, as SPEC.md writes times; None stays None."""
+    if value is None:
+        return None
+    from datetime import UTC
+
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
