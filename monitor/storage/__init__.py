@@ -14,6 +14,7 @@ from monitor.storage.articles import (
     known_articles,
     mark_channel_disabled,
     save_feed_update,
+    save_operator_alert,
 )
 from monitor.storage.database import create_database_engine, open_database, ping, redacted
 from monitor.storage.feeds import (
@@ -27,6 +28,7 @@ from monitor.storage.feeds import (
 from monitor.storage.migrate import upgrade
 from monitor.storage.outbox import (
     claim_deliveries,
+    defer_deliveries,
     delivery_report,
     mark_delivered,
     mark_failed,
@@ -43,6 +45,7 @@ __all__ = [
     "claim_deliveries",
     "claim_feeds",
     "create_database_engine",
+    "defer_deliveries",
     "delivery_id",
     "delivery_report",
     "known_articles",
@@ -60,6 +63,7 @@ __all__ = [
     "release_deliveries",
     "release_feeds",
     "save_feed_update",
+    "save_operator_alert",
     "sync_feeds",
     "upgrade",
 ]

@@ -367,3 +367,10 @@ def mark_channel_disabled(engine: Engine, channel: str, reason: str, now: dateti
             .where(and_(DeliveryRow.channel == channel, DeliveryRow.status == "pending"))
             .values(status="skipped", last_error=f"channel disabled: {reason}")
         )
+
+
+def save_operator_alert(engine: Engine, alert: Alert, policy: AlertPolicy, now: datetime) -> bool:
+    """Store an alert about the monitor itself (dead letters, disabled channels)."""
+    with engine.begin() as conn:
+        return _insert_alert(conn, alert, story=alert.id, title_key="", language=None,
+                             article_id=None, channels=policy.channels, now=now)

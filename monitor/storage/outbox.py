@@ -145,3 +145,15 @@ def delivery_report(
         query = query.where(DeliveryRow.alert_id.in_(list(alert_ids)))
     with engine.connect() as conn:
         return [(r[0], r[1], r[2], int(r[3]), r[4]) for r in conn.execute(query).all()]
+
+
+def defer_deliveries(engine: Engine, task_ids: Sequence[int], owner: str,
+                     next_attempt: datetime) -> None:
+    """Put claimed rows back untried (their channel is failing right now)."""
+    if not task_ids:
+        return
+    with engine.begin() as conn:
+        conn.execute(update(DeliveryRow)
+                     .where(DeliveryRow.id.in_(list(task_ids)), DeliveryRow.lease_owner == owner)
+                     .values(lease_owner=None, lease_until=None,
+                             next_attempt=func.coalesce(next_attempt, DeliveryRow.next_attempt)))
