@@ -28,27 +28,33 @@ band also holds different stories of one subject (a summit's preview and its out
 MIN_WORDS = 3
 """Titles with fewer content words are only the same story when they are equal."""
 
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Function words only: negations stay ("no deal" and "deal" are different stories).
 _STOPWORDS: dict[str, frozenset[str]] = {
-    "en": frozenset(
+    "en": _words(
         "a an the and or but of to in on at for from by with as is are was were be been "
         "it its this that these those after before over into about amid says said say "
-        "will would can could may might has have had not no new his her their he she "
-        "they we you i up out".split()
+        "will would can could may might has have had his her their he she they we you i "
+        "up out s"
     ),
-    "de": frozenset(
+    "de": _words(
         "der die das den dem des ein eine einen einem einer eines und oder aber von zu "
         "zum zur im in am an auf für mit nach bei aus über vor um ist sind war wird "
-        "werden hat haben nicht kein keine sich er sie es wir als auch wie dass so".split()
+        "werden hat haben sich er sie es wir als auch wie dass so"
     ),
-    "ru": frozenset(
-        "и в во на с со к ко по о об от до за из у для не ни что как а но или же ли бы "
-        "это этот эта эти его ее её их он она они мы вы я при после перед под над "
-        "также уже ещё еще был была были будет".split()
+    "ru": _words(
+        "и в во на с со к ко по о об от до за из у для что как а но или же ли бы "
+        "это этот эта эти его ее их он она они мы вы я при после перед под над "
+        "также уже еще был была были будет"
     ),
 }
 K = TypeVar("K")
 _STEMMERS = {"en": "english", "de": "german", "ru": "russian"}
-_SUFFIX = re.compile(r"\s+[-|–—]\s+([^-|–—]{1,60})$")
+_SUFFIX = re.compile(r"\s+[-|]\s+([^-|]{1,60})$")
 _WORD = re.compile(r"\w+")
 _MARKS = re.compile(r"[\u0300-\u036f]")
 
@@ -63,23 +69,36 @@ def _base_language(language: str | None) -> str:
     return (language or "").lower().replace("_", "-").split("-")[0]
 
 
+def _is_outlet(name: str) -> bool:
+    """ "Reuters", "The New York Times", "politico.eu": capitalized, short, or a domain."""
+    words = name.split()
+    return 0 < len(words) <= 4 and all(w[0].isupper() or w[0].isdigit() or "." in w for w in words)
+
+
+def _strip_outlet(title: str) -> str:
+    """Drop an aggregator's " - Outlet" / " | Outlet" suffix (Google News adds one)."""
+    suffix = _SUFFIX.search(title)
+    if suffix and suffix.start() > 0 and _is_outlet(suffix.group(1)):
+        return title[: suffix.start()]
+    return title
+
+
 def title_fingerprint(title: str, language: str | None) -> str:
     """The content words of ``title``, normalized and stemmed, space-separated.
 
     Store it per article; compare two with :func:`same_story_fingerprints`.
     """
     text = unicodedata.normalize("NFKC", title).strip()
-    suffix = _SUFFIX.search(text)
-    # " - Reuters", " | DW": an aggregator's outlet name, not part of the story.
-    if suffix and len(suffix.group(1).split()) <= 4 and suffix.start() > 0:
-        text = text[: suffix.start()]
-    text = _MARKS.sub("", unicodedata.normalize("NFD", text.casefold()))
+    text = _strip_outlet(_strip_outlet(text))
     lang = _base_language(language)
     stop = _STOPWORDS.get(lang, frozenset())
-    words = [w for w in _WORD.findall(text.replace("_", " ")) if w not in stop]
+    text = text.casefold().replace("ё", "е").replace("_", " ")
+    words = [w for w in _WORD.findall(text) if w not in stop]
     stemmer = _stemmer(lang)
     if stemmer is not None:
         words = stemmer.stemWords(words)
+    # Accents go after stemming (the stemmers know umlauts); "Gípfel" equals "Gipfel".
+    words = [_MARKS.sub("", unicodedata.normalize("NFD", w)) for w in words]
     return " ".join(words)
 
 
