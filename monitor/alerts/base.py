@@ -1,0 +1,109 @@
+"""What an alert channel is, which alerts it takes, and building channels from config.
+
+A channel sends one alert, once per call, and says how it failed with
+:class:`~monitor.errors.DeliveryError`. Retrying, claiming and recording deliveries is
+the outbox's job; the always-on alert log is built by the caller from ``alert_log``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+from monitor.alerts.apprise_channel import AppriseChannel
+from monitor.alerts.mail import EmailChannel
+from monitor.alerts.stdout import StdoutChannel
+from monitor.alerts.webhook import WebhookChannel
+from monitor.settings import NotifyConfig, SmtpConfig
+from monitor.types import Alert
+
+_KINDS = ("webhook", "email", "apprise", "stdout")
+_ADDRESS = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+$")
+
+
+@runtime_checkable
+class Channel(Protocol):
+    """One place alerts go. ``send`` raises DeliveryError on failure, nothing else."""
+
+    name: str
+    topics: frozenset[str] | None
+
+    def send(self, alert: Alert, *, delivery_id: str) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def accepts(channel: Channel, alert: Alert) -> bool:
+    """Whether ``channel`` takes ``alert``: operator alerts go everywhere."""
+    if alert.kind == "operator" or channel.topics is None:
+        return True
+    return alert.topic in channel.topics
+
+
+def build_channels(notify: Sequence[NotifyConfig], smtp: SmtpConfig | None) -> list[Channel]:
+    """One channel per ``notify`` entry; ValueError naming every problem found.
+
+    Nothing is contacted: a channel that cannot reach its service fails on ``send``.
+    """
+    problems: list[str] = []
+    channels: list[Channel] = []
+    seen: dict[str, int] = {}
+    for index, entry in enumerate(notify):
+        where = f"notify[{index}]"
+        kinds = [k for k in _KINDS if getattr(entry, k) not in (None, False)]
+        if len(kinds) != 1:
+            given = ", ".join(kinds) or "none"
+            problems.append(f"{where}: give exactly one of {', '.join(_KINDS)} (given: {given})")
+            continue
+        kind = kinds[0]
+        name = entry.channel_name
+        if name in seen:
+            problems.append(
+                f"{where}: same channel as notify[{seen[name]}] ({name}); "
+                "give one of them a distinct `name`"
+            )
+            continue
+        seen[name] = index
+        if entry.topics is not None and not entry.topics:
+            problems.append(f"{where}: `topics` is empty; leave it out to route every topic")
+            continue
+        if entry.secret is not None and kind != "webhook":
+            problems.append(f"{where}: `secret` only applies to a webhook")
+            continue
+        topics = frozenset(entry.topics) if entry.topics is not None else None
+        try:
+            if kind == "webhook":
+                assert entry.webhook is not None
+                channels.append(
+                    WebhookChannel(
+                        name,
+                        entry.webhook,
+                        secret=entry.secret,
+                        topics=topics,
+                        timeout=entry.timeout,
+                    )
+                )
+            elif kind == "email":
+                if smtp is None:
+                    raise ValueError("an email channel needs an `smtp:` section")
+                raw = entry.email
+                recipients = [raw] if isinstance(raw, str) else list(raw or [])
+                bad = [r for r in recipients if not _ADDRESS.match(r.strip())]
+                if not recipients or bad:
+                    raise ValueError(f"not an e-mail address: {', '.join(map(repr, bad))}")
+                channels.append(
+                    EmailChannel(name, [r.strip() for r in recipients], smtp, topics=topics)
+                )
+            elif kind == "apprise":
+                assert entry.apprise is not None
+                channels.append(AppriseChannel(name, entry.apprise, topics=topics))
+            else:
+                channels.append(StdoutChannel(name, topics=topics))
+        except ValueError as exc:
+            problems.append(f"{where}: {exc}")
+    if problems:
+        for channel in channels:
+            channel.close()
+        raise ValueError("\n".join(problems))
+    return channels

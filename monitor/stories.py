@@ -1,0 +1,139 @@
+"""Whether two titles tell the same story (the same wire story from two outlets).
+
+Pure: titles in, a fingerprint or a verdict out. A fingerprint is the title reduced to
+its content words (case, accents, punctuation, an aggregator's " - Outlet" suffix and
+function words dropped; words stemmed in en/de/ru) as one space-separated string:
+cheap to store per article and to compare later. Finding the candidates (recent
+alerts of the same topic and language) and the 48-hour window are the caller's job;
+the same canonical URL is handled by the caller too.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from functools import lru_cache
+from typing import TypeVar
+
+import Stemmer
+from rapidfuzz import fuzz
+
+THRESHOLD = 88.0
+"""Minimum :func:`story_similarity` of the same story. Chosen on the shared streams
+(tests/benchmarks/story_thresholds.py): pairs at 80–88 are mostly the same story in a
+general stream, but within one topic, where every title shares the topic's words, that
+band also holds different stories of one subject (a summit's preview and its outcome,
+85); a wrong merge loses an alert, a missed one only repeats it, so the bar is high."""
+MIN_WORDS = 3
+"""Titles with fewer content words are only the same story when they are equal."""
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Function words only: negations stay ("no deal" and "deal" are different stories).
+_STOPWORDS: dict[str, frozenset[str]] = {
+    "en": _words(
+        "a an the and or but of to in on at for from by with as is are was were be been "
+        "it its this that these those after before over into about amid says said say "
+        "will would can could may might has have had his her their he she they we you i "
+        "up out s"
+    ),
+    "de": _words(
+        "der die das den dem des ein eine einen einem einer eines und oder aber von zu "
+        "zum zur im in am an auf für mit nach bei aus über vor um ist sind war wird "
+        "werden hat haben sich er sie es wir als auch wie dass so"
+    ),
+    "ru": _words(
+        "и в во на с со к ко по о об от до за из у для что как а но или же ли бы "
+        "это этот эта эти его ее их он она они мы вы я при после перед под над "
+        "также уже еще был была были будет"
+    ),
+}
+K = TypeVar("K")
+_STEMMERS = {"en": "english", "de": "german", "ru": "russian"}
+_SUFFIX = re.compile(r"\s+[-|]\s+([^-|]{1,60})$")
+_WORD = re.compile(r"\w+")
+_MARKS = re.compile(r"[\u0300-\u036f]")
+
+
+@lru_cache(maxsize=8)
+def _stemmer(language: str) -> Stemmer.Stemmer | None:
+    algorithm = _STEMMERS.get(language)
+    return Stemmer.Stemmer(algorithm) if algorithm else None
+
+
+def _base_language(language: str | None) -> str:
+    return (language or "").lower().replace("_", "-").split("-")[0]
+
+
+def _is_outlet(name: str) -> bool:
+    """ "Reuters", "The New York Times", "politico.eu": capitalized, short, or a domain."""
+    words = name.split()
+    return 0 < len(words) <= 4 and all(w[0].isupper() or w[0].isdigit() or "." in w for w in words)
+
+
+def _strip_outlet(title: str) -> str:
+    """Drop an aggregator's " - Outlet" / " | Outlet" suffix (Google News adds one)."""
+    suffix = _SUFFIX.search(title)
+    if suffix and suffix.start() > 0 and _is_outlet(suffix.group(1)):
+        return title[: suffix.start()]
+    return title
+
+
+def title_fingerprint(title: str, language: str | None) -> str:
+    """The content words of ``title``, normalized and stemmed, space-separated.
+
+    Store it per article; compare two with :func:`same_story_fingerprints`.
+    """
+    text = unicodedata.normalize("NFKC", title).strip()
+    text = _strip_outlet(_strip_outlet(text))
+    lang = _base_language(language)
+    stop = _STOPWORDS.get(lang, frozenset())
+    text = text.casefold().replace("ё", "е").replace("_", " ")
+    words = [w for w in _WORD.findall(text) if w not in stop]
+    stemmer = _stemmer(lang)
+    if stemmer is not None:
+        words = stemmer.stemWords(words)
+    # Accents go after stemming (the stemmers know umlauts); "Gípfel" equals "Gipfel".
+    words = [_MARKS.sub("", unicodedata.normalize("NFD", w)) for w in words]
+    return " ".join(words)
+
+
+def story_similarity(a: str, b: str) -> float:
+    """0–100: how alike two fingerprints are (token-sort ratio of the word sets)."""
+    return float(fuzz.token_sort_ratio(a, b))
+
+
+def same_story_fingerprints(a: str, b: str) -> bool:
+    """Whether two fingerprints (of titles in the same language) are one story."""
+    if not a or not b:
+        return False
+    if a == b:
+        return True
+    if min(len(a.split()), len(b.split())) < MIN_WORDS:
+        return False
+    return story_similarity(a, b) >= THRESHOLD
+
+
+def same_story(a_title: str, b_title: str, language: str | None) -> bool:
+    """Whether two titles in ``language`` are near-duplicates: the same story."""
+    return same_story_fingerprints(
+        title_fingerprint(a_title, language), title_fingerprint(b_title, language)
+    )
+
+
+def find_same_story(fingerprint: str, candidates: Iterable[tuple[K, str]]) -> K | None:
+    """The key of the most similar candidate ``(key, fingerprint)`` that is the same
+    story as ``fingerprint``, or None. Candidates: the caller's recent alerts of the
+    same topic and language (48 hours), so the list stays short."""
+    best: tuple[float, K] | None = None
+    for key, other in candidates:
+        if not same_story_fingerprints(fingerprint, other):
+            continue
+        score = 100.0 if other == fingerprint else story_similarity(fingerprint, other)
+        if best is None or score > best[0]:
+            best = (score, key)
+    return None if best is None else best[1]
