@@ -44,6 +44,7 @@ Loc = tuple[str | int, ...]
 _VARIABLE = re.compile(r"\$(\$?)\{([^}]*)\}")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _STR_TAG = "tag:yaml.org,2002:str"
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _POSITIVE_TERMS = ("all", "any", "near", "rules")
 _CHANNEL_KINDS = ("webhook", "email", "apprise", "stdout")
@@ -87,7 +88,8 @@ class _Loader:
         self.env = env
         self.problems: list[ConfigProblem] = []
         self.lines: dict[Loc, int] = {}
-        self.unresolved: set[Loc] = set()
+        self.reported: set[Loc] = set()
+        self.scalars: dict[Loc, str] = {}
 
     def problem(self, line: int | None, message: str) -> None:
         self.problems.append(ConfigProblem(self.file, line, message))
@@ -111,7 +113,7 @@ class _Loader:
                     _line(root), f"the file must be a mapping (key: value), not {_node_kind(root)}"
                 )
                 raise self.fail()
-            self._prepare(root, (), set())
+            self._prepare(root, (), set(), loader)
             data = loader.construct_document(root)
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
@@ -128,22 +130,29 @@ class _Loader:
         self._index(root, ())
         return self._validate(data)
 
-    def _prepare(self, node: yaml.Node, loc: Loc, seen: set[int]) -> None:
-        """Before construction: substitute ``${NAME}``, report duplicate keys."""
+    def _prepare(self, node: yaml.Node, loc: Loc, seen: set[int], loader: yaml.SafeLoader) -> None:
+        """Before construction: substitute ``${NAME}``, report duplicate keys, bad dates."""
         if id(node) in seen:  # an alias: already done
             return
         seen.add(id(node))
         if isinstance(node, yaml.ScalarNode):
             if node.tag == _STR_TAG and "$" in node.value:
                 node.value = self._substitute(node, loc)
+            elif node.tag == _TIMESTAMP_TAG:
+                try:
+                    loader.construct_yaml_timestamp(node)
+                except ValueError as exc:
+                    self.problem(_line(node), f"{_where(loc)}: not a date: {node.value!r} ({exc})")
+                    self.reported.add(loc)
+                    node.tag = _STR_TAG
         elif isinstance(node, yaml.SequenceNode):
             for i, item in enumerate(node.value):
-                self._prepare(item, (*loc, i), seen)
+                self._prepare(item, (*loc, i), seen, loader)
         elif isinstance(node, yaml.MappingNode):
             first: dict[str, int] = {}
             for key, value in node.value:
                 if key.tag == _MERGE_TAG:
-                    self._prepare(value, loc, seen)
+                    self._prepare(value, loc, seen, loader)
                     continue
                 label = str(key.value) if isinstance(key, yaml.ScalarNode) else "?"
                 if label in first:
@@ -153,7 +162,7 @@ class _Loader:
                     )
                 else:
                     first[label] = _line(key)
-                self._prepare(value, (*loc, label), seen)
+                self._prepare(value, (*loc, label), seen, loader)
 
     def _substitute(self, node: yaml.ScalarNode, loc: Loc) -> str:
         value: str = node.value
@@ -175,7 +184,7 @@ class _Loader:
                 self.problem(line, f"{_where(loc)}: environment variable {name} is not set")
             else:
                 return self.env[name]
-            self.unresolved.add(loc)
+            self.reported.add(loc)
             return match.group(0)
 
         return _VARIABLE.sub(replace, value)
@@ -184,6 +193,8 @@ class _Loader:
         """Record the line of every key and list item; runs after merges were flattened."""
         if loc not in self.lines:
             self.lines[loc] = _line(node)
+        if isinstance(node, yaml.ScalarNode):
+            self.scalars[loc] = str(node.value)
         if isinstance(node, yaml.SequenceNode):
             for i, item in enumerate(node.value):
                 self._index(item, (*loc, i))
@@ -219,12 +230,16 @@ class _Loader:
         for error in exc.errors(include_url=False):
             kind = error["type"]
             loc = (*base, *_data_loc(data, tuple(error["loc"]), kind == "missing"))
-            if any(loc[: len(u)] == u for u in self.unresolved):
-                continue  # the missing variable is the problem already reported
+            if kind != "extra_forbidden" and any(loc[: len(r)] == r for r in self.reported):
+                continue  # a follow-up of a bad value reported already (a missing variable)
             # A missing key is found at its mapping; an unknown key at itself.
             shown = loc[:-1] if kind in ("missing", "extra_forbidden") else loc
             at = loc[:-1] if kind == "missing" else loc
-            messages.setdefault((shown, at), []).append(_message(error, loc))
+            text = _message(error, loc)
+            if kind == "string_type" and isinstance(error.get("input"), bool):
+                # YAML 1.1 reads yes/no/on/off as booleans: `name: off` is not a name.
+                text += f"; write {self.scalars.get(loc, '')!r} in quotes to mean the text"
+            messages.setdefault((shown, at), []).append(text)
         for (shown, at), texts in messages.items():
             self.problem(self.line_of(at), f"{_where(shown)}: {' or '.join(dict.fromkeys(texts))}")
 

@@ -94,12 +94,17 @@ def redact_url(url: str) -> str:
         return url
     try:
         parts = urlsplit(url)
-        port = parts.port
     except ValueError:
         return REDACTED
     scheme = parts.scheme.lower()
-    if not scheme:
-        return url
+    is_db = scheme.split("+", 1)[0] in _DB_SCHEMES
+    if scheme not in ("http", "https") and not is_db:
+        # Apprise and friends: the "host" and "port" are often a token.
+        return f"{parts.scheme}://…" if scheme else REDACTED
+    try:
+        port = parts.port
+    except ValueError:
+        return f"{parts.scheme}://…"
     host = parts.hostname or ""
     if ":" in host:
         host = f"[{host}]"
@@ -108,14 +113,12 @@ def redact_url(url: str) -> str:
     user = ""
     if parts.username:
         user = parts.username + (f":{REDACTED}" if parts.password is not None else "") + "@"
-    if scheme in ("http", "https"):
-        # Webhook URLs carry their secret in the path (Slack, Discord …) or the query.
-        rest = "/…" if parts.path not in ("", "/") or parts.query or parts.fragment else ""
-        return f"{parts.scheme}://{user}{host}{rest}"
-    if scheme.split("+", 1)[0] in _DB_SCHEMES:
+    if is_db:
         query = "?…" if parts.query else ""
         return f"{parts.scheme}://{user}{host}{parts.path}{query}"
-    return f"{parts.scheme}://…"
+    # Webhook URLs carry their secret in the path (Slack, Discord …) or the query.
+    rest = "/…" if parts.path not in ("", "/") or parts.query or parts.fragment else ""
+    return f"{parts.scheme}://{user}{host}{rest}"
 
 
 def _redact_text(text: str) -> str:
