@@ -80,6 +80,13 @@ def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> Co
     return _Loader(name, os.environ if env is None else env).load(text)
 
 
+_MAX_VALUES = 100_000
+
+
+class _TooLargeError(Exception):
+    """Internal: the node tree, aliases expanded, is beyond any real configuration."""
+
+
 class _Loader:
     """One load: the node tree's lines, the problems found so far."""
 
@@ -90,6 +97,7 @@ class _Loader:
         self.lines: dict[Loc, int] = {}
         self.reported: set[Loc] = set()
         self.scalars: dict[Loc, str] = {}
+        self.visits = 0
 
     def problem(self, line: int | None, message: str) -> None:
         self.problems.append(ConfigProblem(self.file, line, message))
@@ -119,7 +127,11 @@ class _Loader:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 if mark is not None else None
             what = exc.problem or exc.context or "invalid YAML"
-            self.problem(line, f"YAML syntax error: {what}")
+            kind = "error" if isinstance(exc, yaml.constructor.ConstructorError) else "syntax error"
+            self.problem(line, f"YAML {kind}: {what}")
+            raise self.fail() from exc
+        except RecursionError as exc:
+            self.problem(None, "YAML error: nested too deeply")
             raise self.fail() from exc
         except (yaml.YAMLError, ValueError) as exc:
             # A scalar that resolves but does not construct (a date like 2026-13-45).
@@ -127,7 +139,12 @@ class _Loader:
             raise self.fail() from exc
         finally:
             loader.dispose()
-        self._index(root, ())
+        try:
+            self._index(root, ())
+        except _TooLargeError as exc:
+            # Aliases of aliases ("billion laughs") would take pydantic minutes.
+            self.problem(None, f"the file expands to more than {_MAX_VALUES} values")
+            raise self.fail() from exc
         return self._validate(data)
 
     def _prepare(self, node: yaml.Node, loc: Loc, seen: set[int], loader: yaml.SafeLoader) -> None:
@@ -191,6 +208,9 @@ class _Loader:
 
     def _index(self, node: yaml.Node, loc: Loc) -> None:
         """Record the line of every key and list item; runs after merges were flattened."""
+        self.visits += 1
+        if self.visits > _MAX_VALUES:
+            raise _TooLargeError
         if loc not in self.lines:
             self.lines[loc] = _line(node)
         if isinstance(node, yaml.ScalarNode):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -130,6 +131,22 @@ def test_bad_indentation_names_its_line(write: Callable[[str], Path]) -> None:
            interval: 5m
         """)
     assert problems(path)[0].startswith(f"{path}:4: YAML syntax error")
+
+
+def test_unsafe_tags_are_refused(write: Callable[[str], Path]) -> None:
+    path = write("database: !!python/object/apply:os.system [echo hi]\n")
+    found = problems(path)
+    assert len(found) == 1
+    assert found[0].startswith(f"{path}:1: YAML error: could not determine a constructor")
+
+
+def test_alias_bomb_is_refused_quickly(write: Callable[[str], Path]) -> None:
+    rows = ['a0: &a0 ["x", "x", "x", "x", "x", "x", "x", "x", "x"]']
+    rows += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9)]
+    path = write("\n".join(rows) + "\n")
+    started = time.monotonic()
+    assert problems(path) == [f"{path}: the file expands to more than 100000 values"]
+    assert time.monotonic() - started < 5
 
 
 def test_file_that_is_not_a_mapping(write: Callable[[str], Path]) -> None:
