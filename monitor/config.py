@@ -43,6 +43,7 @@ Loc = tuple[str | int, ...]
 # $${X} is a literal ${X}; ${NAME} is substituted. Anything else with $ stays as it is.
 _VARIABLE = re.compile(r"\$(\$?)\{([^}]*)\}")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_HTTP_URL = re.compile(r"^https?://[^/\s]+", re.IGNORECASE)
 _STR_TAG = "tag:yaml.org,2002:str"
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -238,18 +239,18 @@ class _Loader:
         try:
             config = Config.model_validate(data)
         except ValidationError as exc:
-            self._report_pydantic(exc, data, ())
+            self._report_pydantic(exc, data)
             config = None
         if self.problems or config is None:
             raise self.fail()
         return config
 
-    def _report_pydantic(self, exc: ValidationError, data: Any, base: Loc) -> None:
+    def _report_pydantic(self, exc: ValidationError, data: Any) -> None:
         # Errors of one value (one per member of a union) become one problem.
         messages: dict[tuple[Loc, Loc], list[str]] = {}
         for error in exc.errors(include_url=False):
             kind = error["type"]
-            loc = (*base, *_data_loc(data, tuple(error["loc"]), kind == "missing"))
+            loc = _data_loc(data, tuple(error["loc"]), kind == "missing")
             if kind != "extra_forbidden" and any(loc[: len(r)] == r for r in self.reported):
                 continue  # a follow-up of a bad value reported already (a missing variable)
             # A missing key is found at its mapping; an unknown key at itself.
@@ -279,6 +280,8 @@ class _Loader:
                     f"{_where(loc)}: a notify entry needs exactly "
                     f"one of {', '.join(_CHANNEL_KINDS)} (got {got})",
                 )
+            for kind in kinds:
+                self._check_target(channel[kind], (*loc, kind), kind)
             wanted = channel.get("topics")
             for j, topic_id in enumerate(wanted if isinstance(wanted, list) else []):
                 if isinstance(topic_id, str) and topic_id not in topic_ids:
@@ -288,6 +291,18 @@ class _Loader:
                         f"{_where(where)}: unknown topic id "
                         f"{topic_id!r} (topics: {', '.join(topic_ids) or 'none'})",
                     )
+
+    def _check_target(self, target: Any, loc: Loc, kind: str) -> None:
+        if loc in self.reported:
+            return  # its missing variable is the problem
+        if isinstance(target, str) and not target.strip():
+            # Typically `webhook: ${URL}` with URL set but empty.
+            self.problem(self.line_of(loc), f"{_where(loc)}: empty {kind} target")
+        elif kind == "webhook" and not _HTTP_URL.match(str(target)):
+            self.problem(
+                self.line_of(loc),
+                f"{_where(loc)}: webhook must be an http(s) URL, not {redact_url(str(target))!r}",
+            )
 
     def _check_unique(self, entries: Any, section: str, key: str, what: str) -> list[str]:
         first: dict[str, int | None] = {}

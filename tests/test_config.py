@@ -368,6 +368,20 @@ def test_notify_entry_needs_exactly_one_kind(write: Callable[[str], Path]) -> No
     ]
 
 
+def test_notify_target_must_be_usable(write: Callable[[str], Path]) -> None:
+    path = write("""\
+        notify:
+          - webhook: ${HOOK}
+          - webhook: hooks.example.org/x
+          - email: ""
+        """)
+    assert problems(path, {"HOOK": ""}) == [
+        f"{path}:2: notify[0].webhook: empty webhook target",
+        f"{path}:3: notify[1].webhook: webhook must be an http(s) URL, not 'hooks.example.org/x'",
+        f"{path}:4: notify[2].email: empty email target",
+    ]
+
+
 def test_notify_topics_must_exist(write: Callable[[str], Path]) -> None:
     path = write("""\
         topics:
