@@ -95,7 +95,7 @@ class _Server(ThreadingHTTPServer):
     ) -> None:
         self.address_family = family
         self.app = app
-        self.slots = threading.BoundedSemaphore(_MAX_CONNECTIONS)
+        self.slots = threading.BoundedSemaphore(app.max_connections)
         super().__init__(address, _Handler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
@@ -118,10 +118,14 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
-    # Applied to the socket: a client that trickles its request is dropped after this.
-    timeout = _REQUEST_TIMEOUT
     server_version = "monitor"
     sys_version = ""
+
+    def setup(self) -> None:
+        # The socket timeout: a client that trickles its request (or never reads the
+        # answer) is dropped after it instead of holding its thread for ever.
+        self.timeout = self.server.app.request_timeout
+        super().setup()
 
     def do_GET(self) -> None:
         self._answer(body=True)
@@ -159,10 +163,20 @@ class _Handler(BaseHTTPRequestHandler):
 class HealthServer:
     """The daemon's HTTP endpoint; ``start()`` returns at once, ``stop()`` joins."""
 
-    def __init__(self, listen: str, check: HealthCheck, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        listen: str,
+        check: HealthCheck,
+        metrics: Metrics,
+        *,
+        request_timeout: float = _REQUEST_TIMEOUT,
+        max_connections: int = _MAX_CONNECTIONS,
+    ) -> None:
         self.host, self._port = parse_listen(listen)
         self.check = check
         self.metrics = metrics
+        self.request_timeout = request_timeout
+        self.max_connections = max_connections
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
