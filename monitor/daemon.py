@@ -238,10 +238,8 @@ def run_daemon(config: Config, config_path: Path, *, engine: Engine | None = Non
     daemon = Daemon(config=config, config_path=config_path, app=app, metrics=metrics)
     health: HealthServer | None = None
     if config.http.listen:
-        host, _, port = str(config.http.listen).rpartition(":")
         try:
-            health = HealthServer(host, int(port), check=daemon.health,
-                                  registry=metrics.registry)
+            health = HealthServer(str(config.http.listen), check=daemon.health, metrics=metrics)
             health.start()
         except OSError as exc:
             log.error("health_listen_failed", listen=config.http.listen, error=str(exc))
