@@ -47,6 +47,13 @@ _HTTP_URL = re.compile(r"^https?://[^/\s]+", re.IGNORECASE)
 _STR_TAG = "tag:yaml.org,2002:str"
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_EMPTY_SECTIONS: dict[str, type[list[Any]] | type[dict[Any, Any]]] = {
+    "feeds": list,
+    "topics": list,
+    "notify": list,
+    "http": dict,
+    "delivery": dict,
+}
 _POSITIVE_TERMS = ("all", "any", "near", "rules")
 _CHANNEL_KINDS = ("webhook", "email", "apprise", "stdout")
 # Where each kind of mapping lives, for "unknown key … belongs in …".
@@ -235,6 +242,10 @@ class _Loader:
     # --- validating ------------------------------------------------------------------
 
     def _validate(self, data: dict[Any, Any]) -> Config:
+        # `notify:` with every channel commented out means "none", not "null".
+        for key, empty in _EMPTY_SECTIONS.items():
+            if key in data and data[key] is None:
+                data[key] = empty()
         self._check_cross(data)
         try:
             config = Config.model_validate(data)

@@ -159,6 +159,15 @@ def _scrub_event(_logger: Any, _method: str, event_dict: MutableMapping[str, Any
     return event_dict
 
 
+_LEAD_KEYS = ("timestamp", "level", "event", "logger")
+
+
+def _lead_keys(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> Any:
+    """Processor: when, how bad and what first, so JSON lines read well with `less`."""
+    lead = {k: event_dict.pop(k) for k in _LEAD_KEYS if k in event_dict}
+    return {**lead, **event_dict}
+
+
 def _is_terminal(stream: TextIO) -> bool:
     isatty = getattr(stream, "isatty", None)
     try:
@@ -193,6 +202,7 @@ def configure_logging(
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
+        structlog.stdlib.PositionalArgumentsFormatter(),
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _scrub_event,
     ]
@@ -200,7 +210,11 @@ def configure_logging(
     if use_console:
         final.append(structlog.dev.ConsoleRenderer(colors=terminal))
     else:
-        final += [structlog.processors.format_exc_info, structlog.processors.JSONRenderer()]
+        final += [
+            structlog.processors.format_exc_info,
+            _lead_keys,
+            structlog.processors.JSONRenderer(),
+        ]
 
     structlog.configure(
         processors=[

@@ -94,6 +94,20 @@ def test_shipped_config_loads() -> None:
     assert {f.language for f in config.feeds} == {"en", "de", "ru"}
 
 
+def test_sections_left_empty_mean_none(write: Callable[[str], Path]) -> None:
+    path = write("""\
+        http:
+        feeds:
+          - {name: a, url: "https://a.example/rss"}
+        topics:
+        notify:
+          # - webhook: ${ALERT_WEBHOOK_URL}
+        """)
+    config = load_config(path, env={})
+    assert (len(config.feeds), config.topics, config.notify) == (1, [], [])
+    assert config.http.listen == "127.0.0.1:9464"
+
+
 def test_yaml_anchors_and_merge_keys_work(write: Callable[[str], Path]) -> None:
     path = write("""\
         feeds:

@@ -55,6 +55,7 @@ def test_json_lines_when_not_a_terminal() -> None:
         "feed_polled", status="ok", http_status=200, new=3, matched=1, duration=0.25
     )
     [line] = json_lines(out)
+    assert list(line)[:4] == ["timestamp", "level", "event", "logger"]
     assert line["event"] == "feed_polled"
     assert line["level"] == "info"
     assert line["logger"] == "monitor.pipeline"
@@ -104,10 +105,12 @@ def test_stdlib_loggers_go_through_the_same_renderer() -> None:
     configure_logging(stream=out)
     logging.getLogger("apscheduler.scheduler").warning("Run time of job %r was missed", "tick")
     logging.getLogger("sqlalchemy.engine").error("connection lost")
+    get_logger("monitor.x").warning("feed %s slow", "tass-en")
     lines = json_lines(out)
     assert [(li["logger"], li["level"], li["event"]) for li in lines] == [
         ("apscheduler.scheduler", "warning", "Run time of job 'tick' was missed"),
         ("sqlalchemy.engine", "error", "connection lost"),
+        ("monitor.x", "warning", "feed tass-en slow"),
     ]
     assert all(li["timestamp"].endswith("Z") for li in lines)
 
