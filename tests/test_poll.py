@@ -26,9 +26,9 @@ def test_poll_stores_matches_and_writes_alert_log(httpserver, write_config, cli,
 
     result = cli("poll", "-c", str(config))
 
-    assert result.exit_code == 0, result.output
-    assert "wire: ok" in result.output
-    assert "3 new" in result.output
+    assert result.exit_code == 0, result.stdout
+    assert "wire: ok" in result.stdout
+    assert "3 new" in result.stdout
     lines = alert_log()
     assert {line["topic"] for line in lines} == {"trump-putin-summit", "peace-council"}
     summit = next(line for line in lines if line["topic"] == "trump-putin-summit")
@@ -41,7 +41,7 @@ def test_poll_stores_matches_and_writes_alert_log(httpserver, write_config, cli,
 
     stored = cli("alerts", "-c", str(config), "--json")
     assert stored.exit_code == 0
-    assert [json.loads(x)["id"] for x in stored.output.splitlines()] == [x["id"] for x in lines]
+    assert [json.loads(x)["id"] for x in stored.stdout.splitlines()] == [x["id"] for x in lines]
 
 
 def test_second_poll_of_unchanged_feed_adds_nothing(httpserver, write_config, cli, alert_log):
@@ -53,7 +53,7 @@ def test_second_poll_of_unchanged_feed_adds_nothing(httpserver, write_config, cl
     again = cli("poll", "-c", str(config))
 
     assert again.exit_code == 0
-    assert "0 new" in again.output and "0 alerts" in again.output.splitlines()[-1]
+    assert "0 new" in again.stdout and "0 alerts" in again.stdout.splitlines()[-1]
     assert alert_log() == first
 
 
@@ -67,7 +67,7 @@ def test_changed_feed_with_one_new_item_alerts_once_more(httpserver, write_confi
 
     result = cli("poll", "-c", str(config))
 
-    assert "1 new" in result.output
+    assert "1 new" in result.stdout
     assert [a["topic"] for a in alert_log()] == ["trump-putin-summit"]
 
 
@@ -80,7 +80,7 @@ def test_same_article_in_two_feeds_raises_one_alert(httpserver, write_config, cl
 
     alerts = [x for x in alert_log() if x["topic"] == "trump-putin-summit"]
     assert len(alerts) == 1
-    stored = [json.loads(x) for x in cli("alerts", "-c", str(config), "--json").output.split("\n")
+    stored = [json.loads(x) for x in cli("alerts", "-c", str(config), "--json").stdout.split("\n")
               if x]
     assert sorted(stored[0]["feeds"]) == ["a", "b"]
 
@@ -96,10 +96,10 @@ def test_broken_feed_does_not_stop_the_others(httpserver, write_config, cli, ale
 
     result = cli("poll", "-c", str(config))
 
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 0, result.stdout
     assert len(alert_log()) == 1
     feeds = {f["name"]: f for f in map(json.loads, cli("feeds", "-c", str(config),
-                                                       "--json").output.splitlines())}
+                                                       "--json").stdout.splitlines())}
     assert feeds["good"]["status"] == "ok" and feeds["good"]["articles"] == 1
     assert feeds["html"]["status"] == "error" and "not_a_feed" in feeds["html"]["last_error"]
     assert feeds["missing"]["status"] == "error" and "404" in feeds["missing"]["last_error"]
@@ -116,7 +116,7 @@ def test_poll_only_one_feed(httpserver, write_config, cli):
     result = cli("poll", "-c", str(config), "--feed", "b")
 
     assert result.exit_code == 0
-    assert "b: ok" in result.output and "a: ok" not in result.output
+    assert "b: ok" in result.stdout and "a: ok" not in result.stdout
     assert cli("poll", "-c", str(config), "--feed", "nope").exit_code == 2
 
 
@@ -127,7 +127,7 @@ def test_catch_up_marks_current_items_seen_without_alerting(httpserver, write_co
 
     result = cli("poll", "-c", str(config), "--catch-up")
 
-    assert result.exit_code == 0 and "catch-up" in result.output
+    assert result.exit_code == 0 and "catch-up" in result.stdout
     assert cli("poll", "-c", str(config)).exit_code == 0
     assert alert_log() == []
 
@@ -142,7 +142,7 @@ def test_old_articles_are_stored_but_raise_no_alert(httpserver, write_config, cl
 
     result = cli("poll", "-c", str(config))
 
-    assert "1 new, 1 matched, 0 alerts" in result.output
+    assert "1 new, 1 matched, 0 alerts" in result.stdout
     assert alert_log() == []
 
 
@@ -176,11 +176,13 @@ def test_every_publisher_feed_is_stored_with_its_items(httpserver, write_config,
 
     result = cli("poll", "-c", str(config))
 
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 0, result.stdout
     status = {f["name"]: f for f in map(json.loads, cli("feeds", "-c", str(config),
-                                                        "--json").output.splitlines())}
+                                                        "--json").stdout.splitlines())}
     for index, path in enumerate(files):
-        expected = len(feedparser.parse(path.read_bytes()).entries)
+        entries = feedparser.parse(path.read_bytes()).entries
+        # An item repeated verbatim (lenta.ru lists two twice) is one article.
+        expected = len({(e.get("id"), e.get("link"), e.get("title")) for e in entries})
         got = status[f"p{index}"]
         if path.name == "reuters_2_truncated.xml":
             assert got["status"] == "error" and got["last_error"], got
