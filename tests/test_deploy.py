@@ -140,9 +140,11 @@ def test_verify_would_catch_a_mistake(tmp_path: Path) -> None:
 def dockerfile() -> list[tuple[str, str]]:
     """(INSTRUCTION, arguments) with continuation lines joined, comments dropped."""
     text = (DEPLOY / "Dockerfile").read_text()
-    logical = re.sub(r"\\\n", " ", "\n".join(
-        line for line in text.splitlines() if not line.lstrip().startswith("#")
-    ))
+    logical = re.sub(
+        r"\\\n",
+        " ",
+        "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#")),
+    )
     result = []
     for line in logical.splitlines():
         if line.strip():
@@ -255,13 +257,15 @@ def test_compose_monitor_waits_for_a_healthy_postgres() -> None:
     url = monitor["environment"]["MONITOR_DATABASE_URL"]
     assert url.startswith("postgresql+psycopg://")
     assert "@postgres:5432/" in url
-    assert (ROOT / monitor["build"]["context"].replace("..", ".") / monitor["build"][
-        "dockerfile"
-    ]).exists()
+    assert (
+        ROOT / monitor["build"]["context"].replace("..", ".") / monitor["build"]["dockerfile"]
+    ).exists()
     assert seconds(monitor["stop_grace_period"]) >= 25
     assert monitor["stop_signal"] == "SIGTERM"
     assert "ports" not in monitor, "/metrics would be published to the world"
-    assert set(compose()["volumes"]) >= {"pgdata", "monitor-data"}
+    volumes = compose()["volumes"]
+    assert isinstance(volumes, dict)
+    assert set(volumes) >= {"pgdata", "monitor-data"}
 
 
 def test_env_example_is_key_value_only() -> None:
