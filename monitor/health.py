@@ -124,7 +124,7 @@ class _Handler(BaseHTTPRequestHandler):
     def setup(self) -> None:
         # The socket timeout: a client that trickles its request (or never reads the
         # answer) is dropped after it instead of holding its thread for ever.
-        self.timeout = self.server.app.request_timeout
+        self.request.settimeout(self.server.app.request_timeout)
         super().setup()
 
     def do_GET(self) -> None:

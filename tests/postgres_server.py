@@ -110,9 +110,7 @@ def fresh_database(url: str) -> Iterator[str]:
     name = f"monitor_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(conninfo(url), autocommit=True, connect_timeout=10) as admin:
         # FILE_COPY: a plain copy of the tiny template beats WAL-logging it block by block.
-        admin.execute(
-            sql.SQL("CREATE DATABASE {} STRATEGY FILE_COPY").format(sql.Identifier(name))
-        )
+        admin.execute(sql.SQL("CREATE DATABASE {} STRATEGY FILE_COPY").format(sql.Identifier(name)))
     try:
         yield _with_database(url, name)
     finally:
@@ -126,9 +124,7 @@ def _drop_database(url: str, name: str) -> None:
         try:
             with psycopg.connect(conninfo(url), autocommit=True, connect_timeout=5) as admin:
                 admin.execute(
-                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                        sql.Identifier(name)
-                    )
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
                 )
             return
         except psycopg.OperationalError:

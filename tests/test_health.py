@@ -65,9 +65,7 @@ def test_unhealthy_is_503_with_a_reason(server: HealthServer, state: State) -> N
     assert response.json()["status"] == "unhealthy"
 
 
-def test_unhealthy_without_details_still_has_a_reason(
-    server: HealthServer, state: State
-) -> None:
+def test_unhealthy_without_details_still_has_a_reason(server: HealthServer, state: State) -> None:
     state.ok = False
     state.details = {}
     response = httpx.get(f"{server.url}/healthz", timeout=5)
@@ -75,9 +73,7 @@ def test_unhealthy_without_details_still_has_a_reason(
     assert response.json()["reason"]
 
 
-def test_a_broken_check_is_unhealthy_not_a_crash(
-    state: State, metrics: Metrics
-) -> None:
+def test_a_broken_check_is_unhealthy_not_a_crash(state: State, metrics: Metrics) -> None:
     def broken() -> tuple[bool, dict[str, object]]:
         raise RuntimeError("password=hunter2")
 

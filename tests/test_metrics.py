@@ -19,8 +19,9 @@ def scrape(metrics: Metrics) -> dict[tuple[str, frozenset[tuple[str, str]]], flo
     return samples
 
 
-def value(samples: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str,
-          **labels: str) -> float | None:
+def value(
+    samples: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str, **labels: str
+) -> float | None:
     return samples.get((name, frozenset(labels.items())))
 
 
@@ -66,7 +67,7 @@ def test_last_tick_is_unix_time_whatever_the_zone() -> None:
 
 def test_naive_tick_time_is_refused() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
-        Metrics().record_tick(datetime(2026, 1, 22, 10, 0))  # noqa: DTZ001
+        Metrics().record_tick(datetime(2026, 1, 22, 10, 0))
 
 
 def test_two_instances_do_not_share_series() -> None:
@@ -93,9 +94,7 @@ def test_label_values_cannot_break_the_exposition() -> None:
     metrics.record_poll('evil"\n# TYPE fake counter', "x" * 500, None)
     families = {f.name for f in text_string_to_metric_families(metrics.render().decode())}
     assert "fake" not in families
-    (result,) = [
-        dict(k[1])["result"] for k in scrape(metrics) if k[0] == "monitor_polls_total"
-    ]
+    (result,) = [dict(k[1])["result"] for k in scrape(metrics) if k[0] == "monitor_polls_total"]
     assert len(result) == 100
 
 
