@@ -12,6 +12,7 @@ import re
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -106,7 +107,6 @@ def check(config_path: Path) -> None:
               help="Store and mark everything current as seen without raising alerts.")
 def poll(config_path: Path, feeds: tuple[str, ...], catch_up: bool) -> None:
     """One pass over every enabled feed, then exit."""
-    from monitor.app import build_app
 
     config = read_config(config_path)
     known = {f.name for f in config.feeds}
@@ -129,7 +129,8 @@ def poll(config_path: Path, feeds: tuple[str, ...], catch_up: bool) -> None:
         line = f"{o.feed}: {o.status}"
         if o.http_status:
             line += f" (HTTP {o.http_status})"
-        line += f", {o.new} new, {o.matched} matched, {sum(a.kind == 'topic' for a in o.alerts)} alerts"
+        topic_alerts = sum(a.kind == "topic" for a in o.alerts)
+        line += f", {o.new} new, {o.matched} matched, {topic_alerts} alerts"
         if o.error:
             line += f" — {o.error}"
         click.echo(line)
@@ -256,6 +257,72 @@ def match(config_path: Path, source: Any, as_json: bool) -> None:
                 out.write(format_matches(doc_id, doc, found, color=color) + "\n")
     except ValueError as exc:
         fail(str(exc), EXIT_USAGE)
+
+
+@main.command()
+@common_options
+@click.option("--since", default=None, help="Articles fetched since: 2h, 3d, or an ISO time.")
+@click.option("--topic", "topic_ids", multiple=True, help="Only this topic (repeatable).")
+@click.option("--apply", "apply_", is_flag=True, help="Store the added and dropped matches.")
+@click.option("--alert", "raise_alerts", is_flag=True,
+              help="With --apply: raise alerts for the added matches (one per story).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per change.")
+def replay(config_path: Path, since: str | None, topic_ids: tuple[str, ...], apply_: bool,
+           raise_alerts: bool, as_json: bool) -> None:
+    """Re-run the current topics over stored articles: what would be added or dropped."""
+    from monitor.app import alert_policy
+    from monitor.render import plain
+    from monitor.types import Document
+
+    if raise_alerts and not apply_:
+        fail("--alert only makes sense with --apply", EXIT_USAGE)
+    config = read_config(config_path)
+    unknown = [t for t in topic_ids if t not in {c.id for c in config.topics}]
+    if unknown:
+        fail(f"no topic {unknown[0]!r} in {config_path}", EXIT_USAGE)
+    now = datetime.now(UTC)
+    since_at = parse_since(since, now)
+    app = _build(config)
+    try:
+        wanted = set(topic_ids) or set(app.topics.ids)
+        added: list[tuple[storage.StoredArticle, Any]] = []
+        dropped: list[tuple[storage.StoredArticle, str]] = []
+        scanned = 0
+        for stored in storage.iter_stored_articles(app.engine, since=since_at):
+            scanned += 1
+            found = {m.topic: m for m in app.topics.match(Document.from_article(stored.article),
+                                                          topics=wanted)}
+            for topic, m in found.items():
+                if topic not in stored.topics:
+                    added.append((stored, m))
+            for topic in stored.topics & wanted:
+                if topic not in found:
+                    dropped.append((stored, topic))
+        for sign, stored, topic, terms in (
+                [("+", s, m.topic, [e.term for e in m.evidence]) for s, m in added]
+                + [("-", s, t, []) for s, t in dropped]):
+            a = stored.article
+            if as_json:
+                click.echo(json.dumps({"change": "added" if sign == "+" else "dropped",
+                                       "topic": topic, "feed": a.feed, "title": a.title,
+                                       "url": a.url, "terms": list(dict.fromkeys(terms))},
+                                      ensure_ascii=False))
+            else:
+                click.echo(f"{sign} {topic}  {a.feed}  {plain(a.title, 140)}  {a.url or ''}"
+                           + (f"  terms: {', '.join(dict.fromkeys(terms))}" if terms else ""))
+        alerts = []
+        if apply_ and (added or dropped):
+            policy = alert_policy(config, app.topics, app.channels, raise_alerts=raise_alerts)
+            policy = replace(policy, max_age=timedelta(days=365 * 100))
+            alerts = storage.apply_replay(app.engine, added, dropped, policy, now)
+            if alerts:
+                app.deliver(due_only=False)
+    finally:
+        app.close()
+    verb = "" if apply_ else "would be "
+    click.echo(f"replayed {scanned} articles: {len(added)} matches {verb}added, "
+               f"{len(dropped)} {verb}dropped" + (f", {len(alerts)} alerts raised" if apply_ else
+                                                  " (--apply stores them)"), err=as_json)
 
 
 @main.command()

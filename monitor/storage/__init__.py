@@ -36,18 +36,22 @@ from monitor.storage.outbox import (
     release_deliveries,
 )
 from monitor.storage.prune import prune_articles
+from monitor.storage.replay import StoredArticle, apply_replay, iter_stored_articles
 
 __all__ = [
     "LOG_CHANNEL",
     "AlertPolicy",
     "FeedStatus",
+    "StoredArticle",
     "alert_id",
+    "apply_replay",
     "claim_deliveries",
     "claim_feeds",
     "create_database_engine",
     "defer_deliveries",
     "delivery_id",
     "delivery_report",
+    "iter_stored_articles",
     "known_articles",
     "list_alerts",
     "list_feed_status",

@@ -122,7 +122,7 @@ def save_feed_update(
                         matched_at=now,
                     )
                 )
-                outcome = _story_alert(
+                outcome = raise_story_alert(
                     conn,
                     item,
                     article_id=article_id,
@@ -188,7 +188,7 @@ def _upsert_article(conn: Connection, fid: int, a: Article, now: datetime) -> tu
     return int(pk[0]), True
 
 
-def _story_alert(
+def raise_story_alert(
     conn: Connection,
     item: MatchedArticle,
     *,
