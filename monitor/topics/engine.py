@@ -217,9 +217,10 @@ def _rule_matches(rule: Rule, hits: dict[int, set[Hit]], day: date | None) -> bo
 def _near_matches(near: Near, hits: dict[int, set[Hit]]) -> bool:
     """Whether one field has a hit of every term within ``near.within`` words."""
     events: list[tuple[int, int, int]] = []  # (field, word, which term)
-    for which, term_id in enumerate(near.terms):
-        for field, first, _ in hits.get(term_id, ()):
-            events.append((field, first, which))
+    for which, group in enumerate(near.terms):
+        for term_id in group:
+            for field, first, _ in hits.get(term_id, ()):
+                events.append((field, first, which))
     events.sort()
     need = len(near.terms)
     counts = [0] * need
