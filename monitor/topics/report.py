@@ -68,7 +68,7 @@ def _is_json_object(line: str) -> bool:
 def _read_line(line: str, number: int) -> tuple[str | int, Document]:
     try:
         data = json.loads(line)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise InputError(f"line {number}: not valid JSON ({exc.msg})") from exc
     if not isinstance(data, dict):
         raise InputError(f"line {number}: expected a JSON object")
@@ -122,7 +122,9 @@ def match_json(doc_id: str | int, matches: Sequence[Match]) -> dict[str, object]
     return {"id": doc_id, "topics": [m.to_json() for m in matches]}
 
 
-def format_matches(doc_id: str | int, doc: Document, matches: Sequence[Match], *, color: bool) -> str:
+def format_matches(
+    doc_id: str | int, doc: Document, matches: Sequence[Match], *, color: bool
+) -> str:
     """What `monitor match` prints for one document: the topics that match and why."""
     title = " ".join(doc.title.split())
     header = f"{doc_id}: {title[:100]}" if title else f"{doc_id}:"

@@ -199,20 +199,38 @@ def compile_topic(topic: TopicConfig, table: TermTable) -> Topic:
     windows = _windows(topic.window)
     rules: list[Rule] = []
     if topic.all or topic.any or topic.near:
-        rules.append(_rule(topic.all, topic.any, (), topic.near, none, windows, table))
+        rules.append(
+            _rule(
+                all_=topic.all,
+                any_=topic.any,
+                none=(),
+                near=topic.near,
+                topic_none=none,
+                windows=windows,
+                table=table,
+            )
+        )
     for block in topic.rules:
         rules.append(
             _rule(
-                block.all, block.any, block.none, block.near, none,
-                windows + _windows(block.window), table,
+                all_=block.all,
+                any_=block.any,
+                none=block.none,
+                near=block.near,
+                topic_none=none,
+                windows=windows + _windows(block.window),
+                table=table,
             )
         )
-    fields = tuple(FIELDS.index(f) for f in topic.fields) if topic.fields else tuple(
-        range(len(FIELDS))
+    fields = (
+        tuple(FIELDS.index(f) for f in topic.fields) if topic.fields else tuple(range(len(FIELDS)))
     )
     languages = frozenset(lang.lower() for lang in topic.languages) if topic.languages else None
     return Topic(
-        id=topic.id, name=topic.display_name, rules=tuple(rules), fields=fields,
+        id=topic.id,
+        name=topic.display_name,
+        rules=tuple(rules),
+        fields=fields,
         languages=languages,
     )
 
@@ -226,6 +244,7 @@ def _windows(window: WindowConfig | None) -> tuple[tuple[date | None, date | Non
 
 
 def _rule(
+    *,
     all_: Sequence[Sequence[str]],
     any_: Sequence[str],
     none: Sequence[str],

@@ -39,7 +39,8 @@ def test_default_topics_reach_the_bars_on_the_dev_set(topics: TopicSet) -> None:
         for line in lines:
             item = json.loads(line)
             doc = Document(
-                title=item.get("title", ""), summary=item.get("summary", ""),
+                title=item.get("title", ""),
+                summary=item.get("summary", ""),
                 language=item["language"],
             )
             found = {m.topic for m in topics.match(doc)}

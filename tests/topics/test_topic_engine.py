@@ -169,7 +169,9 @@ def test_window_admits_looser_evidence_while_the_event_is_live() -> None:
 
 def test_evidence_names_term_field_offset_and_snippet() -> None:
     ts = topic_set(all=[["Trump"], ["Putin"], ["Anchorage"]])
-    summary = "Leaders met. " + "x " * 60 + "Donald Trump greeted Vladimir Putin in Anchorage today."
+    summary = (
+        "Leaders met. " + "x " * 60 + "Donald Trump greeted Vladimir Putin in Anchorage today."
+    )
     [match] = ts.match(Document(title="Trump and Putin", summary=summary))
     by_field = {(e.term, e.field): e for e in match.evidence}
     assert by_field["Trump", "title"].offset == 0

@@ -74,8 +74,12 @@ def test_match_json_is_the_spec_line() -> None:
                 "id": "summit",
                 "score": 6.0,
                 "evidence": [
-                    {"term": t, "field": "title", "offset": doc.title.index(t),
-                     "snippet": doc.title}
+                    {
+                        "term": t,
+                        "field": "title",
+                        "offset": doc.title.index(t),
+                        "snippet": doc.title,
+                    }
                     for t in ("Trump", "Putin", "Anchorage")
                 ],
             }
@@ -86,9 +90,7 @@ def test_match_json_is_the_spec_line() -> None:
 
 def test_human_output_highlights_hits_without_color() -> None:
     doc = Document(title="Встреча", summary="Трамп и Путин обсудили итоги саммита в Анкоридже")
-    topics = compile_topics(
-        [TopicConfig(id="summit", all=[["Трамп"], ["Путин"], ["саммит"]])]
-    )
+    topics = compile_topics([TopicConfig(id="summit", all=[["Трамп"], ["Путин"], ["саммит"]])])
     out = format_matches("d-1", doc, topics.match(doc), color=False)
     assert out.splitlines()[0] == "d-1: Встреча"
     assert "summit" in out

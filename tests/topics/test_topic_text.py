@@ -6,7 +6,7 @@ import pytest
 
 from monitor.topics import compile_topics
 from monitor.topics.spec import TopicConfig
-from monitor.topics.text import detect_language, fold, FieldText, snippet
+from monitor.topics.text import FieldText, detect_language, fold, snippet
 from monitor.types import Document
 
 
