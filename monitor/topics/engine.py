@@ -28,6 +28,7 @@ from typing import Any
 
 import ahocorasick
 
+from monitor.errors import TermError
 from monitor.topics.rules import Near, Rule, Term, TermTable, Topic, compile_topic
 from monitor.topics.spec import TopicConfig
 from monitor.topics.text import (
@@ -122,7 +123,7 @@ class TopicSet:
                     for kind, term_id in key.entries:
                         if kind == _INFLECT:
                             word = field.words[last]
-                            if word[len(key.last):] not in endings_for(word, latin):
+                            if word[len(key.last) :] not in endings_for(word, latin):
                                 continue
                         hits.setdefault(term_id, set()).add((index, first, last))
             for lang in latin:
@@ -161,9 +162,9 @@ class TopicSet:
         evidence: list[Evidence] = []
         score = 0.0
         for term_id in dict.fromkeys(t for r in matched for t in r.positive):
-            term_hits = seen.get(term_id)
-            if not term_hits:
+            if term_id not in seen:
                 continue
+            term_hits = seen[term_id]
             score += max(_FIELD_WEIGHT[h[0]] for h in term_hits)
             evidence.extend(self._evidence(self._terms[term_id], term_hits, fields))
         return Match(topic=topic.id, score=score, evidence=tuple(evidence[:_MAX_EVIDENCE]))
@@ -187,8 +188,6 @@ class TopicSet:
 
 def compile_topics(topics: Sequence[TopicConfig]) -> TopicSet:
     """Compile every topic once; :class:`~monitor.errors.TermError` on a bad one."""
-    from monitor.errors import TermError
-
     table = TermTable()
     compiled: list[Topic] = []
     seen: set[str] = set()
@@ -217,9 +216,10 @@ def _rule_matches(rule: Rule, hits: dict[int, set[Hit]], day: date | None) -> bo
 def _near_matches(near: Near, hits: dict[int, set[Hit]]) -> bool:
     """Whether one field has a hit of every term within ``near.within`` words."""
     events: list[tuple[int, int, int]] = []  # (field, word, which term)
-    for which, term_id in enumerate(near.terms):
-        for field, first, _ in hits.get(term_id, ()):
-            events.append((field, first, which))
+    for which, group in enumerate(near.terms):
+        for term_id in group:
+            for field, first, _ in hits.get(term_id, ()):
+                events.append((field, first, which))
     events.sort()
     need = len(near.terms)
     counts = [0] * need

@@ -71,7 +71,8 @@ def parse_term(text: object) -> Term:
 class Near:
     """Every term within ``within`` words of each other, in one field."""
 
-    terms: tuple[int, ...]
+    terms: tuple[tuple[int, ...], ...]
+    """Each item a group of alternative terms."""
     within: int
 
 
@@ -91,7 +92,7 @@ class Rule:
         """Terms whose hits count for the rule (evidence), in configured order."""
         out = [t for group in self.all for t in group]
         out.extend(self.any)
-        out.extend(t for n in self.near for t in n.terms)
+        out.extend(t for n in self.near for group in n.terms for t in group)
         return tuple(dict.fromkeys(out))
 
 
@@ -157,12 +158,21 @@ def _check_block(block: TopicConfig | RuleConfig, path: Path, problems: list[Pro
         _check_terms(group, (*path, "all", g), problems)
     _check_terms(block.any, (*path, "any"), problems)
     for n, near in enumerate(block.near):
-        _check_terms(near.terms, (*path, "near", n, "terms"), problems)
+        for i, item in enumerate(near.terms):
+            where = (*path, "near", n, "terms", i)
+            if isinstance(item, str):
+                _check_terms([item], where[:-1], problems, start=i)
+            elif not item:
+                problems.append((where, "empty group"))
+            else:
+                _check_terms(item, where, problems)
     return bool(block.all or block.any or block.near)
 
 
-def _check_terms(terms: Sequence[str], path: Path, problems: list[Problem]) -> None:
-    for i, text in enumerate(terms):
+def _check_terms(
+    terms: Sequence[str], path: Path, problems: list[Problem], *, start: int = 0
+) -> None:
+    for i, text in enumerate(terms, start=start):
         try:
             parse_term(text)
         except TermError as exc:
@@ -189,22 +199,44 @@ def compile_topic(topic: TopicConfig, table: TermTable) -> Topic:
     windows = _windows(topic.window)
     rules: list[Rule] = []
     if topic.all or topic.any or topic.near:
-        rules.append(_rule(topic.all, topic.any, (), topic.near, none, windows, table))
+        rules.append(
+            _rule(
+                all_=topic.all,
+                any_=topic.any,
+                none=(),
+                near=topic.near,
+                topic_none=none,
+                windows=windows,
+                table=table,
+            )
+        )
     for block in topic.rules:
         rules.append(
             _rule(
-                block.all, block.any, block.none, block.near, none,
-                windows + _windows(block.window), table,
+                all_=block.all,
+                any_=block.any,
+                none=block.none,
+                near=block.near,
+                topic_none=none,
+                windows=windows + _windows(block.window),
+                table=table,
             )
         )
-    fields = tuple(FIELDS.index(f) for f in topic.fields) if topic.fields else tuple(
-        range(len(FIELDS))
+    fields = (
+        tuple(FIELDS.index(f) for f in topic.fields) if topic.fields else tuple(range(len(FIELDS)))
     )
     languages = frozenset(lang.lower() for lang in topic.languages) if topic.languages else None
     return Topic(
-        id=topic.id, name=topic.display_name, rules=tuple(rules), fields=fields,
+        id=topic.id,
+        name=topic.display_name,
+        rules=tuple(rules),
+        fields=fields,
         languages=languages,
     )
+
+
+def _near_group(item: str | Sequence[str], table: TermTable) -> tuple[int, ...]:
+    return (table.add(item),) if isinstance(item, str) else tuple(table.add(t) for t in item)
 
 
 def _windows(window: WindowConfig | None) -> tuple[tuple[date | None, date | None], ...]:
@@ -212,6 +244,7 @@ def _windows(window: WindowConfig | None) -> tuple[tuple[date | None, date | Non
 
 
 def _rule(
+    *,
     all_: Sequence[Sequence[str]],
     any_: Sequence[str],
     none: Sequence[str],
@@ -224,6 +257,8 @@ def _rule(
         all=tuple(tuple(table.add(t) for t in group) for group in all_),
         any=tuple(table.add(t) for t in any_),
         none=topic_none + tuple(table.add(t) for t in none),
-        near=tuple(Near(tuple(table.add(t) for t in n.terms), n.within) for n in near),
+        near=tuple(
+            Near(tuple(_near_group(item, table) for item in n.terms), n.within) for n in near
+        ),
         windows=windows,
     )

@@ -42,25 +42,31 @@ _STEMMERS = {"en": "english", "de": "german", "ru": "russian"}
 # Inflectional endings that may follow a plain word (beside stem equality, which the
 # Snowball stemmers do not always give: they stem "саммит" to "самм" but "саммита" to
 # "саммит", and leave German "Trumps" whole).
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 ENDINGS: dict[str, frozenset[str]] = {
-    "en": frozenset({"", "s", "es"}),
-    "de": frozenset({"", "s", "es", "e", "en", "n", "er", "ern", "ens", "ns"}),
-    "ru": frozenset(
-        {"", "а", "я", "о", "е", "у", "ю", "ы", "и", "ь", "ой", "ей", "ом", "ем", "ам",
-         "ям", "ами", "ями", "ах", "ях", "ов", "ев", "ий", "ый", "ая", "ое", "ые", "ие",
-         "ого", "его", "ому", "ему", "ым", "им", "ую", "ою", "ею", "ых", "их", "ыми", "ими"}
-    ),
+    "en": _words("s es") | {""},
+    "de": _words("s es e en n er ern ens ns") | {""},
+    "ru": _words(
+        "а я о е у ю ы и ь ой ей ом ем ам ям ами ями ах ях ов ев ий ый ая ое ые ие ого его "
+        "ому ему ым им ую ою ею ых их ыми ими"
+    )
+    | {""},
 }
 _ANY_LATIN_ENDINGS = ENDINGS["en"] | ENDINGS["de"]
 
-_DE_WORDS = frozenset(
+_DE_WORDS = _words(
     "der die das und ist nicht mit den dem des von zu ein eine einen im auf fur sich "
     "auch als bei nach wird wurde sind hat haben uber aus oder werden noch wie zum zur "
-    "dass vor beim".split()
+    "dass vor beim"
 )
-_EN_WORDS = frozenset(
+_EN_WORDS = _words(
     "the and of to is in that with for on as was by at from are has have be it its "
-    "this an will after over says said not who his her their".split()
+    "this an will after over says said not who his her their"
 )
 
 _fold_cache: dict[str, str] = {}
@@ -202,7 +208,7 @@ def latin_languages(language: str | None, fields: Sequence[FieldText]) -> tuple[
 
 
 def primary_language(language: str | None) -> str | None:
-    """"en-US" → "en"; None or "" → None."""
+    """The primary subtag: en-US → en; None or an empty string → None."""
     if not language:
         return None
     return re.split(r"[-_]", language.strip().lower(), maxsplit=1)[0] or None
