@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from typing import Protocol
 
 try:  # brotli comes with httpx[brotli]; without it we simply do not advertise br
-    import brotli as _brotli
+    import brotli as _brotli  # type: ignore[import-untyped]
 except ImportError:  # pragma: no cover
     _brotli = None
 
@@ -31,7 +31,7 @@ class DecodingError(Exception):
     """The body is not valid for its Content-Encoding, or the coding is unknown."""
 
 
-class TooLarge(Exception):
+class TooLargeError(Exception):
     """The decoded body passed the cap."""
 
 
@@ -130,7 +130,7 @@ def _through(decoders: list[_Decoder], data: bytes) -> Iterator[bytes]:
 def read_bounded(
     raw_chunks: Iterable[bytes], content_encoding: str | None, max_bytes: int
 ) -> bytes:
-    """Decode ``raw_chunks`` and return the body; :class:`TooLarge` past ``max_bytes``.
+    """Decode ``raw_chunks`` and return the body; :class:`TooLargeError` past ``max_bytes``.
 
     Raw (still encoded) bytes are capped too, so a huge body that does not compress
     cannot slip through as "encoded".
@@ -142,10 +142,10 @@ def read_bounded(
     for chunk in raw_chunks:
         raw_total += len(chunk)
         if raw_total > max_bytes:
-            raise TooLarge(f"body larger than {max_bytes} bytes")
+            raise TooLargeError(f"body larger than {max_bytes} bytes")
         for piece in _through(decoders, chunk):
             total += len(piece)
             if total > max_bytes:
-                raise TooLarge(f"body larger than {max_bytes} bytes once decompressed")
+                raise TooLargeError(f"body larger than {max_bytes} bytes once decompressed")
             parts.append(piece)
     return b"".join(parts)

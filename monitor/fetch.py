@@ -15,10 +15,11 @@ It does not parse feeds, decide when to poll next (it reports the server's hints
 from __future__ import annotations
 
 import http.cookiejar
+import ipaddress
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
 from datetime import datetime
 from importlib import metadata
 from types import TracebackType
@@ -66,22 +67,22 @@ class FetchSettings:
     max_connections: int = 64
 
 
-class BadUrl(Exception):
+class BadUrlError(Exception):
     """A URL the fetcher will not request (scheme, credentials, no host)."""
 
 
 def check_url(url: str | httpx.URL) -> httpx.URL:
-    """The URL parsed, if it is http(s) with a host and no credentials; else BadUrl."""
+    """The URL parsed, if it is http(s) with a host and no credentials; else BadUrlError."""
     try:
         parsed = url if isinstance(url, httpx.URL) else httpx.URL(url.strip())
     except (httpx.InvalidURL, TypeError, ValueError, UnicodeError) as exc:
-        raise BadUrl(f"not a valid URL: {exc}") from exc
+        raise BadUrlError(f"not a valid URL: {exc}") from exc
     if parsed.scheme not in ("http", "https"):
-        raise BadUrl(f"only http and https are fetched, not {parsed.scheme or 'no scheme'!r}")
+        raise BadUrlError(f"only http and https are fetched, not {parsed.scheme or 'no scheme'!r}")
     if not parsed.host:
-        raise BadUrl("URL has no host")
+        raise BadUrlError("URL has no host")
     if parsed.userinfo:
-        raise BadUrl("credentials in URLs are refused")
+        raise BadUrlError("credentials in URLs are refused")
     return parsed
 
 
@@ -104,14 +105,14 @@ class _GuardedTransport(httpx.BaseTransport):
     fetcher classifies them (together with httpx's) in one place.
     """
 
-    def __init__(self, settings: FetchSettings) -> None:
+    def __init__(self, settings: FetchSettings, exceptions: Iterable[netguard.IPAddress]) -> None:
         self._pool = httpcore.ConnectionPool(
             ssl_context=httpx.create_ssl_context(),
             max_connections=settings.max_connections,
             max_keepalive_connections=min(20, settings.max_connections),
             keepalive_expiry=5.0,
             network_backend=netguard.GuardedBackend(
-                allow_private=settings.allow_private_networks
+                allow_private=settings.allow_private_networks, exceptions=exceptions
             ),
         )
 
@@ -143,12 +144,18 @@ class _GuardedTransport(httpx.BaseTransport):
 
 
 class Fetcher:
-    """One shared HTTP client for every feed; ``fetch`` is safe from many threads."""
+    """One shared HTTP client for every feed; ``fetch`` is safe from many threads.
 
-    def __init__(self, settings: FetchSettings) -> None:
+    ``allow_addresses`` lets through exactly these IP addresses even when private
+    networks are refused (one intranet host, or a test proving that its neighbours are
+    still refused).
+    """
+
+    def __init__(self, settings: FetchSettings, *, allow_addresses: Iterable[str] = ()) -> None:
         self.settings = settings
+        exceptions = [ipaddress.ip_address(a) for a in allow_addresses]
         self._client = httpx.Client(
-            transport=_GuardedTransport(settings),
+            transport=_GuardedTransport(settings, exceptions),
             follow_redirects=False,
             # Proxies from the environment would make the address guard check the
             # proxy instead of the feed's host.
@@ -199,7 +206,7 @@ class Fetcher:
         started = time.monotonic()
         try:
             target = check_url(url)
-        except BadUrl as exc:
+        except BadUrlError as exc:
             return FetchResult(status="error", url=url, error_kind="bad_url", error=str(exc))
         headers: dict[str, str] = {}
         if etag:
@@ -215,7 +222,9 @@ class Fetcher:
                 with netguard.deadline(at):
                     result = self._follow(url, target, headers, now, at)
             except Exception as exc:
-                kind, message = classify_exception(exc, self.settings)
+                # A timeout clamped to the deadline looks like any other timeout.
+                passed = time.monotonic() >= at - 0.05
+                kind, message = classify_exception(exc, self.settings, deadline_passed=passed)
                 if kind is None:
                     raise
                 result = FetchResult(status="error", url=url, error_kind=kind, error=message)
@@ -249,7 +258,7 @@ class Fetcher:
                         )
                     try:
                         target = check_url(target.join(response.headers["location"]))
-                    except (BadUrl, httpx.InvalidURL) as exc:
+                    except (BadUrlError, httpx.InvalidURL) as exc:
                         return _error(
                             url, "bad_url", f"redirect refused: {exc}", response.status_code
                         )
@@ -262,7 +271,7 @@ class Fetcher:
             finally:
                 response.close()
             if moved_to is not None:
-                result = _replace(result, permanent_redirect=moved_to)
+                result = replace(result, permanent_redirect=moved_to)
             return result
         raise AssertionError("unreachable: the loop returns on its last hop")
 
@@ -297,22 +306,40 @@ class Fetcher:
             sniff = self._sniff(response, at)
             challenge = challenge_kind(headers, sniff)
             if challenge is not None:
-                return _error(final, "bot_challenge", challenge, status, headers, retry_after)
+                return _error(
+                    final,
+                    "bot_challenge",
+                    challenge,
+                    status,
+                    headers=headers,
+                    retry_after=retry_after,
+                )
         if status == 410:
-            return _error(final, "gone", "410 Gone: the feed was removed", status, headers)
+            return _error(final, "gone", "410 Gone: the feed was removed", status, headers=headers)
         if status == 429:
             return _error(
-                final, "rate_limited", "429 Too Many Requests", status, headers, retry_after
+                final,
+                "rate_limited",
+                "429 Too Many Requests",
+                status,
+                headers=headers,
+                retry_after=retry_after,
             )
         reason = response.reason_phrase or "error"
-        return _error(final, f"http_{status}", f"HTTP {status} {reason}", status, headers,
-                      retry_after)
+        return _error(
+            final,
+            f"http_{status}",
+            f"HTTP {status} {reason}",
+            status,
+            headers=headers,
+            retry_after=retry_after,
+        )
 
     def _read(self, response: httpx.Response, at: float) -> bytes:
         length = response.headers.get("content-length", "")
         limit = self.settings.max_bytes
         if length.strip().isdigit() and int(length) > limit:
-            raise content_coding.TooLarge(
+            raise content_coding.TooLargeError(
                 f"Content-Length {int(length)} is over the {limit}-byte cap"
             )
         return content_coding.read_bounded(
@@ -330,7 +357,7 @@ class Fetcher:
                 _ERROR_BODY_SNIFF,
             )
         except (
-            content_coding.TooLarge,
+            content_coding.TooLargeError,
             content_coding.DecodingError,
             httpcore.TimeoutException,
             httpcore.NetworkError,
@@ -352,6 +379,7 @@ def _error(
     kind: str,
     message: str,
     status: int | None = None,
+    *,
     headers: dict[str, str] | None = None,
     retry_after: datetime | None = None,
 ) -> FetchResult:
@@ -366,11 +394,5 @@ def _error(
     )
 
 
-def _replace(result: FetchResult, **changes: object) -> FetchResult:
-    from dataclasses import replace
-
-    return replace(result, **changes)  # type: ignore[arg-type]
-
-
 def _with_elapsed(result: FetchResult, elapsed: float) -> FetchResult:
-    return _replace(result, elapsed=round(elapsed, 4))
+    return replace(result, elapsed=round(elapsed, 4))

@@ -32,14 +32,16 @@ def _chain(exc: BaseException) -> list[BaseException]:
     return seen
 
 
-def classify_exception(exc: Exception, settings: FetchSettings) -> tuple[str | None, str]:
+def classify_exception(
+    exc: Exception, settings: FetchSettings, *, deadline_passed: bool = False
+) -> tuple[str | None, str]:
     """(error_kind, message) for a failure a server or network can cause; (None, "")
     for anything else, which the caller re-raises."""
     chain = _chain(exc)
     text = str(exc) or type(exc).__name__
     if isinstance(exc, netguard.GuardError):
         return exc.kind, text
-    if isinstance(exc, content_coding.TooLarge):
+    if isinstance(exc, content_coding.TooLargeError):
         return "too_large", text
     if isinstance(exc, content_coding.DecodingError):
         return "decoding", text
@@ -48,7 +50,7 @@ def classify_exception(exc: Exception, settings: FetchSettings) -> tuple[str | N
     if isinstance(exc, httpcore.ConnectTimeout | httpx.ConnectTimeout):
         return "timeout", f"connect timed out (limit {settings.connect_timeout:g}s): {text}"
     if isinstance(exc, httpcore.TimeoutException | httpx.TimeoutException):
-        if "deadline" in text:
+        if deadline_passed or "deadline" in text:
             return "timeout", f"gave up after the {settings.total_timeout:g}s total deadline"
         return "timeout", f"no data for {settings.read_timeout:g}s: {text}"
     if isinstance(exc, httpcore.RemoteProtocolError | httpx.RemoteProtocolError):

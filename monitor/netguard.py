@@ -51,7 +51,7 @@ class GuardError(Exception):
     kind = "connect"
 
 
-class AddressRefused(GuardError):
+class AddressRefusedError(GuardError):
     """The host resolved only to addresses the guard refuses; nothing was connected."""
 
     kind = "refused_address"
@@ -171,11 +171,12 @@ class GuardedBackend(httpcore.NetworkBackend):
     """Resolve, check every address, connect only to a checked one.
 
     ``allow_private`` turns the address check off (tests on 127.0.0.1, intranet feeds);
-    the deadline clamp stays on.
+    ``exceptions`` allows just the listed addresses. The deadline clamp stays on.
     """
 
-    def __init__(self, *, allow_private: bool) -> None:
+    def __init__(self, *, allow_private: bool, exceptions: Iterable[IPAddress] = ()) -> None:
         self._allow_private = allow_private
+        self._exceptions = frozenset(exceptions)
         self._sockets = httpcore.SyncBackend()
 
     def connect_tcp(
@@ -190,13 +191,14 @@ class GuardedBackend(httpcore.NetworkBackend):
         allowed: list[IPAddress] = []
         refused: list[str] = []
         for address in candidates:
-            reason = None if self._allow_private else refusal_reason(address)
+            allowed_anyway = self._allow_private or address in self._exceptions
+            reason = None if allowed_anyway else refusal_reason(address)
             if reason is None:
                 allowed.append(address)
             else:
                 refused.append(f"{address} is {reason}")
         if not allowed:
-            raise AddressRefused(f"refused to connect to {host}: {'; '.join(refused)}")
+            raise AddressRefusedError(f"refused to connect to {host}: {'; '.join(refused)}")
         last: Exception | None = None
         for address in allowed:
             left = remaining(timeout)
@@ -219,7 +221,7 @@ class GuardedBackend(httpcore.NetworkBackend):
         timeout: float | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.NetworkStream:
-        raise AddressRefused("unix sockets are never used for feeds")
+        raise AddressRefusedError("unix sockets are never used for feeds")
 
     def _resolve(self, host: str, port: int, timeout: float | None) -> list[IPAddress]:
         literal = parse_ip(host)

@@ -26,6 +26,7 @@ from typing import Any
 import feedparser
 
 from monitor.errors import ParseError
+from monitor.parse_pool import default_pool, shutdown_default_pool
 from monitor.types import ParsedFeed, RawEntry
 
 # An HTML page announces itself before its first element: doctype or <html>, possibly
@@ -157,13 +158,9 @@ def parse_feed(
     Raises ParseError: not_a_feed, parse_error, or parse_timeout. Safe to call from
     several threads at once; workers are reused between calls.
     """
-    from monitor.parse_pool import default_pool
-
     return default_pool().parse(content, url=url, headers=headers, deadline=deadline)
 
 
 def shutdown_parser() -> None:
     """Stop the worker processes (they are restarted on the next parse_feed)."""
-    from monitor.parse_pool import shutdown_default_pool
-
     shutdown_default_pool()

@@ -15,6 +15,7 @@ This module knows nothing of feeds: it runs ``target(content, url=, headers=)`` 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import importlib
 import os
 import queue
@@ -109,14 +110,10 @@ class _Worker:
         return outcome
 
     def stop(self) -> None:
-        try:
+        with contextlib.suppress(OSError, ValueError):
             self._send.send(None)
-        except (OSError, ValueError):
-            pass
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self._process.wait(timeout=1.0)
-        except subprocess.TimeoutExpired:
-            pass
         self.kill()
 
     def kill(self) -> None:
@@ -216,7 +213,7 @@ def default_pool() -> ParserPool:
 
 
 def shutdown_default_pool() -> None:
-    global _default  # noqa: PLW0603
+    global _default
     with _default_lock:
         pool, _default = _default, None
     if pool is not None:

@@ -52,7 +52,8 @@ def base_backoff(interval: timedelta, errors: int) -> timedelta:
     # 2**exponent overflows timedelta long before it matters; past 2**40 the cap wins.
     if exponent >= 40:
         return MAX_BACKOFF
-    return min(MAX_BACKOFF, interval * (2**exponent))
+    grown: timedelta = interval * (2**exponent)
+    return min(MAX_BACKOFF, grown)
 
 
 def backoff_delay(interval: timedelta, errors: int, rng: random.Random) -> timedelta:

@@ -13,6 +13,7 @@ Pure functions, no network.
 
 from __future__ import annotations
 
+import contextlib
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 MAX_LINK = 2048
@@ -65,11 +66,9 @@ def canonicalize_url(url: str) -> str | None:
         return None
     scheme = parts.scheme.lower()
     host = parts.hostname or ""
-    try:
-        # One spelling for internationalized hosts, whichever the feed used.
+    # One spelling for internationalized hosts, whichever the feed used.
+    with contextlib.suppress(UnicodeError):
         host = host.encode("idna").decode("ascii")
-    except UnicodeError:
-        pass
     if ":" in host:
         host = f"[{host}]"
     netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
