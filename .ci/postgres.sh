@@ -55,7 +55,7 @@ install_server() {
 # The line of our cluster in pg_lsclusters: "VERSION CLUSTER PORT STATUS OWNER DATA LOG".
 cluster_line() {
     command -v pg_lsclusters >/dev/null || return 0
-    pg_lsclusters -h 2>/dev/null | awk -v c="$CLUSTER" '$2 == c { print; exit }'
+    pg_lsclusters -h 2>/dev/null | awk -v c="$CLUSTER" '$2 == c && !found { print; found = 1 }'
 }
 
 port_in_use() {

@@ -27,6 +27,7 @@ from monitor.settings import Config, parse_duration
 from tests.postgres_server import (
     conninfo,
     fresh_database,
+    pg_database,  # noqa: F401  (a fixture)
     pg_url,  # noqa: F401  (a fixture)
     restart_postgres,
     terminate_connections,
@@ -316,6 +317,19 @@ def test_fresh_databases_do_not_share_state(pg_url: str) -> None:  # noqa: F811
     with psycopg.connect(conninfo(pg_url)) as conn:
         left = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
     assert left is None
+
+
+@pytest.mark.postgres
+def test_pg_database_fixture_gives_an_empty_database_of_its_own(
+    pg_url: str,  # noqa: F811
+    pg_database: str,  # noqa: F811
+) -> None:
+    assert pg_database.startswith("postgresql+psycopg://")
+    assert pg_database.rsplit("/", 1)[1] != pg_url.rsplit("/", 1)[1]
+    with psycopg.connect(conninfo(pg_database)) as conn:
+        assert conn.execute(
+            "SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace"
+        ).fetchone() == (0,)
 
 
 @pytest.mark.postgres
