@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from typing import Protocol
 
 try:  # brotli comes with httpx[brotli]; without it we simply do not advertise br
-    import brotli as _brotli  # type: ignore[import-untyped]
+    import brotli as _brotli
 except ImportError:  # pragma: no cover
     _brotli = None
 

@@ -42,7 +42,7 @@ SHUTDOWN_GRACE = 20.0
 DELIVERY_INTERVAL = timedelta(seconds=2)
 
 
-class AlreadyRunning(MonitorError):
+class AlreadyRunningError(MonitorError):
     """Another `monitor run` holds this SQLite database."""
 
 
@@ -67,7 +67,7 @@ def lock_database(url: str) -> IO[str] | None:
         handle.seek(0)
         holder = handle.read().strip() or "another process"
         handle.close()
-        raise AlreadyRunning(
+        raise AlreadyRunningError(
             f"another `monitor run` ({holder}) is already using {path}; SQLite takes one "
             "worker (use PostgreSQL for several)") from None
     handle.seek(0)
@@ -86,6 +86,8 @@ class Daemon:
     stop: threading.Event = field(default_factory=threading.Event)
     pending_config: Config | None = None
     last_tick: datetime | None = None
+    tick_started: float | None = None
+    """Monotonic start of the tick in progress (None between ticks)."""
     db_ok: bool = True
     signals: int = 0
     scheduler: BlockingScheduler | None = None
@@ -98,25 +100,31 @@ class Daemon:
             return
         with self._busy:
             self._apply_reload()
-            started = time.monotonic()
+            started = self.tick_started = time.monotonic()
             try:
-                outcomes = self.app.poll(due_only=True, stop=self.stop)
-                self.app.deliver(stop=self.stop)
-            except StorageError as exc:
-                self._db_down(exc)
-                return
-            self._db_up()
-            self.last_tick = utcnow()
-            failing = sum(1 for s in storage.list_feed_status(self.app.engine)
-                          if s.state.status in ("error", "gone"))
-            self.metrics.set_failing(failing)
-            self.metrics.record_tick(self.last_tick)
-            systemd.watchdog()
-            log.info("tick_finished", feeds=len(outcomes),
-                     new=sum(o.new for o in outcomes),
-                     alerts=sum(len(o.alerts) for o in outcomes),
-                     failed=sum(o.status == "error" for o in outcomes),
-                     duration=round(time.monotonic() - started, 3))
+                self._tick(started)
+            finally:
+                self.tick_started = None
+
+    def _tick(self, started: float) -> None:
+        try:
+            outcomes = self.app.poll(due_only=True, stop=self.stop)
+            self.app.deliver(stop=self.stop)
+        except StorageError as exc:
+            self._db_down(exc)
+            return
+        self._db_up()
+        self.last_tick = utcnow()
+        failing = sum(1 for s in storage.list_feed_status(self.app.engine)
+                      if s.state.status in ("error", "gone"))
+        self.metrics.set_failing(failing)
+        self.metrics.record_tick(self.last_tick)
+        systemd.watchdog()
+        log.info("tick_finished", feeds=len(outcomes),
+                 new=sum(o.new for o in outcomes),
+                 alerts=sum(len(o.alerts) for o in outcomes),
+                 failed=sum(o.status == "error" for o in outcomes),
+                 duration=round(time.monotonic() - started, 3))
 
     def deliver(self) -> None:
         if self.stop.is_set():
@@ -144,6 +152,20 @@ class Daemon:
         if not self.db_ok:
             log.info("database_available")
         self.db_ok = True
+
+    def watch_ticks(self, every: float = 5.0) -> None:
+        """Log once when a tick runs far past its deadlines (a bug, not a slow feed).
+
+        Fetch and parse deadlines bound a tick; this notices if they ever do not.
+        The systemd watchdog is only fed when a tick finishes, so systemd notices too.
+        """
+        warned: float | None = None
+        while not self.stop.wait(every):
+            started = self.tick_started
+            limit = max(120.0, 5 * tick_interval(self.config).total_seconds())
+            if started is not None and time.monotonic() - started > limit and warned != started:
+                warned = started
+                log.error("tick_stalled", running_for=round(time.monotonic() - started, 1))
 
     # --- reload -----------------------------------------------------------
     def request_reload(self) -> None:
@@ -224,7 +246,7 @@ def run_daemon(config: Config, config_path: Path, *, engine: Engine | None = Non
     """Run until SIGTERM/SIGINT; returns the exit code."""
     try:
         lock = lock_database(config.database)
-    except AlreadyRunning as exc:
+    except AlreadyRunningError as exc:
         log.error("already_running", error=str(exc))
         print(f"monitor: {exc}", flush=True, file=sys.stderr)
         return 1
@@ -262,6 +284,7 @@ def run_daemon(config: Config, config_path: Path, *, engine: Engine | None = Non
         target=daemon.request_reload, name="reload", daemon=True).start())
     log.info("daemon_started", feeds=len(config.feeds), topics=len(config.topics),
              tick=interval, listen=config.http.listen, pid=os.getpid())
+    threading.Thread(target=daemon.watch_ticks, name="tick-watch", daemon=True).start()
     systemd.ready()
     try:
         scheduler.start()
