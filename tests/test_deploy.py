@@ -381,3 +381,15 @@ def test_postgres_script_is_idempotent(pg_url: str) -> None:  # noqa: F811
     assert url.startswith("postgresql+psycopg://monitor:monitor@127.0.0.1:")
     with psycopg.connect(conninfo(url)) as conn:
         assert conn.execute("SELECT current_user").fetchone() == ("monitor",)
+
+
+def test_postgres_script_is_valid_shell() -> None:
+    script = ROOT / ".ci" / "postgres.sh"
+    subprocess.run(["bash", "-n", str(script)], check=True, timeout=30)
+    shellcheck = shutil.which("shellcheck")
+    if shellcheck is None:
+        pytest.skip("shellcheck is not installed")
+    done = subprocess.run(
+        [shellcheck, str(script)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stdout
