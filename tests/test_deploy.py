@@ -1,4 +1,4 @@
-"""deploy/ and .ci/postgres.sh: what an operator installs must be sound before it ships.
+"""deploy/: what an operator installs must be sound before it ships.
 
 The systemd unit goes through ``systemd-analyze verify`` (where the tool exists), the
 container files are checked for what `docker compose up` relies on, and the
