@@ -4,7 +4,8 @@
 #   bash .ci/postgres.sh [start]   install if needed, create and start the cluster;
 #                                  the LAST stdout line is the SQLAlchemy URL:
 #                                  export MONITOR_TEST_POSTGRES_URL=$(bash .ci/postgres.sh | tail -1)
-#   bash .ci/postgres.sh restart   restart the server (what tests use to cut the database)
+#   bash .ci/postgres.sh restart   restart the server (what tests use to cut the database;
+#                                  the same as: pg_ctlcluster 15 monitortest restart)
 #   bash .ci/postgres.sh stop      stop it
 #   bash .ci/postgres.sh drop      stop it and delete the cluster and its data
 #   bash .ci/postgres.sh url       print the URL of the running cluster
@@ -79,8 +80,8 @@ url_of() {
 as_postgres() { runuser -u postgres -- "$@"; }
 
 wait_ready() {
-    local port=$1 i
-    for i in $(seq 1 60); do
+    local port=$1 _
+    for _ in $(seq 1 60); do
         if pg_isready -q -h 127.0.0.1 -p "$port"; then return 0; fi
         sleep 0.5
     done
