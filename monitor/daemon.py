@@ -87,6 +87,7 @@ class Daemon:
     pending_config: Config | None = None
     last_tick: datetime | None = None
     tick_started: float | None = None
+    started_at: datetime = field(default_factory=utcnow)
     """Monotonic start of the tick in progress (None between ticks)."""
     db_ok: bool = True
     signals: int = 0
@@ -218,7 +219,8 @@ class Daemon:
                 storage.ping(self.app.engine)
             except Exception:  # any failure to answer means unhealthy, not a crash
                 db_ok = False
-        return tick_health(self.last_tick, tick_interval(self.config), utcnow(), db_ok)
+        return tick_health(self.last_tick, tick_interval(self.config), utcnow(), db_ok,
+                           started_at=self.started_at)
 
     # --- signals ----------------------------------------------------------
     def on_signal(self, signum: int, _frame: FrameType | None) -> None:

@@ -14,6 +14,8 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
+pytest_plugins = ["tests.postgres_server"]
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 
