@@ -25,6 +25,7 @@ from typing import Any
 
 import feedparser
 
+from monitor.charset import guess_charset
 from monitor.errors import ParseError
 from monitor.parse_pool import default_pool, shutdown_default_pool
 from monitor.types import ParsedFeed, RawEntry
@@ -58,6 +59,10 @@ def parse_bytes(content: bytes, *, url: str, headers: Mapping[str, str]) -> Pars
     for key, value in headers.items():
         if key.lower() == "content-type":
             wanted["content-type"] = value
+    charset = guess_charset(content, headers)
+    if charset is not None:
+        media = wanted.get("content-type", "application/xml").split(";", 1)[0]
+        wanted["content-type"] = f"{media}; charset={charset}"
     try:
         result: Any = feedparser.parse(
             io.BytesIO(content),
