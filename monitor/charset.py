@@ -4,8 +4,9 @@ feedparser falls back to windows-1252 when neither HTTP nor the XML declaration 
 an encoding and the bytes are not UTF-8; that is right for Western European feeds
 (ISO-8859-1 bytes read the same) and turns a Russian KOI8-R feed into mojibake. So:
 when the high bytes come in runs (whole words of a non-Latin script, not the odd accent
-of Portuguese or German between ASCII letters), we ask charset-normalizer to choose among non-Latin code pages
-only, where its guesses are reliable; otherwise we leave feedparser's fallback alone.
+of Portuguese or German between ASCII letters), we ask charset-normalizer to choose
+among non-Latin code pages only, where its guesses are reliable; otherwise we leave
+feedparser's fallback alone.
 
 Pure; no I/O. Does not decode anything itself.
 """

@@ -5,8 +5,8 @@ it could take for a path), with only the headers that decide the encoding and th
 URL. Its untyped results become :class:`~monitor.types.RawEntry` here, so ``Any`` stops
 at this module. The policy on bad input: an empty body or an HTML page is
 ``not_a_feed``; no feed version and no entries is ``not_a_feed``; a malformed feed
-(a version was recognised) with no entries is ``parse_error``; a feed feedparser recovered (bozo) is accepted with
-the reason kept in ``ParsedFeed.bozo``.
+(a version was recognised) with no entries is ``parse_error``; a feed feedparser
+recovered (bozo) is accepted with the reason kept in ``ParsedFeed.bozo``.
 
 :func:`parse_feed` runs the parse in a worker process with a deadline
 (:mod:`monitor.parse_pool`); :func:`parse_bytes` is the same parse in this process,

@@ -45,7 +45,9 @@ def server_factory() -> Iterator[object]:
         server.close()
 
 
-@pytest.mark.parametrize(("code", "permanent"), [(301, True), (302, False), (307, False), (308, True)])
+@pytest.mark.parametrize(
+    ("code", "permanent"), [(301, True), (302, False), (307, False), (308, True)]
+)
 def test_redirects_are_followed_and_permanent_ones_reported(
     fetcher: Fetcher, server_factory, code: int, permanent: bool
 ) -> None:  # type: ignore[no-untyped-def]
@@ -90,9 +92,7 @@ def test_conditional_get_sends_back_the_validators_exactly_and_304_has_no_body(
 ) -> None:  # type: ignore[no-untyped-def]
     etag = 'W/"abc-123"'
     modified = "Wed, 14 Jan 2026 08:00:00 GMT"
-    server = server_factory(
-        {"/feed": (200, {"ETag": etag, "Last-Modified": modified}, RSS)}
-    )
+    server = server_factory({"/feed": (200, {"ETag": etag, "Last-Modified": modified}, RSS)})
     first = fetcher.fetch(server.url(), now=NOW)
     assert (first.etag, first.last_modified) == (etag, modified)
 
@@ -103,7 +103,9 @@ def test_conditional_get_sends_back_the_validators_exactly_and_304_has_no_body(
             respond(sock, 200, RSS)
 
     server.handler = conditional
-    second = fetcher.fetch(server.url(), etag=first.etag, last_modified=first.last_modified, now=NOW)
+    second = fetcher.fetch(
+        server.url(), etag=first.etag, last_modified=first.last_modified, now=NOW
+    )
     assert second.status == "not_modified" and second.http_status == 304
     assert second.content is None
     sent = server.requests[-1].headers

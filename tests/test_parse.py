@@ -35,7 +35,9 @@ def source_counts() -> list[tuple[str, int]]:
     path = SHARED / "feeds" / "SOURCES.md"
     if not path.exists():
         return []
-    rows = re.findall(r"^\| `(publishers/[^`]+)` \|(?:[^|]*\|){3} (\d+) \|", path.read_text("utf-8"), re.M)
+    rows = re.findall(
+        r"^\| `(publishers/[^`]+)` \|(?:[^|]*\|){3} (\d+) \|", path.read_text("utf-8"), re.M
+    )
     return [(name, int(items)) for name, items in rows]
 
 
@@ -64,7 +66,9 @@ def test_every_publisher_feed_parses_to_its_listed_item_count(name: str, items: 
 
 
 def test_feed_level_facts_are_kept() -> None:
-    parsed = parse_feed(RSS, url="https://example.org/feed", headers={"Content-Type": "application/rss+xml"})
+    parsed = parse_feed(
+        RSS, url="https://example.org/feed", headers={"Content-Type": "application/rss+xml"}
+    )
     assert parsed.version == "rss20" and parsed.title == "T" and parsed.language == "en"
     assert parsed.ttl is not None and parsed.ttl.total_seconds() == 90 * 60
     assert parsed.bozo is None
@@ -77,7 +81,10 @@ def test_feed_level_facts_are_kept() -> None:
         (b"", "not_a_feed"),
         (b"  \n\t ", "not_a_feed"),
         (b"<!DOCTYPE html><html><body><a href='/rss'>RSS</a></body></html>", "not_a_feed"),
-        (b'<?xml version="1.0"?>\n<!-- hi -->\n<html xmlns="http://www.w3.org/1999/xhtml"></html>', "not_a_feed"),
+        (
+            b'<?xml version="1.0"?>\n<!-- hi -->\n<html xmlns="http://www.w3.org/1999/xhtml"></html>',
+            "not_a_feed",
+        ),
         (b"\xef\xbb\xbf<html><head></head></html>", "not_a_feed"),
         (b'{"version": "https://jsonfeed.org/version/1"}', "not_a_feed"),
         (b"<note><to>Tove</to></note>", "not_a_feed"),
@@ -114,13 +121,21 @@ def test_feedparser_never_opens_a_local_path() -> None:
 
 
 def test_relative_links_are_resolved_against_the_feed_url() -> None:
-    doc = b'<rss version="2.0"><channel><item><title>a</title><link>/news/1</link></item></channel></rss>'
+    doc = (
+        b'<rss version="2.0"><channel><item><title>a</title><link>/news/1</link>'
+        b"<guid>1</guid></item></channel></rss>"
+    )
     parsed = parse_feed(doc, url="https://example.org/rss/feed.xml", headers={})
     assert parsed.entries[0].link == "https://example.org/news/1"
+    assert parsed.entries[0].guid == "1"  # a GUID is a name, never resolved like a link
 
 
 def test_investing_ru_pubdate_without_zone_is_read_as_utc() -> None:
-    parsed = parse_feed(shared("feeds", "publishers", "investing_ru_1.xml").read_bytes(), url="https://ru.investing.com/rss", headers={})
+    parsed = parse_feed(
+        shared("feeds", "publishers", "investing_ru_1.xml").read_bytes(),
+        url="https://ru.investing.com/rss",
+        headers={},
+    )
     assert parsed.entries[0].published == datetime(2022, 12, 30, 16, 22, 13, tzinfo=UTC)
 
 
@@ -145,8 +160,14 @@ def test_declared_undeclared_and_misdeclared_encodings_decode_to_the_right_text(
 
 
 def test_http_charset_decides_over_a_missing_declaration() -> None:
-    body = '<rss version="2.0"><channel><item><title>Путин</title></item></channel></rss>'.encode("cp1251")
-    parsed = parse_feed(body, url="https://example.org/feed", headers={"Content-Type": "text/xml; charset=windows-1251"})
+    body = '<rss version="2.0"><channel><item><title>Путин</title></item></channel></rss>'.encode(
+        "cp1251"
+    )
+    parsed = parse_feed(
+        body,
+        url="https://example.org/feed",
+        headers={"Content-Type": "text/xml; charset=windows-1251"},
+    )
     assert parsed.entries[0].title == "Путин"
 
 
@@ -189,7 +210,11 @@ def test_parse_feed_is_safe_from_several_threads() -> None:
 
 def test_the_whole_feedparser_corpus_parses_and_normalizes_without_escaping_errors() -> None:
     root = shared("feeds", "feedparser_tests")
-    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in (".xml", ".json", ".rdf", ".atom", ".rss"))
+    files = sorted(
+        p
+        for p in root.rglob("*")
+        if p.is_file() and p.suffix in (".xml", ".json", ".rdf", ".atom", ".rss")
+    )
     assert len(files) > 2000
     accepted = refused = 0
     slowest = 0.0

@@ -44,7 +44,9 @@ def test_backoff_jitter_stays_within_ten_percent(interval: timedelta, n: int, se
 
 def test_a_5xx_streak_backs_off_1_2_4_8_16_times_the_interval() -> None:
     rng = random.Random(7)
-    delays = [next_poll_after_failure(NOW, TEN_MIN, n, hint=None, rng=rng) - NOW for n in range(1, 6)]
+    delays = [
+        next_poll_after_failure(NOW, TEN_MIN, n, hint=None, rng=rng) - NOW for n in range(1, 6)
+    ]
     for n, delay in enumerate(delays, start=1):
         expected = TEN_MIN * 2 ** (n - 1)
         assert expected * 0.9 <= delay <= expected * 1.1
