@@ -192,6 +192,15 @@ def test_a_hung_parse_is_killed_at_the_deadline_and_the_pool_recovers() -> None:
         pool.shutdown()
 
 
+def test_retiring_workers_after_their_share_of_parses_keeps_the_pool_working() -> None:
+    pool = ParserPool(size=1, max_calls=2)
+    try:
+        for _ in range(5):
+            assert len(pool.parse(RSS, url="https://e.org/", headers={}, deadline=10).entries) == 1
+    finally:
+        pool.shutdown()
+
+
 def test_parse_feed_is_safe_from_several_threads() -> None:
     docs = [RSS.replace(b"<guid>1</guid>", b"<guid>%d</guid>" % i) for i in range(12)]
     results: dict[int, str | None] = {}
