@@ -72,6 +72,14 @@ def test_a_temporary_hop_after_a_permanent_one_keeps_only_the_permanent_move(
     assert result.status == "ok" and result.permanent_redirect == server.url("/b")
 
 
+def test_a_permanent_move_to_a_broken_url_is_not_reported_as_a_move(
+    fetcher: Fetcher, server_factory
+) -> None:  # type: ignore[no-untyped-def]
+    server = server_factory({"/old": (301, {"Location": "/gone"}, b"")})
+    result = fetcher.fetch(server.url("/old"), now=NOW)
+    assert result.error_kind == "http_404" and result.permanent_redirect is None
+
+
 def test_a_redirect_loop_stops_after_five_redirects(fetcher: Fetcher, server_factory) -> None:  # type: ignore[no-untyped-def]
     server = server_factory(
         {"/a": (302, {"Location": "/b"}, b""), "/b": (302, {"Location": "/a"}, b"")}
