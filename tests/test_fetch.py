@@ -234,3 +234,34 @@ def test_the_fetcher_is_a_client_of_its_own_not_the_environments_proxy(
     monkeypatch.setenv("ALL_PROXY", "http://127.0.0.1:9/")
     assert fetch(server.url()).status == "ok"
     assert isinstance(httpx.URL(server.url()), httpx.URL)
+
+
+def test_https_to_a_server_that_cannot_speak_tls_is_a_tls_error() -> None:
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def answer_in_plain_http() -> None:
+        client, _ = listener.accept()
+        client.recv(4096)  # the TLS ClientHello
+        client.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+        client.close()
+
+    thread = threading.Thread(target=answer_in_plain_http, daemon=True)
+    thread.start()
+    try:
+        result = fetch(f"https://127.0.0.1:{port}/feed")
+    finally:
+        thread.join(timeout=5)
+        listener.close()
+    assert result.status == "error" and result.error_kind == "tls"
+
+
+def test_a_name_that_does_not_resolve_is_a_dns_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The resolver is replaced: a real lookup would send a query off this machine.
+    def no_such_name(*args: object, **kwargs: object) -> list[object]:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_such_name)
+    result = fetch("http://feeds.example.invalid/rss")
+    assert result.status == "error" and result.error_kind == "dns"
+    assert "feeds.example.invalid" in (result.error or "")
