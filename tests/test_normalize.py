@@ -9,7 +9,7 @@ import pytest
 
 from monitor.normalize import canonicalize_url, html_to_text, normalize_feed
 from monitor.parse import parse_bytes
-from monitor.types import ParsedFeed, RawEntry
+from monitor.types import Article, ParsedFeed, RawEntry
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
@@ -26,8 +26,8 @@ def feed(*entries: RawEntry, language: str | None = None) -> ParsedFeed:
     return ParsedFeed(version="rss20", entries=entries, language=language)
 
 
-def one(entry: RawEntry, **kw: object) -> list:  # type: ignore[type-arg]
-    return normalize_feed("f", feed(entry), language=kw.get("language"), now=NOW)  # type: ignore[arg-type]
+def one(entry: RawEntry) -> list[Article]:
+    return normalize_feed("f", feed(entry), language=None, now=NOW)
 
 
 # -- text --------------------------------------------------------------------------
