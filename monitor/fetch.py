@@ -270,7 +270,8 @@ class Fetcher:
                 result = self._finish(response, now, at)
             finally:
                 response.close()
-            if moved_to is not None:
+            if moved_to is not None and result.status != "error":
+                # Only a move to a working feed is worth following for good.
                 result = replace(result, permanent_redirect=moved_to)
             return result
         raise AssertionError("unreachable: the loop returns on its last hop")

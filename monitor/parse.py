@@ -4,9 +4,9 @@ feedparser only ever receives the body as a byte stream (never a URL or a string
 it could take for a path), with only the headers that decide the encoding and the base
 URL. Its untyped results become :class:`~monitor.types.RawEntry` here, so ``Any`` stops
 at this module. The policy on bad input: an empty body or an HTML page is
-``not_a_feed``; no feed version and no entries is ``not_a_feed``; a malformed document
-with no entries is ``parse_error``; a feed feedparser recovered (bozo) is accepted with
-the reason kept in ``ParsedFeed.bozo``.
+``not_a_feed``; no feed version and no entries is ``not_a_feed``; a malformed feed
+(a version was recognised) with no entries is ``parse_error``; a feed feedparser
+recovered (bozo) is accepted with the reason kept in ``ParsedFeed.bozo``.
 
 :func:`parse_feed` runs the parse in a worker process with a deadline
 (:mod:`monitor.parse_pool`); :func:`parse_bytes` is the same parse in this process,
@@ -22,9 +22,11 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urljoin
 
 import feedparser
 
+from monitor.charset import guess_charset
 from monitor.errors import ParseError
 from monitor.parse_pool import default_pool, shutdown_default_pool
 from monitor.types import ParsedFeed, RawEntry
@@ -54,10 +56,16 @@ def parse_bytes(content: bytes, *, url: str, headers: Mapping[str, str]) -> Pars
         raise ParseError("empty body", kind="not_a_feed")
     if looks_like_html(content):
         raise ParseError("an HTML page, not a feed", kind="not_a_feed")
-    wanted = {"content-location": url}
+    # No content-location: feedparser would resolve GUIDs against it too, and a GUID is
+    # an opaque name that must not change when the feed moves. Links are joined below.
+    wanted: dict[str, str] = {}
     for key, value in headers.items():
         if key.lower() == "content-type":
             wanted["content-type"] = value
+    charset = guess_charset(content, headers)
+    if charset is not None:
+        media = wanted.get("content-type", "application/xml").split(";", 1)[0]
+        wanted["content-type"] = f"{media}; charset={charset}"
     try:
         result: Any = feedparser.parse(
             io.BytesIO(content),
@@ -69,22 +77,22 @@ def parse_bytes(content: bytes, *, url: str, headers: Mapping[str, str]) -> Pars
         )
     except Exception as exc:  # feedparser's own bugs on hostile input are per-feed errors
         raise ParseError(f"feedparser failed: {type(exc).__name__}: {exc}"[:500]) from exc
-    return _to_parsed_feed(result)
+    return _to_parsed_feed(result, url)
 
 
-def _to_parsed_feed(result: Any) -> ParsedFeed:
+def _to_parsed_feed(result: Any, url: str) -> ParsedFeed:
     version = _text(result.get("version")) or ""
     bozo = None
     if result.get("bozo"):
         exc = result.get("bozo_exception")
         bozo = f"{type(exc).__name__}: {exc}"[:500] if exc is not None else "malformed"
     raw_entries = result.get("entries") or []
-    entries = tuple(_to_entry(e) for e in raw_entries if isinstance(e, Mapping))
+    entries = tuple(_to_entry(e, url) for e in raw_entries if isinstance(e, Mapping))
     if not entries:
-        if bozo is not None:
-            raise ParseError(f"malformed feed with no entries ({bozo})", kind="parse_error")
         if not version:
             raise ParseError("no RSS, Atom or RDF feed found", kind="not_a_feed")
+        if bozo is not None:
+            raise ParseError(f"malformed feed with no entries ({bozo})", kind="parse_error")
     feed = result.get("feed")
     feed = feed if isinstance(feed, Mapping) else {}
     return ParsedFeed(
@@ -97,7 +105,7 @@ def _to_parsed_feed(result: Any) -> ParsedFeed:
     )
 
 
-def _to_entry(entry: Mapping[str, Any]) -> RawEntry:
+def _to_entry(entry: Mapping[str, Any], url: str) -> RawEntry:
     summary = _text(entry.get("summary"))
     contents: list[str] = []
     for part in entry.get("content") or []:
@@ -106,19 +114,30 @@ def _to_entry(entry: Mapping[str, Any]) -> RawEntry:
             contents.append(value)
     return RawEntry(
         guid=_text(entry.get("id")),
-        link=_text(entry.get("link")),
+        link=_absolute(_text(entry.get("link")), url),
         title=_text(entry.get("title")),
         summary=summary,
         content="\n\n".join(contents) or None,
         author=_text(entry.get("author")),
         published=_time(entry.get("published_parsed")),
-        updated=_time(entry.get("updated_parsed")),
+        # Plain dict access: feedparser's own maps updated to published with a warning.
+        updated=_time(dict.get(entry, "updated_parsed") if isinstance(entry, dict) else None),
         language=_detail_language(entry),
     )
 
 
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+def _absolute(link: str | None, base: str) -> str | None:
+    """A relative link joined to the feed's URL; odd links are left for normalize."""
+    if link is None:
+        return None
+    try:
+        return urljoin(base, link.strip()) if base else link
+    except ValueError:
+        return link
 
 
 def _detail_language(item: Mapping[str, Any]) -> str | None:

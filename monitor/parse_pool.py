@@ -101,8 +101,10 @@ class _Worker:
         self._recv = Connection(os.dup(self._process.stdout.fileno()), writable=False)
         self._process.stdin.close()
         self._process.stdout.close()
+        self.calls = 0
 
     def call(self, job: tuple[bytes, str, dict[str, str]], deadline: float) -> _Outcome:
+        self.calls += 1
         self._send.send(job)
         if not self._recv.poll(deadline):
             raise TimeoutError
@@ -127,9 +129,13 @@ class _Worker:
 class ParserPool:
     """Up to ``size`` parser processes shared by all threads."""
 
-    def __init__(self, size: int | None = None, target: str = DEFAULT_TARGET) -> None:
+    def __init__(
+        self, size: int | None = None, target: str = DEFAULT_TARGET, max_calls: int = 500
+    ) -> None:
         self._target = target
         """``module:function`` the workers import and call."""
+        self._max_calls = max_calls
+        """Parses before a worker is replaced, so whatever a parser leaks is returned."""
         self._size = size or max(1, min(4, os.cpu_count() or 1))
         self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
         self._lock = threading.Lock()
@@ -151,8 +157,10 @@ class ParserPool:
         except (EOFError, OSError) as exc:
             raise ParseError(f"the parser process died: {exc}", kind="parse_error") from exc
         finally:
-            if reusable and self._owns(worker):
+            if reusable and worker.calls < self._max_calls and self._owns(worker):
                 self._idle.put(worker)
+            elif reusable:
+                self._retire(worker)
             else:
                 self._discard(worker)
         if kind == "ok" and isinstance(value, ParsedFeed):
@@ -181,6 +189,11 @@ class ParserPool:
     def _owns(self, worker: _Worker) -> bool:
         with self._lock:
             return worker in self._workers
+
+    def _retire(self, worker: _Worker) -> None:
+        with self._lock:
+            self._workers.discard(worker)
+        worker.stop()
 
     def _discard(self, worker: _Worker) -> None:
         worker.kill()

@@ -48,12 +48,10 @@ def next_poll_after_success(
 
 def base_backoff(interval: timedelta, errors: int) -> timedelta:
     """``min(24 h, interval × 2^(errors−1))`` before jitter; ``errors`` counts from 1."""
-    exponent = max(0, errors - 1)
-    # 2**exponent overflows timedelta long before it matters; past 2**40 the cap wins.
-    if exponent >= 40:
-        return MAX_BACKOFF
-    grown: timedelta = interval * (2**exponent)
-    return min(MAX_BACKOFF, grown)
+    exponent = min(max(0, errors - 1), 64)
+    # In float seconds: interval × 2^n overflows timedelta long before the cap is moot.
+    seconds = interval.total_seconds() * 2.0**exponent
+    return min(MAX_BACKOFF, timedelta(seconds=min(seconds, MAX_BACKOFF.total_seconds())))
 
 
 def backoff_delay(interval: timedelta, errors: int, rng: random.Random) -> timedelta:

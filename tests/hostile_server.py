@@ -8,6 +8,7 @@ never connected at all. Only ever binds 127.0.0.1.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -101,10 +102,8 @@ class HostileServer:
         self._sock.close()
         with self._lock:
             for client in self._clients:
-                try:
+                with contextlib.suppress(OSError):
                     client.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
         self._thread.join(timeout=2)
 
 

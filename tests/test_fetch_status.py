@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,6 +13,8 @@ from monitor.errors import ParseError
 from monitor.fetch import Fetcher, FetchSettings
 from monitor.parse import parse_feed
 
+Table = dict[str, tuple[int, dict[str, str], bytes]]
+Factory = Callable[[Table], HostileServer]
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 SETTINGS = FetchSettings(allow_private_networks=True, read_timeout=2.0, total_timeout=5.0)
 
@@ -45,10 +47,12 @@ def server_factory() -> Iterator[object]:
         server.close()
 
 
-@pytest.mark.parametrize(("code", "permanent"), [(301, True), (302, False), (307, False), (308, True)])
+@pytest.mark.parametrize(
+    ("code", "permanent"), [(301, True), (302, False), (307, False), (308, True)]
+)
 def test_redirects_are_followed_and_permanent_ones_reported(
-    fetcher: Fetcher, server_factory, code: int, permanent: bool
-) -> None:  # type: ignore[no-untyped-def]
+    fetcher: Fetcher, server_factory: Factory, code: int, permanent: bool
+) -> None:
     server = server_factory({"/old": (code, {"Location": "/new"}, b""), "/new": (200, {}, RSS)})
     result = fetcher.fetch(server.url("/old"), now=NOW)
     assert result.status == "ok" and result.content == RSS
@@ -57,8 +61,8 @@ def test_redirects_are_followed_and_permanent_ones_reported(
 
 
 def test_a_temporary_hop_after_a_permanent_one_keeps_only_the_permanent_move(
-    fetcher: Fetcher, server_factory
-) -> None:  # type: ignore[no-untyped-def]
+    fetcher: Fetcher, server_factory: Factory
+) -> None:
     server = server_factory(
         {
             "/a": (301, {"Location": "/b"}, b""),
@@ -70,7 +74,17 @@ def test_a_temporary_hop_after_a_permanent_one_keeps_only_the_permanent_move(
     assert result.status == "ok" and result.permanent_redirect == server.url("/b")
 
 
-def test_a_redirect_loop_stops_after_five_redirects(fetcher: Fetcher, server_factory) -> None:  # type: ignore[no-untyped-def]
+def test_a_permanent_move_to_a_broken_url_is_not_reported_as_a_move(
+    fetcher: Fetcher, server_factory: Factory
+) -> None:
+    server = server_factory({"/old": (301, {"Location": "/gone"}, b"")})
+    result = fetcher.fetch(server.url("/old"), now=NOW)
+    assert result.error_kind == "http_404" and result.permanent_redirect is None
+
+
+def test_a_redirect_loop_stops_after_five_redirects(
+    fetcher: Fetcher, server_factory: Factory
+) -> None:
     server = server_factory(
         {"/a": (302, {"Location": "/b"}, b""), "/b": (302, {"Location": "/a"}, b"")}
     )
@@ -79,20 +93,20 @@ def test_a_redirect_loop_stops_after_five_redirects(fetcher: Fetcher, server_fac
     assert len(server.requests) == 6  # the first request and five redirects followed
 
 
-def test_a_redirect_to_a_non_http_scheme_is_refused(fetcher: Fetcher, server_factory) -> None:  # type: ignore[no-untyped-def]
+def test_a_redirect_to_a_non_http_scheme_is_refused(
+    fetcher: Fetcher, server_factory: Factory
+) -> None:
     server = server_factory({"/a": (301, {"Location": "file:///etc/passwd"}, b"")})
     result = fetcher.fetch(server.url("/a"), now=NOW)
     assert result.error_kind == "bad_url" and "file" in (result.error or "")
 
 
 def test_conditional_get_sends_back_the_validators_exactly_and_304_has_no_body(
-    fetcher: Fetcher, server_factory
-) -> None:  # type: ignore[no-untyped-def]
+    fetcher: Fetcher, server_factory: Factory
+) -> None:
     etag = 'W/"abc-123"'
     modified = "Wed, 14 Jan 2026 08:00:00 GMT"
-    server = server_factory(
-        {"/feed": (200, {"ETag": etag, "Last-Modified": modified}, RSS)}
-    )
+    server = server_factory({"/feed": (200, {"ETag": etag, "Last-Modified": modified}, RSS)})
     first = fetcher.fetch(server.url(), now=NOW)
     assert (first.etag, first.last_modified) == (etag, modified)
 
@@ -103,7 +117,9 @@ def test_conditional_get_sends_back_the_validators_exactly_and_304_has_no_body(
             respond(sock, 200, RSS)
 
     server.handler = conditional
-    second = fetcher.fetch(server.url(), etag=first.etag, last_modified=first.last_modified, now=NOW)
+    second = fetcher.fetch(
+        server.url(), etag=first.etag, last_modified=first.last_modified, now=NOW
+    )
     assert second.status == "not_modified" and second.http_status == 304
     assert second.content is None
     sent = server.requests[-1].headers
@@ -111,15 +127,15 @@ def test_conditional_get_sends_back_the_validators_exactly_and_304_has_no_body(
 
 
 def test_validators_are_only_taken_from_successful_responses(
-    fetcher: Fetcher, server_factory
-) -> None:  # type: ignore[no-untyped-def]
+    fetcher: Fetcher, server_factory: Factory
+) -> None:
     server = server_factory({"/feed": (500, {"ETag": '"err"', "Last-Modified": "x"}, b"oops")})
     result = fetcher.fetch(server.url(), now=NOW)
     assert result.error_kind == "http_500"
     assert result.etag is None and result.last_modified is None
 
 
-def test_410_gone(fetcher: Fetcher, server_factory) -> None:  # type: ignore[no-untyped-def]
+def test_410_gone(fetcher: Fetcher, server_factory: Factory) -> None:
     result = fetcher.fetch(server_factory({"/feed": (410, {}, b"")}).url(), now=NOW)
     assert result.status == "error" and result.error_kind == "gone" and result.http_status == 410
 
@@ -136,8 +152,8 @@ def test_410_gone(fetcher: Fetcher, server_factory) -> None:  # type: ignore[no-
     ],
 )
 def test_429_is_rate_limited_with_retry_after_in_every_form(
-    fetcher: Fetcher, server_factory, value: str, expected: datetime | None
-) -> None:  # type: ignore[no-untyped-def]
+    fetcher: Fetcher, server_factory: Factory, value: str, expected: datetime | None
+) -> None:
     server = server_factory({"/feed": (429, {"Retry-After": value}, b"slow down")})
     result = fetcher.fetch(server.url(), now=NOW)
     assert result.status == "error" and result.error_kind == "rate_limited"
@@ -145,25 +161,27 @@ def test_429_is_rate_limited_with_retry_after_in_every_form(
 
 
 @pytest.mark.parametrize("code", [500, 502, 503, 504])
-def test_5xx_is_an_error_named_by_its_code(fetcher: Fetcher, server_factory, code: int) -> None:  # type: ignore[no-untyped-def]
+def test_5xx_is_an_error_named_by_its_code(
+    fetcher: Fetcher, server_factory: Factory, code: int
+) -> None:
     result = fetcher.fetch(server_factory({"/feed": (code, {}, b"down")}).url(), now=NOW)
     assert result.status == "error" and result.error_kind == f"http_{code}"
     assert result.http_status == code and str(code) in (result.error or "")
 
 
-def test_503_carries_its_retry_after(fetcher: Fetcher, server_factory) -> None:  # type: ignore[no-untyped-def]
+def test_503_carries_its_retry_after(fetcher: Fetcher, server_factory: Factory) -> None:
     server = server_factory({"/feed": (503, {"Retry-After": "600"}, b"maintenance")})
     result = fetcher.fetch(server.url(), now=NOW)
     assert result.error_kind == "http_503"
     assert result.retry_after == NOW + timedelta(minutes=10)
 
 
-def test_404_is_an_error_named_by_its_code(fetcher: Fetcher, server_factory) -> None:  # type: ignore[no-untyped-def]
+def test_404_is_an_error_named_by_its_code(fetcher: Fetcher, server_factory: Factory) -> None:
     result = fetcher.fetch(server_factory({}).url("/missing"), now=NOW)
     assert result.error_kind == "http_404"
 
 
-def test_cloudflare_challenge_is_a_bot_challenge(fetcher: Fetcher, server_factory) -> None:  # type: ignore[no-untyped-def]
+def test_cloudflare_challenge_is_a_bot_challenge(fetcher: Fetcher, server_factory: Factory) -> None:
     page = b"<!DOCTYPE html><html><head><title>Just a moment...</title></head></html>"
     server = server_factory(
         {
@@ -177,7 +195,9 @@ def test_cloudflare_challenge_is_a_bot_challenge(fetcher: Fetcher, server_factor
     assert fetcher.fetch(server.url("/plain"), now=NOW).error_kind == "http_403"
 
 
-def test_an_html_page_instead_of_a_feed_is_not_a_feed(fetcher: Fetcher, server_factory) -> None:  # type: ignore[no-untyped-def]
+def test_an_html_page_instead_of_a_feed_is_not_a_feed(
+    fetcher: Fetcher, server_factory: Factory
+) -> None:
     page = b"<!DOCTYPE html>\n<html><head><title>Welcome</title></head><body>Hi</body></html>"
     server = server_factory({"/feed": (200, {"Content-Type": "text/html"}, page)})
     result = fetcher.fetch(server.url(), now=NOW)
@@ -187,13 +207,17 @@ def test_an_html_page_instead_of_a_feed_is_not_a_feed(fetcher: Fetcher, server_f
     assert caught.value.kind == "not_a_feed"
 
 
-def test_cache_control_max_age_is_reported_as_a_hint(fetcher: Fetcher, server_factory) -> None:  # type: ignore[no-untyped-def]
+def test_cache_control_max_age_is_reported_as_a_hint(
+    fetcher: Fetcher, server_factory: Factory
+) -> None:
     server = server_factory({"/feed": (200, {"Cache-Control": "public, max-age=1800"}, RSS)})
     result = fetcher.fetch(server.url(), now=NOW)
     assert result.retry_after == NOW + timedelta(minutes=30)
 
 
-def test_expires_is_read_against_the_servers_own_clock(fetcher: Fetcher, server_factory) -> None:  # type: ignore[no-untyped-def]
+def test_expires_is_read_against_the_servers_own_clock(
+    fetcher: Fetcher, server_factory: Factory
+) -> None:
     headers = {"Date": "Mon, 01 Jan 2024 00:00:00 GMT", "Expires": "Mon, 01 Jan 2024 01:00:00 GMT"}
     result = fetcher.fetch(server_factory({"/feed": (200, headers, RSS)}).url(), now=NOW)
     assert result.retry_after == NOW + timedelta(hours=1)
