@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import random
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -157,12 +162,6 @@ for n in range(start, stop):
 
 
 def test_sigkill_at_random_moments_leaves_each_alert_exactly_once(tmp_path):
-    import random
-    import signal
-    import subprocess
-    import sys
-    import time
-
     path = tmp_path / "alerts.jsonl"
     rng = random.Random(7)
     total, delivered, unmarked = 400, 0, 0
@@ -170,7 +169,9 @@ def test_sigkill_at_random_moments_leaves_each_alert_exactly_once(tmp_path):
     while delivered < total:
         child = subprocess.Popen(
             [sys.executable, "-c", CHILD, str(path), str(delivered), str(total)],
-            stdout=subprocess.PIPE, text=True, env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
         )
         time.sleep(rng.uniform(0.05, 0.4))
         child.send_signal(signal.SIGKILL)
