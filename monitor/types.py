@@ -224,3 +224,53 @@ def format_time(value: datetime | None) -> str | None:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True, slots=True)
+class MatchedArticle:
+    """A new or changed article with the topics it matched (possibly none)."""
+
+    article: Article
+    matches: tuple[Match, ...] = ()
+    title_key: str = ""
+    """Fingerprint of the title for near-duplicate story detection."""
+
+
+@dataclass(frozen=True, slots=True)
+class FeedUpdate:
+    """Everything one poll of one feed writes, in one transaction."""
+
+    feed: str
+    state: FeedState
+    articles: tuple[MatchedArticle, ...] = ()
+    operator_alerts: tuple[Alert, ...] = ()
+    lease_owner: str | None = None
+    """Write only while this owner still holds the feed's lease (None: no lease)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SaveResult:
+    """What a save did: counts for the log line, new alerts for the outbox."""
+
+    saved: bool = True
+    """False when the lease was lost and nothing was written."""
+    new: int = 0
+    changed: int = 0
+    matched: int = 0
+    alerts: tuple[Alert, ...] = ()
+    linked: int = 0
+    """Matches that joined an existing story instead of raising an alert."""
+    old: int = 0
+    """Matches too old (``max_age``) to raise an alert."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryTask:
+    """One claimed outbox row: deliver ``alert`` to ``channel``."""
+
+    id: int
+    delivery_id: str
+    """Stable idempotency id (webhook-id) across every attempt."""
+    channel: str
+    alert: Alert
+    attempts: int

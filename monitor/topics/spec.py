@@ -19,9 +19,12 @@ class _Strict(BaseModel):
 
 
 class NearConfig(_Strict):
-    """Terms that must occur within ``within`` words of each other."""
+    """Terms that must occur within ``within`` words of each other.
 
-    terms: list[Term] = Field(min_length=2)
+    An item of ``terms`` may be a list of alternatives (any one of them counts).
+    """
+
+    terms: list[Term | Group] = Field(min_length=2)
     within: int = Field(default=10, ge=1, le=1000)
 
 

@@ -1,0 +1,163 @@
+"""Builds the running parts from a :class:`Config`: database, fetcher, topics, channels.
+
+Shared by the commands and the daemon, so `monitor poll` and `monitor run` are
+the same machine. Holds no logic of its own beyond wiring and clean-up.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.engine import Engine
+
+from monitor import storage
+from monitor.alerts.base import Channel, build_channels
+from monitor.alerts.logfile import AlertLog
+from monitor.delivery import Deliverer
+from monitor.fetch import Fetcher, FetchSettings
+from monitor.log import get_logger
+from monitor.metrics import Metrics
+from monitor.pipeline import FeedOutcome, Pipeline, poll_feed
+from monitor.settings import Config
+from monitor.stories import same_story
+from monitor.topics import TopicSet, compile_topics
+from monitor.types import FeedSpec, FeedState
+
+log = get_logger("monitor.app")
+
+FEED_LEASE = timedelta(minutes=5)
+"""Longer than the worst poll: 30 s fetch + 30 s parse + storing."""
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def worker_id() -> str:
+    """Who holds a lease: readable in the database, unique per process."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+@dataclass
+class App:
+    config: Config
+    engine: Engine
+    pipeline: Pipeline
+    deliverer: Deliverer
+    alert_log: AlertLog
+    channels: dict[str, Channel]
+    metrics: Metrics
+    owner: str
+    now: Callable[[], datetime] = utcnow
+    _closed: bool = field(default=False)
+
+    @property
+    def topics(self) -> TopicSet:
+        return self.pipeline.topics
+
+    def sync_feeds(self) -> None:
+        storage.sync_feeds(self.engine, self.config.feed_specs(), self.now())
+
+    def poll(self, *, names: list[str] | None = None, due_only: bool = False,
+             stop: threading.Event | None = None,
+             pipeline: Pipeline | None = None) -> list[FeedOutcome]:
+        """Poll feeds (all enabled, the named, or the due ones) until none is left."""
+        pipe = pipeline or self.pipeline
+        outcomes: list[FeedOutcome] = []
+        crashed: list[BaseException] = []
+        batch = max(4, self.config.workers * 4)
+        seen: set[str] = set()
+        with ThreadPoolExecutor(max_workers=self.config.workers,
+                                thread_name_prefix="poll") as pool:
+            while stop is None or not stop.is_set():
+                claimed = storage.claim_feeds(
+                    self.engine, owner=self.owner, now=self.now(), lease=FEED_LEASE,
+                    limit=batch, names=names, due_only=due_only)
+                claimed = [c for c in claimed if c[0].name not in seen]
+                if not claimed:
+                    break
+                seen.update(spec.name for spec, _ in claimed)
+                futures = [(spec, pool.submit(self._poll_one, pipe, spec, state, stop))
+                           for spec, state in claimed]
+                for spec, future in futures:
+                    try:
+                        outcome = future.result()
+                    except Exception as exc:  # already logged with its traceback
+                        crashed.append(exc)
+                        storage.release_feeds(self.engine, self.owner, [spec.name])
+                        continue
+                    if outcome is not None:
+                        outcomes.append(outcome)
+        storage.release_feeds(self.engine, self.owner)
+        if crashed:
+            raise crashed[0]
+        return outcomes
+
+    def _poll_one(self, pipe: Pipeline, spec: FeedSpec, state: FeedState,
+                  stop: threading.Event | None) -> FeedOutcome | None:
+        if stop is not None and stop.is_set():
+            storage.release_feeds(self.engine, self.owner, [spec.name])
+            return None
+        return poll_feed(pipe, spec, state, self.now())
+
+    def deliver(self, *, due_only: bool = True, stop: threading.Event | None = None) -> None:
+        self.deliverer.deliver(self.now, due_only=due_only, stop=stop)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        storage.release_feeds(self.engine, self.owner)
+        storage.release_deliveries(self.engine, self.owner)
+        self.pipeline.fetcher.close()
+        for channel in self.channels.values():
+            channel.close()
+        self.engine.dispose()
+
+
+def alert_policy(config: Config, topics: TopicSet, channels: dict[str, Channel],
+                 *, raise_alerts: bool = True) -> storage.AlertPolicy:
+    return storage.AlertPolicy(
+        channels=tuple((name, ch.topics) for name, ch in channels.items()
+                       if name != storage.LOG_CHANNEL),
+        max_age=config.max_age,
+        topic_names={tid: topics.name(tid) for tid in topics.ids},
+        same_story=same_story,
+        raise_alerts=raise_alerts,
+    )
+
+
+def fetch_settings(config: Config) -> FetchSettings:
+    settings = FetchSettings(allow_private_networks=config.http.allow_private_networks,
+                             total_timeout=config.http.timeout.total_seconds(),
+                             max_bytes=config.http.max_bytes)
+    if config.http.user_agent:
+        settings = replace(settings, user_agent=config.http.user_agent)
+    return settings
+
+
+def build_app(config: Config, *, engine: Engine | None = None, catch_up: bool = False,
+              metrics: Metrics | None = None, owner: str | None = None) -> App:
+    """Everything `monitor poll` / `monitor run` need, from one configuration."""
+    engine = engine or storage.open_database(config.database)
+    topics = compile_topics(config.topics)
+    owner = owner or worker_id()
+    metrics = metrics or Metrics()
+    alert_log = AlertLog(config.alert_log)
+    channels: dict[str, Channel] = {storage.LOG_CHANNEL: alert_log}
+    for channel in build_channels(config.notify, config.smtp):
+        channels[channel.name] = channel
+    policy = alert_policy(config, topics, channels, raise_alerts=not catch_up)
+    pipeline = Pipeline(engine=engine, fetcher=Fetcher(fetch_settings(config)), topics=topics,
+                        policy=policy, owner=owner, metrics=metrics)
+    deliverer = Deliverer(engine=engine, channels=channels, policy=policy,
+                          schedule=config.delivery.schedule, owner=owner, metrics=metrics)
+    return App(config=config, engine=engine, pipeline=pipeline, deliverer=deliverer,
+               alert_log=alert_log, channels=channels, metrics=metrics, owner=owner)

@@ -1,0 +1,371 @@
+"""The commands of SPEC.md: parse arguments, call the rest, print, choose exit codes.
+
+Exit codes: 0 success, 1 runtime failure, 2 bad usage or invalid configuration.
+No logic lives here beyond reading options and formatting what comes back.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from monitor import storage
+from monitor.config import default_config_path, load_config, summarize_config
+from monitor.errors import ConfigError, MonitorError, StorageError, TermError
+from monitor.log import configure_logging
+from monitor.settings import Config, parse_duration
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+def common_options(func: F) -> F:
+    """-c/--config, --log-format and --log-level, after every command's name."""
+
+    @click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False),
+                  default=None, help="Configuration file [default: $MONITOR_CONFIG, "
+                  "else config/monitor.yaml].")
+    @click.option("--log-format", type=click.Choice(["auto", "json", "console"]),
+                  default="auto", show_default=True, help="Log lines on stderr.")
+    @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"],
+                                                   case_sensitive=False),
+                  default="info", show_default=True)
+    @functools.wraps(func)
+    def wrapper(*args: Any, config_path: str | None, log_format: str, log_level: str,
+                **kwargs: Any) -> Any:
+        configure_logging(fmt=log_format, level=log_level)
+        path = Path(config_path) if config_path else default_config_path()
+        return func(*args, config_path=path, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def fail(message: str, code: int = EXIT_FAILURE) -> None:
+    click.echo(f"monitor: {message}", err=True)
+    sys.exit(code)
+
+
+def read_config(path: Path) -> Config:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        sys.exit(EXIT_USAGE)
+
+
+def open_engine(config: Config) -> Any:
+    try:
+        return storage.open_database(config.database)
+    except StorageError as exc:
+        fail(str(exc))
+
+
+def parse_since(value: str | None, now: datetime) -> datetime | None:
+    """``2h`` (ago) or an ISO 8601 time (``2026-01-22T00:00Z``)."""
+    if value is None:
+        return None
+    if re.fullmatch(r"\s*\d+(\.\d+)?\s*(ms|s|m|h|d)\s*", value):
+        return now - parse_duration(value)
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: write a duration (2h, 3d) or an ISO 8601 "
+                                 "time (2026-01-22T00:00Z)", param_hint="--since") from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="monitor", prog_name="monitor")
+def main() -> None:
+    """Watch news feeds for topics and raise alerts (see README.md)."""
+
+
+@main.command()
+@common_options
+def check(config_path: Path) -> None:
+    """Validate the configuration: a summary, or every problem as FILE:LINE: message."""
+    config = read_config(config_path)
+    click.echo(summarize_config(config, config_path))
+
+
+@main.command()
+@common_options
+@click.option("--feed", "feeds", multiple=True, help="Poll only this feed (repeatable).")
+@click.option("--catch-up", is_flag=True,
+              help="Store and mark everything current as seen without raising alerts.")
+def poll(config_path: Path, feeds: tuple[str, ...], catch_up: bool) -> None:
+    """One pass over every enabled feed, then exit."""
+
+    config = read_config(config_path)
+    known = {f.name for f in config.feeds}
+    for name in feeds:
+        if name not in known:
+            fail(f"no feed named {name!r} in {config_path}", EXIT_USAGE)
+    app = _build(config, catch_up=catch_up)
+    try:
+        app.sync_feeds()
+        outcomes = app.poll(names=list(feeds) or None)
+        app.deliver(due_only=False)
+    except StorageError as exc:
+        fail(str(exc))
+    finally:
+        app.close()
+    total_new = sum(o.new for o in outcomes)
+    total_alerts = sum(1 for o in outcomes for a in o.alerts if a.kind == "topic")
+    failed = [o for o in outcomes if o.status == "error"]
+    for o in sorted(outcomes, key=lambda o: o.feed):
+        line = f"{o.feed}: {o.status}"
+        if o.http_status:
+            line += f" (HTTP {o.http_status})"
+        topic_alerts = sum(a.kind == "topic" for a in o.alerts)
+        line += f", {o.new} new, {o.matched} matched, {topic_alerts} alerts"
+        if o.error:
+            line += f" — {o.error}"
+        click.echo(line)
+    click.echo(f"polled {len(outcomes)} feeds: {total_new} new articles, {total_alerts} alerts, "
+               f"{len(failed)} failed" + (" (catch-up: no alerts raised)" if catch_up else ""))
+
+
+def _build(config: Config, **kwargs: Any) -> Any:
+    from monitor.app import build_app
+
+    try:
+        return build_app(config, **kwargs)
+    except StorageError as exc:
+        fail(str(exc))
+    except (TermError, ValueError) as exc:
+        fail(f"invalid configuration: {exc}", EXIT_USAGE)
+
+
+@main.command()
+@common_options
+def run(config_path: Path) -> None:
+    """The daemon: poll every feed on its schedule until SIGTERM/SIGINT."""
+    from monitor.daemon import run_daemon
+
+    config = read_config(config_path)
+    sys.exit(run_daemon(config, config_path))
+
+
+@main.command()
+@common_options
+@click.option("--topic", default=None, help="Only this topic id.")
+@click.option("--feed", default=None, help="Only alerts first seen in this feed.")
+@click.option("--since", default=None, help="2h, 3d, or 2026-01-22T00:00Z.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="The newest N.")
+@click.option("--follow", "-f", is_flag=True, help="Keep printing new alerts as they arrive.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def alerts(config_path: Path, topic: str | None, feed: str | None, since: str | None,
+           limit: int | None, follow: bool, as_json: bool) -> None:
+    """Stored alerts, newest last."""
+    from monitor.render import alert_json, alert_line, print_alerts_table
+
+    config = read_config(config_path)
+    since_at = parse_since(since, datetime.now(UTC))
+    engine = open_engine(config)
+    try:
+        rows = storage.list_alerts(engine, topic=topic, feed=feed, since=since_at, limit=limit)
+        table = not as_json and not follow and sys.stdout.isatty()
+        if table:
+            print_alerts_table([a for _, a in rows], sys.stdout)
+        for _, alert in ([] if table else rows):
+            click.echo(alert_json(alert) if as_json else alert_line(alert))
+        if follow:
+            _follow(engine, rows, topic, feed, since_at, as_json)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        engine.dispose()
+
+
+def _follow(engine: Any, rows: list[tuple[int, Any]], topic: str | None, feed: str | None,
+            since: datetime | None, as_json: bool) -> None:
+    from monitor.render import alert_json, alert_line
+
+    printed = {a.id for _, a in rows}
+    last = max((seq for seq, _ in rows), default=0)
+    # Commits can land out of seq order across processes: look back a little.
+    lookback = 10_000_000
+    while True:
+        time.sleep(0.5)
+        try:
+            fresh = storage.list_alerts(engine, topic=topic, feed=feed, since=since,
+                                        after_seq=max(0, last - lookback))
+        except StorageError:
+            continue
+        for seq, alert in fresh:
+            if alert.id in printed:
+                continue
+            printed.add(alert.id)
+            last = max(last, seq)
+            click.echo(alert_json(alert) if as_json else alert_line(alert))
+        sys.stdout.flush()
+
+
+@main.command()
+@common_options
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def feeds(config_path: Path, as_json: bool) -> None:
+    """Status of every feed: last poll, HTTP status, errors, next poll, articles."""
+    from monitor.render import feed_json, print_feeds_table
+
+    config = read_config(config_path)
+    engine = open_engine(config)
+    try:
+        storage.sync_feeds(engine, config.feed_specs(), datetime.now(UTC))
+        statuses = storage.list_feed_status(engine)
+    finally:
+        engine.dispose()
+    if as_json:
+        for status in statuses:
+            click.echo(feed_json(status))
+    else:
+        print_feeds_table(statuses, sys.stdout, color=sys.stdout.isatty())
+
+
+@main.command()
+@common_options
+@click.argument("source", default="-", type=click.File("r", encoding="utf-8"))
+@click.option("--json", "as_json", is_flag=True, help="One JSON line per input document.")
+def match(config_path: Path, source: Any, as_json: bool) -> None:
+    """Run the topics over texts (a file or - for stdin), without the database."""
+    from monitor.topics import compile_topics
+    from monitor.topics.report import format_matches, match_json, read_documents
+
+    config = read_config(config_path)
+    topics = compile_topics(config.topics)
+    color = sys.stdout.isatty()
+    out = sys.stdout
+    try:
+        for doc_id, doc in read_documents(source):
+            found = topics.match(doc)
+            if as_json:
+                out.write(json.dumps(match_json(doc_id, found), ensure_ascii=False) + "\n")
+            else:
+                out.write(format_matches(doc_id, doc, found, color=color) + "\n")
+    except ValueError as exc:
+        fail(str(exc), EXIT_USAGE)
+
+
+@main.command()
+@common_options
+@click.option("--since", default=None, help="Articles fetched since: 2h, 3d, or an ISO time.")
+@click.option("--topic", "topic_ids", multiple=True, help="Only this topic (repeatable).")
+@click.option("--apply", "apply_", is_flag=True, help="Store the added and dropped matches.")
+@click.option("--alert", "raise_alerts", is_flag=True,
+              help="With --apply: raise alerts for the added matches (one per story).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per change.")
+def replay(config_path: Path, since: str | None, topic_ids: tuple[str, ...], apply_: bool,
+           raise_alerts: bool, as_json: bool) -> None:
+    """Re-run the current topics over stored articles: what would be added or dropped."""
+    from monitor.app import alert_policy
+    from monitor.render import plain
+    from monitor.types import Document
+
+    if raise_alerts and not apply_:
+        fail("--alert only makes sense with --apply", EXIT_USAGE)
+    config = read_config(config_path)
+    unknown = [t for t in topic_ids if t not in {c.id for c in config.topics}]
+    if unknown:
+        fail(f"no topic {unknown[0]!r} in {config_path}", EXIT_USAGE)
+    now = datetime.now(UTC)
+    since_at = parse_since(since, now)
+    app = _build(config)
+    try:
+        wanted = set(topic_ids) or set(app.topics.ids)
+        added: list[tuple[storage.StoredArticle, Any]] = []
+        dropped: list[tuple[storage.StoredArticle, str]] = []
+        scanned = 0
+        for stored in storage.iter_stored_articles(app.engine, since=since_at):
+            scanned += 1
+            found = {m.topic: m for m in app.topics.match(Document.from_article(stored.article),
+                                                          topics=wanted)}
+            for topic, m in found.items():
+                if topic not in stored.topics:
+                    added.append((stored, m))
+            for topic in stored.topics & wanted:
+                if topic not in found:
+                    dropped.append((stored, topic))
+        for sign, stored, topic, terms in (
+                [("+", s, m.topic, [e.term for e in m.evidence]) for s, m in added]
+                + [("-", s, t, []) for s, t in dropped]):
+            a = stored.article
+            if as_json:
+                click.echo(json.dumps({"change": "added" if sign == "+" else "dropped",
+                                       "topic": topic, "feed": a.feed, "title": a.title,
+                                       "url": a.url, "terms": list(dict.fromkeys(terms))},
+                                      ensure_ascii=False))
+            else:
+                click.echo(f"{sign} {topic}  {a.feed}  {plain(a.title, 140)}  {a.url or ''}"
+                           + (f"  terms: {', '.join(dict.fromkeys(terms))}" if terms else ""))
+        alerts = []
+        if apply_ and (added or dropped):
+            policy = alert_policy(config, app.topics, app.channels, raise_alerts=raise_alerts)
+            policy = replace(policy, max_age=timedelta(days=365 * 100))
+            alerts = storage.apply_replay(app.engine, added, dropped, policy, now)
+            if alerts:
+                app.deliver(due_only=False)
+    finally:
+        app.close()
+    verb = "" if apply_ else "would be "
+    click.echo(f"replayed {scanned} articles: {len(added)} matches {verb}added, "
+               f"{len(dropped)} {verb}dropped" + (f", {len(alerts)} alerts raised" if apply_ else
+                                                  " (--apply stores them)"), err=as_json)
+
+
+@main.command()
+@common_options
+def deliver(config_path: Path) -> None:
+    """Attempt every undelivered alert now, and report what still fails."""
+    config = read_config(config_path)
+    app = _build(config)
+    try:
+        summary = app.deliverer.deliver(app.now, due_only=False)
+        counts = storage.outbox_counts(app.engine)
+    finally:
+        app.close()
+    click.echo(f"delivered {summary.delivered}, failed {summary.failed} (will retry), "
+               f"dead {summary.dead}; pending now {counts.get('pending', 0)}")
+    for channel, error in sorted(summary.errors.items()):
+        click.echo(f"  {channel}: {error}")
+    if summary.failed or summary.dead:
+        sys.exit(EXIT_FAILURE)
+
+
+@main.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+@common_options
+def db_upgrade(config_path: Path) -> None:
+    """Apply schema migrations."""
+    config = read_config(config_path)
+    engine = open_engine(config)
+    engine.dispose()
+    click.echo(f"database {storage.redacted(config.database)} is at the newest schema")
+
+
+def run_main() -> None:
+    """Entry point translating our errors into exit codes."""
+    try:
+        main(standalone_mode=True)
+    except MonitorError as exc:
+        fail(str(exc))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    run_main()

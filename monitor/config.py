@@ -1,0 +1,514 @@
+"""YAML file → validated :class:`~monitor.settings.Config`, every problem at FILE:LINE.
+
+Reads the file, substitutes ``${NAME}`` from the environment, validates with the
+pydantic models of :mod:`monitor.settings` and with the checks that span entries
+(unique names, notify topics that exist, topics that have terms, terms that compile),
+and maps each problem to the line an operator must edit. Either a whole ``Config`` or
+a :class:`~monitor.errors.ConfigError` listing every problem found — never the first
+only.
+
+It does not apply the configuration (no database, no network), and relative paths
+stay as written: they are relative to the current directory, resolved by their users.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from types import UnionType
+from typing import Any, Union, get_args, get_origin
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from monitor.errors import ConfigError, ConfigProblem
+from monitor.log import redact_url
+from monitor.settings import (
+    Config,
+    FeedConfig,
+    HttpConfig,
+    NotifyConfig,
+    RetryConfig,
+    SmtpConfig,
+)
+from monitor.topics.spec import NearConfig, RuleConfig, TopicConfig, WindowConfig
+
+__all__ = ["default_config_path", "load_config", "redact_url", "summarize_config"]
+
+DEFAULT_CONFIG = Path("config/monitor.yaml")
+Loc = tuple[str | int, ...]
+
+# $${X} is a literal ${X}; ${NAME} is substituted. Anything else with $ stays as it is.
+_VARIABLE = re.compile(r"\$(\$?)\{([^}]*)\}")
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_HTTP_URL = re.compile(r"^https?://[^/\s]+", re.IGNORECASE)
+_STR_TAG = "tag:yaml.org,2002:str"
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_EMPTY_SECTIONS: dict[str, type[list[Any]] | type[dict[Any, Any]]] = {
+    "feeds": list,
+    "topics": list,
+    "notify": list,
+    "http": dict,
+    "delivery": dict,
+}
+_POSITIVE_TERMS = ("all", "any", "near", "rules")
+_CHANNEL_KINDS = ("webhook", "email", "apprise", "stdout")
+# Where each kind of mapping lives, for "unknown key … belongs in …".
+_SECTIONS: dict[type[BaseModel], str] = {
+    Config: "the top level",
+    HttpConfig: "http:",
+    SmtpConfig: "smtp:",
+    RetryConfig: "delivery:",
+    FeedConfig: "a feed (feeds:)",
+    TopicConfig: "a topic (topics:)",
+    RuleConfig: "a rule (rules:)",
+    NearConfig: "a near: entry",
+    WindowConfig: "window:",
+    NotifyConfig: "a notify channel (notify:)",
+}
+
+
+def default_config_path(env: Mapping[str, str] | None = None) -> Path:
+    """``$MONITOR_CONFIG`` when set and not empty, else ``config/monitor.yaml``."""
+    value = (os.environ if env is None else env).get("MONITOR_CONFIG")
+    return Path(value) if value else DEFAULT_CONFIG
+
+
+def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> Config:
+    """Read, substitute, validate. Raises :class:`ConfigError` with every problem."""
+    name = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError([ConfigProblem(name, None, f"cannot read the file: {reason}")]) from exc
+    return _Loader(name, os.environ if env is None else env).load(text)
+
+
+_MAX_VALUES = 100_000
+
+
+class _TooLargeError(Exception):
+    """Internal: the node tree, aliases expanded, is beyond any real configuration."""
+
+
+class _Loader:
+    """One load: the node tree's lines, the problems found so far."""
+
+    def __init__(self, file: str, env: Mapping[str, str]) -> None:
+        self.file = file
+        self.env = env
+        self.problems: list[ConfigProblem] = []
+        self.lines: dict[Loc, int] = {}
+        self.reported: set[Loc] = set()
+        self.scalars: dict[Loc, str] = {}
+        self.visits = 0
+
+    def problem(self, line: int | None, message: str) -> None:
+        self.problems.append(ConfigProblem(self.file, line, message))
+
+    def fail(self) -> ConfigError:
+        unique = dict.fromkeys(self.problems)
+        ordered = sorted(unique, key=lambda p: (p.line or 0, p.message))
+        return ConfigError(ordered)
+
+    # --- reading ---------------------------------------------------------------------
+
+    def load(self, text: str) -> Config:
+        loader = yaml.SafeLoader(text)
+        try:
+            root = loader.get_single_node()
+            if root is None:
+                self.problem(1, "the file is empty: expected a mapping with feeds:, topics: …")
+                raise self.fail()
+            if not isinstance(root, yaml.MappingNode):
+                self.problem(
+                    _line(root), f"the file must be a mapping (key: value), not {_node_kind(root)}"
+                )
+                raise self.fail()
+            self._prepare(root, (), set(), loader)
+            data = loader.construct_document(root)
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line = mark.line + 1 if mark is not None else None
+            what = exc.problem or exc.context or "invalid YAML"
+            kind = "error" if isinstance(exc, yaml.constructor.ConstructorError) else "syntax error"
+            self.problem(line, f"YAML {kind}: {what}")
+            raise self.fail() from exc
+        except RecursionError as exc:
+            self.problem(None, "YAML error: nested too deeply")
+            raise self.fail() from exc
+        except (yaml.YAMLError, ValueError) as exc:
+            # A scalar that resolves but does not construct (a date like 2026-13-45).
+            self.problem(None, f"YAML error: {exc}")
+            raise self.fail() from exc
+        finally:
+            loader.dispose()
+        try:
+            self._index(root, ())
+        except _TooLargeError as exc:
+            # Aliases of aliases ("billion laughs") would take pydantic minutes.
+            self.problem(None, f"the file expands to more than {_MAX_VALUES} values")
+            raise self.fail() from exc
+        return self._validate(data)
+
+    def _prepare(self, node: yaml.Node, loc: Loc, seen: set[int], loader: yaml.SafeLoader) -> None:
+        """Before construction: substitute ``${NAME}``, report duplicate keys, bad dates."""
+        if id(node) in seen:  # an alias: already done
+            return
+        seen.add(id(node))
+        if isinstance(node, yaml.ScalarNode):
+            if node.tag == _STR_TAG and "$" in node.value:
+                node.value = self._substitute(node, loc)
+            elif node.tag == _TIMESTAMP_TAG:
+                try:
+                    loader.construct_yaml_timestamp(node)
+                except ValueError as exc:
+                    self.problem(_line(node), f"{_where(loc)}: not a date: {node.value!r} ({exc})")
+                    self.reported.add(loc)
+                    node.tag = _STR_TAG
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                self._prepare(item, (*loc, i), seen, loader)
+        elif isinstance(node, yaml.MappingNode):
+            first: dict[str, int] = {}
+            for key, value in node.value:
+                if key.tag == _MERGE_TAG:
+                    self._prepare(value, loc, seen, loader)
+                    continue
+                label = str(key.value) if isinstance(key, yaml.ScalarNode) else "?"
+                if label in first:
+                    self.problem(
+                        _line(key),
+                        f"duplicate key {label!r} in {_where(loc)} (first at line {first[label]})",
+                    )
+                else:
+                    first[label] = _line(key)
+                self._prepare(value, (*loc, label), seen, loader)
+
+    def _substitute(self, node: yaml.ScalarNode, loc: Loc) -> str:
+        value: str = node.value
+
+        def replace(match: re.Match[str]) -> str:
+            escaped, name = match.group(1), match.group(2)
+            if escaped:
+                return "${" + name + "}"
+            line = _line(node)
+            if node.style in ("|", ">"):  # content starts below the indicator
+                line += 1 + value.count("\n", 0, match.start())
+            if not _NAME.match(name):
+                self.problem(
+                    line,
+                    f"{_where(loc)}: invalid variable reference {match.group(0)!r}"
+                    " (write ${NAME}, or $${…} for a literal ${…})",
+                )
+            elif name not in self.env:
+                self.problem(line, f"{_where(loc)}: environment variable {name} is not set")
+            else:
+                return self.env[name]
+            self.reported.add(loc)
+            return match.group(0)
+
+        return _VARIABLE.sub(replace, value)
+
+    def _index(self, node: yaml.Node, loc: Loc) -> None:
+        """Record the line of every key and list item; runs after merges were flattened."""
+        self.visits += 1
+        if self.visits > _MAX_VALUES:
+            raise _TooLargeError
+        if loc not in self.lines:
+            self.lines[loc] = _line(node)
+        if isinstance(node, yaml.ScalarNode):
+            self.scalars[loc] = str(node.value)
+        if isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                self._index(item, (*loc, i))
+        elif isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                sub = (*loc, str(key.value) if isinstance(key, yaml.ScalarNode) else "?")
+                # The key's line: a block value (a list under `feeds:`) starts below it.
+                self.lines[sub] = _line(key)
+                self._index(value, sub)
+
+    def line_of(self, loc: Loc) -> int | None:
+        for end in range(len(loc), -1, -1):
+            if loc[:end] in self.lines:
+                return self.lines[loc[:end]]
+        return None
+
+    # --- validating ------------------------------------------------------------------
+
+    def _validate(self, data: dict[Any, Any]) -> Config:
+        # `notify:` with every channel commented out means "none", not "null".
+        for key, empty in _EMPTY_SECTIONS.items():
+            if key in data and data[key] is None:
+                data[key] = empty()
+        self._check_cross(data)
+        try:
+            config = Config.model_validate(data)
+        except ValidationError as exc:
+            self._report_pydantic(exc, data)
+            config = None
+        if self.problems or config is None:
+            raise self.fail()
+        return config
+
+    def _report_pydantic(self, exc: ValidationError, data: Any) -> None:
+        # Errors of one value (one per member of a union) become one problem.
+        messages: dict[tuple[Loc, Loc], list[str]] = {}
+        for error in exc.errors(include_url=False):
+            kind = error["type"]
+            loc = _data_loc(data, tuple(error["loc"]), kind == "missing")
+            if kind != "extra_forbidden" and any(loc[: len(r)] == r for r in self.reported):
+                continue  # a follow-up of a bad value reported already (a missing variable)
+            # A missing key is found at its mapping; an unknown key at itself.
+            shown = loc[:-1] if kind in ("missing", "extra_forbidden") else loc
+            at = loc[:-1] if kind == "missing" else loc
+            text = _message(error, loc)
+            if kind == "string_type" and isinstance(error.get("input"), bool):
+                # YAML 1.1 reads yes/no/on/off as booleans: `name: off` is not a name.
+                text += f"; write {self.scalars.get(loc, '')!r} in quotes to mean the text"
+            messages.setdefault((shown, at), []).append(text)
+        for (shown, at), texts in messages.items():
+            self.problem(self.line_of(at), f"{_where(shown)}: {' or '.join(dict.fromkeys(texts))}")
+
+    def _check_cross(self, data: dict[Any, Any]) -> None:
+        """Checks across entries, on the raw data so they run even when pydantic fails."""
+        self._check_unique(data.get("feeds"), "feeds", "name", "feed name")
+        topic_ids = self._check_unique(data.get("topics"), "topics", "id", "topic id")
+        for i, topic in _entries(data.get("topics")):
+            self._check_topic(topic, ("topics", i))
+        for i, channel in _entries(data.get("notify")):
+            loc: Loc = ("notify", i)
+            kinds = [k for k in _CHANNEL_KINDS if channel.get(k) not in (None, False)]
+            if len(kinds) != 1:
+                got = ", ".join(kinds) if kinds else "none"
+                self.problem(
+                    self.line_of(loc),
+                    f"{_where(loc)}: a notify entry needs exactly "
+                    f"one of {', '.join(_CHANNEL_KINDS)} (got {got})",
+                )
+            for kind in kinds:
+                self._check_target(channel[kind], (*loc, kind), kind)
+            wanted = channel.get("topics")
+            for j, topic_id in enumerate(wanted if isinstance(wanted, list) else []):
+                if isinstance(topic_id, str) and topic_id not in topic_ids:
+                    where = (*loc, "topics", j)
+                    self.problem(
+                        self.line_of(where),
+                        f"{_where(where)}: unknown topic id "
+                        f"{topic_id!r} (topics: {', '.join(topic_ids) or 'none'})",
+                    )
+
+    def _check_target(self, target: Any, loc: Loc, kind: str) -> None:
+        if loc in self.reported:
+            return  # its missing variable is the problem
+        if isinstance(target, str) and not target.strip():
+            # Typically `webhook: ${URL}` with URL set but empty.
+            self.problem(self.line_of(loc), f"{_where(loc)}: empty {kind} target")
+        elif kind == "webhook" and not _HTTP_URL.match(str(target)):
+            self.problem(
+                self.line_of(loc),
+                f"{_where(loc)}: webhook must be an http(s) URL, not {redact_url(str(target))!r}",
+            )
+
+    def _check_unique(self, entries: Any, section: str, key: str, what: str) -> list[str]:
+        first: dict[str, int | None] = {}
+        for i, entry in _entries(entries):
+            value = entry.get(key)
+            if not isinstance(value, str):
+                continue
+            loc: Loc = (section, i, key)
+            if value in first:
+                self.problem(
+                    self.line_of(loc),
+                    f"{_where(loc)}: duplicate {what} {value!r} (first at line {first[value]})",
+                )
+            else:
+                first[value] = self.line_of(loc)
+        return list(first)
+
+    def _check_topic(self, topic: dict[Any, Any], loc: Loc) -> None:
+        if not any(topic.get(k) for k in _POSITIVE_TERMS):
+            self.problem(
+                self.line_of(loc),
+                f"{_where(loc)}: topic has no terms (give all, any, near or rules)",
+            )
+        for i, rule in _entries(topic.get("rules")):
+            if not any(rule.get(k) for k in ("all", "any", "near")):
+                where = (*loc, "rules", i)
+                self.problem(
+                    self.line_of(where),
+                    f"{_where(where)}: rule has no terms (give all, any or near)",
+                )
+        for group_loc, group in _groups(topic, loc):
+            if isinstance(group, list) and not group:
+                self.problem(self.line_of(group_loc), f"{_where(group_loc)}: empty group")
+        try:
+            parsed = TopicConfig.model_validate(topic)
+        except ValidationError:
+            return  # its shape problems are reported with the whole file's
+        # The engine is heavy and imports this module's neighbours: imported late.
+        from monitor.topics import check_topic  # noqa: PLC0415
+
+        for sub, message in check_topic(parsed):
+            where = (*loc, *sub)
+            self.problem(self.line_of(where), f"{_where(where)}: {message}")
+
+
+def _entries(value: Any) -> Iterator[tuple[int, dict[Any, Any]]]:
+    if isinstance(value, list):
+        for i, entry in enumerate(value):
+            if isinstance(entry, dict):
+                yield i, entry
+
+
+def _groups(topic: dict[Any, Any], loc: Loc) -> Iterator[tuple[Loc, Any]]:
+    blocks: list[tuple[Loc, dict[Any, Any]]] = [(loc, topic)]
+    blocks += [((*loc, "rules", i), rule) for i, rule in _entries(topic.get("rules"))]
+    for block_loc, block in blocks:
+        groups = block.get("all")
+        for j, group in enumerate(groups if isinstance(groups, list) else []):
+            yield (*block_loc, "all", j), group
+
+
+def _data_loc(data: Any, loc: Loc, missing: bool) -> Loc:
+    """The part of a pydantic loc that names data (drops union and validator tags)."""
+    out: list[str | int] = []
+    for i, part in enumerate(loc):
+        in_dict = isinstance(data, dict) and part in data
+        in_list = isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data)
+        if in_dict or in_list:
+            data = data[part]
+            out.append(part)
+        elif isinstance(data, dict) and missing and i == len(loc) - 1:
+            out.append(part)
+    return tuple(out)
+
+
+def _message(error: Mapping[str, Any], loc: Loc) -> str:
+    kind, msg = error["type"], str(error["msg"])
+    if kind == "missing":
+        return f"missing required key {loc[-1]!r}"
+    if kind == "extra_forbidden":
+        return _unknown_key(loc)
+    if msg.startswith(("Value error, ", "Assertion failed, ")):
+        return msg.split(", ", 1)[1]
+    if "input" in error and not isinstance(error["input"], dict | list):
+        shown = repr(error["input"])
+        msg += f" (got {shown if len(shown) <= 60 else shown[:57] + '...'})"
+    return msg
+
+
+def _where(loc: Loc) -> str:
+    """``feeds[2].url`` — the path an operator can find in the file."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "top level"
+
+
+def _unknown_key(loc: Loc) -> str:
+    key, here = str(loc[-1]), _model_at(loc[:-1])
+    text = f"unknown key {key!r}"
+    if here is not None:
+        text += f" (allowed here: {', '.join(_keys(here))})"
+    elsewhere = [
+        name for model, name in _SECTIONS.items() if model is not here and key in _keys(model)
+    ]
+    if elsewhere:
+        text += f"; {key!r} belongs in {' or '.join(elsewhere)}"
+    return text
+
+
+def _keys(model: type[BaseModel]) -> list[str]:
+    return [field.alias or name for name, field in model.model_fields.items()]
+
+
+def _model_at(loc: Loc) -> type[BaseModel] | None:
+    """The settings model that validates the mapping at ``loc`` (None: not a mapping)."""
+    current: Any = Config
+    for part in loc:
+        if isinstance(part, int):
+            current = next(
+                (
+                    get_args(a)[0]
+                    for a in _alternatives(current)
+                    if get_origin(a) is list and get_args(a)
+                ),
+                None,
+            )
+        else:
+            model = _as_model(current)
+            fields = model.model_fields if model is not None else {}
+            current = next((f.annotation for n, f in fields.items() if part in (n, f.alias)), None)
+        if current is None:
+            return None
+    return _as_model(current)
+
+
+def _alternatives(annotation: Any) -> tuple[Any, ...]:
+    if get_origin(annotation) in (Union, UnionType):
+        return get_args(annotation)
+    return (annotation,)
+
+
+def _as_model(annotation: Any) -> type[BaseModel] | None:
+    for alternative in _alternatives(annotation):
+        if isinstance(alternative, type) and issubclass(alternative, BaseModel):
+            return alternative
+    return None
+
+
+def _line(node: yaml.Node) -> int:
+    return int(node.start_mark.line) + 1
+
+
+def _node_kind(node: yaml.Node) -> str:
+    if isinstance(node, yaml.SequenceNode):
+        return "a list"
+    return f"the value {str(node.value)[:40]!r}"
+
+
+# --- summary -------------------------------------------------------------------------
+
+
+def summarize_config(config: Config, path: str | Path) -> str:
+    """The paragraph `monitor check` prints for a valid file; no secret in it."""
+    enabled = sum(1 for f in config.feeds if f.enabled)
+    topics = ", ".join(t.id for t in config.topics) or "none"
+    channels = [_describe_channel(c) for c in config.notify]
+    listen = config.http.listen or "off"
+    parts = [
+        f"{path}: database {redact_url(config.database)}",
+        f"alert log {config.alert_log}",
+        f"{len(config.feeds)} feed{'s' if len(config.feeds) != 1 else ''} ({enabled} enabled)",
+        f"{len(config.topics)} topic{'s' if len(config.topics) != 1 else ''} ({topics})",
+        (
+            f"{len(channels)} notify channel{'s' if len(channels) != 1 else ''} "
+            f"({'; '.join(channels)})"
+        )
+        if channels
+        else "no notify channels (alert log only)",
+        f"health/metrics on {listen}",
+    ]
+    return ", ".join(parts) + "."
+
+
+def _describe_channel(channel: NotifyConfig) -> str:
+    kind = channel.kind
+    if kind == "webhook":
+        target = redact_url(channel.webhook or "") + (" signed" if channel.secret else "")
+    elif kind == "apprise":
+        target = redact_url(channel.apprise or "")
+    elif kind == "email":
+        target = ", ".join(channel.email) if isinstance(channel.email, list) else str(channel.email)
+    else:
+        target = ""
+    text = f"{kind} {target}".strip()
+    if channel.topics is not None:
+        text += f" for {', '.join(channel.topics) or 'no topics'}"
+    return text

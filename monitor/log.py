@@ -1,0 +1,257 @@
+"""Logging set-up: structlog for our own events, the standard library routed through it.
+
+One renderer for everything: JSON lines when the stream is not a terminal, structlog's
+console renderer when it is (or as forced by ``fmt``). Every line, ours or a library's
+(APScheduler, SQLAlchemy, httpx, alembic …), passes the same processors: ISO UTC
+timestamp, level, logger name, secret redaction and cleaning of untrusted strings.
+
+This module does not decide *what* is logged (event names and keys are the callers'),
+and it does not open files or rotate logs: it writes to one stream, stderr by default.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import unicodedata
+from collections.abc import Mapping, MutableMapping
+from typing import Any, TextIO
+from urllib.parse import urlsplit
+
+import structlog
+
+__all__ = ["clean_untrusted", "configure_logging", "get_logger", "redact_url"]
+
+REDACTED = "***"
+
+# Libraries that log a line per request or per job run at INFO: quiet by default,
+# their warnings still come through.
+_QUIET_LOGGERS = ("httpx", "httpcore", "apscheduler.executors.default")
+
+_LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+    "critical": logging.CRITICAL,
+}
+
+# Key names whose values are secrets, whole or as a suffix: smtp_password, access_token …
+_SECRET_KEY = re.compile(
+    r"(?:^|[_-])(?:password|passwd|secret|token|authorization|api_?key|cookie"
+    r"|credentials?|webhook|webhook_url)$",
+    re.IGNORECASE,
+)
+# user:password@ inside any scheme://… URL found in free text.
+_URL_CREDENTIALS = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^\s/:@]*):[^\s/@]*@", re.IGNORECASE)
+# ?token=… / &api_key=… style secrets in query strings.
+_QUERY_SECRET = re.compile(
+    r"(?P<head>[?&](?:[a-z0-9_-]*(?:token|secret|password|passwd|api_?key|sig|signature)"
+    r"[a-z0-9_-]*)=)[^&#\s]+",
+    re.IGNORECASE,
+)
+_ANSI_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|.)?")
+# Bidirectional overrides can make a log line read differently from what it contains.
+_BIDI = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+# Keys whose text is ours and long on purpose (tracebacks), or structural.
+_UNCLEANED_KEYS = frozenset({"exception", "stack", "exc_info", "stack_info"})
+_EVENT_LIMIT = 1000
+_VALUE_LIMIT = 300
+_MAX_DEPTH = 4
+
+_DB_SCHEMES = frozenset(
+    {"sqlite", "postgresql", "postgres", "mysql", "mariadb", "oracle", "mssql", "cockroachdb"}
+)
+
+
+def clean_untrusted(value: str, limit: int = _VALUE_LIMIT) -> str:
+    """A feed- or server-supplied string made safe for one log line.
+
+    Terminal escape sequences and bidi overrides are removed, other control characters
+    (newlines, tabs …) become spaces, and the result is at most ``limit`` characters,
+    ending in ``…`` when it was cut.
+    """
+    text = _ANSI_ESCAPE.sub("", value)
+    text = _BIDI.sub("", text)
+    if any(unicodedata.category(ch) == "Cc" for ch in text):
+        text = "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in text)
+    if len(text) > limit:
+        text = text[: max(limit - 1, 0)] + "…"
+    return text
+
+
+def redact_url(url: str) -> str:
+    """A URL safe to print: credentials, and paths or tokens that may be secrets, hidden.
+
+    ``postgresql+psycopg://user:pw@host/db`` → ``postgresql+psycopg://user:***@host/db``;
+    ``https://hooks.example.org/T0/B1/xyz`` → ``https://hooks.example.org/…``; Apprise
+    URLs, whose host part is often a token (``tgram://TOKEN/CHAT``), keep only the scheme.
+    Strings that are not URLs are returned unchanged.
+    """
+    if "://" not in url:
+        return url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return REDACTED
+    scheme = parts.scheme.lower()
+    is_db = scheme.split("+", 1)[0] in _DB_SCHEMES
+    if scheme not in ("http", "https") and not is_db:
+        # Apprise and friends: the "host" and "port" are often a token.
+        return f"{parts.scheme}://…" if scheme else REDACTED
+    try:
+        port = parts.port
+    except ValueError:
+        return f"{parts.scheme}://…"
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    if port is not None:
+        host = f"{host}:{port}"
+    user = ""
+    if parts.username:
+        user = parts.username + (f":{REDACTED}" if parts.password is not None else "") + "@"
+    if is_db:
+        query = "?…" if parts.query else ""
+        return f"{parts.scheme}://{user}{host}{parts.path}{query}"
+    # Webhook URLs carry their secret in the path (Slack, Discord …) or the query.
+    rest = "/…" if parts.path not in ("", "/") or parts.query or parts.fragment else ""
+    return f"{parts.scheme}://{user}{host}{rest}"
+
+
+def _redact_text(text: str) -> str:
+    text = _URL_CREDENTIALS.sub(lambda m: f"{m.group('head')}:{REDACTED}@", text)
+    return _QUERY_SECRET.sub(lambda m: f"{m.group('head')}{REDACTED}", text)
+
+
+def _scrub(value: Any, limit: int, depth: int) -> Any:
+    if isinstance(value, str):
+        return clean_untrusted(_redact_text(value), limit)
+    if depth >= _MAX_DEPTH:
+        return value
+    if isinstance(value, Mapping):
+        return {
+            k: (REDACTED if _is_secret_key(k, v) else _scrub(v, limit, depth + 1))
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_scrub(v, limit, depth + 1) for v in value]
+    return value
+
+
+def _is_secret_key(key: object, value: object) -> bool:
+    return isinstance(key, str) and bool(_SECRET_KEY.search(key)) and value not in (None, "")
+
+
+def _scrub_event(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> Any:
+    """Processor: secrets replaced, untrusted strings cleaned and truncated."""
+    for key, value in list(event_dict.items()):
+        if key.startswith("_") or key in _UNCLEANED_KEYS:
+            continue
+        if _is_secret_key(key, value):
+            event_dict[key] = REDACTED
+        elif key == "event":
+            event_dict[key] = _scrub(value, _EVENT_LIMIT, 0)
+        else:
+            event_dict[key] = _scrub(value, _VALUE_LIMIT, 0)
+    return event_dict
+
+
+_LEAD_KEYS = ("timestamp", "level", "event", "logger")
+
+
+def _lead_keys(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> Any:
+    """Processor: when, how bad and what first, so JSON lines read well with `less`."""
+    lead = {k: event_dict.pop(k) for k in _LEAD_KEYS if k in event_dict}
+    return {**lead, **event_dict}
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty()) if callable(isatty) else False
+    except ValueError:  # a closed stream
+        return False
+
+
+class _MonitorHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Our root handler, recognisable so that reconfiguring replaces it."""
+
+
+def configure_logging(
+    *, fmt: str = "auto", level: str = "info", stream: TextIO | None = None
+) -> None:
+    """Route structlog and standard-library logging to ``stream`` (default: stderr).
+
+    ``fmt``: ``auto`` (console on a terminal, JSON otherwise), ``json`` or ``console``.
+    ``level``: debug, info, warning, error or critical. Safe to call again (a reload,
+    a test): the previous handler is replaced, never duplicated.
+    """
+    level_no = _LEVELS.get(level.lower())
+    if level_no is None:
+        raise ValueError(f"unknown log level {level!r} (use one of {', '.join(_LEVELS)})")
+    if fmt not in ("auto", "json", "console"):
+        raise ValueError(f"unknown log format {fmt!r} (use auto, json or console)")
+    out = stream if stream is not None else sys.stderr
+    terminal = _is_terminal(out)
+    use_console = fmt == "console" or (fmt == "auto" and terminal)
+
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.stdlib.PositionalArgumentsFormatter(),
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _scrub_event,
+    ]
+    final: list[Any] = [structlog.stdlib.ProcessorFormatter.remove_processors_meta]
+    if use_console:
+        final.append(structlog.dev.ConsoleRenderer(colors=terminal))
+    else:
+        final += [
+            structlog.processors.format_exc_info,
+            _lead_keys,
+            structlog.processors.JSONRenderer(),
+        ]
+
+    structlog.configure(
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *shared,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        # Loggers are created at import time, before the CLI knows the format and
+        # level; not caching lets every later configure_logging() reach them.
+        cache_logger_on_first_use=False,
+    )
+
+    handler = _MonitorHandler(out)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(foreign_pre_chain=shared, processors=final)
+    )
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, _MonitorHandler)]:
+        root.removeHandler(old)
+        old.close()
+    root.addHandler(handler)
+    root.setLevel(level_no)
+    for name in _QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(max(level_no, logging.WARNING))
+    logging.captureWarnings(True)
+
+
+def get_logger(name: str | None = None, **bind: object) -> structlog.stdlib.BoundLogger:
+    """A structlog logger (named like a stdlib logger) with ``bind`` as its context.
+
+    Without ``name``, the calling module's ``__name__`` is used.
+    """
+    if name is None:
+        name = str(sys._getframe(1).f_globals.get("__name__", "monitor"))
+    # Context passed as initial values keeps the logger lazy: one created at import
+    # time still follows a later configure_logging().
+    logger: structlog.stdlib.BoundLogger = structlog.stdlib.get_logger(name, **bind)
+    return logger

@@ -1,0 +1,171 @@
+"""Raw entries → Articles: plain text, capped sizes, UTC dates, clean links, identity keys.
+
+For each of the newest ``max_entries`` entries of a parsed feed: title, summary and
+content become plain text (:func:`html_to_text`), capped (title 1,000 characters, each
+text 256 KiB); the date (published, else updated) becomes UTC and is dropped outside
+[1995-01-01, now + 1 day]; links must be http(s) within 2,048 characters and get a
+canonical form (:func:`canonicalize_url`); the language is the entry's, else the
+feed's, else the configured hint.
+
+Identity (``article_key``) is decided over the whole batch, so a feed's quirks are seen:
+the GUID when it is unique in the feed; GUID and link when the feed reuses GUIDs; the
+link when there is no GUID and the link is unique; otherwise a hash of title and text
+(a feed whose items all share one link, like Meduza's regenerated feeds, stays one
+article per item). ``content_hash`` changes when title, summary or content change.
+
+Pure: ``now`` is passed in; no clock, network or database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from monitor.html_text import cap_text, clean_text, html_to_text
+from monitor.types import Article, ParsedFeed, RawEntry
+from monitor.urls import canonicalize_url, clean_link
+
+__all__ = ["canonicalize_url", "html_to_text", "normalize_entry_date", "normalize_feed"]
+
+MAX_TITLE = 1000
+MAX_TEXT = 256 * 1024
+MAX_GUID = 2048
+EARLIEST = datetime(1995, 1, 1, tzinfo=UTC)
+FUTURE_SLACK = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    title: str
+    summary: str
+    content: str
+    published: datetime | None
+    guid: str | None
+    link: str | None
+    url: str | None
+    language: str | None
+
+
+def normalize_entry_date(value: datetime | None, now: datetime) -> datetime | None:
+    """A date in UTC, or None when absent or outside [1995-01-01, now + 1 day]."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    value = value.astimezone(UTC)
+    if value < EARLIEST or value > now + FUTURE_SLACK:
+        return None
+    return value
+
+
+def normalize_language(value: str | None) -> str | None:
+    """``en-US``, ``EN``, ``ru_RU`` → ``en``, ``en``, ``ru``; unusable values → None."""
+    if not value:
+        return None
+    primary = value.strip().replace("_", "-").split("-", 1)[0].lower()
+    return primary if 2 <= len(primary) <= 3 and primary.isascii() and primary.isalpha() else None
+
+
+def _newest(entries: tuple[RawEntry, ...], limit: int) -> list[RawEntry]:
+    if len(entries) <= limit:
+        return list(entries)
+    dates: list[datetime] = []
+    for entry in entries:
+        date = entry.published or entry.updated
+        if date is None:
+            return list(entries[:limit])  # feeds list newest first when they give no dates
+        dates.append(date)
+    order = sorted(range(len(entries)), key=dates.__getitem__, reverse=True)
+    chosen = sorted(order[:limit])
+    return [entries[i] for i in chosen]
+
+
+def _prepare(entry: RawEntry, *, feed_language: str | None, now: datetime) -> _Prepared:
+    link = clean_link(clean_text(entry.link) if entry.link else None)
+    guid = clean_text(entry.guid)[:MAX_GUID] if entry.guid else None
+    return _Prepared(
+        title=html_to_text(entry.title or "")[:MAX_TITLE],
+        summary=cap_text(html_to_text(entry.summary or ""), MAX_TEXT),
+        content=cap_text(html_to_text(entry.content or ""), MAX_TEXT),
+        published=normalize_entry_date(entry.published or entry.updated, now),
+        guid=guid or None,
+        link=link,
+        url=canonicalize_url(link) if link else None,
+        language=normalize_language(entry.language) or feed_language,
+    )
+
+
+def _digest(*parts: str) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        h.update(part.encode("utf-8", "surrogatepass"))
+        h.update(b"\x00")
+    return h.hexdigest()
+
+
+def _text_identity(p: _Prepared) -> str:
+    return _digest("text", p.title, p.summary, p.content)
+
+
+def _identities(prepared: list[_Prepared]) -> list[str]:
+    guids = Counter(p.guid for p in prepared if p.guid)
+    links = Counter(p.url or p.link for p in prepared if p.link)
+    keys: list[str] = []
+    for p in prepared:
+        link = p.url or p.link
+        if p.guid and guids[p.guid] == 1:
+            keys.append(_digest("guid", p.guid))
+        elif p.guid and link:
+            keys.append(_digest("guid|link", p.guid, link))
+        elif not p.guid and link and links[link] == 1:
+            keys.append(_digest("link", link))
+        else:
+            keys.append(_text_identity(p))
+    # A reused GUID with a reused link (or the same link for GUID-less items) still
+    # names several articles; their text tells them apart.
+    counts = Counter(keys)
+    result: list[str] = []
+    for key, p in zip(keys, prepared, strict=True):
+        text_key = _text_identity(p)
+        result.append(_digest(key, text_key) if counts[key] > 1 and key != text_key else key)
+    return result
+
+
+def normalize_feed(
+    feed: str,
+    parsed: ParsedFeed,
+    *,
+    language: str | None,
+    now: datetime,
+    max_entries: int = 500,
+) -> list[Article]:
+    """Articles of the newest ``max_entries`` entries, in feed order, one per identity."""
+    feed_language = normalize_language(parsed.language) or normalize_language(language)
+    prepared = [
+        _prepare(e, feed_language=feed_language, now=now)
+        for e in _newest(parsed.entries, max_entries)
+    ]
+    articles: list[Article] = []
+    seen: set[str] = set()
+    for key, p in zip(_identities(prepared), prepared, strict=True):
+        if key in seen:
+            continue  # the very same item twice in one document
+        seen.add(key)
+        articles.append(
+            Article(
+                feed=feed,
+                article_key=key,
+                content_hash=_digest("content", p.title, p.summary, p.content),
+                url=p.url,
+                title=p.title,
+                summary=p.summary,
+                content=p.content,
+                published=p.published,
+                language=p.language,
+                guid=p.guid,
+                link=p.link,
+            )
+        )
+    return articles

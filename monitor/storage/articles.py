@@ -1,0 +1,376 @@
+"""Saving one poll of one feed: articles, matches, alerts and outbox rows together.
+
+Everything :func:`save_feed_update` writes happens in ONE transaction, with the
+feed's poll state, and only while the worker holds the feed's lease. Deciding *what*
+matched is the topic engine's job; deciding *whether* a match is a new story (one
+alert per topic and story) happens here, because it needs what is already stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy.engine import Connection, Engine
+
+from monitor.storage.feeds import feed_id, write_feed_state
+from monitor.storage.models import (
+    AlertRow,
+    ArticleRow,
+    ChannelStateRow,
+    DeliveryRow,
+    MatchRow,
+    SeenKeyRow,
+)
+from monitor.storage.upsert import insert_ignore
+from monitor.types import Alert, Article, Evidence, FeedUpdate, Match, MatchedArticle, SaveResult
+
+LOG_CHANNEL = "log"
+
+SameStory = Callable[[str, str, str | None], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class AlertPolicy:
+    """How matches become alerts, and where alerts go."""
+
+    channels: tuple[tuple[str, frozenset[str] | None], ...] = ()
+    """(channel name, topics it wants or None for all), besides the alert log."""
+    max_age: timedelta = timedelta(days=2)
+    topic_names: Mapping[str, str] = field(default_factory=dict)
+    story_window: timedelta = timedelta(hours=48)
+    same_story: SameStory | None = None
+    raise_alerts: bool = True
+    """False for `monitor poll --catch-up`: store and match, alert nothing."""
+
+
+def alert_id(topic: str, story_key: str) -> str:
+    """Deterministic, so two workers racing on one story agree on the id."""
+    return hashlib.sha256(f"{topic}\n{story_key}".encode()).hexdigest()[:32]
+
+
+def delivery_id(alert: str, channel: str) -> str:
+    """The idempotency id a receiver sees on every attempt (webhook-id)."""
+    return "msg_" + hashlib.sha256(f"{alert}\n{channel}".encode()).hexdigest()[:24]
+
+
+def story_key(article: Article) -> str:
+    return article.url or f"{article.feed}:{article.article_key}"
+
+
+def known_articles(engine: Engine, feed: str, keys: Iterable[str]) -> dict[str, str | None]:
+    """key → stored content hash (None when only the identity key outlived pruning)."""
+    wanted = list(dict.fromkeys(keys))
+    found: dict[str, str | None] = {}
+    with engine.connect() as conn:
+        fid = feed_id(conn, feed)
+        if fid is None:
+            return found
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            for key in conn.execute(
+                select(SeenKeyRow.article_key).where(
+                    SeenKeyRow.feed_id == fid, SeenKeyRow.article_key.in_(chunk)
+                )
+            ).scalars():
+                found[key] = None
+            for key, chash in conn.execute(
+                select(ArticleRow.article_key, ArticleRow.content_hash).where(
+                    ArticleRow.feed_id == fid, ArticleRow.article_key.in_(chunk)
+                )
+            ).all():
+                found[key] = chash
+    return found
+
+
+def save_feed_update(
+    engine: Engine, update_: FeedUpdate, policy: AlertPolicy, now: datetime
+) -> SaveResult:
+    """Write one poll; returns what was new. Nothing is written if the lease was lost."""
+    with engine.begin() as conn:
+        if not write_feed_state(conn, update_.state, owner=update_.lease_owner):
+            conn.rollback()
+            return SaveResult(saved=False)
+        fid = feed_id(conn, update_.feed)
+        assert fid is not None
+        disabled = set(
+            conn.execute(
+                select(ChannelStateRow.channel).where(ChannelStateRow.disabled_at.is_not(None))
+            ).scalars()
+        )
+        channels = tuple(c for c in policy.channels if c[0] not in disabled)
+        new = changed = matched = linked = old = 0
+        alerts: list[Alert] = []
+        for item in update_.articles:
+            article_id, is_new = _upsert_article(conn, fid, item.article, now)
+            new += is_new
+            changed += not is_new
+            if not is_new:
+                conn.execute(delete(MatchRow).where(MatchRow.article_id == article_id))
+            for match in item.matches:
+                matched += 1
+                conn.execute(
+                    insert(MatchRow).values(
+                        article_id=article_id,
+                        topic=match.topic,
+                        score=match.score,
+                        evidence=[e.to_json() for e in match.evidence],
+                        matched_at=now,
+                    )
+                )
+                outcome = raise_story_alert(
+                    conn,
+                    item,
+                    article_id=article_id,
+                    match=match,
+                    policy=policy,
+                    channels=channels,
+                    now=now,
+                )
+                if isinstance(outcome, Alert):
+                    alerts.append(outcome)
+                elif outcome == "linked":
+                    linked += 1
+                elif outcome == "old":
+                    old += 1
+        for op_alert in update_.operator_alerts:
+            if _insert_alert(
+                conn,
+                op_alert,
+                story=op_alert.id,
+                title_key="",
+                language=None,
+                article_id=None,
+                channels=channels,
+                now=now,
+            ):
+                alerts.append(op_alert)
+    return SaveResult(
+        new=new, changed=changed, matched=matched, alerts=tuple(alerts), linked=linked, old=old
+    )
+
+
+def _upsert_article(conn: Connection, fid: int, a: Article, now: datetime) -> tuple[int, bool]:
+    conn.execute(
+        insert_ignore(conn, SeenKeyRow, ["feed_id", "article_key"]).values(
+            feed_id=fid, article_key=a.article_key, first_seen=now
+        )
+    )
+    values: dict[str, Any] = {
+        "content_hash": a.content_hash,
+        "url": a.url,
+        "link": a.link,
+        "guid": a.guid,
+        "title": a.title,
+        "summary": a.summary,
+        "content": a.content,
+        "language": a.language,
+        "published": a.published,
+        "updated_at": now,
+    }
+    existing = conn.execute(
+        select(ArticleRow.id).where(
+            ArticleRow.feed_id == fid, ArticleRow.article_key == a.article_key
+        )
+    ).scalar()
+    if existing is not None:
+        conn.execute(update(ArticleRow).where(ArticleRow.id == existing).values(**values))
+        return int(existing), False
+    result = conn.execute(
+        insert(ArticleRow).values(feed_id=fid, article_key=a.article_key, fetched_at=now, **values)
+    )
+    pk = result.inserted_primary_key
+    assert pk is not None
+    return int(pk[0]), True
+
+
+def raise_story_alert(
+    conn: Connection,
+    item: MatchedArticle,
+    *,
+    article_id: int,
+    match: Match,
+    policy: AlertPolicy,
+    channels: Sequence[tuple[str, frozenset[str] | None]],
+    now: datetime,
+) -> Alert | str:
+    article = item.article
+    key = story_key(article)
+    row = conn.execute(
+        select(AlertRow.id, AlertRow.feeds).where(
+            AlertRow.topic == match.topic, AlertRow.story_key == key
+        )
+    ).first()
+    if row is None and policy.same_story is not None:
+        row = _similar_story(conn, article, match.topic, policy, now)
+    if row is not None:
+        feeds = list(row.feeds or [])
+        if article.feed not in feeds:
+            conn.execute(
+                update(AlertRow).where(AlertRow.id == row.id).values(feeds=[*feeds, article.feed])
+            )
+        return "linked"
+    if not policy.raise_alerts:
+        return "catch_up"
+    if article.published is not None and article.published < now - policy.max_age:
+        return "old"
+    alert = Alert(
+        id=alert_id(match.topic, key),
+        topic=match.topic,
+        topic_name=policy.topic_names.get(match.topic, match.topic),
+        title=article.title,
+        url=article.url or article.link,
+        feed=article.feed,
+        published=article.published,
+        detected_at=now,
+        evidence=match.evidence,
+        feeds=(article.feed,),
+        summary=article.summary[:500],
+    )
+    if _insert_alert(
+        conn,
+        alert,
+        story=key,
+        title_key=item.title_key or article.title,
+        language=article.language,
+        article_id=article_id,
+        channels=channels,
+        now=now,
+    ):
+        return alert
+    return "linked"  # another worker raised it a moment ago
+
+
+def _similar_story(
+    conn: Connection, article: Article, topic: str, policy: AlertPolicy, now: datetime
+) -> Any:
+    assert policy.same_story is not None
+    since = now - policy.story_window
+    candidates = conn.execute(
+        select(AlertRow.id, AlertRow.feeds, AlertRow.title)
+        .where(
+            AlertRow.topic == topic,
+            AlertRow.kind == "topic",
+            AlertRow.detected_at >= since,
+            AlertRow.language == article.language
+            if article.language
+            else AlertRow.language.is_(None),
+        )
+        .order_by(AlertRow.detected_at.desc())
+        .limit(500)
+    ).all()
+    for cand in candidates:
+        if policy.same_story(article.title, cand.title, article.language):
+            return cand
+    return None
+
+
+def _insert_alert(
+    conn: Connection,
+    alert: Alert,
+    *,
+    story: str,
+    title_key: str,
+    language: str | None,
+    article_id: int | None,
+    channels: Sequence[tuple[str, frozenset[str] | None]],
+    now: datetime,
+) -> bool:
+    inserted = conn.execute(
+        insert_ignore(conn, AlertRow, ["topic", "story_key"]).values(
+            id=alert.id,
+            seq=int(now.timestamp() * 1_000_000),
+            kind=alert.kind,
+            topic=alert.topic,
+            topic_name=alert.topic_name,
+            story_key=story,
+            title_key=title_key,
+            article_id=article_id,
+            title=alert.title,
+            summary=alert.summary,
+            url=alert.url,
+            feed=alert.feed,
+            feeds=list(alert.feeds or (alert.feed,)),
+            language=language,
+            published=alert.published,
+            detected_at=alert.detected_at,
+            evidence=[e.to_json() for e in alert.evidence],
+        )
+    ).rowcount
+    if not inserted:
+        return False
+    names = [LOG_CHANNEL] + [
+        name
+        for name, topics in channels
+        if alert.kind != "topic" or topics is None or alert.topic in topics
+    ]
+    conn.execute(
+        insert(DeliveryRow),
+        [
+            {
+                "alert_id": alert.id,
+                "channel": name,
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt": now,
+                "created_at": now,
+            }
+            for name in names
+        ],
+    )
+    return True
+
+
+def row_to_alert(row: Any) -> Alert:
+    return Alert(
+        id=row.id,
+        kind=row.kind,
+        topic=row.topic,
+        topic_name=row.topic_name,
+        title=row.title,
+        url=row.url,
+        feed=row.feed,
+        feeds=tuple(row.feeds or ()),
+        published=row.published,
+        detected_at=row.detected_at,
+        summary=row.summary or "",
+        evidence=tuple(
+            Evidence(
+                term=str(e.get("term", "")),
+                field=str(e.get("field", "")),
+                offset=int(e.get("offset", 0) or 0),
+                snippet=str(e.get("snippet", "")),
+            )
+            for e in (row.evidence or [])
+        ),
+    )
+
+
+def mark_channel_disabled(engine: Engine, channel: str, reason: str, now: datetime) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            insert_ignore(conn, ChannelStateRow, ["channel"]).values(
+                channel=channel, disabled_at=now, reason=reason
+            )
+        )
+        conn.execute(
+            update(ChannelStateRow)
+            .where(ChannelStateRow.channel == channel)
+            .values(disabled_at=now, reason=reason)
+        )
+        conn.execute(
+            update(DeliveryRow)
+            .where(and_(DeliveryRow.channel == channel, DeliveryRow.status == "pending"))
+            .values(status="skipped", last_error=f"channel disabled: {reason}")
+        )
+
+
+def save_operator_alert(engine: Engine, alert: Alert, policy: AlertPolicy, now: datetime) -> bool:
+    """Store an alert about the monitor itself (dead letters, disabled channels)."""
+    with engine.begin() as conn:
+        return _insert_alert(conn, alert, story=alert.id, title_key="", language=None,
+                             article_id=None, channels=policy.channels, now=now)

@@ -1,0 +1,97 @@
+"""Engine set-up for SQLite (embedded) and PostgreSQL (production, several workers).
+
+Translates "cannot open / cannot reach the database" into :class:`StorageError`.
+Does not know any table: that is the repository modules' job.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from monitor.errors import StorageError
+from monitor.storage.migrate import upgrade
+
+# Runaway queries and forgotten transactions must not hold locks for ever.
+_PG_OPTIONS = "-c statement_timeout=60000 -c idle_in_transaction_session_timeout=120000"
+
+
+def create_database_engine(url: str) -> Engine:
+    """An Engine for ``url`` with the settings `monitor` relies on."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise StorageError(f"invalid database URL: {exc}") from exc
+    backend = parsed.get_backend_name()
+    try:
+        if backend == "sqlite":
+            return _sqlite_engine(url, parsed.database)
+        if backend == "postgresql":
+            kwargs: dict[str, Any] = {
+                "pool_pre_ping": True,
+                "pool_size": 10,
+                "max_overflow": 10,
+                "pool_recycle": 1800,
+            }
+            if parsed.get_driver_name() == "psycopg":
+                kwargs["connect_args"] = {"options": _PG_OPTIONS, "connect_timeout": 10}
+            return create_engine(url, **kwargs)
+        return create_engine(url, pool_pre_ping=True)
+    except (SQLAlchemyError, ImportError) as exc:
+        raise StorageError(f"cannot use database {parsed.render_as_string()}: {exc}") from exc
+
+
+def _sqlite_engine(url: str, database: str | None) -> Engine:
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    return engine
+
+
+def open_database(url: str, *, migrate: bool = True) -> Engine:
+    """Create the engine, check that the database answers, and bring the schema up."""
+    engine = create_database_engine(url)
+    try:
+        if migrate:
+            upgrade(engine)
+        else:
+            ping(engine)
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        raise StorageError(f"database {redacted(url)} unavailable: {_short(exc)}") from exc
+    return engine
+
+
+def ping(engine: Engine) -> None:
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+
+
+def redacted(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<invalid URL>"
+
+
+def _short(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None)
+    return (
+        str(orig or exc).strip().splitlines()[0][:300]
+        if str(orig or exc).strip()
+        else type(exc).__name__
+    )

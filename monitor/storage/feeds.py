@@ -1,0 +1,216 @@
+"""Feeds and their poll state: sync with the configuration, claim due feeds, report.
+
+Claiming is how several workers share feeds: on PostgreSQL ``FOR UPDATE SKIP
+LOCKED`` plus a lease in database time; on SQLite the same statements under
+SQLite's single writer. Nothing here fetches or decides schedules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy.engine import Connection, Engine, Row
+from sqlalchemy.sql.elements import ColumnElement
+
+from monitor.storage.models import ArticleRow, FeedRow
+from monitor.types import FeedSpec, FeedState
+
+
+@dataclass(frozen=True, slots=True)
+class FeedStatus:
+    """A row of `monitor feeds`."""
+
+    spec: FeedSpec
+    state: FeedState
+    articles: int
+
+
+def db_now(conn: Connection, now: datetime) -> datetime:
+    """The database's clock on PostgreSQL (leases must not trust worker clocks)."""
+    if conn.dialect.name == "postgresql":
+        value = conn.execute(select(func.now())).scalar_one()
+        assert isinstance(value, datetime)
+        return value
+    return now
+
+
+def sync_feeds(engine: Engine, specs: Sequence[FeedSpec], now: datetime) -> None:
+    """Make the feeds table follow the configuration; removed feeds are disabled."""
+    wanted = {s.name: s for s in specs}
+    with engine.begin() as conn:
+        rows = {r.name: r for r in conn.execute(select(FeedRow.__table__)).all()}
+        for name, spec in wanted.items():
+            row = rows.get(name)
+            values: dict[str, Any] = {
+                "url": spec.url,
+                "language": spec.language,
+                "interval_s": spec.interval.total_seconds(),
+                "enabled": spec.enabled,
+            }
+            if row is None:
+                conn.execute(
+                    insert(FeedRow).values(
+                        name=name, next_poll=now, status="new", errors=0, **values
+                    )
+                )
+                continue
+            changed = {k: v for k, v in values.items() if getattr(row, k) != v}
+            if "url" in changed:
+                # A new URL is a new resource: old validators and backoff do not apply.
+                changed.update(
+                    etag=None,
+                    last_modified=None,
+                    content_hash=None,
+                    errors=0,
+                    status="new",
+                    next_poll=now,
+                    down_since=None,
+                    last_error=None,
+                )
+            elif "interval_s" in changed and row.status != "error":
+                changed["next_poll"] = min(row.next_poll or now, now + spec.interval)
+            if changed:
+                conn.execute(update(FeedRow).where(FeedRow.id == row.id).values(**changed))
+        for name, row in rows.items():
+            if name not in wanted and row.enabled:
+                conn.execute(update(FeedRow).where(FeedRow.id == row.id).values(enabled=False))
+
+
+def _spec(row: Row[Any]) -> FeedSpec:
+    return FeedSpec(
+        name=row.name,
+        url=row.url,
+        language=row.language,
+        interval=timedelta(seconds=row.interval_s),
+        enabled=row.enabled,
+    )
+
+
+def _state(r: Row[Any]) -> FeedState:
+    return FeedState(
+        name=r.name,
+        etag=r.etag,
+        last_modified=r.last_modified,
+        content_hash=r.content_hash,
+        errors=r.errors,
+        last_error=r.last_error,
+        last_poll=r.last_poll,
+        last_success=r.last_success,
+        next_poll=r.next_poll,
+        http_status=r.http_status,
+        status=r.status,
+        down_since=r.down_since,
+    )
+
+
+def claim_feeds(
+    engine: Engine,
+    *,
+    owner: str,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    names: Sequence[str] | None = None,
+    due_only: bool = True,
+) -> list[tuple[FeedSpec, FeedState]]:
+    """Lease up to ``limit`` feeds to ``owner``: due ones, or the named ones.
+
+    A feed leased to another live worker is skipped; an expired lease is taken over.
+    """
+    table = FeedRow.__table__
+    with engine.begin() as conn:
+        clock = db_now(conn, now)
+        conds: list[ColumnElement[bool]] = [
+            FeedRow.enabled.is_(True),
+            FeedRow.status != "gone",
+            or_(FeedRow.lease_until.is_(None), FeedRow.lease_until < clock),
+        ]
+        if due_only:
+            conds.append(or_(FeedRow.next_poll.is_(None), FeedRow.next_poll <= now))
+        if names is not None:
+            conds.append(FeedRow.name.in_(list(names)))
+        query = (
+            select(table)
+            .where(and_(*conds))
+            .order_by(FeedRow.next_poll.asc().nulls_first(), FeedRow.id)
+            .limit(limit)
+        )
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        rows = conn.execute(query).all()
+        if not rows:
+            return []
+        conn.execute(
+            update(FeedRow)
+            .where(FeedRow.id.in_([r.id for r in rows]))
+            .values(lease_owner=owner, lease_until=clock + lease)
+        )
+    return [(_spec(r), _state(r)) for r in rows]
+
+
+def release_feeds(engine: Engine, owner: str, names: Sequence[str] | None = None) -> None:
+    """Give back leases (shutdown, or a feed abandoned before it was fetched)."""
+    cond = FeedRow.lease_owner == owner
+    if names is not None:
+        cond = and_(cond, FeedRow.name.in_(list(names)))
+    with engine.begin() as conn:
+        conn.execute(update(FeedRow).where(cond).values(lease_owner=None, lease_until=None))
+
+
+def write_feed_state(conn: Connection, state: FeedState, *, owner: str | None) -> bool:
+    """Store a feed's poll state; False when ``owner`` no longer holds the lease."""
+    cond = FeedRow.name == state.name
+    if owner is not None:
+        cond = and_(cond, FeedRow.lease_owner == owner)
+    result = conn.execute(
+        update(FeedRow)
+        .where(cond)
+        .values(
+            etag=state.etag,
+            last_modified=state.last_modified,
+            content_hash=state.content_hash,
+            errors=state.errors,
+            last_error=state.last_error,
+            last_poll=state.last_poll,
+            last_success=state.last_success,
+            next_poll=state.next_poll,
+            http_status=state.http_status,
+            status=state.status,
+            down_since=state.down_since,
+            lease_owner=None,
+            lease_until=None,
+        )
+    )
+    return bool(result.rowcount)
+
+
+def feed_id(conn: Connection, name: str) -> int | None:
+    value = conn.execute(select(FeedRow.id).where(FeedRow.name == name)).scalar()
+    return int(value) if value is not None else None
+
+
+def list_feed_status(engine: Engine, *, include_disabled: bool = False) -> list[FeedStatus]:
+    """Every feed with its state and how many articles are stored for it."""
+    counts = (
+        select(ArticleRow.feed_id, func.count().label("n")).group_by(ArticleRow.feed_id).subquery()
+    )
+    query = (
+        select(FeedRow.__table__, func.coalesce(counts.c.n, 0).label("articles"))
+        .outerjoin(counts, counts.c.feed_id == FeedRow.id)
+        .order_by(FeedRow.name)
+    )
+    if not include_disabled:
+        query = query.where(FeedRow.enabled.is_(True))
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    return [FeedStatus(spec=_spec(r), state=_state(r), articles=int(r.articles)) for r in rows]
+
+
+def load_feed_state(engine: Engine, name: str) -> FeedState | None:
+    with engine.connect() as conn:
+        row = conn.execute(select(FeedRow.__table__).where(FeedRow.name == name)).first()
+    return _state(row) if row is not None else None

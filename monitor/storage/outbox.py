@@ -1,0 +1,159 @@
+"""The outbox: delivery rows claimed with a lease, marked delivered or retried.
+
+A row is claimed (lease in database time, ``SKIP LOCKED`` on PostgreSQL) and the
+claim committed before anything is sent, so two workers never send the same row at
+once; a worker that dies leaves a lease that simply expires.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.engine import Engine
+
+from monitor.storage.articles import delivery_id, row_to_alert
+from monitor.storage.feeds import db_now
+from monitor.storage.models import AlertRow, DeliveryRow
+from monitor.types import DeliveryTask
+
+
+def claim_deliveries(
+    engine: Engine,
+    *,
+    owner: str,
+    now: datetime,
+    lease: timedelta,
+    limit: int = 100,
+    channels: Sequence[str] | None = None,
+    due_only: bool = True,
+) -> list[DeliveryTask]:
+    """Lease pending deliveries (due ones, or all with ``due_only=False``)."""
+    with engine.begin() as conn:
+        clock = db_now(conn, now)
+        conds = [
+            DeliveryRow.status == "pending",
+            or_(DeliveryRow.lease_until.is_(None), DeliveryRow.lease_until < clock),
+        ]
+        if due_only:
+            conds.append(DeliveryRow.next_attempt <= now)
+        if channels is not None:
+            conds.append(DeliveryRow.channel.in_(list(channels)))
+        query = (
+            select(DeliveryRow.id, DeliveryRow.channel, DeliveryRow.attempts, DeliveryRow.alert_id)
+            .where(and_(*conds))
+            .order_by(DeliveryRow.id)
+            .limit(limit)
+        )
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        rows = conn.execute(query).all()
+        if not rows:
+            return []
+        conn.execute(
+            update(DeliveryRow)
+            .where(DeliveryRow.id.in_([r.id for r in rows]))
+            .values(lease_owner=owner, lease_until=clock + lease)
+        )
+        alerts = {
+            r.id: row_to_alert(r)
+            for r in conn.execute(
+                select(AlertRow.__table__).where(AlertRow.id.in_({r.alert_id for r in rows}))
+            ).all()
+        }
+    return [
+        DeliveryTask(
+            id=r.id,
+            delivery_id=delivery_id(r.alert_id, r.channel),
+            channel=r.channel,
+            alert=alerts[r.alert_id],
+            attempts=r.attempts,
+        )
+        for r in rows
+    ]
+
+
+def mark_delivered(engine: Engine, task_id: int, owner: str, now: datetime) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            update(DeliveryRow)
+            .where(DeliveryRow.id == task_id, DeliveryRow.lease_owner == owner)
+            .values(
+                status="delivered",
+                delivered_at=now,
+                attempts=DeliveryRow.attempts + 1,
+                lease_owner=None,
+                lease_until=None,
+                last_error=None,
+            )
+        )
+
+
+def mark_failed(
+    engine: Engine, task_id: int, owner: str, error: str, next_attempt: datetime | None
+) -> None:
+    """Record a failed attempt; ``next_attempt=None`` gives up (dead letter)."""
+    values: dict[str, object] = {
+        "attempts": DeliveryRow.attempts + 1,
+        "last_error": error[:2000],
+        "lease_owner": None,
+        "lease_until": None,
+    }
+    if next_attempt is None:
+        values["status"] = "dead"
+    else:
+        values["next_attempt"] = next_attempt
+    with engine.begin() as conn:
+        conn.execute(
+            update(DeliveryRow)
+            .where(DeliveryRow.id == task_id, DeliveryRow.lease_owner == owner)
+            .values(**values)
+        )
+
+
+def release_deliveries(engine: Engine, owner: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            update(DeliveryRow)
+            .where(DeliveryRow.lease_owner == owner, DeliveryRow.status == "pending")
+            .values(lease_owner=None, lease_until=None)
+        )
+
+
+def outbox_counts(engine: Engine) -> dict[str, int]:
+    """Deliveries by status (pending = backlog)."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(DeliveryRow.status, func.count()).group_by(DeliveryRow.status)
+        ).all()
+    return {str(status): int(n) for status, n in rows}
+
+
+def delivery_report(
+    engine: Engine, alert_ids: Sequence[str] | None = None
+) -> list[tuple[str, str, str, int, str | None]]:
+    """(alert id, channel, status, attempts, last error) for `monitor deliver`."""
+    query = select(
+        DeliveryRow.alert_id,
+        DeliveryRow.channel,
+        DeliveryRow.status,
+        DeliveryRow.attempts,
+        DeliveryRow.last_error,
+    ).order_by(DeliveryRow.id)
+    if alert_ids is not None:
+        query = query.where(DeliveryRow.alert_id.in_(list(alert_ids)))
+    with engine.connect() as conn:
+        return [(r[0], r[1], r[2], int(r[3]), r[4]) for r in conn.execute(query).all()]
+
+
+def defer_deliveries(engine: Engine, task_ids: Sequence[int], owner: str,
+                     next_attempt: datetime) -> None:
+    """Put claimed rows back untried (their channel is failing right now)."""
+    if not task_ids:
+        return
+    with engine.begin() as conn:
+        conn.execute(update(DeliveryRow)
+                     .where(DeliveryRow.id.in_(list(task_ids)), DeliveryRow.lease_owner == owner)
+                     .values(lease_owner=None, lease_until=None,
+                             next_attempt=func.coalesce(next_attempt, DeliveryRow.next_attempt)))

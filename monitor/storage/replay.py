@@ -1,0 +1,84 @@
+"""Stored articles for `monitor replay`, and applying what a replay decided.
+
+Reading streams articles in batches (memory stays flat over a large database);
+applying adds and drops matches, and raises alerts for added ones when asked,
+with the same one-alert-per-story rule as polling.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.engine import Engine
+
+from monitor.storage.articles import AlertPolicy, raise_story_alert
+from monitor.storage.models import ArticleRow, ChannelStateRow, FeedRow, MatchRow
+from monitor.types import Alert, Article, Match, MatchedArticle
+
+
+@dataclass(frozen=True, slots=True)
+class StoredArticle:
+    id: int
+    article: Article
+    topics: frozenset[str]
+    """Topics stored as matching this article now."""
+
+
+def iter_stored_articles(engine: Engine, *, since: datetime | None = None,
+                         batch: int = 500) -> Iterator[StoredArticle]:
+    """Every stored article (fetched since ``since``), oldest first, with its matches."""
+    last_id = 0
+    while True:
+        query = (select(ArticleRow.__table__, FeedRow.name.label("feed_name"))
+                 .join(FeedRow, FeedRow.id == ArticleRow.feed_id)
+                 .where(ArticleRow.id > last_id).order_by(ArticleRow.id).limit(batch))
+        if since is not None:
+            query = query.where(ArticleRow.fetched_at >= since)
+        with engine.connect() as conn:
+            rows = conn.execute(query).all()
+            if not rows:
+                return
+            topics: dict[int, set[str]] = {}
+            for article_id, topic in conn.execute(select(MatchRow.article_id, MatchRow.topic)
+                                                  .where(MatchRow.article_id.in_(
+                                                      [r.id for r in rows]))).all():
+                topics.setdefault(article_id, set()).add(topic)
+        for r in rows:
+            yield StoredArticle(id=r.id, topics=frozenset(topics.get(r.id, ())), article=Article(
+                feed=r.feed_name, article_key=r.article_key, content_hash=r.content_hash,
+                url=r.url, title=r.title, summary=r.summary or "", content=r.content or "",
+                published=r.published, language=r.language, guid=r.guid, link=r.link))
+        last_id = rows[-1].id
+
+
+def apply_replay(
+    engine: Engine,
+    added: Sequence[tuple[StoredArticle, Match]],
+    dropped: Sequence[tuple[StoredArticle, str]],
+    policy: AlertPolicy,
+    now: datetime,
+    *,
+    title_key: str = "",
+) -> list[Alert]:
+    """Store added matches (alerting per ``policy.raise_alerts``), delete dropped ones."""
+    alerts: list[Alert] = []
+    with engine.begin() as conn:
+        disabled = set(conn.execute(select(ChannelStateRow.channel)
+                                    .where(ChannelStateRow.disabled_at.is_not(None))).scalars())
+        channels = tuple(c for c in policy.channels if c[0] not in disabled)
+        for stored, topic in dropped:
+            conn.execute(delete(MatchRow).where(MatchRow.article_id == stored.id,
+                                                MatchRow.topic == topic))
+        for stored, match in added:
+            conn.execute(insert(MatchRow).values(
+                article_id=stored.id, topic=match.topic, score=match.score,
+                evidence=[e.to_json() for e in match.evidence], matched_at=now))
+            outcome = raise_story_alert(
+                conn, MatchedArticle(stored.article, (match,), title_key or stored.article.title),
+                article_id=stored.id, match=match, policy=policy, channels=channels, now=now)
+            if isinstance(outcome, Alert):
+                alerts.append(outcome)
+    return alerts

@@ -1,0 +1,298 @@
+"""The matching engine: presearch every term at once, then evaluate the hit topics.
+
+Every term of every topic is compiled once into Aho-Corasick automata (pyahocorasick)
+over the folded, space-joined words of a field (see :mod:`monitor.topics.text`):
+
+* one automaton over the folded words, for wildcards (`` gipfel`` for ``Gipfel*``,
+  ``rat `` for ``*rat``) and for plain words and phrases followed by an inflectional
+  ending of the token's language (``путин`` + ``ым``);
+* one automaton per Latin stemming language (en, de, none) over the stems, for plain
+  words and phrases by stem equality (Cyrillic words are always stemmed as Russian).
+
+A document costs one pass per automaton and field whatever the number of topics;
+only the topics with a positive term hit (the "presearch" of Lucene's Monitor) are
+then evaluated against their rules. The score of a match is the number of distinct
+terms of the matched rules that hit, a term in the title counting 2.
+
+This module does no I/O; it reads :class:`~monitor.types.Document` and returns
+:class:`~monitor.types.Match` values.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+import ahocorasick
+
+from monitor.errors import TermError
+from monitor.topics.rules import Near, Rule, Term, TermTable, Topic, compile_topic
+from monitor.topics.spec import TopicConfig
+from monitor.topics.text import (
+    FieldText,
+    LatinLang,
+    document_languages,
+    endings_for,
+    latin_languages,
+    snippet,
+    stem,
+)
+from monitor.types import FIELDS, Document, Evidence, Match
+
+_INFLECT, _PREFIX, _SUFFIX, _INFIX = range(4)
+_STEM_LANGS: tuple[LatinLang, ...] = ("en", "de", None)
+_FIELD_WEIGHT = (2.0, 1.0, 1.0)
+_MAX_EVIDENCE = 12
+
+Hit = tuple[int, int, int]
+"""(field index, first word, last word) of one hit."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Key:
+    """What an automaton key stands for."""
+
+    words: int
+    lead: bool
+    """The key starts with a space (begins at a word boundary)."""
+    entries: tuple[tuple[int, int], ...]
+    """(kind, term id) of every term that compiles to this key."""
+    last: str
+    """The last folded word of the key (for the inflection check)."""
+    length: int
+
+
+class TopicSet:
+    """Compiled topics: build once with :func:`compile_topics`, then :meth:`match`."""
+
+    def __init__(self, topics: Sequence[Topic], table: TermTable) -> None:
+        self._topics = {t.id: t for t in topics}
+        self.ids: tuple[str, ...] = tuple(t.id for t in topics)
+        self._terms = table.terms
+        self._order = {t.id: i for i, t in enumerate(topics)}
+        by_term: dict[int, list[str]] = {}
+        for topic in topics:
+            for term_id in topic.positive:
+                by_term.setdefault(term_id, []).append(topic.id)
+        self._by_term = {k: tuple(v) for k, v in by_term.items()}
+        self._folded = _build(_folded_keys(table.terms))
+        self._stemmed = {lang: _build(_stem_keys(table.terms, lang)) for lang in _STEM_LANGS}
+
+    def name(self, topic_id: str) -> str:
+        """The display name of a topic (its id when it has no name)."""
+        return self._topics[topic_id].name
+
+    def match(self, doc: Document, *, topics: Collection[str] | None = None) -> list[Match]:
+        """The topics ``doc`` matches (in configuration order), each with its evidence."""
+        texts = [doc.title, doc.summary, doc.content]
+        fields = [FieldText.of(t) if t else None for t in texts]
+        present = [f for f in fields if f is not None]
+        if not present:
+            return []
+        latin = latin_languages(doc.language, present)
+        hits = self._presearch(fields, latin)
+        candidates: set[str] = set()
+        for term_id in hits:
+            candidates.update(self._by_term.get(term_id, ()))
+        if topics is not None:
+            candidates.intersection_update(topics)
+        if not candidates:
+            return []
+        langs = document_languages(doc.language, present)
+        day = _utc_date(doc.published)
+        out: list[Match] = []
+        for topic_id in sorted(candidates, key=self._order.__getitem__):
+            found = self._evaluate(self._topics[topic_id], hits, fields, langs, day)
+            if found is not None:
+                out.append(found)
+        return out
+
+    def _presearch(
+        self, fields: Sequence[FieldText | None], latin: Sequence[LatinLang]
+    ) -> dict[int, set[Hit]]:
+        hits: dict[int, set[Hit]] = {}
+        for index, field in enumerate(fields):
+            if field is None:
+                continue
+            if self._folded is not None:
+                for end, key in self._folded.iter(field.joined):
+                    first, last = _locate(key, end, field.starts)
+                    for kind, term_id in key.entries:
+                        if kind == _INFLECT:
+                            word = field.words[last]
+                            if word[len(key.last) :] not in endings_for(word, latin):
+                                continue
+                        hits.setdefault(term_id, set()).add((index, first, last))
+            for lang in latin:
+                automaton = self._stemmed[lang]
+                if automaton is None:
+                    continue
+                joined, starts = field.stemmed(lang)
+                for end, key in automaton.iter(joined):
+                    first, last = _locate(key, end, starts)
+                    for _, term_id in key.entries:
+                        hits.setdefault(term_id, set()).add((index, first, last))
+        return hits
+
+    def _evaluate(
+        self,
+        topic: Topic,
+        hits: dict[int, set[Hit]],
+        fields: Sequence[FieldText | None],
+        langs: frozenset[str],
+        day: date | None,
+    ) -> Match | None:
+        if topic.languages is not None and not (topic.languages & langs):
+            return None
+        allowed = topic.fields
+        if len(allowed) == len(FIELDS):
+            seen = hits
+        else:
+            seen = {}
+            for term_id, term_hits in hits.items():
+                kept = {h for h in term_hits if h[0] in allowed}
+                if kept:
+                    seen[term_id] = kept
+        matched = [r for r in topic.rules if _rule_matches(r, seen, day)]
+        if not matched:
+            return None
+        evidence: list[Evidence] = []
+        score = 0.0
+        for term_id in dict.fromkeys(t for r in matched for t in r.positive):
+            if term_id not in seen:
+                continue
+            term_hits = seen[term_id]
+            score += max(_FIELD_WEIGHT[h[0]] for h in term_hits)
+            evidence.extend(self._evidence(self._terms[term_id], term_hits, fields))
+        return Match(topic=topic.id, score=score, evidence=tuple(evidence[:_MAX_EVIDENCE]))
+
+    @staticmethod
+    def _evidence(
+        term: Term, term_hits: set[Hit], fields: Sequence[FieldText | None]
+    ) -> list[Evidence]:
+        first_per_field: dict[int, Hit] = {}
+        for h in sorted(term_hits):
+            first_per_field.setdefault(h[0], h)
+        out = []
+        for index, first, last in first_per_field.values():
+            field = fields[index]
+            assert field is not None  # a hit comes from a present field
+            start, end = field.spans[first][0], field.spans[last][1]
+            text, _, _ = snippet(field.text, start, end)
+            out.append(Evidence(term=term.text, field=FIELDS[index], offset=start, snippet=text))
+        return out
+
+
+def compile_topics(topics: Sequence[TopicConfig]) -> TopicSet:
+    """Compile every topic once; :class:`~monitor.errors.TermError` on a bad one."""
+    table = TermTable()
+    compiled: list[Topic] = []
+    seen: set[str] = set()
+    for config in topics:
+        if config.id in seen:
+            raise TermError(f"topic {config.id}: duplicate topic id")
+        seen.add(config.id)
+        compiled.append(compile_topic(config, table))
+    return TopicSet(compiled, table)
+
+
+def _rule_matches(rule: Rule, hits: dict[int, set[Hit]], day: date | None) -> bool:
+    for start, end in rule.windows:
+        if day is None or (start is not None and day < start) or (end is not None and day > end):
+            return False
+    for group in rule.all:
+        if not any(t in hits for t in group):
+            return False
+    if rule.any and not any(t in hits for t in rule.any):
+        return False
+    if not all(_near_matches(n, hits) for n in rule.near):
+        return False
+    return not any(t in hits for t in rule.none)
+
+
+def _near_matches(near: Near, hits: dict[int, set[Hit]]) -> bool:
+    """Whether one field has a hit of every term within ``near.within`` words."""
+    events: list[tuple[int, int, int]] = []  # (field, word, which term)
+    for which, group in enumerate(near.terms):
+        for term_id in group:
+            for field, first, _ in hits.get(term_id, ()):
+                events.append((field, first, which))
+    events.sort()
+    need = len(near.terms)
+    counts = [0] * need
+    have = 0
+    lo = 0
+    for field, word, which in events:
+        if counts[which] == 0:
+            have += 1
+        counts[which] += 1
+        while events[lo][0] != field or word - events[lo][1] > near.within:
+            counts[events[lo][2]] -= 1
+            if counts[events[lo][2]] == 0:
+                have -= 1
+            lo += 1
+        if have == need:
+            return True
+    return False
+
+
+def _locate(key: _Key, end: int, starts: list[int]) -> tuple[int, int]:
+    """The first and last word of a key that ends at ``end`` in a joined string."""
+    begin = end - key.length + 1
+    first = bisect_left(starts, begin + 1) if key.lead else bisect_right(starts, begin) - 1
+    return first, first + key.words - 1
+
+
+def _folded_keys(terms: Sequence[Term]) -> dict[str, list[tuple[int, int, Term]]]:
+    keys: dict[str, list[tuple[int, int, Term]]] = {}
+    for term_id, term in enumerate(terms):
+        body = " ".join(term.words)
+        if term.prefix and term.suffix:
+            key, kind = body, _INFIX
+        elif term.prefix:
+            key, kind = " " + body, _PREFIX
+        elif term.suffix:
+            key, kind = body + " ", _SUFFIX
+        else:
+            key, kind = " " + body, _INFLECT
+        keys.setdefault(key, []).append((kind, term_id, term))
+    return keys
+
+
+def _stem_keys(terms: Sequence[Term], lang: LatinLang) -> dict[str, list[tuple[int, int, Term]]]:
+    keys: dict[str, list[tuple[int, int, Term]]] = {}
+    for term_id, term in enumerate(terms):
+        if term.plain:
+            key = " " + " ".join(stem(w, lang) for w in term.words) + " "
+            keys.setdefault(key, []).append((_INFLECT, term_id, term))
+    return keys
+
+
+def _build(keys: dict[str, list[tuple[int, int, Term]]]) -> Any:
+    """An automaton whose values are :class:`_Key`; None when there are no keys."""
+    if not keys:
+        return None
+    automaton = ahocorasick.Automaton()
+    for key, entries in keys.items():
+        term = entries[0][2]
+        value = _Key(
+            words=len(term.words),
+            lead=key.startswith(" "),
+            entries=tuple((kind, term_id) for kind, term_id, _ in entries),
+            last=term.words[-1],
+            length=len(key),
+        )
+        automaton.add_word(key, value)
+    automaton.make_automaton()
+    return automaton
+
+
+def _utc_date(published: datetime | None) -> date | None:
+    if published is None:
+        return None
+    if published.tzinfo is None:
+        return published.date()
+    return published.astimezone(UTC).date()

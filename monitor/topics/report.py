@@ -1,0 +1,152 @@
+"""`monitor match` input and output: documents from a stream, matches as text or JSON.
+
+Input (SPEC.md, "Command line"): JSON Lines of ``{"id", "title", "summary", "content",
+"language", "published"}`` (all optional but one text field), or anything else as one
+plain-text document. Output: a human report that highlights the hits, or SPEC.md's
+``--json`` line.
+
+This module neither compiles topics nor matches; it only reads the given stream.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from itertools import chain
+from typing import TextIO
+
+from monitor.errors import MonitorError
+from monitor.topics.text import fold_words, hit_end, snippet
+from monitor.types import Document, Evidence, Match
+
+_TEXT_FIELDS = ("title", "summary", "content")
+_BOLD_RED = "\x1b[1;31m"
+_BOLD = "\x1b[1m"
+_DIM = "\x1b[2m"
+_RESET = "\x1b[0m"
+
+
+class InputError(MonitorError):
+    """A `monitor match` input line that is not a usable document (names the line)."""
+
+
+def read_documents(stream: TextIO) -> Iterator[tuple[str | int, Document]]:
+    """(input id or 1-based line number, document) for each document in ``stream``.
+
+    The stream is JSON Lines when its first non-blank line is a JSON object; then
+    every non-blank line must be one (:class:`InputError` names the line otherwise).
+    Anything else is one plain-text document with id 1.
+    """
+    head: list[str] = []
+    for line in stream:
+        head.append(line)
+        if line.strip():
+            break
+    first = head[-1] if head else ""
+    if not first.strip():
+        return
+    if not _is_json_object(first):
+        text = "".join(chain(head, stream)).strip()
+        yield 1, Document(content=text)
+        return
+    for number, line in enumerate(chain(head, stream), start=1):
+        if line.strip():
+            yield _read_line(line, number)
+
+
+def _is_json_object(line: str) -> bool:
+    if not line.lstrip().startswith("{"):
+        return False
+    try:
+        return isinstance(json.loads(line), dict)
+    except ValueError:
+        return False
+
+
+def _read_line(line: str, number: int) -> tuple[str | int, Document]:
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"line {number}: not valid JSON ({exc.msg})") from exc
+    if not isinstance(data, dict):
+        raise InputError(f"line {number}: expected a JSON object")
+    texts: dict[str, str] = {}
+    for name in _TEXT_FIELDS:
+        value = data.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            raise InputError(f"line {number}: {name!r} must be a string")
+        texts[name] = value
+    if not any(t.strip() for t in texts.values()):
+        raise InputError(f"line {number}: needs a title, summary or content")
+    doc_id = data.get("id")
+    if doc_id is None:
+        doc_id = number
+    elif not isinstance(doc_id, str | int) or isinstance(doc_id, bool):
+        raise InputError(f"line {number}: 'id' must be a string or a number")
+    language = data.get("language")
+    if language is not None and not isinstance(language, str):
+        raise InputError(f"line {number}: 'language' must be a string")
+    published = data.get("published")
+    try:
+        when = parse_published(published)
+    except ValueError as exc:
+        raise InputError(f"line {number}: {exc}") from exc
+    return doc_id, Document(language=language or None, published=when, **texts)
+
+
+def parse_published(value: object) -> datetime | None:
+    """ISO 8601 or RFC 822 (as in feeds) → aware UTC datetime; naive times are UTC."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"'published' must be a string, got {value!r}")
+    text = value.strip()
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError) as exc:
+            raise ValueError(f"'published' is neither ISO 8601 nor RFC 822: {value!r}") from exc
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC)
+
+
+def match_json(doc_id: str | int, matches: Sequence[Match]) -> dict[str, object]:
+    """SPEC.md's ``monitor match --json`` line for one document."""
+    return {"id": doc_id, "topics": [m.to_json() for m in matches]}
+
+
+def format_matches(
+    doc_id: str | int, doc: Document, matches: Sequence[Match], *, color: bool
+) -> str:
+    """What `monitor match` prints for one document: the topics that match and why."""
+    title = " ".join(doc.title.split())
+    header = f"{doc_id}: {title[:100]}" if title else f"{doc_id}:"
+    lines = [_BOLD + header + _RESET if color else header]
+    if not matches:
+        lines.append("  no topic matches")
+    for found in matches:
+        lines.append(f"  {found.topic}  (score {found.score:g})")
+        for ev in found.evidence:
+            shown = _highlight(doc, ev, color=color)
+            where = f"{ev.field}@{ev.offset}"
+            where = _DIM + where + _RESET if color else where
+            lines.append(f"    {ev.term!r:<22} {where:<14} {shown}")
+    return "\n".join(lines)
+
+
+def _highlight(doc: Document, ev: Evidence, *, color: bool) -> str:
+    text = getattr(doc, ev.field, "")
+    if not isinstance(text, str) or ev.offset >= len(text):
+        return ev.snippet
+    end = hit_end(text, ev.offset, max(1, len(fold_words(ev.term.strip("*")))))
+    shown, start, stop = snippet(text, ev.offset, end)
+    hit = shown[start:stop]
+    marked = f"{_BOLD_RED}{hit}{_RESET}" if color else f"[{hit}]"
+    return shown[:start] + marked + shown[stop:]

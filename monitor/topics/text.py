@@ -1,0 +1,283 @@
+"""Text normalization shared by topic terms and documents: tokens, folding, stems.
+
+A text becomes a list of tokens (runs of letters and digits, with their character
+spans in the original text). Each token is *folded* (Unicode NFKC, case folding,
+diacritics removed, ё = е, soft hyphens and zero-width characters dropped, German
+ä/ö/ü/ß equal to ae/oe/ue/ss) and *stemmed* by the Snowball stemmer (PyStemmer) of its
+language: Cyrillic tokens by the Russian one, Latin tokens by English or German.
+Hyphens, dashes, quotes and apostrophes separate tokens, so "Alaska-Gipfel" is the
+two tokens ``alaska gipfel`` (a term ``Gipfel`` and a term ``Alaska-Gipfel`` both hit).
+
+Tokens are joined with single spaces into one string per field (" a b c "), which is
+what the Aho-Corasick automata of :mod:`monitor.topics.engine` run over.
+
+This module knows nothing about topics or rules; it does no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from itertools import accumulate
+
+import Stemmer
+
+LANGUAGES: tuple[str, ...] = ("en", "de", "ru")
+"""Languages with a stemmer and inflection endings."""
+
+LatinLang = str | None
+"""How Latin-script tokens are stemmed: "en", "de", or None (not stemmed)."""
+
+# A token starts with a letter or digit and may carry combining marks, soft hyphens
+# and zero-width characters inside it (they are dropped by folding, not split on).
+_TOKEN = re.compile(r"[^\W_](?:[^\W_]|[\u0300-\u036f\u00ad\u200b-\u200d\u2060\ufeff])*")
+_DROP = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
+_SHORT_I = "\ue000"  # keeps й whole while other combining marks are stripped
+_CACHE_LIMIT = 500_000
+
+_STEMMERS = {"en": "english", "de": "german", "ru": "russian"}
+
+# Inflectional endings that may follow a plain word (beside stem equality, which the
+# Snowball stemmers do not always give: they stem "саммит" to "самм" but "саммита" to
+# "саммит", and leave German "Trumps" whole).
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+ENDINGS: dict[str, frozenset[str]] = {
+    "en": _words("s es") | {""},
+    "de": _words("s es e en n er ern ens ns") | {""},
+    "ru": _words(
+        "а я о е у ю ы и ь ой ей ом ем ам ям ами ями ах ях ов ев ий ый ая ое ые ие ого его "
+        "ому ему ым им ую ою ею ых их ыми ими"
+    )
+    | {""},
+}
+_ANY_LATIN_ENDINGS = ENDINGS["en"] | ENDINGS["de"]
+
+_DE_WORDS = _words(
+    "der die das und ist nicht mit den dem des von zu ein eine einen im auf fur sich "
+    "auch als bei nach wird wurde sind hat haben uber aus oder werden noch wie zum zur "
+    "dass vor beim"
+)
+_EN_WORDS = _words(
+    "the and of to is in that with for on as was by at from are has have be it its "
+    "this an will after over says said not who his her their"
+)
+
+_fold_cache: dict[str, str] = {}
+_stem_caches: dict[str | None, dict[str, str]] = {"en": {}, "de": {}, "ru": {}, None: {}}
+_stemmers = {lang: Stemmer.Stemmer(name) for lang, name in _STEMMERS.items()}
+
+
+def _collapse_umlauts(text: str) -> str:
+    # ä and ae must meet: diacritics are already gone (ä → a), so ae → a as well.
+    if "ae" in text or "oe" in text or "ue" in text:
+        return text.replace("ae", "a").replace("oe", "o").replace("ue", "u")
+    return text
+
+
+def _fold_uncached(token: str) -> str:
+    text = unicodedata.normalize("NFKC", token).casefold().translate(_DROP)
+    if not text.isascii():
+        text = text.replace("й", _SHORT_I).replace("ё", "е")
+        text = "".join(
+            c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c)
+        ).replace(_SHORT_I, "й")
+        text = text.replace("ß", "ss")
+    return _collapse_umlauts(text)
+
+
+def fold(token: str) -> str:
+    """One token folded: case, width, diacritics, ё, ä = ae, ß = ss, invisible marks."""
+    folded = _fold_cache.get(token)
+    if folded is None:
+        if len(_fold_cache) > _CACHE_LIMIT:
+            _fold_cache.clear()
+        folded = _fold_cache[token] = _fold_uncached(token)
+    return folded
+
+
+def is_cyrillic(folded: str) -> bool:
+    """Whether a folded token is Cyrillic (stemmed as Russian whatever the document)."""
+    return "\u0400" <= folded[0] <= "\u04ff"
+
+
+def stem(folded: str, latin: LatinLang) -> str:
+    """The stem of a folded token: Russian for Cyrillic, ``latin``'s stemmer otherwise."""
+    lang = "ru" if is_cyrillic(folded) else latin
+    cache = _stem_caches[lang]
+    stemmed = cache.get(folded)
+    if stemmed is None:
+        if len(cache) > _CACHE_LIMIT:
+            cache.clear()
+        stemmed = folded if lang is None else _stemmers[lang].stemWord(folded)
+        stemmed = cache[folded] = _collapse_umlauts(stemmed)
+    return stemmed
+
+
+def endings_for(folded: str, latin: Sequence[LatinLang]) -> frozenset[str]:
+    """Inflectional endings a word of this script may take in the document's language."""
+    if is_cyrillic(folded):
+        return ENDINGS["ru"]
+    if len(latin) == 1:
+        lang = latin[0]
+        return ENDINGS[lang] if lang is not None else ENDINGS["en"]
+    return _ANY_LATIN_ENDINGS
+
+
+def tokenize(text: str) -> list[tuple[int, int, str]]:
+    """The tokens of ``text``: (start, end, folded form), spans in the original text."""
+    out: list[tuple[int, int, str]] = []
+    for m in _TOKEN.finditer(text):
+        folded = fold(m.group())
+        if folded:
+            out.append((m.start(), m.end(), folded))
+    return out
+
+
+def fold_words(text: str) -> list[str]:
+    """The folded tokens of a term or text, without spans."""
+    return [fold(m.group()) for m in _TOKEN.finditer(text) if fold(m.group())]
+
+
+@dataclass(slots=True)
+class FieldText:
+    """One field of a document, tokenized: what the automata run over."""
+
+    text: str
+    spans: list[tuple[int, int]]
+    words: list[str]
+    joined: str
+    """The folded words joined as " w1 w2 … " (leading and trailing space)."""
+    starts: list[int]
+    """Where each word begins in :attr:`joined`."""
+    _stems: dict[LatinLang, tuple[str, list[int]]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, text: str) -> FieldText:
+        tokens = tokenize(text)
+        words = [t[2] for t in tokens]
+        return cls(
+            text=text,
+            spans=[(t[0], t[1]) for t in tokens],
+            words=words,
+            joined=_join(words),
+            starts=_starts(words),
+        )
+
+    def stemmed(self, latin: LatinLang) -> tuple[str, list[int]]:
+        """The stems joined like :attr:`joined`, and where each begins."""
+        got = self._stems.get(latin)
+        if got is None:
+            stems = [stem(w, latin) for w in self.words]
+            got = self._stems[latin] = (_join(stems), _starts(stems))
+        return got
+
+
+def _join(words: list[str]) -> str:
+    return " " + " ".join(words) + " " if words else ""
+
+
+def _starts(words: list[str]) -> list[int]:
+    # word i starts after the leading space and i previous words with their spaces
+    return [s + i + 1 for i, s in enumerate(accumulate((len(w) for w in words), initial=0))][
+        : len(words)
+    ]
+
+
+def latin_languages(language: str | None, fields: Sequence[FieldText]) -> tuple[LatinLang, ...]:
+    """How to stem Latin tokens: the document's language, detected when not given."""
+    lang = primary_language(language)
+    if lang == "ru":
+        return ("en",)  # Latin words in Russian copy are mostly English names
+    if lang in ("en", "de"):
+        return (lang,)
+    if lang is not None:
+        return (None,)
+    detected = detect_language(fields)
+    if detected in ("en", "de"):
+        return (detected,)
+    if detected == "ru":
+        return ("en",)
+    return ("en", "de")
+
+
+def primary_language(language: str | None) -> str | None:
+    """The primary subtag: en-US → en; None or an empty string → None."""
+    if not language:
+        return None
+    return re.split(r"[-_]", language.strip().lower(), maxsplit=1)[0] or None
+
+
+def detect_language(fields: Sequence[FieldText]) -> str | None:
+    """en, de or ru from the script and common words; None when it cannot tell."""
+    cyrillic = latin = de = en = 0
+    for f in fields:
+        for w in f.words:
+            if is_cyrillic(w):
+                cyrillic += 1
+            elif w.isalpha():
+                latin += 1
+                if w in _DE_WORDS:
+                    de += 1
+                elif w in _EN_WORDS:
+                    en += 1
+    if cyrillic > latin:
+        return "ru"
+    if de > en:
+        return "de"
+    if en > de:
+        return "en"
+    return None
+
+
+def document_languages(language: str | None, fields: Sequence[FieldText]) -> frozenset[str]:
+    """The languages a document may be in, for a topic's ``languages:`` filter."""
+    lang = primary_language(language) or detect_language(fields)
+    return frozenset({lang}) if lang else frozenset(LANGUAGES)
+
+
+def hit_end(text: str, offset: int, words: int) -> int:
+    """The end of the ``words`` tokens that start at ``offset`` in ``text``."""
+    end = offset
+    for i, m in enumerate(_TOKEN.finditer(text, offset)):
+        end = m.end()
+        if i + 1 >= words:
+            break
+    return end
+
+
+def snippet(text: str, start: int, end: int, *, width: int = 50) -> tuple[str, int, int]:
+    """About 100 characters around ``text[start:end]``, whitespace collapsed, "…" where cut.
+
+    Returns the snippet and where the hit sits inside it.
+    """
+    left = max(0, start - width)
+    right = min(len(text), end + width)
+    # cut at a space, not inside a word
+    if left > 0:
+        space = text.find(" ", left, start)
+        left = space + 1 if space != -1 else left
+    if right < len(text):
+        space = text.rfind(" ", end, right)
+        right = space if space != -1 else right
+    before = _collapse_space(text[left:start]).lstrip()
+    hit = _collapse_space(text[start:end])
+    after = _collapse_space(text[end:right]).rstrip()
+    prefix = "…" if left > 0 else ""
+    suffix = "…" if right < len(text) else ""
+    out = prefix + before + hit + after + suffix
+    hit_start = len(prefix) + len(before)
+    return out, hit_start, hit_start + len(hit)
+
+
+_SPACE = re.compile(r"\s+")
+
+
+def _collapse_space(text: str) -> str:
+    return _SPACE.sub(" ", text)

@@ -1,0 +1,76 @@
+"""Article links: which are usable, and one canonical form for recognising the same story.
+
+:func:`clean_link` keeps a link only if it is http(s), has a host and fits the
+2,048-character cap (``javascript:``, ``data:``, relative leftovers are dropped).
+:func:`canonicalize_url` lower-cases scheme and host, drops credentials, default ports
+and the fragment, and removes tracking parameters (``utm_*``, ``fbclid``, ``gclid`` …)
+so the same article linked from two feeds, or with a new campaign tag on every poll,
+gets the same URL. It does not re-encode the path or reorder the query: those can
+change what a server returns.
+
+Pure functions, no network.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
+
+MAX_LINK = 2048
+
+_TRACKING_PREFIXES = ("utm_", "pk_", "mtm_")
+_TRACKING = frozenset(
+    {
+        "fbclid", "gclid", "gclsrc", "dclid", "gbraid", "wbraid", "msclkid", "yclid",
+        "twclid", "ttclid", "li_fat_id", "igshid", "mc_cid", "mc_eid", "_ga", "_gl",
+        "mkt_tok", "_hsenc", "_hsmi", "hsctatracking", "vero_id", "vero_conv",
+        "oly_anon_id", "oly_enc_id", "rb_clickid", "s_cid", "xtor", "ocid", "cmpid",
+        "smid", "emc", "ref_src", "ref_url", "spm", "__s", "wt_mc", "wt.mc_id",
+        "at_medium", "at_campaign", "at_custom1", "at_custom2", "at_custom3", "at_custom4",
+        "ns_mchannel", "ns_source", "ns_campaign", "ns_linkname", "ns_fee",
+    }
+)  # fmt: skip
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def clean_link(link: str | None) -> str | None:
+    """The link if it is a usable absolute http(s) URL within the cap, else None."""
+    if not link:
+        return None
+    text = link.strip()
+    if not text or len(text) > MAX_LINK or any(ord(c) < 32 or c == "\x7f" for c in text):
+        return None
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in _DEFAULT_PORTS or not parts.hostname:
+        return None
+    return text
+
+
+def _is_tracking(pair: str) -> bool:
+    name = unquote_plus(pair.split("=", 1)[0]).strip().lower()
+    return name in _TRACKING or name.startswith(_TRACKING_PREFIXES)
+
+
+def canonicalize_url(url: str) -> str | None:
+    """The canonical form of an http(s) URL, or None when it is not one."""
+    link = clean_link(url)
+    if link is None:
+        return None
+    try:
+        parts = urlsplit(link)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    host = parts.hostname or ""
+    # One spelling for internationalized hosts, whichever the feed used.
+    with contextlib.suppress(UnicodeError):
+        host = host.encode("idna").decode("ascii")
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
+    query = "&".join(p for p in parts.query.split("&") if p and not _is_tracking(p))
+    return urlunsplit((scheme, netloc, parts.path or "/", query, ""))

@@ -1,0 +1,84 @@
+"""Shared fixtures: a real HTTP server for feeds, configuration files, the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner, Result
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+def shared_path(*parts: str) -> Path:
+    """A path in ../shared/, or skip the test when the folder is not beside the checkout."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} is absent (the shared data lives beside the checkout)")
+    return path
+
+
+@pytest.fixture
+def write_config(tmp_path: Path) -> Callable[..., Path]:
+    """Write a monitor.yaml into tmp_path; paths default to files inside tmp_path."""
+
+    def write(feeds: list[dict[str, Any]] | None = None, topics: list[dict[str, Any]] | None
+              = None, **extra: Any) -> Path:
+        doc: dict[str, Any] = {
+            "database": f"sqlite:///{tmp_path / 'monitor.db'}",
+            "alert_log": str(tmp_path / "alerts.jsonl"),
+            "http": {"allow_private_networks": True, "listen": False},
+            "feeds": feeds or [],
+            "topics": topics if topics is not None else default_topics(),
+        }
+        doc.update(extra)
+        path = tmp_path / "monitor.yaml"
+        path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), "utf-8")
+        return path
+
+    return write
+
+
+def default_topics() -> list[dict[str, Any]]:
+    """The topics shipped in config/monitor.yaml."""
+    doc = yaml.safe_load((REPO / "config" / "monitor.yaml").read_text("utf-8"))
+    topics: list[dict[str, Any]] = doc["topics"]
+    return topics
+
+
+@pytest.fixture
+def cli() -> Callable[..., Result]:
+    """Run a `monitor` command in-process (fast); returns click's Result."""
+    from monitor.cli import main
+
+    def invoke(*args: str, input: str | None = None) -> Result:
+        runner = CliRunner()
+        return runner.invoke(main, list(args), input=input, catch_exceptions=False)
+
+    return invoke
+
+
+def run_monitor(*args: str, timeout: float = 60, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    """Run `python -m monitor` as a real subprocess."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), **kwargs.pop("env", {})}
+    return subprocess.run([sys.executable, "-m", "monitor", *args], capture_output=True,
+                          text=True, timeout=timeout, env=env, check=False, **kwargs)
+
+
+def read_alert_log(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+
+
+@pytest.fixture
+def alert_log(tmp_path: Path) -> Iterator[Callable[[], list[dict[str, Any]]]]:
+    yield lambda: read_alert_log(tmp_path / "alerts.jsonl")

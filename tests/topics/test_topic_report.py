@@ -1,0 +1,105 @@
+"""`monitor match` input and output: reading documents, the human report, the JSON line."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from monitor.topics import compile_topics
+from monitor.topics.report import InputError, format_matches, match_json, read_documents
+from monitor.topics.spec import TopicConfig
+from monitor.types import Document
+
+TOPICS = compile_topics(
+    [TopicConfig(id="summit", all=[["Trump"], ["Putin"], ["Anchorage", "саммит"]])]
+)
+
+
+def read(text: str) -> list[tuple[str | int, Document]]:
+    return list(read_documents(io.StringIO(text)))
+
+
+def test_json_lines_with_ids_line_numbers_and_dates() -> None:
+    docs = read(
+        '{"id": "a", "title": "Trump", "language": "en", "published": "2025-08-15T18:02:00Z"}\n'
+        "\n"
+        '{"summary": "Putin", "published": "Fri, 15 Aug 2025 20:02:00 +0200"}\n'
+        '{"id": 7, "content": "text", "published": "2025-08-15T18:02:00"}\n'
+    )
+    assert [d[0] for d in docs] == ["a", 3, 7]
+    first, second, third = (d[1] for d in docs)
+    assert first == Document(
+        title="Trump", language="en", published=datetime(2025, 8, 15, 18, 2, tzinfo=UTC)
+    )
+    assert second.summary == "Putin" and second.published == first.published
+    assert third.published == first.published  # naive times are UTC
+
+
+def test_plain_text_is_one_document() -> None:
+    text = "Trump und Putin\ntrafen sich in Anchorage.\n{not json}\n"
+    [(doc_id, doc)] = read(text)
+    assert doc_id == 1
+    assert "Anchorage" in doc.content and doc.title == ""
+
+
+def test_empty_input_yields_nothing() -> None:
+    assert read("\n  \n") == []
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("{broken", "line 2: not valid JSON"),
+        ("[1, 2]", "line 2: expected a JSON object"),
+        ('{"id": "x"}', "line 2: needs a title, summary or content"),
+        ('{"title": 5}', "line 2: 'title' must be a string"),
+        ('{"title": "t", "published": "yesterday"}', "line 2: 'published' is neither"),
+    ],
+)
+def test_bad_lines_name_their_line_number(line: str, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        read('{"title": "ok"}\n' + line + "\n")
+
+
+def test_match_json_is_the_spec_line() -> None:
+    doc = Document(title="Trump meets Putin in Anchorage")
+    line = match_json("a", TOPICS.match(doc))
+    assert json.loads(json.dumps(line)) == {
+        "id": "a",
+        "topics": [
+            {
+                "id": "summit",
+                "score": 6.0,
+                "evidence": [
+                    {
+                        "term": t,
+                        "field": "title",
+                        "offset": doc.title.index(t),
+                        "snippet": doc.title,
+                    }
+                    for t in ("Trump", "Putin", "Anchorage")
+                ],
+            }
+        ],
+    }
+    assert match_json(3, []) == {"id": 3, "topics": []}
+
+
+def test_human_output_highlights_hits_without_color() -> None:
+    doc = Document(title="Встреча", summary="Трамп и Путин обсудили итоги саммита в Анкоридже")
+    topics = compile_topics([TopicConfig(id="summit", all=[["Трамп"], ["Путин"], ["саммит"]])])
+    out = format_matches("d-1", doc, topics.match(doc), color=False)
+    assert out.splitlines()[0] == "d-1: Встреча"
+    assert "summit" in out
+    assert "[саммита]" in out and "[Путин]" in out and "summary" in out
+    assert "\x1b[" not in out
+
+
+def test_human_output_in_color_and_without_matches() -> None:
+    doc = Document(title="Trump meets Putin in Anchorage")
+    colored = format_matches(1, doc, TOPICS.match(doc), color=True)
+    assert "\x1b[1;31mAnchorage\x1b[0m" in colored
+    assert "no topic matches" in format_matches(2, Document(title="x"), [], color=False)

@@ -1,0 +1,110 @@
+"""Normalization shared by terms and articles, seen through what a topic matches."""
+
+from __future__ import annotations
+
+import pytest
+
+from monitor.topics import compile_topics
+from monitor.topics.spec import TopicConfig
+from monitor.topics.text import FieldText, detect_language, fold, snippet
+from monitor.types import Document
+
+
+def matches(term: str, text: str, language: str | None = None) -> bool:
+    topics = compile_topics([TopicConfig(id="t", any=[term])])
+    return bool(topics.match(Document(title=text, language=language)))
+
+
+@pytest.mark.parametrize(
+    ("term", "text"),
+    [
+        # case folding and NFKC (full-width letters, ligatures)
+        ("putin", "PUTIN arrives"),
+        ("Trump", "Ｔｒｕｍｐ arrives"),
+        ("office", "the ofﬁce of the president"),
+        # diacritics ignored
+        ("Zurich", "Gespräche in Zürich"),
+        ("Macron", "Mácron said"),
+        ("Зеленский", "Зеле\u0301нский"),  # a stress mark
+        # German umlauts and ß also as ae/oe/ue/ss
+        ("Außenminister", "der Aussenminister sagte"),
+        ("Aussenminister", "der Außenminister sagte"),
+        ("Präsident", "der Praesident sagte"),
+        ("Praesident", "der Präsident sagte"),
+        ("Österreich", "Oesterreich stimmt zu"),
+        ("für", "fuer den Frieden"),
+        # ё = е
+        ("Черноморье", "Черноморьё"),
+        ("ещё", "еще одна встреча"),
+        # invisible characters inside words
+        ("Trump", "Tr\u00adump says"),
+        ("Board of Peace", "Board of \u200bPeace"),
+        ("Putin", "Pu\u200btin"),
+        ("саммит", "сам\u00adмит"),
+        # no-break spaces, typographic quotes and dashes separate words
+        ("Board of Peace", "Board\u00a0of\u00a0Peace"),
+        ("Trump", "«Trump»"),
+        ("Putin", "„Putin“"),
+        ("Trump", "Trump’s plan"),
+        ("Putin", "Trump–Putin summit"),
+        ("Trump–Putin", "the Trump-Putin summit"),
+        # hyphenated compounds are split and kept
+        ("Gipfel", "nach dem Alaska-Gipfel"),
+        ("Alaska-Gipfel", "nach dem Alaska-Gipfel"),
+        ("Alaska-Gipfel", "nach dem Alaska–Gipfel"),
+        ("Alaska", "nach dem Alaska-Gipfel"),
+    ],
+)
+def test_normalization_makes_these_match(term: str, text: str) -> None:
+    assert matches(term, text)
+
+
+@pytest.mark.parametrize(
+    ("term", "text"),
+    [
+        ("Putin", "Putinversteher"),  # whole words only
+        ("Rat", "Sicherheitsrat"),
+        ("Trump", "trumpet"),
+        ("Alaska-Gipfel", "G20-Gipfel"),
+        ("Board of Peace", "board the ship, peace"),
+    ],
+)
+def test_whole_words_only(term: str, text: str) -> None:
+    assert not matches(term, text)
+
+
+def test_fold_keeps_short_i_and_folds_yo() -> None:
+    assert fold("Всемирный") == "всемирный"
+    assert fold("Ёлка") == "елка"
+    assert fold("Straße") == "strasse"
+    assert fold("Grüße") == fold("Gruesse")
+
+
+def test_field_text_keeps_spans_into_the_original() -> None:
+    field = FieldText.of("„Trump‑Putin“ in\u00a0Anchorage")
+    assert field.words == ["trump", "putin", "in", "anchorage"]
+    start, end = field.spans[3]
+    assert field.text[start:end] == "Anchorage"
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Путин и Трамп провели переговоры", "ru"),
+        ("Der Gipfel in Alaska ist zu Ende, und die Gespräche gehen weiter", "de"),
+        ("The summit in Alaska is over and the talks will go on", "en"),
+        ("Putin Trump", None),
+    ],
+)
+def test_language_detection(text: str, language: str | None) -> None:
+    assert detect_language([FieldText.of(text)]) == language
+
+
+def test_snippet_is_short_with_ellipses_and_collapsed_space() -> None:
+    text = "word " * 40 + "Anchorage\n\n  summit " + "word " * 40
+    start = text.index("Anchorage")
+    shown, hit_start, hit_end = snippet(text, start, start + len("Anchorage"))
+    assert shown.startswith("…") and shown.endswith("…")
+    assert 60 <= len(shown) <= 130
+    assert shown[hit_start:hit_end] == "Anchorage"
+    assert "\n" not in shown and "  " not in shown
