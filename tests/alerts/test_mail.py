@@ -25,9 +25,7 @@ class ScriptedHandler:
         self.messages: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
 
-    async def handle_DATA(  # noqa: N802 (the name aiosmtpd calls)
-        self, server: object, session: object, envelope: object
-    ) -> str:
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
         content = envelope.content  # type: ignore[attr-defined]
         msg = email.message_from_bytes(content, policy=email.policy.default)
         self.messages.append(msg)  # type: ignore[arg-type]

@@ -25,9 +25,7 @@ class Recorder:
     def __init__(self) -> None:
         self.count = 0
 
-    async def handle_DATA(  # noqa: N802 (the name aiosmtpd calls)
-        self, server: object, session: object, envelope: object
-    ) -> str:
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
         self.count += 1
         return "250 OK"
 
