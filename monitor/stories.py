@@ -52,8 +52,15 @@ _STOPWORDS: dict[str, frozenset[str]] = {
         "также уже еще был была были будет"
     ),
 }
-K = TypeVar("K")
 _STEMMERS = {"en": "english", "de": "german", "ru": "russian"}
+# "ends with a deal" / "ends with no deal" differ in one word but tell opposite stories.
+_NEGATION_WORDS = sorted(_words("no not never without nicht kein keine nie ohne не нет ни без"))
+_NEGATIONS = frozenset(_NEGATION_WORDS).union(
+    *(Stemmer.Stemmer(algorithm).stemWords(_NEGATION_WORDS) for algorithm in _STEMMERS.values())
+)
+_NOT = re.compile(r"(\w+)n['’]t\b")
+_CONTRACTIONS = {"wo": "will", "ca": "can", "sha": "shall"}
+K = TypeVar("K")
 _SUFFIX = re.compile(r"\s+[-|]\s+([^-|]{1,60})$")
 _WORD = re.compile(r"\w+")
 _MARKS = re.compile(r"[\u0300-\u036f]")
@@ -93,6 +100,7 @@ def title_fingerprint(title: str, language: str | None) -> str:
     lang = _base_language(language)
     stop = _STOPWORDS.get(lang, frozenset())
     text = text.casefold().replace("ё", "е").replace("_", " ")
+    text = _NOT.sub(lambda m: _CONTRACTIONS.get(m.group(1), m.group(1)) + " not", text)
     words = [w for w in _WORD.findall(text) if w not in stop]
     stemmer = _stemmer(lang)
     if stemmer is not None:
@@ -113,7 +121,10 @@ def same_story_fingerprints(a: str, b: str) -> bool:
         return False
     if a == b:
         return True
-    if min(len(a.split()), len(b.split())) < MIN_WORDS:
+    words_a, words_b = a.split(), b.split()
+    if min(len(words_a), len(words_b)) < MIN_WORDS:
+        return False
+    if _NEGATIONS.isdisjoint(words_a) != _NEGATIONS.isdisjoint(words_b):
         return False
     return story_similarity(a, b) >= THRESHOLD
 

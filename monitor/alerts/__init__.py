@@ -1,16 +1,32 @@
 """Alert channels: where alerts go (log file, webhook, e-mail, Apprise, stdout).
 
-The public surface the outbox codes against. Storing, claiming and retrying
-deliveries is not here (the outbox does it); :func:`retry_delay` only computes waits.
+The public surface the outbox codes against, imported lazily so that using the alert
+log alone does not import httpx and Apprise. Storing, claiming and retrying deliveries
+is not here (the outbox does it); :func:`retry_delay` only computes waits.
 """
 
 from __future__ import annotations
 
-from monitor.alerts.base import Channel, accepts, build_channels
-from monitor.alerts.logfile import AlertLog
-from monitor.alerts.message import render_html, render_markdown, render_text, subject
-from monitor.alerts.retry import retry_delay
+import importlib
+from typing import TYPE_CHECKING, Any
 
+if TYPE_CHECKING:
+    from monitor.alerts.base import Channel, accepts, build_channels
+    from monitor.alerts.logfile import AlertLog
+    from monitor.alerts.message import render_html, render_markdown, render_text, subject
+    from monitor.alerts.retry import retry_delay
+
+_HOMES = {
+    "AlertLog": "logfile",
+    "Channel": "base",
+    "accepts": "base",
+    "build_channels": "base",
+    "render_html": "message",
+    "render_markdown": "message",
+    "render_text": "message",
+    "retry_delay": "retry",
+    "subject": "message",
+}
 __all__ = [
     "AlertLog",
     "Channel",
@@ -22,3 +38,10 @@ __all__ = [
     "retry_delay",
     "subject",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{home}"), name)

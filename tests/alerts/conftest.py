@@ -67,9 +67,11 @@ class Receiver:
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length)
-                receiver.requests.append(Request("POST", self.path,
-                                                 {k.lower(): v for k, v in self.headers.items()},
-                                                 body))
+                receiver.requests.append(
+                    Request(
+                        "POST", self.path, {k.lower(): v for k, v in self.headers.items()}, body
+                    )
+                )
                 if receiver.delay:
                     time.sleep(receiver.delay)
                 status, headers = receiver.replies.pop(0) if receiver.replies else (200, {})
@@ -82,8 +84,6 @@ class Receiver:
                     self.wfile.write(b"ok")
                 except OSError:
                     pass  # the client gave up (timeout test)
-
-            do_GET = do_POST
 
             def log_message(self, format: str, *args: object) -> None:
                 pass
@@ -105,7 +105,6 @@ def receiver() -> Iterator[Receiver]:
     rec = Receiver(free_port())
     yield rec
     rec.stop()
-
 
 
 @pytest.fixture

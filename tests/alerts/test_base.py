@@ -29,8 +29,12 @@ def test_every_kind_is_built_with_its_stable_name_and_topics():
         notify(stdout=True),
     ]
     channels = build_channels(entries, SmtpConfig())
-    assert [type(c) for c in channels] == [WebhookChannel, EmailChannel, AppriseChannel,
-                                           StdoutChannel]
+    assert [type(c) for c in channels] == [
+        WebhookChannel,
+        EmailChannel,
+        AppriseChannel,
+        StdoutChannel,
+    ]
     assert [c.name for c in channels] == [e.channel_name for e in entries]
     assert channels[2].name == "chat"
     assert channels[0].topics == frozenset({"peace-council"}) and channels[1].topics is None

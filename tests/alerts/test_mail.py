@@ -53,8 +53,13 @@ def unused_port() -> int:
 
 def config(port: int) -> SmtpConfig:
     return SmtpConfig.model_validate(
-        {"host": "127.0.0.1", "port": port, "security": "none",
-         "from": "monitor@alerts.example.org", "timeout": timedelta(seconds=5)}
+        {
+            "host": "127.0.0.1",
+            "port": port,
+            "security": "none",
+            "from": "monitor@alerts.example.org",
+            "timeout": timedelta(seconds=5),
+        }
     )
 
 
@@ -75,8 +80,10 @@ def test_421_is_retried_then_a_multipart_message_arrives(smtp_server, alert_fact
     assert len(handler.messages) == 2
     first, second = handler.messages
     assert first["Message-ID"] == second["Message-ID"] == "<alert-alert-7@alerts.example.org>"
-    assert handler.envelopes[1] == ("monitor@alerts.example.org",
-                                    ["ops@example.org", "oncall@example.org"])
+    assert handler.envelopes[1] == (
+        "monitor@alerts.example.org",
+        ["ops@example.org", "oncall@example.org"],
+    )
     assert second["To"] == "ops@example.org, oncall@example.org"
     assert second.get_content_type() == "multipart/alternative"
     plain = second.get_body(preferencelist=("plain",))
@@ -106,7 +113,8 @@ def test_5xx_is_permanent(smtp_server, alert_factory):
     handler.replies = ["554 5.7.1 Message rejected"]
     with pytest.raises(DeliveryError) as info:
         EmailChannel("mail", ["ops@example.org"], config(port)).send(
-            alert_factory(), delivery_id="d")
+            alert_factory(), delivery_id="d"
+        )
     assert not info.value.retryable
 
 
@@ -114,14 +122,16 @@ def test_unreachable_server_is_retryable(alert_factory):
     port = unused_port()
     with pytest.raises(DeliveryError) as info:
         EmailChannel("mail", ["ops@example.org"], config(port)).send(
-            alert_factory(), delivery_id="d")
+            alert_factory(), delivery_id="d"
+        )
     assert info.value.retryable
 
 
 def test_newlines_in_a_feed_title_cannot_inject_headers(smtp_server, alert_factory):
     handler, port = smtp_server
     EmailChannel("mail", ["ops@example.org"], config(port)).send(
-        alert_factory(title="Hello\r\nBcc: victim@example.org\r\n\r\nbody"), delivery_id="d")
+        alert_factory(title="Hello\r\nBcc: victim@example.org\r\n\r\nbody"), delivery_id="d"
+    )
     msg = handler.messages[0]
     assert msg["Bcc"] is None
     assert handler.envelopes[0][1] == ["ops@example.org"]

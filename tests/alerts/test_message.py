@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html as html_lib
 import re
 
 import pytest
@@ -43,12 +44,14 @@ def test_markdown_renders_feed_text_literally(alert_factory, nasty):
     assert html.count("<strong>") == 1 and html.count("<em>") == 1
     assert len(re.findall(r"<a ", html)) == 1
     assert re.findall(r"<(\w+)", html) and not set(re.findall(r"<(\w+)", html)) - {
-        "p", "strong", "em", "a", "br"
+        "p",
+        "strong",
+        "em",
+        "a",
+        "br",
     }
     flat = " ".join(nasty.split())
     visible = re.sub(r"<[^>]+>", "", html)
-    import html as html_lib
-
     assert html_lib.unescape(visible).count(flat) >= 3  # title, topic, feed, snippet …
 
 
@@ -79,9 +82,14 @@ def test_html_escapes_every_feed_string_and_links_only_http(alert_factory):
 
 def test_text_has_the_facts_an_operator_needs(alert_factory):
     text = render_text(alert_factory())
-    for fact in ("Trump–Putin summit", "Trump and Putin meet in Anchorage", "tass-en, dw-en",
-                 "2025-08-15T18:02:00Z", "https://example.org/news/1",
-                 "Anchorage (title): …meet in Anchorage…"):
+    for fact in (
+        "Trump–Putin summit",
+        "Trump and Putin meet in Anchorage",
+        "tass-en, dw-en",
+        "2025-08-15T18:02:00Z",
+        "https://example.org/news/1",
+        "Anchorage (title): …meet in Anchorage…",
+    ):
         assert fact in text
     assert "Published: unknown" in render_text(alert_factory(published=None))
 
@@ -93,8 +101,13 @@ def test_subject_is_one_line_and_bounded(alert_factory):
 
 
 def test_operator_alert_reads_as_operator_alert(alert_factory):
-    alert = alert_factory(kind="operator", topic="", title="Feed tass-en is down",
-                          summary="5 failures since 10:00: http_503", evidence=())
+    alert = alert_factory(
+        kind="operator",
+        topic="",
+        title="Feed tass-en is down",
+        summary="5 failures since 10:00: http_503",
+        evidence=(),
+    )
     assert subject(alert) == "[monitor] Feed tass-en is down"
     assert "http_503" in render_text(alert) and "http\\_503" in render_markdown(alert)
     assert "http_503" in render_html(alert)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
-from monitor.stories import MIN_WORDS, THRESHOLD, title_fingerprint
+from monitor.stories import MIN_WORDS, THRESHOLD, same_story_fingerprints, title_fingerprint
 
 STREAMS = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "streams"
 WINDOW = timedelta(hours=48)
@@ -88,11 +88,12 @@ def main() -> None:
                 band = next(b for b in BANDS if b[0] <= score < b[1])
                 bands[band].append((i, i + 1 + j, score))
         print(f"== {language}: {len(rows)} titles, {total} pairs within 48 h ({args.scorer})")
-        merged = [p for band in bands.values() for p in band if p[2] >= args.threshold]
+        above = [p for band in bands.values() for p in band if p[2] >= args.threshold]
+        merged = [p for p in above if same_story_fingerprints(fps[p[0]], fps[p[1]])]
         cross = sum(1 for a, b, _ in merged if rows[a][3] != rows[b][3])
         print(
-            f"  >= {args.threshold}: {len(merged)} pairs called the same story "
-            f"({cross} across sources)"
+            f"  >= {args.threshold}: {len(above)} pairs; same_story(): {len(merged)} "
+            f"({cross} across sources; {len(above) - len(merged)} kept apart by negation)"
         )
         for lo, hi in ((args.threshold - 4, args.threshold), (args.threshold, args.threshold + 4)):
             near = [p for band in bands.values() for p in band if lo <= p[2] < hi]
