@@ -481,7 +481,6 @@ def summarize_config(config: Config, path: str | Path) -> str:
     enabled = sum(1 for f in config.feeds if f.enabled)
     topics = ", ".join(t.id for t in config.topics) or "none"
     channels = [_describe_channel(c) for c in config.notify]
-    listen = config.http.listen or "off"
     parts = [
         f"{path}: database {redact_url(config.database)}",
         f"alert log {config.alert_log}",
@@ -493,7 +492,7 @@ def summarize_config(config: Config, path: str | Path) -> str:
         )
         if channels
         else "no notify channels (alert log only)",
-        f"health/metrics on {listen}",
+        f"health/metrics on {config.http.listen}" if config.http.listen else "health/metrics off",
     ]
     return ", ".join(parts) + "."
 
