@@ -11,8 +11,9 @@ over the folded, space-joined words of a field (see :mod:`monitor.topics.text`):
 
 A document costs one pass per automaton and field whatever the number of topics;
 only the topics with a positive term hit (the "presearch" of Lucene's Monitor) are
-then evaluated against their rules. The score of a match is the number of distinct
-terms of the matched rules that hit, a term in the title counting 2.
+then evaluated against their rules. The evidence of a match is the first hit (title
+first) of each term of its matched rules that hit; its score is the number of those
+terms, a term that hits the title counting 2.
 
 This module does no I/O; it reads :class:`~monitor.types.Document` and returns
 :class:`~monitor.types.Match` values.
@@ -202,17 +203,13 @@ class TopicSet:
     def _evidence(
         term: Term, term_hits: set[Hit], fields: Sequence[FieldText | None]
     ) -> list[Evidence]:
-        first_per_field: dict[int, Hit] = {}
-        for h in sorted(term_hits):
-            first_per_field.setdefault(h[0], h)
-        out = []
-        for index, first, last in first_per_field.values():
-            field = fields[index]
-            assert field is not None  # a hit comes from a present field
-            start, end = field.spans[first][0], field.spans[last][1]
-            text, _, _ = snippet(field.text, start, end)
-            out.append(Evidence(term=term.text, field=FIELDS[index], offset=start, snippet=text))
-        return out
+        # one hit a term, the earliest in field order (title first): enough to say why
+        index, first, last = min(term_hits)
+        field = fields[index]
+        assert field is not None  # a hit comes from a present field
+        start, end = field.spans[first][0], field.spans[last][1]
+        text, _, _ = snippet(field.text, start, end)
+        return [Evidence(term=term.text, field=FIELDS[index], offset=start, snippet=text)]
 
 
 def compile_topics(topics: Sequence[TopicConfig]) -> TopicSet:
