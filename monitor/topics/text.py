@@ -89,6 +89,9 @@ def _fold_uncached(token: str) -> str:
             c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c)
         ).replace(_SHORT_I, "й")
         text = text.replace("ß", "ss")
+    if not text.isalnum():
+        # NFKC can turn one character into several words (U+FDFA) or punctuation
+        text = "".join(c for c in text if c.isalnum())
     return _collapse_umlauts(text)
 
 
