@@ -12,7 +12,9 @@ from monitor.types import Document
 TOPICS = compile_topics(
     [
         TopicConfig(id="a", any=["a", "Board of Peace", "Friedensrat*", "*rat", "Совет мира"]),
-        TopicConfig(id="b", near=[{"terms": ["ab", ["ba", "bb"]], "within": 2}]),
+        TopicConfig.model_validate(
+            {"id": "b", "near": [{"terms": ["ab", ["ba", "bb"]], "within": 2}]}
+        ),
         TopicConfig(id="c", all=[["ﷺ", "ä"], ["ß"]], fields=["title"], languages=["de"]),
     ]
 )
