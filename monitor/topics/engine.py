@@ -11,8 +11,9 @@ over the folded, space-joined words of a field (see :mod:`monitor.topics.text`):
 
 A document costs one pass per automaton and field whatever the number of topics;
 only the topics with a positive term hit (the "presearch" of Lucene's Monitor) are
-then evaluated against their rules. The score of a match is the number of distinct
-terms of the matched rules that hit, a term in the title counting 2.
+then evaluated against their rules. The evidence of a match is the first hit (title
+first) of each term of its matched rules that hit; its score is the number of those
+terms, a term that hits the title counting 2.
 
 This module does no I/O; it reads :class:`~monitor.types.Document` and returns
 :class:`~monitor.types.Match` values.
@@ -32,6 +33,7 @@ from monitor.errors import TermError
 from monitor.topics.rules import Near, Rule, Term, TermTable, Topic, compile_topic
 from monitor.topics.spec import TopicConfig
 from monitor.topics.text import (
+    ENDINGS,
     FieldText,
     LatinLang,
     document_languages,
@@ -72,11 +74,11 @@ class TopicSet:
         self._topics = {t.id: t for t in topics}
         self.ids: tuple[str, ...] = tuple(t.id for t in topics)
         self._terms = table.terms
-        self._order = {t.id: i for i, t in enumerate(topics)}
-        by_term: dict[int, list[str]] = {}
-        for topic in topics:
+        self._list = tuple(topics)
+        by_term: dict[int, list[int]] = {}
+        for index, topic in enumerate(topics):
             for term_id in topic.positive:
-                by_term.setdefault(term_id, []).append(topic.id)
+                by_term.setdefault(term_id, []).append(index)
         self._by_term = {k: tuple(v) for k, v in by_term.items()}
         self._folded = _build(_folded_keys(table.terms))
         self._stemmed = {lang: _build(_stem_keys(table.terms, lang)) for lang in _STEM_LANGS}
@@ -94,18 +96,21 @@ class TopicSet:
             return []
         latin = latin_languages(doc.language, present)
         hits = self._presearch(fields, latin)
-        candidates: set[str] = set()
+        by_term = self._by_term
+        candidates: set[int] = set()
         for term_id in hits:
-            candidates.update(self._by_term.get(term_id, ()))
-        if topics is not None:
-            candidates.intersection_update(topics)
+            if term_id in by_term:
+                candidates.update(by_term[term_id])
         if not candidates:
             return []
         langs = document_languages(doc.language, present)
         day = _utc_date(doc.published)
         out: list[Match] = []
-        for topic_id in sorted(candidates, key=self._order.__getitem__):
-            found = self._evaluate(self._topics[topic_id], hits, fields, langs, day)
+        for index in sorted(candidates):
+            topic = self._list[index]
+            if topics is not None and topic.id not in topics:
+                continue
+            found = self._evaluate(topic, hits, fields, langs, day)
             if found is not None:
                 out.append(found)
         return out
@@ -113,28 +118,53 @@ class TopicSet:
     def _presearch(
         self, fields: Sequence[FieldText | None], latin: Sequence[LatinLang]
     ) -> dict[int, set[Hit]]:
+        # the hot loop: one automaton pass per field and stemming, little else per hit
         hits: dict[int, set[Hit]] = {}
+        cyrillic_endings = ENDINGS["ru"]
+        latin_endings = endings_for("a", latin)
         for index, field in enumerate(fields):
             if field is None:
                 continue
             if self._folded is not None:
+                words = field.words
+                starts = field.starts
                 for end, key in self._folded.iter(field.joined):
-                    first, last = _locate(key, end, field.starts)
+                    begin = end - key.length + 1
+                    if key.lead:
+                        first = bisect_left(starts, begin + 1)
+                    else:
+                        first = bisect_right(starts, begin) - 1
+                    last = first + key.words - 1
+                    hit = (index, first, last)
                     for kind, term_id in key.entries:
                         if kind == _INFLECT:
-                            word = field.words[last]
-                            if word[len(key.last) :] not in endings_for(word, latin):
+                            word = words[last]
+                            tail = word[len(key.last) :]
+                            if tail and tail not in (
+                                cyrillic_endings
+                                if "\u0400" <= word[0] <= "\u04ff"
+                                else latin_endings
+                            ):
                                 continue
-                        hits.setdefault(term_id, set()).add((index, first, last))
+                        found = hits.get(term_id)
+                        if found is None:
+                            hits[term_id] = {hit}
+                        else:
+                            found.add(hit)
             for lang in latin:
                 automaton = self._stemmed[lang]
                 if automaton is None:
                     continue
                 joined, starts = field.stemmed(lang)
                 for end, key in automaton.iter(joined):
-                    first, last = _locate(key, end, starts)
+                    first = bisect_left(starts, end - key.length + 2)
+                    hit = (index, first, first + key.words - 1)
                     for _, term_id in key.entries:
-                        hits.setdefault(term_id, set()).add((index, first, last))
+                        found = hits.get(term_id)
+                        if found is None:
+                            hits[term_id] = {hit}
+                        else:
+                            found.add(hit)
         return hits
 
     def _evaluate(
@@ -173,17 +203,13 @@ class TopicSet:
     def _evidence(
         term: Term, term_hits: set[Hit], fields: Sequence[FieldText | None]
     ) -> list[Evidence]:
-        first_per_field: dict[int, Hit] = {}
-        for h in sorted(term_hits):
-            first_per_field.setdefault(h[0], h)
-        out = []
-        for index, first, last in first_per_field.values():
-            field = fields[index]
-            assert field is not None  # a hit comes from a present field
-            start, end = field.spans[first][0], field.spans[last][1]
-            text, _, _ = snippet(field.text, start, end)
-            out.append(Evidence(term=term.text, field=FIELDS[index], offset=start, snippet=text))
-        return out
+        # one hit a term, the earliest in field order (title first): enough to say why
+        index, first, last = min(term_hits)
+        field = fields[index]
+        assert field is not None  # a hit comes from a present field
+        start, end = field.spans[first][0], field.spans[last][1]
+        text, _, _ = snippet(field.text, start, end)
+        return [Evidence(term=term.text, field=FIELDS[index], offset=start, snippet=text)]
 
 
 def compile_topics(topics: Sequence[TopicConfig]) -> TopicSet:
@@ -200,17 +226,26 @@ def compile_topics(topics: Sequence[TopicConfig]) -> TopicSet:
 
 
 def _rule_matches(rule: Rule, hits: dict[int, set[Hit]], day: date | None) -> bool:
+    # plain loops: this runs for every candidate topic, generators cost more here
     for start, end in rule.windows:
         if day is None or (start is not None and day < start) or (end is not None and day > end):
             return False
     for group in rule.all:
-        if not any(t in hits for t in group):
+        for term_id in group:
+            if term_id in hits:
+                break
+        else:
             return False
-    if rule.any and not any(t in hits for t in rule.any):
-        return False
-    if not all(_near_matches(n, hits) for n in rule.near):
-        return False
-    return not any(t in hits for t in rule.none)
+    if rule.any:
+        for term_id in rule.any:
+            if term_id in hits:
+                break
+        else:
+            return False
+    for near in rule.near:
+        if not _near_matches(near, hits):
+            return False
+    return all(term_id not in hits for term_id in rule.none)
 
 
 def _near_matches(near: Near, hits: dict[int, set[Hit]]) -> bool:
@@ -237,13 +272,6 @@ def _near_matches(near: Near, hits: dict[int, set[Hit]]) -> bool:
         if have == need:
             return True
     return False
-
-
-def _locate(key: _Key, end: int, starts: list[int]) -> tuple[int, int]:
-    """The first and last word of a key that ends at ``end`` in a joined string."""
-    begin = end - key.length + 1
-    first = bisect_left(starts, begin + 1) if key.lead else bisect_right(starts, begin) - 1
-    return first, first + key.words - 1
 
 
 def _folded_keys(terms: Sequence[Term]) -> dict[str, list[tuple[int, int, Term]]]:

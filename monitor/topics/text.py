@@ -89,6 +89,9 @@ def _fold_uncached(token: str) -> str:
             c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c)
         ).replace(_SHORT_I, "й")
         text = text.replace("ß", "ss")
+    if not text.isalnum():
+        # NFKC can turn one character into several words (U+FDFA) or punctuation
+        text = "".join(c for c in text if c.isalnum())
     return _collapse_umlauts(text)
 
 
@@ -160,21 +163,32 @@ class FieldText:
 
     @classmethod
     def of(cls, text: str) -> FieldText:
-        tokens = tokenize(text)
-        words = [t[2] for t in tokens]
-        return cls(
-            text=text,
-            spans=[(t[0], t[1]) for t in tokens],
-            words=words,
-            joined=_join(words),
-            starts=_starts(words),
-        )
+        spans: list[tuple[int, int]] = []
+        words: list[str] = []
+        starts: list[int] = []
+        position = 1
+        cache = _fold_cache
+        for m in _TOKEN.finditer(text):
+            token = m.group()
+            folded = cache.get(token)
+            if folded is None:
+                folded = fold(token)
+            if folded:
+                spans.append(m.span())
+                words.append(folded)
+                starts.append(position)
+                position += len(folded) + 1
+        return cls(text=text, spans=spans, words=words, joined=_join(words), starts=starts)
 
     def stemmed(self, latin: LatinLang) -> tuple[str, list[int]]:
         """The stems joined like :attr:`joined`, and where each begins."""
         got = self._stems.get(latin)
         if got is None:
-            stems = [stem(w, latin) for w in self.words]
+            stems = []
+            ru, other = _stem_caches["ru"], _stem_caches[latin]
+            for word in self.words:
+                stemmed = (ru if "\u0400" <= word[0] <= "\u04ff" else other).get(word)
+                stems.append(stemmed if stemmed is not None else stem(word, latin))
             got = self._stems[latin] = (_join(stems), _starts(stems))
         return got
 
