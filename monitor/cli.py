@@ -242,7 +242,7 @@ def feeds(config_path: Path, as_json: bool) -> None:
 def match(config_path: Path, source: Any, as_json: bool) -> None:
     """Run the topics over texts (a file or - for stdin), without the database."""
     from monitor.topics import compile_topics
-    from monitor.topics.report import format_matches, match_json, read_documents
+    from monitor.topics.report import InputError, format_matches, match_json, read_documents
 
     config = read_config(config_path)
     topics = compile_topics(config.topics)
@@ -255,8 +255,8 @@ def match(config_path: Path, source: Any, as_json: bool) -> None:
                 out.write(json.dumps(match_json(doc_id, found), ensure_ascii=False) + "\n")
             else:
                 out.write(format_matches(doc_id, doc, found, color=color) + "\n")
-    except ValueError as exc:
-        fail(str(exc), EXIT_USAGE)
+    except (InputError, ValueError) as exc:
+        fail(f"{getattr(source, 'name', 'input')}: {exc}", EXIT_USAGE)
 
 
 @main.command()

@@ -352,7 +352,7 @@ class _Loader:
         except ValidationError:
             return  # its shape problems are reported with the whole file's
         # The engine is heavy and imports this module's neighbours: imported late.
-        from monitor.topics import check_topic  # noqa: PLC0415
+        from monitor.topics import check_topic
 
         for sub, message in check_topic(parsed):
             where = (*loc, *sub)

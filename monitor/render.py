@@ -36,7 +36,8 @@ def alert_line(alert: Alert) -> str:
     """One alert as one readable line (pipes, logs)."""
     terms = ", ".join(dict.fromkeys(e.term for e in alert.evidence))
     when = format_time(alert.published) or "-"
-    return (f"{format_time(alert.detected_at)}  {alert.topic}  [{'/'.join(alert.feeds) or alert.feed}]"
+    feeds = "/".join(alert.feeds) or alert.feed
+    return (f"{format_time(alert.detected_at)}  {alert.topic}  [{plain(feeds, 80)}]"
             f"  {plain(alert.title, 160)}  ({when})  {alert.url or ''}"
             + (f"  terms: {plain(terms, 120)}" if terms else ""))
 
