@@ -21,6 +21,7 @@ from monitor import storage
 from monitor.alerts.base import Channel, build_channels
 from monitor.alerts.logfile import AlertLog
 from monitor.delivery import Deliverer
+from monitor.errors import StorageError
 from monitor.fetch import Fetcher, FetchSettings
 from monitor.log import get_logger
 from monitor.metrics import Metrics
@@ -33,7 +34,8 @@ from monitor.types import FeedSpec, FeedState
 log = get_logger("monitor.app")
 
 FEED_LEASE = timedelta(minutes=5)
-"""Longer than the worst poll: 30 s fetch + 30 s parse + storing."""
+"""The default of ``lease.feeds``: longer than the worst poll (30 s fetch + 30 s parse
++ storing) times the claimed batches a thread works through."""
 
 
 def utcnow() -> datetime:
@@ -68,18 +70,29 @@ class App:
     def poll(self, *, names: list[str] | None = None, due_only: bool = False,
              stop: threading.Event | None = None,
              pipeline: Pipeline | None = None) -> list[FeedOutcome]:
-        """Poll feeds (all enabled, the named, or the due ones) until none is left."""
+        """Poll feeds (all enabled, the named, or the due ones) until none is left.
+
+        Raises :class:`StorageError` when the database goes away: claiming stops, the
+        feeds in flight finish (their saves fail and their leases stay ours, so the
+        next pass polls them again) and nothing fetched is counted as stored.
+        """
         pipe = pipeline or self.pipeline
         outcomes: list[FeedOutcome] = []
         crashed: list[BaseException] = []
+        lost: StorageError | None = None
         batch = max(4, self.config.workers * 4)
         seen: set[str] = set()
         with ThreadPoolExecutor(max_workers=self.config.workers,
                                 thread_name_prefix="poll") as pool:
-            while stop is None or not stop.is_set():
-                claimed = storage.claim_feeds(
-                    self.engine, owner=self.owner, now=self.now(), lease=FEED_LEASE,
-                    limit=batch, names=names, due_only=due_only)
+            while lost is None and (stop is None or not stop.is_set()):
+                try:
+                    claimed = storage.claim_feeds(
+                        self.engine, owner=self.owner, now=self.now(),
+                        lease=self.config.lease.feeds, limit=batch, names=names,
+                        due_only=due_only)
+                except StorageError as exc:
+                    lost = exc
+                    break
                 claimed = [c for c in claimed if c[0].name not in seen]
                 if not claimed:
                     break
@@ -89,21 +102,33 @@ class App:
                 for spec, future in futures:
                     try:
                         outcome = future.result()
+                    except StorageError as exc:
+                        lost = lost or exc
+                        continue
                     except Exception as exc:  # already logged with its traceback
                         crashed.append(exc)
-                        storage.release_feeds(self.engine, self.owner, [spec.name])
+                        self._release([spec.name])
                         continue
                     if outcome is not None:
                         outcomes.append(outcome)
+        if lost is not None:
+            raise lost
         storage.release_feeds(self.engine, self.owner)
         if crashed:
             raise crashed[0]
         return outcomes
 
+    def _release(self, names: list[str] | None = None) -> None:
+        """Give leases back if the database lets us; else they expire by themselves."""
+        try:
+            storage.release_feeds(self.engine, self.owner, names)
+        except StorageError as exc:
+            log.warning("lease_release_failed", error=str(exc)[:300])
+
     def _poll_one(self, pipe: Pipeline, spec: FeedSpec, state: FeedState,
                   stop: threading.Event | None) -> FeedOutcome | None:
         if stop is not None and stop.is_set():
-            storage.release_feeds(self.engine, self.owner, [spec.name])
+            self._release([spec.name])
             return None
         return poll_feed(pipe, spec, state, self.now())
 
@@ -114,8 +139,11 @@ class App:
         if self._closed:
             return
         self._closed = True
-        storage.release_feeds(self.engine, self.owner)
-        storage.release_deliveries(self.engine, self.owner)
+        try:
+            storage.release_feeds(self.engine, self.owner)
+            storage.release_deliveries(self.engine, self.owner)
+        except StorageError as exc:  # the database is gone: the leases simply expire
+            log.warning("lease_release_failed", error=str(exc)[:300])
         self.pipeline.fetcher.close()
         for channel in self.channels.values():
             channel.close()
@@ -158,6 +186,7 @@ def build_app(config: Config, *, engine: Engine | None = None, catch_up: bool = 
     pipeline = Pipeline(engine=engine, fetcher=Fetcher(fetch_settings(config)), topics=topics,
                         policy=policy, owner=owner, metrics=metrics)
     deliverer = Deliverer(engine=engine, channels=channels, policy=policy,
-                          schedule=config.delivery.schedule, owner=owner, metrics=metrics)
+                          schedule=config.delivery.schedule, owner=owner, metrics=metrics,
+                          lease=config.lease.deliveries)
     return App(config=config, engine=engine, pipeline=pipeline, deliverer=deliverer,
                alert_log=alert_log, channels=channels, metrics=metrics, owner=owner)

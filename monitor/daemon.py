@@ -40,6 +40,9 @@ log = get_logger("monitor.daemon")
 
 SHUTDOWN_GRACE = 20.0
 DELIVERY_INTERVAL = timedelta(seconds=2)
+RETRY_FIRST = 1.0
+RETRY_MAX = 30.0
+"""Database outages: wait 1, 2, 4 … 30 s between attempts (ticks in between are skipped)."""
 
 
 class AlreadyRunningError(MonitorError):
@@ -90,6 +93,9 @@ class Daemon:
     started_at: datetime = field(default_factory=utcnow)
     """Monotonic start of the tick in progress (None between ticks)."""
     db_ok: bool = True
+    retry_delay: float = 0.0
+    retry_at: float = 0.0
+    """time.monotonic() before which database work waits (backoff during an outage)."""
     signals: int = 0
     scheduler: BlockingScheduler | None = None
     _busy: threading.Lock = field(default_factory=threading.Lock)
@@ -97,10 +103,9 @@ class Daemon:
 
     # --- jobs -------------------------------------------------------------
     def tick(self) -> None:
-        if self.stop.is_set():
+        if self.stop.is_set() or self._backing_off():
             return
         with self._busy:
-            self._apply_reload()
             started = self.tick_started = time.monotonic()
             try:
                 self._tick(started)
@@ -109,15 +114,16 @@ class Daemon:
 
     def _tick(self, started: float) -> None:
         try:
+            self._apply_reload()
             outcomes = self.app.poll(due_only=True, stop=self.stop)
             self.app.deliver(stop=self.stop)
+            failing = sum(1 for s in storage.list_feed_status(self.app.engine)
+                          if s.state.status in ("error", "gone"))
         except StorageError as exc:
             self._db_down(exc)
             return
         self._db_up()
         self.last_tick = utcnow()
-        failing = sum(1 for s in storage.list_feed_status(self.app.engine)
-                      if s.state.status in ("error", "gone"))
         self.metrics.set_failing(failing)
         self.metrics.record_tick(self.last_tick)
         systemd.watchdog()
@@ -128,7 +134,7 @@ class Daemon:
                  duration=round(time.monotonic() - started, 3))
 
     def deliver(self) -> None:
-        if self.stop.is_set():
+        if self.stop.is_set() or self._backing_off():
             return
         try:
             self.app.deliver(stop=self.stop)
@@ -144,15 +150,22 @@ class Daemon:
             return
         log.info("articles_pruned", removed=removed, older_than=cutoff.isoformat())
 
+    def _backing_off(self) -> bool:
+        return not self.db_ok and time.monotonic() < self.retry_at
+
     def _db_down(self, exc: Exception) -> None:
+        """One log line per outage; later failures only lengthen the wait."""
+        self.retry_delay = min(RETRY_MAX, self.retry_delay * 2 or RETRY_FIRST)
+        self.retry_at = time.monotonic() + self.retry_delay
         if self.db_ok:
-            log.error("database_unavailable", error=str(exc)[:300])
+            log.error("database_unavailable", error=str(exc)[:300], retry_in=self.retry_delay)
         self.db_ok = False
 
     def _db_up(self) -> None:
         if not self.db_ok:
             log.info("database_available")
         self.db_ok = True
+        self.retry_delay = 0.0
 
     def watch_ticks(self, every: float = 5.0) -> None:
         """Log once when a tick runs far past its deadlines (a bug, not a slow feed).
@@ -196,9 +209,16 @@ class Daemon:
         except (MonitorError, ValueError) as exc:
             log.error("config_reload_failed", path=str(self.config_path), problems=[str(exc)])
             return
+        try:
+            new_app.sync_feeds()
+        except StorageError:
+            # Keep it for the tick after the outage; the running app stays as it is.
+            with self._reload_lock:
+                self.pending_config = self.pending_config or config
+            new_app.pipeline.fetcher.close()
+            raise
         old = self.app
         self.app, self.config = new_app, config
-        self.app.sync_feeds()
         old.pipeline.fetcher.close()
         for channel in old.channels.values():
             channel.close()
@@ -244,6 +264,39 @@ def _listener(event: JobExecutionEvent) -> None:
                   traceback=event.traceback)
 
 
+def start_app(config: Config, engine: Engine | None, metrics: Metrics,
+              stop: threading.Event) -> App | None:
+    """Build the app, waiting (with backoff) for a database that is not up yet.
+
+    A worker started before its database (a reboot, a restarting PostgreSQL) keeps
+    trying instead of exiting; None when a signal ends the wait.
+    """
+    delay = RETRY_FIRST
+    waited = False
+    while True:
+        try:
+            app = build_app(config, engine=engine, metrics=metrics)
+        except StorageError as exc:
+            failure: StorageError = exc
+        else:
+            try:
+                app.sync_feeds()
+            except StorageError as exc:
+                app.close()
+                failure = exc
+            else:
+                if waited:
+                    log.info("database_available")
+                return app
+        if not waited:
+            log.error("database_unavailable", error=str(failure)[:300], retry_in=delay,
+                      phase="startup")
+            waited = True
+        if stop.wait(delay):
+            return None
+        delay = min(RETRY_MAX, delay * 2)
+
+
 def run_daemon(config: Config, config_path: Path, *, engine: Engine | None = None) -> int:
     """Run until SIGTERM/SIGINT; returns the exit code."""
     try:
@@ -253,13 +306,18 @@ def run_daemon(config: Config, config_path: Path, *, engine: Engine | None = Non
         print(f"monitor: {exc}", flush=True, file=sys.stderr)
         return 1
     metrics = Metrics()
-    try:
-        app = build_app(config, engine=engine, metrics=metrics)
-        app.sync_feeds()
-    except StorageError as exc:
-        log.error("startup_failed", error=str(exc))
-        return 1
-    daemon = Daemon(config=config, config_path=config_path, app=app, metrics=metrics)
+    stop = threading.Event()
+    # Until the scheduler runs, a signal only ends the wait for the database.
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    app = start_app(config, engine, metrics, stop)
+    if app is None:
+        log.info("daemon_stopped", clean=True)
+        if lock is not None:
+            lock.close()
+        return 0
+    daemon = Daemon(config=config, config_path=config_path, app=app, metrics=metrics,
+                    stop=stop)
     health: HealthServer | None = None
     if config.http.listen:
         try:

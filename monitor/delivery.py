@@ -30,6 +30,7 @@ from monitor.types import DeliveryTask
 log = get_logger("monitor.delivery")
 
 LEASE = timedelta(minutes=2)
+"""The default of ``lease.deliveries``: a dead worker's claimed rows wait this long."""
 
 
 @dataclass
@@ -50,6 +51,7 @@ class Deliverer:
     schedule: Sequence[timedelta]
     owner: str
     metrics: Metrics | None = None
+    lease: timedelta = LEASE
     rng: random.Random = field(default_factory=random.Random)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -59,7 +61,7 @@ class Deliverer:
         summary = DeliverySummary()
         with self._lock:  # one round at a time per process
             tasks = storage.claim_deliveries(
-                self.engine, owner=self.owner, now=now_fn(), lease=LEASE, limit=limit,
+                self.engine, owner=self.owner, now=now_fn(), lease=self.lease, limit=limit,
                 channels=list(self.channels), due_only=due_only)
             if not tasks:
                 return summary
@@ -68,8 +70,12 @@ class Deliverer:
                 by_channel[task.channel].append(task)
             with ThreadPoolExecutor(max_workers=min(8, len(by_channel)),
                                     thread_name_prefix="deliver") as pool:
-                for name, items in by_channel.items():
-                    pool.submit(self._deliver_channel, name, items, now_fn, summary, stop)
+                futures = [pool.submit(self._deliver_channel, name, items, now_fn, summary,
+                                       stop) for name, items in by_channel.items()]
+            # A StorageError (the database went away mid-round) must reach the daemon;
+            # rows it left claimed are retried when their lease runs out.
+            for future in futures:
+                future.result()
         if self.metrics is not None:
             self.metrics.set_backlog(storage.outbox_counts(self.engine).get("pending", 0))
         return summary

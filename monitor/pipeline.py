@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 
 from monitor import storage
-from monitor.errors import ParseError
+from monitor.errors import ParseError, StorageError
 from monitor.feedhealth import after_failure, after_success
 from monitor.fetch import Fetcher
 from monitor.log import get_logger
@@ -79,6 +79,11 @@ def poll_feed(p: Pipeline, spec: FeedSpec, state: FeedState, now: datetime,
     bound = log.bind(feed=spec.name)
     try:
         outcome = _poll(p, spec, state, now, rng)
+    except StorageError as exc:
+        # Not this feed's fault: the daemon logs the outage once; the feed is polled
+        # again when the database is back (nothing of this poll was stored).
+        bound.debug("feed_not_stored", error=str(exc)[:300])
+        raise
     except Exception:
         bound.exception("feed_poll_crashed")
         raise

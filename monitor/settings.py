@@ -134,6 +134,25 @@ class RetryConfig(_Strict):
     ])
 
 
+class LeaseConfig(_Strict):
+    """How long a worker holds what it claimed before another worker may take it over.
+
+    A worker killed mid-poll leaves its claims behind; they are taken over when the
+    lease runs out. ``feeds`` must exceed the slowest poll of a claimed batch (fetch
+    timeout + parse deadline + storing), or a live worker's feed is polled twice.
+    """
+
+    feeds: Duration = timedelta(minutes=5)
+    deliveries: Duration = timedelta(minutes=2)
+
+    @field_validator("feeds", "deliveries")
+    @classmethod
+    def _at_least_5s(cls, value: timedelta) -> timedelta:
+        if value < timedelta(seconds=5):
+            raise ValueError("a lease must be at least 5s")
+        return value
+
+
 class Config(_Strict):
     database: str = "sqlite:///data/monitor.db"
     alert_log: str = "data/alerts.jsonl"
@@ -141,6 +160,7 @@ class Config(_Strict):
     retention: Duration = timedelta(days=90)
     tick: Duration = timedelta(seconds=30)
     workers: int = Field(default=8, ge=1, le=64)
+    lease: LeaseConfig = LeaseConfig()
     http: HttpConfig = HttpConfig()
     smtp: SmtpConfig | None = None
     delivery: RetryConfig = RetryConfig()

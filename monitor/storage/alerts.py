@@ -8,10 +8,12 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from monitor.storage.articles import row_to_alert
+from monitor.storage.database import translates_errors
 from monitor.storage.models import AlertRow
 from monitor.types import Alert
 
 
+@translates_errors
 def list_alerts(
     engine: Engine,
     *,

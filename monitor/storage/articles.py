@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
+from monitor.storage.database import translates_errors
 from monitor.storage.feeds import feed_id, write_feed_state
 from monitor.storage.models import (
     AlertRow,
@@ -62,6 +63,7 @@ def story_key(article: Article) -> str:
     return article.url or f"{article.feed}:{article.article_key}"
 
 
+@translates_errors
 def known_articles(engine: Engine, feed: str, keys: Iterable[str]) -> dict[str, str | None]:
     """key → stored content hash (None when only the identity key outlived pruning)."""
     wanted = list(dict.fromkeys(keys))
@@ -87,6 +89,7 @@ def known_articles(engine: Engine, feed: str, keys: Iterable[str]) -> dict[str, 
     return found
 
 
+@translates_errors
 def save_feed_update(
     engine: Engine, update_: FeedUpdate, policy: AlertPolicy, now: datetime
 ) -> SaveResult:
@@ -350,6 +353,7 @@ def row_to_alert(row: Any) -> Alert:
     )
 
 
+@translates_errors
 def mark_channel_disabled(engine: Engine, channel: str, reason: str, now: datetime) -> None:
     with engine.begin() as conn:
         conn.execute(
@@ -369,6 +373,7 @@ def mark_channel_disabled(engine: Engine, channel: str, reason: str, now: dateti
         )
 
 
+@translates_errors
 def save_operator_alert(engine: Engine, alert: Alert, policy: AlertPolicy, now: datetime) -> bool:
     """Store an alert about the monitor itself (dead letters, disabled channels)."""
     with engine.begin() as conn:

@@ -1,20 +1,28 @@
 """Engine set-up for SQLite (embedded) and PostgreSQL (production, several workers).
 
-Translates "cannot open / cannot reach the database" into :class:`StorageError`.
-Does not know any table: that is the repository modules' job.
+Translates "cannot open / cannot reach the database" into :class:`StorageError`,
+here and (through :func:`translates_errors`) in every public repository function, so
+nothing above ``storage`` ever sees a SQLAlchemy or driver exception. Does not know
+any table: that is the repository modules' job.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from monitor.errors import StorageError
 from monitor.storage.migrate import upgrade
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 # Runaway queries and forgotten transactions must not hold locks for ever.
 _PG_OPTIONS = "-c statement_timeout=60000 -c idle_in_transaction_session_timeout=120000"
@@ -76,6 +84,25 @@ def open_database(url: str, *, migrate: bool = True) -> Engine:
     return engine
 
 
+def translates_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn driver errors (server gone, connection cut, timeout, refused write) into
+    :class:`StorageError`, the one database failure the rest of `monitor` handles.
+
+    Mistakes in our own SQL that SQLAlchemy catches before the driver (``ArgumentError``
+    and friends) are bugs and pass through untouched.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except (DBAPIError, PoolTimeout) as exc:
+            raise StorageError(f"database error in {func.__name__}: {_short(exc)}") from exc
+
+    return wrapper
+
+
+@translates_errors
 def ping(engine: Engine) -> None:
     with engine.connect() as conn:
         conn.execute(text("SELECT 1"))

@@ -16,6 +16,7 @@ from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.sql.elements import ColumnElement
 
+from monitor.storage.database import translates_errors
 from monitor.storage.models import ArticleRow, FeedRow
 from monitor.types import FeedSpec, FeedState
 
@@ -38,6 +39,7 @@ def db_now(conn: Connection, now: datetime) -> datetime:
     return now
 
 
+@translates_errors
 def sync_feeds(engine: Engine, specs: Sequence[FeedSpec], now: datetime) -> None:
     """Make the feeds table follow the configuration; removed feeds are disabled."""
     wanted = {s.name: s for s in specs}
@@ -107,6 +109,7 @@ def _state(r: Row[Any]) -> FeedState:
     )
 
 
+@translates_errors
 def claim_feeds(
     engine: Engine,
     *,
@@ -120,6 +123,8 @@ def claim_feeds(
     """Lease up to ``limit`` feeds to ``owner``: due ones, or the named ones.
 
     A feed leased to another live worker is skipped; an expired lease is taken over.
+    The claim is committed before this returns, so the caller fetches outside any
+    transaction; the lease ends at database time ``now() + lease`` on PostgreSQL.
     """
     table = FeedRow.__table__
     with engine.begin() as conn:
@@ -127,7 +132,13 @@ def claim_feeds(
         conds: list[ColumnElement[bool]] = [
             FeedRow.enabled.is_(True),
             FeedRow.status != "gone",
-            or_(FeedRow.lease_until.is_(None), FeedRow.lease_until < clock),
+            or_(
+                FeedRow.lease_until.is_(None),
+                FeedRow.lease_until < clock,
+                # Our own lease outlived a failed save (the database went away between
+                # fetch and store): poll the feed again now, not when it expires.
+                FeedRow.lease_owner == owner,
+            ),
         ]
         if due_only:
             conds.append(or_(FeedRow.next_poll.is_(None), FeedRow.next_poll <= now))
@@ -152,6 +163,7 @@ def claim_feeds(
     return [(_spec(r), _state(r)) for r in rows]
 
 
+@translates_errors
 def release_feeds(engine: Engine, owner: str, names: Sequence[str] | None = None) -> None:
     """Give back leases (shutdown, or a feed abandoned before it was fetched)."""
     cond = FeedRow.lease_owner == owner
@@ -162,10 +174,18 @@ def release_feeds(engine: Engine, owner: str, names: Sequence[str] | None = None
 
 
 def write_feed_state(conn: Connection, state: FeedState, *, owner: str | None) -> bool:
-    """Store a feed's poll state; False when ``owner`` no longer holds the lease."""
+    """Store a feed's poll state; False when ``owner`` no longer holds the lease.
+
+    On PostgreSQL the lease must also still run in database time: a worker that
+    stalled past it writes nothing, even before another worker has taken the feed.
+    The UPDATE takes the row lock, so a concurrent claim either sees the new state
+    or has already moved the lease, never both.
+    """
     cond = FeedRow.name == state.name
     if owner is not None:
         cond = and_(cond, FeedRow.lease_owner == owner)
+        if conn.dialect.name == "postgresql":
+            cond = and_(cond, FeedRow.lease_until > func.now())
     result = conn.execute(
         update(FeedRow)
         .where(cond)
@@ -193,6 +213,7 @@ def feed_id(conn: Connection, name: str) -> int | None:
     return int(value) if value is not None else None
 
 
+@translates_errors
 def list_feed_status(engine: Engine, *, include_disabled: bool = False) -> list[FeedStatus]:
     """Every feed with its state and how many articles are stored for it."""
     counts = (
@@ -210,6 +231,7 @@ def list_feed_status(engine: Engine, *, include_disabled: bool = False) -> list[
     return [FeedStatus(spec=_spec(r), state=_state(r), articles=int(r.articles)) for r in rows]
 
 
+@translates_errors
 def load_feed_state(engine: Engine, name: str) -> FeedState | None:
     with engine.connect() as conn:
         row = conn.execute(select(FeedRow.__table__).where(FeedRow.name == name)).first()

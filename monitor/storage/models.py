@@ -54,6 +54,34 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+class NulFreeText(TypeDecorator[str]):
+    """Text without NUL characters: PostgreSQL refuses them in text values.
+
+    :mod:`monitor.normalize` already strips them from article fields; this catches
+    every other string that reaches a row (error messages, HTTP validators, names).
+    """
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return _without_nul(value)
+
+
+class NulFreeString(TypeDecorator[str]):
+    """A length-limited :class:`NulFreeText` (``VARCHAR(n)``)."""
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return _without_nul(value)
+
+
+def _without_nul(value: str | None) -> str | None:
+    return value.replace("\x00", "") if value and "\x00" in value else value
+
+
 class Base(DeclarativeBase):
     pass
 
@@ -68,23 +96,23 @@ class FeedRow(Base):
     __tablename__ = "feeds"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), unique=True)
-    url: Mapped[str] = mapped_column(Text)
-    language: Mapped[str | None] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(NulFreeString(200), unique=True)
+    url: Mapped[str] = mapped_column(NulFreeText)
+    language: Mapped[str | None] = mapped_column(NulFreeString(16))
     interval_s: Mapped[float] = mapped_column(Float, default=600.0)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
-    etag: Mapped[str | None] = mapped_column(Text)
-    last_modified: Mapped[str | None] = mapped_column(Text)
-    content_hash: Mapped[str | None] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(32), default="new")
+    etag: Mapped[str | None] = mapped_column(NulFreeText)
+    last_modified: Mapped[str | None] = mapped_column(NulFreeText)
+    content_hash: Mapped[str | None] = mapped_column(NulFreeString(64))
+    status: Mapped[str] = mapped_column(NulFreeString(32), default="new")
     http_status: Mapped[int | None] = mapped_column(Integer)
     errors: Mapped[int] = mapped_column(Integer, default=0)
-    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error: Mapped[str | None] = mapped_column(NulFreeText)
     last_poll: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_success: Mapped[datetime | None] = mapped_column(UTCDateTime)
     next_poll: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     down_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    lease_owner: Mapped[str | None] = mapped_column(NulFreeString(100))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
@@ -96,7 +124,7 @@ class SeenKeyRow(Base):
     feed_id: Mapped[int] = mapped_column(
         BigId, ForeignKey("feeds.id", ondelete="CASCADE"), primary_key=True
     )
-    article_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    article_key: Mapped[str] = mapped_column(NulFreeString(64), primary_key=True)
     first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -110,15 +138,15 @@ class ArticleRow(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     feed_id: Mapped[int] = mapped_column(BigId, ForeignKey("feeds.id", ondelete="CASCADE"))
-    article_key: Mapped[str] = mapped_column(String(64))
-    content_hash: Mapped[str] = mapped_column(String(64))
-    url: Mapped[str | None] = mapped_column(Text)
-    link: Mapped[str | None] = mapped_column(Text)
-    guid: Mapped[str | None] = mapped_column(Text)
-    title: Mapped[str] = mapped_column(Text)
-    summary: Mapped[str] = mapped_column(Text, default="")
-    content: Mapped[str] = mapped_column(Text, default="")
-    language: Mapped[str | None] = mapped_column(String(16))
+    article_key: Mapped[str] = mapped_column(NulFreeString(64))
+    content_hash: Mapped[str] = mapped_column(NulFreeString(64))
+    url: Mapped[str | None] = mapped_column(NulFreeText)
+    link: Mapped[str | None] = mapped_column(NulFreeText)
+    guid: Mapped[str | None] = mapped_column(NulFreeText)
+    title: Mapped[str] = mapped_column(NulFreeText)
+    summary: Mapped[str] = mapped_column(NulFreeText, default="")
+    content: Mapped[str] = mapped_column(NulFreeText, default="")
+    language: Mapped[str | None] = mapped_column(NulFreeString(16))
     published: Mapped[datetime | None] = mapped_column(UTCDateTime)
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -130,7 +158,7 @@ class MatchRow(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     article_id: Mapped[int] = mapped_column(BigId, ForeignKey("articles.id", ondelete="CASCADE"))
-    topic: Mapped[str] = mapped_column(String(100), index=True)
+    topic: Mapped[str] = mapped_column(NulFreeString(100), index=True)
     score: Mapped[float] = mapped_column(Float)
     evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     matched_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -146,23 +174,23 @@ class AlertRow(Base):
         Index("ix_alerts_seq", "seq"),
     )
 
-    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    id: Mapped[str] = mapped_column(NulFreeString(40), primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger)
     """Commit order for `monitor alerts --follow` (microseconds since the epoch)."""
-    kind: Mapped[str] = mapped_column(String(16), default="topic")
-    topic: Mapped[str] = mapped_column(String(100))
-    topic_name: Mapped[str] = mapped_column(Text, default="")
-    story_key: Mapped[str] = mapped_column(String(200))
-    title_key: Mapped[str] = mapped_column(Text, default="")
+    kind: Mapped[str] = mapped_column(NulFreeString(16), default="topic")
+    topic: Mapped[str] = mapped_column(NulFreeString(100))
+    topic_name: Mapped[str] = mapped_column(NulFreeText, default="")
+    story_key: Mapped[str] = mapped_column(NulFreeString(200))
+    title_key: Mapped[str] = mapped_column(NulFreeText, default="")
     article_id: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("articles.id", ondelete="SET NULL")
     )
-    title: Mapped[str] = mapped_column(Text)
-    summary: Mapped[str] = mapped_column(Text, default="")
-    url: Mapped[str | None] = mapped_column(Text)
-    feed: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(NulFreeText)
+    summary: Mapped[str] = mapped_column(NulFreeText, default="")
+    url: Mapped[str | None] = mapped_column(NulFreeText)
+    feed: Mapped[str] = mapped_column(NulFreeString(200))
     feeds: Mapped[list[str]] = mapped_column(JSON)
-    language: Mapped[str | None] = mapped_column(String(16))
+    language: Mapped[str | None] = mapped_column(NulFreeString(16))
     published: Mapped[datetime | None] = mapped_column(UTCDateTime)
     detected_at: Mapped[datetime] = mapped_column(UTCDateTime)
     evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
@@ -178,15 +206,17 @@ class DeliveryRow(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    alert_id: Mapped[str] = mapped_column(String(40), ForeignKey("alerts.id", ondelete="CASCADE"))
-    channel: Mapped[str] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    alert_id: Mapped[str] = mapped_column(
+        NulFreeString(40), ForeignKey("alerts.id", ondelete="CASCADE")
+    )
+    channel: Mapped[str] = mapped_column(NulFreeString(200))
+    status: Mapped[str] = mapped_column(NulFreeString(16), default="pending")
     """pending, delivered, dead (gave up), skipped (channel disabled or gone)."""
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt: Mapped[datetime] = mapped_column(UTCDateTime)
-    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    lease_owner: Mapped[str | None] = mapped_column(NulFreeString(100))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error: Mapped[str | None] = mapped_column(NulFreeText)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -196,6 +226,6 @@ class ChannelStateRow(Base):
 
     __tablename__ = "channel_state"
 
-    channel: Mapped[str] = mapped_column(String(200), primary_key=True)
+    channel: Mapped[str] = mapped_column(NulFreeString(200), primary_key=True)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    reason: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(NulFreeText)

@@ -14,11 +14,13 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.engine import Engine
 
 from monitor.storage.articles import delivery_id, row_to_alert
+from monitor.storage.database import translates_errors
 from monitor.storage.feeds import db_now
 from monitor.storage.models import AlertRow, DeliveryRow
 from monitor.types import DeliveryTask
 
 
+@translates_errors
 def claim_deliveries(
     engine: Engine,
     *,
@@ -74,6 +76,7 @@ def claim_deliveries(
     ]
 
 
+@translates_errors
 def mark_delivered(engine: Engine, task_id: int, owner: str, now: datetime) -> None:
     with engine.begin() as conn:
         conn.execute(
@@ -90,6 +93,7 @@ def mark_delivered(engine: Engine, task_id: int, owner: str, now: datetime) -> N
         )
 
 
+@translates_errors
 def mark_failed(
     engine: Engine, task_id: int, owner: str, error: str, next_attempt: datetime | None
 ) -> None:
@@ -112,6 +116,7 @@ def mark_failed(
         )
 
 
+@translates_errors
 def release_deliveries(engine: Engine, owner: str) -> None:
     with engine.begin() as conn:
         conn.execute(
@@ -121,6 +126,7 @@ def release_deliveries(engine: Engine, owner: str) -> None:
         )
 
 
+@translates_errors
 def outbox_counts(engine: Engine) -> dict[str, int]:
     """Deliveries by status (pending = backlog)."""
     with engine.connect() as conn:
@@ -130,6 +136,7 @@ def outbox_counts(engine: Engine) -> dict[str, int]:
     return {str(status): int(n) for status, n in rows}
 
 
+@translates_errors
 def delivery_report(
     engine: Engine, alert_ids: Sequence[str] | None = None
 ) -> list[tuple[str, str, str, int, str | None]]:
@@ -147,6 +154,7 @@ def delivery_report(
         return [(r[0], r[1], r[2], int(r[3]), r[4]) for r in conn.execute(query).all()]
 
 
+@translates_errors
 def defer_deliveries(engine: Engine, task_ids: Sequence[int], owner: str,
                      next_attempt: datetime) -> None:
     """Put claimed rows back untried (their channel is failing right now)."""

@@ -7,9 +7,11 @@ from datetime import datetime
 from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 
+from monitor.storage.database import translates_errors
 from monitor.storage.models import ArticleRow
 
 
+@translates_errors
 def prune_articles(engine: Engine, older_than: datetime) -> int:
     """Delete articles fetched before ``older_than``; returns how many went.
 
