@@ -103,7 +103,10 @@ class Daemon:
 
     # --- jobs -------------------------------------------------------------
     def tick(self) -> None:
-        if self.stop.is_set() or self._backing_off():
+        if self.stop.is_set():
+            return
+        if self._backing_off():
+            systemd.watchdog()  # alive and waiting for the database, not stalled
             return
         with self._busy:
             started = self.tick_started = time.monotonic()
@@ -121,6 +124,7 @@ class Daemon:
                           if s.state.status in ("error", "gone"))
         except StorageError as exc:
             self._db_down(exc)
+            systemd.watchdog()
             return
         self._db_up()
         self.last_tick = utcnow()
