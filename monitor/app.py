@@ -82,6 +82,10 @@ class App:
         lost: StorageError | None = None
         batch = max(4, self.config.workers * 4)
         seen: set[str] = set()
+        # Leases we still hold come from a pass whose saves failed (the database went
+        # away between fetch and store): nothing of ours is in flight now, so give
+        # them back and poll those feeds again instead of waiting for them to expire.
+        storage.release_feeds(self.engine, self.owner)
         with ThreadPoolExecutor(max_workers=self.config.workers,
                                 thread_name_prefix="poll") as pool:
             while lost is None and (stop is None or not stop.is_set()):

@@ -132,13 +132,7 @@ def claim_feeds(
         conds: list[ColumnElement[bool]] = [
             FeedRow.enabled.is_(True),
             FeedRow.status != "gone",
-            or_(
-                FeedRow.lease_until.is_(None),
-                FeedRow.lease_until < clock,
-                # Our own lease outlived a failed save (the database went away between
-                # fetch and store): poll the feed again now, not when it expires.
-                FeedRow.lease_owner == owner,
-            ),
+            or_(FeedRow.lease_until.is_(None), FeedRow.lease_until < clock),
         ]
         if due_only:
             conds.append(or_(FeedRow.next_poll.is_(None), FeedRow.next_poll <= now))

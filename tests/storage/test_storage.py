@@ -18,6 +18,7 @@ from monitor.types import (
     Match,
     MatchedArticle,
 )
+from tests.storage.conftest import expire_leases
 
 NOW = datetime(2026, 1, 20, 12, 0, tzinfo=UTC)
 SPECS = [FeedSpec("a", "http://127.0.0.1:1/a"), FeedSpec("b", "http://127.0.0.1:1/b")]
@@ -52,12 +53,10 @@ def save(engine, feed: str, items, owner: str = "w1", now: datetime = NOW,
         policy, now)
 
 
-@pytest.fixture
-def engine(tmp_path):
-    eng = storage.open_database(f"sqlite:///{tmp_path / 'm.db'}")
-    storage.sync_feeds(eng, SPECS, NOW)
-    yield eng
-    eng.dispose()
+@pytest.fixture(autouse=True)
+def feeds(engine):
+    """The two feeds every test starts with (``engine`` is SQLite, then PostgreSQL)."""
+    storage.sync_feeds(engine, SPECS, NOW)
 
 
 def test_sync_adds_updates_and_disables_feeds(engine):
@@ -75,6 +74,7 @@ def test_a_leased_feed_is_not_claimed_twice_until_the_lease_expires(engine):
     assert storage.claim_feeds(engine, owner="w2", now=NOW, lease=timedelta(minutes=5),
                                limit=10) == []
     later = NOW + timedelta(minutes=6)
+    expire_leases(engine)
     taken = storage.claim_feeds(engine, owner="w2", now=later, lease=timedelta(minutes=5),
                                 limit=10)
     assert {s.name for s, _ in taken} == {"a", "b"}
@@ -83,6 +83,7 @@ def test_a_leased_feed_is_not_claimed_twice_until_the_lease_expires(engine):
 def test_a_worker_that_lost_its_lease_writes_nothing(engine):
     claim_one(engine, "a", owner="slow")
     later = NOW + timedelta(minutes=6)
+    expire_leases(engine)
     claim_one(engine, "a", owner="fast", now=later)
 
     lost = storage.save_feed_update(engine, FeedUpdate(
