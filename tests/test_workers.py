@@ -131,6 +131,9 @@ def test_three_workers_share_300_feeds_through_a_kill_and_a_database_restart(
         workers = [Worker(worker_config(tmp_path / f"w{i}.yaml", url, farm, name=f"w{i}",
                                         hook=hook), f"w{i}") for i in range(3)]
         try:
+            for w in workers:
+                wait_until(lambda w=w: bool(w.events("daemon_started")), 40,
+                           f"{w.name} to start")
             _soak(url, farm, hook, workers)
         finally:
             codes = [w.stop() for w in workers]
@@ -142,10 +145,10 @@ def _soak(url: str, farm: FeedFarm, hook: HookReceiver, workers: list[Worker]) -
     growing = [n for n in range(farm.count) if n % 10 < 3]  # 30 % get news
     killed_at = restarted = (0.0, 0.0)
     held: dict[str, float] = {}
-    while (elapsed := time.monotonic() - started) < 50:
+    while (elapsed := time.monotonic() - started) < 45:
         if int(elapsed) % 8 == 0:
             farm.grow(growing[int(elapsed) % 3::3])
-        if elapsed > 16 and killed_at == (0.0, 0.0):
+        if elapsed > 14 and killed_at == (0.0, 0.0):
             victim = workers[0]
             pid = victim.proc.pid
             wait_until(lambda pid=pid: bool(_leases_of(url, pid)), 10,
@@ -154,7 +157,7 @@ def _soak(url: str, farm: FeedFarm, hook: HookReceiver, workers: list[Worker]) -
             killed_at = (time.monotonic(), 0.0)
             victim.proc.wait(5)
             held = _leases_of(url, pid)
-        if elapsed > 30 and restarted == (0.0, 0.0):
+        if elapsed > 27 and restarted == (0.0, 0.0):
             before = time.monotonic()
             restart_postgres()
             restarted = (before, time.monotonic())

@@ -44,6 +44,9 @@ def sync_feeds(engine: Engine, specs: Sequence[FeedSpec], now: datetime) -> None
     """Make the feeds table follow the configuration; removed feeds are disabled."""
     wanted = {s.name: s for s in specs}
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Workers starting together would insert the same new feeds: one at a time.
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7406352)")
         rows = {r.name: r for r in conn.execute(select(FeedRow.__table__)).all()}
         for name, spec in wanted.items():
             row = rows.get(name)
