@@ -26,11 +26,15 @@ from xml.sax.saxutils import escape
 KEEP_ITEMS = 20
 
 
-def item_title(feed: int, serial: int) -> str:
+def item_title(feed: int, serial: int, matching: bool = True) -> str:
     """A headline the default topics match (trump-putin-summit), distinct enough per
-    item that the near-duplicate check never folds two items into one story."""
+    item that the near-duplicate check never folds two items into one story; or,
+    with ``matching=False``, one no topic matches."""
     digest = hashlib.sha256(f"{feed}-{serial}".encode()).hexdigest()
-    return f"Trump and Putin meet in Anchorage: {digest[:9]} {digest[9:18]} {digest[18:27]}"
+    words = f"{digest[:9]} {digest[9:18]} {digest[18:27]}"
+    if matching:
+        return f"Trump and Putin meet in Anchorage: {words}"
+    return f"Local council approves the budget: {words}"
 
 
 def item_link(feed: int, serial: int) -> str:
@@ -48,18 +52,23 @@ class Fetch:
 
 @dataclass
 class FeedFarm:
-    """``count`` feeds; ``grow(feeds)`` adds one matching item to each listed feed."""
+    """``count`` feeds of ``initial`` items; ``grow(feeds)`` adds one item to each
+    listed feed. Every ``matching_every``-th item (by serial) matches a topic."""
 
     count: int
+    initial: int = 1
+    matching_every: int = 1
     fetches: list[Fetch] = field(default_factory=list)
     items: dict[int, list[tuple[int, datetime]]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: ThreadingHTTPServer | None = None
+    _cache: dict[int, tuple[int, bytes, str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for n in range(self.count):
             self.items[n] = []
-            self.add_item(n)
+            for _ in range(self.initial):
+                self.add_item(n)
 
     # --- content ------------------------------------------------------------
     def add_item(self, feed: int) -> None:
@@ -71,27 +80,38 @@ class FeedFarm:
         for n in feeds:
             self.add_item(n)
 
-    def generated(self) -> set[str]:
-        """Links of every item ever put into a feed."""
+    def generated(self, *, matching_only: bool = False) -> set[str]:
+        """Links of every item ever put into a feed (or only of those that match)."""
         with self._lock:
-            return {item_link(n, s) for n, items in self.items.items() for s, _ in items}
+            return {item_link(n, s) for n, items in self.items.items() for s, _ in items
+                    if not matching_only or s % self.matching_every == 0}
 
     def document(self, feed: int) -> tuple[bytes, str]:
         with self._lock:
             items = list(self.items[feed][-KEEP_ITEMS:])
+            cached = self._cache.get(feed)
         etag = f'"{feed}-{len(items) and items[-1][0]}"'
+        if cached is not None and cached[0] == len(items) and cached[2] == etag:
+            return cached[1], etag
+        body = self._render(feed, items)
+        with self._lock:
+            self._cache[feed] = (len(items), body, etag)
+        return body, etag
+
+    def _render(self, feed: int, items: list[tuple[int, datetime]]) -> bytes:
         parts = ['<?xml version="1.0" encoding="utf-8"?>', '<rss version="2.0"><channel>',
                  f"<title>Farm feed {feed}</title>", "<link>https://news.example.org/</link>",
                  "<description>generated</description>", "<language>en</language>"]
         for serial, published in reversed(items):
-            parts += ["<item>", f"<title>{escape(item_title(feed, serial))}</title>",
+            title = item_title(feed, serial, serial % self.matching_every == 0)
+            parts += ["<item>", f"<title>{escape(title)}</title>",
                       f"<link>{escape(item_link(feed, serial))}</link>",
                       f"<guid>{escape(item_link(feed, serial))}</guid>",
                       "<description>The two presidents met at a base in Alaska.</description>",
                       f"<pubDate>{format_datetime(published, usegmt=True)}</pubDate>",
                       "</item>"]
         parts.append("</channel></rss>")
-        return "\n".join(parts).encode(), etag
+        return "\n".join(parts).encode()
 
     # --- server -------------------------------------------------------------
     def url(self, feed: int) -> str:
