@@ -27,7 +27,7 @@ from monitor.log import get_logger
 from monitor.metrics import Metrics
 from monitor.pipeline import FeedOutcome, Pipeline, poll_feed
 from monitor.settings import Config
-from monitor.stories import same_story
+from monitor.stories import same_story, same_story_fingerprints
 from monitor.topics import TopicSet, compile_topics
 from monitor.types import FeedSpec, FeedState
 
@@ -162,6 +162,7 @@ def alert_policy(config: Config, topics: TopicSet, channels: dict[str, Channel],
         max_age=config.max_age,
         topic_names={tid: topics.name(tid) for tid in topics.ids},
         same_story=same_story,
+        same_fingerprint=same_story_fingerprints,
         raise_alerts=raise_alerts,
     )
 

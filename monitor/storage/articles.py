@@ -12,9 +12,9 @@ import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import Table, and_, bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from monitor.storage.database import translates_errors
@@ -45,6 +45,9 @@ class AlertPolicy:
     topic_names: Mapping[str, str] = field(default_factory=dict)
     story_window: timedelta = timedelta(hours=48)
     same_story: SameStory | None = None
+    same_fingerprint: Callable[[str, str], bool] | None = None
+    """``same_story`` on stored title fingerprints (``MatchedArticle.title_key``): the
+    same verdict without re-fingerprinting up to 500 recent alerts per match."""
     raise_alerts: bool = True
     """False for `monitor poll --catch-up`: store and match, alert nothing."""
 
@@ -108,23 +111,21 @@ def save_feed_update(
         channels = tuple(c for c in policy.channels if c[0] not in disabled)
         new = changed = matched = linked = old = 0
         alerts: list[Alert] = []
+        ids = _upsert_articles(conn, fid, [item.article for item in update_.articles], now)
+        rows = [
+            {"article_id": ids[item.article.article_key][0], "topic": match.topic,
+             "score": match.score, "evidence": [e.to_json() for e in match.evidence],
+             "matched_at": now}
+            for item in update_.articles for match in item.matches
+        ]
+        if rows:
+            conn.execute(insert(_MATCHES), rows)
         for item in update_.articles:
-            article_id, is_new = _upsert_article(conn, fid, item.article, now)
+            article_id, is_new = ids[item.article.article_key]
             new += is_new
             changed += not is_new
-            if not is_new:
-                conn.execute(delete(MatchRow).where(MatchRow.article_id == article_id))
             for match in item.matches:
                 matched += 1
-                conn.execute(
-                    insert(MatchRow).values(
-                        article_id=article_id,
-                        topic=match.topic,
-                        score=match.score,
-                        evidence=[e.to_json() for e in match.evidence],
-                        matched_at=now,
-                    )
-                )
                 outcome = raise_story_alert(
                     conn,
                     item,
@@ -157,13 +158,61 @@ def save_feed_update(
     )
 
 
-def _upsert_article(conn: Connection, fid: int, a: Article, now: datetime) -> tuple[int, bool]:
+_ARTICLES = cast(Table, ArticleRow.__table__)
+_MATCHES = cast(Table, MatchRow.__table__)
+_SEEN = cast(Table, SeenKeyRow.__table__)
+
+
+def _upsert_articles(
+    conn: Connection, fid: int, articles: Sequence[Article], now: datetime
+) -> dict[str, tuple[int, bool]]:
+    """Store new and changed articles; article key → (row id, is new).
+
+    Whole-batch statements (executemany, one SELECT per 500 keys) rather than a few
+    statements per article: a first poll stores dozens of articles per feed, and
+    building SQL per row costs more than the database does.
+    """
+    if not articles:
+        return {}
+    keys = [a.article_key for a in articles]
     conn.execute(
-        insert_ignore(conn, SeenKeyRow, ["feed_id", "article_key"]).values(
-            feed_id=fid, article_key=a.article_key, first_seen=now
-        )
+        insert_ignore(conn, _SEEN, ["feed_id", "article_key"]),
+        [{"feed_id": fid, "article_key": k, "first_seen": now} for k in keys],
     )
-    values: dict[str, Any] = {
+    existing: dict[str, int] = {}
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        for key, row_id in conn.execute(
+            select(_ARTICLES.c.article_key, _ARTICLES.c.id).where(
+                _ARTICLES.c.feed_id == fid, _ARTICLES.c.article_key.in_(chunk)
+            )
+        ).tuples():
+            existing[key] = int(row_id)
+    result: dict[str, tuple[int, bool]] = {k: (i, False) for k, i in existing.items()}
+    changed = [a for a in articles if a.article_key in existing]
+    if changed:
+        conn.execute(
+            update(_ARTICLES).where(_ARTICLES.c.id == bindparam("row_id")),
+            [{"row_id": existing[a.article_key], **_article_values(a, now)} for a in changed],
+        )
+        # Its matches are recomputed from the new text (inserted by the caller).
+        conn.execute(
+            delete(_MATCHES).where(_MATCHES.c.article_id.in_([existing[a.article_key]
+                                                              for a in changed]))
+        )
+    fresh = [a for a in articles if a.article_key not in existing]
+    if fresh:
+        inserted = conn.execute(
+            insert(_ARTICLES).returning(_ARTICLES.c.article_key, _ARTICLES.c.id),
+            [{"feed_id": fid, "article_key": a.article_key, "fetched_at": now,
+              **_article_values(a, now)} for a in fresh],
+        ).tuples()
+        result.update((key, (int(row_id), True)) for key, row_id in inserted)
+    return result
+
+
+def _article_values(a: Article, now: datetime) -> dict[str, Any]:
+    return {
         "content_hash": a.content_hash,
         "url": a.url,
         "link": a.link,
@@ -175,20 +224,6 @@ def _upsert_article(conn: Connection, fid: int, a: Article, now: datetime) -> tu
         "published": a.published,
         "updated_at": now,
     }
-    existing = conn.execute(
-        select(ArticleRow.id).where(
-            ArticleRow.feed_id == fid, ArticleRow.article_key == a.article_key
-        )
-    ).scalar()
-    if existing is not None:
-        conn.execute(update(ArticleRow).where(ArticleRow.id == existing).values(**values))
-        return int(existing), False
-    result = conn.execute(
-        insert(ArticleRow).values(feed_id=fid, article_key=a.article_key, fetched_at=now, **values)
-    )
-    pk = result.inserted_primary_key
-    assert pk is not None
-    return int(pk[0]), True
 
 
 def raise_story_alert(
@@ -209,7 +244,7 @@ def raise_story_alert(
         )
     ).first()
     if row is None and policy.same_story is not None:
-        row = _similar_story(conn, article, match.topic, policy, now)
+        row = _similar_story(conn, item, match.topic, policy, now)
     if row is not None:
         feeds = list(row.feeds or [])
         if article.feed not in feeds:
@@ -249,12 +284,13 @@ def raise_story_alert(
 
 
 def _similar_story(
-    conn: Connection, article: Article, topic: str, policy: AlertPolicy, now: datetime
+    conn: Connection, item: MatchedArticle, topic: str, policy: AlertPolicy, now: datetime
 ) -> Any:
     assert policy.same_story is not None
+    article = item.article
     since = now - policy.story_window
     candidates = conn.execute(
-        select(AlertRow.id, AlertRow.feeds, AlertRow.title)
+        select(AlertRow.id, AlertRow.feeds, AlertRow.title, AlertRow.title_key)
         .where(
             AlertRow.topic == topic,
             AlertRow.kind == "topic",
@@ -266,8 +302,13 @@ def _similar_story(
         .order_by(AlertRow.detected_at.desc())
         .limit(500)
     ).all()
+    fingerprint = item.title_key if policy.same_fingerprint is not None else None
     for cand in candidates:
-        if policy.same_story(article.title, cand.title, article.language):
+        if fingerprint and cand.title_key:
+            assert policy.same_fingerprint is not None
+            if policy.same_fingerprint(fingerprint, cand.title_key):
+                return cand
+        elif policy.same_story(article.title, cand.title, article.language):
             return cand
     return None
 

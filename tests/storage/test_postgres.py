@@ -134,7 +134,7 @@ def test_nul_characters_never_reach_postgresql(pg):
     _, engine = pg
     storage.claim_feeds(engine, owner="w", now=NOW, lease=LEASE, limit=1, names=["a"],
                         due_only=False)
-    art = _article("k\x001", "Putin\x00 meets Trump", url="https://e.org/a\x00b",
+    art = _article("k1", "Putin\x00 meets Trump", url="https://e.org/a\x00b",
                    summary="sum\x00mary")
     result = storage.save_feed_update(engine, FeedUpdate(
         feed="a", state=FeedState(name="a", status="error", last_error="bad\x00byte",
