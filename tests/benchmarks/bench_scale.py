@@ -55,18 +55,22 @@ class Result:
     cpu_busy: float
     rss_mb: list[float]
     feeds: int
+    roles: dict[str, float]
 
     def row(self) -> str:
         mean = statistics.mean(self.steady)
         return (f"| {self.label:<22} | {self.cold:7.1f} s | {mean:7.1f} s "
                 f"({min(self.steady):.1f}–{max(self.steady):.1f}) | "
                 f"{self.feeds / self.cold:6.0f} | {self.feeds / mean:6.0f} | "
-                f"{self.cpu_busy:5.0%} | {', '.join(f'{r:.0f}' for r in self.rss_mb)} |")
+                f"{self.cpu_busy:5.0%} | "
+                + " / ".join(f"{self.roles[k]:.0%}" for k in ROLES)
+                + f" | {', '.join(f'{r:.0f}' for r in self.rss_mb)} |")
 
 
-HEADER = ("| set-up                 | cold cycle | steady cycle (min–max)  | cold feeds/s "
-          "| steady feeds/s | CPU busy | peak RSS per worker (MB) |\n"
-          "|---|---|---|---|---|---|---|")
+ROLES = ("workers", "postgres", "feed server", "other")
+HEADER = ("| set-up | cold cycle | steady cycle (min–max) | cold feeds/s | steady feeds/s "
+          "| CPU busy | CPU share workers / postgres / feed server / other "
+          "| peak RSS per worker (MB) |\n|---|---|---|---|---|---|---|---|")
 
 
 def cpu_times() -> tuple[int, int]:
@@ -74,6 +78,30 @@ def cpu_times() -> tuple[int, int]:
     fields = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
     idle = fields[3] + fields[4]
     return sum(fields) - idle, sum(fields)
+
+
+def cpu_by_role(workers: list[int]) -> dict[str, int]:
+    """CPU jiffies used so far by role: the workers (with their parse processes), the
+    PostgreSQL server, this process (the feed farm), everything else."""
+    procs: dict[int, tuple[int, str, int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            raw = stat.read_text()
+        except OSError:
+            continue
+        comm = raw[raw.index("(") + 1 : raw.rindex(")")]
+        rest = raw[raw.rindex(")") + 2 :].split()
+        procs[int(stat.parent.name)] = (int(rest[1]), comm, int(rest[11]) + int(rest[12]))
+    tree = set(workers)
+    for pid, (ppid, _, _) in sorted(procs.items()):
+        if ppid in tree:
+            tree.add(pid)
+    roles = {"workers": 0, "postgres": 0, "feed server": 0, "other": 0}
+    for pid, (_, comm, used) in procs.items():
+        role = ("workers" if pid in tree else "postgres" if comm == "postgres"
+                else "feed server" if pid == os.getpid() else "other")
+        roles[role] += used
+    return roles
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -149,27 +177,34 @@ def run_setup(label: str, database: str, workers: int, feeds: int, cycles: int,
             time.sleep(3.0)  # imports, migrations checked, scheduler up
             times: list[float] = []
             busy_total = [0, 0]
+            roles = dict.fromkeys(ROLES, 0)
+            pids = [p.pid for p in procs]
             for cycle in range(cycles + 1):
                 if cycle:
                     farm.grow(rng.sample(range(feeds), k=int(feeds * 0.3)))
                 since = datetime.now(UTC)
                 cpu0 = cpu_times()
+                role0 = cpu_by_role(pids)
                 started = time.monotonic()
                 with engine.begin() as conn:
                     conn.execute(update(FeedRow).values(next_poll=since))
                 wait_cycle(engine, since, feeds, procs)
                 times.append(time.monotonic() - started)
                 cpu1 = cpu_times()
+                role1 = cpu_by_role(pids)
                 if cycle:
                     busy_total[0] += cpu1[0] - cpu0[0]
                     busy_total[1] += cpu1[1] - cpu0[1]
+                    for k in ROLES:
+                        roles[k] += role1[k] - role0[k]
                 print(f"  {label}: cycle {cycle} {times[-1]:.1f} s", flush=True)
             rss = [peak_rss_mb(p.pid) for p in procs]
         engine.dispose()
     finally:
         farm.stop()
+    used = max(1, sum(roles.values()))
     return Result(label, times[0], times[1:], busy_total[0] / max(1, busy_total[1]), rss,
-                  feeds)
+                  feeds, {k: v / used for k, v in roles.items()})
 
 
 def load_specs(config: Path) -> list[FeedSpec]:
