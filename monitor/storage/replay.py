@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Select, delete, insert, select
 from sqlalchemy.engine import Engine
 
 from monitor.storage.articles import AlertPolicy, raise_story_alert
+from monitor.storage.database import translates_errors
 from monitor.storage.models import ArticleRow, ChannelStateRow, FeedRow, MatchRow
 from monitor.types import Alert, Article, Match, MatchedArticle
 
@@ -27,6 +29,19 @@ class StoredArticle:
     """Topics stored as matching this article now."""
 
 
+@translates_errors
+def _read_batch(engine: Engine, query: Select[Any]) -> tuple[list[Any], dict[int, set[str]]]:
+    with engine.connect() as conn:
+        rows = list(conn.execute(query).all())
+        topics: dict[int, set[str]] = {}
+        if rows:
+            for article_id, topic in conn.execute(select(MatchRow.article_id, MatchRow.topic)
+                                                  .where(MatchRow.article_id.in_(
+                                                      [r.id for r in rows]))).all():
+                topics.setdefault(article_id, set()).add(topic)
+    return rows, topics
+
+
 def iter_stored_articles(engine: Engine, *, since: datetime | None = None,
                          batch: int = 500) -> Iterator[StoredArticle]:
     """Every stored article (fetched since ``since``), oldest first, with its matches."""
@@ -37,15 +52,9 @@ def iter_stored_articles(engine: Engine, *, since: datetime | None = None,
                  .where(ArticleRow.id > last_id).order_by(ArticleRow.id).limit(batch))
         if since is not None:
             query = query.where(ArticleRow.fetched_at >= since)
-        with engine.connect() as conn:
-            rows = conn.execute(query).all()
-            if not rows:
-                return
-            topics: dict[int, set[str]] = {}
-            for article_id, topic in conn.execute(select(MatchRow.article_id, MatchRow.topic)
-                                                  .where(MatchRow.article_id.in_(
-                                                      [r.id for r in rows]))).all():
-                topics.setdefault(article_id, set()).add(topic)
+        rows, topics = _read_batch(engine, query)
+        if not rows:
+            return
         for r in rows:
             yield StoredArticle(id=r.id, topics=frozenset(topics.get(r.id, ())), article=Article(
                 feed=r.feed_name, article_key=r.article_key, content_hash=r.content_hash,
@@ -54,6 +63,7 @@ def iter_stored_articles(engine: Engine, *, since: datetime | None = None,
         last_id = rows[-1].id
 
 
+@translates_errors
 def apply_replay(
     engine: Engine,
     added: Sequence[tuple[StoredArticle, Match]],
