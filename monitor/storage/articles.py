@@ -98,11 +98,12 @@ def save_feed_update(
 ) -> SaveResult:
     """Write one poll; returns what was new. Nothing is written if the lease was lost."""
     with engine.begin() as conn:
-        if not write_feed_state(conn, update_.state, owner=update_.lease_owner):
+        fid = write_feed_state(conn, update_.state, owner=update_.lease_owner)
+        if fid is None:
             conn.rollback()
             return SaveResult(saved=False)
-        fid = feed_id(conn, update_.feed)
-        assert fid is not None
+        if not update_.articles and not update_.operator_alerts:
+            return SaveResult()  # most polls: 304 Not Modified or the same bytes
         disabled = set(
             conn.execute(
                 select(ChannelStateRow.channel).where(ChannelStateRow.disabled_at.is_not(None))

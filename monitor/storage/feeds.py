@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import Table, and_, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -170,21 +170,25 @@ def release_feeds(engine: Engine, owner: str, names: Sequence[str] | None = None
         conn.execute(update(FeedRow).where(cond).values(lease_owner=None, lease_until=None))
 
 
-def write_feed_state(conn: Connection, state: FeedState, *, owner: str | None) -> bool:
-    """Store a feed's poll state; False when ``owner`` no longer holds the lease.
+def write_feed_state(conn: Connection, state: FeedState, *, owner: str | None) -> int | None:
+    """Store a feed's poll state; its row id, or None when ``owner`` no longer holds
+    the lease (nothing written).
 
     On PostgreSQL the lease must also still run in database time: a worker that
     stalled past it writes nothing, even before another worker has taken the feed.
     The UPDATE takes the row lock, so a concurrent claim either sees the new state
     or has already moved the lease, never both.
     """
-    cond = FeedRow.name == state.name
+    feeds = _FEEDS.c
+    cond = feeds.name == state.name
     if owner is not None:
-        cond = and_(cond, FeedRow.lease_owner == owner)
+        cond = and_(cond, feeds.lease_owner == owner)
         if conn.dialect.name == "postgresql":
-            cond = and_(cond, FeedRow.lease_until > func.now())
-    result = conn.execute(
-        update(FeedRow)
+            cond = and_(cond, feeds.lease_until > func.now())
+    row_id = conn.execute(
+        # The Core table, not the mapped class: this runs once per poll, and the ORM's
+        # bulk-update bookkeeping costs more than the statement itself.
+        update(_FEEDS)
         .where(cond)
         .values(
             etag=state.etag,
@@ -201,8 +205,12 @@ def write_feed_state(conn: Connection, state: FeedState, *, owner: str | None) -
             lease_owner=None,
             lease_until=None,
         )
-    )
-    return bool(result.rowcount)
+        .returning(feeds.id)
+    ).scalar()
+    return int(row_id) if row_id is not None else None
+
+
+_FEEDS = cast(Table, FeedRow.__table__)
 
 
 def feed_id(conn: Connection, name: str) -> int | None:

@@ -80,9 +80,8 @@ def cpu_times() -> tuple[int, int]:
     return sum(fields) - idle, sum(fields)
 
 
-def cpu_by_role(workers: list[int]) -> dict[str, int]:
-    """CPU jiffies used so far by role: the workers (with their parse processes), the
-    PostgreSQL server, this process (the feed farm), everything else."""
+def cpu_snapshot() -> dict[int, tuple[int, str, int]]:
+    """pid → (parent pid, command, CPU jiffies used so far)."""
     procs: dict[int, tuple[int, str, int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -92,12 +91,22 @@ def cpu_by_role(workers: list[int]) -> dict[str, int]:
         comm = raw[raw.index("(") + 1 : raw.rindex(")")]
         rest = raw[raw.rindex(")") + 2 :].split()
         procs[int(stat.parent.name)] = (int(rest[1]), comm, int(rest[11]) + int(rest[12]))
+    return procs
+
+
+def cpu_by_role(before: dict[int, tuple[int, str, int]], after: dict[int, tuple[int, str, int]],
+                workers: list[int]) -> dict[str, int]:
+    """CPU jiffies used between two snapshots by role: the workers (with their parse
+    processes), the PostgreSQL server, this process (the feed farm), everything else
+    (other work on the machine). A process that exited in between is not counted."""
+    procs = after
     tree = set(workers)
     for pid, (ppid, _, _) in sorted(procs.items()):
         if ppid in tree:
             tree.add(pid)
     roles = {"workers": 0, "postgres": 0, "feed server": 0, "other": 0}
-    for pid, (_, comm, used) in procs.items():
+    for pid, (_, comm, total) in procs.items():
+        used = total - before[pid][2] if pid in before else total
         role = ("workers" if pid in tree else "postgres" if comm == "postgres"
                 else "feed server" if pid == os.getpid() else "other")
         roles[role] += used
@@ -184,19 +193,19 @@ def run_setup(label: str, database: str, workers: int, feeds: int, cycles: int,
                     farm.grow(rng.sample(range(feeds), k=int(feeds * 0.3)))
                 since = datetime.now(UTC)
                 cpu0 = cpu_times()
-                role0 = cpu_by_role(pids)
+                snap0 = cpu_snapshot()
                 started = time.monotonic()
                 with engine.begin() as conn:
                     conn.execute(update(FeedRow).values(next_poll=since))
                 wait_cycle(engine, since, feeds, procs)
                 times.append(time.monotonic() - started)
                 cpu1 = cpu_times()
-                role1 = cpu_by_role(pids)
+                spent = cpu_by_role(snap0, cpu_snapshot(), pids)
                 if cycle:
                     busy_total[0] += cpu1[0] - cpu0[0]
                     busy_total[1] += cpu1[1] - cpu0[1]
                     for k in ROLES:
-                        roles[k] += role1[k] - role0[k]
+                        roles[k] += spent[k]
                 print(f"  {label}: cycle {cycle} {times[-1]:.1f} s", flush=True)
             rss = [peak_rss_mb(p.pid) for p in procs]
         engine.dispose()
