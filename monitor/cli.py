@@ -327,20 +327,31 @@ def replay(config_path: Path, since: str | None, topic_ids: tuple[str, ...], app
 
 @main.command()
 @common_options
-def deliver(config_path: Path) -> None:
-    """Attempt every undelivered alert now, and report what still fails."""
+@click.option("--no-dead", "revive_dead", is_flag=True, flag_value=False, default=True,
+              help="Leave dead letters (deliveries given up) alone.")
+def deliver(config_path: Path, revive_dead: bool) -> None:
+    """Attempt every undelivered alert now, and report what still fails.
+
+    Exit 0 when nothing is left undelivered, 1 while some channel still fails.
+    """
     config = read_config(config_path)
     app = _build(config)
     try:
-        summary = app.deliverer.deliver(app.now, due_only=False)
-        counts = storage.outbox_counts(app.engine)
+        summary = app.deliverer.flush(app.now, revive_dead=revive_dead)
+        channels = list(app.channels)
+        left = storage.undelivered(app.engine, channels)
+    except StorageError as exc:
+        fail(str(exc))
     finally:
         app.close()
+    pending = sum(p for p, _, _ in left.values())
+    dead = sum(d for _, d, _ in left.values())
     click.echo(f"delivered {summary.delivered}, failed {summary.failed} (will retry), "
-               f"dead {summary.dead}; pending now {counts.get('pending', 0)}")
-    for channel, error in sorted(summary.errors.items()):
-        click.echo(f"  {channel}: {error}")
-    if summary.failed or summary.dead:
+               f"dead {summary.dead}; pending now {pending}, dead letters {dead}")
+    for channel, (n_pending, n_dead, error) in sorted(left.items()):
+        click.echo(f"  {channel}: {n_pending} pending, {n_dead} dead — "
+                   f"{summary.errors.get(channel) or error or 'not tried yet'}")
+    if left:
         sys.exit(EXIT_FAILURE)
 
 

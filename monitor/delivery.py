@@ -13,7 +13,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
@@ -34,11 +34,32 @@ LEASE = timedelta(minutes=2)
 
 @dataclass
 class DeliverySummary:
+    """What one round (or one flush) did; updated from the channel threads."""
+
     delivered: int = 0
     failed: int = 0
     dead: int = 0
+    claimed: int = 0
+    last_id: int = 0
+    """The highest outbox row id claimed (the cursor of :meth:`Deliverer.flush`)."""
     errors: dict[str, str] = field(default_factory=dict)
     """channel → last error seen in this round."""
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def count(self, outcome: str, channel: str | None = None, error: str | None = None) -> None:
+        with self._lock:
+            setattr(self, outcome, getattr(self, outcome) + 1)
+            if channel is not None and error is not None:
+                self.errors[channel] = error[:300]
+
+    def add(self, other: DeliverySummary) -> None:
+        with self._lock:
+            self.delivered += other.delivered
+            self.failed += other.failed
+            self.dead += other.dead
+            self.claimed += other.claimed
+            self.last_id = max(self.last_id, other.last_id)
+            self.errors.update(other.errors)
 
 
 @dataclass
@@ -54,15 +75,19 @@ class Deliverer:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def deliver(self, now_fn: Callable[[], datetime], *, due_only: bool = True,
-                stop: threading.Event | None = None, limit: int = 500) -> DeliverySummary:
-        """One round: claim what is due and try each once."""
+                stop: threading.Event | None = None, limit: int = 500,
+                after_id: int = 0) -> DeliverySummary:
+        """One round: claim what is due (rows after ``after_id``) and try each once."""
         summary = DeliverySummary()
         with self._lock:  # one round at a time per process
+            storage.release_dead_leases(self.engine, now_fn())
             tasks = storage.claim_deliveries(
                 self.engine, owner=self.owner, now=now_fn(), lease=LEASE, limit=limit,
-                channels=list(self.channels), due_only=due_only)
+                channels=list(self.channels), due_only=due_only, after_id=after_id)
             if not tasks:
                 return summary
+            summary.claimed = len(tasks)
+            summary.last_id = max(t.id for t in tasks)
             by_channel: dict[str, list[DeliveryTask]] = defaultdict(list)
             for task in tasks:
                 by_channel[task.channel].append(task)
@@ -73,6 +98,25 @@ class Deliverer:
         if self.metrics is not None:
             self.metrics.set_backlog(storage.outbox_counts(self.engine).get("pending", 0))
         return summary
+
+    def flush(self, now_fn: Callable[[], datetime], *, revive_dead: bool = True,
+              max_rounds: int = 10_000) -> DeliverySummary:
+        """`monitor deliver`: try every undelivered row once now, due or not.
+
+        Dead letters are put back first (their schedule starts again: the operator
+        says the receiver is fixed). Rows are walked in id order with a cursor, so a
+        row that fails is not tried twice in one flush, while rows written meanwhile
+        (the operator alert of a dead letter) are still delivered before returning.
+        """
+        if revive_dead:
+            storage.revive_dead_deliveries(self.engine, list(self.channels), now_fn())
+        total = DeliverySummary()
+        for _ in range(max_rounds):
+            summary = self.deliver(now_fn, due_only=False, after_id=total.last_id)
+            if not summary.claimed:
+                break
+            total.add(summary)
+        return total
 
     def _deliver_channel(self, name: str, tasks: list[DeliveryTask],
                          now_fn: Callable[[], datetime], summary: DeliverySummary,
@@ -103,7 +147,7 @@ class Deliverer:
                 self._give_back(tasks[index:], now_fn())
                 raise
             storage.mark_delivered(self.engine, task.id, self.owner, now_fn())
-            summary.delivered += 1
+            summary.count("delivered")
             if self.metrics is not None:
                 self.metrics.record_delivery(name, "delivered")
             bound.info("alert_delivered", topic=task.alert.topic)
@@ -113,15 +157,14 @@ class Deliverer:
 
     def _failed(self, task: DeliveryTask, exc: DeliveryError, now: datetime,
                 summary: DeliverySummary) -> datetime | None:
-        summary.errors[task.channel] = str(exc)[:300]
         delay = retry_delay(task.attempts + 1, self.schedule, self.rng) if exc.retryable else None
         if self.metrics is not None:
             self.metrics.record_delivery(task.channel, "failed" if delay else "dead")
         if delay is not None:
-            summary.failed += 1
+            summary.count("failed", task.channel, str(exc))
             storage.mark_failed(self.engine, task.id, self.owner, str(exc), now + delay)
             return now + delay
-        summary.dead += 1
+        summary.count("dead", task.channel, str(exc))
         storage.mark_failed(self.engine, task.id, self.owner, str(exc), None)
         if task.alert.kind == "topic":
             storage.save_operator_alert(self.engine, operator_alert(
@@ -133,6 +176,9 @@ class Deliverer:
     def _disable(self, name: str, reason: str, now: datetime) -> None:
         storage.mark_channel_disabled(self.engine, name, reason, now)
         log.error("channel_disabled", channel=name, reason=reason[:300])
+        # Told to the other channels only: the disabled one would answer 410 again.
+        others = replace(self.policy, channels=tuple(c for c in self.policy.channels
+                                                     if c[0] != name))
         storage.save_operator_alert(self.engine, operator_alert(
             "channel-disabled", name, f"alert channel {name} disabled: {reason[:300]}", now),
-            self.policy, now)
+            others, now)
