@@ -49,6 +49,8 @@ class WebhookReceiver:
     port: int = field(default_factory=free_port)
     script: list[int] = field(default_factory=list)
     default: int = 200
+    delay: float = 0.0
+    """Seconds between reading a request and answering it."""
     hits: list[Hit] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -66,6 +68,8 @@ class WebhookReceiver:
                     status = receiver.script.pop(0) if receiver.script else receiver.default
                     receiver.hits.append(Hit(self.path, {k.lower(): v for k, v in
                                                          self.headers.items()}, body, status))
+                if receiver.delay:
+                    time.sleep(receiver.delay)
                 self.send_response(status)
                 self.send_header("content-length", "0")
                 self.end_headers()

@@ -307,3 +307,40 @@ def daemons() -> Iterator[Callable[[Path], Daemon]]:
             daemon.proc.kill()
             daemon.proc.wait()
 
+
+
+def test_feed_down_after_five_failures_and_recovered_reach_every_channel(
+        httpserver, write_config, cli, alert_log, receivers):
+    state = {"fail": True}
+
+    def handler(_request: Any) -> Any:
+        from werkzeug import Response
+
+        if state["fail"]:
+            return Response("overloaded", status=503)
+        return Response(rss([OTHER_EN]), content_type="application/rss+xml")
+
+    httpserver.expect_request("/flaky.xml").respond_with_handler(handler)
+    hook = receivers().start()
+    config = write_config(feeds=[{"name": "flaky", "url": httpserver.url_for("/flaky.xml")}],
+                          notify=[{"webhook": hook.url(), "name": "ops-hook",
+                                   "topics": ["peace-council"]}])
+
+    for _ in range(4):
+        assert cli("poll", "-c", str(config)).exit_code == 0  # per-feed failure: exit 0
+    assert alert_log() == []
+    assert cli("poll", "-c", str(config)).exit_code == 0  # the fifth failure in a row
+    assert cli("poll", "-c", str(config)).exit_code == 0  # a sixth says nothing new
+
+    [down] = alert_log()
+    assert down["kind"] == "operator" and down["topic"] == "monitor:feed-down"
+    assert down["title"].startswith("feed down: flaky: ") and "503" in down["title"]
+    state["fail"] = False
+    assert cli("poll", "-c", str(config)).exit_code == 0
+    assert cli("poll", "-c", str(config)).exit_code == 0
+
+    titles = [a["title"] for a in alert_log()]
+    assert titles[1:] == ["feed recovered: flaky"]
+    # Operator alerts go to every channel, whatever its topics.
+    assert [h.json()["data"]["title"] for h in hook.accepted()] == titles
+    assert cli("deliver", "-c", str(config)).exit_code == 0
