@@ -74,16 +74,29 @@ class Deliverer:
     rng: random.Random = field(default_factory=random.Random)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def deliver(self, now_fn: Callable[[], datetime], *, due_only: bool = True,
-                stop: threading.Event | None = None, limit: int = 500,
-                after_id: int = 0) -> DeliverySummary:
+    def deliver(
+        self,
+        now_fn: Callable[[], datetime],
+        *,
+        due_only: bool = True,
+        stop: threading.Event | None = None,
+        limit: int = 500,
+        after_id: int = 0,
+    ) -> DeliverySummary:
         """One round: claim what is due (rows after ``after_id``) and try each once."""
         summary = DeliverySummary()
         with self._lock:  # one round at a time per process
             storage.release_dead_leases(self.engine, now_fn())
             tasks = storage.claim_deliveries(
-                self.engine, owner=self.owner, now=now_fn(), lease=LEASE, limit=limit,
-                channels=list(self.channels), due_only=due_only, after_id=after_id)
+                self.engine,
+                owner=self.owner,
+                now=now_fn(),
+                lease=LEASE,
+                limit=limit,
+                channels=list(self.channels),
+                due_only=due_only,
+                after_id=after_id,
+            )
             if not tasks:
                 return summary
             summary.claimed = len(tasks)
@@ -91,16 +104,18 @@ class Deliverer:
             by_channel: dict[str, list[DeliveryTask]] = defaultdict(list)
             for task in tasks:
                 by_channel[task.channel].append(task)
-            with ThreadPoolExecutor(max_workers=min(8, len(by_channel)),
-                                    thread_name_prefix="deliver") as pool:
+            with ThreadPoolExecutor(
+                max_workers=min(8, len(by_channel)), thread_name_prefix="deliver"
+            ) as pool:
                 for name, items in by_channel.items():
                     pool.submit(self._deliver_channel, name, items, now_fn, summary, stop)
         if self.metrics is not None:
             self.metrics.set_backlog(storage.outbox_counts(self.engine).get("pending", 0))
         return summary
 
-    def flush(self, now_fn: Callable[[], datetime], *, revive_dead: bool = True,
-              max_rounds: int = 10_000) -> DeliverySummary:
+    def flush(
+        self, now_fn: Callable[[], datetime], *, revive_dead: bool = True, max_rounds: int = 10_000
+    ) -> DeliverySummary:
         """`monitor deliver`: try every undelivered row once now, due or not.
 
         Dead letters are put back first (their schedule starts again: the operator
@@ -118,9 +133,14 @@ class Deliverer:
             total.add(summary)
         return total
 
-    def _deliver_channel(self, name: str, tasks: list[DeliveryTask],
-                         now_fn: Callable[[], datetime], summary: DeliverySummary,
-                         stop: threading.Event | None) -> None:
+    def _deliver_channel(
+        self,
+        name: str,
+        tasks: list[DeliveryTask],
+        now_fn: Callable[[], datetime],
+        summary: DeliverySummary,
+        stop: threading.Event | None,
+    ) -> None:
         channel = self.channels[name]
         for index, task in enumerate(tasks):
             if stop is not None and stop.is_set():
@@ -131,15 +151,16 @@ class Deliverer:
                 channel.send(task.alert, delivery_id=task.delivery_id)
             except DeliveryError as exc:
                 retry_at = self._failed(task, exc, now_fn(), summary)
-                bound.warning("alert_delivery_failed", error=str(exc)[:300],
-                              retryable=exc.retryable)
+                bound.warning(
+                    "alert_delivery_failed", error=str(exc)[:300], retryable=exc.retryable
+                )
                 if exc.disable:
                     self._disable(name, str(exc), now_fn())
-                    self._give_back(tasks[index + 1:], now_fn())
+                    self._give_back(tasks[index + 1 :], now_fn())
                     return
                 if exc.retryable:
                     # The receiver is down: keep the rest of this round for later.
-                    self._give_back(tasks[index + 1:], retry_at or now_fn())
+                    self._give_back(tasks[index + 1 :], retry_at or now_fn())
                     return
                 continue
             except Exception:
@@ -155,8 +176,9 @@ class Deliverer:
     def _give_back(self, tasks: Sequence[DeliveryTask], until: datetime) -> None:
         storage.defer_deliveries(self.engine, [t.id for t in tasks], self.owner, until)
 
-    def _failed(self, task: DeliveryTask, exc: DeliveryError, now: datetime,
-                summary: DeliverySummary) -> datetime | None:
+    def _failed(
+        self, task: DeliveryTask, exc: DeliveryError, now: datetime, summary: DeliverySummary
+    ) -> datetime | None:
         delay = retry_delay(task.attempts + 1, self.schedule, self.rng) if exc.retryable else None
         if self.metrics is not None:
             self.metrics.record_delivery(task.channel, "failed" if delay else "dead")
@@ -167,18 +189,32 @@ class Deliverer:
         summary.count("dead", task.channel, str(exc))
         storage.mark_failed(self.engine, task.id, self.owner, str(exc), None)
         if task.alert.kind == "topic":
-            storage.save_operator_alert(self.engine, operator_alert(
-                "delivery-failed", task.alert.feed,
-                f"alert not delivered to {task.channel} after {task.attempts + 1} attempts: "
-                f"{task.alert.title[:200]} ({str(exc)[:200]})", now), self.policy, now)
+            storage.save_operator_alert(
+                self.engine,
+                operator_alert(
+                    "delivery-failed",
+                    task.alert.feed,
+                    f"alert not delivered to {task.channel} after {task.attempts + 1} attempts: "
+                    f"{task.alert.title[:200]} ({str(exc)[:200]})",
+                    now,
+                ),
+                self.policy,
+                now,
+            )
         return None
 
     def _disable(self, name: str, reason: str, now: datetime) -> None:
         storage.mark_channel_disabled(self.engine, name, reason, now)
         log.error("channel_disabled", channel=name, reason=reason[:300])
         # Told to the other channels only: the disabled one would answer 410 again.
-        others = replace(self.policy, channels=tuple(c for c in self.policy.channels
-                                                     if c[0] != name))
-        storage.save_operator_alert(self.engine, operator_alert(
-            "channel-disabled", name, f"alert channel {name} disabled: {reason[:300]}", now),
-            others, now)
+        others = replace(
+            self.policy, channels=tuple(c for c in self.policy.channels if c[0] != name)
+        )
+        storage.save_operator_alert(
+            self.engine,
+            operator_alert(
+                "channel-disabled", name, f"alert channel {name} disabled: {reason[:300]}", now
+            ),
+            others,
+            now,
+        )

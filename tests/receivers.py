@@ -66,8 +66,11 @@ class WebhookReceiver:
                 body = self.rfile.read(int(self.headers.get("content-length") or 0))
                 with receiver._lock:
                     status = receiver.script.pop(0) if receiver.script else receiver.default
-                    receiver.hits.append(Hit(self.path, {k.lower(): v for k, v in
-                                                         self.headers.items()}, body, status))
+                    receiver.hits.append(
+                        Hit(
+                            self.path, {k.lower(): v for k, v in self.headers.items()}, body, status
+                        )
+                    )
                 if receiver.delay:
                     time.sleep(receiver.delay)
                 self.send_response(status)
@@ -91,16 +94,18 @@ class WebhookReceiver:
     def accepted(self, path: str | None = None) -> list[Hit]:
         """Requests answered 2xx (optionally only those to ``path``)."""
         with self._lock:
-            return [h for h in self.hits if 200 <= h.status < 300
-                    and (path is None or h.path == path)]
+            return [
+                h for h in self.hits if 200 <= h.status < 300 and (path is None or h.path == path)
+            ]
 
     def all(self, path: str | None = None) -> list[Hit]:
         with self._lock:
             return [h for h in self.hits if path is None or h.path == path]
 
 
-def verify_standard_webhook(secret: str, hit: Hit, *, now: float | None = None,
-                            tolerance: float = 300) -> None:
+def verify_standard_webhook(
+    secret: str, hit: Hit, *, now: float | None = None, tolerance: float = 300
+) -> None:
     """Raise AssertionError unless ``hit`` is signed as Standard Webhooks specifies.
 
     Signed content: ``{webhook-id}.{webhook-timestamp}.{body}``; key: the base64 part of
@@ -114,8 +119,9 @@ def verify_standard_webhook(secret: str, hit: Hit, *, now: float | None = None,
     content = f"{msg_id}.{timestamp}.".encode() + hit.body
     expected = base64.b64encode(hmac.new(key, content, hashlib.sha256).digest()).decode()
     offered = [s.split(",", 1) for s in hit.headers["webhook-signature"].split(" ")]
-    assert any(v == "v1" and hmac.compare_digest(sig, expected) for v, sig in offered), \
+    assert any(v == "v1" and hmac.compare_digest(sig, expected) for v, sig in offered), (
         "webhook-signature does not verify"
+    )
 
 
 class ScriptedSMTP:

@@ -36,8 +36,7 @@ from tests.test_daemon import Daemon
 SEED = int(os.environ.get("MONITOR_CRASH_SEED", "20250815"))
 KILLS = 9
 FEEDS = ("wire-a", "wire-b", "wire-c")
-MATCHING = ("Donald Trump and Vladimir Putin held a summit in Anchorage; "
-            "talks went on for hours.")
+MATCHING = "Donald Trump and Vladimir Putin held a summit in Anchorage; talks went on for hours."
 OTHER = "The city council approved the budget for next year after a long debate."
 
 
@@ -59,13 +58,23 @@ def plan(rng: random.Random, start: datetime, seconds: float) -> list[Planned]:
         n = 0
         while at < seconds:
             n += 1
-            words = " ".join("".join(rng.choices(string.ascii_lowercase, k=rng.randint(5, 9)))
-                             for _ in range(6)).capitalize()
+            words = " ".join(
+                "".join(rng.choices(string.ascii_lowercase, k=rng.randint(5, 9))) for _ in range(6)
+            ).capitalize()
             matching = rng.random() < 0.5
-            planned.append(Planned(feed, at, Item(
-                title=words, link=f"https://{feed}.example.org/{n}-{words.split()[0]}",
-                description=(MATCHING if matching else OTHER) + f" ({words})",
-                published=start + timedelta(seconds=at)), matching))
+            planned.append(
+                Planned(
+                    feed,
+                    at,
+                    Item(
+                        title=words,
+                        link=f"https://{feed}.example.org/{n}-{words.split()[0]}",
+                        description=(MATCHING if matching else OTHER) + f" ({words})",
+                        published=start + timedelta(seconds=at),
+                    ),
+                    matching,
+                )
+            )
             at += rng.uniform(0.8, 1.8)
     return planned
 
@@ -80,7 +89,8 @@ class Publisher:
         self._lock = threading.Lock()
         for feed in FEEDS:
             server.expect_request(f"/{feed}.xml").respond_with_handler(
-                lambda request, feed=feed: self._serve(feed, request))
+                lambda request, feed=feed: self._serve(feed, request)
+            )
         self.urls = {feed: server.url_for(f"/{feed}.xml") for feed in FEEDS}
 
     def visible(self, feed: str | None = None) -> list[Planned]:
@@ -105,17 +115,19 @@ def db_rows(path: Path, query: str) -> list[tuple[object, ...]]:
 
 
 @pytest.mark.slow
-def test_sigkill_at_random_moments_loses_and_duplicates_nothing(httpserver, write_config,
-                                                                 tmp_path):
+def test_sigkill_at_random_moments_loses_and_duplicates_nothing(httpserver, write_config, tmp_path):
     rng = random.Random(SEED)
     publisher = Publisher(httpserver, plan(rng, datetime.now(UTC), seconds=60))
     # A slow receiver widens the window between "sent" and "marked sent".
     hook = WebhookReceiver(delay=0.2).start()
     config = write_config(
-        feeds=[{"name": f, "url": u, "interval": "1s", "language": "en"}
-               for f, u in publisher.urls.items()],
+        feeds=[
+            {"name": f, "url": u, "interval": "1s", "language": "en"}
+            for f, u in publisher.urls.items()
+        ],
         notify=[{"webhook": hook.url(), "name": "hook"}],
-        delivery={"schedule": ["1s"] * 10})
+        delivery={"schedule": ["1s"] * 10},
+    )
     db = tmp_path / "monitor.db"
     started_at = time.monotonic()
 
@@ -136,8 +148,9 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(httpserver, writ
             if not db.exists():
                 return False
             stored = db_rows(db, "SELECT count(*) FROM articles")[0][0]
-            open_rows = db_rows(db, "SELECT count(*) FROM deliveries WHERE status != "
-                                    "'delivered'")[0][0]
+            open_rows = db_rows(db, "SELECT count(*) FROM deliveries WHERE status != 'delivered'")[
+                0
+            ][0]
             return stored == len(expected) and open_rows == 0
 
         final.wait_for(drained, 40, "every item stored and every alert delivered")
@@ -147,10 +160,10 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(httpserver, writ
     took = time.monotonic() - started_at
 
     # No article lost: every published item is stored, once.
-    articles = db_rows(db, "SELECT f.name, a.url, a.id FROM articles a "
-                           "JOIN feeds f ON f.id = a.feed_id")
-    assert sorted((f, u) for f, u, _ in articles) == sorted(
-        (p.feed, p.item.link) for p in expected)
+    articles = db_rows(
+        db, "SELECT f.name, a.url, a.id FROM articles a JOIN feeds f ON f.id = a.feed_id"
+    )
+    assert sorted((f, u) for f, u, _ in articles) == sorted((p.feed, p.item.link) for p in expected)
     by_url = {u: i for _, u, i in articles}
     matching = {by_url[p.item.link] for p in expected if p.matching}
     assert matching and len(matching) < len(expected)
@@ -165,7 +178,9 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(httpserver, writ
     # Every alert delivered to every channel.
     deliveries = db_rows(db, "SELECT alert_id, channel, status FROM deliveries")
     assert Counter((c, s) for _, c, s in deliveries) == {
-        ("log", "delivered"): len(alerts), ("hook", "delivered"): len(alerts)}
+        ("log", "delivered"): len(alerts),
+        ("hook", "delivered"): len(alerts),
+    }
     # The alert log holds each alert exactly once.
     logged = Counter(line["id"] for line in read_alert_log(tmp_path / "alerts.jsonl"))
     assert set(logged) == alert_ids and set(logged.values()) == {1}
@@ -179,5 +194,7 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(httpserver, writ
     for hit in hook.accepted():
         ids_per_alert.setdefault(hit.json()["data"]["id"], set()).add(hit.headers["webhook-id"])
     assert all(len(v) == 1 for v in ids_per_alert.values())
-    print(f"\ncrash test (seed {SEED}): {kills} kills, {len(expected)} items, {len(alerts)} alerts, "
-          f"{duplicates} duplicate webhook deliveries, {took:.1f} s")
+    print(
+        f"\ncrash test (seed {SEED}): {kills} kills, {len(expected)} items, {len(alerts)} alerts, "
+        f"{duplicates} duplicate webhook deliveries, {took:.1f} s"
+    )

@@ -50,8 +50,9 @@ def secret_env(monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def feed(httpserver: HTTPServer, path: str, items: list[Item], title: str = "Feed") -> str:
-    httpserver.expect_request(path).respond_with_data(rss(items, title=title),
-                                                      content_type="application/rss+xml")
+    httpserver.expect_request(path).respond_with_data(
+        rss(items, title=title), content_type="application/rss+xml"
+    )
     return httpserver.url_for(path)
 
 
@@ -70,14 +71,16 @@ def delivered_ids(hits: list[Any]) -> list[str]:
 
 
 def test_webhook_refused_then_500_then_200_delivers_everything_once_with_one_id(
-        httpserver, write_config, cli, alert_log, receivers, secret_env):
+    httpserver, write_config, cli, alert_log, receivers, secret_env
+):
     url = feed(httpserver, "/wire.xml", [SUMMIT_EN, PEACE_EN, OTHER_EN])
     hook = receivers()  # not started yet: its port refuses connections
     config = write_config(
         feeds=[{"name": "wire", "url": url, "language": "en"}],
         notify=[{"webhook": hook.url(), "secret": "${WH_SECRET}", "name": "ops-hook"}],
         # Every retry an hour away: only `monitor deliver` can send them today.
-        delivery={"schedule": ["1h"] * 6})
+        delivery={"schedule": ["1h"] * 6},
+    )
 
     polled = cli("poll", "-c", str(config))
 
@@ -119,12 +122,15 @@ def test_webhook_refused_then_500_then_200_delivers_everything_once_with_one_id(
 
 
 def test_dead_letter_raises_an_operator_alert_and_deliver_revives_it(
-        httpserver, write_config, cli, alert_log, receivers):
+    httpserver, write_config, cli, alert_log, receivers
+):
     url = feed(httpserver, "/wire.xml", [SUMMIT_EN])
     hook = receivers()
-    config = write_config(feeds=[{"name": "wire", "url": url}],
-                          notify=[{"webhook": hook.url(), "name": "ops-hook"}],
-                          delivery={"schedule": ["1h"]})
+    config = write_config(
+        feeds=[{"name": "wire", "url": url}],
+        notify=[{"webhook": hook.url(), "name": "ops-hook"}],
+        delivery={"schedule": ["1h"]},
+    )
     assert cli("poll", "-c", str(config)).exit_code == 0  # attempt 1 fails
 
     gave_up = cli("deliver", "-c", str(config))  # attempt 2 fails: the schedule is spent
@@ -142,35 +148,43 @@ def test_dead_letter_raises_an_operator_alert_and_deliver_revives_it(
 
 
 def test_one_failing_channel_never_blocks_another_and_topics_route(
-        httpserver, write_config, cli, alert_log, receivers):
+    httpserver, write_config, cli, alert_log, receivers
+):
     url = feed(httpserver, "/wire.xml", [SUMMIT_EN, PEACE_EN, OTHER_EN])
     down = receivers()
     ok = receivers().start()
     peace = receivers().start()
     config = write_config(
         feeds=[{"name": "wire", "url": url}],
-        notify=[{"webhook": down.url(), "name": "down"},
-                {"webhook": ok.url(), "name": "ok"},
-                {"webhook": peace.url(), "name": "peace", "topics": ["peace-council"]}],
-        delivery={"schedule": ["1h"] * 3})
+        notify=[
+            {"webhook": down.url(), "name": "down"},
+            {"webhook": ok.url(), "name": "ok"},
+            {"webhook": peace.url(), "name": "peace", "topics": ["peace-council"]},
+        ],
+        delivery={"schedule": ["1h"] * 3},
+    )
 
     assert cli("poll", "-c", str(config)).exit_code == 0
 
     assert {a["topic"] for a in alert_log()} == {"trump-putin-summit", "peace-council"}
     assert sorted(h.json()["data"]["topic"] for h in ok.accepted()) == [
-        "peace-council", "trump-putin-summit"]
+        "peace-council",
+        "trump-putin-summit",
+    ]
     assert [h.json()["data"]["topic"] for h in peace.accepted()] == ["peace-council"]
     report = cli("deliver", "-c", str(config))
     assert report.exit_code == 1 and "down:" in report.stdout
     assert "ok:" not in report.stdout and "peace:" not in report.stdout
 
 
-def test_410_disables_the_endpoint_with_an_operator_alert(httpserver, write_config, cli,
-                                                           alert_log, receivers):
+def test_410_disables_the_endpoint_with_an_operator_alert(
+    httpserver, write_config, cli, alert_log, receivers
+):
     url = feed(httpserver, "/wire.xml", [SUMMIT_EN, PEACE_EN])
     gone = receivers(default=410).start()
-    config = write_config(feeds=[{"name": "wire", "url": url}],
-                          notify=[{"webhook": gone.url(), "name": "old-hook"}])
+    config = write_config(
+        feeds=[{"name": "wire", "url": url}], notify=[{"webhook": gone.url(), "name": "old-hook"}]
+    )
 
     assert cli("poll", "-c", str(config)).exit_code == 0
     assert cli("deliver", "-c", str(config)).exit_code == 0  # nothing left to try
@@ -181,17 +195,25 @@ def test_410_disables_the_endpoint_with_an_operator_alert(httpserver, write_conf
 
 
 def test_email_421_then_accepted_and_apprise_json_reaches_the_receiver(
-        httpserver, write_config, cli, alert_log, receivers, smtp):
+    httpserver, write_config, cli, alert_log, receivers, smtp
+):
     url = feed(httpserver, "/wire.xml", [SUMMIT_EN])
     apprise_rx = receivers().start()
     smtp.handler.replies = ["421 4.3.2 Service not available, try later"]
     config = write_config(
         feeds=[{"name": "wire", "url": url}],
-        smtp={"host": "127.0.0.1", "port": smtp.port, "security": "none",
-              "from": "monitor@example.org"},
-        notify=[{"email": "ops@example.org", "name": "mail"},
-                {"apprise": f"json://127.0.0.1:{apprise_rx.port}/apprise", "name": "chat"}],
-        delivery={"schedule": ["1h"] * 3})
+        smtp={
+            "host": "127.0.0.1",
+            "port": smtp.port,
+            "security": "none",
+            "from": "monitor@example.org",
+        },
+        notify=[
+            {"email": "ops@example.org", "name": "mail"},
+            {"apprise": f"json://127.0.0.1:{apprise_rx.port}/apprise", "name": "chat"},
+        ],
+        delivery={"schedule": ["1h"] * 3},
+    )
 
     polled = cli("poll", "-c", str(config))
 
@@ -219,18 +241,34 @@ def test_email_421_then_accepted_and_apprise_json_reaches_the_receiver(
 
 
 def test_same_story_from_three_feeds_is_one_alert_listing_all_three(
-        httpserver, write_config, cli, alert_log):
+    httpserver, write_config, cli, alert_log
+):
     base = "https://news.example.org/world/trump-putin-anchorage"
-    a = feed(httpserver, "/a.xml", [Item(SUMMIT_EN.title, base + "?utm_source=rss&utm_medium=a",
-                                         SUMMIT_EN.description)])
-    b = feed(httpserver, "/b.xml", [Item(SUMMIT_EN.title, base + "?fbclid=XYZ&utm_campaign=b",
-                                         SUMMIT_EN.description)])
+    a = feed(
+        httpserver,
+        "/a.xml",
+        [Item(SUMMIT_EN.title, base + "?utm_source=rss&utm_medium=a", SUMMIT_EN.description)],
+    )
+    b = feed(
+        httpserver,
+        "/b.xml",
+        [Item(SUMMIT_EN.title, base + "?fbclid=XYZ&utm_campaign=b", SUMMIT_EN.description)],
+    )
     # The same wire story under another outlet's URL and a slightly different headline.
-    c = feed(httpserver, "/c.xml", [Item("Trump and Putin meet for summit in Anchorage, Alaska",
-                                         "https://other.example.net/2025/08/15/story-991",
-                                         SUMMIT_EN.description)])
-    config = write_config(feeds=[{"name": n, "url": u, "language": "en"}
-                                 for n, u in (("a", a), ("b", b), ("c", c))])
+    c = feed(
+        httpserver,
+        "/c.xml",
+        [
+            Item(
+                "Trump and Putin meet for summit in Anchorage, Alaska",
+                "https://other.example.net/2025/08/15/story-991",
+                SUMMIT_EN.description,
+            )
+        ],
+    )
+    config = write_config(
+        feeds=[{"name": n, "url": u, "language": "en"} for n, u in (("a", a), ("b", b), ("c", c))]
+    )
 
     polled = cli("poll", "-c", str(config))
 
@@ -246,14 +284,26 @@ def test_same_story_from_three_feeds_is_one_alert_listing_all_three(
 
 
 def test_alert_log_line_lists_the_feeds_known_when_it_was_first_delivered(
-        httpserver, write_config, cli, alert_log):
+    httpserver, write_config, cli, alert_log
+):
     base = "https://news.example.org/world/trump-putin-anchorage"
-    a = feed(httpserver, "/a.xml", [Item(SUMMIT_EN.title, base + "?utm_source=a",
-                                         SUMMIT_EN.description)])
-    c = feed(httpserver, "/c.xml", [Item("Trump, Putin meet for Anchorage summit - Reuters",
-                                         "https://wire.example.net/x/1", SUMMIT_EN.description)])
-    config = write_config(feeds=[{"name": "a", "url": a, "language": "en"},
-                                 {"name": "c", "url": c, "language": "en"}])
+    a = feed(
+        httpserver, "/a.xml", [Item(SUMMIT_EN.title, base + "?utm_source=a", SUMMIT_EN.description)]
+    )
+    c = feed(
+        httpserver,
+        "/c.xml",
+        [
+            Item(
+                "Trump, Putin meet for Anchorage summit - Reuters",
+                "https://wire.example.net/x/1",
+                SUMMIT_EN.description,
+            )
+        ],
+    )
+    config = write_config(
+        feeds=[{"name": "a", "url": a, "language": "en"}, {"name": "c", "url": c, "language": "en"}]
+    )
 
     assert cli("poll", "-c", str(config), "--feed", "a").exit_code == 0
     assert cli("poll", "-c", str(config), "--feed", "c").exit_code == 0
@@ -265,18 +315,23 @@ def test_alert_log_line_lists_the_feeds_known_when_it_was_first_delivered(
     assert line["feeds"] == ["a"]
 
 
-def test_daemon_retries_a_webhook_until_it_recovers(httpserver, write_config, receivers,
-                                                    secret_env, tmp_path, daemons):
+def test_daemon_retries_a_webhook_until_it_recovers(
+    httpserver, write_config, receivers, secret_env, tmp_path, daemons
+):
     live = LiveFeed(httpserver, "/live.xml")
     live.items = [SUMMIT_EN, PEACE_EN, OTHER_EN]
     hook = receivers()
     config = write_config(
         feeds=[{"name": "live", "url": live.url, "interval": "1s"}],
         notify=[{"webhook": hook.url(), "secret": "${WH_SECRET}", "name": "hook"}],
-        delivery={"schedule": ["1s"] * 30})
+        delivery={"schedule": ["1s"] * 30},
+    )
     daemon = daemons(config)
-    daemon.wait_for(lambda: any(e.get("event") == "alert_delivery_failed"
-                                for e in daemon.logs()), 30, "a refused delivery")
+    daemon.wait_for(
+        lambda: any(e.get("event") == "alert_delivery_failed" for e in daemon.logs()),
+        30,
+        "a refused delivery",
+    )
     hook.script = [500, 500]
     hook.start()
 
@@ -308,9 +363,9 @@ def daemons() -> Iterator[Callable[[Path], Daemon]]:
             daemon.proc.wait()
 
 
-
 def test_feed_down_after_five_failures_and_recovered_reach_every_channel(
-        httpserver, write_config, cli, alert_log, receivers):
+    httpserver, write_config, cli, alert_log, receivers
+):
     state = {"fail": True}
 
     def handler(_request: Any) -> Any:
@@ -322,9 +377,10 @@ def test_feed_down_after_five_failures_and_recovered_reach_every_channel(
 
     httpserver.expect_request("/flaky.xml").respond_with_handler(handler)
     hook = receivers().start()
-    config = write_config(feeds=[{"name": "flaky", "url": httpserver.url_for("/flaky.xml")}],
-                          notify=[{"webhook": hook.url(), "name": "ops-hook",
-                                   "topics": ["peace-council"]}])
+    config = write_config(
+        feeds=[{"name": "flaky", "url": httpserver.url_for("/flaky.xml")}],
+        notify=[{"webhook": hook.url(), "name": "ops-hook", "topics": ["peace-council"]}],
+    )
 
     for _ in range(4):
         assert cli("poll", "-c", str(config)).exit_code == 0  # per-feed failure: exit 0

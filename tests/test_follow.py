@@ -26,8 +26,10 @@ from tests.conftest import REPO, run_monitor
 from tests.feedgen import OTHER_EN, PEACE_EN, SUMMIT_EN, Item, rss
 from tests.test_daemon import LiveFeed
 
-NEW_PEACE = Item("Kazakhstan joins Trump's Board of Peace",
-                 "https://news.example.org/world/kazakhstan-board-of-peace")
+NEW_PEACE = Item(
+    "Kazakhstan joins Trump's Board of Peace",
+    "https://news.example.org/world/kazakhstan-board-of-peace",
+)
 ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
 NO_DATE_RSS = b"""<?xml version="1.0" encoding="utf-8"?>
@@ -50,13 +52,19 @@ def two_feeds(httpserver: HTTPServer, write_config: Any, cli: Any, tmp_path: Pat
     httpserver.expect_request("/a.xml").respond_with_data(rss([SUMMIT_EN, OTHER_EN]))
     httpserver.expect_request("/b.xml").respond_with_data(rss([PEACE_EN]))
     httpserver.expect_request("/u.xml").respond_with_data(NO_DATE_RSS)
-    config = write_config(feeds=[{"name": "a", "url": httpserver.url_for("/a.xml")},
-                                 {"name": "b", "url": httpserver.url_for("/b.xml")},
-                                 {"name": "undated", "url": httpserver.url_for("/u.xml")}])
+    config = write_config(
+        feeds=[
+            {"name": "a", "url": httpserver.url_for("/a.xml")},
+            {"name": "b", "url": httpserver.url_for("/b.xml")},
+            {"name": "undated", "url": httpserver.url_for("/u.xml")},
+        ]
+    )
     assert cli("poll", "-c", str(config), "--feed", "a").exit_code == 0
     with sqlite3.connect(tmp_path / "monitor.db") as db:
-        db.execute("UPDATE alerts SET detected_at = datetime(detected_at, '-3 hours'), "
-                   "seq = seq - 10800000000")
+        db.execute(
+            "UPDATE alerts SET detected_at = datetime(detected_at, '-3 hours'), "
+            "seq = seq - 10800000000"
+        )
     assert cli("poll", "-c", str(config)).exit_code == 0
     return config
 
@@ -64,11 +72,22 @@ def two_feeds(httpserver: HTTPServer, write_config: Any, cli: Any, tmp_path: Pat
 def test_json_lines_follow_the_spec_schema(two_feeds, cli):
     alerts = lines_of(cli("alerts", "-c", str(two_feeds), "--json"))
 
-    assert [a["topic"] for a in alerts] == ["trump-putin-summit", "peace-council",
-                                            "peace-council"]  # newest last
+    assert [a["topic"] for a in alerts] == [
+        "trump-putin-summit",
+        "peace-council",
+        "peace-council",
+    ]  # newest last
     for alert in alerts:
-        assert {"id", "topic", "title", "url", "feed", "published", "detected_at",
-                "evidence"} <= set(alert)
+        assert {
+            "id",
+            "topic",
+            "title",
+            "url",
+            "feed",
+            "published",
+            "detected_at",
+            "evidence",
+        } <= set(alert)
         assert isinstance(alert["id"], str) and alert["id"]
         assert alert["url"].startswith("https://")
         assert ISO_Z.match(alert["detected_at"])
@@ -83,15 +102,17 @@ def test_json_lines_follow_the_spec_schema(two_feeds, cli):
 
 def test_since_limit_feed_and_topic_filters(two_feeds, cli):
     def ids(*args: str) -> list[str]:
-        return [a["feed"] for a in lines_of(cli("alerts", "-c", str(two_feeds), "--json",
-                                                *args))]
+        return [a["feed"] for a in lines_of(cli("alerts", "-c", str(two_feeds), "--json", *args))]
 
     assert ids("--since", "2h") == ["b", "undated"]
     assert ids("--since", "4h") == ["a", "b", "undated"]
     two_hours_ago = (datetime.now(UTC) - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%MZ")
     assert ids("--since", two_hours_ago) == ["b", "undated"]
     assert ids("--since", (datetime.now(UTC) - timedelta(hours=4)).isoformat()) == [
-        "a", "b", "undated"]
+        "a",
+        "b",
+        "undated",
+    ]
     assert ids("--limit", "1") == ["undated"]
     assert ids("--limit", "2") == ["b", "undated"]
     assert ids("--feed", "a") == ["a"]
@@ -126,8 +147,16 @@ def test_the_table_prints_markup_in_titles_literally(monkeypatch):
     from monitor.render import print_alerts_table
     from monitor.types import Alert
 
-    alert = Alert(id="x", topic="t", title="[bold red]not markup[/] \x1b[2J", url=None,
-                  feed="f", published=None, detected_at=datetime.now(UTC), evidence=())
+    alert = Alert(
+        id="x",
+        topic="t",
+        title="[bold red]not markup[/] \x1b[2J",
+        url=None,
+        feed="f",
+        published=None,
+        detected_at=datetime.now(UTC),
+        evidence=(),
+    )
     monkeypatch.setenv("COLUMNS", "240")
     out = io.StringIO()
 
@@ -142,9 +171,22 @@ class Follower:
 
     def __init__(self, config: Path, *args: str) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "monitor", "alerts", "-c", str(config), "--follow",
-             "--json", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env={**os.environ, "PYTHONPATH": str(REPO)})
+            [
+                sys.executable,
+                "-m",
+                "monitor",
+                "alerts",
+                "-c",
+                str(config),
+                "--follow",
+                "--json",
+                *args,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+        )
         self.lines: queue.Queue[tuple[float, dict[str, Any]]] = queue.Queue()
         assert self.proc.stdout is not None
         threading.Thread(target=self._read, args=(self.proc.stdout,), daemon=True).start()
@@ -172,7 +214,8 @@ def follower() -> Iterator[list[Follower]]:
 
 
 def test_follow_prints_an_alert_committed_by_another_process_within_two_seconds(
-        httpserver, write_config, follower, tmp_path):
+    httpserver, write_config, follower, tmp_path
+):
     feed = LiveFeed(httpserver, "/live.xml")
     feed.items = [SUMMIT_EN, PEACE_EN]
     config = write_config(feeds=[{"name": "live", "url": feed.url}])
@@ -199,7 +242,8 @@ def test_follow_prints_an_alert_committed_by_another_process_within_two_seconds(
 
 @pytest.mark.slow
 def test_follow_prints_an_alert_whose_poll_started_long_before_its_commit(
-        httpserver, write_config, follower, request):
+    httpserver, write_config, follower, request
+):
     """An alert is stamped with the time its feed's poll started. A slow feed's alert
     can commit after a newer one from a faster poll: --follow must print both."""
     slow = LiveFeed(httpserver, "/slow.xml")
@@ -207,17 +251,21 @@ def test_follow_prints_an_alert_whose_poll_started_long_before_its_commit(
     fast_server.start()
     request.addfinalizer(fast_server.stop)
     fast = LiveFeed(fast_server, "/fast.xml")
-    config = write_config(feeds=[{"name": "slow", "url": slow.url},
-                                 {"name": "fast", "url": fast.url}])
+    config = write_config(
+        feeds=[{"name": "slow", "url": slow.url}, {"name": "fast", "url": fast.url}]
+    )
     assert run_monitor("poll", "-c", str(config)).returncode == 0
     follow = Follower(config)
     follower.append(follow)
     slow.items, slow.delay = [PEACE_EN], 14.0
     fast.items = [SUMMIT_EN]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    slow_poll = subprocess.Popen([sys.executable, "-m", "monitor", "poll", "-c", str(config),
-                                  "--feed", "slow"], env=env, stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.DEVNULL)
+    slow_poll = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "poll", "-c", str(config), "--feed", "slow"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         time.sleep(12)
         assert run_monitor("poll", "-c", str(config), "--feed", "fast").returncode == 0

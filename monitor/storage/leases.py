@@ -44,12 +44,15 @@ def release_dead_leases(engine: Engine, now: datetime, *, host: str | None = Non
     with engine.begin() as conn:
         for table, pending in ((FeedRow, None), (DeliveryRow, DeliveryRow.status == "pending")):
             query = select(distinct(table.lease_owner)).where(
-                table.lease_owner.is_not(None), table.lease_until > now)
+                table.lease_owner.is_not(None), table.lease_until > now
+            )
             if pending is not None:
                 query = query.where(pending)
             dead = [o for o in conn.execute(query).scalars() if o and dead_owner(o, host)]
             if dead:
                 freed += conn.execute(
-                    update(table).where(table.lease_owner.in_(dead))
-                    .values(lease_owner=None, lease_until=None)).rowcount
+                    update(table)
+                    .where(table.lease_owner.in_(dead))
+                    .values(lease_owner=None, lease_until=None)
+                ).rowcount
     return freed

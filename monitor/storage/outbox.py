@@ -36,15 +36,21 @@ def claim_deliveries(
         clock = db_now(conn, now)
         # Rows written for a channel after its receiver disabled it (an operator alert
         # raised meanwhile) are skipped like the ones pending when it was disabled.
-        disabled = list(conn.execute(
-            select(ChannelStateRow.channel).where(ChannelStateRow.disabled_at.is_not(None))
-        ).scalars())
+        disabled = list(
+            conn.execute(
+                select(ChannelStateRow.channel).where(ChannelStateRow.disabled_at.is_not(None))
+            ).scalars()
+        )
         if disabled:
             conn.execute(
                 update(DeliveryRow)
                 .where(DeliveryRow.status == "pending", DeliveryRow.channel.in_(disabled))
-                .values(status="skipped", lease_owner=None, lease_until=None,
-                        last_error="channel disabled")
+                .values(
+                    status="skipped",
+                    lease_owner=None,
+                    lease_until=None,
+                    last_error="channel disabled",
+                )
             )
         conds = [
             DeliveryRow.status == "pending",
@@ -152,28 +158,37 @@ def undelivered(engine: Engine, channels: Sequence[str]) -> dict[str, tuple[int,
     with something undelivered: what `monitor deliver` reports as still failing."""
     query = (
         select(DeliveryRow.channel, DeliveryRow.status, DeliveryRow.last_error)
-        .where(DeliveryRow.channel.in_(list(channels)),
-               DeliveryRow.status.in_(("pending", "dead")))
+        .where(DeliveryRow.channel.in_(list(channels)), DeliveryRow.status.in_(("pending", "dead")))
         .order_by(DeliveryRow.id)
     )
     found: dict[str, tuple[int, int, str | None]] = {}
     with engine.connect() as conn:
         for channel, status, error in conn.execute(query).all():
             pending, dead, last = found.get(channel, (0, 0, None))
-            found[channel] = (pending + (status == "pending"), dead + (status == "dead"),
-                              error or last)
+            found[channel] = (
+                pending + (status == "pending"),
+                dead + (status == "dead"),
+                error or last,
+            )
     return found
 
 
 def revive_dead_deliveries(engine: Engine, channels: Sequence[str], now: datetime) -> int:
     """Put dead letters of ``channels`` back in the outbox with a fresh schedule."""
     with engine.begin() as conn:
-        return int(conn.execute(
-            update(DeliveryRow)
-            .where(DeliveryRow.status == "dead", DeliveryRow.channel.in_(list(channels)))
-            .values(status="pending", attempts=0, next_attempt=now, lease_owner=None,
-                    lease_until=None)
-        ).rowcount)
+        return int(
+            conn.execute(
+                update(DeliveryRow)
+                .where(DeliveryRow.status == "dead", DeliveryRow.channel.in_(list(channels)))
+                .values(
+                    status="pending",
+                    attempts=0,
+                    next_attempt=now,
+                    lease_owner=None,
+                    lease_until=None,
+                )
+            ).rowcount
+        )
 
 
 def delivery_report(
@@ -193,13 +208,19 @@ def delivery_report(
         return [(r[0], r[1], r[2], int(r[3]), r[4]) for r in conn.execute(query).all()]
 
 
-def defer_deliveries(engine: Engine, task_ids: Sequence[int], owner: str,
-                     next_attempt: datetime) -> None:
+def defer_deliveries(
+    engine: Engine, task_ids: Sequence[int], owner: str, next_attempt: datetime
+) -> None:
     """Put claimed rows back untried (their channel is failing right now)."""
     if not task_ids:
         return
     with engine.begin() as conn:
-        conn.execute(update(DeliveryRow)
-                     .where(DeliveryRow.id.in_(list(task_ids)), DeliveryRow.lease_owner == owner)
-                     .values(lease_owner=None, lease_until=None,
-                             next_attempt=func.coalesce(next_attempt, DeliveryRow.next_attempt)))
+        conn.execute(
+            update(DeliveryRow)
+            .where(DeliveryRow.id.in_(list(task_ids)), DeliveryRow.lease_owner == owner)
+            .values(
+                lease_owner=None,
+                lease_until=None,
+                next_attempt=func.coalesce(next_attempt, DeliveryRow.next_attempt),
+            )
+        )
