@@ -107,13 +107,15 @@ class App:
             return None
         return poll_feed(pipe, spec, state, self.now())
 
-    def deliver(self, *, due_only: bool = True, stop: threading.Event | None = None) -> None:
-        self.deliverer.deliver(self.now, due_only=due_only, stop=stop)
+    def deliver(self, *, due_only: bool = True, stop: threading.Event | None = None,
+                wait: bool = True) -> None:
+        self.deliverer.deliver(self.now, due_only=due_only, stop=stop, wait=wait)
 
     def close(self) -> None:
         if self._closed:
             return
         self._closed = True
+        self.deliverer.close()
         storage.release_feeds(self.engine, self.owner)
         storage.release_deliveries(self.engine, self.owner)
         self.pipeline.fetcher.close()

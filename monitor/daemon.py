@@ -110,7 +110,7 @@ class Daemon:
     def _tick(self, started: float) -> None:
         try:
             outcomes = self.app.poll(due_only=True, stop=self.stop)
-            self.app.deliver(stop=self.stop)
+            self.app.deliver(stop=self.stop, wait=False)
         except StorageError as exc:
             self._db_down(exc)
             return
@@ -131,7 +131,7 @@ class Daemon:
         if self.stop.is_set():
             return
         try:
-            self.app.deliver(stop=self.stop)
+            self.app.deliver(stop=self.stop, wait=False)
         except StorageError as exc:
             self._db_down(exc)
 
@@ -200,6 +200,7 @@ class Daemon:
         self.app, self.config = new_app, config
         self.app.sync_feeds()
         old.pipeline.fetcher.close()
+        old.deliverer.close()
         for channel in old.channels.values():
             channel.close()
         self._reschedule()

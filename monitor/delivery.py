@@ -1,8 +1,9 @@
 """Delivering the outbox: claimed rows → channels → delivered, retried or dead.
 
 Runs after the commit that wrote the alerts (and again on every tick, so nothing a
-crash interrupted is forgotten). Each channel is worked in its own thread so one
-slow or failing channel never holds up another. What a channel does is the
+crash interrupted is forgotten). Each channel is worked in its own thread, and a
+channel still busy with one batch gets no new one, so one slow or failing channel
+never holds up another. What a channel does is the
 channel's business (``monitor.alerts``); the retry schedule is ``alerts.retry``.
 """
 
@@ -10,9 +11,11 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+import concurrent.futures
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -73,6 +76,16 @@ class Deliverer:
     metrics: Metrics | None = None
     rng: random.Random = field(default_factory=random.Random)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _inflight: dict[str, Future[None]] = field(default_factory=dict)
+    """channel → its batch still being sent (from this or an earlier round)."""
+    _pool: ThreadPoolExecutor = field(init=False)
+
+    def __post_init__(self) -> None:
+        # One thread per channel at most: a channel's batch is sent in order, and a
+        # hanging channel occupies only its own thread.
+        self._pool = ThreadPoolExecutor(
+            max_workers=max(1, len(self.channels)), thread_name_prefix="deliver"
+        )
 
     def deliver(
         self,
@@ -82,18 +95,33 @@ class Deliverer:
         stop: threading.Event | None = None,
         limit: int = 500,
         after_id: int = 0,
+        wait: bool = True,
     ) -> DeliverySummary:
-        """One round: claim what is due (rows after ``after_id``) and try each once."""
+        """One round: claim what is due (rows after ``after_id``) and try each once.
+
+        A channel still sending an earlier round's batch is left out of this one.
+        ``wait=False`` (the daemon) returns once the batches are handed to their
+        threads, so a channel hanging until its timeout holds up neither the other
+        channels' next rounds nor polling; the summary is then filled in later.
+        """
         summary = DeliverySummary()
+        futures: list[Future[None]] = []
         with self._lock:  # one round at a time per process
             storage.release_dead_leases(self.engine, now_fn())
+            idle = [
+                name
+                for name in self.channels
+                if name not in self._inflight or self._inflight[name].done()
+            ]
+            if not idle:
+                return summary
             tasks = storage.claim_deliveries(
                 self.engine,
                 owner=self.owner,
                 now=now_fn(),
                 lease=LEASE,
                 limit=limit,
-                channels=list(self.channels),
+                channels=idle,
                 due_only=due_only,
                 after_id=after_id,
             )
@@ -104,14 +132,26 @@ class Deliverer:
             by_channel: dict[str, list[DeliveryTask]] = defaultdict(list)
             for task in tasks:
                 by_channel[task.channel].append(task)
-            with ThreadPoolExecutor(
-                max_workers=min(8, len(by_channel)), thread_name_prefix="deliver"
-            ) as pool:
-                for name, items in by_channel.items():
-                    pool.submit(self._deliver_channel, name, items, now_fn, summary, stop)
+            for name, items in by_channel.items():
+                future = self._pool.submit(
+                    self._deliver_channel, name, items, now_fn, summary, stop
+                )
+                self._inflight[name] = future
+                futures.append(future)
+        if wait:
+            concurrent.futures.wait(futures)
         if self.metrics is not None:
             self.metrics.set_backlog(storage.outbox_counts(self.engine).get("pending", 0))
         return summary
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Take no more batches; give sends in flight up to ``timeout`` seconds.
+
+        A batch still running after that may be sent again by the next worker (the
+        leases are released on close), with the same delivery ids.
+        """
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        concurrent.futures.wait(list(self._inflight.values()), timeout=timeout)
 
     def flush(
         self, now_fn: Callable[[], datetime], *, revive_dead: bool = True, max_rounds: int = 10_000
@@ -142,9 +182,15 @@ class Deliverer:
         stop: threading.Event | None,
     ) -> None:
         channel = self.channels[name]
+        # Stop well before the lease runs out: past it another worker may send the
+        # rest too (a slow channel working through a long batch).
+        give_up_at = time.monotonic() + LEASE.total_seconds() / 2
         for index, task in enumerate(tasks):
             if stop is not None and stop.is_set():
                 storage.release_deliveries(self.engine, self.owner)
+                return
+            if time.monotonic() > give_up_at:
+                self._give_back(tasks[index:], now_fn())
                 return
             bound = log.bind(channel=name, alert=task.alert.id, attempt=task.attempts + 1)
             try:

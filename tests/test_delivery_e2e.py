@@ -14,6 +14,7 @@ import pytest
 from click.testing import Result
 from pytest_httpserver import HTTPServer
 
+from tests.conftest import read_alert_log
 from tests.feedgen import OTHER_EN, PEACE_EN, SUMMIT_EN, Item, rss
 from tests.receivers import SMTPServer, WebhookReceiver, verify_standard_webhook
 from tests.test_daemon import Daemon, LiveFeed
@@ -400,3 +401,29 @@ def test_feed_down_after_five_failures_and_recovered_reach_every_channel(
     # Operator alerts go to every channel, whatever its topics.
     assert [h.json()["data"]["title"] for h in hook.accepted()] == titles
     assert cli("deliver", "-c", str(config)).exit_code == 0
+
+
+def test_a_hanging_webhook_does_not_hold_up_the_alert_log_or_polling(
+    httpserver, write_config, receivers, tmp_path, daemons
+):
+    live = LiveFeed(httpserver, "/live.xml")
+    live.items = [SUMMIT_EN]
+    hanging = receivers(delay=30).start()  # reads the request, answers after 30 s
+    config = write_config(
+        feeds=[{"name": "live", "url": live.url, "interval": "1s"}],
+        notify=[{"webhook": hanging.url(), "name": "hanging", "timeout": "10s"}],
+        delivery={"schedule": ["1s"] * 30},
+    )
+    log = tmp_path / "alerts.jsonl"
+    daemon = daemons(config)
+    daemon.wait_for(lambda: len(hanging.all()) == 1, 30, "the webhook to be hanging")
+
+    live.items = [SUMMIT_EN, PEACE_EN]
+    took = daemon.wait_for(
+        lambda: "peace-council" in [a["topic"] for a in read_alert_log(log)],
+        15,
+        "the second alert in the log",
+    )
+
+    assert took < 1 + 2 + 1.5  # the feed's interval, the delivery interval, slack
+    assert daemon.stop() == 0
