@@ -9,12 +9,12 @@ channel's business (``monitor.alerts``); the retry schedule is ``alerts.retry``.
 
 from __future__ import annotations
 
+import concurrent.futures
 import random
 import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-import concurrent.futures
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
