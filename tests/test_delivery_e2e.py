@@ -142,6 +142,11 @@ def test_dead_letter_raises_an_operator_alert_and_deliver_revives_it(
     assert any("not delivered to ops-hook after 2 attempts" in t for t in titles), titles
 
     hook.start()
+    kept = cli("deliver", "-c", str(config), "--no-dead")
+    assert kept.exit_code == 1 and "dead letters 1" in kept.stdout
+    # Only the operator alert about the dead letter went out (it was still pending).
+    assert [h.json()["data"]["kind"] for h in hook.accepted()] == ["operator"]
+
     revived = cli("deliver", "-c", str(config))
 
     assert revived.exit_code == 0, revived.stdout
