@@ -187,7 +187,9 @@ class Deliverer:
         give_up_at = time.monotonic() + LEASE.total_seconds() / 2
         for index, task in enumerate(tasks):
             if stop is not None and stop.is_set():
-                storage.release_deliveries(self.engine, self.owner)
+                # Only this batch: another channel's send in flight must still be able
+                # to mark its row delivered (that needs its lease).
+                self._give_back(tasks[index:], now_fn())
                 return
             if time.monotonic() > give_up_at:
                 self._give_back(tasks[index:], now_fn())
