@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import signal
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -432,3 +433,24 @@ def test_a_hanging_webhook_does_not_hold_up_the_alert_log_or_polling(
 
     assert took < 1 + 2 + 1.5  # the feed's interval, the delivery interval, slack
     assert daemon.stop() == 0
+
+
+def test_logrotate_move_and_sighup_the_next_alert_goes_to_a_new_file(
+    httpserver, write_config, tmp_path, daemons
+):
+    live = LiveFeed(httpserver, "/live.xml")
+    live.items = [SUMMIT_EN]
+    config = write_config(feeds=[{"name": "live", "url": live.url, "interval": "1s"}])
+    log = tmp_path / "alerts.jsonl"
+    daemon = daemons(config)
+    daemon.wait_for(lambda: len(read_alert_log(log)) == 1, 30, "the first alert")
+
+    rotated = tmp_path / "alerts.jsonl.1"
+    log.rename(rotated)  # what logrotate does, then it sends SIGHUP
+    daemon.proc.send_signal(signal.SIGHUP)
+    live.items = [SUMMIT_EN, PEACE_EN]
+    daemon.wait_for(lambda: len(read_alert_log(log)) == 1, 15, "the alert in the new file")
+
+    assert daemon.stop() == 0
+    assert [a["topic"] for a in read_alert_log(rotated)] == ["trump-putin-summit"]
+    assert [a["topic"] for a in read_alert_log(log)] == ["peace-council"]
