@@ -11,7 +11,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
@@ -68,25 +68,37 @@ class App:
     def poll(self, *, names: list[str] | None = None, due_only: bool = False,
              stop: threading.Event | None = None,
              pipeline: Pipeline | None = None) -> list[FeedOutcome]:
-        """Poll feeds (all enabled, the named, or the due ones) until none is left."""
+        """Poll feeds (all enabled, the named, or the due ones) until none is left.
+
+        Feeds are claimed a few at a time, whenever the pool runs low, rather than in
+        batches waited for as a whole: a slow server holds up its own feed, not the
+        batch it was claimed with.
+        """
         pipe = pipeline or self.pipeline
         outcomes: list[FeedOutcome] = []
         crashed: list[BaseException] = []
-        batch = max(4, self.config.workers * 4)
+        workers = self.config.workers
+        batch = max(4, workers * 4)
         seen: set[str] = set()
-        with ThreadPoolExecutor(max_workers=self.config.workers,
-                                thread_name_prefix="poll") as pool:
-            while stop is None or not stop.is_set():
-                claimed = storage.claim_feeds(
-                    self.engine, owner=self.owner, now=self.now(), lease=FEED_LEASE,
-                    limit=batch, names=names, due_only=due_only)
-                claimed = [c for c in claimed if c[0].name not in seen]
-                if not claimed:
+        running: dict[Future[FeedOutcome | None], FeedSpec] = {}
+        exhausted = False
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poll") as pool:
+            while True:
+                stopping = stop is not None and stop.is_set()
+                if not exhausted and not stopping and len(running) < 2 * workers:
+                    claimed = storage.claim_feeds(
+                        self.engine, owner=self.owner, now=self.now(), lease=FEED_LEASE,
+                        limit=batch - len(running), names=names, due_only=due_only)
+                    claimed = [c for c in claimed if c[0].name not in seen]
+                    exhausted = not claimed
+                    for spec, state in claimed:
+                        seen.add(spec.name)
+                        running[pool.submit(self._poll_one, pipe, spec, state, stop)] = spec
+                if not running:
                     break
-                seen.update(spec.name for spec, _ in claimed)
-                futures = [(spec, pool.submit(self._poll_one, pipe, spec, state, stop))
-                           for spec, state in claimed]
-                for spec, future in futures:
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    spec = running.pop(future)
                     try:
                         outcome = future.result()
                     except Exception as exc:  # already logged with its traceback

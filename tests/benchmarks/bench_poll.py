@@ -90,8 +90,9 @@ def measure(name: str, argv: list[str], server: str, **kwargs: Any) -> Run:
     peak = 0
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            **kwargs)
+    proc = subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs
+    )
     done = threading.Event()
 
     def sample() -> None:
@@ -115,7 +116,7 @@ def measure(name: str, argv: list[str], server: str, **kwargs: Any) -> Run:
 
 
 def control(server: str, path: str) -> dict[str, Any]:
-    with urllib.request.urlopen(server + path, timeout=60) as response:  # noqa: S310 - loopback
+    with urllib.request.urlopen(server + path, timeout=60) as response:
         result: dict[str, Any] = json.load(response)
         return result
 
@@ -154,8 +155,10 @@ def report(run: Run) -> str:
     statuses = ", ".join(f"{k}: {v}" for k, v in run.stats["statuses"].items())
     cond = run.stats["validated"]
     uncond = run.stats["unvalidated"]
-    return (f"| {run.name} | {run.wall:.1f} s | {run.cpu:.1f} s | {statuses} | {cond} conditional, "
-            f"{uncond} unconditional | {run.peak_mib:.0f} MiB |")
+    return (
+        f"| {run.name} | {run.wall:.1f} s | {run.cpu:.1f} s | {statuses} | {cond} conditional, "
+        f"{uncond} unconditional | {run.peak_mib:.0f} MiB |"
+    )
 
 
 def main() -> None:
@@ -164,14 +167,21 @@ def main() -> None:
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--feeds", type=int, default=1000)
-    parser.add_argument("--workers", type=int, default=8,
-                        help="monitor's `workers` and reader's update_feeds(workers=)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=8,
+        help="monitor's `workers` and reader's update_feeds(workers=)",
+    )
     parser.add_argument("--no-reader", action="store_true")
     args = parser.parse_args()
 
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    server_proc = subprocess.Popen([sys.executable, str(HERE / "feedserver.py"),
-                                    str(args.feeds)], stdout=subprocess.PIPE, text=True)
+    server_proc = subprocess.Popen(
+        [sys.executable, str(HERE / "feedserver.py"), str(args.feeds)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert server_proc.stdout is not None
         port = int(server_proc.stdout.readline())
@@ -182,10 +192,24 @@ def main() -> None:
             config = write_config(tmp, urls, args.workers)
             urls_file = tmp / "urls.txt"
             urls_file.write_text("\n".join(urls))
-            monitor = [sys.executable, "-m", "monitor", "poll", "-c", str(config),
-                       "--log-level", "warning"]
-            reader = [sys.executable, __file__, "_reader", str(tmp / "reader.db"),
-                      str(urls_file), str(args.workers)]
+            monitor = [
+                sys.executable,
+                "-m",
+                "monitor",
+                "poll",
+                "-c",
+                str(config),
+                "--log-level",
+                "warning",
+            ]
+            reader = [
+                sys.executable,
+                __file__,
+                "_reader",
+                str(tmp / "reader.db"),
+                str(urls_file),
+                str(args.workers),
+            ]
             runs = [measure("monitor, first poll", monitor, server, env=env, cwd=tmp)]
             if not args.no_reader:
                 runs.append(measure("reader, first update", reader, server, env=env, cwd=tmp))
@@ -196,10 +220,14 @@ def main() -> None:
     finally:
         server_proc.terminate()
         server_proc.wait()
-    print(f"{args.feeds} feeds, {args.workers} workers, {os.cpu_count()} CPUs; "
-          f"{runs[0].stats['feeds_with_validators']} feeds send validators")
-    print("| run | wall | CPU | responses by status | requests to feeds with validators | "
-          "peak RSS (tree) |")
+    print(
+        f"{args.feeds} feeds, {args.workers} workers, {os.cpu_count()} CPUs; "
+        f"{runs[0].stats['feeds_with_validators']} feeds send validators"
+    )
+    print(
+        "| run | wall | CPU | responses by status | requests to feeds with validators | "
+        "peak RSS (tree) |"
+    )
     print("|---|---|---|---|---|---|")
     for run in runs:
         print(report(run))

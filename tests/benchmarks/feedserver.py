@@ -24,32 +24,44 @@ from email.utils import format_datetime, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from xml.sax.saxutils import escape
 
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
 WORDS = {
-    "en": (
-        "government minister officials said on Tuesday talks agreement economy market prices "
-        "rose fell percent report election parliament vote opposition leader country city "
-        "police court ruling investigation company shares investors bank interest rates "
-        "inflation energy gas oil supply border security military forces attack ceasefire "
-        "negotiations president spokesman statement week month year plans budget tax reform "
-        "health hospital workers strike union schools students climate weather storm flood "
-        "farmers exports imports trade tariffs sanctions summit delegation visit capital"
-    ).split(),
-    "de": (
-        "Regierung Minister sagte am Dienstag Gespräche Einigung Wirtschaft Markt Preise "
-        "stiegen fielen Prozent Bericht Wahl Bundestag Abstimmung Opposition Land Stadt "
-        "Polizei Gericht Urteil Ermittlungen Unternehmen Aktien Anleger Bank Zinsen "
-        "Inflation Energie Gas Öl Versorgung Grenze Sicherheit Bundeswehr Angriff Waffenruhe "
-        "Verhandlungen Kanzler Sprecher Erklärung Woche Monat Jahr Pläne Haushalt Steuer "
-        "Reform Gesundheit Klinik Beschäftigte Streik Gewerkschaft Schulen Klima Wetter"
-    ).split(),
-    "ru": (
-        "правительство министр заявил во вторник переговоры соглашение экономика рынок цены "
-        "выросли снизились процентов доклад выборы парламент голосование оппозиция страна "
-        "город полиция суд решение расследование компания акции инвесторы банк ставки "
-        "инфляция энергетика газ нефть поставки граница безопасность армия удар перемирие "
-        "президент представитель заявление неделя месяц год планы бюджет налог реформа "
-        "здоровье больница работники забастовка профсоюз школы климат погода урожай экспорт"
-    ).split(),
+    "en": _words(
+        "government minister officials said on Tuesday talks agreement "
+        "economy market prices rose fell percent report election "
+        "parliament vote opposition leader country city police court "
+        "ruling investigation company shares investors bank interest "
+        "rates inflation energy gas oil supply border security military "
+        "forces attack ceasefire negotiations president spokesman "
+        "statement week month year plans budget tax reform health "
+        "hospital workers strike union schools students climate weather "
+        "storm flood farmers exports imports trade tariffs sanctions "
+        "summit delegation visit capital"
+    ),
+    "de": _words(
+        "Regierung Minister sagte am Dienstag Gespräche Einigung "
+        "Wirtschaft Markt Preise stiegen fielen Prozent Bericht Wahl "
+        "Bundestag Abstimmung Opposition Land Stadt Polizei Gericht "
+        "Urteil Ermittlungen Unternehmen Aktien Anleger Bank Zinsen "
+        "Inflation Energie Gas Öl Versorgung Grenze Sicherheit Bundeswehr "
+        "Angriff Waffenruhe Verhandlungen Kanzler Sprecher Erklärung "
+        "Woche Monat Jahr Pläne Haushalt Steuer Reform Gesundheit Klinik "
+        "Beschäftigte Streik Gewerkschaft Schulen Klima Wetter"
+    ),
+    "ru": _words(
+        "правительство министр заявил во вторник переговоры соглашение "
+        "экономика рынок цены выросли снизились процентов доклад выборы "
+        "парламент голосование оппозиция страна город полиция суд решение "
+        "расследование компания акции инвесторы банк ставки инфляция "
+        "энергетика газ нефть поставки граница безопасность армия удар "
+        "перемирие президент представитель заявление неделя месяц год "
+        "планы бюджет налог реформа здоровье больница работники "
+        "забастовка профсоюз школы климат погода урожай экспорт"
+    ),
 }
 HEADLINES = {
     "en": "Trump and Putin to meet for summit in Anchorage, Kremlin says",
@@ -79,8 +91,11 @@ class Feed:
 
     @property
     def etag(self) -> str | None:
-        return None if self.index % 10 == 9 or self.index % 3 == 1 else \
-            f'"f{self.index}-g{self.generation}"'
+        return (
+            None
+            if self.index % 10 == 9 or self.index % 3 == 1
+            else f'"f{self.index}-g{self.generation}"'
+        )
 
     @property
     def modified(self) -> datetime | None:
@@ -96,10 +111,14 @@ class Feed:
             title = HEADLINES[self.language]
         else:
             title = sentence(rng, words, rng.randint(6, 12))[:-1]
-        paras = "".join(f"&lt;p&gt;{escape(sentence(rng, words, rng.randint(12, 24)))}&lt;/p&gt;"
-                        for _ in range(rng.randint(2, 5)))
-        link = f"https://news{self.index % 97}.example.com/{self.language}/{self.index}/" \
-               f"{self.serial}?utm_source=rss"
+        paras = "".join(
+            f"&lt;p&gt;{escape(sentence(rng, words, rng.randint(12, 24)))}&lt;/p&gt;"
+            for _ in range(rng.randint(2, 5))
+        )
+        link = (
+            f"https://news{self.index % 97}.example.com/{self.language}/{self.index}/"
+            f"{self.serial}?utm_source=rss"
+        )
         return (
             f"<item><title>{escape(title)}</title><link>{escape(link)}</link>"
             f'<guid isPermaLink="false">feed-{self.index}-item-{self.serial}</guid>'
@@ -110,7 +129,7 @@ class Feed:
     def advance(self) -> None:
         for _ in range(NEW_PER_ADVANCE):
             self.items.insert(0, self._item())
-        del self.items[self.count:]
+        del self.items[self.count :]
         self.generation += 1
         self._render()
 
@@ -159,10 +178,10 @@ def make_handler(state: State) -> type[BaseHTTPRequestHandler]:
         # and the client's delayed ACK add ~40 ms to every response.
         disable_nagle_algorithm = True
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             pass
 
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        def do_GET(self) -> None:
             path = self.path
             if path.startswith("/_"):
                 self._control(path)
@@ -190,8 +209,7 @@ def make_handler(state: State) -> type[BaseHTTPRequestHandler]:
             if status == 304:
                 self._send(304, b"", validators)
             else:
-                self._send(200, feed.body, {**validators,
-                                            "Content-Type": "application/rss+xml"})
+                self._send(200, feed.body, {**validators, "Content-Type": "application/rss+xml"})
 
         def _control(self, path: str) -> None:
             if path == "/_advance":
@@ -200,10 +218,12 @@ def make_handler(state: State) -> type[BaseHTTPRequestHandler]:
             elif path == "/_reset":
                 state.reset()
             with state.lock:
-                stats = {"statuses": {str(k): v for k, v in sorted(state.statuses.items())},
-                         "validated": state.validated, "unvalidated": state.unvalidated,
-                         "feeds_with_validators": sum(1 for f in state.feeds
-                                                      if f.etag or f.modified)}
+                stats = {
+                    "statuses": {str(k): v for k, v in sorted(state.statuses.items())},
+                    "validated": state.validated,
+                    "unvalidated": state.unvalidated,
+                    "feeds_with_validators": sum(1 for f in state.feeds if f.etag or f.modified),
+                }
             self._send(200, json.dumps(stats).encode(), {"Content-Type": "application/json"})
 
         def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
