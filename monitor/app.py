@@ -86,10 +86,13 @@ class App:
             while True:
                 stopping = stop is not None and stop.is_set()
                 if not exhausted and not stopping and len(running) < 2 * workers:
+                    # Excluded in the query, not filtered afterwards: a feed polled a
+                    # moment ago can sort before the unpolled ones (its next poll is
+                    # jittered), and a batch of those alone would end the pass early.
                     claimed = storage.claim_feeds(
                         self.engine, owner=self.owner, now=self.now(), lease=FEED_LEASE,
-                        limit=batch - len(running), names=names, due_only=due_only)
-                    claimed = [c for c in claimed if c[0].name not in seen]
+                        limit=batch - len(running), names=names, due_only=due_only,
+                        exclude=seen)
                     exhausted = not claimed
                     for spec, state in claimed:
                         seen.add(spec.name)

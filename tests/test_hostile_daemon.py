@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 from hostile_server import Handler, HostileServer, Request, drip, respond, wait_stopped
+from pytest_httpserver import HTTPServer
 
 from tests.feedgen import OTHER_EN, SUMMIT_EN
 from tests.test_daemon import Daemon, LiveFeed, daemons, topics_of
@@ -70,12 +71,12 @@ def parse_time(value: object) -> datetime:
 
 
 def test_good_feed_alerts_while_hostile_feeds_fail(
-    httpserver,
-    write_config,
+    httpserver: HTTPServer,
+    write_config: Callable[..., Path],
     daemons: Callable[[Path], Daemon],
     hostile: Callable[[Handler], HostileServer],
-    cli,
-    tmp_path,
+    cli: Callable[..., Result],
+    tmp_path: Path,
 ) -> None:
     good = LiveFeed(httpserver, "/good.xml")
     bomb = _bomb()

@@ -16,7 +16,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -139,7 +139,9 @@ def quiet_logs() -> Iterator[None]:
 
 @pytest.mark.slow
 @pytest.mark.timeout(240)
-def test_memory_stays_flat_over_500_ticks(feed_server, write_config, quiet_logs, tmp_path) -> None:
+def test_memory_stays_flat_over_500_ticks(
+    feed_server: str, write_config: Callable[..., Path], quiet_logs: None, tmp_path: Path
+) -> None:
     config = load_config(
         write_config(
             feeds=[
