@@ -15,7 +15,8 @@ responses the server sent by status, whether every request to a feed that gave
 validators was conditional, and the peak resident memory of the process tree (the
 process and its children, such as the monitor's parser workers; sampled from /proc).
 
-    PYTHONPATH=. .venv/bin/python tests/benchmarks/bench_poll.py [--feeds 1000] [--workers 8]
+    PYTHONPATH=. .venv/bin/python tests/benchmarks/bench_poll.py [--feeds N] [--workers W] \
+        [--rounds R]
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -174,11 +176,44 @@ def main() -> None:
         help="monitor's `workers` and reader's update_feeds(workers=)",
     )
     parser.add_argument("--no-reader", action="store_true")
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="repeat everything; medians help on a busy box"
+    )
     args = parser.parse_args()
 
+    rounds = [one_round(args.feeds, args.workers, not args.no_reader) for _ in range(args.rounds)]
+    print(
+        f"{args.feeds} feeds, {args.workers} workers, {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.1f}; "
+        f"{rounds[0][0].stats['feeds_with_validators']} feeds send validators"
+    )
+    print(
+        "| run | wall | CPU | responses by status | requests to feeds with validators | "
+        "peak RSS (tree) |"
+    )
+    print("|---|---|---|---|---|---|")
+    for runs in rounds:
+        for run in runs:
+            print(report(run))
+    if len(rounds) > 1:
+        print("median over rounds:")
+        for i, run in enumerate(rounds[0]):
+            walls = sorted(r[i].wall for r in rounds)
+            cpus = sorted(r[i].cpu for r in rounds)
+            print(
+                f"  {run.name}: wall {statistics.median(walls):.1f} s "
+                f"(min {walls[0]:.1f}), CPU {statistics.median(cpus):.1f} s"
+            )
+    for runs in rounds:
+        for run in runs:
+            print(f"{run.name}: {run.detail}")
+
+
+def one_round(feeds: int, workers: int, with_reader: bool) -> list[Run]:
+    """A fresh server and fresh databases: first polls, new items in half, re-polls."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     server_proc = subprocess.Popen(
-        [sys.executable, str(HERE / "feedserver.py"), str(args.feeds)],
+        [sys.executable, str(HERE / "feedserver.py"), str(feeds)],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -186,10 +221,10 @@ def main() -> None:
         assert server_proc.stdout is not None
         port = int(server_proc.stdout.readline())
         server = f"http://127.0.0.1:{port}"
-        urls = [f"{server}/feed/{i}.xml" for i in range(args.feeds)]
+        urls = [f"{server}/feed/{i}.xml" for i in range(feeds)]
         with tempfile.TemporaryDirectory(prefix="bench-poll-") as tmp_name:
             tmp = Path(tmp_name)
-            config = write_config(tmp, urls, args.workers)
+            config = write_config(tmp, urls, workers)
             urls_file = tmp / "urls.txt"
             urls_file.write_text("\n".join(urls))
             monitor = [
@@ -208,31 +243,19 @@ def main() -> None:
                 "_reader",
                 str(tmp / "reader.db"),
                 str(urls_file),
-                str(args.workers),
+                str(workers),
             ]
             runs = [measure("monitor, first poll", monitor, server, env=env, cwd=tmp)]
-            if not args.no_reader:
+            if with_reader:
                 runs.append(measure("reader, first update", reader, server, env=env, cwd=tmp))
             control(server, "/_advance")
             runs.append(measure("monitor, re-poll", monitor, server, env=env, cwd=tmp))
-            if not args.no_reader:
+            if with_reader:
                 runs.append(measure("reader, re-update", reader, server, env=env, cwd=tmp))
     finally:
         server_proc.terminate()
         server_proc.wait()
-    print(
-        f"{args.feeds} feeds, {args.workers} workers, {os.cpu_count()} CPUs; "
-        f"{runs[0].stats['feeds_with_validators']} feeds send validators"
-    )
-    print(
-        "| run | wall | CPU | responses by status | requests to feeds with validators | "
-        "peak RSS (tree) |"
-    )
-    print("|---|---|---|---|---|---|")
-    for run in runs:
-        print(report(run))
-    for run in runs:
-        print(f"{run.name}: {run.detail}")
+    return runs
 
 
 if __name__ == "__main__":
