@@ -11,7 +11,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
@@ -35,7 +35,7 @@ log = get_logger("monitor.app")
 
 FEED_LEASE = timedelta(minutes=5)
 """The default of ``lease.feeds``: longer than the worst poll (30 s fetch + 30 s parse
-+ storing) times the claimed batches a thread works through."""
++ storing) times the claimed feeds a thread works through."""
 
 
 def utcnow() -> datetime:
@@ -72,6 +72,10 @@ class App:
              pipeline: Pipeline | None = None) -> list[FeedOutcome]:
         """Poll feeds (all enabled, the named, or the due ones) until none is left.
 
+        Feeds are claimed a few at a time, whenever the pool runs low, rather than in
+        batches waited for as a whole: a slow server holds up its own feed, not the
+        batch it was claimed with.
+
         Raises :class:`StorageError` when the database goes away: claiming stops, the
         feeds in flight finish (their saves fail and their leases stay ours, so the
         next pass polls them again) and nothing fetched is counted as stored.
@@ -80,30 +84,38 @@ class App:
         outcomes: list[FeedOutcome] = []
         crashed: list[BaseException] = []
         lost: StorageError | None = None
-        batch = max(4, self.config.workers * 4)
+        workers = self.config.workers
+        batch = max(4, workers * 4)
         seen: set[str] = set()
+        running: dict[Future[FeedOutcome | None], FeedSpec] = {}
+        exhausted = False
         # Leases we still hold come from a pass whose saves failed (the database went
         # away between fetch and store): nothing of ours is in flight now, so give
         # them back and poll those feeds again instead of waiting for them to expire.
         storage.release_feeds(self.engine, self.owner)
-        with ThreadPoolExecutor(max_workers=self.config.workers,
-                                thread_name_prefix="poll") as pool:
-            while lost is None and (stop is None or not stop.is_set()):
-                try:
-                    claimed = storage.claim_feeds(
-                        self.engine, owner=self.owner, now=self.now(),
-                        lease=self.config.lease.feeds, limit=batch, names=names,
-                        due_only=due_only)
-                except StorageError as exc:
-                    lost = exc
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poll") as pool:
+            while True:
+                stopping = lost is not None or (stop is not None and stop.is_set())
+                if not exhausted and not stopping and len(running) < 2 * workers:
+                    # Excluded in the query, not filtered afterwards: a feed polled a
+                    # moment ago can sort before the unpolled ones (its next poll is
+                    # jittered), and a batch of those alone would end the pass early.
+                    try:
+                        claimed = storage.claim_feeds(
+                            self.engine, owner=self.owner, now=self.now(),
+                            lease=self.config.lease.feeds, limit=batch - len(running),
+                            names=names, due_only=due_only, exclude=seen)
+                    except StorageError as exc:
+                        lost, claimed = exc, []
+                    exhausted = not claimed
+                    for spec, state in claimed:
+                        seen.add(spec.name)
+                        running[pool.submit(self._poll_one, pipe, spec, state, stop)] = spec
+                if not running:
                     break
-                claimed = [c for c in claimed if c[0].name not in seen]
-                if not claimed:
-                    break
-                seen.update(spec.name for spec, _ in claimed)
-                futures = [(spec, pool.submit(self._poll_one, pipe, spec, state, stop))
-                           for spec, state in claimed]
-                for spec, future in futures:
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    spec = running.pop(future)
                     try:
                         outcome = future.result()
                     except StorageError as exc:
@@ -136,13 +148,15 @@ class App:
             return None
         return poll_feed(pipe, spec, state, self.now())
 
-    def deliver(self, *, due_only: bool = True, stop: threading.Event | None = None) -> None:
-        self.deliverer.deliver(self.now, due_only=due_only, stop=stop)
+    def deliver(self, *, due_only: bool = True, stop: threading.Event | None = None,
+                wait: bool = True) -> None:
+        self.deliverer.deliver(self.now, due_only=due_only, stop=stop, wait=wait)
 
     def close(self) -> None:
         if self._closed:
             return
         self._closed = True
+        self.deliverer.close()
         try:
             storage.release_feeds(self.engine, self.owner)
             storage.release_deliveries(self.engine, self.owner)

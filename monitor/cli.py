@@ -28,6 +28,8 @@ from monitor.settings import Config, parse_duration
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+FOLLOW_LOOKBACK_US = 10 * 60 * 1_000_000
+FOLLOW_POLL_S = 0.5
 
 
 def common_options(func: F) -> F:
@@ -194,24 +196,31 @@ def _follow(engine: Any, rows: list[tuple[int, Any]], topic: str | None, feed: s
             since: datetime | None, as_json: bool) -> None:
     from monitor.render import alert_json, alert_line
 
-    printed = {a.id for _, a in rows}
     last = max((seq for seq, _ in rows), default=0)
-    # Commits can land out of seq order across processes: look back a little.
-    lookback = 10_000_000
+    # An alert's seq is the time its feed's poll started, and a poll may take minutes
+    # (fetch and parse timeouts; its feed lease lasts 5): one committed now can be
+    # older than one printed already. Look back further than any poll can last, and
+    # remember what was there at the start (--limit may have left it unprinted).
+    printed: dict[str, int] = {a.id: seq for seq, a in rows}
+    printed.update((a.id, seq) for seq, a in storage.list_alerts(
+        engine, topic=topic, feed=feed, since=since,
+        after_seq=max(0, last - FOLLOW_LOOKBACK_US)))
     while True:
-        time.sleep(0.5)
+        time.sleep(FOLLOW_POLL_S)
         try:
             fresh = storage.list_alerts(engine, topic=topic, feed=feed, since=since,
-                                        after_seq=max(0, last - lookback))
+                                        after_seq=max(0, last - FOLLOW_LOOKBACK_US))
         except StorageError:
             continue
         for seq, alert in fresh:
             if alert.id in printed:
                 continue
-            printed.add(alert.id)
+            printed[alert.id] = seq
             last = max(last, seq)
             click.echo(alert_json(alert) if as_json else alert_line(alert))
         sys.stdout.flush()
+        if len(printed) > 10_000:  # forget what the look-back can no longer return
+            printed = {k: v for k, v in printed.items() if v > last - FOLLOW_LOOKBACK_US}
 
 
 @main.command()
@@ -327,20 +336,31 @@ def replay(config_path: Path, since: str | None, topic_ids: tuple[str, ...], app
 
 @main.command()
 @common_options
-def deliver(config_path: Path) -> None:
-    """Attempt every undelivered alert now, and report what still fails."""
+@click.option("--no-dead", "revive_dead", is_flag=True, flag_value=False, default=True,
+              help="Leave dead letters (deliveries given up) alone.")
+def deliver(config_path: Path, revive_dead: bool) -> None:
+    """Attempt every undelivered alert now, and report what still fails.
+
+    Exit 0 when nothing is left undelivered, 1 while some channel still fails.
+    """
     config = read_config(config_path)
     app = _build(config)
     try:
-        summary = app.deliverer.deliver(app.now, due_only=False)
-        counts = storage.outbox_counts(app.engine)
+        summary = app.deliverer.flush(app.now, revive_dead=revive_dead)
+        channels = list(app.channels)
+        left = storage.undelivered(app.engine, channels)
+    except StorageError as exc:
+        fail(str(exc))
     finally:
         app.close()
+    pending = sum(p for p, _, _ in left.values())
+    dead = sum(d for _, d, _ in left.values())
     click.echo(f"delivered {summary.delivered}, failed {summary.failed} (will retry), "
-               f"dead {summary.dead}; pending now {counts.get('pending', 0)}")
-    for channel, error in sorted(summary.errors.items()):
-        click.echo(f"  {channel}: {error}")
-    if summary.failed or summary.dead:
+               f"dead {summary.dead}; pending now {pending}, dead letters {dead}")
+    for channel, (n_pending, n_dead, error) in sorted(left.items()):
+        click.echo(f"  {channel}: {n_pending} pending, {n_dead} dead — "
+                   f"{summary.errors.get(channel) or error or 'not tried yet'}")
+    if left:
         sys.exit(EXIT_FAILURE)
 
 

@@ -119,7 +119,7 @@ class Daemon:
         try:
             self._apply_reload()
             outcomes = self.app.poll(due_only=True, stop=self.stop)
-            self.app.deliver(stop=self.stop)
+            self.app.deliver(stop=self.stop, wait=False)
             failing = sum(1 for s in storage.list_feed_status(self.app.engine)
                           if s.state.status in ("error", "gone"))
         except StorageError as exc:
@@ -141,7 +141,7 @@ class Daemon:
         if self.stop.is_set() or self._backing_off():
             return
         try:
-            self.app.deliver(stop=self.stop)
+            self.app.deliver(stop=self.stop, wait=False)
         except StorageError as exc:
             self._db_down(exc)
 
@@ -220,10 +220,12 @@ class Daemon:
             with self._reload_lock:
                 self.pending_config = self.pending_config or config
             new_app.pipeline.fetcher.close()
+            new_app.deliverer.close()
             raise
         old = self.app
         self.app, self.config = new_app, config
         old.pipeline.fetcher.close()
+        old.deliverer.close()
         for channel in old.channels.values():
             channel.close()
         self._reschedule()

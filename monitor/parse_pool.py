@@ -8,8 +8,9 @@ pipe, waits at most ``deadline`` seconds for the answer, and otherwise kills tha
 and raises ``ParseError(kind="parse_timeout")``. A killed or crashed worker is replaced
 on demand, so one hostile feed costs one process start, not a stalled tick.
 
-This module knows nothing of feeds: it runs ``target(content, url=, headers=)`` named as
-``module:function`` and ships back its ParsedFeed or ParseError.
+This module knows nothing of feeds: it runs ``target(content, url=, headers=, **extra)``
+named as ``module:function`` (by default the parser; :meth:`ParserPool.run` names
+another) and ships back its result or ParseError.
 """
 
 from __future__ import annotations
@@ -29,14 +30,16 @@ from multiprocessing.connection import Connection
 from monitor.errors import ParseError
 from monitor.types import ParsedFeed
 
-Target = Callable[..., ParsedFeed]
+Target = Callable[..., object]
 _Outcome = tuple[str, object, str]
+_Job = tuple[str, bytes, str, dict[str, str], dict[str, object]]
+"""target (``module:function``), content, url, headers, further keyword arguments."""
 
 DEFAULT_TARGET = "monitor.parse:parse_bytes"
 
 
-def _serve(target: Target) -> None:
-    """The worker's loop: parse what arrives on stdin until it closes or says stop."""
+def _serve(default: str) -> None:
+    """The worker's loop: run the jobs that arrive on stdin until it closes or says stop."""
     # Ctrl-C in the daemon's terminal is the parent's to handle; workers just go away
     # with it, instead of dying mid-parse with a traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -44,6 +47,7 @@ def _serve(target: Target) -> None:
     replies = Connection(os.dup(1), readable=False)
     # Nothing a library prints may corrupt the reply channel.
     os.dup2(2, 1)
+    targets: dict[str, Target] = {default: _resolve_target(default)}
     while True:
         try:
             job = requests.recv()
@@ -51,10 +55,11 @@ def _serve(target: Target) -> None:
             return
         if job is None:
             return
-        content, url, headers = job
+        spec, content, url, headers, extra = job
         outcome: _Outcome
         try:
-            outcome = ("ok", target(content, url=url, headers=headers), "")
+            target = targets.get(spec) or targets.setdefault(spec, _resolve_target(spec))
+            outcome = ("ok", target(content, url=url, headers=headers, **extra), "")
         except ParseError as exc:
             outcome = ("error", exc.kind, str(exc))
         except Exception as exc:  # a bug in the parser is still one feed's error
@@ -74,7 +79,7 @@ def _resolve_target(spec: str) -> Target:
 def main(argv: list[str] | None = None) -> None:
     """Entry point of a worker process: ``python -m monitor.parse_pool MODULE:FUNC``."""
     args = sys.argv[1:] if argv is None else argv
-    _serve(_resolve_target(args[0] if args else DEFAULT_TARGET))
+    _serve(args[0] if args else DEFAULT_TARGET)
 
 
 class _Worker:
@@ -103,7 +108,7 @@ class _Worker:
         self._process.stdout.close()
         self.calls = 0
 
-    def call(self, job: tuple[bytes, str, dict[str, str]], deadline: float) -> _Outcome:
+    def call(self, job: _Job, deadline: float) -> _Outcome:
         self.calls += 1
         self._send.send(job)
         if not self._recv.poll(deadline):
@@ -144,10 +149,32 @@ class ParserPool:
     def parse(
         self, content: bytes, *, url: str, headers: Mapping[str, str], deadline: float
     ) -> ParsedFeed:
+        value = self.run(self._target, content, url=url, headers=headers, deadline=deadline)
+        if isinstance(value, ParsedFeed):
+            return value
+        raise ParseError(f"the parser returned {type(value).__name__}, not a ParsedFeed")
+
+    def run(
+        self,
+        target: str,
+        content: bytes,
+        *,
+        url: str,
+        headers: Mapping[str, str],
+        deadline: float,
+        **extra: object,
+    ) -> object:
+        """``target(content, url=, headers=, **extra)`` in a worker, within ``deadline``.
+
+        ``target`` is any ``module:function`` (the workers import it on first use);
+        its arguments and result travel pickled. Raises ParseError as :meth:`parse`.
+        """
         worker = self._checkout()
         reusable = False
         try:
-            kind, value, message = worker.call((content, url, dict(headers)), deadline)
+            kind, value, message = worker.call(
+                (target, content, url, dict(headers), extra), deadline
+            )
             reusable = True
         except TimeoutError:
             raise ParseError(
@@ -163,7 +190,7 @@ class ParserPool:
                 self._retire(worker)
             else:
                 self._discard(worker)
-        if kind == "ok" and isinstance(value, ParsedFeed):
+        if kind == "ok":
             return value
         raise ParseError(message, kind=str(value))
 

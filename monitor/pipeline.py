@@ -21,8 +21,7 @@ from monitor.feedhealth import after_failure, after_success
 from monitor.fetch import Fetcher
 from monitor.log import get_logger
 from monitor.metrics import Metrics
-from monitor.normalize import normalize_feed
-from monitor.parse import parse_feed
+from monitor.prepare import prepare_feed
 from monitor.schedule import next_poll_after_failure, next_poll_after_success
 from monitor.stories import title_fingerprint
 from monitor.topics import TopicSet
@@ -118,12 +117,14 @@ def _poll(p: Pipeline, spec: FeedSpec, state: FeedState, now: datetime,
         # The server ignores validators but sent the same bytes: nothing to parse.
         return _unchanged(p, spec, state, fetched, now, rng, "unchanged", body_hash)
     try:
-        parsed = parse_feed(body, url=fetched.url, headers=fetched.headers,
-                            deadline=p.parse_deadline)
+        # Parsed and normalized in a worker process: off this process's GIL, and both
+        # under the deadline.
+        prepared = prepare_feed(body, url=fetched.url, headers=fetched.headers,
+                                feed=spec.name, language=spec.language, now=now,
+                                max_entries=p.max_entries, deadline=p.parse_deadline)
     except ParseError as exc:
         return _fail(p, spec, state, fetched, now, rng, exc.reason)
-    articles = normalize_feed(spec.name, parsed, language=spec.language, now=now,
-                              max_entries=p.max_entries)
+    parsed, articles = prepared.feed, prepared.articles
     known = storage.known_articles(p.engine, spec.name, (a.article_key for a in articles))
     fresh: list[MatchedArticle] = []
     for article in articles:

@@ -182,13 +182,14 @@ def _soak(url: str, farm: FeedFarm, hook: HookReceiver, workers: list[Worker]) -
     late = {f.agent for fetches in by_feed.values() for f in fetches if f.at > kill_time + 1}
     assert late == {"monitor-test/w1", "monitor-test/w2"}
 
-    # The victim's claimed feeds were taken over once its leases expired, not before.
+    # The victim's claimed feeds were taken over, at the latest when its leases ran
+    # out (on one host sooner: a worker frees the leases of a local PID that is gone).
     assert held, "the victim held no lease when killed"
     for name, remaining in held.items():
         n = int(name.split("-")[1])
         after = [f for f in by_feed[n] if f.at > kill_time]
         assert after and after[0].agent != "monitor-test/w0", name
-        assert after[0].at > kill_time + remaining - 0.5, (name, remaining)
+        assert after[0].at < kill_time + remaining + 5, (name, remaining)
 
     # No feed fetched by two workers at once: consecutive fetches of one feed are
     # a poll interval apart (minus jitter and queueing), never milliseconds.

@@ -7,6 +7,11 @@ and "marked delivered"; to keep such an alert from appearing twice, the log reme
 the ids in the tail of the file (read at open, and whatever any process appended
 since) and skips an id it already holds. It does not rotate itself: logrotate moves the
 file and SIGHUP (or the next ``send``, which notices the move) reopens it.
+
+A line is written once, when the alert is first delivered, so its ``feeds`` are the
+feeds known to carry the story at that moment (all of them when they were polled in
+the same pass; only the first when the others carried it later). `monitor alerts`
+reads the database and always lists every feed.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from monitor.storage.feeds import (
     release_feeds,
     sync_feeds,
 )
+from monitor.storage.leases import release_dead_leases
 from monitor.storage.migrate import upgrade
 from monitor.storage.outbox import (
     claim_deliveries,
@@ -34,6 +35,8 @@ from monitor.storage.outbox import (
     mark_failed,
     outbox_counts,
     release_deliveries,
+    revive_dead_deliveries,
+    undelivered,
 )
 from monitor.storage.prune import prune_articles
 from monitor.storage.replay import StoredArticle, apply_replay, iter_stored_articles
@@ -64,10 +67,13 @@ __all__ = [
     "ping",
     "prune_articles",
     "redacted",
+    "release_dead_leases",
     "release_deliveries",
     "release_feeds",
+    "revive_dead_deliveries",
     "save_feed_update",
     "save_operator_alert",
     "sync_feeds",
+    "undelivered",
     "upgrade",
 ]

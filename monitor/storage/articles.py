@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, delete, insert, select, update
+from sqlalchemy import Table, and_, delete, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from monitor.storage.database import translates_errors
@@ -112,17 +112,9 @@ def save_feed_update(
         channels = tuple(c for c in policy.channels if c[0] not in disabled)
         new = changed = matched = linked = old = 0
         alerts: list[Alert] = []
-        ids = _upsert_articles(conn, fid, [item.article for item in update_.articles], now)
-        rows = [
-            {"article_id": ids[item.article.article_key][0], "topic": match.topic,
-             "score": match.score, "evidence": [e.to_json() for e in match.evidence],
-             "matched_at": now}
-            for item in update_.articles for match in item.matches
-        ]
-        if rows:
-            conn.execute(insert(_MATCHES), rows)
-        for item in update_.articles:
-            article_id, is_new = ids[item.article.article_key]
+        stored = _upsert_articles(conn, fid, [item.article for item in update_.articles], now)
+        _replace_matches(conn, update_.articles, stored, now)
+        for item, (article_id, is_new) in zip(update_.articles, stored, strict=True):
             new += is_new
             changed += not is_new
             for match in item.matches:
@@ -159,57 +151,28 @@ def save_feed_update(
     )
 
 
-_ARTICLES = cast(Table, ArticleRow.__table__)
 _MATCHES = cast(Table, MatchRow.__table__)
-_SEEN = cast(Table, SeenKeyRow.__table__)
 
 
-def _upsert_articles(
-    conn: Connection, fid: int, articles: Sequence[Article], now: datetime
-) -> dict[str, tuple[int, bool]]:
-    """Store new and changed articles; article key → (row id, is new).
-
-    Whole-batch statements (executemany, one SELECT per 500 keys) rather than a few
-    statements per article: a first poll stores dozens of articles per feed, and
-    building SQL per row costs more than the database does.
-    """
-    if not articles:
-        return {}
-    keys = [a.article_key for a in articles]
-    conn.execute(
-        insert_ignore(conn, _SEEN, ["feed_id", "article_key"]),
-        [{"feed_id": fid, "article_key": k, "first_seen": now} for k in keys],
-    )
-    existing: dict[str, int] = {}
-    for start in range(0, len(keys), 500):
-        chunk = keys[start : start + 500]
-        for key, row_id in conn.execute(
-            select(_ARTICLES.c.article_key, _ARTICLES.c.id).where(
-                _ARTICLES.c.feed_id == fid, _ARTICLES.c.article_key.in_(chunk)
-            )
-        ).tuples():
-            existing[key] = int(row_id)
-    result: dict[str, tuple[int, bool]] = {k: (i, False) for k, i in existing.items()}
-    changed = [a for a in articles if a.article_key in existing]
+def _replace_matches(
+    conn: Connection,
+    items: Sequence[MatchedArticle],
+    stored: Sequence[tuple[int, bool]],
+    now: datetime,
+) -> None:
+    """A changed article's matches are recomputed from its new text: old ones go,
+    every item's matches are written, in two statements for the whole poll."""
+    changed = [article_id for article_id, is_new in stored if not is_new]
     if changed:
-        conn.execute(
-            update(_ARTICLES).where(_ARTICLES.c.id == bindparam("row_id")),
-            [{"row_id": existing[a.article_key], **_article_values(a, now)} for a in changed],
-        )
-        # Its matches are recomputed from the new text (inserted by the caller).
-        conn.execute(
-            delete(_MATCHES).where(_MATCHES.c.article_id.in_([existing[a.article_key]
-                                                              for a in changed]))
-        )
-    fresh = [a for a in articles if a.article_key not in existing]
-    if fresh:
-        inserted = conn.execute(
-            insert(_ARTICLES).returning(_ARTICLES.c.article_key, _ARTICLES.c.id),
-            [{"feed_id": fid, "article_key": a.article_key, "fetched_at": now,
-              **_article_values(a, now)} for a in fresh],
-        ).tuples()
-        result.update((key, (int(row_id), True)) for key, row_id in inserted)
-    return result
+        conn.execute(delete(_MATCHES).where(_MATCHES.c.article_id.in_(changed)))
+    rows = [
+        {"article_id": article_id, "topic": match.topic, "score": match.score,
+         "evidence": [e.to_json() for e in match.evidence], "matched_at": now}
+        for item, (article_id, _) in zip(items, stored, strict=True)
+        for match in item.matches
+    ]
+    if rows:
+        conn.execute(insert(_MATCHES), rows)
 
 
 def _article_values(a: Article, now: datetime) -> dict[str, Any]:
@@ -225,6 +188,58 @@ def _article_values(a: Article, now: datetime) -> dict[str, Any]:
         "published": a.published,
         "updated_at": now,
     }
+
+
+def _upsert_articles(
+    conn: Connection, fid: int, articles: Sequence[Article], now: datetime
+) -> list[tuple[int, bool]]:
+    """(article id, is new) for each article, in order; a few statements per feed.
+
+    One executemany per kind of write rather than three statements per article: building
+    and compiling a statement per row was most of a first poll's time.
+    """
+    if not articles:
+        return []
+    conn.execute(
+        insert_ignore(conn, SeenKeyRow, ["feed_id", "article_key"]),
+        [{"feed_id": fid, "article_key": k, "first_seen": now}
+         for k in dict.fromkeys(a.article_key for a in articles)],
+    )
+    ids: dict[str, int] = {}
+    keys = list(dict.fromkeys(a.article_key for a in articles))
+    for start in range(0, len(keys), 500):
+        for row in conn.execute(
+            select(ArticleRow.id, ArticleRow.article_key).where(
+                ArticleRow.feed_id == fid, ArticleRow.article_key.in_(keys[start : start + 500])
+            )
+        ):
+            ids[row.article_key] = int(row.id)
+    fresh: dict[str, Article] = {}
+    for a in articles:
+        if a.article_key not in ids:
+            fresh.setdefault(a.article_key, a)
+    if fresh:
+        inserted = conn.execute(
+            insert(ArticleRow).returning(ArticleRow.id, sort_by_parameter_order=True),
+            [{"feed_id": fid, "article_key": key, "fetched_at": now, **_article_values(a, now)}
+             for key, a in fresh.items()],
+        ).scalars().all()
+        new_ids = dict(zip(fresh, (int(i) for i in inserted), strict=True))
+    else:
+        new_ids = {}
+    result: list[tuple[int, bool]] = []
+    for a in articles:
+        key = a.article_key
+        if fresh.get(key) is a:
+            result.append((new_ids[key], True))
+            continue
+        article_id = ids.get(key, new_ids.get(key))
+        assert article_id is not None
+        conn.execute(
+            update(ArticleRow).where(ArticleRow.id == article_id).values(**_article_values(a, now))
+        )
+        result.append((article_id, False))
+    return result
 
 
 def raise_story_alert(

@@ -7,7 +7,7 @@ SQLite's single writer. Nothing here fetches or decides schedules.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -122,12 +122,14 @@ def claim_feeds(
     limit: int,
     names: Sequence[str] | None = None,
     due_only: bool = True,
+    exclude: Collection[str] = (),
 ) -> list[tuple[FeedSpec, FeedState]]:
     """Lease up to ``limit`` feeds to ``owner``: due ones, or the named ones.
 
     A feed leased to another live worker is skipped; an expired lease is taken over.
     The claim is committed before this returns, so the caller fetches outside any
     transaction; the lease ends at database time ``now() + lease`` on PostgreSQL.
+    ``exclude`` names feeds not to claim (those this pass has polled already).
     """
     table = FeedRow.__table__
     with engine.begin() as conn:
@@ -141,6 +143,8 @@ def claim_feeds(
             conds.append(or_(FeedRow.next_poll.is_(None), FeedRow.next_poll <= now))
         if names is not None:
             conds.append(FeedRow.name.in_(list(names)))
+        if exclude:
+            conds.append(FeedRow.name.not_in(list(exclude)))
         query = (
             select(table)
             .where(and_(*conds))

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from monitor.storage.articles import delivery_id, row_to_alert
 from monitor.storage.database import translates_errors
 from monitor.storage.feeds import db_now
-from monitor.storage.models import AlertRow, DeliveryRow
+from monitor.storage.models import AlertRow, ChannelStateRow, DeliveryRow
 from monitor.types import DeliveryTask
 
 
@@ -30,16 +30,38 @@ def claim_deliveries(
     limit: int = 100,
     channels: Sequence[str] | None = None,
     due_only: bool = True,
+    after_id: int = 0,
 ) -> list[DeliveryTask]:
-    """Lease pending deliveries (due ones, or all with ``due_only=False``)."""
+    """Lease pending deliveries (due ones, or all with ``due_only=False``), in row order,
+    only rows after ``after_id`` (a cursor for walking the whole outbox once)."""
     with engine.begin() as conn:
         clock = db_now(conn, now)
+        # Rows written for a channel after its receiver disabled it (an operator alert
+        # raised meanwhile) are skipped like the ones pending when it was disabled.
+        disabled = list(
+            conn.execute(
+                select(ChannelStateRow.channel).where(ChannelStateRow.disabled_at.is_not(None))
+            ).scalars()
+        )
+        if disabled:
+            conn.execute(
+                update(DeliveryRow)
+                .where(DeliveryRow.status == "pending", DeliveryRow.channel.in_(disabled))
+                .values(
+                    status="skipped",
+                    lease_owner=None,
+                    lease_until=None,
+                    last_error="channel disabled",
+                )
+            )
         conds = [
             DeliveryRow.status == "pending",
             or_(DeliveryRow.lease_until.is_(None), DeliveryRow.lease_until < clock),
         ]
         if due_only:
             conds.append(DeliveryRow.next_attempt <= now)
+        if after_id:
+            conds.append(DeliveryRow.id > after_id)
         if channels is not None:
             conds.append(DeliveryRow.channel.in_(list(channels)))
         query = (
@@ -127,13 +149,54 @@ def release_deliveries(engine: Engine, owner: str) -> None:
 
 
 @translates_errors
-def outbox_counts(engine: Engine) -> dict[str, int]:
-    """Deliveries by status (pending = backlog)."""
+def outbox_counts(engine: Engine, channels: Sequence[str] | None = None) -> dict[str, int]:
+    """Deliveries by status (pending = backlog), optionally of some channels only."""
+    query = select(DeliveryRow.status, func.count()).group_by(DeliveryRow.status)
+    if channels is not None:
+        query = query.where(DeliveryRow.channel.in_(list(channels)))
     with engine.connect() as conn:
-        rows = conn.execute(
-            select(DeliveryRow.status, func.count()).group_by(DeliveryRow.status)
-        ).all()
+        rows = conn.execute(query).all()
     return {str(status): int(n) for status, n in rows}
+
+
+@translates_errors
+def undelivered(engine: Engine, channels: Sequence[str]) -> dict[str, tuple[int, int, str | None]]:
+    """channel → (pending rows, dead rows, the newest row's last error), for channels
+    with something undelivered: what `monitor deliver` reports as still failing."""
+    query = (
+        select(DeliveryRow.channel, DeliveryRow.status, DeliveryRow.last_error)
+        .where(DeliveryRow.channel.in_(list(channels)), DeliveryRow.status.in_(("pending", "dead")))
+        .order_by(DeliveryRow.id)
+    )
+    found: dict[str, tuple[int, int, str | None]] = {}
+    with engine.connect() as conn:
+        for channel, status, error in conn.execute(query).all():
+            pending, dead, last = found.get(channel, (0, 0, None))
+            found[channel] = (
+                pending + (status == "pending"),
+                dead + (status == "dead"),
+                error or last,
+            )
+    return found
+
+
+@translates_errors
+def revive_dead_deliveries(engine: Engine, channels: Sequence[str], now: datetime) -> int:
+    """Put dead letters of ``channels`` back in the outbox with a fresh schedule."""
+    with engine.begin() as conn:
+        return int(
+            conn.execute(
+                update(DeliveryRow)
+                .where(DeliveryRow.status == "dead", DeliveryRow.channel.in_(list(channels)))
+                .values(
+                    status="pending",
+                    attempts=0,
+                    next_attempt=now,
+                    lease_owner=None,
+                    lease_until=None,
+                )
+            ).rowcount
+        )
 
 
 @translates_errors
@@ -155,13 +218,19 @@ def delivery_report(
 
 
 @translates_errors
-def defer_deliveries(engine: Engine, task_ids: Sequence[int], owner: str,
-                     next_attempt: datetime) -> None:
+def defer_deliveries(
+    engine: Engine, task_ids: Sequence[int], owner: str, next_attempt: datetime
+) -> None:
     """Put claimed rows back untried (their channel is failing right now)."""
     if not task_ids:
         return
     with engine.begin() as conn:
-        conn.execute(update(DeliveryRow)
-                     .where(DeliveryRow.id.in_(list(task_ids)), DeliveryRow.lease_owner == owner)
-                     .values(lease_owner=None, lease_until=None,
-                             next_attempt=func.coalesce(next_attempt, DeliveryRow.next_attempt)))
+        conn.execute(
+            update(DeliveryRow)
+            .where(DeliveryRow.id.in_(list(task_ids)), DeliveryRow.lease_owner == owner)
+            .values(
+                lease_owner=None,
+                lease_until=None,
+                next_attempt=func.coalesce(next_attempt, DeliveryRow.next_attempt),
+            )
+        )

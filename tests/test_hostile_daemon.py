@@ -1,0 +1,157 @@
+"""`monitor run` keeps polling and alerting good feeds while hostile ones fail.
+
+A real daemon subprocess with 1-second intervals polls, from 127.0.0.1, one good feed
+and six hostile servers: silent after accepting, dripping a byte a second, a gzip bomb,
+an HTML page, a 500 and a 429 with Retry-After. A new matching item in the good feed
+must reach the alert log within a few seconds however the others behave, and
+`monitor feeds --json` must then name each hostile feed's problem and its next poll.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import socket
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+from hostile_server import Handler, HostileServer, Request, drip, respond, wait_stopped
+from pytest_httpserver import HTTPServer
+
+from tests.feedgen import OTHER_EN, SUMMIT_EN
+from tests.test_daemon import Daemon, LiveFeed, daemons, topics_of
+
+__all__ = ["daemons"]  # the fixture, shared with test_daemon
+
+RETRY_AFTER = 120
+FETCH_TIMEOUT = 2  # seconds: `http.timeout`, so the silent and dripping servers cost 2 s
+
+
+def _dripping(sock: socket.socket, _request: Request, server: HostileServer) -> None:
+    sock.sendall(
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nContent-Length: 100000\r\n\r\n"
+    )
+    drip(sock, b"<" * 100000, 1.0, server)  # never idle long enough for a read timeout
+
+
+def _bomb() -> bytes:
+    # 64 MiB of zeros is ~64 KiB on the wire; the cap is the default 10 MiB.
+    return gzip.compress(b"\0" * (64 * 1024 * 1024), compresslevel=9)
+
+
+HTML = b"<!doctype html><html><head><title>Welcome</title></head><body>Hi</body></html>"
+
+
+@pytest.fixture
+def hostile() -> Iterator[Callable[[Handler], HostileServer]]:
+    servers: list[HostileServer] = []
+
+    def start(handler: Handler) -> HostileServer:
+        server = HostileServer(handler)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+def feed_rows(cli: Callable[..., Result], config: Path) -> dict[str, dict[str, object]]:
+    result = cli("feeds", "-c", str(config), "--json")
+    assert result.exit_code == 0, result.stdout
+    return {row["name"]: row for row in map(json.loads, result.stdout.splitlines())}
+
+
+def parse_time(value: object) -> datetime:
+    assert isinstance(value, str), value
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def test_good_feed_alerts_while_hostile_feeds_fail(
+    httpserver: HTTPServer,
+    write_config: Callable[..., Path],
+    daemons: Callable[[Path], Daemon],
+    hostile: Callable[[Handler], HostileServer],
+    cli: Callable[..., Result],
+    tmp_path: Path,
+) -> None:
+    good = LiveFeed(httpserver, "/good.xml")
+    bomb = _bomb()
+    servers = {
+        "silent": hostile(lambda s, r, srv: wait_stopped(srv)),
+        "drip": hostile(_dripping),
+        "bomb": hostile(
+            lambda s, r, srv: respond(
+                s, 200, bomb, {"Content-Encoding": "gzip", "Content-Type": "application/rss+xml"}
+            )
+        ),
+        "html": hostile(lambda s, r, srv: respond(s, 200, HTML, {"Content-Type": "text/html"})),
+        "broken": hostile(lambda s, r, srv: respond(s, 500, b"oops", reason="Server Error")),
+        "limited": hostile(
+            lambda s, r, srv: respond(
+                s, 429, b"slow down", {"Retry-After": str(RETRY_AFTER)}, reason="Too Many"
+            )
+        ),
+    }
+    feeds = [{"name": "good", "url": good.url, "interval": "1s"}]
+    feeds += [
+        {"name": name, "url": server.url(f"/{name}.xml"), "interval": "1s"}
+        for name, server in servers.items()
+    ]
+    config = write_config(
+        feeds=feeds,
+        http={"allow_private_networks": True, "listen": False, "timeout": f"{FETCH_TIMEOUT}s"},
+    )
+    daemon = daemons(config)
+    log = tmp_path / "alerts.jsonl"
+    daemon.wait_for(
+        lambda: any(
+            e.get("event") == "feed_polled" and e.get("feed") == "good" for e in daemon.logs()
+        ),
+        30,
+        "the good feed's first poll",
+    )
+
+    good.items = [OTHER_EN, SUMMIT_EN]
+    took = daemon.wait_for(lambda: "trump-putin-summit" in topics_of(log), 15, "the alert")
+
+    # At worst: the good feed waits for a slot behind the silent and dripping servers
+    # (two requests per host, all on 127.0.0.1) for the 2 s deadline, a tick waits for its
+    # slowest fetch, then the delivery job runs every 2 s.
+    assert took < 1 + FETCH_TIMEOUT + 2 + 2
+    expected = {
+        "silent": "timeout",
+        "drip": "timeout",
+        "bomb": "too_large",
+        "html": "not_a_feed",
+        "broken": "http_500",
+        "limited": "rate_limited",
+    }
+    daemon.wait_for(
+        lambda: all(feed_rows(cli, config)[name]["last_error"] for name in expected),
+        20,
+        "every hostile feed to fail",
+    )
+    rows = feed_rows(cli, config)
+    now = datetime.now(UTC)
+    for name, reason in expected.items():
+        row = rows[name]
+        assert row["status"] == "error", row
+        assert str(row["last_error"]).startswith(reason), row
+        assert parse_time(row["next_poll"]) > now - timedelta(seconds=5), row
+    # Never earlier than the server asked.
+    assert parse_time(rows["limited"]["next_poll"]) >= now + timedelta(seconds=RETRY_AFTER - 10)
+    assert rows["good"]["status"] in ("ok", "unchanged", "not_modified")
+    assert rows["good"]["articles"] == 2
+    # The drip was cut at the total deadline, not after 100,000 seconds.
+    assert "deadline" in str(rows["drip"]["last_error"])
+
+    # The daemon keeps ticking through all this, and stops cleanly.
+    daemon.wait_for(
+        lambda: sum(e.get("event") == "tick_finished" for e in daemon.logs()) >= 4, 20, "more ticks"
+    )
+    assert daemon.stop() == 0
+    assert topics_of(log) == ["trump-putin-summit"]
