@@ -29,13 +29,19 @@ def shared_path(*parts: str) -> Path:
 
 
 @pytest.fixture
-def write_config(tmp_path: Path) -> Callable[..., Path]:
+def database_url(tmp_path: Path) -> str:
+    """The database the tests' configuration uses: a SQLite file (modules may override)."""
+    return f"sqlite:///{tmp_path / 'monitor.db'}"
+
+
+@pytest.fixture
+def write_config(tmp_path: Path, database_url: str) -> Callable[..., Path]:
     """Write a monitor.yaml into tmp_path; paths default to files inside tmp_path."""
 
     def write(feeds: list[dict[str, Any]] | None = None, topics: list[dict[str, Any]] | None
               = None, **extra: Any) -> Path:
         doc: dict[str, Any] = {
-            "database": f"sqlite:///{tmp_path / 'monitor.db'}",
+            "database": database_url,
             "alert_log": str(tmp_path / "alerts.jsonl"),
             "http": {"allow_private_networks": True, "listen": False},
             "feeds": feeds or [],

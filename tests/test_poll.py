@@ -13,6 +13,15 @@ from tests.conftest import shared_path
 from tests.feedgen import OTHER_EN, PEACE_EN, SUMMIT_EN, Item, rss
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The whole poll path runs on both databases (PostgreSQL skips when none is running)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'monitor.db'}"
+    url: str = request.getfixturevalue("pg_database")
+    return url
+
+
 def serve(httpserver: HTTPServer, path: str, body: bytes, status: int = 200,
           content_type: str = "application/rss+xml") -> str:
     httpserver.expect_request(path).respond_with_data(body, status=status,
