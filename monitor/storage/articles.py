@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, delete, insert, select, update
+from sqlalchemy import Table, and_, delete, insert, select, text, update
 from sqlalchemy.engine import Connection, Engine
 
 from monitor.storage.database import translates_errors
@@ -93,6 +93,22 @@ def known_articles(engine: Engine, feed: str, keys: Iterable[str]) -> dict[str, 
 
 
 @translates_errors
+def lock_topics(conn: Connection, topics: Iterable[str]) -> None:
+    """Serialize story decisions per topic across workers (PostgreSQL).
+
+    Two workers storing near-duplicate headlines with different URLs at the same moment
+    would each find no story yet and each raise an alert. A transaction-scoped advisory
+    lock per topic, taken in sorted order (no deadlock), makes the second one see the
+    first one's alert. SQLite serializes writers already.
+    """
+    if conn.dialect.name != "postgresql":
+        return
+    for topic in sorted(set(topics)):
+        key = int.from_bytes(hashlib.sha256(f"topic:{topic}".encode()).digest()[:8], "big",
+                             signed=True)
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
 def save_feed_update(
     engine: Engine, update_: FeedUpdate, policy: AlertPolicy, now: datetime
 ) -> SaveResult:
@@ -114,6 +130,7 @@ def save_feed_update(
         alerts: list[Alert] = []
         stored = _upsert_articles(conn, fid, [item.article for item in update_.articles], now)
         _replace_matches(conn, update_.articles, stored, now)
+        lock_topics(conn, {m.topic for item in update_.articles for m in item.matches})
         for item, (article_id, is_new) in zip(update_.articles, stored, strict=True):
             new += is_new
             changed += not is_new

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Select, delete, insert, select
 from sqlalchemy.engine import Engine
 
-from monitor.storage.articles import AlertPolicy, raise_story_alert
+from monitor.storage.articles import AlertPolicy, lock_topics, raise_story_alert
 from monitor.storage.database import translates_errors
 from monitor.storage.models import ArticleRow, ChannelStateRow, FeedRow, MatchRow
 from monitor.types import Alert, Article, Match, MatchedArticle
@@ -82,6 +82,7 @@ def apply_replay(
         for stored, topic in dropped:
             conn.execute(delete(MatchRow).where(MatchRow.article_id == stored.id,
                                                 MatchRow.topic == topic))
+        lock_topics(conn, {match.topic for _, match in added})
         for stored, match in added:
             conn.execute(insert(MatchRow).values(
                 article_id=stored.id, topic=match.topic, score=match.score,

@@ -183,3 +183,38 @@ def test_alert_filters(engine):
     assert [a.topic for _, a in storage.list_alerts(engine, limit=1)] == ["t2"]
     assert [a.topic for _, a in storage.list_alerts(
         engine, since=NOW + timedelta(minutes=30))] == ["t2"]
+
+
+def test_two_workers_storing_the_same_wire_story_at_once_raise_one_alert(engine):
+    """Near-duplicate headlines with different URLs, saved at the same moment by two workers
+    (ten rounds: without the per-topic lock, PostgreSQL raised two alerts in about a third)."""
+    import threading
+
+    policy = storage.AlertPolicy(same_story=lambda a, b, _lang: a.lower() == b.lower())
+    for round_ in range(10):
+        topic = f"t{round_}"
+        claim_one(engine, "a", owner="w1")
+        claim_one(engine, "b", owner="w2")
+        barrier = threading.Barrier(2)
+        results = {}
+
+        def worker(feed: str, owner: str, title: str, topic: str = topic,
+                    round_: int = round_, barrier: threading.Barrier = barrier,
+                    results: dict = results) -> None:
+            item = MatchedArticle(article(feed, f"k-{feed}-{round_}", title,
+                                          url=f"https://{feed}.org/{round_}"), (match(topic),))
+            barrier.wait()
+            results[feed] = storage.save_feed_update(engine, FeedUpdate(
+                feed=feed, state=FeedState(name=feed, status="ok"), articles=(item,),
+                lease_owner=owner), policy, NOW)
+
+        threads = [threading.Thread(target=worker, args=("a", "w1", f"Putin lands {round_}")),
+                   threading.Thread(target=worker, args=("b", "w2", f"PUTIN LANDS {round_}"))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+
+        assert sum(len(r.alerts) for r in results.values()) == 1, round_
+        [(_, alert)] = storage.list_alerts(engine, topic=topic)
+        assert sorted(alert.feeds) == ["a", "b"]
