@@ -90,3 +90,21 @@ def read_alert_log(path: Path) -> list[dict[str, Any]]:
 @pytest.fixture
 def alert_log(tmp_path: Path) -> Iterator[Callable[[], list[dict[str, Any]]]]:
     yield lambda: read_alert_log(tmp_path / "alerts.jsonl")
+
+
+@pytest.fixture
+def daemons() -> Iterator[Callable[[Path], Any]]:
+    from tests.daemon_support import Daemon
+
+    started: list[Daemon] = []
+
+    def start(config: Path) -> Daemon:
+        daemon = Daemon(config)
+        started.append(daemon)
+        return daemon
+
+    yield start
+    for daemon in started:
+        if daemon.proc.poll() is None:
+            daemon.proc.kill()
+            daemon.proc.wait()

@@ -29,9 +29,9 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from tests.conftest import read_alert_log
+from tests.daemon_support import Daemon
 from tests.feedgen import Item, rss
 from tests.receivers import WebhookReceiver
-from tests.test_daemon import Daemon
 
 SEED = int(os.environ.get("MONITOR_CRASH_SEED", "20250815"))
 KILLS = 9

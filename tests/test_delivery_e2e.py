@@ -16,9 +16,9 @@ from click.testing import Result
 from pytest_httpserver import HTTPServer
 
 from tests.conftest import read_alert_log
+from tests.daemon_support import LiveFeed
 from tests.feedgen import OTHER_EN, PEACE_EN, SUMMIT_EN, Item, rss
 from tests.receivers import SMTPServer, WebhookReceiver, verify_standard_webhook
-from tests.test_daemon import Daemon, LiveFeed
 
 SECRET = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
 
@@ -354,20 +354,6 @@ def test_daemon_retries_a_webhook_until_it_recovers(
     assert [h.status for h in hook.all()][:2] == [500, 500]
 
 
-@pytest.fixture
-def daemons() -> Iterator[Callable[[Path], Daemon]]:
-    started: list[Daemon] = []
-
-    def start(config: Path) -> Daemon:
-        daemon = Daemon(config)
-        started.append(daemon)
-        return daemon
-
-    yield start
-    for daemon in started:
-        if daemon.proc.poll() is None:
-            daemon.proc.kill()
-            daemon.proc.wait()
 
 
 def test_feed_down_after_five_failures_and_recovered_reach_every_channel(

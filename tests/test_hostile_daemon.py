@@ -21,10 +21,8 @@ from click.testing import Result
 from hostile_server import Handler, HostileServer, Request, drip, respond, wait_stopped
 from pytest_httpserver import HTTPServer
 
+from tests.daemon_support import Daemon, LiveFeed, topics_of
 from tests.feedgen import OTHER_EN, SUMMIT_EN
-from tests.test_daemon import Daemon, LiveFeed, daemons, topics_of
-
-__all__ = ["daemons"]  # the fixture, shared with test_daemon
 
 RETRY_AFTER = 120
 FETCH_TIMEOUT = 2  # seconds: `http.timeout`, so the silent and dripping servers cost 2 s

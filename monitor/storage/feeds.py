@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.sql.elements import ColumnElement
 
 from monitor.storage.database import translates_errors
+from monitor.storage.leases import lease_rows
 from monitor.storage.models import ArticleRow, FeedRow
 from monitor.types import FeedSpec, FeedState
 
@@ -151,16 +152,7 @@ def claim_feeds(
             .order_by(FeedRow.next_poll.asc().nulls_first(), FeedRow.id)
             .limit(limit)
         )
-        if conn.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        rows = conn.execute(query).all()
-        if not rows:
-            return []
-        conn.execute(
-            update(FeedRow)
-            .where(FeedRow.id.in_([r.id for r in rows]))
-            .values(lease_owner=owner, lease_until=clock + lease)
-        )
+        rows = lease_rows(conn, FeedRow, query, owner=owner, until=clock + lease)
     return [(_spec(r), _state(r)) for r in rows]
 
 

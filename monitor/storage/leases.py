@@ -12,13 +12,32 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import distinct, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy import Select, distinct, select, update
+from sqlalchemy.engine import Connection, Engine, Row
 
 from monitor.storage.database import translates_errors
 from monitor.storage.models import DeliveryRow, FeedRow
+
+
+def lease_rows(conn: Connection, model: type[FeedRow] | type[DeliveryRow], query: Select[Any],
+               *, owner: str, until: datetime) -> Sequence[Row[Any]]:
+    """Run ``query`` (which selects ``id``) and lease its rows to ``owner`` until ``until``.
+
+    On PostgreSQL the rows are locked and rows another worker is claiming right now are
+    skipped (``FOR UPDATE SKIP LOCKED``): two workers never claim the same row. The
+    caller commits the claim before it does the work.
+    """
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    rows = conn.execute(query).all()
+    if rows:
+        conn.execute(update(model).where(model.id.in_([r.id for r in rows]))
+                     .values(lease_owner=owner, lease_until=until))
+    return rows
 
 
 def dead_owner(owner: str, host: str) -> bool:

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from monitor.storage.articles import delivery_id, row_to_alert
 from monitor.storage.database import translates_errors
 from monitor.storage.feeds import db_now
+from monitor.storage.leases import lease_rows
 from monitor.storage.models import AlertRow, ChannelStateRow, DeliveryRow
 from monitor.types import DeliveryTask
 
@@ -70,16 +71,9 @@ def claim_deliveries(
             .order_by(DeliveryRow.id)
             .limit(limit)
         )
-        if conn.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        rows = conn.execute(query).all()
+        rows = lease_rows(conn, DeliveryRow, query, owner=owner, until=clock + lease)
         if not rows:
             return []
-        conn.execute(
-            update(DeliveryRow)
-            .where(DeliveryRow.id.in_([r.id for r in rows]))
-            .values(lease_owner=owner, lease_until=clock + lease)
-        )
         alerts = {
             r.id: row_to_alert(r)
             for r in conn.execute(
