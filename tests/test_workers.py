@@ -196,8 +196,9 @@ def _soak(url: str, farm: FeedFarm, hook: HookReceiver, workers: list[Worker]) -
 
     # No feed fetched by two workers at once: consecutive fetches of one feed are
     # a poll interval apart (minus jitter and queueing), never milliseconds.
-    gaps = [(b.at - a.at, n) for n, fetches in by_feed.items()
-            for a, b in itertools.pairwise(fetches)]
+    gaps = [(b.at - a.at, n, a.agent, b.agent, round(a.at - kill_time, 1),
+             round(a.at - restarted[0], 1))
+            for n, fetches in by_feed.items() for a, b in itertools.pairwise(fetches)]
     assert min(gaps)[0] > 0.5, sorted(gaps)[:5]
 
     # No alert delivered twice, except a send whose acknowledgement the kill or the

@@ -148,6 +148,7 @@ def test_a_short_write_leaves_no_partial_line(tmp_path, alert_factory, monkeypat
 
 CHILD = """
 import sys
+import time
 from monitor.alerts.logfile import AlertLog
 from monitor.types import Alert
 from datetime import UTC, datetime
@@ -158,6 +159,7 @@ for n in range(start, stop):
     alert = Alert(id=f"a{n}", topic="t", title=f"title {n}", url=None, feed="f",
                   published=None, detected_at=datetime.now(UTC), evidence=())
     log.send(alert, delivery_id=f"d{n}")
+    time.sleep(0.003)  # the outbox commit that marks it delivered takes a moment too
     print(n, flush=True)  # "marked delivered"
 """
 
