@@ -20,9 +20,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from monitor.config import load_config
 from monitor.health import HealthServer
 from monitor.metrics import Metrics
-from monitor.settings import Config, parse_duration
+from monitor.settings import parse_duration
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
@@ -202,9 +203,7 @@ def test_dockerfile_configuration_takes_database_and_listen_from_env(tmp_path: P
     text = config.read_text()
     assert "database: ${MONITOR_DATABASE_URL}" in text
     assert "  listen: ${MONITOR_HTTP_LISTEN}" in text
-    env = env_defaults()
-    expanded = re.sub(r"\$\{(\w+)\}", lambda m: env[m.group(1)], text)
-    loaded = Config.model_validate(yaml.safe_load(expanded))
+    loaded = load_config(config, env=env_defaults())  # as `monitor check` in the build
     assert loaded.database == "sqlite:////var/lib/monitor/monitor.db"
     assert loaded.alert_log.startswith("/var/lib/monitor/")
     assert loaded.http.listen == "127.0.0.1:9464"
