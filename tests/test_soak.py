@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import multiprocessing
 import os
 import threading
 import time
@@ -92,8 +93,7 @@ class Feeds:
         ).encode()
 
 
-@pytest.fixture
-def feed_server() -> Iterator[str]:
+def _serve(port_out: multiprocessing.Queue[int]) -> None:
     feeds = Feeds()
 
     class Handler(BaseHTTPRequestHandler):
@@ -113,11 +113,23 @@ def feed_server() -> Iterator[str]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    port_out.put(int(server.server_address[1]))
+    server.serve_forever()
+
+
+@pytest.fixture
+def feed_server() -> Iterator[str]:
+    """The feeds, served from a process of their own: a server in the measured process
+    would share its interpreter lock with the polling threads and slow every tick."""
+    ctx = multiprocessing.get_context("fork")
+    port_out: multiprocessing.Queue[int] = ctx.Queue()
+    process = ctx.Process(target=_serve, args=(port_out,), daemon=True)
+    process.start()
+    try:
+        yield f"http://127.0.0.1:{port_out.get(timeout=30)}"
+    finally:
+        process.terminate()
+        process.join(10)
 
 
 @pytest.fixture
