@@ -17,7 +17,7 @@ from typing import Any, cast
 from sqlalchemy import Table, and_, delete, insert, select, text, update
 from sqlalchemy.engine import Connection, Engine
 
-from monitor.storage.database import translates_errors
+from monitor.storage.database import translates_errors, write_transaction
 from monitor.storage.feeds import feed_id, write_feed_state
 from monitor.storage.models import (
     AlertRow,
@@ -113,7 +113,7 @@ def save_feed_update(
     engine: Engine, update_: FeedUpdate, policy: AlertPolicy, now: datetime
 ) -> SaveResult:
     """Write one poll; returns what was new. Nothing is written if the lease was lost."""
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         fid = write_feed_state(conn, update_.state, owner=update_.lease_owner)
         if fid is None:
             conn.rollback()
@@ -429,7 +429,7 @@ def row_to_alert(row: Any) -> Alert:
 
 @translates_errors
 def mark_channel_disabled(engine: Engine, channel: str, reason: str, now: datetime) -> None:
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         conn.execute(
             insert_ignore(conn, ChannelStateRow, ["channel"]).values(
                 channel=channel, disabled_at=now, reason=reason
@@ -450,6 +450,6 @@ def mark_channel_disabled(engine: Engine, channel: str, reason: str, now: dateti
 @translates_errors
 def save_operator_alert(engine: Engine, alert: Alert, policy: AlertPolicy, now: datetime) -> bool:
     """Store an alert about the monitor itself (dead letters, disabled channels)."""
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         return _insert_alert(conn, alert, story=alert.id, title_key="", language=None,
                              article_id=None, channels=policy.channels, now=now)

@@ -9,12 +9,15 @@ any table: that is the repository modules' job.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+import threading
+import weakref
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -122,3 +125,26 @@ def _short(exc: BaseException) -> str:
         if str(orig or exc).strip()
         else type(exc).__name__
     )
+
+
+_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+_WRITE_LOCKS_GUARD = threading.Lock()
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """``engine.begin()`` for a transaction that writes.
+
+    SQLite has one writer at a time; a thread that finds the database locked sleeps in
+    SQLite's busy handler (1, 2, 5 … 100 ms steps) and wakes late. Polling threads of
+    one process therefore take turns on a Python lock first, so the next writer starts
+    the moment the last one commits. PostgreSQL needs no such thing.
+    """
+    if engine.dialect.name != "sqlite":
+        with engine.begin() as conn:
+            yield conn
+        return
+    with _WRITE_LOCKS_GUARD:
+        lock = _WRITE_LOCKS.setdefault(engine, threading.RLock())
+    with lock, engine.begin() as conn:
+        yield conn

@@ -16,7 +16,7 @@ from sqlalchemy import Table, and_, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.sql.elements import ColumnElement
 
-from monitor.storage.database import translates_errors
+from monitor.storage.database import translates_errors, write_transaction
 from monitor.storage.leases import lease_rows
 from monitor.storage.models import ArticleRow, FeedRow
 from monitor.types import FeedSpec, FeedState
@@ -44,7 +44,7 @@ def db_now(conn: Connection, now: datetime) -> datetime:
 def sync_feeds(engine: Engine, specs: Sequence[FeedSpec], now: datetime) -> None:
     """Make the feeds table follow the configuration; removed feeds are disabled."""
     wanted = {s.name: s for s in specs}
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         if conn.dialect.name == "postgresql":
             # Workers starting together would insert the same new feeds: one at a time.
             conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7406352)")
@@ -133,7 +133,7 @@ def claim_feeds(
     ``exclude`` names feeds not to claim (those this pass has polled already).
     """
     table = FeedRow.__table__
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         clock = db_now(conn, now)
         conds: list[ColumnElement[bool]] = [
             FeedRow.enabled.is_(True),
@@ -162,7 +162,7 @@ def release_feeds(engine: Engine, owner: str, names: Sequence[str] | None = None
     cond = FeedRow.lease_owner == owner
     if names is not None:
         cond = and_(cond, FeedRow.name.in_(list(names)))
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         conn.execute(update(FeedRow).where(cond).values(lease_owner=None, lease_until=None))
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Select, distinct, select, update
 from sqlalchemy.engine import Connection, Engine, Row
 
-from monitor.storage.database import translates_errors
+from monitor.storage.database import translates_errors, write_transaction
 from monitor.storage.models import DeliveryRow, FeedRow
 
 
@@ -62,7 +62,7 @@ def release_dead_leases(engine: Engine, now: datetime, *, host: str | None = Non
     """Clear unexpired leases of dead local workers; returns how many rows were freed."""
     host = host if host is not None else socket.gethostname()[:40]
     freed = 0
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         for table, pending in ((FeedRow, None), (DeliveryRow, DeliveryRow.status == "pending")):
             query = select(distinct(table.lease_owner)).where(
                 table.lease_owner.is_not(None), table.lease_until > now

@@ -14,7 +14,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.engine import Engine
 
 from monitor.storage.articles import delivery_id, row_to_alert
-from monitor.storage.database import translates_errors
+from monitor.storage.database import translates_errors, write_transaction
 from monitor.storage.feeds import db_now
 from monitor.storage.leases import lease_rows
 from monitor.storage.models import AlertRow, ChannelStateRow, DeliveryRow
@@ -35,7 +35,7 @@ def claim_deliveries(
 ) -> list[DeliveryTask]:
     """Lease pending deliveries (due ones, or all with ``due_only=False``), in row order,
     only rows after ``after_id`` (a cursor for walking the whole outbox once)."""
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         clock = db_now(conn, now)
         # Rows written for a channel after its receiver disabled it (an operator alert
         # raised meanwhile) are skipped like the ones pending when it was disabled.
@@ -94,7 +94,7 @@ def claim_deliveries(
 
 @translates_errors
 def mark_delivered(engine: Engine, task_id: int, owner: str, now: datetime) -> None:
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         conn.execute(
             update(DeliveryRow)
             .where(DeliveryRow.id == task_id, DeliveryRow.lease_owner == owner)
@@ -124,7 +124,7 @@ def mark_failed(
         values["status"] = "dead"
     else:
         values["next_attempt"] = next_attempt
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         conn.execute(
             update(DeliveryRow)
             .where(DeliveryRow.id == task_id, DeliveryRow.lease_owner == owner)
@@ -134,7 +134,7 @@ def mark_failed(
 
 @translates_errors
 def release_deliveries(engine: Engine, owner: str) -> None:
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         conn.execute(
             update(DeliveryRow)
             .where(DeliveryRow.lease_owner == owner, DeliveryRow.status == "pending")
@@ -177,7 +177,7 @@ def undelivered(engine: Engine, channels: Sequence[str]) -> dict[str, tuple[int,
 @translates_errors
 def revive_dead_deliveries(engine: Engine, channels: Sequence[str], now: datetime) -> int:
     """Put dead letters of ``channels`` back in the outbox with a fresh schedule."""
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         return int(
             conn.execute(
                 update(DeliveryRow)
@@ -218,7 +218,7 @@ def defer_deliveries(
     """Put claimed rows back untried (their channel is failing right now)."""
     if not task_ids:
         return
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         conn.execute(
             update(DeliveryRow)
             .where(DeliveryRow.id.in_(list(task_ids)), DeliveryRow.lease_owner == owner)

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 
-from monitor.storage.database import translates_errors
+from monitor.storage.database import translates_errors, write_transaction
 from monitor.storage.models import ArticleRow
 
 
@@ -19,6 +19,6 @@ def prune_articles(engine: Engine, older_than: datetime) -> int:
     link and evidence; ``seen_keys`` keeps the identity so an old item that
     reappears in a feed is not news again.
     """
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         result = conn.execute(delete(ArticleRow).where(ArticleRow.fetched_at < older_than))
     return int(result.rowcount or 0)

@@ -16,7 +16,7 @@ from sqlalchemy import Select, delete, insert, select
 from sqlalchemy.engine import Engine
 
 from monitor.storage.articles import AlertPolicy, lock_topics, raise_story_alert
-from monitor.storage.database import translates_errors
+from monitor.storage.database import translates_errors, write_transaction
 from monitor.storage.models import ArticleRow, ChannelStateRow, FeedRow, MatchRow
 from monitor.types import Alert, Article, Match, MatchedArticle
 
@@ -75,7 +75,7 @@ def apply_replay(
 ) -> list[Alert]:
     """Store added matches (alerting per ``policy.raise_alerts``), delete dropped ones."""
     alerts: list[Alert] = []
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         disabled = set(conn.execute(select(ChannelStateRow.channel)
                                     .where(ChannelStateRow.disabled_at.is_not(None))).scalars())
         channels = tuple(c for c in policy.channels if c[0] not in disabled)
