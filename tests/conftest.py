@@ -38,8 +38,11 @@ def database_url(tmp_path: Path) -> str:
 def write_config(tmp_path: Path, database_url: str) -> Callable[..., Path]:
     """Write a monitor.yaml into tmp_path; paths default to files inside tmp_path."""
 
-    def write(feeds: list[dict[str, Any]] | None = None, topics: list[dict[str, Any]] | None
-              = None, **extra: Any) -> Path:
+    def write(
+        feeds: list[dict[str, Any]] | None = None,
+        topics: list[dict[str, Any]] | None = None,
+        **extra: Any,
+    ) -> Path:
         doc: dict[str, Any] = {
             "database": database_url,
             "alert_log": str(tmp_path / "alerts.jsonl"),
@@ -77,8 +80,15 @@ def cli() -> Callable[..., Result]:
 def run_monitor(*args: str, timeout: float = 60, **kwargs: Any) -> subprocess.CompletedProcess[str]:
     """Run `python -m monitor` as a real subprocess."""
     env = {**os.environ, "PYTHONPATH": str(REPO), **kwargs.pop("env", {})}
-    return subprocess.run([sys.executable, "-m", "monitor", *args], capture_output=True,
-                          text=True, timeout=timeout, env=env, check=False, **kwargs)
+    return subprocess.run(
+        [sys.executable, "-m", "monitor", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        check=False,
+        **kwargs,
+    )
 
 
 def read_alert_log(path: Path) -> list[dict[str, Any]]:
@@ -108,3 +118,21 @@ def daemons() -> Iterator[Callable[[Path], Any]]:
         if daemon.proc.poll() is None:
             daemon.proc.kill()
             daemon.proc.wait()
+
+
+@pytest.fixture
+def hostile_servers() -> Iterator[Callable[[Any], Any]]:
+    """Start ``HostileServer(handler)`` on 127.0.0.1 (tests/hostile_server.py); every
+    server a test started is closed after it."""
+    from hostile_server import HostileServer
+
+    servers: list[HostileServer] = []
+
+    def start(handler: Any) -> HostileServer:
+        server = HostileServer(handler)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.close()

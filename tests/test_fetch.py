@@ -11,7 +11,7 @@ import socket
 import threading
 import time
 import tracemalloc
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import brotli  # type: ignore[import-untyped]
@@ -27,20 +27,6 @@ NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 FAST = FetchSettings(
     allow_private_networks=True, connect_timeout=1.0, read_timeout=1.0, total_timeout=2.0
 )
-
-
-@pytest.fixture
-def serve() -> Iterator[Serve]:
-    servers: list[HostileServer] = []
-
-    def start(handler: Handler) -> HostileServer:
-        server = HostileServer(handler)
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.close()
 
 
 def fetch(url: str, settings: FetchSettings = FAST) -> FetchResult:
@@ -61,8 +47,10 @@ def test_production_defaults_are_the_issue_bounds() -> None:
     assert settings.allow_private_networks is False
 
 
-def test_a_good_feed_is_fetched_with_a_clear_identity(serve: Serve) -> None:
-    server = serve(lambda s, r, srv: respond(s, 200, RSS, {"Content-Type": "application/rss+xml"}))
+def test_a_good_feed_is_fetched_with_a_clear_identity(hostile_servers: Serve) -> None:
+    server = hostile_servers(
+        lambda s, r, srv: respond(s, 200, RSS, {"Content-Type": "application/rss+xml"})
+    )
     result = fetch(server.url())
     assert result.status == "ok" and result.http_status == 200
     assert result.content == RSS
@@ -78,27 +66,31 @@ def test_a_good_feed_is_fetched_with_a_clear_identity(serve: Serve) -> None:
     [("gzip", gzip.compress), ("br", brotli.compress), ("deflate", __import__("zlib").compress)],
 )
 def test_compressed_bodies_are_decoded(
-    serve: Serve, coding: str, encode: Callable[[bytes], bytes]
+    hostile_servers: Serve, coding: str, encode: Callable[[bytes], bytes]
 ) -> None:
-    server = serve(lambda s, r, srv: respond(s, 200, encode(RSS), {"Content-Encoding": coding}))
+    server = hostile_servers(
+        lambda s, r, srv: respond(s, 200, encode(RSS), {"Content-Encoding": coding})
+    )
     result = fetch(server.url())
     assert result.status == "ok" and result.content == RSS
 
 
-def test_a_server_that_never_answers_times_out(serve: Serve) -> None:
-    server = serve(lambda s, r, srv: wait_stopped(srv))
+def test_a_server_that_never_answers_times_out(hostile_servers: Serve) -> None:
+    server = hostile_servers(lambda s, r, srv: wait_stopped(srv))
     started = time.monotonic()
     result = fetch(server.url())
     assert result.status == "error" and result.error_kind == "timeout"
     assert time.monotonic() - started < 1.9  # the 1 s read-idle timeout, not the deadline
 
 
-def test_a_server_dripping_a_byte_at_a_time_is_cut_at_the_total_deadline(serve: Serve) -> None:
+def test_a_server_dripping_a_byte_at_a_time_is_cut_at_the_total_deadline(
+    hostile_servers: Serve,
+) -> None:
     def handler(sock: socket.socket, request: Request, srv: HostileServer) -> None:
         sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")
         drip(sock, b"x" * 100000, 0.1, srv)  # never idle for the 1 s read timeout
 
-    server = serve(handler)
+    server = hostile_servers(handler)
     started = time.monotonic()
     result = fetch(server.url())
     elapsed = time.monotonic() - started
@@ -107,8 +99,8 @@ def test_a_server_dripping_a_byte_at_a_time_is_cut_at_the_total_deadline(serve: 
     assert 1.9 <= elapsed < 3.0
 
 
-def test_dripping_headers_are_cut_at_the_total_deadline_too(serve: Serve) -> None:
-    server = serve(
+def test_dripping_headers_are_cut_at_the_total_deadline_too(hostile_servers: Serve) -> None:
+    server = hostile_servers(
         lambda s, r, srv: drip(s, b"HTTP/1.1 200 OK\r\n" + b"X-A: b\r\n" * 999, 0.1, srv)
     )
     started = time.monotonic()
@@ -117,9 +109,11 @@ def test_dripping_headers_are_cut_at_the_total_deadline_too(serve: Serve) -> Non
     assert time.monotonic() - started < 3.0
 
 
-def test_a_gzip_bomb_is_stopped_at_the_cap_without_expanding_in_memory(serve: Serve) -> None:
+def test_a_gzip_bomb_is_stopped_at_the_cap_without_expanding_in_memory(
+    hostile_servers: Serve,
+) -> None:
     bomb = gzip.compress(b"\0" * (200 * 1024 * 1024), compresslevel=9)  # 200 MiB → ~200 KiB
-    server = serve(lambda s, r, srv: respond(s, 200, bomb, {"Content-Encoding": "gzip"}))
+    server = hostile_servers(lambda s, r, srv: respond(s, 200, bomb, {"Content-Encoding": "gzip"}))
     settings = FetchSettings(allow_private_networks=True, max_bytes=1024 * 1024)
     tracemalloc.start()
     try:
@@ -132,19 +126,19 @@ def test_a_gzip_bomb_is_stopped_at_the_cap_without_expanding_in_memory(serve: Se
     assert peak < 4 * 1024 * 1024  # the 1 MiB cap plus working buffers, not 200 MiB
 
 
-def test_a_brotli_bomb_is_stopped_at_the_cap(serve: Serve) -> None:
+def test_a_brotli_bomb_is_stopped_at_the_cap(hostile_servers: Serve) -> None:
     bomb = brotli.compress(b"\0" * (32 * 1024 * 1024), quality=5)
-    server = serve(lambda s, r, srv: respond(s, 200, bomb, {"Content-Encoding": "br"}))
+    server = hostile_servers(lambda s, r, srv: respond(s, 200, bomb, {"Content-Encoding": "br"}))
     result = fetch(server.url(), FetchSettings(allow_private_networks=True, max_bytes=1 << 20))
     assert result.error_kind == "too_large"
 
 
-def test_a_huge_content_length_is_refused_before_reading(serve: Serve) -> None:
+def test_a_huge_content_length_is_refused_before_reading(hostile_servers: Serve) -> None:
     def handler(sock: socket.socket, request: Request, srv: HostileServer) -> None:
         sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 50000000000\r\n\r\n")
         wait_stopped(srv)  # reading would wait for the 5 s read timeout
 
-    server = serve(handler)
+    server = hostile_servers(handler)
     settings = FetchSettings(allow_private_networks=True, read_timeout=5.0)
     started = time.monotonic()
     result = fetch(server.url(), settings)
@@ -153,51 +147,51 @@ def test_a_huge_content_length_is_refused_before_reading(serve: Serve) -> None:
     assert time.monotonic() - started < 1.0
 
 
-def test_an_endless_chunked_body_is_stopped_at_the_cap(serve: Serve) -> None:
+def test_an_endless_chunked_body_is_stopped_at_the_cap(hostile_servers: Serve) -> None:
     def handler(sock: socket.socket, request: Request, srv: HostileServer) -> None:
         sock.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
         chunk = b"%x\r\n%s\r\n" % (65536, b"y" * 65536)
         while not srv.stop.is_set():
             sock.sendall(chunk)
 
-    server = serve(handler)
+    server = hostile_servers(handler)
     result = fetch(server.url(), FetchSettings(allow_private_networks=True, max_bytes=1 << 20))
     assert result.error_kind == "too_large"
 
 
-def test_a_chunked_body_without_its_last_chunk_is_truncated(serve: Serve) -> None:
+def test_a_chunked_body_without_its_last_chunk_is_truncated(hostile_servers: Serve) -> None:
     def handler(sock: socket.socket, request: Request, srv: HostileServer) -> None:
         sock.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n<rss \r\n")
         sock.shutdown(socket.SHUT_RDWR)  # no terminating 0-size chunk
 
-    result = fetch(serve(handler).url())
+    result = fetch(hostile_servers(handler).url())
     assert result.status == "error" and result.error_kind == "truncated"
     assert result.content is None
 
 
-def test_a_body_shorter_than_its_content_length_is_truncated(serve: Serve) -> None:
+def test_a_body_shorter_than_its_content_length_is_truncated(hostile_servers: Serve) -> None:
     def handler(sock: socket.socket, request: Request, srv: HostileServer) -> None:
         sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + RSS[:100])
         sock.shutdown(socket.SHUT_RDWR)
 
-    result = fetch(serve(handler).url())
+    result = fetch(hostile_servers(handler).url())
     assert result.error_kind == "truncated"
 
 
-def test_a_corrupt_gzip_body_is_a_decoding_error(serve: Serve) -> None:
-    server = serve(
+def test_a_corrupt_gzip_body_is_a_decoding_error(hostile_servers: Serve) -> None:
+    server = hostile_servers(
         lambda s, r, srv: respond(s, 200, b"not gzip at all", {"Content-Encoding": "gzip"})
     )
     result = fetch(server.url())
     assert result.error_kind == "decoding"
 
 
-def test_garbage_instead_of_http_is_a_protocol_error(serve: Serve) -> None:
+def test_garbage_instead_of_http_is_a_protocol_error(hostile_servers: Serve) -> None:
     def handler(sock: socket.socket, request: Request, srv: HostileServer) -> None:
         sock.sendall(b"SSH-2.0-OpenSSH_9.2\r\n\r\n")
         sock.shutdown(socket.SHUT_RDWR)
 
-    result = fetch(serve(handler).url())
+    result = fetch(hostile_servers(handler).url())
     assert result.status == "error" and result.error_kind == "protocol"
 
 
@@ -210,12 +204,12 @@ def test_nothing_listening_is_a_connect_error() -> None:
     assert result.error_kind == "connect"
 
 
-def test_at_most_per_host_requests_run_at_once(serve: Serve) -> None:
+def test_at_most_per_host_requests_run_at_once(hostile_servers: Serve) -> None:
     def handler(sock: socket.socket, request: Request, srv: HostileServer) -> None:
         time.sleep(0.2)
         respond(sock, 200, RSS)
 
-    server = serve(handler)
+    server = hostile_servers(handler)
     with Fetcher(FetchSettings(allow_private_networks=True, per_host=2)) as fetcher:
         results = []
         threads = [
@@ -231,9 +225,9 @@ def test_at_most_per_host_requests_run_at_once(serve: Serve) -> None:
 
 
 def test_the_fetcher_is_a_client_of_its_own_not_the_environments_proxy(
-    serve: Serve, monkeypatch: pytest.MonkeyPatch
+    hostile_servers: Serve, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    server = serve(lambda s, r, srv: respond(s, 200, RSS))
+    server = hostile_servers(lambda s, r, srv: respond(s, 200, RSS))
     monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9/")  # would fail if honoured
     monkeypatch.setenv("ALL_PROXY", "http://127.0.0.1:9/")
     assert fetch(server.url()).status == "ok"

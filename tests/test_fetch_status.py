@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hostile_server import RSS, HostileServer, Request, respond
+from hostile_server import RSS, Handler, HostileServer, Request, respond
 
 from monitor.errors import ParseError
 from monitor.fetch import Fetcher, FetchSettings
@@ -25,26 +25,19 @@ def fetcher() -> Iterator[Fetcher]:
         yield f
 
 
-def routes(table: dict[str, tuple[int, dict[str, str], bytes]]) -> HostileServer:
+def routes(table: dict[str, tuple[int, dict[str, str], bytes]]) -> Handler:
+    """A handler answering each path from ``table`` (404 elsewhere)."""
+
     def handler(sock: socket.socket, request: Request, srv: HostileServer) -> None:
         status, headers, body = table.get(request.path, (404, {}, b"no"))
         respond(sock, status, body, headers)
 
-    return HostileServer(handler)
+    return handler
 
 
 @pytest.fixture
-def server_factory() -> Iterator[object]:
-    made: list[HostileServer] = []
-
-    def make(table: dict[str, tuple[int, dict[str, str], bytes]]) -> HostileServer:
-        server = routes(table)
-        made.append(server)
-        return server
-
-    yield make
-    for server in made:
-        server.close()
+def server_factory(hostile_servers: Callable[[Handler], HostileServer]) -> Factory:
+    return lambda table: hostile_servers(routes(table))
 
 
 @pytest.mark.parametrize(

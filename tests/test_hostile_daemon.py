@@ -12,11 +12,10 @@ from __future__ import annotations
 import gzip
 import json
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from click.testing import Result
 from hostile_server import Handler, HostileServer, Request, drip, respond, wait_stopped
 from pytest_httpserver import HTTPServer
@@ -43,20 +42,6 @@ def _bomb() -> bytes:
 HTML = b"<!doctype html><html><head><title>Welcome</title></head><body>Hi</body></html>"
 
 
-@pytest.fixture
-def hostile() -> Iterator[Callable[[Handler], HostileServer]]:
-    servers: list[HostileServer] = []
-
-    def start(handler: Handler) -> HostileServer:
-        server = HostileServer(handler)
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.close()
-
-
 def feed_rows(cli: Callable[..., Result], config: Path) -> dict[str, dict[str, object]]:
     result = cli("feeds", "-c", str(config), "--json")
     assert result.exit_code == 0, result.stdout
@@ -72,23 +57,27 @@ def test_good_feed_alerts_while_hostile_feeds_fail(
     httpserver: HTTPServer,
     write_config: Callable[..., Path],
     daemons: Callable[[Path], Daemon],
-    hostile: Callable[[Handler], HostileServer],
+    hostile_servers: Callable[[Handler], HostileServer],
     cli: Callable[..., Result],
     tmp_path: Path,
 ) -> None:
     good = LiveFeed(httpserver, "/good.xml")
     bomb = _bomb()
     servers = {
-        "silent": hostile(lambda s, r, srv: wait_stopped(srv)),
-        "drip": hostile(_dripping),
-        "bomb": hostile(
+        "silent": hostile_servers(lambda s, r, srv: wait_stopped(srv)),
+        "drip": hostile_servers(_dripping),
+        "bomb": hostile_servers(
             lambda s, r, srv: respond(
                 s, 200, bomb, {"Content-Encoding": "gzip", "Content-Type": "application/rss+xml"}
             )
         ),
-        "html": hostile(lambda s, r, srv: respond(s, 200, HTML, {"Content-Type": "text/html"})),
-        "broken": hostile(lambda s, r, srv: respond(s, 500, b"oops", reason="Server Error")),
-        "limited": hostile(
+        "html": hostile_servers(
+            lambda s, r, srv: respond(s, 200, HTML, {"Content-Type": "text/html"})
+        ),
+        "broken": hostile_servers(
+            lambda s, r, srv: respond(s, 500, b"oops", reason="Server Error")
+        ),
+        "limited": hostile_servers(
             lambda s, r, srv: respond(
                 s, 429, b"slow down", {"Retry-After": str(RETRY_AFTER)}, reason="Too Many"
             )
