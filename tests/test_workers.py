@@ -259,7 +259,8 @@ def test_daemon_rides_out_a_database_cut_and_loses_nothing(proxied, tmp_path):
         daemon.tick()
         assert daemon.db_ok and daemon.health()[0]
         log_path = tmp_path / "alerts-solo.jsonl"
-        assert len(read_alert_log(log_path)) == 3
+        # The daemon hands deliveries to their channel threads and goes on.
+        wait_until(lambda: len(read_alert_log(log_path)) == 3, 10, "three alerts logged")
 
         farm.grow([0, 1, 2])
         _force_due(app)
@@ -285,7 +286,9 @@ def test_daemon_rides_out_a_database_cut_and_loses_nothing(proxied, tmp_path):
             alerts = set(conn.execute(select(AlertRow.url)).scalars())
             articles = conn.execute(select(func.count()).select_from(ArticleRow)).scalar()
         assert alerts == expected and articles == 6
-        assert {a["url"] for a in read_alert_log(log_path)} == expected
+        wait_until(lambda: {a["url"] for a in read_alert_log(log_path)} == expected, 10,
+                   "every alert logged")
+        assert len(read_alert_log(log_path)) == len(expected)
         app.close()
     finally:
         farm.stop()
