@@ -14,16 +14,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, delete, insert, select, text, update
+from sqlalchemy import Table, and_, bindparam, delete, insert, select, text, update
 from sqlalchemy.engine import Connection, Engine
 
 from monitor.storage.database import translates_errors, write_transaction
-from monitor.storage.feeds import feed_id, write_feed_state
+from monitor.storage.feeds import write_feed_state
 from monitor.storage.models import (
     AlertRow,
     ArticleRow,
     ChannelStateRow,
     DeliveryRow,
+    FeedRow,
     MatchRow,
     SeenKeyRow,
 )
@@ -66,28 +67,33 @@ def story_key(article: Article) -> str:
     return article.url or f"{article.feed}:{article.article_key}"
 
 
+_KNOWN = (
+    select(SeenKeyRow.article_key, ArticleRow.content_hash)
+    .join(FeedRow, FeedRow.id == SeenKeyRow.feed_id)
+    .outerjoin(
+        ArticleRow,
+        and_(
+            ArticleRow.feed_id == SeenKeyRow.feed_id,
+            ArticleRow.article_key == SeenKeyRow.article_key,
+        ),
+    )
+    .where(FeedRow.name == bindparam("feed"),
+           SeenKeyRow.article_key.in_(bindparam("keys", expanding=True)))
+)
+"""Every stored article has its identity key (written together); a key whose article
+was pruned comes back with no content hash. One statement, built once: this runs on
+every poll that brings a changed body."""
+
+
 @translates_errors
 def known_articles(engine: Engine, feed: str, keys: Iterable[str]) -> dict[str, str | None]:
     """key → stored content hash (None when only the identity key outlived pruning)."""
     wanted = list(dict.fromkeys(keys))
     found: dict[str, str | None] = {}
     with engine.connect() as conn:
-        fid = feed_id(conn, feed)
-        if fid is None:
-            return found
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
-            for key in conn.execute(
-                select(SeenKeyRow.article_key).where(
-                    SeenKeyRow.feed_id == fid, SeenKeyRow.article_key.in_(chunk)
-                )
-            ).scalars():
-                found[key] = None
-            for key, chash in conn.execute(
-                select(ArticleRow.article_key, ArticleRow.content_hash).where(
-                    ArticleRow.feed_id == fid, ArticleRow.article_key.in_(chunk)
-                )
-            ).all():
+            for key, chash in conn.execute(_KNOWN, {"feed": feed, "keys": chunk}):
                 found[key] = chash
     return found
 
@@ -120,12 +126,11 @@ def save_feed_update(
             return SaveResult(saved=False)
         if not update_.articles and not update_.operator_alerts:
             return SaveResult()  # most polls: 304 Not Modified or the same bytes
-        disabled = set(
-            conn.execute(
-                select(ChannelStateRow.channel).where(ChannelStateRow.disabled_at.is_not(None))
-            ).scalars()
-        )
-        channels = tuple(c for c in policy.channels if c[0] not in disabled)
+        channels: tuple[tuple[str, frozenset[str] | None], ...] = ()
+        if update_.operator_alerts or any(item.matches for item in update_.articles):
+            # Only an alert needs the channels (most new articles match nothing).
+            disabled = set(conn.execute(_DISABLED_CHANNELS).scalars())
+            channels = tuple(c for c in policy.channels if c[0] not in disabled)
         new = changed = matched = linked = old = 0
         alerts: list[Alert] = []
         stored = _upsert_articles(conn, fid, [item.article for item in update_.articles], now)
@@ -207,6 +212,17 @@ def _article_values(a: Article, now: datetime) -> dict[str, Any]:
     }
 
 
+# Built once: these run on every poll that brings something new.
+_DISABLED_CHANNELS = select(ChannelStateRow.channel).where(
+    ChannelStateRow.disabled_at.is_not(None)
+)
+_ARTICLE_IDS = select(ArticleRow.id, ArticleRow.article_key).where(
+    ArticleRow.feed_id == bindparam("fid"),
+    ArticleRow.article_key.in_(bindparam("keys", expanding=True)),
+)
+_INSERT_ARTICLES = insert(ArticleRow).returning(ArticleRow.id, sort_by_parameter_order=True)
+
+
 def _upsert_articles(
     conn: Connection, fid: int, articles: Sequence[Article], now: datetime
 ) -> list[tuple[int, bool]]:
@@ -218,18 +234,15 @@ def _upsert_articles(
     if not articles:
         return []
     conn.execute(
-        insert_ignore(conn, SeenKeyRow, ["feed_id", "article_key"]),
+        insert_ignore(SeenKeyRow, ["feed_id", "article_key"],
+                      ["feed_id", "article_key", "first_seen"]),
         [{"feed_id": fid, "article_key": k, "first_seen": now}
          for k in dict.fromkeys(a.article_key for a in articles)],
     )
     ids: dict[str, int] = {}
     keys = list(dict.fromkeys(a.article_key for a in articles))
     for start in range(0, len(keys), 500):
-        for row in conn.execute(
-            select(ArticleRow.id, ArticleRow.article_key).where(
-                ArticleRow.feed_id == fid, ArticleRow.article_key.in_(keys[start : start + 500])
-            )
-        ):
+        for row in conn.execute(_ARTICLE_IDS, {"fid": fid, "keys": keys[start : start + 500]}):
             ids[row.article_key] = int(row.id)
     fresh: dict[str, Article] = {}
     for a in articles:
@@ -237,7 +250,7 @@ def _upsert_articles(
             fresh.setdefault(a.article_key, a)
     if fresh:
         inserted = conn.execute(
-            insert(ArticleRow).returning(ArticleRow.id, sort_by_parameter_order=True),
+            _INSERT_ARTICLES,
             [{"feed_id": fid, "article_key": key, "fetched_at": now, **_article_values(a, now)}
              for key, a in fresh.items()],
         ).scalars().all()
@@ -357,26 +370,27 @@ def _insert_alert(
     channels: Sequence[tuple[str, frozenset[str] | None]],
     now: datetime,
 ) -> bool:
+    values: dict[str, Any] = {
+        "id": alert.id,
+        "seq": int(now.timestamp() * 1_000_000),
+        "kind": alert.kind,
+        "topic": alert.topic,
+        "topic_name": alert.topic_name,
+        "story_key": story,
+        "title_key": title_key,
+        "article_id": article_id,
+        "title": alert.title,
+        "summary": alert.summary,
+        "url": alert.url,
+        "feed": alert.feed,
+        "feeds": list(alert.feeds or (alert.feed,)),
+        "language": language,
+        "published": alert.published,
+        "detected_at": alert.detected_at,
+        "evidence": [e.to_json() for e in alert.evidence],
+    }
     inserted = conn.execute(
-        insert_ignore(conn, AlertRow, ["topic", "story_key"]).values(
-            id=alert.id,
-            seq=int(now.timestamp() * 1_000_000),
-            kind=alert.kind,
-            topic=alert.topic,
-            topic_name=alert.topic_name,
-            story_key=story,
-            title_key=title_key,
-            article_id=article_id,
-            title=alert.title,
-            summary=alert.summary,
-            url=alert.url,
-            feed=alert.feed,
-            feeds=list(alert.feeds or (alert.feed,)),
-            language=language,
-            published=alert.published,
-            detected_at=alert.detected_at,
-            evidence=[e.to_json() for e in alert.evidence],
-        )
+        insert_ignore(AlertRow, ["topic", "story_key"], list(values)), values
     ).rowcount
     if not inserted:
         return False
@@ -431,9 +445,8 @@ def row_to_alert(row: Any) -> Alert:
 def mark_channel_disabled(engine: Engine, channel: str, reason: str, now: datetime) -> None:
     with write_transaction(engine) as conn:
         conn.execute(
-            insert_ignore(conn, ChannelStateRow, ["channel"]).values(
-                channel=channel, disabled_at=now, reason=reason
-            )
+            insert_ignore(ChannelStateRow, ["channel"], ["channel", "disabled_at", "reason"]),
+            {"channel": channel, "disabled_at": now, "reason": reason},
         )
         conn.execute(
             update(ChannelStateRow)

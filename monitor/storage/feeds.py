@@ -7,13 +7,15 @@ SQLite's single writer. Nothing here fetches or decides schedules.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, func, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine, Row
+from sqlalchemy.sql.dml import Update
 from sqlalchemy.sql.elements import ColumnElement
 
 from monitor.storage.database import translates_errors, write_transaction
@@ -175,43 +177,44 @@ def write_feed_state(conn: Connection, state: FeedState, *, owner: str | None) -
     The UPDATE takes the row lock, so a concurrent claim either sees the new state
     or has already moved the lease, never both.
     """
-    feeds = _FEEDS.c
-    cond = feeds.name == state.name
+    params: dict[str, Any] = {
+        "w_name": state.name,
+        "etag": state.etag,
+        "last_modified": state.last_modified,
+        "content_hash": state.content_hash,
+        "errors": state.errors,
+        "last_error": state.last_error,
+        "last_poll": state.last_poll,
+        "last_success": state.last_success,
+        "next_poll": state.next_poll,
+        "http_status": state.http_status,
+        "status": state.status,
+        "down_since": state.down_since,
+        "lease_owner": None,
+        "lease_until": None,
+    }
     if owner is not None:
-        cond = and_(cond, feeds.lease_owner == owner)
-        if conn.dialect.name == "postgresql":
-            cond = and_(cond, feeds.lease_until > func.now())
-    row_id = conn.execute(
-        # The Core table, not the mapped class: this runs once per poll, and the ORM's
-        # bulk-update bookkeeping costs more than the statement itself.
-        update(_FEEDS)
-        .where(cond)
-        .values(
-            etag=state.etag,
-            last_modified=state.last_modified,
-            content_hash=state.content_hash,
-            errors=state.errors,
-            last_error=state.last_error,
-            last_poll=state.last_poll,
-            last_success=state.last_success,
-            next_poll=state.next_poll,
-            http_status=state.http_status,
-            status=state.status,
-            down_since=state.down_since,
-            lease_owner=None,
-            lease_until=None,
-        )
-        .returning(feeds.id)
-    ).scalar()
+        params["w_owner"] = owner
+    statement = _state_update(owner is not None, conn.dialect.name == "postgresql")
+    row_id = conn.execute(statement, params).scalar()
     return int(row_id) if row_id is not None else None
 
 
 _FEEDS = cast(Table, FeedRow.__table__)
 
 
-def feed_id(conn: Connection, name: str) -> int | None:
-    value = conn.execute(select(FeedRow.id).where(FeedRow.name == name)).scalar()
-    return int(value) if value is not None else None
+@functools.cache
+def _state_update(leased: bool, db_clock: bool) -> Update:
+    """The poll-state UPDATE, built once: it runs on every poll of every feed, and
+    building a statement costs more than SQLite takes to run it. The SET clause comes
+    from the parameters."""
+    feeds = _FEEDS.c
+    cond = feeds.name == bindparam("w_name")
+    if leased:
+        cond = and_(cond, feeds.lease_owner == bindparam("w_owner"))
+        if db_clock:
+            cond = and_(cond, feeds.lease_until > func.now())
+    return update(_FEEDS).where(cond).returning(feeds.id)
 
 
 @translates_errors
