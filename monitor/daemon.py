@@ -120,8 +120,7 @@ class Daemon:
             self._apply_reload()
             outcomes = self.app.poll(due_only=True, stop=self.stop)
             self.app.deliver(stop=self.stop, wait=False)
-            failing = sum(1 for s in storage.list_feed_status(self.app.engine)
-                          if s.state.status in ("error", "gone"))
+            failing = storage.count_failing_feeds(self.app.engine)
         except StorageError as exc:
             self._db_down(exc)
             systemd.watchdog()

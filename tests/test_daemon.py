@@ -110,8 +110,11 @@ def test_a_second_daemon_on_the_same_sqlite_file_is_refused(httpserver, write_co
 def test_healthz_and_metrics(httpserver, write_config, daemons):
     feed = LiveFeed(httpserver, "/f.xml")
     feed.items = [SUMMIT_EN]
+    httpserver.expect_request("/broken.xml").respond_with_data("down", status=500)
     port = free_port()
-    config = write_config(feeds=[{"name": "f", "url": feed.url, "interval": "1s"}],
+    config = write_config(feeds=[{"name": "f", "url": feed.url, "interval": "1s"},
+                                 {"name": "broken", "url": httpserver.url_for("/broken.xml"),
+                                  "interval": "1s"}],
                           http={"allow_private_networks": True, "listen": f"127.0.0.1:{port}"})
     daemon = daemons(config)
     daemon.wait_for(lambda: any(e.get("event") == "tick_finished" for e in daemon.logs()), 30,
@@ -124,4 +127,5 @@ def test_healthz_and_metrics(httpserver, write_config, daemons):
         text = resp.read().decode()
     assert 'feed="f"' in text
     assert 'topic="trump-putin-summit"' in text
+    assert "monitor_feeds_failing 1.0" in text
     assert daemon.stop() == 0

@@ -20,6 +20,7 @@ from monitor.storage.database import create_database_engine, open_database, ping
 from monitor.storage.feeds import (
     FeedStatus,
     claim_feeds,
+    count_failing_feeds,
     list_feed_status,
     load_feed_state,
     release_feeds,
@@ -50,6 +51,7 @@ __all__ = [
     "apply_replay",
     "claim_deliveries",
     "claim_feeds",
+    "count_failing_feeds",
     "create_database_engine",
     "defer_deliveries",
     "delivery_id",

@@ -235,6 +235,19 @@ def list_feed_status(engine: Engine, *, include_disabled: bool = False) -> list[
     return [FeedStatus(spec=_spec(r), state=_state(r), articles=int(r.articles)) for r in rows]
 
 
+_FAILING = select(func.count()).where(
+    FeedRow.enabled.is_(True), FeedRow.status.in_(("error", "gone"))
+)
+
+
+@translates_errors
+def count_failing_feeds(engine: Engine) -> int:
+    """Enabled feeds whose last poll failed or that are gone (the daemon's gauge, read
+    every tick: one count over the feeds, not over their articles)."""
+    with engine.connect() as conn:
+        return int(conn.execute(_FAILING).scalar() or 0)
+
+
 @translates_errors
 def load_feed_state(engine: Engine, name: str) -> FeedState | None:
     with engine.connect() as conn:

@@ -173,6 +173,26 @@ def test_pruning_keeps_identity_keys_and_alerts(engine):
     assert len(storage.list_alerts(engine)) == 1
 
 
+def test_known_articles_are_those_of_the_feed_asked_about(engine):
+    save(engine, "a", [MatchedArticle(article("a", "k1", title="One"), ())])
+
+    assert storage.known_articles(engine, "a", ["k1", "k2"]) == {"k1": "h-k1-One"}
+    assert storage.known_articles(engine, "b", ["k1"]) == {}  # the same key, another feed
+    assert storage.known_articles(engine, "nosuchfeed", ["k1"]) == {}
+
+
+def test_failing_feeds_are_counted_among_the_enabled_ones(engine):
+    storage.sync_feeds(engine, [*SPECS, FeedSpec("c", "http://127.0.0.1:1/c")], NOW)
+    for name, status in (("a", "error"), ("b", "gone"), ("c", "ok")):
+        claim_one(engine, name)
+        storage.save_feed_update(engine, FeedUpdate(
+            feed=name, state=FeedState(name=name, status=status), lease_owner="w1"), POLICY, NOW)
+    assert storage.count_failing_feeds(engine) == 2
+
+    storage.sync_feeds(engine, [SPECS[0], FeedSpec("c", "http://127.0.0.1:1/c")], NOW)
+    assert storage.count_failing_feeds(engine) == 1  # "b" was removed from the config
+
+
 def test_alert_filters(engine):
     save(engine, "a", [MatchedArticle(article("a", "k1"), (match("t1"),))])
     save(engine, "b", [MatchedArticle(article("b", "k2"), (match("t2"),))],
