@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import String, cast, or_, select
 from sqlalchemy.engine import Engine
 
 from monitor.storage.articles import row_to_alert
@@ -23,19 +24,33 @@ def list_alerts(
     limit: int | None = None,
     after_seq: int | None = None,
 ) -> list[tuple[int, Alert]]:
-    """(seq, alert), oldest first; ``limit`` keeps the newest N."""
+    """(seq, alert), oldest first; ``limit`` keeps the newest N.
+
+    ``feed`` selects the alerts of every story that feed carried, whether it raised the
+    alert or reported the story after another feed did (the alert's ``feeds``).
+    """
     query = select(AlertRow.__table__)
     if topic is not None:
         query = query.where(AlertRow.topic == topic)
     if feed is not None:
-        query = query.where(AlertRow.feed == feed)
+        # The feed list is JSON (one portable column on SQLite and PostgreSQL): the text
+        # search narrows the rows, the exact test on the decoded list decides.
+        query = query.where(or_(
+            AlertRow.feed == feed,
+            cast(AlertRow.feeds, String).contains(json.dumps(feed), autoescape=True),
+        ))
     if since is not None:
         query = query.where(AlertRow.detected_at >= since)
     if after_seq is not None:
         query = query.where(AlertRow.seq > after_seq)
     query = query.order_by(AlertRow.seq.desc(), AlertRow.id.desc())
-    if limit is not None:
+    if limit is not None and feed is None:
         query = query.limit(limit)
     with engine.connect() as conn:
         rows = conn.execute(query).all()
-    return [(int(r.seq), row_to_alert(r)) for r in reversed(rows)]
+    alerts = [(int(r.seq), row_to_alert(r)) for r in reversed(rows)]
+    if feed is not None:
+        alerts = [(seq, a) for seq, a in alerts if a.feed == feed or feed in a.feeds]
+        if limit is not None:
+            alerts = alerts[-limit:] if limit > 0 else []
+    return alerts

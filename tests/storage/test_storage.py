@@ -205,6 +205,30 @@ def test_alert_filters(engine):
         engine, since=NOW + timedelta(minutes=30))] == ["t2"]
 
 
+def test_alerts_of_a_feed_include_stories_it_carried_second(engine):
+    """`monitor alerts --feed b` lists the story "a" broke and "b" reported too."""
+    storage.sync_feeds(engine, [*SPECS, FeedSpec("b_", "http://127.0.0.1:1/b_"),
+                                FeedSpec("тасс", "http://127.0.0.1:1/t")], NOW)
+    wire = "https://example.org/wire"
+    save(engine, "a", [MatchedArticle(article("a", "k1", url=wire), (match("t1"),))])
+    save(engine, "b", [MatchedArticle(article("b", "k1", url=wire), (match("t1"),))],
+         now=NOW + timedelta(minutes=1))
+    save(engine, "b", [MatchedArticle(article("b", "k2"), (match("t2"),))],
+         now=NOW + timedelta(minutes=2))
+    save(engine, "тасс", [MatchedArticle(article("тасс", "k3", url=wire), (match("t1"),))],
+         now=NOW + timedelta(minutes=3))
+    save(engine, "b_", [MatchedArticle(article("b_", "k4"), (match("t3"),))],
+         now=NOW + timedelta(minutes=4))
+
+    by_b = storage.list_alerts(engine, feed="b")
+    assert [(a.topic, a.feed) for _, a in by_b] == [("t1", "a"), ("t2", "b")]
+    assert [a.topic for _, a in storage.list_alerts(engine, feed="b", limit=1)] == ["t2"]
+    assert [a.topic for _, a in storage.list_alerts(engine, feed="b", topic="t1")] == ["t1"]
+    assert [a.topic for _, a in storage.list_alerts(engine, feed="тасс")] == ["t1"]
+    assert [a.topic for _, a in storage.list_alerts(engine, feed="b_")] == ["t3"]
+    assert storage.list_alerts(engine, feed="c") == []
+
+
 def test_two_workers_storing_the_same_wire_story_at_once_raise_one_alert(engine):
     """Near-duplicate headlines with different URLs, saved at the same moment by two workers
     (ten rounds: without the per-topic lock, PostgreSQL raised two alerts in about a third)."""
