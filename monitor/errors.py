@@ -9,6 +9,7 @@
     │   └── ParseError       not a feed, malformed beyond recovery, parse timeout
     ├── TermError            a topic term that cannot be compiled
     ├── StorageError         the database refused or went away
+    │   └── DataRefusedError  it refused this data (a constraint, a value it cannot take)
     └── DeliveryError        an alert channel failed (``retryable`` says whether to retry)
 
 Third-party exceptions are translated where they enter (``raise … from exc``); an
@@ -80,6 +81,12 @@ class TermError(MonitorError):
 
 class StorageError(MonitorError):
     """The database refused an operation or could not be reached."""
+
+
+class DataRefusedError(StorageError):
+    """The database refused what was written (a constraint or a value it cannot take):
+    a problem with this data, not an outage. A feed whose poll is refused fails alone;
+    the database is not reported down."""
 
 
 class DeliveryError(MonitorError):

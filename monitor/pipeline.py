@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 
 from monitor import storage
-from monitor.errors import ParseError, StorageError
+from monitor.errors import DataRefusedError, ParseError, StorageError
 from monitor.feedhealth import after_failure, after_success
 from monitor.fetch import Fetcher
 from monitor.log import get_logger
@@ -77,7 +77,15 @@ def poll_feed(p: Pipeline, spec: FeedSpec, state: FeedState, now: datetime,
     started = time.monotonic()
     bound = log.bind(feed=spec.name)
     try:
-        outcome = _poll(p, spec, state, now, rng)
+        try:
+            outcome = _poll(p, spec, state, now, rng)
+        except DataRefusedError as exc:
+            # This feed's data, not the database: the feed fails (and backs off, and
+            # after a few polls raises "feed down"); the others go on.
+            bound.error("feed_not_stored", error=str(exc)[:300])
+            refused = FetchResult(status="error", url=spec.url, error_kind="store_refused",
+                                  error=str(exc))
+            outcome = _fail(p, spec, state, refused, now, rng, f"store_refused: {exc}")
     except StorageError as exc:
         # Not this feed's fault: the daemon logs the outage once; the feed is polled
         # again when the database is back (nothing of this poll was stored).

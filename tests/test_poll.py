@@ -9,6 +9,7 @@ import feedparser
 import pytest
 from pytest_httpserver import HTTPServer
 
+from monitor import storage
 from tests.conftest import shared_path
 from tests.feedgen import OTHER_EN, PEACE_EN, SUMMIT_EN, Item, rss
 
@@ -115,6 +116,43 @@ def test_broken_feed_does_not_stop_the_others(httpserver, write_config, cli, ale
     assert feeds["missing"]["errors"] == 1 and feeds["missing"]["next_poll"]
     for name in ("html", "missing"):
         assert feeds[name]["articles"] == 0
+
+
+def refuse_titles_with(url: str, word: str) -> None:
+    """A database rule that refuses certain articles, as a stand-in for whatever data a
+    database may refuse (a value too long for a column, a constraint)."""
+    engine = storage.open_database(url)
+    with engine.begin() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.exec_driver_sql(
+                f"CREATE TRIGGER refuse BEFORE INSERT ON articles WHEN NEW.title LIKE "
+                f"'%{word}%' BEGIN SELECT RAISE(ABORT, 'refused title'); END")
+        else:
+            conn.exec_driver_sql(
+                f"ALTER TABLE articles ADD CONSTRAINT refuse CHECK (title NOT LIKE '%%{word}%%')")
+    engine.dispose()
+
+
+def test_data_the_database_refuses_fails_that_feed_alone(httpserver, write_config, cli,
+                                                         alert_log, database_url):
+    """Not an outage: the other feeds are stored and alerted, the refused feed is marked
+    failing with the reason (and retried later), and the poll carries on."""
+    good = serve(httpserver, "/good.xml", rss([SUMMIT_EN]))
+    bad = serve(httpserver, "/bad.xml", rss([Item(title="Poisoned headline",
+                                                  link="https://news.example.org/p")]))
+    config = write_config(feeds=[{"name": "bad", "url": bad}, {"name": "good", "url": good}])
+    refuse_titles_with(database_url, "Poisoned")
+
+    result = cli("poll", "-c", str(config))
+
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert [a["title"] for a in alert_log()] == [SUMMIT_EN.title]
+    feeds = {f["name"]: f for f in map(json.loads, cli("feeds", "-c", str(config),
+                                                       "--json").stdout.splitlines())}
+    assert feeds["good"]["status"] == "ok" and feeds["good"]["articles"] == 1
+    assert feeds["bad"]["status"] == "error" and feeds["bad"]["articles"] == 0
+    assert feeds["bad"]["last_error"].startswith("store_refused: the database refused")
+    assert feeds["bad"]["errors"] == 1 and feeds["bad"]["next_poll"]
 
 
 def test_poll_only_one_feed(httpserver, write_config, cli):

@@ -63,8 +63,17 @@ def delivery_id(alert: str, channel: str) -> str:
     return "msg_" + hashlib.sha256(f"{alert}\n{channel}".encode()).hexdigest()[:24]
 
 
+STORY_KEY_MAX = 200
+"""The width of ``alerts.story_key``; PostgreSQL refuses anything longer."""
+
+
 def story_key(article: Article) -> str:
-    return article.url or f"{article.feed}:{article.article_key}"
+    """The article's canonical URL (or its feed and identity key when it has none);
+    a longer one than the column takes is replaced by its digest."""
+    key = article.url or f"{article.feed}:{article.article_key}"
+    if len(key) <= STORY_KEY_MAX:
+        return key
+    return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
 
 
 _KNOWN = (
@@ -115,6 +124,7 @@ def lock_topics(conn: Connection, topics: Iterable[str]) -> None:
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
+@translates_errors
 def save_feed_update(
     engine: Engine, update_: FeedUpdate, policy: AlertPolicy, now: datetime
 ) -> SaveResult:

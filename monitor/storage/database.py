@@ -18,10 +18,10 @@ from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DataError, DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from monitor.errors import StorageError
+from monitor.errors import DataRefusedError, StorageError
 from monitor.storage.migrate import upgrade
 
 P = ParamSpec("P")
@@ -99,6 +99,10 @@ def translates_errors(func: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return func(*args, **kwargs)
+        except (IntegrityError, DataError) as exc:
+            raise DataRefusedError(
+                f"the database refused the data in {func.__name__}: {_short(exc)}"
+            ) from exc
         except (DBAPIError, PoolTimeout) as exc:
             raise StorageError(f"database error in {func.__name__}: {_short(exc)}") from exc
 

@@ -262,3 +262,17 @@ def test_two_workers_storing_the_same_wire_story_at_once_raise_one_alert(engine)
         assert sum(len(r.alerts) for r in results.values()) == 1, round_
         [(_, alert)] = storage.list_alerts(engine, topic=topic)
         assert sorted(alert.feeds) == ["a", "b"]
+
+
+def test_a_story_with_a_long_url_is_stored_and_alerted_once(engine):
+    """News URLs run past 200 characters (long slugs, tracking); the alert's story key
+    must still fit its column on PostgreSQL, and the story still be recognised."""
+    url = "https://example.org/" + "a-very-long-slug-" * 30 + "end"
+    first = save(engine, "a", [MatchedArticle(article("a", "k1", url=url), (match(),))])
+    again = save(engine, "b", [MatchedArticle(article("b", "k9", url=url), (match(),))],
+                 now=NOW + timedelta(minutes=1))
+
+    assert len(first.alerts) == 1 and first.alerts[0].url == url
+    assert again.alerts == () and again.linked == 1
+    [(_, alert)] = storage.list_alerts(engine)
+    assert alert.feeds == ("a", "b")
