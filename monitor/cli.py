@@ -337,7 +337,8 @@ def replay(config_path: Path, since: str | None, topic_ids: tuple[str, ...], app
 @main.command()
 @common_options
 @click.option("--no-dead", "revive_dead", is_flag=True, flag_value=False, default=True,
-              help="Leave dead letters (deliveries given up) alone.")
+              help="Leave dead letters (deliveries given up) and channels disabled by their "
+                   "receiver (HTTP 410) alone.")
 def deliver(config_path: Path, revive_dead: bool) -> None:
     """Attempt every undelivered alert now, and report what still fails.
 
@@ -355,6 +356,9 @@ def deliver(config_path: Path, revive_dead: bool) -> None:
         app.close()
     pending = sum(p for p, _, _ in left.values())
     dead = sum(d for _, d, _ in left.values())
+    for channel, queued in sorted(summary.enabled.items()):
+        click.echo(f"re-enabled {channel} (disabled by its receiver): {queued} alert(s) it "
+                   "missed queued again")
     click.echo(f"delivered {summary.delivered}, failed {summary.failed} (will retry), "
                f"dead {summary.dead}; pending now {pending}, dead letters {dead}")
     for channel, (n_pending, n_dead, error) in sorted(left.items()):

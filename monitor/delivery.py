@@ -48,6 +48,8 @@ class DeliverySummary:
     """The highest outbox row id claimed (the cursor of :meth:`Deliverer.flush`)."""
     errors: dict[str, str] = field(default_factory=dict)
     """channel → last error seen in this round."""
+    enabled: dict[str, int] = field(default_factory=dict)
+    """channel → alerts queued again: channels a flush re-enabled after a receiver's 410."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def count(self, outcome: str, channel: str | None = None, error: str | None = None) -> None:
@@ -165,13 +167,18 @@ class Deliverer:
         """`monitor deliver`: try every undelivered row once now, due or not.
 
         Dead letters are put back first (their schedule starts again: the operator
-        says the receiver is fixed). Rows are walked in id order with a cursor, so a
-        row that fails is not tried twice in one flush, while rows written meanwhile
-        (the operator alert of a dead letter) are still delivered before returning.
+        says the receiver is fixed), and channels a receiver disabled (HTTP 410) are
+        enabled again with the alerts they skipped meanwhile. Rows are walked in id
+        order with a cursor, so a row that fails is not tried twice in one flush,
+        while rows written meanwhile (the operator alert of a dead letter) are still
+        delivered before returning.
         """
-        if revive_dead:
-            storage.revive_dead_deliveries(self.engine, list(self.channels), now_fn())
         total = DeliverySummary()
+        if revive_dead:
+            total.enabled = storage.enable_channels(self.engine, list(self.channels), now_fn())
+            for name, queued in total.enabled.items():
+                log.info("channel_enabled", channel=name, queued=queued)
+            storage.revive_dead_deliveries(self.engine, list(self.channels), now_fn())
         for _ in range(max_rounds):
             summary = self.deliver(now_fn, due_only=False, after_id=total.last_id)
             if not summary.claimed:
@@ -267,7 +274,9 @@ class Deliverer:
         storage.save_operator_alert(
             self.engine,
             operator_alert(
-                "channel-disabled", name, f"alert channel {name} disabled: {reason[:300]}", now
+                "channel-disabled", name,
+                f"alert channel {name} disabled: {reason[:300]} (once the receiver is fixed, "
+                "`monitor deliver` enables it again and sends what it missed)", now
             ),
             others,
             now,

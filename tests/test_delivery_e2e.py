@@ -184,21 +184,44 @@ def test_one_failing_channel_never_blocks_another_and_topics_route(
     assert "ok:" not in report.stdout and "peace:" not in report.stdout
 
 
-def test_410_disables_the_endpoint_with_an_operator_alert(
+def test_410_disables_the_endpoint_until_deliver_enables_it_again(
     httpserver, write_config, cli, alert_log, receivers
 ):
     url = feed(httpserver, "/wire.xml", [SUMMIT_EN, PEACE_EN])
     gone = receivers(default=410).start()
-    config = write_config(
-        feeds=[{"name": "wire", "url": url}], notify=[{"webhook": gone.url(), "name": "old-hook"}]
-    )
+    feeds = [{"name": "wire", "url": url}]
+    config = write_config(feeds=feeds, notify=[{"webhook": gone.url(), "name": "old-hook"}])
 
     assert cli("poll", "-c", str(config)).exit_code == 0
-    assert cli("deliver", "-c", str(config)).exit_code == 0  # nothing left to try
 
     assert len(gone.all()) == 1  # disabled at the first 410: the second alert is not sent
-    operator = [a["title"] for a in alert_log() if a.get("kind") == "operator"]
-    assert any("alert channel old-hook disabled" in t for t in operator), operator
+    operator = [a["title"] for a in stored_alerts(cli, config) if a.get("kind") == "operator"]
+    assert any("alert channel old-hook disabled" in t and "monitor deliver" in t
+               for t in operator), operator
+
+    # A story raised while the channel is disabled is stored and logged, not sent.
+    late = feed(httpserver, "/late.xml", [Item(
+        title="Trump and Putin agree to meet again after Anchorage summit",
+        link="https://news.example.org/world/summit-again")])
+    config = write_config(feeds=[*feeds, {"name": "late", "url": late}],
+                          notify=[{"webhook": gone.url(), "name": "old-hook"}])
+    assert cli("poll", "-c", str(config)).exit_code == 0
+    assert len(gone.all()) == 1
+    missed = topic_ids(stored_alerts(cli, config))
+    assert len(missed) == 3
+
+    gone.default = 200  # the operator fixed the receiver
+    report = cli("deliver", "-c", str(config))
+
+    assert report.exit_code == 0, report.output
+    assert "re-enabled old-hook" in report.stdout
+    sent = delivered_ids(gone.accepted())
+    assert topic_ids([h.json()["data"] for h in gone.accepted()]) == missed
+    assert len(sent) == len(set(sent))
+    again = cli("deliver", "-c", str(config))
+    assert again.exit_code == 0 and "re-enabled" not in again.stdout
+    assert len(gone.accepted()) == len(sent)  # nothing twice
+    assert topic_ids(alert_log()) == missed  # the alert log had them all along
 
 
 def test_email_421_then_accepted_and_apprise_json_reaches_the_receiver(

@@ -136,11 +136,9 @@ def save_feed_update(
             return SaveResult(saved=False)
         if not update_.articles and not update_.operator_alerts:
             return SaveResult()  # most polls: 304 Not Modified or the same bytes
-        channels: tuple[tuple[str, frozenset[str] | None], ...] = ()
-        if update_.operator_alerts or any(item.matches for item in update_.articles):
-            # Only an alert needs the channels (most new articles match nothing).
-            disabled = set(conn.execute(_DISABLED_CHANNELS).scalars())
-            channels = tuple(c for c in policy.channels if c[0] not in disabled)
+        # Rows for a channel a receiver disabled are written too: claiming marks them
+        # skipped, and re-enabling the channel (`monitor deliver`) sends them.
+        channels = policy.channels
         new = changed = matched = linked = old = 0
         alerts: list[Alert] = []
         stored = _upsert_articles(conn, fid, [item.article for item in update_.articles], now)
@@ -223,9 +221,6 @@ def _article_values(a: Article, now: datetime) -> dict[str, Any]:
 
 
 # Built once: these run on every poll that brings something new.
-_DISABLED_CHANNELS = select(ChannelStateRow.channel).where(
-    ChannelStateRow.disabled_at.is_not(None)
-)
 _ARTICLE_IDS = select(ArticleRow.id, ArticleRow.article_key).where(
     ArticleRow.feed_id == bindparam("fid"),
     ArticleRow.article_key.in_(bindparam("keys", expanding=True)),

@@ -194,6 +194,35 @@ def revive_dead_deliveries(engine: Engine, channels: Sequence[str], now: datetim
 
 
 @translates_errors
+def enable_channels(engine: Engine, channels: Sequence[str], now: datetime) -> dict[str, int]:
+    """Re-enable ``channels`` that a receiver disabled (HTTP 410): channel → how many of
+    its alerts, skipped while it was disabled, go back in the outbox to be sent now."""
+    names = list(channels)
+    revived: dict[str, int] = {}
+    with write_transaction(engine) as conn:
+        disabled = list(conn.execute(
+            select(ChannelStateRow.channel).where(
+                ChannelStateRow.disabled_at.is_not(None), ChannelStateRow.channel.in_(names)
+            )
+        ).scalars())
+        if not disabled:
+            return revived
+        conn.execute(
+            update(ChannelStateRow)
+            .where(ChannelStateRow.channel.in_(disabled))
+            .values(disabled_at=None, reason=None)
+        )
+        for name in disabled:
+            revived[name] = int(conn.execute(
+                update(DeliveryRow)
+                .where(DeliveryRow.status == "skipped", DeliveryRow.channel == name)
+                .values(status="pending", attempts=0, next_attempt=now, lease_owner=None,
+                        lease_until=None, last_error=None)
+            ).rowcount)
+    return revived
+
+
+@translates_errors
 def delivery_report(
     engine: Engine, alert_ids: Sequence[str] | None = None
 ) -> list[tuple[str, str, str, int, str | None]]:
