@@ -195,10 +195,13 @@ def _soak(url: str, farm: FeedFarm, hook: HookReceiver, workers: list[Worker]) -
                 if f.agent == "monitor-test/w0" and f.at > kill_time + 0.5]
 
     # No feed fetched by two workers at once: consecutive fetches of one feed are
-    # a poll interval apart (minus jitter and queueing), never milliseconds.
+    # a poll interval apart (minus jitter and queueing), never milliseconds. The one
+    # exception is a fetch the victim had in flight when it was killed: its poll never
+    # finished, and a survivor on the same host takes the feed over at once.
     gaps = [(b.at - a.at, n, a.agent, b.agent, round(a.at - kill_time, 1),
              round(a.at - restarted[0], 1))
-            for n, fetches in by_feed.items() for a, b in itertools.pairwise(fetches)]
+            for n, fetches in by_feed.items() for a, b in itertools.pairwise(fetches)
+            if not (a.agent == "monitor-test/w0" and kill_time - 2 < a.at <= kill_time + 0.5)]
     assert min(gaps)[0] > 0.5, sorted(gaps)[:5]
 
     # No alert delivered twice, except a send whose acknowledgement the kill or the
