@@ -127,14 +127,15 @@ class Daemon:
             return
         self._db_up()
         self.last_tick = utcnow()
+        duration = time.monotonic() - started
         self.metrics.set_failing(failing)
-        self.metrics.record_tick(self.last_tick)
+        self.metrics.record_tick(self.last_tick, duration)
         systemd.watchdog()
         log.info("tick_finished", feeds=len(outcomes),
                  new=sum(o.new for o in outcomes),
                  alerts=sum(len(o.alerts) for o in outcomes),
                  failed=sum(o.status == "error" for o in outcomes),
-                 duration=round(time.monotonic() - started, 3))
+                 duration=round(duration, 3))
 
     def deliver(self) -> None:
         if self.stop.is_set() or self._backing_off():

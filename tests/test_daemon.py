@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -128,4 +129,7 @@ def test_healthz_and_metrics(httpserver, write_config, daemons):
     assert 'feed="f"' in text
     assert 'topic="trump-putin-summit"' in text
     assert "monitor_feeds_failing 1.0" in text
+    ticks = re.search(r"^monitor_ticks_total (\S+)$", text, re.M)
+    timed = re.search(r"^monitor_tick_duration_seconds_count (\S+)$", text, re.M)
+    assert ticks and timed and float(timed.group(1)) >= 1
     assert daemon.stop() == 0
