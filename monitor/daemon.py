@@ -80,6 +80,17 @@ def lock_database(url: str) -> IO[str] | None:
     return handle
 
 
+def restart_only_changes(running: Config, new: Config) -> list[str]:
+    """Settings a reload cannot apply (the open database, the bound listener) that
+    differ in ``new``; named, never shown (a database URL may hold a password)."""
+    changed = []
+    if new.database != running.database:
+        changed.append("database")
+    if new.http.listen != running.http.listen:
+        changed.append("http.listen")
+    return changed
+
+
 @dataclass
 class Daemon:
     config: Config
@@ -200,6 +211,11 @@ class Daemon:
         with self._reload_lock:
             self.pending_config = config
         log.info("config_reload_accepted", path=str(self.config_path))
+        changed = restart_only_changes(self.config, config)
+        if changed:
+            log.warning("config_restart_required", settings=changed,
+                        detail="these settings apply at the next start; the running daemon "
+                               "keeps the old values, the rest of the file is applied")
         systemd.ready()
 
     def _apply_reload(self) -> None:

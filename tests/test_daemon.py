@@ -75,6 +75,39 @@ def test_sighup_adds_a_topic_and_a_broken_file_keeps_the_old_one(httpserver, wri
     assert daemon.stop() == 0
 
 
+def test_sighup_says_which_settings_need_a_restart(httpserver, write_config, daemons,
+                                                  tmp_path):
+    """The open database and the bound listener stay; the operator is told so, and the
+    rest of the file (here a new feed) is applied."""
+    feed = LiveFeed(httpserver, "/live.xml")
+    other = LiveFeed(httpserver, "/other.xml")
+    other.items = [SUMMIT_EN]
+    port = free_port()
+    http = {"allow_private_networks": True, "listen": f"127.0.0.1:{port}"}
+    config = write_config(feeds=[{"name": "live", "url": feed.url, "interval": "1s"}], http=http)
+    daemon = daemons(config)
+    daemon.wait_for(lambda: any(e.get("event") == "tick_finished" for e in daemon.logs()), 30,
+                    "a tick")
+
+    write_config(feeds=[{"name": "live", "url": feed.url, "interval": "1s"},
+                        {"name": "other", "url": other.url, "interval": "1s"}],
+                 http={**http, "listen": f"127.0.0.1:{free_port()}"},
+                 database=f"sqlite:///{tmp_path / 'elsewhere.db'}")
+    daemon.proc.send_signal(signal.SIGHUP)
+    daemon.wait_for(lambda: any(e.get("event") == "config_restart_required"
+                                for e in daemon.logs()), 10, "the warning")
+
+    [warning] = [e for e in daemon.logs() if e.get("event") == "config_restart_required"]
+    assert warning["settings"] == ["database", "http.listen"]
+    assert warning["level"] == "warning"
+    daemon.wait_for(lambda: "trump-putin-summit" in topics_of(tmp_path / "alerts.jsonl"), 10,
+                    "the new feed's alert")
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as resp:
+        assert resp.status == 200  # still on the port it started with
+    assert not (tmp_path / "elsewhere.db").exists()
+    assert daemon.stop() == 0
+
+
 def test_sigterm_during_a_slow_fetch_exits_0_within_the_grace(httpserver, write_config, daemons):
     feed = LiveFeed(httpserver, "/slow.xml")
     config = write_config(feeds=[{"name": "slow", "url": feed.url, "interval": "1s"}])
