@@ -261,8 +261,9 @@ class Daemon:
                 storage.ping(self.app.engine)
             except Exception:  # any failure to answer means unhealthy, not a crash
                 db_ok = False
+        slack = self.config.http.timeout + timedelta(seconds=self.app.pipeline.parse_deadline)
         return tick_health(self.last_tick, tick_interval(self.config), utcnow(), db_ok,
-                           started_at=self.started_at)
+                           started_at=self.started_at, slack=slack)
 
     # --- signals ----------------------------------------------------------
     def on_signal(self, signum: int, _frame: FrameType | None) -> None:

@@ -43,17 +43,23 @@ def tick_health(
     db_ok: bool,
     *,
     started_at: datetime | None = None,
+    slack: timedelta = timedelta(0),
 ) -> tuple[bool, dict[str, object]]:
     """Healthy when the last tick finished within 3 intervals and the database answers.
 
-    Before the first tick finishes, ``started_at`` (when given) grants the same grace,
-    so a daemon that just started is not reported dead.
+    ``slack`` is how long one tick may legitimately run besides: a tick waits for its
+    slowest feed, which may take the fetch and parse deadlines. Without it, a daemon
+    with a short tick and one hanging server would be reported dead (and restarted by
+    a container runtime) while it works as designed. Before the first tick finishes,
+    ``started_at`` (when given) grants the same grace, so a daemon that just started
+    is not reported dead.
     """
-    limit = tick_interval * STALE_TICKS
+    limit = tick_interval * STALE_TICKS + slack
     reasons: list[str] = []
     details: dict[str, object] = {
         "database": "ok" if db_ok else "unreachable",
         "tick_interval_seconds": tick_interval.total_seconds(),
+        "tick_limit_seconds": limit.total_seconds(),
         "last_tick": last_tick_finished.isoformat() if last_tick_finished else None,
         "last_tick_age_seconds": None,
     }

@@ -12,6 +12,9 @@ from __future__ import annotations
 import gzip
 import json
 import socket
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,7 +23,7 @@ from click.testing import Result
 from hostile_server import Handler, HostileServer, Request, drip, respond, wait_stopped
 from pytest_httpserver import HTTPServer
 
-from tests.daemon_support import Daemon, LiveFeed, topics_of
+from tests.daemon_support import Daemon, LiveFeed, free_port, topics_of
 from tests.feedgen import OTHER_EN, SUMMIT_EN
 
 RETRY_AFTER = 120
@@ -142,3 +145,40 @@ def test_good_feed_alerts_while_hostile_feeds_fail(
     )
     assert daemon.stop() == 0
     assert topics_of(log) == ["trump-putin-summit"]
+
+
+def test_a_hanging_server_does_not_make_the_daemon_report_itself_dead(
+    httpserver: HTTPServer,
+    write_config: Callable[..., Path],
+    daemons: Callable[[Path], Daemon],
+    hostile_servers: Callable[[Handler], HostileServer],
+) -> None:
+    """A tick waits for its slowest fetch (up to the fetch deadline): with a 1 s tick and
+    a server that never answers, ticks take 4 s; /healthz must still say 200, or a
+    container runtime would restart a daemon that works as designed."""
+    good = LiveFeed(httpserver, "/good.xml")
+    silent = hostile_servers(lambda s, r, srv: wait_stopped(srv))
+    port = free_port()
+    config = write_config(
+        feeds=[{"name": "good", "url": good.url, "interval": "1s"},
+               {"name": "silent", "url": silent.url("/silent.xml"), "interval": "1s"}],
+        http={"allow_private_networks": True, "listen": f"127.0.0.1:{port}", "timeout": "4s"},
+        tick="1s",
+    )
+    daemon = daemons(config)
+    daemon.wait_for(lambda: any(e.get("event") == "tick_finished" for e in daemon.logs()), 30,
+                    "the first tick (after the silent server's deadline)")
+
+    answers = []
+    for _ in range(10):  # over two and a half slow ticks
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as resp:
+                answers.append(resp.status)
+        except urllib.error.HTTPError as exc:
+            answers.append(exc.code)
+        time.sleep(1)
+
+    assert answers == [200] * 10
+    ticks = [e for e in daemon.logs() if e.get("event") == "tick_finished"]
+    assert len(ticks) >= 2 and all(float(str(t["duration"])) >= 3.5 for t in ticks)
+    assert daemon.stop() == 0
