@@ -27,7 +27,7 @@ from monitor.log import get_logger
 from monitor.metrics import Metrics
 from monitor.pipeline import FeedOutcome, Pipeline, poll_feed
 from monitor.settings import Config
-from monitor.stories import same_story, same_story_fingerprints
+from monitor.stories import same_story, same_story_fingerprints, topic_words
 from monitor.topics import TopicSet, compile_topics
 from monitor.types import FeedSpec, FeedState
 
@@ -170,13 +170,15 @@ class App:
 
 def alert_policy(config: Config, topics: TopicSet, channels: dict[str, Channel],
                  *, raise_alerts: bool = True) -> storage.AlertPolicy:
+    # A topic's own words are shared by all its titles: they do not make two one story.
+    words = {tid: topic_words(topics.terms(tid)) for tid in topics.ids}
     return storage.AlertPolicy(
         channels=tuple((name, ch.topics) for name, ch in channels.items()
                        if name != storage.LOG_CHANNEL),
         max_age=config.max_age,
         topic_names={tid: topics.name(tid) for tid in topics.ids},
-        same_story=same_story,
-        same_fingerprint=same_story_fingerprints,
+        same_story=lambda topic, a, b, lang: same_story(a, b, lang, words.get(topic)),
+        same_fingerprint=lambda topic, a, b: same_story_fingerprints(a, b, words.get(topic)),
         raise_alerts=raise_alerts,
     )
 

@@ -68,6 +68,10 @@ class FeedOutcome:
     error: str | None = None
     duration: float = 0.0
     entries: int = 0
+    linked: int = 0
+    """Matches that joined a story already alerted (same URL or near-identical title)."""
+    old: int = 0
+    """Matches too old (``max_age``) to raise an alert."""
 
 
 def poll_feed(p: Pipeline, spec: FeedSpec, state: FeedState, now: datetime,
@@ -105,8 +109,8 @@ def poll_feed(p: Pipeline, spec: FeedSpec, state: FeedState, now: datetime,
     level = bound.warning if outcome.status == "error" else bound.info
     level("feed_polled", status=outcome.status, http_status=outcome.http_status,
           entries=outcome.entries, new=outcome.new, changed=outcome.changed,
-          matched=outcome.matched, alerts=len(outcome.alerts), error=outcome.error,
-          duration=outcome.duration)
+          matched=outcome.matched, alerts=len(outcome.alerts), linked=outcome.linked,
+          old=outcome.old, error=outcome.error, duration=outcome.duration)
     return outcome
 
 
@@ -162,7 +166,7 @@ def _poll(p: Pipeline, spec: FeedSpec, state: FeedState, now: datetime,
                            error="lease lost: another worker polled this feed")
     return FeedOutcome(spec.name, "ok", fetched.http_status, new=saved.new,
                        changed=saved.changed, matched=saved.matched, alerts=saved.alerts,
-                       entries=len(articles))
+                       entries=len(articles), linked=saved.linked, old=saved.old)
 
 
 def _unchanged(p: Pipeline, spec: FeedSpec, state: FeedState, fetched: FetchResult,

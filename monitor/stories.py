@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import TypeVar
 
@@ -57,6 +58,17 @@ _STEMMERS = {"en": "english", "de": "german", "ru": "russian"}
 _NEGATION_WORDS = sorted(_words("no not never without nicht kein keine nie ohne не нет ни без"))
 _NEGATIONS = frozenset(_NEGATION_WORDS).union(
     *(Stemmer.Stemmer(algorithm).stemWords(_NEGATION_WORDS) for algorithm in _STEMMERS.values())
+)
+# A summit "cancelled", "verschoben", "отменен" is news of its own, however alike the rest.
+_CHANGE_WORDS = sorted(_words(
+    "cancel cancels cancelled canceled cancellation postpone postpones postponed delay "
+    "delayed scrap scrapped collapse collapses collapsed suspend suspended "
+    "abgesagt absage absagen verschoben verschiebt verschieben geplatzt gescheitert "
+    "ausgesetzt отменен отменена отменено отменены отмена отложен отложена отложено "
+    "отложены перенесен перенесена перенесено перенесены сорван сорвана сорвано"
+))
+_CHANGES = frozenset(_CHANGE_WORDS).union(
+    *(Stemmer.Stemmer(algorithm).stemWords(_CHANGE_WORDS) for algorithm in _STEMMERS.values())
 )
 _NOT = re.compile(r"(\w+)n['’]t\b")
 _CONTRACTIONS = {"wo": "will", "ca": "can", "sha": "shall"}
@@ -110,13 +122,64 @@ def title_fingerprint(title: str, language: str | None) -> str:
     return " ".join(words)
 
 
+@dataclass(frozen=True, slots=True)
+class TopicWords:
+    """A topic's own words in fingerprint form: every title of the topic shares them,
+    so they say nothing about whether two of its titles are one story."""
+
+    words: frozenset[str] = frozenset()
+    prefixes: tuple[str, ...] = ()
+    suffixes: tuple[str, ...] = ()
+
+    def __contains__(self, word: object) -> bool:
+        return isinstance(word, str) and (
+            word in self.words
+            or word.startswith(self.prefixes)
+            or word.endswith(self.suffixes)
+        )
+
+    def rest(self, fingerprint: str) -> frozenset[str]:
+        """The words of ``fingerprint`` that are not the topic's."""
+        return frozenset(w for w in fingerprint.split() if w not in self)
+
+
+def topic_words(terms: Iterable[str]) -> TopicWords:
+    """:class:`TopicWords` of a topic's terms as configured (``Putin``, ``Gipfel*``,
+    ``*rat``, ``NATO summit``), in every language the fingerprints know."""
+    words: set[str] = set()
+    prefixes: set[str] = set()
+    suffixes: set[str] = set()
+    for term in terms:
+        parts = term.split()
+        for i, part in enumerate(parts):
+            prefix = i == len(parts) - 1 and part.endswith("*")
+            suffix = i == 0 and part.startswith("*")
+            bare = part.strip("*")
+            forms = {title_fingerprint(bare, lang) for lang in (None, *_STEMMERS)}
+            for form in forms:
+                for word in form.split():
+                    if prefix:  # ``word*``, and ``*word*`` where it begins a word
+                        prefixes.add(word)
+                    elif suffix:
+                        suffixes.add(word)
+                    else:
+                        words.add(word)
+    return TopicWords(frozenset(words), tuple(sorted(prefixes)), tuple(sorted(suffixes)))
+
+
 def story_similarity(a: str, b: str) -> float:
     """0–100: how alike two fingerprints are (token-sort ratio of the word sets)."""
     return float(fuzz.token_sort_ratio(a, b))
 
 
-def same_story_fingerprints(a: str, b: str) -> bool:
-    """Whether two fingerprints (of titles in the same language) are one story."""
+def same_story_fingerprints(a: str, b: str, topic: TopicWords | None = None) -> bool:
+    """Whether two fingerprints (of titles in the same language) are one story.
+
+    With the ``topic`` both titles matched, the words besides the topic's decide too:
+    two titles of one topic that share nothing else ("Trump and Putin to hold summit in
+    Anchorage", "Putin says Anchorage summit with Trump was productive") are two stories,
+    however alike the topic's words make them look.
+    """
     if not a or not b:
         return False
     if a == b:
@@ -126,13 +189,21 @@ def same_story_fingerprints(a: str, b: str) -> bool:
         return False
     if _NEGATIONS.isdisjoint(words_a) != _NEGATIONS.isdisjoint(words_b):
         return False
+    if _CHANGES.isdisjoint(words_a) != _CHANGES.isdisjoint(words_b):
+        return False
+    if topic is not None:
+        rest_a, rest_b = topic.rest(a), topic.rest(b)
+        if rest_a and rest_b and rest_a.isdisjoint(rest_b):
+            return False
     return story_similarity(a, b) >= THRESHOLD
 
 
-def same_story(a_title: str, b_title: str, language: str | None) -> bool:
+def same_story(
+    a_title: str, b_title: str, language: str | None, topic: TopicWords | None = None
+) -> bool:
     """Whether two titles in ``language`` are near-duplicates: the same story."""
     return same_story_fingerprints(
-        title_fingerprint(a_title, language), title_fingerprint(b_title, language)
+        title_fingerprint(a_title, language), title_fingerprint(b_title, language), topic
     )
 
 

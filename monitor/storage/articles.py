@@ -33,7 +33,8 @@ from monitor.types import Alert, Article, Evidence, FeedUpdate, Match, MatchedAr
 
 LOG_CHANNEL = "log"
 
-SameStory = Callable[[str, str, str | None], bool]
+SameStory = Callable[[str, str, str, str | None], bool]
+"""(topic, title, other title, language) → whether the titles tell one story."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +47,7 @@ class AlertPolicy:
     topic_names: Mapping[str, str] = field(default_factory=dict)
     story_window: timedelta = timedelta(hours=48)
     same_story: SameStory | None = None
-    same_fingerprint: Callable[[str, str], bool] | None = None
+    same_fingerprint: Callable[[str, str, str], bool] | None = None
     """``same_story`` on stored title fingerprints (``MatchedArticle.title_key``): the
     same verdict without re-fingerprinting up to 500 recent alerts per match."""
     raise_alerts: bool = True
@@ -357,9 +358,9 @@ def _similar_story(
     for cand in candidates:
         if fingerprint and cand.title_key:
             assert policy.same_fingerprint is not None
-            if policy.same_fingerprint(fingerprint, cand.title_key):
+            if policy.same_fingerprint(topic, fingerprint, cand.title_key):
                 return cand
-        elif policy.same_story(article.title, cand.title, article.language):
+        elif policy.same_story(topic, article.title, cand.title, article.language):
             return cand
     return None
 

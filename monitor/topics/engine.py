@@ -87,6 +87,11 @@ class TopicSet:
         """The display name of a topic (its id when it has no name)."""
         return self._topics[topic_id].name
 
+    def terms(self, topic_id: str) -> tuple[str, ...]:
+        """The topic's positive terms as configured (``none`` terms left out)."""
+        positive = self._topics[topic_id].positive
+        return tuple(sorted(self._terms[t].text for t in positive))
+
     def match(self, doc: Document, *, topics: Collection[str] | None = None) -> list[Match]:
         """The topics ``doc`` matches (in configuration order), each with its evidence."""
         texts = [doc.title, doc.summary, doc.content]

@@ -123,7 +123,7 @@ def test_same_story_in_another_feed_links_instead_of_alerting(engine):
 
 
 def test_near_duplicate_title_joins_the_story(engine):
-    policy = storage.AlertPolicy(same_story=lambda a, b, lang: a.lower() == b.lower())
+    policy = storage.AlertPolicy(same_story=lambda _t, a, b, lang: a.lower() == b.lower())
     save(engine, "a", [MatchedArticle(article("a", "k1", "Putin lands in Alaska"), (match(),))],
          policy=policy)
     again = save(engine, "b", [MatchedArticle(article("b", "k9", "PUTIN LANDS IN ALASKA"),
@@ -234,7 +234,7 @@ def test_two_workers_storing_the_same_wire_story_at_once_raise_one_alert(engine)
     (ten rounds: without the per-topic lock, PostgreSQL raised two alerts in about a third)."""
     import threading
 
-    policy = storage.AlertPolicy(same_story=lambda a, b, _lang: a.lower() == b.lower())
+    policy = storage.AlertPolicy(same_story=lambda _t, a, b, _lang: a.lower() == b.lower())
     for round_ in range(10):
         topic = f"t{round_}"
         claim_one(engine, "a", owner="w1")
