@@ -2,10 +2,12 @@
 
 Reads the file, substitutes ``${NAME}`` from the environment, validates with the
 pydantic models of :mod:`monitor.settings` and with the checks that span entries
-(unique names, notify topics that exist, topics that have terms, terms that compile),
-and maps each problem to the line an operator must edit. Either a whole ``Config`` or
-a :class:`~monitor.errors.ConfigError` listing every problem found — never the first
-only.
+(unique names, notify topics that exist, e-mail with an ``smtp:`` section, topics that
+have terms, terms that compile — on the part of a topic that validates, so they show
+beside its shape problems), and maps each problem to the line an operator must edit.
+Either a whole ``Config`` or a :class:`~monitor.errors.ConfigError` listing every
+problem found — never the first only. Paths and messages of pydantic's errors are
+:mod:`monitor.config_paths`'s job.
 
 It does not apply the configuration (no database, no network), and relative paths
 stay as written: they are relative to the current directory, resolved by their users.
