@@ -2,10 +2,12 @@
 
 Reads the file, substitutes ``${NAME}`` from the environment, validates with the
 pydantic models of :mod:`monitor.settings` and with the checks that span entries
-(unique names, notify topics that exist, topics that have terms, terms that compile),
-and maps each problem to the line an operator must edit. Either a whole ``Config`` or
-a :class:`~monitor.errors.ConfigError` listing every problem found — never the first
-only.
+(unique names, notify topics that exist, topics that
+have terms, terms that compile — on the part of a topic that validates, so they show
+beside its shape problems), and maps each problem to the line an operator must edit.
+Either a whole ``Config`` or a :class:`~monitor.errors.ConfigError` listing every
+problem found — never the first only. Paths and messages of pydantic's errors are
+:mod:`monitor.config_paths`'s job.
 
 It does not apply the configuration (no database, no network), and relative paths
 stay as written: they are relative to the current directory, resolved by their users.
@@ -17,28 +19,20 @@ import os
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from types import UnionType
-from typing import Any, Union, get_args, get_origin
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
+from monitor.config_paths import Loc, data_loc, error_message, salvage, where
 from monitor.errors import ConfigError, ConfigProblem
 from monitor.log import redact_url
-from monitor.settings import (
-    Config,
-    FeedConfig,
-    HttpConfig,
-    NotifyConfig,
-    RetryConfig,
-    SmtpConfig,
-)
-from monitor.topics.spec import NearConfig, RuleConfig, TopicConfig, WindowConfig
+from monitor.settings import Config, NotifyConfig, SmtpConfig
+from monitor.topics.spec import TopicConfig
 
 __all__ = ["default_config_path", "load_config", "redact_url", "summarize_config"]
 
 DEFAULT_CONFIG = Path("config/monitor.yaml")
-Loc = tuple[str | int, ...]
 
 # $${X} is a literal ${X}; ${NAME} is substituted. Anything else with $ stays as it is.
 _VARIABLE = re.compile(r"\$(\$?)\{([^}]*)\}")
@@ -56,19 +50,6 @@ _EMPTY_SECTIONS: dict[str, type[list[Any]] | type[dict[Any, Any]]] = {
 }
 _POSITIVE_TERMS = ("all", "any", "near", "rules")
 _CHANNEL_KINDS = ("webhook", "email", "apprise", "stdout")
-# Where each kind of mapping lives, for "unknown key … belongs in …".
-_SECTIONS: dict[type[BaseModel], str] = {
-    Config: "the top level",
-    HttpConfig: "http:",
-    SmtpConfig: "smtp:",
-    RetryConfig: "delivery:",
-    FeedConfig: "a feed (feeds:)",
-    TopicConfig: "a topic (topics:)",
-    RuleConfig: "a rule (rules:)",
-    NearConfig: "a near: entry",
-    WindowConfig: "window:",
-    NotifyConfig: "a notify channel (notify:)",
-}
 
 
 def default_config_path(env: Mapping[str, str] | None = None) -> Path:
@@ -167,7 +148,7 @@ class _Loader:
                 try:
                     loader.construct_yaml_timestamp(node)
                 except ValueError as exc:
-                    self.problem(_line(node), f"{_where(loc)}: not a date: {node.value!r} ({exc})")
+                    self.problem(_line(node), f"{where(loc)}: not a date: {node.value!r} ({exc})")
                     self.reported.add(loc)
                     node.tag = _STR_TAG
         elif isinstance(node, yaml.SequenceNode):
@@ -183,7 +164,7 @@ class _Loader:
                 if label in first:
                     self.problem(
                         _line(key),
-                        f"duplicate key {label!r} in {_where(loc)} (first at line {first[label]})",
+                        f"duplicate key {label!r} in {where(loc)} (first at line {first[label]})",
                     )
                 else:
                     first[label] = _line(key)
@@ -202,11 +183,11 @@ class _Loader:
             if not _NAME.match(name):
                 self.problem(
                     line,
-                    f"{_where(loc)}: invalid variable reference {match.group(0)!r}"
+                    f"{where(loc)}: invalid variable reference {match.group(0)!r}"
                     " (write ${NAME}, or $${…} for a literal ${…})",
                 )
             elif name not in self.env:
-                self.problem(line, f"{_where(loc)}: environment variable {name} is not set")
+                self.problem(line, f"{where(loc)}: environment variable {name} is not set")
             else:
                 return self.env[name]
             self.reported.add(loc)
@@ -261,19 +242,19 @@ class _Loader:
         messages: dict[tuple[Loc, Loc], list[str]] = {}
         for error in exc.errors(include_url=False):
             kind = error["type"]
-            loc = _data_loc(data, tuple(error["loc"]), kind == "missing")
+            loc = data_loc(data, tuple(error["loc"]), kind == "missing")
             if kind != "extra_forbidden" and any(loc[: len(r)] == r for r in self.reported):
                 continue  # a follow-up of a bad value reported already (a missing variable)
             # A missing key is found at its mapping; an unknown key at itself.
             shown = loc[:-1] if kind in ("missing", "extra_forbidden") else loc
             at = loc[:-1] if kind == "missing" else loc
-            text = _message(error, loc)
+            text = error_message(error, loc)
             if kind == "string_type" and isinstance(error.get("input"), bool):
                 # YAML 1.1 reads yes/no/on/off as booleans: `name: off` is not a name.
                 text += f"; write {self.scalars.get(loc, '')!r} in quotes to mean the text"
             messages.setdefault((shown, at), []).append(text)
         for (shown, at), texts in messages.items():
-            self.problem(self.line_of(at), f"{_where(shown)}: {' or '.join(dict.fromkeys(texts))}")
+            self.problem(self.line_of(at), f"{where(shown)}: {' or '.join(dict.fromkeys(texts))}")
 
     def _check_cross(self, data: dict[Any, Any]) -> None:
         """Checks across entries, on the raw data so they run even when pydantic fails."""
@@ -288,7 +269,7 @@ class _Loader:
                 got = ", ".join(kinds) if kinds else "none"
                 self.problem(
                     self.line_of(loc),
-                    f"{_where(loc)}: a notify entry needs exactly "
+                    f"{where(loc)}: a notify entry needs exactly "
                     f"one of {', '.join(_CHANNEL_KINDS)} (got {got})",
                 )
             for kind in kinds:
@@ -296,10 +277,10 @@ class _Loader:
             wanted = channel.get("topics")
             for j, topic_id in enumerate(wanted if isinstance(wanted, list) else []):
                 if isinstance(topic_id, str) and topic_id not in topic_ids:
-                    where = (*loc, "topics", j)
+                    at = (*loc, "topics", j)
                     self.problem(
-                        self.line_of(where),
-                        f"{_where(where)}: unknown topic id "
+                        self.line_of(at),
+                        f"{where(at)}: unknown topic id "
                         f"{topic_id!r} (topics: {', '.join(topic_ids) or 'none'})",
                     )
 
@@ -308,11 +289,11 @@ class _Loader:
             return  # its missing variable is the problem
         if isinstance(target, str) and not target.strip():
             # Typically `webhook: ${URL}` with URL set but empty.
-            self.problem(self.line_of(loc), f"{_where(loc)}: empty {kind} target")
+            self.problem(self.line_of(loc), f"{where(loc)}: empty {kind} target")
         elif kind == "webhook" and not _HTTP_URL.match(str(target)):
             self.problem(
                 self.line_of(loc),
-                f"{_where(loc)}: webhook must be an http(s) URL, not {redact_url(str(target))!r}",
+                f"{where(loc)}: webhook must be an http(s) URL, not {redact_url(str(target))!r}",
             )
 
     def _check_unique(self, entries: Any, section: str, key: str, what: str) -> list[str]:
@@ -325,7 +306,7 @@ class _Loader:
             if value in first:
                 self.problem(
                     self.line_of(loc),
-                    f"{_where(loc)}: duplicate {what} {value!r} (first at line {first[value]})",
+                    f"{where(loc)}: duplicate {what} {value!r} (first at line {first[value]})",
                 )
             else:
                 first[value] = self.line_of(loc)
@@ -335,28 +316,32 @@ class _Loader:
         if not any(topic.get(k) for k in _POSITIVE_TERMS):
             self.problem(
                 self.line_of(loc),
-                f"{_where(loc)}: topic has no terms (give all, any, near or rules)",
+                f"{where(loc)}: topic has no terms (give all, any, near or rules)",
             )
         for i, rule in _entries(topic.get("rules")):
             if not any(rule.get(k) for k in ("all", "any", "near")):
-                where = (*loc, "rules", i)
+                at = (*loc, "rules", i)
                 self.problem(
-                    self.line_of(where),
-                    f"{_where(where)}: rule has no terms (give all, any or near)",
+                    self.line_of(at),
+                    f"{where(at)}: rule has no terms (give all, any or near)",
                 )
         for group_loc, group in _groups(topic, loc):
             if isinstance(group, list) and not group:
-                self.problem(self.line_of(group_loc), f"{_where(group_loc)}: empty group")
-        try:
-            parsed = TopicConfig.model_validate(topic)
-        except ValidationError:
-            return  # its shape problems are reported with the whole file's
+                self.problem(self.line_of(group_loc), f"{where(group_loc)}: empty group")
+        # A topic with a shape problem (an unknown key, a number for a term) is checked
+        # without the refused values, so its other problems show in the same run.
+        salvaged = salvage(TopicConfig, topic, {"id": "salvaged"})
+        if salvaged is None:
+            return
         # The engine is heavy and imports this module's neighbours: imported late.
         from monitor.topics import check_topic
 
-        for sub, message in check_topic(parsed):
-            where = (*loc, *sub)
-            self.problem(self.line_of(where), f"{_where(where)}: {message}")
+        for sub, message in check_topic(salvaged.model):
+            original = salvaged.original(sub)
+            at = (*loc, *original)
+            if salvaged.affected(original) or any(at[: len(r)] == r for r in self.reported):
+                continue  # the hole a refused value left, or a value reported already
+            self.problem(self.line_of(at), f"{where(at)}: {message}")
 
 
 def _entries(value: Any) -> Iterator[tuple[int, dict[Any, Any]]]:
@@ -373,94 +358,6 @@ def _groups(topic: dict[Any, Any], loc: Loc) -> Iterator[tuple[Loc, Any]]:
         groups = block.get("all")
         for j, group in enumerate(groups if isinstance(groups, list) else []):
             yield (*block_loc, "all", j), group
-
-
-def _data_loc(data: Any, loc: Loc, missing: bool) -> Loc:
-    """The part of a pydantic loc that names data (drops union and validator tags)."""
-    out: list[str | int] = []
-    for i, part in enumerate(loc):
-        in_dict = isinstance(data, dict) and part in data
-        in_list = isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data)
-        if in_dict or in_list:
-            data = data[part]
-            out.append(part)
-        elif isinstance(data, dict) and missing and i == len(loc) - 1:
-            out.append(part)
-    return tuple(out)
-
-
-def _message(error: Mapping[str, Any], loc: Loc) -> str:
-    kind, msg = error["type"], str(error["msg"])
-    if kind == "missing":
-        return f"missing required key {loc[-1]!r}"
-    if kind == "extra_forbidden":
-        return _unknown_key(loc)
-    if msg.startswith(("Value error, ", "Assertion failed, ")):
-        return msg.split(", ", 1)[1]
-    if "input" in error and not isinstance(error["input"], dict | list):
-        shown = repr(error["input"])
-        msg += f" (got {shown if len(shown) <= 60 else shown[:57] + '...'})"
-    return msg
-
-
-def _where(loc: Loc) -> str:
-    """``feeds[2].url`` — the path an operator can find in the file."""
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "top level"
-
-
-def _unknown_key(loc: Loc) -> str:
-    key, here = str(loc[-1]), _model_at(loc[:-1])
-    text = f"unknown key {key!r}"
-    if here is not None:
-        text += f" (allowed here: {', '.join(_keys(here))})"
-    elsewhere = [
-        name for model, name in _SECTIONS.items() if model is not here and key in _keys(model)
-    ]
-    if elsewhere:
-        text += f"; {key!r} belongs in {' or '.join(elsewhere)}"
-    return text
-
-
-def _keys(model: type[BaseModel]) -> list[str]:
-    return [field.alias or name for name, field in model.model_fields.items()]
-
-
-def _model_at(loc: Loc) -> type[BaseModel] | None:
-    """The settings model that validates the mapping at ``loc`` (None: not a mapping)."""
-    current: Any = Config
-    for part in loc:
-        if isinstance(part, int):
-            current = next(
-                (
-                    get_args(a)[0]
-                    for a in _alternatives(current)
-                    if get_origin(a) is list and get_args(a)
-                ),
-                None,
-            )
-        else:
-            model = _as_model(current)
-            fields = model.model_fields if model is not None else {}
-            current = next((f.annotation for n, f in fields.items() if part in (n, f.alias)), None)
-        if current is None:
-            return None
-    return _as_model(current)
-
-
-def _alternatives(annotation: Any) -> tuple[Any, ...]:
-    if get_origin(annotation) in (Union, UnionType):
-        return get_args(annotation)
-    return (annotation,)
-
-
-def _as_model(annotation: Any) -> type[BaseModel] | None:
-    for alternative in _alternatives(annotation):
-        if isinstance(alternative, type) and issubclass(alternative, BaseModel):
-            return alternative
-    return None
 
 
 def _line(node: yaml.Node) -> int:
@@ -480,7 +377,9 @@ def summarize_config(config: Config, path: str | Path) -> str:
     """The paragraph `monitor check` prints for a valid file; no secret in it."""
     enabled = sum(1 for f in config.feeds if f.enabled)
     topics = ", ".join(t.id for t in config.topics) or "none"
-    channels = [_describe_channel(c) for c in config.notify]
+    smtp = config.smtp or SmtpConfig()
+    via = f" via {smtp.host}:{smtp.port}" + ("" if config.smtp else " (no smtp: section)")
+    channels = [_describe_channel(c) + (via if c.kind == "email" else "") for c in config.notify]
     parts = [
         f"{path}: database {redact_url(config.database)}",
         f"alert log {config.alert_log}",

@@ -11,6 +11,8 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from monitor.topics.spec import TopicConfig
 from monitor.types import FeedSpec
@@ -38,6 +40,38 @@ def parse_duration(value: Any) -> timedelta:
 
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+# The drivers storage can open ("" is the backend's default); SQLAlchemy's default for
+# postgresql is psycopg2, which `monitor` does not install, so a bare postgresql://
+# is given the psycopg driver it ships with.
+_DRIVERS = {"sqlite": ("", "pysqlite"), "postgresql": ("", "psycopg")}
+_URL_FORMS = "sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/DB"
+
+
+def normalize_database_url(url: str) -> str:
+    """A database URL `monitor` can open, ``postgresql://`` given the psycopg driver.
+
+    Only parses: never connects. Raises ``ValueError`` whose message never repeats the
+    URL (it may carry a password).
+    """
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        raise ValueError(f"not a database URL (write {_URL_FORMS})") from None
+    backend, _, driver = parsed.drivername.partition("+")
+    if backend == "postgres":
+        raise ValueError(f"unsupported database scheme 'postgres://' (write {_URL_FORMS})")
+    if backend not in _DRIVERS:
+        raise ValueError(
+            f"unsupported database {backend[:40]!r} (monitor runs on sqlite or postgresql:"
+            f" write {_URL_FORMS})"
+        )
+    if driver not in _DRIVERS[backend]:
+        wanted = "sqlite:///PATH" if backend == "sqlite" else "postgresql+psycopg://…"
+        raise ValueError(f"unsupported {backend} driver {driver[:40]!r} (write {wanted})")
+    if backend == "postgresql" and not driver:
+        return "postgresql+psycopg" + url[len(parsed.drivername) :]
+    return url
 
 
 class _Strict(BaseModel):
@@ -78,8 +112,13 @@ class FeedConfig(_Strict):
         return value
 
     def spec(self) -> FeedSpec:
-        return FeedSpec(name=self.name, url=self.url, language=self.language,
-                        interval=self.interval, enabled=self.enabled)
+        return FeedSpec(
+            name=self.name,
+            url=self.url,
+            language=self.language,
+            interval=self.interval,
+            enabled=self.enabled,
+        )
 
 
 class SmtpConfig(_Strict):
@@ -116,8 +155,12 @@ class NotifyConfig(_Strict):
         """Stable name of the channel, used for its outbox rows."""
         if self.name:
             return self.name
-        target = {"webhook": self.webhook, "email": self.email, "apprise": self.apprise,
-                  "stdout": "stdout"}.get(self.kind)
+        target = {
+            "webhook": self.webhook,
+            "email": self.email,
+            "apprise": self.apprise,
+            "stdout": "stdout",
+        }.get(self.kind)
         if isinstance(target, list):
             target = ",".join(target)
         import hashlib
@@ -129,9 +172,12 @@ class NotifyConfig(_Strict):
 class RetryConfig(_Strict):
     """When undelivered alerts are tried again, and when they are given up."""
 
-    schedule: list[Duration] = Field(default_factory=lambda: [
-        parse_duration(v) for v in ("5s", "30s", "2m", "10m", "30m", "1h", "2h", "4h", "8h", "8h")
-    ])
+    schedule: list[Duration] = Field(
+        default_factory=lambda: [
+            parse_duration(v)
+            for v in ("5s", "30s", "2m", "10m", "30m", "1h", "2h", "4h", "8h", "8h")
+        ]
+    )
 
 
 class LeaseConfig(_Strict):
@@ -167,6 +213,11 @@ class Config(_Strict):
     feeds: list[FeedConfig] = Field(default_factory=list)
     topics: list[TopicConfig] = Field(default_factory=list)
     notify: list[NotifyConfig] = Field(default_factory=list)
+
+    @field_validator("database")
+    @classmethod
+    def _check_database(cls, value: str) -> str:
+        return normalize_database_url(value)
 
     def feed_specs(self) -> list[FeedSpec]:
         return [f.spec() for f in self.feeds]

@@ -22,6 +22,7 @@ GOOD = """\
 database: sqlite:///data/test.db
 alert_log: data/test-alerts.jsonl
 max_age: 36h
+smtp: {host: 127.0.0.1, port: 2525, from: monitor@example.org}
 feeds:
   - name: local
     url: http://127.0.0.1:8080/feed.xml
@@ -236,9 +237,9 @@ def test_yaml_boolean_words_get_a_hint(write: Callable[[str], Path]) -> None:
 
 
 def test_union_type_errors_become_one_problem(write: Callable[[str], Path]) -> None:
-    path = write("notify:\n  - email: 5\n")
+    path = write("smtp: {}\nnotify:\n  - email: 5\n")
     assert problems(path) == [
-        f"{path}:2: notify[0].email: Input should be a valid string (got 5) "
+        f"{path}:3: notify[0].email: Input should be a valid string (got 5) "
         "or Input should be a valid list (got 5)"
     ]
 
@@ -367,6 +368,7 @@ def test_empty_term_is_reported_by_the_engine(write: Callable[[str], Path]) -> N
 
 def test_notify_entry_needs_exactly_one_kind(write: Callable[[str], Path]) -> None:
     path = write("""\
+        smtp: {host: 127.0.0.1}
         notify:
           - webhook: https://hooks.example.org/x
             email: ops@example.org
@@ -375,24 +377,25 @@ def test_notify_entry_needs_exactly_one_kind(write: Callable[[str], Path]) -> No
           - {id: x, any: [x]}
         """)
     assert problems(path) == [
-        f"{path}:2: notify[0]: a notify entry needs exactly one of webhook, email, apprise, "
+        f"{path}:3: notify[0]: a notify entry needs exactly one of webhook, email, apprise, "
         "stdout (got webhook, email)",
-        f"{path}:4: notify[1]: a notify entry needs exactly one of webhook, email, apprise, "
+        f"{path}:5: notify[1]: a notify entry needs exactly one of webhook, email, apprise, "
         "stdout (got none)",
     ]
 
 
 def test_notify_target_must_be_usable(write: Callable[[str], Path]) -> None:
     path = write("""\
+        smtp: {host: 127.0.0.1}
         notify:
           - webhook: ${HOOK}
           - webhook: hooks.example.org/x
           - email: ""
         """)
     assert problems(path, {"HOOK": ""}) == [
-        f"{path}:2: notify[0].webhook: empty webhook target",
-        f"{path}:3: notify[1].webhook: webhook must be an http(s) URL, not 'hooks.example.org/x'",
-        f"{path}:4: notify[2].email: empty email target",
+        f"{path}:3: notify[0].webhook: empty webhook target",
+        f"{path}:4: notify[1].webhook: webhook must be an http(s) URL, not 'hooks.example.org/x'",
+        f"{path}:5: notify[2].email: empty email target",
     ]
 
 
@@ -401,7 +404,7 @@ def test_notify_topics_must_exist(write: Callable[[str], Path]) -> None:
         topics:
           - {id: summit, any: [summit]}
         notify:
-          - email: ops@example.org
+          - webhook: https://hooks.example.org/x
             topics:
               - summit
               - peace-counsil
@@ -435,7 +438,7 @@ def test_every_problem_is_reported_together_in_file_order(
           - id: t
             none: [x]
         notify:
-          - {email: ops@example.org, topics: [nope]}
+          - {apprise: "json://127.0.0.1/x", topics: [nope]}
           - webhook: ${HOOK}
         """)
     found = problems(path)
