@@ -238,3 +238,16 @@ def test_an_item_without_a_title_alerts_with_the_start_of_its_text(httpserver, w
     stored = json.loads(cli("alerts", "-c", str(config), "--json",
                             "--topic", "trump-putin-summit").stdout)
     assert stored["title"] == alert["title"]
+
+
+def test_poll_says_why_a_gone_feed_is_no_longer_polled(httpserver, write_config, cli):
+    httpserver.expect_request("/old.xml").respond_with_data("removed", status=410)
+    config = write_config(feeds=[{"name": "old", "url": httpserver.url_for("/old.xml")}])
+    first = cli("poll", "-c", str(config))
+    assert first.exit_code == 0 and "old: gone" in first.stdout, first.stdout
+
+    again = cli("poll", "-c", str(config), "--feed", "old")
+
+    assert again.exit_code == 0, again.output
+    assert "skipped old: gone" in again.stdout and "polling stopped" in again.stdout
+    assert len(httpserver.log) == 1
