@@ -85,7 +85,7 @@ def poll_report(outcomes: Sequence[FeedOutcome], skipped: Sequence[tuple[str, st
         if o.error:
             line += f" — {plain(o.error)}"
         lines.append(line)
-    lines += [f"skipped {name}: {reason}" for name, reason in skipped]
+    lines += [f"skipped {name}: {plain(reason)}" for name, reason in skipped]
     total_new = sum(o.new for o in outcomes)
     total_alerts = sum(1 for o in outcomes for a in o.alerts if a.kind == "topic")
     failed = sum(o.status == "error" for o in outcomes)
