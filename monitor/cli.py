@@ -75,17 +75,21 @@ def open_engine(config: Config) -> Any:
 
 
 def parse_since(value: str | None, now: datetime) -> datetime | None:
-    """``2h`` (ago) or an ISO 8601 time (``2026-01-22T00:00Z``)."""
+    """``2h`` (ago) or an ISO 8601 time (``2026-01-22T00:00Z``); a usage error otherwise."""
     if value is None:
         return None
-    if re.fullmatch(r"\s*\d+(\.\d+)?\s*(ms|s|m|h|d)\s*", value):
-        return now - parse_duration(value)
+    duration = re.fullmatch(r"\s*\d+(\.\d+)?\s*(ms|s|m|h|d)\s*", value) is not None
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise click.BadParameter(f"{value!r}: write a duration (2h, 3d) or an ISO 8601 "
-                                 "time (2026-01-22T00:00Z)", param_hint="--since") from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+        if duration:
+            return now - parse_duration(value)
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
+        # 0s, 99999999d, 2026-13-01 …: the operator's typo, never a traceback.
+        reason = ("a duration must be more than zero and reach back no further than year 1"
+                  if duration else "write a duration (2h, 3d) or an ISO 8601 time "
+                  "(2026-01-22T00:00Z)")
+        raise click.BadParameter(f"{value!r}: {reason}", param_hint="--since") from None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -111,33 +115,46 @@ def poll(config_path: Path, feeds: tuple[str, ...], catch_up: bool) -> None:
     """One pass over every enabled feed, then exit."""
 
     config = read_config(config_path)
-    known = {f.name for f in config.feeds}
+    known = {f.name: f for f in config.feeds}
     for name in feeds:
         if name not in known:
             fail(f"no feed named {name!r} in {config_path}", EXIT_USAGE)
+        if not known[name].enabled:
+            fail(f"feed {name!r} is disabled in {config_path} (enabled: false): not polled",
+                 EXIT_USAGE)
     app = _build(config, catch_up=catch_up)
     try:
         app.sync_feeds()
         outcomes = app.poll(names=list(feeds) or None)
         app.deliver(due_only=False)
+        wanted = list(feeds) or [f.name for f in config.feeds if f.enabled]
+        skipped = _skipped(app.engine, set(wanted) - {o.feed for o in outcomes})
     except StorageError as exc:
         fail(str(exc))
     finally:
         app.close()
-    total_new = sum(o.new for o in outcomes)
-    total_alerts = sum(1 for o in outcomes for a in o.alerts if a.kind == "topic")
-    failed = [o for o in outcomes if o.status == "error"]
-    for o in sorted(outcomes, key=lambda o: o.feed):
-        line = f"{o.feed}: {o.status}"
-        if o.http_status:
-            line += f" (HTTP {o.http_status})"
-        topic_alerts = sum(a.kind == "topic" for a in o.alerts)
-        line += f", {o.new} new, {o.matched} matched, {topic_alerts} alerts"
-        if o.error:
-            line += f" — {o.error}"
+    from monitor.render import poll_report
+
+    for line in poll_report(outcomes, skipped, catch_up=catch_up):
         click.echo(line)
-    click.echo(f"polled {len(outcomes)} feeds: {total_new} new articles, {total_alerts} alerts, "
-               f"{len(failed)} failed" + (" (catch-up: no alerts raised)" if catch_up else ""))
+
+
+def _skipped(engine: Any, names: set[str]) -> list[tuple[str, str]]:
+    """Why enabled feeds a pass left out were not polled.
+
+    A pass claims every enabled feed that is not gone; the one other thing that keeps
+    a feed out is a lease held by another process (a running daemon polling it now).
+    """
+    found = []
+    for name in sorted(names):
+        state = storage.load_feed_state(engine, name)
+        if state is not None and state.status == "gone":
+            reason = (f"gone ({state.last_error or 'HTTP 410'}); polling stopped until its "
+                      "URL changes")
+        else:
+            reason = "being polled by another worker (a running daemon?); try again later"
+        found.append((name, reason))
+    return found
 
 
 def _build(config: Config, **kwargs: Any) -> Any:
@@ -228,20 +245,27 @@ def _follow(engine: Any, rows: list[tuple[int, Any]], topic: str | None, feed: s
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def feeds(config_path: Path, as_json: bool) -> None:
     """Status of every feed: last poll, HTTP status, errors, next poll, articles."""
-    from monitor.render import feed_json, print_feeds_table
+    from monitor.render import feed_json, feed_lines, print_feeds_table
 
     config = read_config(config_path)
     engine = open_engine(config)
     try:
         storage.sync_feeds(engine, config.feed_specs(), datetime.now(UTC))
-        statuses = storage.list_feed_status(engine)
+        # Disabled feeds too (SPEC: every feed), but only those still configured: the
+        # database keeps feeds removed from the file as disabled rows, for their articles.
+        configured = {f.name for f in config.feeds}
+        statuses = [st for st in storage.list_feed_status(engine, include_disabled=True)
+                    if st.spec.name in configured]
     finally:
         engine.dispose()
     if as_json:
         for status in statuses:
             click.echo(feed_json(status))
+    elif sys.stdout.isatty():
+        print_feeds_table(statuses, sys.stdout, color=True)
     else:
-        print_feeds_table(statuses, sys.stdout, color=sys.stdout.isatty())
+        for line in feed_lines(statuses):
+            click.echo(line)
 
 
 @main.command()
@@ -280,7 +304,7 @@ def replay(config_path: Path, since: str | None, topic_ids: tuple[str, ...], app
            raise_alerts: bool, as_json: bool) -> None:
     """Re-run the current topics over stored articles: what would be added or dropped."""
     from monitor.app import alert_policy
-    from monitor.render import plain
+    from monitor.render import replay_change
     from monitor.types import Document
 
     if raise_alerts and not apply_:
@@ -310,15 +334,7 @@ def replay(config_path: Path, since: str | None, topic_ids: tuple[str, ...], app
         for sign, stored, topic, terms in (
                 [("+", s, m.topic, [e.term for e in m.evidence]) for s, m in added]
                 + [("-", s, t, []) for s, t in dropped]):
-            a = stored.article
-            if as_json:
-                click.echo(json.dumps({"change": "added" if sign == "+" else "dropped",
-                                       "topic": topic, "feed": a.feed, "title": a.title,
-                                       "url": a.url, "terms": list(dict.fromkeys(terms))},
-                                      ensure_ascii=False))
-            else:
-                click.echo(f"{sign} {topic}  {a.feed}  {plain(a.title, 140)}  {a.url or ''}"
-                           + (f"  terms: {', '.join(dict.fromkeys(terms))}" if terms else ""))
+            click.echo(replay_change(sign, stored.article, topic, terms, as_json=as_json))
         alerts = []
         if apply_ and (added or dropped):
             policy = alert_policy(config, app.topics, app.channels, raise_alerts=raise_alerts)
@@ -344,6 +360,8 @@ def deliver(config_path: Path, revive_dead: bool) -> None:
 
     Exit 0 when nothing is left undelivered, 1 while some channel still fails.
     """
+    from monitor.render import delivery_report
+
     config = read_config(config_path)
     app = _build(config)
     try:
@@ -354,16 +372,8 @@ def deliver(config_path: Path, revive_dead: bool) -> None:
         fail(str(exc))
     finally:
         app.close()
-    pending = sum(p for p, _, _ in left.values())
-    dead = sum(d for _, d, _ in left.values())
-    for channel, queued in sorted(summary.enabled.items()):
-        click.echo(f"re-enabled {channel} (disabled by its receiver): {queued} alert(s) it "
-                   "missed queued again")
-    click.echo(f"delivered {summary.delivered}, failed {summary.failed} (will retry), "
-               f"dead {summary.dead}; pending now {pending}, dead letters {dead}")
-    for channel, (n_pending, n_dead, error) in sorted(left.items()):
-        click.echo(f"  {channel}: {n_pending} pending, {n_dead} dead — "
-                   f"{summary.errors.get(channel) or error or 'not tried yet'}")
+    for line in delivery_report(summary, left):
+        click.echo(line)
     if left:
         sys.exit(EXIT_FAILURE)
 
@@ -377,10 +387,29 @@ def db() -> None:
 @common_options
 def db_upgrade(config_path: Path) -> None:
     """Apply schema migrations."""
+    from monitor.storage.migrate import schema_revision
+
     config = read_config(config_path)
-    engine = open_engine(config)
-    engine.dispose()
-    click.echo(f"database {storage.redacted(config.database)} is at the newest schema")
+    url = storage.redacted(config.database)
+    try:
+        engine = storage.open_database(config.database, migrate=False)
+        try:
+            before = schema_revision(engine)
+        finally:
+            engine.dispose()
+        engine = storage.open_database(config.database)
+        try:
+            after = schema_revision(engine)
+        finally:
+            engine.dispose()
+    except StorageError as exc:
+        fail(str(exc))
+    if before is None:
+        click.echo(f"database {url}: created, schema {after}")
+    elif before != after:
+        click.echo(f"database {url}: upgraded from schema {before} to {after}")
+    else:
+        click.echo(f"database {url}: already at the newest schema ({after})")
 
 
 def run_main() -> None:

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from monitor.errors import MonitorError
@@ -34,6 +35,16 @@ HealthCheck = Callable[[], tuple[bool, dict[str, object]]]
 STALE_TICKS = 3
 _MAX_CONNECTIONS = 32
 _REQUEST_TIMEOUT = 5.0
+
+
+def _package_version() -> str:
+    try:
+        return version("monitor")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
+
+
+_VERSION = _package_version()
 
 
 def tick_health(
@@ -124,8 +135,11 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
-    server_version = "monitor"
-    sys_version = ""
+    server_version = f"monitor/{_VERSION}"
+
+    def version_string(self) -> str:
+        # The default appends " Python/3.x" (or a bare space when sys_version is empty).
+        return self.server_version
 
     def setup(self) -> None:
         # The socket timeout: a client that trickles its request (or never reads the

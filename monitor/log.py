@@ -25,9 +25,28 @@ __all__ = ["clean_untrusted", "configure_logging", "get_logger", "redact_url"]
 
 REDACTED = "***"
 
-# Libraries that log a line per request or per job run at INFO: quiet by default,
-# their warnings still come through.
-_QUIET_LOGGERS = ("httpx", "httpcore", "apscheduler.executors.default")
+# Libraries that log a line per request, per job run or per start-up step at INFO:
+# quiet unless the level is debug; their warnings and errors still come through (job
+# errors and missed runs are the daemon's own listeners' lines as well).
+_QUIET_LOGGERS = ("httpx", "httpcore", "apscheduler", "alembic")
+# Alembic's one INFO line worth reading: a migration that actually ran.
+_MIGRATION_LOGGER = "alembic.runtime.migration"
+_MIGRATION_RAN = ("Running upgrade", "Running downgrade", "Running stamp")
+
+
+class _MigrationsRun(logging.Filter):
+    """Lets "Running upgrade 0001 -> 0002" through, not "Context impl SQLiteImpl."."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING:
+            return True
+        try:
+            return record.getMessage().startswith(_MIGRATION_RAN)
+        except (TypeError, ValueError):  # a malformed record: show it rather than lose it
+            return True
+
+
+_MIGRATIONS_RUN = _MigrationsRun()
 
 _LEVELS = {
     "debug": logging.DEBUG,
@@ -239,8 +258,16 @@ def configure_logging(
         old.close()
     root.addHandler(handler)
     root.setLevel(level_no)
+    debug = level_no <= logging.DEBUG
+    quiet = logging.NOTSET if debug else max(level_no, logging.WARNING)
     for name in _QUIET_LOGGERS:
-        logging.getLogger(name).setLevel(max(level_no, logging.WARNING))
+        logging.getLogger(name).setLevel(quiet)
+    migration = logging.getLogger(_MIGRATION_LOGGER)
+    migration.setLevel(logging.NOTSET if debug else level_no)
+    if debug:
+        migration.removeFilter(_MIGRATIONS_RUN)
+    else:
+        migration.addFilter(_MIGRATIONS_RUN)
     logging.captureWarnings(True)
 
 

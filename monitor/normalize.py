@@ -5,7 +5,10 @@ content become plain text (:func:`html_to_text`), capped (title 1,000 characters
 text 256 KiB); the date (published, else updated) becomes UTC and is dropped outside
 [1995-01-01, now + 1 day]; links must be http(s) within 2,048 characters and get a
 canonical form (:func:`canonicalize_url`); the language is the entry's, else the
-feed's, else the configured hint.
+feed's, else the configured hint. An entry without a title (RSS allows an item with
+only a description) is titled with the start of its summary, else of its content
+(about 100 characters, cut at a word with ``…``), else with its link, so the stored
+article, the text matched and the alert all carry the same readable title.
 
 Identity (``article_key``) is decided over the whole batch, so a feed's quirks are seen:
 the GUID when it is unique in the feed; GUID and link when the feed reuses GUIDs; the
@@ -27,9 +30,16 @@ from monitor.html_text import cap_text, clean_text, html_to_text
 from monitor.types import Article, ParsedFeed, RawEntry
 from monitor.urls import canonicalize_url, clean_link
 
-__all__ = ["canonicalize_url", "html_to_text", "normalize_entry_date", "normalize_feed"]
+__all__ = [
+    "canonicalize_url",
+    "fallback_title",
+    "html_to_text",
+    "normalize_entry_date",
+    "normalize_feed",
+]
 
 MAX_TITLE = 1000
+TITLE_FROM_TEXT = 100
 MAX_TEXT = 256 * 1024
 MAX_GUID = 2048
 EARLIEST = datetime(1995, 1, 1, tzinfo=UTC)
@@ -66,6 +76,20 @@ def normalize_language(value: str | None) -> str | None:
         return None
     primary = value.strip().replace("_", "-").split("-", 1)[0].lower()
     return primary if 2 <= len(primary) <= 3 and primary.isascii() and primary.isalpha() else None
+
+
+def fallback_title(summary: str, content: str, link: str | None) -> str:
+    """A title for an entry that has none: its text's first words, else its link."""
+    text = summary or content
+    if not text:
+        return link or ""
+    if len(text) <= TITLE_FROM_TEXT:
+        return text
+    head = text[: TITLE_FROM_TEXT + 1]
+    space = head.rfind(" ")
+    # One very long word (a URL, CJK text without spaces) is cut where it is.
+    head = head[:space] if space > TITLE_FROM_TEXT // 2 else head[:TITLE_FROM_TEXT]
+    return head.rstrip(" ,;:-–—") + "…"
 
 
 def _newest(entries: tuple[RawEntry, ...], limit: int) -> list[RawEntry]:
@@ -149,6 +173,8 @@ def normalize_feed(
     ]
     articles: list[Article] = []
     seen: set[str] = set()
+    # Identity and change keys use the title as the feed gave it (empty or not): a
+    # title made up here must not make a stored article look new or changed.
     for key, p in zip(_identities(prepared), prepared, strict=True):
         if key in seen:
             continue  # the very same item twice in one document
@@ -159,7 +185,7 @@ def normalize_feed(
                 article_key=key,
                 content_hash=_digest("content", p.title, p.summary, p.content),
                 url=p.url,
-                title=p.title,
+                title=p.title or fallback_title(p.summary, p.content, p.link),
                 summary=p.summary,
                 content=p.content,
                 published=p.published,

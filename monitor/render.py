@@ -10,14 +10,18 @@ import json
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from monitor.storage import FeedStatus
-from monitor.types import Alert, format_time
+from monitor.types import Alert, Article, format_time
+
+if TYPE_CHECKING:
+    from monitor.delivery import DeliverySummary
+    from monitor.pipeline import FeedOutcome
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
@@ -56,33 +60,127 @@ def print_alerts_table(alerts: Sequence[Alert], out: TextIO) -> None:
     Console(file=out).print(table)
 
 
+def replay_change(sign: str, article: Article, topic: str, terms: Sequence[str], *,
+                  as_json: bool) -> str:
+    """One match `monitor replay` would add (``+``) or drop (``-``)."""
+    unique = list(dict.fromkeys(terms))
+    if as_json:
+        return json.dumps({"change": "added" if sign == "+" else "dropped", "topic": topic,
+                           "feed": article.feed, "title": article.title, "url": article.url,
+                           "terms": unique}, ensure_ascii=False)
+    return (f"{sign} {topic}  {article.feed}  {plain(article.title, 140)}  {article.url or ''}"
+            + (f"  terms: {plain(', '.join(unique), 200)}" if unique else ""))
+
+
+def poll_report(outcomes: Sequence[FeedOutcome], skipped: Sequence[tuple[str, str]], *,
+                catch_up: bool) -> list[str]:
+    """`monitor poll`: a line per feed polled, one per feed left out and why, a total."""
+    lines = []
+    for o in sorted(outcomes, key=lambda o: o.feed):
+        line = f"{o.feed}: {o.status}"
+        if o.http_status:
+            line += f" (HTTP {o.http_status})"
+        topic_alerts = sum(a.kind == "topic" for a in o.alerts)
+        line += f", {o.new} new, {o.matched} matched, {topic_alerts} alerts"
+        if o.error:
+            line += f" — {plain(o.error)}"
+        lines.append(line)
+    lines += [f"skipped {name}: {plain(reason)}" for name, reason in skipped]
+    total_new = sum(o.new for o in outcomes)
+    total_alerts = sum(1 for o in outcomes for a in o.alerts if a.kind == "topic")
+    failed = sum(o.status == "error" for o in outcomes)
+    lines.append(f"polled {len(outcomes)} feeds: {total_new} new articles, {total_alerts} "
+                 f"alerts, {failed} failed" + (f", {len(skipped)} skipped" if skipped else "")
+                 + (" (catch-up: no alerts raised)" if catch_up else ""))
+    return lines
+
+
+def delivery_report(summary: DeliverySummary,
+                    left: dict[str, tuple[int, int, str | None]]) -> list[str]:
+    """`monitor deliver`: what this flush tried, then what is still undelivered per channel.
+
+    Counted in deliveries (one alert to one channel), not alerts: a channel whose
+    attempt fails keeps the rest of its queue for the retry, so one failed attempt
+    can leave many alerts pending.
+    """
+    lines = [f"re-enabled {channel} (disabled by its receiver): {queued} alert(s) it missed "
+             "queued again" for channel, queued in sorted(summary.enabled.items())]
+    tried = summary.delivered + summary.failed + summary.dead
+    pending = sum(p for p, _, _ in left.values())
+    dead = sum(d for _, d, _ in left.values())
+    lines.append(f"attempted {tried} deliver{'y' if tried == 1 else 'ies'} (an alert to a "
+                 f"channel): delivered {summary.delivered}, {summary.failed} failed (will "
+                 f"retry), dead {summary.dead} (given up); pending now {pending}, dead "
+                 f"letters {dead}")
+    for channel, (n_pending, n_dead, error) in sorted(left.items()):
+        lines.append(f"  {channel}: {n_pending} pending, {n_dead} dead — "
+                     f"{summary.errors.get(channel) or error or 'not tried yet'}")
+    return lines
+
+
 def _short_time(value: datetime | None) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if value else "-"
+
+
+def shown_status(status: FeedStatus) -> str:
+    """A feed's status as `monitor feeds` shows it: ``disabled`` when the configuration
+    turns it off (its stored poll state says how it last went, not what happens now)."""
+    return status.state.status if status.spec.enabled else "disabled"
+
+
+def _next_poll(status: FeedStatus) -> datetime | None:
+    """None when no poll will come: the feed is disabled, or gone (410: polling stopped)."""
+    return status.state.next_poll if shown_status(status) not in ("disabled", "gone") else None
 
 
 def feed_json(status: FeedStatus) -> str:
     s = status.state
     return json.dumps({
         "name": status.spec.name, "url": status.spec.url, "language": status.spec.language,
-        "status": s.status, "http_status": s.http_status, "articles": status.articles,
+        "enabled": status.spec.enabled, "status": shown_status(status),
+        "http_status": s.http_status, "articles": status.articles,
         "errors": s.errors, "last_error": s.last_error, "last_poll": format_time(s.last_poll),
-        "last_success": format_time(s.last_success), "next_poll": format_time(s.next_poll),
+        "last_success": format_time(s.last_success), "next_poll": format_time(_next_poll(status)),
         "interval": status.spec.interval.total_seconds(),
     }, ensure_ascii=False)
 
 
+FEED_COLUMNS = ("feed", "status", "http", "last poll", "next poll", "errors", "articles",
+                "last error", "url")
+
+
+def feed_lines(statuses: Sequence[FeedStatus]) -> list[str]:
+    """`monitor feeds` for a pipe: a header, then one tab-separated line per feed.
+
+    No field is empty (``-`` stands for nothing) and none holds a tab or a line
+    break, so ``cut -f`` and ``awk -F'\t'`` see the same columns on every line.
+    """
+    lines = ["\t".join(c.replace(" ", "_") for c in FEED_COLUMNS)]
+    for st in statuses:
+        s = st.state
+        status = shown_status(st)
+        next_poll = {"disabled": "disabled", "gone": "stopped"}.get(status) or (
+            format_time(s.next_poll) or "-")
+        lines.append("\t".join((
+            plain(st.spec.name, 200), status, str(s.http_status or "-"),
+            format_time(s.last_poll) or "-", next_poll, str(s.errors), str(st.articles),
+            plain(s.last_error, 300) or "-", plain(st.spec.url, 2048))))
+    return lines
+
+
 def print_feeds_table(statuses: Sequence[FeedStatus], out: TextIO, *, color: bool) -> None:
     table = Table(header_style="bold")
-    for column in ("feed", "status", "http", "last poll", "next poll", "errors", "articles",
-                   "last error", "url"):
+    for column in FEED_COLUMNS:
         table.add_column(column, overflow="fold")
     for st in statuses:
         s = st.state
-        status = s.status if not color else {
+        shown = shown_status(st)
+        status = shown if not color else {
             "error": "[red]error[/red]", "gone": "[red]gone[/red]", "ok": "[green]ok[/green]",
-        }.get(s.status, s.status)
+            "disabled": "[dim]disabled[/dim]",
+        }.get(shown, shown)
+        next_poll = {"disabled": "-", "gone": "stopped"}.get(shown) or _short_time(s.next_poll)
         table.add_row(st.spec.name, status, str(s.http_status or "-"), _short_time(s.last_poll),
-                      _short_time(s.next_poll) if s.status != "gone" else "stopped",
-                      str(s.errors), str(st.articles), Text(plain(s.last_error, 120) or "-"),
-                      Text(plain(st.spec.url, 120)))
+                      next_poll, str(s.errors), str(st.articles),
+                      Text(plain(s.last_error, 120) or "-"), Text(plain(st.spec.url, 120)))
     Console(file=out, no_color=not color, highlight=False).print(table)

@@ -78,3 +78,176 @@ def test_match_reads_json_lines_and_prints_the_spec_schema(tmp_path):
     assert first["id"] == "a" and first["topics"][0]["id"] == "trump-putin-summit"
     assert {"id", "score", "evidence"} <= set(first["topics"][0])
     assert second == {"id": 2, "topics": []}
+
+
+# -- what an operator meets at the prompt (CliRunner: fast, in-process) ------------------
+
+import json  # noqa: E402
+from datetime import UTC, datetime, timedelta  # noqa: E402
+
+import pytest  # noqa: E402
+
+from monitor import storage  # noqa: E402
+from tests.feedgen import SUMMIT_EN, rss  # noqa: E402
+
+
+def serve_rss(httpserver, path: str, body: bytes) -> str:
+    httpserver.expect_request(path).respond_with_data(body, content_type="application/rss+xml")
+    return httpserver.url_for(path)
+
+
+@pytest.mark.parametrize("command", ["alerts", "replay"])
+@pytest.mark.parametrize("since", ["0s", "0.0h", "99999999999d", "5x", "-2h", "2026-13-01",
+                                   "0001-01-01T00:00+01:00"])
+def test_every_bad_since_is_a_usage_error_not_a_traceback(write_config, cli, command, since):
+    config = write_config()
+
+    result = cli(command, "-c", str(config), "--since", since)
+
+    assert result.exit_code == 2, result.output
+    assert "Invalid value for --since" in result.stderr and repr(since) in result.stderr
+
+
+def test_good_since_values_still_work(write_config, cli):
+    config = write_config()
+    for since in ("2h", "90s", "2026-01-22T00:00Z", "2026-01-22"):
+        assert cli("alerts", "-c", str(config), "--since", since).exit_code == 0, since
+
+
+def feed_rows(cli, config) -> dict[str, dict]:
+    result = cli("feeds", "-c", str(config), "--json")
+    assert result.exit_code == 0, result.output
+    return {row["name"]: row for row in map(json.loads, result.stdout.splitlines())}
+
+
+def test_feeds_lists_disabled_feeds_but_not_removed_ones(write_config, cli):
+    url = "http://127.0.0.1:9/feed.xml"
+    write_config(feeds=[{"name": "on", "url": url}, {"name": "removed", "url": url}])
+    assert set(feed_rows(cli, write_config(feeds=[{"name": "on", "url": url},
+                                                  {"name": "removed", "url": url}]))) == {
+        "on", "removed"}
+    config = write_config(feeds=[{"name": "on", "url": url},
+                                 {"name": "paused", "url": url, "enabled": False}])
+
+    rows = feed_rows(cli, config)
+
+    assert set(rows) == {"on", "paused"}  # "removed" left the file: not listed any more
+    assert rows["paused"]["status"] == "disabled" and rows["paused"]["enabled"] is False
+    assert rows["paused"]["next_poll"] is None  # no poll is coming
+    assert rows["on"]["status"] == "new" and rows["on"]["next_poll"]
+    for row in rows.values():
+        assert {"name", "url", "status", "articles", "errors", "last_error",
+                "next_poll"} <= set(row)
+    lines = cli("feeds", "-c", str(config)).stdout.splitlines()
+    assert any(line.split("\t")[:2] == ["paused", "disabled"] for line in lines), lines
+
+
+def test_feeds_in_a_pipe_prints_a_header_and_one_whole_line_per_feed(write_config, cli):
+    long_name = "a-rather-long-feed-name-that-a-narrow-table-would-break-apart"
+    url = "http://127.0.0.1:9/a/very/long/path/that/would/not/fit/in/a/column/feed.xml"
+    config = write_config(feeds=[{"name": long_name, "url": url},
+                                 {"name": "short", "url": url}])
+
+    result = cli("feeds", "-c", str(config))  # CliRunner's stdout is not a terminal
+
+    assert result.exit_code == 0, result.output
+    header, *rows = result.stdout.splitlines()
+    assert header.split("\t") == ["feed", "status", "http", "last_poll", "next_poll", "errors",
+                                  "articles", "last_error", "url"]
+    assert [row.split("\t")[0] for row in rows] == [long_name, "short"]
+    for row in rows:
+        fields = row.split("\t")
+        assert len(fields) == 9 and fields[-1] == url and fields[1] == "new"
+        assert fields[4].endswith("Z")  # next poll, ISO 8601 UTC
+    assert "┃" not in result.stdout and "│" not in result.stdout
+
+
+def test_poll_of_a_disabled_feed_says_so_and_exits_2(write_config, cli):
+    config = write_config(feeds=[{"name": "paused", "url": "http://127.0.0.1:9/x.xml",
+                                  "enabled": False}])
+
+    result = cli("poll", "-c", str(config), "--feed", "paused")
+
+    assert result.exit_code == 2
+    assert "'paused' is disabled" in result.stderr and "polled" not in result.stdout
+
+
+def test_poll_says_when_another_worker_is_polling_the_feed(httpserver, write_config, cli,
+                                                          database_url):
+    url = serve_rss(httpserver, "/a.xml", rss([SUMMIT_EN]))
+    config = write_config(feeds=[{"name": "a", "url": url}])
+    assert cli("feeds", "-c", str(config)).exit_code == 0  # the feed row exists now
+    engine = storage.open_database(database_url)
+    try:  # what a running daemon holds while it polls the feed
+        claimed = storage.claim_feeds(engine, owner="elsewhere:4242:daemon",
+                                      now=datetime.now(UTC), lease=timedelta(minutes=5),
+                                      limit=1, names=["a"], due_only=False)
+    finally:
+        engine.dispose()
+    assert [spec.name for spec, _ in claimed] == ["a"]
+
+    result = cli("poll", "-c", str(config), "--feed", "a")
+
+    assert result.exit_code == 0, result.output
+    assert "skipped a: being polled by another worker" in result.stdout
+    assert "polled 0 feeds" in result.stdout and "1 skipped" in result.stdout
+    assert httpserver.log == []  # it really was left alone
+
+
+def test_db_upgrade_says_whether_it_created_or_found_the_schema(write_config, cli):
+    config = write_config()
+
+    created = cli("db", "upgrade", "-c", str(config))
+    again = cli("db", "upgrade", "-c", str(config))
+
+    assert created.exit_code == 0 and ": created, schema " in created.stdout
+    assert again.exit_code == 0 and "already at the newest schema" in again.stdout
+    # Alembic's start-up chatter is gone; the migration that ran is still logged.
+    assert "Running upgrade" in created.stderr
+    assert "Context impl" not in created.stderr + again.stderr
+    assert "non-transactional DDL" not in created.stderr + again.stderr
+    assert again.stderr == ""
+
+
+def test_debug_log_level_still_shows_alembic(write_config, cli):
+    config = write_config()
+
+    result = cli("db", "upgrade", "-c", str(config), "--log-level", "debug")
+
+    assert "Context impl" in result.stderr and "Running upgrade" in result.stderr
+
+
+def test_an_item_without_a_title_alerts_with_the_start_of_its_text(httpserver, write_config,
+                                                                   cli, alert_log):
+    text = ("US President Donald Trump and Russian President Vladimir Putin held a summit in "
+            "Anchorage, Alaska, on Friday, their first meeting in years, talking for hours.")
+    body = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+        "<link>http://127.0.0.1/</link><description>d</description>"
+        f"<item><link>https://news.example.org/untitled</link><description>{text}"
+        "</description></item></channel></rss>").encode()
+    config = write_config(feeds=[{"name": "wire", "url": serve_rss(httpserver, "/u.xml", body)}])
+
+    assert cli("poll", "-c", str(config)).exit_code == 0
+
+    [alert] = [a for a in alert_log() if a["topic"] == "trump-putin-summit"]
+    assert alert["title"].endswith("…") and len(alert["title"]) <= 101
+    head = alert["title"][:-1]
+    assert text.startswith(head) and len(head) > 60
+    assert not text[len(head)].isalnum()  # cut between words, not inside one
+    stored = json.loads(cli("alerts", "-c", str(config), "--json",
+                            "--topic", "trump-putin-summit").stdout)
+    assert stored["title"] == alert["title"]
+
+
+def test_poll_says_why_a_gone_feed_is_no_longer_polled(httpserver, write_config, cli):
+    httpserver.expect_request("/old.xml").respond_with_data("removed", status=410)
+    config = write_config(feeds=[{"name": "old", "url": httpserver.url_for("/old.xml")}])
+    first = cli("poll", "-c", str(config))
+    assert first.exit_code == 0 and "old: gone" in first.stdout, first.stdout
+
+    again = cli("poll", "-c", str(config), "--feed", "old")
+
+    assert again.exit_code == 0, again.output
+    assert "skipped old: gone" in again.stdout and "polling stopped" in again.stdout
+    assert len(httpserver.log) == 1

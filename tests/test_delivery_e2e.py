@@ -100,6 +100,9 @@ def test_webhook_refused_then_500_then_200_delivers_everything_once_with_one_id(
     assert failing.exit_code == 1, failing.stdout
     assert "HTTP 500" in failing.stdout
     assert len(hook.all()) == 1  # the rest of the round waits instead of hammering it
+    # One attempt was made and failed; both alerts still wait for that channel.
+    assert "attempted 1 delivery" in failing.stdout and "1 failed (will retry)" in failing.stdout
+    assert "pending now 2" in failing.stdout, failing.stdout
 
     fixed = cli("deliver", "-c", str(config))
 

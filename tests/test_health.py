@@ -56,6 +56,13 @@ def test_healthy_is_200_with_json(server: HealthServer) -> None:
     assert response.json() == {"status": "ok", "last_tick_age_seconds": 4.0}
 
 
+def test_server_header_names_the_program_and_its_version(server: HealthServer) -> None:
+    from importlib.metadata import version
+
+    response = httpx.get(f"{server.url}/healthz", timeout=5)
+    assert response.headers["server"] == f"monitor/{version('monitor')}"
+
+
 def test_unhealthy_is_503_with_a_reason(server: HealthServer, state: State) -> None:
     state.ok = False
     state.details = {"reason": "database unreachable"}

@@ -27,14 +27,17 @@ REPO = Path(__file__).resolve().parents[1]
 def _restore_logging() -> Iterator[None]:
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
-    quiet = {n: logging.getLogger(n).level for n in ("httpx", "httpcore")}
+    names = ("httpx", "httpcore", "apscheduler", "alembic", "alembic.runtime.migration")
+    quiet = {n: (logging.getLogger(n).level, list(logging.getLogger(n).filters)) for n in names}
     yield
     for handler in list(root.handlers):
         if handler not in handlers:
             root.removeHandler(handler)
     root.setLevel(level)
-    for name, old in quiet.items():
-        logging.getLogger(name).setLevel(old)
+    for name, (old, filters) in quiet.items():
+        logger = logging.getLogger(name)
+        logger.setLevel(old)
+        logger.filters[:] = filters
     logging.captureWarnings(False)
     structlog.reset_defaults()
 
@@ -122,6 +125,41 @@ def test_httpx_info_is_quiet_by_default_but_warnings_pass() -> None:
     logging.getLogger("httpcore.connection").info("connect_tcp.started")
     logging.getLogger("httpx").warning("retrying")
     assert [li["event"] for li in json_lines(out)] == ["retrying"]
+
+
+def test_scheduler_and_migration_chatter_is_quiet_but_what_matters_passes() -> None:
+    out = io.StringIO()
+    configure_logging(stream=out)
+    migration = logging.getLogger("alembic.runtime.migration")
+    migration.info("Context impl %s.", "SQLiteImpl")
+    migration.info("Will assume non-transactional DDL.")
+    migration.info("Running %s", "upgrade  -> 0001, initial schema")
+    logging.getLogger("alembic.runtime.plugins").info("setup plugin")
+    logging.getLogger("apscheduler.scheduler").info('Added job "tick" to job store "default"')
+    logging.getLogger("apscheduler.scheduler").info("Scheduler started")
+    logging.getLogger("apscheduler.jobstores.default").info("Removed job tick")
+    logging.getLogger("apscheduler.executors.default").info('Running job "tick"')
+    logging.getLogger("apscheduler.scheduler").warning("Run time of job 'tick' was missed")
+    logging.getLogger("apscheduler.executors.default").error("Job 'tick' raised an exception")
+    assert [(li["logger"], li["event"]) for li in json_lines(out)] == [
+        ("alembic.runtime.migration", "Running upgrade  -> 0001, initial schema"),
+        ("apscheduler.scheduler", "Run time of job 'tick' was missed"),
+        ("apscheduler.executors.default", "Job 'tick' raised an exception"),
+    ]
+
+
+def test_debug_level_shows_every_library_line() -> None:
+    out = io.StringIO()
+    configure_logging(level="debug", stream=out)
+    logging.getLogger("alembic.runtime.migration").info("Context impl SQLiteImpl.")
+    logging.getLogger("apscheduler.scheduler").info("Scheduler started")
+    logging.getLogger("httpx").info("HTTP Request: GET http://127.0.0.1/feed.xml")
+    assert len(json_lines(out)) == 3
+
+    configure_logging(stream=out)  # back to info: quiet again
+    logging.getLogger("alembic.runtime.migration").info("Context impl SQLiteImpl.")
+    logging.getLogger("apscheduler.scheduler").info("Scheduler started")
+    assert len(json_lines(out)) == 3
 
 
 def test_level_filtering() -> None:
@@ -251,7 +289,7 @@ def test_json_on_stderr_of_a_real_process() -> None:
         configure_logging()
         get_logger("monitor.pipeline", feed="tass-en").info(
             "feed_polled", status="ok", new=2, password="hunter2")
-        logging.getLogger("apscheduler.scheduler").info("Scheduler started")
+        logging.getLogger("apscheduler.scheduler").warning("Run time of job 'tick' was missed")
         print("stdout stays clean")
         """)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
@@ -267,7 +305,7 @@ def test_json_on_stderr_of_a_real_process() -> None:
     lines = [json.loads(line) for line in done.stderr.splitlines()]
     assert [(li["logger"], li["event"]) for li in lines] == [
         ("monitor.pipeline", "feed_polled"),
-        ("apscheduler.scheduler", "Scheduler started"),
+        ("apscheduler.scheduler", "Run time of job 'tick' was missed"),
     ]
     assert lines[0]["feed"] == "tass-en"
     assert lines[0]["password"] == "***"

@@ -68,6 +68,49 @@ def test_titles_and_texts_are_capped() -> None:
     assert article.summary == "ж" * (256 * 1024 // 2)
 
 
+LONG_SUMMARY = (
+    "Russian President Vladimir Putin and US President Donald Trump met in Anchorage on "
+    "Friday for talks that lasted nearly three hours, officials said."
+)
+
+
+def test_an_entry_without_a_title_is_titled_with_the_start_of_its_summary() -> None:
+    (article,) = one(RawEntry(guid="g", summary=f"<p>{LONG_SUMMARY}</p>", content="other text"))
+    assert article.title == (
+        "Russian President Vladimir Putin and US President Donald Trump met in Anchorage on "
+        "Friday for talks…"
+    )
+    assert article.summary == LONG_SUMMARY  # the summary itself is untouched
+
+
+def test_a_short_text_is_the_whole_title_and_content_stands_in_for_a_summary() -> None:
+    (short,) = one(RawEntry(guid="a", summary="Putin lands in Alaska."))
+    (from_content,) = one(RawEntry(guid="b", content=f"<div>{LONG_SUMMARY}</div>"))
+    assert short.title == "Putin lands in Alaska."
+    assert from_content.title.startswith("Russian President") and from_content.title[-1] == "…"
+
+
+def test_one_long_word_is_cut_where_the_title_is_full() -> None:
+    (article,) = one(RawEntry(guid="g", summary="x" * 500))
+    assert article.title == "x" * 100 + "…"
+
+
+def test_an_entry_with_no_title_and_no_text_is_titled_with_its_link() -> None:
+    link = "https://news.example.org/2025/08/15/anchorage?utm_source=rss"
+    (article,) = one(RawEntry(link=link))
+    assert article.title == link
+
+
+def test_a_made_up_title_changes_no_identity_or_change_key() -> None:
+    """Articles stored before titles were made up must not look new or changed now."""
+    untitled = RawEntry(summary=LONG_SUMMARY)
+    (made_up,) = one(untitled)
+    (titled,) = one(RawEntry(title=made_up.title, summary=LONG_SUMMARY))
+    assert made_up.title == titled.title
+    assert made_up.article_key != titled.article_key
+    assert made_up.content_hash != titled.content_hash
+
+
 # -- dates -------------------------------------------------------------------------
 
 

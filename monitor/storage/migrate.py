@@ -13,6 +13,9 @@ from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from monitor.errors import StorageError
 
 _SCRIPTS = Path(__file__).with_name("migrations")
 
@@ -30,6 +33,15 @@ def head_revision() -> str | None:
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
+
+
+def schema_revision(engine: Engine) -> str | None:
+    """The revision the database is at (None: no schema yet), for `monitor db upgrade`
+    to say what it did; :class:`StorageError` when the database cannot be read."""
+    try:
+        return current_revision(engine)
+    except SQLAlchemyError as exc:
+        raise StorageError(f"cannot read the schema revision: {exc}") from exc
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
