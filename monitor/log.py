@@ -27,8 +27,10 @@ REDACTED = "***"
 
 # Libraries that log a line per request, per job run or per start-up step at INFO:
 # quiet unless the level is debug; their warnings and errors still come through (job
-# errors and missed runs are the daemon's own listeners' lines as well).
-_QUIET_LOGGERS = ("httpx", "httpcore", "apscheduler", "alembic")
+# errors and missed runs are the daemon's own listeners' lines as well). Apprise logs
+# each notification it sends, and some of its services name their target (a chat id,
+# a host) in those lines.
+_QUIET_LOGGERS = ("httpx", "httpcore", "apscheduler", "alembic", "apprise")
 # Alembic's one INFO line worth reading: a migration that actually ran.
 _MIGRATION_LOGGER = "alembic.runtime.migration"
 _MIGRATION_RAN = ("Running upgrade", "Running downgrade", "Running stamp")
