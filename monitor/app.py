@@ -67,9 +67,14 @@ class App:
     def sync_feeds(self) -> None:
         storage.sync_feeds(self.engine, self.config.feed_specs(), self.now())
 
-    def poll(self, *, names: list[str] | None = None, due_only: bool = False,
-             stop: threading.Event | None = None,
-             pipeline: Pipeline | None = None) -> list[FeedOutcome]:
+    def poll(
+        self,
+        *,
+        names: list[str] | None = None,
+        due_only: bool = False,
+        stop: threading.Event | None = None,
+        pipeline: Pipeline | None = None,
+    ) -> list[FeedOutcome]:
         """Poll feeds (all enabled, the named, or the due ones) until none is left.
 
         Feeds are claimed a few at a time, whenever the pool runs low, rather than in
@@ -102,9 +107,15 @@ class App:
                     # jittered), and a batch of those alone would end the pass early.
                     try:
                         claimed = storage.claim_feeds(
-                            self.engine, owner=self.owner, now=self.now(),
-                            lease=self.config.lease.feeds, limit=batch - len(running),
-                            names=names, due_only=due_only, exclude=seen)
+                            self.engine,
+                            owner=self.owner,
+                            now=self.now(),
+                            lease=self.config.lease.feeds,
+                            limit=batch - len(running),
+                            names=names,
+                            due_only=due_only,
+                            exclude=seen,
+                        )
                     except StorageError as exc:
                         lost, claimed = exc, []
                     exhausted = not claimed
@@ -141,15 +152,17 @@ class App:
         except StorageError as exc:
             log.warning("lease_release_failed", error=str(exc)[:300])
 
-    def _poll_one(self, pipe: Pipeline, spec: FeedSpec, state: FeedState,
-                  stop: threading.Event | None) -> FeedOutcome | None:
+    def _poll_one(
+        self, pipe: Pipeline, spec: FeedSpec, state: FeedState, stop: threading.Event | None
+    ) -> FeedOutcome | None:
         if stop is not None and stop.is_set():
             self._release([spec.name])
             return None
         return poll_feed(pipe, spec, state, self.now())
 
-    def deliver(self, *, due_only: bool = True, stop: threading.Event | None = None,
-                wait: bool = True) -> None:
+    def deliver(
+        self, *, due_only: bool = True, stop: threading.Event | None = None, wait: bool = True
+    ) -> None:
         self.deliverer.deliver(self.now, due_only=due_only, stop=stop, wait=wait)
 
     def close(self) -> None:
@@ -168,13 +181,15 @@ class App:
         self.engine.dispose()
 
 
-def alert_policy(config: Config, topics: TopicSet, channels: dict[str, Channel],
-                 *, raise_alerts: bool = True) -> storage.AlertPolicy:
+def alert_policy(
+    config: Config, topics: TopicSet, channels: dict[str, Channel], *, raise_alerts: bool = True
+) -> storage.AlertPolicy:
     # A topic's own words are shared by all its titles: they do not make two one story.
     words = {tid: topic_words(topics.terms(tid)) for tid in topics.ids}
     return storage.AlertPolicy(
-        channels=tuple((name, ch.topics) for name, ch in channels.items()
-                       if name != storage.LOG_CHANNEL),
+        channels=tuple(
+            (name, ch.topics) for name, ch in channels.items() if name != storage.LOG_CHANNEL
+        ),
         max_age=config.max_age,
         topic_names={tid: topics.name(tid) for tid in topics.ids},
         same_story=lambda topic, a, b, lang: same_story(a, b, lang, words.get(topic)),
@@ -184,16 +199,24 @@ def alert_policy(config: Config, topics: TopicSet, channels: dict[str, Channel],
 
 
 def fetch_settings(config: Config) -> FetchSettings:
-    settings = FetchSettings(allow_private_networks=config.http.allow_private_networks,
-                             total_timeout=config.http.timeout.total_seconds(),
-                             max_bytes=config.http.max_bytes)
+    settings = FetchSettings(
+        allow_private_networks=config.http.allow_private_networks,
+        total_timeout=config.http.timeout.total_seconds(),
+        max_bytes=config.http.max_bytes,
+    )
     if config.http.user_agent:
         settings = replace(settings, user_agent=config.http.user_agent)
     return settings
 
 
-def build_app(config: Config, *, engine: Engine | None = None, catch_up: bool = False,
-              metrics: Metrics | None = None, owner: str | None = None) -> App:
+def build_app(
+    config: Config,
+    *,
+    engine: Engine | None = None,
+    catch_up: bool = False,
+    metrics: Metrics | None = None,
+    owner: str | None = None,
+) -> App:
     """Everything `monitor poll` / `monitor run` need, from one configuration."""
     engine = engine or storage.open_database(config.database)
     topics = compile_topics(config.topics)
@@ -204,10 +227,30 @@ def build_app(config: Config, *, engine: Engine | None = None, catch_up: bool = 
     for channel in build_channels(config.notify, config.smtp):
         channels[channel.name] = channel
     policy = alert_policy(config, topics, channels, raise_alerts=not catch_up)
-    pipeline = Pipeline(engine=engine, fetcher=Fetcher(fetch_settings(config)), topics=topics,
-                        policy=policy, owner=owner, metrics=metrics)
-    deliverer = Deliverer(engine=engine, channels=channels, policy=policy,
-                          schedule=config.delivery.schedule, owner=owner, metrics=metrics,
-                          lease=config.lease.deliveries)
-    return App(config=config, engine=engine, pipeline=pipeline, deliverer=deliverer,
-               alert_log=alert_log, channels=channels, metrics=metrics, owner=owner)
+    pipeline = Pipeline(
+        engine=engine,
+        fetcher=Fetcher(fetch_settings(config)),
+        topics=topics,
+        policy=policy,
+        owner=owner,
+        metrics=metrics,
+    )
+    deliverer = Deliverer(
+        engine=engine,
+        channels=channels,
+        policy=policy,
+        schedule=config.delivery.schedule,
+        owner=owner,
+        metrics=metrics,
+        lease=config.lease.deliveries,
+    )
+    return App(
+        config=config,
+        engine=engine,
+        pipeline=pipeline,
+        deliverer=deliverer,
+        alert_log=alert_log,
+        channels=channels,
+        metrics=metrics,
+        owner=owner,
+    )

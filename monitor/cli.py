@@ -35,17 +35,31 @@ FOLLOW_POLL_S = 0.5
 def common_options(func: F) -> F:
     """-c/--config, --log-format and --log-level, after every command's name."""
 
-    @click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False),
-                  default=None, help="Configuration file [default: $MONITOR_CONFIG, "
-                  "else config/monitor.yaml].")
-    @click.option("--log-format", type=click.Choice(["auto", "json", "console"]),
-                  default="auto", show_default=True, help="Log lines on stderr.")
-    @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"],
-                                                   case_sensitive=False),
-                  default="info", show_default=True)
+    @click.option(
+        "-c",
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="Configuration file [default: $MONITOR_CONFIG, else config/monitor.yaml].",
+    )
+    @click.option(
+        "--log-format",
+        type=click.Choice(["auto", "json", "console"]),
+        default="auto",
+        show_default=True,
+        help="Log lines on stderr.",
+    )
+    @click.option(
+        "--log-level",
+        type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
+        default="info",
+        show_default=True,
+    )
     @functools.wraps(func)
-    def wrapper(*args: Any, config_path: str | None, log_format: str, log_level: str,
-                **kwargs: Any) -> Any:
+    def wrapper(
+        *args: Any, config_path: str | None, log_format: str, log_level: str, **kwargs: Any
+    ) -> Any:
         configure_logging(fmt=log_format, level=log_level)
         path = Path(config_path) if config_path else default_config_path()
         return func(*args, config_path=path, **kwargs)
@@ -86,9 +100,11 @@ def parse_since(value: str | None, now: datetime) -> datetime | None:
         return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
     except (ValueError, OverflowError):
         # 0s, 99999999d, 2026-13-01 …: the operator's typo, never a traceback.
-        reason = ("a duration must be more than zero and reach back no further than year 1"
-                  if duration else "write a duration (2h, 3d) or an ISO 8601 time "
-                  "(2026-01-22T00:00Z)")
+        reason = (
+            "a duration must be more than zero and reach back no further than year 1"
+            if duration
+            else "write a duration (2h, 3d) or an ISO 8601 time (2026-01-22T00:00Z)"
+        )
         raise click.BadParameter(f"{value!r}: {reason}", param_hint="--since") from None
 
 
@@ -109,8 +125,11 @@ def check(config_path: Path) -> None:
 @main.command()
 @common_options
 @click.option("--feed", "feeds", multiple=True, help="Poll only this feed (repeatable).")
-@click.option("--catch-up", is_flag=True,
-              help="Store and mark everything current as seen without raising alerts.")
+@click.option(
+    "--catch-up",
+    is_flag=True,
+    help="Store and mark everything current as seen without raising alerts.",
+)
 def poll(config_path: Path, feeds: tuple[str, ...], catch_up: bool) -> None:
     """One pass over every enabled feed, then exit."""
 
@@ -120,8 +139,10 @@ def poll(config_path: Path, feeds: tuple[str, ...], catch_up: bool) -> None:
         if name not in known:
             fail(f"no feed named {name!r} in {config_path}", EXIT_USAGE)
         if not known[name].enabled:
-            fail(f"feed {name!r} is disabled in {config_path} (enabled: false): not polled",
-                 EXIT_USAGE)
+            fail(
+                f"feed {name!r} is disabled in {config_path} (enabled: false): not polled",
+                EXIT_USAGE,
+            )
     app = _build(config, catch_up=catch_up)
     try:
         app.sync_feeds()
@@ -149,8 +170,9 @@ def _skipped(engine: Any, names: set[str]) -> list[tuple[str, str]]:
     for name in sorted(names):
         state = storage.load_feed_state(engine, name)
         if state is not None and state.status == "gone":
-            reason = (f"gone ({state.last_error or 'HTTP 410'}); polling stopped until its "
-                      "URL changes")
+            reason = (
+                f"gone ({state.last_error or 'HTTP 410'}); polling stopped until its URL changes"
+            )
         else:
             reason = "being polled by another worker (a running daemon?); try again later"
         found.append((name, reason))
@@ -186,8 +208,15 @@ def run(config_path: Path) -> None:
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="The newest N.")
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new alerts as they arrive.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-def alerts(config_path: Path, topic: str | None, feed: str | None, since: str | None,
-           limit: int | None, follow: bool, as_json: bool) -> None:
+def alerts(
+    config_path: Path,
+    topic: str | None,
+    feed: str | None,
+    since: str | None,
+    limit: int | None,
+    follow: bool,
+    as_json: bool,
+) -> None:
     """Stored alerts, newest last."""
     from monitor.render import alert_json, alert_line, print_alerts_table
 
@@ -199,7 +228,7 @@ def alerts(config_path: Path, topic: str | None, feed: str | None, since: str | 
         table = not as_json and not follow and sys.stdout.isatty()
         if table:
             print_alerts_table([a for _, a in rows], sys.stdout)
-        for _, alert in ([] if table else rows):
+        for _, alert in [] if table else rows:
             click.echo(alert_json(alert) if as_json else alert_line(alert))
         if follow:
             _follow(engine, rows, topic, feed, since_at, as_json)
@@ -209,8 +238,14 @@ def alerts(config_path: Path, topic: str | None, feed: str | None, since: str | 
         engine.dispose()
 
 
-def _follow(engine: Any, rows: list[tuple[int, Any]], topic: str | None, feed: str | None,
-            since: datetime | None, as_json: bool) -> None:
+def _follow(
+    engine: Any,
+    rows: list[tuple[int, Any]],
+    topic: str | None,
+    feed: str | None,
+    since: datetime | None,
+    as_json: bool,
+) -> None:
     from monitor.render import alert_json, alert_line
 
     last = max((seq for seq, _ in rows), default=0)
@@ -219,14 +254,22 @@ def _follow(engine: Any, rows: list[tuple[int, Any]], topic: str | None, feed: s
     # older than one printed already. Look back further than any poll can last, and
     # remember what was there at the start (--limit may have left it unprinted).
     printed: dict[str, int] = {a.id: seq for seq, a in rows}
-    printed.update((a.id, seq) for seq, a in storage.list_alerts(
-        engine, topic=topic, feed=feed, since=since,
-        after_seq=max(0, last - FOLLOW_LOOKBACK_US)))
+    printed.update(
+        (a.id, seq)
+        for seq, a in storage.list_alerts(
+            engine, topic=topic, feed=feed, since=since, after_seq=max(0, last - FOLLOW_LOOKBACK_US)
+        )
+    )
     while True:
         time.sleep(FOLLOW_POLL_S)
         try:
-            fresh = storage.list_alerts(engine, topic=topic, feed=feed, since=since,
-                                        after_seq=max(0, last - FOLLOW_LOOKBACK_US))
+            fresh = storage.list_alerts(
+                engine,
+                topic=topic,
+                feed=feed,
+                since=since,
+                after_seq=max(0, last - FOLLOW_LOOKBACK_US),
+            )
         except StorageError:
             continue
         for seq, alert in fresh:
@@ -254,8 +297,11 @@ def feeds(config_path: Path, as_json: bool) -> None:
         # Disabled feeds too (SPEC: every feed), but only those still configured: the
         # database keeps feeds removed from the file as disabled rows, for their articles.
         configured = {f.name for f in config.feeds}
-        statuses = [st for st in storage.list_feed_status(engine, include_disabled=True)
-                    if st.spec.name in configured]
+        statuses = [
+            st
+            for st in storage.list_feed_status(engine, include_disabled=True)
+            if st.spec.name in configured
+        ]
     finally:
         engine.dispose()
     if as_json:
@@ -297,11 +343,21 @@ def match(config_path: Path, source: Any, as_json: bool) -> None:
 @click.option("--since", default=None, help="Articles fetched since: 2h, 3d, or an ISO time.")
 @click.option("--topic", "topic_ids", multiple=True, help="Only this topic (repeatable).")
 @click.option("--apply", "apply_", is_flag=True, help="Store the added and dropped matches.")
-@click.option("--alert", "raise_alerts", is_flag=True,
-              help="With --apply: raise alerts for the added matches (one per story).")
+@click.option(
+    "--alert",
+    "raise_alerts",
+    is_flag=True,
+    help="With --apply: raise alerts for the added matches (one per story).",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per change.")
-def replay(config_path: Path, since: str | None, topic_ids: tuple[str, ...], apply_: bool,
-           raise_alerts: bool, as_json: bool) -> None:
+def replay(
+    config_path: Path,
+    since: str | None,
+    topic_ids: tuple[str, ...],
+    apply_: bool,
+    raise_alerts: bool,
+    as_json: bool,
+) -> None:
     """Re-run the current topics over stored articles: what would be added or dropped."""
     from monitor.app import alert_policy
     from monitor.render import replay_change
@@ -323,17 +379,19 @@ def replay(config_path: Path, since: str | None, topic_ids: tuple[str, ...], app
         scanned = 0
         for stored in storage.iter_stored_articles(app.engine, since=since_at):
             scanned += 1
-            found = {m.topic: m for m in app.topics.match(Document.from_article(stored.article),
-                                                          topics=wanted)}
+            found = {
+                m.topic: m
+                for m in app.topics.match(Document.from_article(stored.article), topics=wanted)
+            }
             for topic, m in found.items():
                 if topic not in stored.topics:
                     added.append((stored, m))
             for topic in stored.topics & wanted:
                 if topic not in found:
                     dropped.append((stored, topic))
-        for sign, stored, topic, terms in (
-                [("+", s, m.topic, [e.term for e in m.evidence]) for s, m in added]
-                + [("-", s, t, []) for s, t in dropped]):
+        for sign, stored, topic, terms in [
+            ("+", s, m.topic, [e.term for e in m.evidence]) for s, m in added
+        ] + [("-", s, t, []) for s, t in dropped]:
             click.echo(replay_change(sign, stored.article, topic, terms, as_json=as_json))
         alerts = []
         if apply_ and (added or dropped):
@@ -345,16 +403,25 @@ def replay(config_path: Path, since: str | None, topic_ids: tuple[str, ...], app
     finally:
         app.close()
     verb = "" if apply_ else "would be "
-    click.echo(f"replayed {scanned} articles: {len(added)} matches {verb}added, "
-               f"{len(dropped)} {verb}dropped" + (f", {len(alerts)} alerts raised" if apply_ else
-                                                  " (--apply stores them)"), err=as_json)
+    click.echo(
+        f"replayed {scanned} articles: {len(added)} matches {verb}added, "
+        f"{len(dropped)} {verb}dropped"
+        + (f", {len(alerts)} alerts raised" if apply_ else " (--apply stores them)"),
+        err=as_json,
+    )
 
 
 @main.command()
 @common_options
-@click.option("--no-dead", "revive_dead", is_flag=True, flag_value=False, default=True,
-              help="Leave dead letters (deliveries given up) and channels disabled by their "
-                   "receiver (HTTP 410) alone.")
+@click.option(
+    "--no-dead",
+    "revive_dead",
+    is_flag=True,
+    flag_value=False,
+    default=True,
+    help="Leave dead letters (deliveries given up) and channels disabled by their "
+    "receiver (HTTP 410) alone.",
+)
 def deliver(config_path: Path, revive_dead: bool) -> None:
     """Attempt every undelivered alert now, and report what still fails.
 

@@ -58,8 +58,11 @@ def tick_interval(config: Config) -> timedelta:
 def lock_database(url: str) -> IO[str] | None:
     """One daemon per SQLite file: an exclusive lock beside it (None elsewhere)."""
     parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or not parsed.database or \
-            parsed.database == ":memory:":
+    if (
+        parsed.get_backend_name() != "sqlite"
+        or not parsed.database
+        or parsed.database == ":memory:"
+    ):
         return None
     path = Path(parsed.database).expanduser().resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -72,7 +75,8 @@ def lock_database(url: str) -> IO[str] | None:
         handle.close()
         raise AlreadyRunningError(
             f"another `monitor run` ({holder}) is already using {path}; SQLite takes one "
-            "worker (use PostgreSQL for several)") from None
+            "worker (use PostgreSQL for several)"
+        ) from None
     handle.seek(0)
     handle.truncate()
     handle.write(f"pid {os.getpid()}\n")
@@ -142,11 +146,14 @@ class Daemon:
         self.metrics.set_failing(failing)
         self.metrics.record_tick(self.last_tick, duration)
         systemd.watchdog()
-        log.info("tick_finished", feeds=len(outcomes),
-                 new=sum(o.new for o in outcomes),
-                 alerts=sum(len(o.alerts) for o in outcomes),
-                 failed=sum(o.status == "error" for o in outcomes),
-                 duration=round(duration, 3))
+        log.info(
+            "tick_finished",
+            feeds=len(outcomes),
+            new=sum(o.new for o in outcomes),
+            alerts=sum(len(o.alerts) for o in outcomes),
+            failed=sum(o.status == "error" for o in outcomes),
+            duration=round(duration, 3),
+        )
 
     def deliver(self) -> None:
         if self.stop.is_set() or self._backing_off():
@@ -204,8 +211,11 @@ class Daemon:
         try:
             config = load_config(self.config_path)
         except ConfigError as exc:
-            log.error("config_reload_failed", path=str(self.config_path),
-                      problems=[str(p) for p in exc.problems])
+            log.error(
+                "config_reload_failed",
+                path=str(self.config_path),
+                problems=[str(p) for p in exc.problems],
+            )
             systemd.ready()
             return
         with self._reload_lock:
@@ -213,9 +223,12 @@ class Daemon:
         log.info("config_reload_accepted", path=str(self.config_path))
         changed = restart_only_changes(self.config, config)
         if changed:
-            log.warning("config_restart_required", settings=changed,
-                        detail="these settings apply at the next start; the running daemon "
-                               "keeps the old values, the rest of the file is applied")
+            log.warning(
+                "config_restart_required",
+                settings=changed,
+                detail="these settings apply at the next start; the running daemon "
+                "keeps the old values, the rest of the file is applied",
+            )
         systemd.ready()
 
     def _apply_reload(self) -> None:
@@ -224,8 +237,9 @@ class Daemon:
         if config is None:
             return
         try:
-            new_app = build_app(config, engine=self.app.engine, metrics=self.metrics,
-                                owner=self.app.owner)
+            new_app = build_app(
+                config, engine=self.app.engine, metrics=self.metrics, owner=self.app.owner
+            )
         except (MonitorError, ValueError) as exc:
             log.error("config_reload_failed", path=str(self.config_path), problems=[str(exc)])
             return
@@ -245,13 +259,18 @@ class Daemon:
         for channel in old.channels.values():
             channel.close()
         self._reschedule()
-        log.info("config_reloaded", feeds=len(config.feeds), topics=len(config.topics),
-                 channels=len(config.notify))
+        log.info(
+            "config_reloaded",
+            feeds=len(config.feeds),
+            topics=len(config.topics),
+            channels=len(config.notify),
+        )
 
     def _reschedule(self) -> None:
         if self.scheduler is not None:
-            self.scheduler.reschedule_job("poll-tick", trigger="interval",
-                                          seconds=tick_interval(self.config).total_seconds())
+            self.scheduler.reschedule_job(
+                "poll-tick", trigger="interval", seconds=tick_interval(self.config).total_seconds()
+            )
 
     # --- health -----------------------------------------------------------
     def health(self) -> tuple[bool, dict[str, object]]:
@@ -262,8 +281,14 @@ class Daemon:
             except Exception:  # any failure to answer means unhealthy, not a crash
                 db_ok = False
         slack = self.config.http.timeout + timedelta(seconds=self.app.pipeline.parse_deadline)
-        return tick_health(self.last_tick, tick_interval(self.config), utcnow(), db_ok,
-                           started_at=self.started_at, slack=slack)
+        return tick_health(
+            self.last_tick,
+            tick_interval(self.config),
+            utcnow(),
+            db_ok,
+            started_at=self.started_at,
+            slack=slack,
+        )
 
     # --- signals ----------------------------------------------------------
     def on_signal(self, signum: int, _frame: FrameType | None) -> None:
@@ -280,15 +305,16 @@ class Daemon:
 
 def _listener(event: JobExecutionEvent) -> None:
     if event.code == EVENT_JOB_MISSED:
-        log.warning("job_missed", job=event.job_id,
-                    scheduled=str(event.scheduled_run_time))
+        log.warning("job_missed", job=event.job_id, scheduled=str(event.scheduled_run_time))
     elif event.exception is not None:
-        log.error("job_failed", job=event.job_id, error=repr(event.exception),
-                  traceback=event.traceback)
+        log.error(
+            "job_failed", job=event.job_id, error=repr(event.exception), traceback=event.traceback
+        )
 
 
-def start_app(config: Config, engine: Engine | None, metrics: Metrics,
-              stop: threading.Event) -> App | None:
+def start_app(
+    config: Config, engine: Engine | None, metrics: Metrics, stop: threading.Event
+) -> App | None:
     """Build the app, waiting (with backoff) for a database that is not up yet.
 
     A worker started before its database (a reboot, a restarting PostgreSQL) keeps
@@ -312,8 +338,9 @@ def start_app(config: Config, engine: Engine | None, metrics: Metrics,
                     log.info("database_available")
                 return app
         if not waited:
-            log.error("database_unavailable", error=str(failure)[:300], retry_in=delay,
-                      phase="startup")
+            log.error(
+                "database_unavailable", error=str(failure)[:300], retry_in=delay, phase="startup"
+            )
             waited = True
         if stop.wait(delay):
             return None
@@ -339,8 +366,7 @@ def run_daemon(config: Config, config_path: Path, *, engine: Engine | None = Non
         if lock is not None:
             lock.close()
         return 0
-    daemon = Daemon(config=config, config_path=config_path, app=app, metrics=metrics,
-                    stop=stop)
+    daemon = Daemon(config=config, config_path=config_path, app=app, metrics=metrics, stop=stop)
     health: HealthServer | None = None
     if config.http.listen:
         try:
@@ -351,22 +377,36 @@ def run_daemon(config: Config, config_path: Path, *, engine: Engine | None = Non
             app.close()
             return 1
     scheduler = BlockingScheduler(
-        timezone=UTC, executors={"default": JobExecutor(4)},
-        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30})
+        timezone=UTC,
+        executors={"default": JobExecutor(4)},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30},
+    )
     scheduler.add_listener(_listener, EVENT_JOB_ERROR | EVENT_JOB_MISSED)
     interval = tick_interval(config).total_seconds()
-    scheduler.add_job(daemon.tick, "interval", seconds=interval, id="poll-tick",
-                      next_run_time=datetime.now(UTC))
-    scheduler.add_job(daemon.deliver, "interval", seconds=DELIVERY_INTERVAL.total_seconds(),
-                      id="deliver")
+    scheduler.add_job(
+        daemon.tick, "interval", seconds=interval, id="poll-tick", next_run_time=datetime.now(UTC)
+    )
+    scheduler.add_job(
+        daemon.deliver, "interval", seconds=DELIVERY_INTERVAL.total_seconds(), id="deliver"
+    )
     scheduler.add_job(daemon.prune, "cron", hour=3, minute=17, id="prune")
     daemon.scheduler = scheduler
     signal.signal(signal.SIGTERM, daemon.on_signal)
     signal.signal(signal.SIGINT, daemon.on_signal)
-    signal.signal(signal.SIGHUP, lambda *_: threading.Thread(
-        target=daemon.request_reload, name="reload", daemon=True).start())
-    log.info("daemon_started", feeds=len(config.feeds), topics=len(config.topics),
-             tick=interval, listen=config.http.listen, pid=os.getpid())
+    signal.signal(
+        signal.SIGHUP,
+        lambda *_: threading.Thread(
+            target=daemon.request_reload, name="reload", daemon=True
+        ).start(),
+    )
+    log.info(
+        "daemon_started",
+        feeds=len(config.feeds),
+        topics=len(config.topics),
+        tick=interval,
+        listen=config.http.listen,
+        pid=os.getpid(),
+    )
     threading.Thread(target=daemon.watch_ticks, name="tick-watch", daemon=True).start()
     systemd.ready()
     try:

@@ -274,9 +274,11 @@ class Deliverer:
         storage.save_operator_alert(
             self.engine,
             operator_alert(
-                "channel-disabled", name,
+                "channel-disabled",
+                name,
                 f"alert channel {name} disabled: {reason[:300]} (once the receiver is fixed, "
-                "`monitor deliver` enables it again and sends what it missed)", now
+                "`monitor deliver` enables it again and sends what it missed)",
+                now,
             ),
             others,
             now,

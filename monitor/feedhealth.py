@@ -22,21 +22,36 @@ def operator_alert(kind: str, feed: str, title: str, now: datetime) -> Alert:
     import hashlib
 
     digest = hashlib.sha256(f"{kind}\n{feed}\n{now.isoformat()}".encode()).hexdigest()[:32]
-    return Alert(id=digest, kind="operator", topic=f"{OPERATOR_TOPIC}:{kind}",
-                 topic_name=f"monitor: {kind.replace('-', ' ')}", title=title, url=None,
-                 feed=feed, published=now, detected_at=now, evidence=(), feeds=(feed,))
+    return Alert(
+        id=digest,
+        kind="operator",
+        topic=f"{OPERATOR_TOPIC}:{kind}",
+        topic_name=f"monitor: {kind.replace('-', ' ')}",
+        title=title,
+        url=None,
+        feed=feed,
+        published=now,
+        detected_at=now,
+        evidence=(),
+        feeds=(feed,),
+    )
 
 
-def after_failure(state: FeedState, reason: str, now: datetime, *, gone: bool = False
-                  ) -> tuple[FeedState, tuple[Alert, ...]]:
+def after_failure(
+    state: FeedState, reason: str, now: datetime, *, gone: bool = False
+) -> tuple[FeedState, tuple[Alert, ...]]:
     """The down/gone alert to raise, if this failure crosses the line."""
     if gone:
-        alert = operator_alert("feed-gone", state.name,
-                               f"feed gone: {state.name}: {reason} (polling stopped)", now)
+        alert = operator_alert(
+            "feed-gone", state.name, f"feed gone: {state.name}: {reason} (polling stopped)", now
+        )
         return replace(state, down_since=state.down_since or now), (alert,)
     first_failure = state.last_success or state.last_poll
-    long_down = first_failure is not None and now - first_failure >= DOWN_AFTER and (
-        state.last_success is not None)
+    long_down = (
+        first_failure is not None
+        and now - first_failure >= DOWN_AFTER
+        and (state.last_success is not None)
+    )
     if state.down_since is None and (state.errors >= DOWN_AFTER_ERRORS or long_down):
         alert = operator_alert("feed-down", state.name, f"feed down: {state.name}: {reason}", now)
         return replace(state, down_since=now), (alert,)
@@ -46,6 +61,5 @@ def after_failure(state: FeedState, reason: str, now: datetime, *, gone: bool = 
 def after_success(state: FeedState, now: datetime) -> tuple[FeedState, tuple[Alert, ...]]:
     if state.down_since is None:
         return state, ()
-    alert = operator_alert("feed-recovered", state.name,
-                           f"feed recovered: {state.name}", now)
+    alert = operator_alert("feed-recovered", state.name, f"feed recovered: {state.name}", now)
     return replace(state, down_since=None), (alert,)

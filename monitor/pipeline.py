@@ -74,8 +74,9 @@ class FeedOutcome:
     """Matches too old (``max_age``) to raise an alert."""
 
 
-def poll_feed(p: Pipeline, spec: FeedSpec, state: FeedState, now: datetime,
-              rng: random.Random | None = None) -> FeedOutcome:
+def poll_feed(
+    p: Pipeline, spec: FeedSpec, state: FeedState, now: datetime, rng: random.Random | None = None
+) -> FeedOutcome:
     """Poll one feed and store what it brought, in one transaction."""
     rng = rng or random.Random()
     started = time.monotonic()
@@ -87,8 +88,9 @@ def poll_feed(p: Pipeline, spec: FeedSpec, state: FeedState, now: datetime,
             # This feed's data, not the database: the feed fails (and backs off, and
             # after a few polls raises "feed down"); the others go on.
             bound.error("feed_not_stored", error=str(exc)[:300])
-            refused = FetchResult(status="error", url=spec.url, error_kind="store_refused",
-                                  error=str(exc))
+            refused = FetchResult(
+                status="error", url=spec.url, error_kind="store_refused", error=str(exc)
+            )
             outcome = _fail(p, spec, state, refused, now, rng, f"store_refused: {exc}")
     except StorageError as exc:
         # Not this feed's fault: the daemon logs the outage once; the feed is polled
@@ -107,20 +109,37 @@ def poll_feed(p: Pipeline, spec: FeedSpec, state: FeedState, now: datetime,
             if alert.kind == "topic":
                 p.metrics.record_alert(alert.topic)
     level = bound.warning if outcome.status == "error" else bound.info
-    level("feed_polled", status=outcome.status, http_status=outcome.http_status,
-          entries=outcome.entries, new=outcome.new, changed=outcome.changed,
-          matched=outcome.matched, alerts=len(outcome.alerts), linked=outcome.linked,
-          old=outcome.old, error=outcome.error, duration=outcome.duration)
+    level(
+        "feed_polled",
+        status=outcome.status,
+        http_status=outcome.http_status,
+        entries=outcome.entries,
+        new=outcome.new,
+        changed=outcome.changed,
+        matched=outcome.matched,
+        alerts=len(outcome.alerts),
+        linked=outcome.linked,
+        old=outcome.old,
+        error=outcome.error,
+        duration=outcome.duration,
+    )
     return outcome
 
 
-def _poll(p: Pipeline, spec: FeedSpec, state: FeedState, now: datetime,
-          rng: random.Random) -> FeedOutcome:
-    fetched = p.fetcher.fetch(spec.url, etag=state.etag, last_modified=state.last_modified,
-                              now=now)
+def _poll(
+    p: Pipeline, spec: FeedSpec, state: FeedState, now: datetime, rng: random.Random
+) -> FeedOutcome:
+    fetched = p.fetcher.fetch(spec.url, etag=state.etag, last_modified=state.last_modified, now=now)
     if fetched.status == "error":
-        return _fail(p, spec, state, fetched, now, rng,
-                     f"{fetched.error_kind or 'error'}: {fetched.error or 'fetch failed'}")
+        return _fail(
+            p,
+            spec,
+            state,
+            fetched,
+            now,
+            rng,
+            f"{fetched.error_kind or 'error'}: {fetched.error or 'fetch failed'}",
+        )
     if fetched.status == "not_modified":
         return _unchanged(p, spec, state, fetched, now, rng, "not_modified", None)
     body = fetched.content or b""
@@ -131,9 +150,16 @@ def _poll(p: Pipeline, spec: FeedSpec, state: FeedState, now: datetime,
     try:
         # Parsed and normalized in a worker process: off this process's GIL, and both
         # under the deadline.
-        prepared = prepare_feed(body, url=fetched.url, headers=fetched.headers,
-                                feed=spec.name, language=spec.language, now=now,
-                                max_entries=p.max_entries, deadline=p.parse_deadline)
+        prepared = prepare_feed(
+            body,
+            url=fetched.url,
+            headers=fetched.headers,
+            feed=spec.name,
+            language=spec.language,
+            now=now,
+            max_entries=p.max_entries,
+            deadline=p.parse_deadline,
+        )
     except ParseError as exc:
         return _fail(p, spec, state, fetched, now, rng, exc.reason)
     parsed, articles = prepared.feed, prepared.articles
@@ -141,66 +167,146 @@ def _poll(p: Pipeline, spec: FeedSpec, state: FeedState, now: datetime,
     fresh: list[MatchedArticle] = []
     for article in articles:
         if article.article_key in known and known[article.article_key] in (
-                None, article.content_hash):
+            None,
+            article.content_hash,
+        ):
             continue  # seen before (perhaps pruned since): never news again
         matches = tuple(p.topics.match(Document.from_article(article)))
-        fresh.append(MatchedArticle(article=article, matches=matches,
-                                    title_key=title_fingerprint(article.title,
-                                                                article.language)))
+        fresh.append(
+            MatchedArticle(
+                article=article,
+                matches=matches,
+                title_key=title_fingerprint(article.title, article.language),
+            )
+        )
         if p.metrics is not None:
             for m in matches:
                 p.metrics.record_match(m.topic)
-    new_state, op_alerts = after_success(replace(
-        state, etag=fetched.etag, last_modified=fetched.last_modified, content_hash=body_hash,
-        errors=0, last_error=None, last_poll=now, last_success=now,
-        http_status=fetched.http_status, status="ok",
-        next_poll=next_poll_after_success(now, spec.interval, hint=fetched.retry_after,
-                                          ttl=parsed.ttl, rng=rng),
-    ), now)
+    new_state, op_alerts = after_success(
+        replace(
+            state,
+            etag=fetched.etag,
+            last_modified=fetched.last_modified,
+            content_hash=body_hash,
+            errors=0,
+            last_error=None,
+            last_poll=now,
+            last_success=now,
+            http_status=fetched.http_status,
+            status="ok",
+            next_poll=next_poll_after_success(
+                now, spec.interval, hint=fetched.retry_after, ttl=parsed.ttl, rng=rng
+            ),
+        ),
+        now,
+    )
     if parsed.bozo:
         log.bind(feed=spec.name).info("feed_recovered_by_parser", reason=parsed.bozo[:300])
-    saved = _save(p, FeedUpdate(feed=spec.name, state=new_state, articles=tuple(fresh),
-                                operator_alerts=op_alerts, lease_owner=p.owner), now)
+    saved = _save(
+        p,
+        FeedUpdate(
+            feed=spec.name,
+            state=new_state,
+            articles=tuple(fresh),
+            operator_alerts=op_alerts,
+            lease_owner=p.owner,
+        ),
+        now,
+    )
     if not saved.saved:
-        return FeedOutcome(spec.name, "lease_lost", fetched.http_status,
-                           error="lease lost: another worker polled this feed")
-    return FeedOutcome(spec.name, "ok", fetched.http_status, new=saved.new,
-                       changed=saved.changed, matched=saved.matched, alerts=saved.alerts,
-                       entries=len(articles), linked=saved.linked, old=saved.old)
+        return FeedOutcome(
+            spec.name,
+            "lease_lost",
+            fetched.http_status,
+            error="lease lost: another worker polled this feed",
+        )
+    return FeedOutcome(
+        spec.name,
+        "ok",
+        fetched.http_status,
+        new=saved.new,
+        changed=saved.changed,
+        matched=saved.matched,
+        alerts=saved.alerts,
+        entries=len(articles),
+        linked=saved.linked,
+        old=saved.old,
+    )
 
 
-def _unchanged(p: Pipeline, spec: FeedSpec, state: FeedState, fetched: FetchResult,
-               now: datetime, rng: random.Random, status: str,
-               body_hash: str | None) -> FeedOutcome:
-    new_state, op_alerts = after_success(replace(
-        state, errors=0, last_error=None, last_poll=now, last_success=now,
-        http_status=fetched.http_status, status=status,
-        etag=fetched.etag or state.etag, last_modified=fetched.last_modified or state.last_modified,
-        content_hash=body_hash or state.content_hash,
-        next_poll=next_poll_after_success(now, spec.interval, hint=fetched.retry_after,
-                                          ttl=None, rng=rng),
-    ), now)
-    saved = _save(p, FeedUpdate(feed=spec.name, state=new_state, operator_alerts=op_alerts,
-                                lease_owner=p.owner), now)
-    return FeedOutcome(spec.name, status if saved.saved else "lease_lost", fetched.http_status,
-                       alerts=saved.alerts)
+def _unchanged(
+    p: Pipeline,
+    spec: FeedSpec,
+    state: FeedState,
+    fetched: FetchResult,
+    now: datetime,
+    rng: random.Random,
+    status: str,
+    body_hash: str | None,
+) -> FeedOutcome:
+    new_state, op_alerts = after_success(
+        replace(
+            state,
+            errors=0,
+            last_error=None,
+            last_poll=now,
+            last_success=now,
+            http_status=fetched.http_status,
+            status=status,
+            etag=fetched.etag or state.etag,
+            last_modified=fetched.last_modified or state.last_modified,
+            content_hash=body_hash or state.content_hash,
+            next_poll=next_poll_after_success(
+                now, spec.interval, hint=fetched.retry_after, ttl=None, rng=rng
+            ),
+        ),
+        now,
+    )
+    saved = _save(
+        p,
+        FeedUpdate(feed=spec.name, state=new_state, operator_alerts=op_alerts, lease_owner=p.owner),
+        now,
+    )
+    return FeedOutcome(
+        spec.name, status if saved.saved else "lease_lost", fetched.http_status, alerts=saved.alerts
+    )
 
 
-def _fail(p: Pipeline, spec: FeedSpec, state: FeedState, fetched: FetchResult, now: datetime,
-          rng: random.Random, reason: str) -> FeedOutcome:
+def _fail(
+    p: Pipeline,
+    spec: FeedSpec,
+    state: FeedState,
+    fetched: FetchResult,
+    now: datetime,
+    rng: random.Random,
+    reason: str,
+) -> FeedOutcome:
     gone = fetched.error_kind == "gone"
     errors = state.errors + 1
     failed = replace(
-        state, errors=errors, last_error=reason[:1000], last_poll=now,
-        http_status=fetched.http_status, status="gone" if gone else "error",
-        next_poll=None if gone else next_poll_after_failure(
-            now, spec.interval, errors, hint=fetched.retry_after, rng=rng),
+        state,
+        errors=errors,
+        last_error=reason[:1000],
+        last_poll=now,
+        http_status=fetched.http_status,
+        status="gone" if gone else "error",
+        next_poll=None
+        if gone
+        else next_poll_after_failure(now, spec.interval, errors, hint=fetched.retry_after, rng=rng),
     )
     failed, op_alerts = after_failure(failed, reason, now, gone=gone)
-    saved = _save(p, FeedUpdate(feed=spec.name, state=failed, operator_alerts=op_alerts,
-                                lease_owner=p.owner), now)
-    return FeedOutcome(spec.name, failed.status if saved.saved else "lease_lost",
-                       fetched.http_status, alerts=saved.alerts, error=reason)
+    saved = _save(
+        p,
+        FeedUpdate(feed=spec.name, state=failed, operator_alerts=op_alerts, lease_owner=p.owner),
+        now,
+    )
+    return FeedOutcome(
+        spec.name,
+        failed.status if saved.saved else "lease_lost",
+        fetched.http_status,
+        alerts=saved.alerts,
+        error=reason,
+    )
 
 
 def _save(p: Pipeline, update: FeedUpdate, now: datetime) -> SaveResult:

@@ -60,13 +60,15 @@ _NEGATIONS = frozenset(_NEGATION_WORDS).union(
     *(Stemmer.Stemmer(algorithm).stemWords(_NEGATION_WORDS) for algorithm in _STEMMERS.values())
 )
 # A summit "cancelled", "verschoben", "отменен" is news of its own, however alike the rest.
-_CHANGE_WORDS = sorted(_words(
-    "cancel cancels cancelled canceled cancellation postpone postpones postponed delay "
-    "delayed scrap scrapped collapse collapses collapsed suspend suspended "
-    "abgesagt absage absagen verschoben verschiebt verschieben geplatzt gescheitert "
-    "ausgesetzt отменен отменена отменено отменены отмена отложен отложена отложено "
-    "отложены перенесен перенесена перенесено перенесены сорван сорвана сорвано"
-))
+_CHANGE_WORDS = sorted(
+    _words(
+        "cancel cancels cancelled canceled cancellation postpone postpones postponed delay "
+        "delayed scrap scrapped collapse collapses collapsed suspend suspended "
+        "abgesagt absage absagen verschoben verschiebt verschieben geplatzt gescheitert "
+        "ausgesetzt отменен отменена отменено отменены отмена отложен отложена отложено "
+        "отложены перенесен перенесена перенесено перенесены сорван сорвана сорвано"
+    )
+)
 _CHANGES = frozenset(_CHANGE_WORDS).union(
     *(Stemmer.Stemmer(algorithm).stemWords(_CHANGE_WORDS) for algorithm in _STEMMERS.values())
 )
@@ -133,9 +135,7 @@ class TopicWords:
 
     def __contains__(self, word: object) -> bool:
         return isinstance(word, str) and (
-            word in self.words
-            or word.startswith(self.prefixes)
-            or word.endswith(self.suffixes)
+            word in self.words or word.startswith(self.prefixes) or word.endswith(self.suffixes)
         )
 
     def rest(self, fingerprint: str) -> frozenset[str]:

@@ -163,8 +163,12 @@ class Evidence:
     snippet: str
 
     def to_json(self) -> dict[str, object]:
-        return {"term": self.term, "field": self.field, "offset": self.offset,
-                "snippet": self.snippet}
+        return {
+            "term": self.term,
+            "field": self.field,
+            "offset": self.offset,
+            "snippet": self.snippet,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,8 +180,11 @@ class Match:
     evidence: tuple[Evidence, ...]
 
     def to_json(self) -> dict[str, object]:
-        return {"id": self.topic, "score": self.score,
-                "evidence": [e.to_json() for e in self.evidence]}
+        return {
+            "id": self.topic,
+            "score": self.score,
+            "evidence": [e.to_json() for e in self.evidence],
+        }
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,8 +46,11 @@ class Daemon:
         self.stderr_path = config.with_suffix(".stderr")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "monitor", "run", "-c", str(config), "--log-format", "json"],
-            stdout=subprocess.DEVNULL, stderr=self.stderr_path.open("wb"),
-            env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=config.parent)
+            stdout=subprocess.DEVNULL,
+            stderr=self.stderr_path.open("wb"),
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+            cwd=config.parent,
+        )
 
     def logs(self) -> list[dict[str, object]]:
         lines = []
@@ -64,11 +67,14 @@ class Daemon:
             if predicate():
                 return time.monotonic() - start
             if self.proc.poll() is not None:
-                raise AssertionError(f"daemon exited ({self.proc.returncode}) waiting for {what}:"
-                                     f"\n{self.stderr_path.read_text()[-3000:]}")
+                raise AssertionError(
+                    f"daemon exited ({self.proc.returncode}) waiting for {what}:"
+                    f"\n{self.stderr_path.read_text()[-3000:]}"
+                )
             time.sleep(0.1)
-        raise AssertionError(f"timed out waiting for {what}:\n"
-                             f"{self.stderr_path.read_text()[-3000:]}")
+        raise AssertionError(
+            f"timed out waiting for {what}:\n{self.stderr_path.read_text()[-3000:]}"
+        )
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
         if self.proc.poll() is None:

@@ -18,11 +18,20 @@ class Item:
     published: datetime | None = None
 
 
-def rss(items: Sequence[Item], *, title: str = "Test feed", ttl: int | None = None,
-        language: str | None = None) -> bytes:
-    parts = ['<?xml version="1.0" encoding="utf-8"?>', '<rss version="2.0"><channel>',
-             f"<title>{escape(title)}</title>", "<link>http://127.0.0.1/</link>",
-             "<description>test</description>"]
+def rss(
+    items: Sequence[Item],
+    *,
+    title: str = "Test feed",
+    ttl: int | None = None,
+    language: str | None = None,
+) -> bytes:
+    parts = [
+        '<?xml version="1.0" encoding="utf-8"?>',
+        '<rss version="2.0"><channel>',
+        f"<title>{escape(title)}</title>",
+        "<link>http://127.0.0.1/</link>",
+        "<description>test</description>",
+    ]
     if ttl is not None:
         parts.append(f"<ttl>{ttl}</ttl>")
     if language:
@@ -47,13 +56,13 @@ SUMMIT_EN = Item(
     title="Trump and Putin meet for summit in Anchorage",
     link="https://news.example.org/world/trump-putin-anchorage?utm_source=rss",
     description="US President Donald Trump and Russian President Vladimir Putin held a "
-                "summit in Anchorage, Alaska, on Friday.",
+    "summit in Anchorage, Alaska, on Friday.",
 )
 PEACE_EN = Item(
     title="Trump's Board of Peace holds first session",
     link="https://news.example.org/world/board-of-peace-session",
     description="The Board of Peace founded by Donald Trump met for the first time, with "
-                "delegates from twenty countries.",
+    "delegates from twenty countries.",
 )
 OTHER_EN = Item(
     title="Local council approves new budget",

@@ -83,8 +83,12 @@ class FeedFarm:
     def generated(self, *, matching_only: bool = False) -> set[str]:
         """Links of every item ever put into a feed (or only of those that match)."""
         with self._lock:
-            return {item_link(n, s) for n, items in self.items.items() for s, _ in items
-                    if not matching_only or s % self.matching_every == 0}
+            return {
+                item_link(n, s)
+                for n, items in self.items.items()
+                for s, _ in items
+                if not matching_only or s % self.matching_every == 0
+            }
 
     def document(self, feed: int) -> tuple[bytes, str]:
         with self._lock:
@@ -99,17 +103,25 @@ class FeedFarm:
         return body, etag
 
     def _render(self, feed: int, items: list[tuple[int, datetime]]) -> bytes:
-        parts = ['<?xml version="1.0" encoding="utf-8"?>', '<rss version="2.0"><channel>',
-                 f"<title>Farm feed {feed}</title>", "<link>https://news.example.org/</link>",
-                 "<description>generated</description>", "<language>en</language>"]
+        parts = [
+            '<?xml version="1.0" encoding="utf-8"?>',
+            '<rss version="2.0"><channel>',
+            f"<title>Farm feed {feed}</title>",
+            "<link>https://news.example.org/</link>",
+            "<description>generated</description>",
+            "<language>en</language>",
+        ]
         for serial, published in reversed(items):
             title = item_title(feed, serial, serial % self.matching_every == 0)
-            parts += ["<item>", f"<title>{escape(title)}</title>",
-                      f"<link>{escape(item_link(feed, serial))}</link>",
-                      f"<guid>{escape(item_link(feed, serial))}</guid>",
-                      "<description>The two presidents met at a base in Alaska.</description>",
-                      f"<pubDate>{format_datetime(published, usegmt=True)}</pubDate>",
-                      "</item>"]
+            parts += [
+                "<item>",
+                f"<title>{escape(title)}</title>",
+                f"<link>{escape(item_link(feed, serial))}</link>",
+                f"<guid>{escape(item_link(feed, serial))}</guid>",
+                "<description>The two presidents met at a base in Alaska.</description>",
+                f"<pubDate>{format_datetime(published, usegmt=True)}</pubDate>",
+                "</item>",
+            ]
         parts.append("</channel></rss>")
         return "\n".join(parts).encode()
 
@@ -136,8 +148,7 @@ class FeedFarm:
                     return
                 status = 304 if self.headers.get("if-none-match") == etag else 200
                 with farm._lock:
-                    farm.fetches.append(Fetch(feed, at, self.headers.get("user-agent", ""),
-                                              status))
+                    farm.fetches.append(Fetch(feed, at, self.headers.get("user-agent", ""), status))
                 self.send_response(status)
                 self.send_header("etag", etag)
                 if status == 200:

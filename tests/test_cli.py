@@ -26,7 +26,9 @@ def test_check_lists_every_problem_with_file_and_line(tmp_path):
         "  - name: c\n"
         "topics:\n"
         "  - id: t\n"
-        "    any: ['${MISSING_TOKEN_FOR_TEST}']\n", "utf-8")
+        "    any: ['${MISSING_TOKEN_FOR_TEST}']\n",
+        "utf-8",
+    )
 
     result = run_monitor("check", "-c", str(bad), env={"MISSING_TOKEN_FOR_TEST": ""})
 
@@ -35,7 +37,9 @@ def test_check_lists_every_problem_with_file_and_line(tmp_path):
     expected = {2: "colour", 6: "soon", 7: "duplicate", 9: "url"}
     for line_no, word in expected.items():
         assert any(line.startswith(f"{bad}:{line_no}:") and word in line for line in lines), (
-            line_no, result.stderr)
+            line_no,
+            result.stderr,
+        )
 
 
 def test_missing_environment_variable_is_named(tmp_path):
@@ -67,7 +71,9 @@ def test_match_reads_json_lines_and_prints_the_spec_schema(tmp_path):
     docs = tmp_path / "docs.jsonl"
     docs.write_text(
         '{"id": "a", "title": "Putin und Trump beim Gipfel in Anchorage", "language": "de"}\n'
-        '{"title": "Weather in Berlin"}\n', "utf-8")
+        '{"title": "Weather in Berlin"}\n',
+        "utf-8",
+    )
 
     result = run_monitor("match", "--json", str(docs), "-c", str(REPO / "config/monitor.yaml"))
 
@@ -97,8 +103,9 @@ def serve_rss(httpserver, path: str, body: bytes) -> str:
 
 
 @pytest.mark.parametrize("command", ["alerts", "replay"])
-@pytest.mark.parametrize("since", ["0s", "0.0h", "99999999999d", "5x", "-2h", "2026-13-01",
-                                   "0001-01-01T00:00+01:00"])
+@pytest.mark.parametrize(
+    "since", ["0s", "0.0h", "99999999999d", "5x", "-2h", "2026-13-01", "0001-01-01T00:00+01:00"]
+)
 def test_every_bad_since_is_a_usage_error_not_a_traceback(write_config, cli, command, since):
     config = write_config()
 
@@ -123,11 +130,14 @@ def feed_rows(cli, config) -> dict[str, dict]:
 def test_feeds_lists_disabled_feeds_but_not_removed_ones(write_config, cli):
     url = "http://127.0.0.1:9/feed.xml"
     write_config(feeds=[{"name": "on", "url": url}, {"name": "removed", "url": url}])
-    assert set(feed_rows(cli, write_config(feeds=[{"name": "on", "url": url},
-                                                  {"name": "removed", "url": url}]))) == {
-        "on", "removed"}
-    config = write_config(feeds=[{"name": "on", "url": url},
-                                 {"name": "paused", "url": url, "enabled": False}])
+    assert set(
+        feed_rows(
+            cli, write_config(feeds=[{"name": "on", "url": url}, {"name": "removed", "url": url}])
+        )
+    ) == {"on", "removed"}
+    config = write_config(
+        feeds=[{"name": "on", "url": url}, {"name": "paused", "url": url, "enabled": False}]
+    )
 
     rows = feed_rows(cli, config)
 
@@ -136,8 +146,9 @@ def test_feeds_lists_disabled_feeds_but_not_removed_ones(write_config, cli):
     assert rows["paused"]["next_poll"] is None  # no poll is coming
     assert rows["on"]["status"] == "new" and rows["on"]["next_poll"]
     for row in rows.values():
-        assert {"name", "url", "status", "articles", "errors", "last_error",
-                "next_poll"} <= set(row)
+        assert {"name", "url", "status", "articles", "errors", "last_error", "next_poll"} <= set(
+            row
+        )
     lines = cli("feeds", "-c", str(config)).stdout.splitlines()
     assert any(line.split("\t")[:2] == ["paused", "disabled"] for line in lines), lines
 
@@ -145,15 +156,23 @@ def test_feeds_lists_disabled_feeds_but_not_removed_ones(write_config, cli):
 def test_feeds_in_a_pipe_prints_a_header_and_one_whole_line_per_feed(write_config, cli):
     long_name = "a-rather-long-feed-name-that-a-narrow-table-would-break-apart"
     url = "http://127.0.0.1:9/a/very/long/path/that/would/not/fit/in/a/column/feed.xml"
-    config = write_config(feeds=[{"name": long_name, "url": url},
-                                 {"name": "short", "url": url}])
+    config = write_config(feeds=[{"name": long_name, "url": url}, {"name": "short", "url": url}])
 
     result = cli("feeds", "-c", str(config))  # CliRunner's stdout is not a terminal
 
     assert result.exit_code == 0, result.output
     header, *rows = result.stdout.splitlines()
-    assert header.split("\t") == ["feed", "status", "http", "last_poll", "next_poll", "errors",
-                                  "articles", "last_error", "url"]
+    assert header.split("\t") == [
+        "feed",
+        "status",
+        "http",
+        "last_poll",
+        "next_poll",
+        "errors",
+        "articles",
+        "last_error",
+        "url",
+    ]
     assert [row.split("\t")[0] for row in rows] == [long_name, "short"]
     for row in rows:
         fields = row.split("\t")
@@ -163,8 +182,9 @@ def test_feeds_in_a_pipe_prints_a_header_and_one_whole_line_per_feed(write_confi
 
 
 def test_poll_of_a_disabled_feed_says_so_and_exits_2(write_config, cli):
-    config = write_config(feeds=[{"name": "paused", "url": "http://127.0.0.1:9/x.xml",
-                                  "enabled": False}])
+    config = write_config(
+        feeds=[{"name": "paused", "url": "http://127.0.0.1:9/x.xml", "enabled": False}]
+    )
 
     result = cli("poll", "-c", str(config), "--feed", "paused")
 
@@ -172,16 +192,23 @@ def test_poll_of_a_disabled_feed_says_so_and_exits_2(write_config, cli):
     assert "'paused' is disabled" in result.stderr and "polled" not in result.stdout
 
 
-def test_poll_says_when_another_worker_is_polling_the_feed(httpserver, write_config, cli,
-                                                          database_url):
+def test_poll_says_when_another_worker_is_polling_the_feed(
+    httpserver, write_config, cli, database_url
+):
     url = serve_rss(httpserver, "/a.xml", rss([SUMMIT_EN]))
     config = write_config(feeds=[{"name": "a", "url": url}])
     assert cli("feeds", "-c", str(config)).exit_code == 0  # the feed row exists now
     engine = storage.open_database(database_url)
     try:  # what a running daemon holds while it polls the feed
-        claimed = storage.claim_feeds(engine, owner="elsewhere:4242:daemon",
-                                      now=datetime.now(UTC), lease=timedelta(minutes=5),
-                                      limit=1, names=["a"], due_only=False)
+        claimed = storage.claim_feeds(
+            engine,
+            owner="elsewhere:4242:daemon",
+            now=datetime.now(UTC),
+            lease=timedelta(minutes=5),
+            limit=1,
+            names=["a"],
+            due_only=False,
+        )
     finally:
         engine.dispose()
     assert [spec.name for spec, _ in claimed] == ["a"]
@@ -217,15 +244,19 @@ def test_debug_log_level_still_shows_alembic(write_config, cli):
     assert "Context impl" in result.stderr and "Running upgrade" in result.stderr
 
 
-def test_an_item_without_a_title_alerts_with_the_start_of_its_text(httpserver, write_config,
-                                                                   cli, alert_log):
-    text = ("US President Donald Trump and Russian President Vladimir Putin held a summit in "
-            "Anchorage, Alaska, on Friday, their first meeting in years, talking for hours.")
+def test_an_item_without_a_title_alerts_with_the_start_of_its_text(
+    httpserver, write_config, cli, alert_log
+):
+    text = (
+        "US President Donald Trump and Russian President Vladimir Putin held a summit in "
+        "Anchorage, Alaska, on Friday, their first meeting in years, talking for hours."
+    )
     body = (
         '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
         "<link>http://127.0.0.1/</link><description>d</description>"
         f"<item><link>https://news.example.org/untitled</link><description>{text}"
-        "</description></item></channel></rss>").encode()
+        "</description></item></channel></rss>"
+    ).encode()
     config = write_config(feeds=[{"name": "wire", "url": serve_rss(httpserver, "/u.xml", body)}])
 
     assert cli("poll", "-c", str(config)).exit_code == 0
@@ -235,8 +266,9 @@ def test_an_item_without_a_title_alerts_with_the_start_of_its_text(httpserver, w
     head = alert["title"][:-1]
     assert text.startswith(head) and len(head) > 60
     assert not text[len(head)].isalnum()  # cut between words, not inside one
-    stored = json.loads(cli("alerts", "-c", str(config), "--json",
-                            "--topic", "trump-putin-summit").stdout)
+    stored = json.loads(
+        cli("alerts", "-c", str(config), "--json", "--topic", "trump-putin-summit").stdout
+    )
     assert stored["title"] == alert["title"]
 
 

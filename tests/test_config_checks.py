@@ -154,7 +154,8 @@ def test_email_channel_without_smtp_section_loads_and_check_says_where_mail_goes
     config = load_config(path, env={})
     assert config.smtp is None and config.notify[0].kind == "email"
     assert "email ops@example.org via localhost:587 (no smtp: section)" in summarize_config(
-        config, path)
+        config, path
+    )
 
 
 def test_email_channel_with_smtp_section_loads(write: Callable[[str], Path]) -> None:

@@ -199,15 +199,25 @@ def test_410_disables_the_endpoint_until_deliver_enables_it_again(
 
     assert len(gone.all()) == 1  # disabled at the first 410: the second alert is not sent
     operator = [a["title"] for a in stored_alerts(cli, config) if a.get("kind") == "operator"]
-    assert any("alert channel old-hook disabled" in t and "monitor deliver" in t
-               for t in operator), operator
+    assert any(
+        "alert channel old-hook disabled" in t and "monitor deliver" in t for t in operator
+    ), operator
 
     # A story raised while the channel is disabled is stored and logged, not sent.
-    late = feed(httpserver, "/late.xml", [Item(
-        title="Trump and Putin agree to meet again after Anchorage summit",
-        link="https://news.example.org/world/summit-again")])
-    config = write_config(feeds=[*feeds, {"name": "late", "url": late}],
-                          notify=[{"webhook": gone.url(), "name": "old-hook"}])
+    late = feed(
+        httpserver,
+        "/late.xml",
+        [
+            Item(
+                title="Trump and Putin agree to meet again after Anchorage summit",
+                link="https://news.example.org/world/summit-again",
+            )
+        ],
+    )
+    config = write_config(
+        feeds=[*feeds, {"name": "late", "url": late}],
+        notify=[{"webhook": gone.url(), "name": "old-hook"}],
+    )
     assert cli("poll", "-c", str(config)).exit_code == 0
     assert len(gone.all()) == 1
     missed = topic_ids(stored_alerts(cli, config))
@@ -378,8 +388,6 @@ def test_daemon_retries_a_webhook_until_it_recovers(
         ids_by_alert.setdefault(hit.json()["data"]["id"], set()).add(hit.headers["webhook-id"])
     assert len(ids_by_alert) == 2 and all(len(v) == 1 for v in ids_by_alert.values())
     assert [h.status for h in hook.all()][:2] == [500, 500]
-
-
 
 
 def test_feed_down_after_five_failures_and_recovered_reach_every_channel(

@@ -268,8 +268,9 @@ def test_no_tick_yet() -> None:
 def test_slack_for_the_slowest_fetch_extends_the_limit() -> None:
     slack = timedelta(seconds=60)
     assert tick_health(NOW - 3 * TICK - slack, TICK, NOW, db_ok=True, slack=slack)[0]
-    ok, details = tick_health(NOW - 3 * TICK - slack - timedelta(seconds=1), TICK, NOW,
-                              db_ok=True, slack=slack)
+    ok, details = tick_health(
+        NOW - 3 * TICK - slack - timedelta(seconds=1), TICK, NOW, db_ok=True, slack=slack
+    )
     assert not ok
     assert details["reason"] == "last tick finished 151s ago (limit 150s)"
     assert details["tick_limit_seconds"] == 150.0

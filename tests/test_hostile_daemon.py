@@ -160,14 +160,19 @@ def test_a_hanging_server_does_not_make_the_daemon_report_itself_dead(
     silent = hostile_servers(lambda s, r, srv: wait_stopped(srv))
     port = free_port()
     config = write_config(
-        feeds=[{"name": "good", "url": good.url, "interval": "1s"},
-               {"name": "silent", "url": silent.url("/silent.xml"), "interval": "1s"}],
+        feeds=[
+            {"name": "good", "url": good.url, "interval": "1s"},
+            {"name": "silent", "url": silent.url("/silent.xml"), "interval": "1s"},
+        ],
         http={"allow_private_networks": True, "listen": f"127.0.0.1:{port}", "timeout": "4s"},
         tick="1s",
     )
     daemon = daemons(config)
-    daemon.wait_for(lambda: any(e.get("event") == "tick_finished" for e in daemon.logs()), 30,
-                    "the first tick (after the silent server's deadline)")
+    daemon.wait_for(
+        lambda: any(e.get("event") == "tick_finished" for e in daemon.logs()),
+        30,
+        "the first tick (after the silent server's deadline)",
+    )
 
     answers = []
     for _ in range(10):  # over two and a half slow ticks

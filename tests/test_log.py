@@ -27,8 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 def _restore_logging() -> Iterator[None]:
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
-    names = ("httpx", "httpcore", "apscheduler", "alembic", "alembic.runtime.migration",
-             "apprise")
+    names = ("httpx", "httpcore", "apscheduler", "alembic", "alembic.runtime.migration", "apprise")
     quiet = {n: (logging.getLogger(n).level, list(logging.getLogger(n).filters)) for n in names}
     yield
     for handler in list(root.handlers):

@@ -23,10 +23,16 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
-def serve(httpserver: HTTPServer, path: str, body: bytes, status: int = 200,
-          content_type: str = "application/rss+xml") -> str:
-    httpserver.expect_request(path).respond_with_data(body, status=status,
-                                                      content_type=content_type)
+def serve(
+    httpserver: HTTPServer,
+    path: str,
+    body: bytes,
+    status: int = 200,
+    content_type: str = "application/rss+xml",
+) -> str:
+    httpserver.expect_request(path).respond_with_data(
+        body, status=status, content_type=content_type
+    )
     return httpserver.url_for(path)
 
 
@@ -67,8 +73,7 @@ def test_second_poll_of_unchanged_feed_adds_nothing(httpserver, write_config, cl
     assert alert_log() == first
 
 
-def test_changed_feed_with_one_new_item_alerts_once_more(httpserver, write_config, cli,
-                                                         alert_log):
+def test_changed_feed_with_one_new_item_alerts_once_more(httpserver, write_config, cli, alert_log):
     httpserver.expect_ordered_request("/f.xml").respond_with_data(rss([OTHER_EN]))
     httpserver.expect_ordered_request("/f.xml").respond_with_data(rss([OTHER_EN, SUMMIT_EN]))
     config = write_config(feeds=[{"name": "wire", "url": httpserver.url_for("/f.xml")}])
@@ -91,8 +96,9 @@ def test_same_article_in_two_feeds_raises_one_alert(httpserver, write_config, cl
 
     alerts = [x for x in alert_log() if x["topic"] == "trump-putin-summit"]
     assert len(alerts) == 1
-    stored = [json.loads(x) for x in cli("alerts", "-c", str(config), "--json").stdout.split("\n")
-              if x]
+    stored = [
+        json.loads(x) for x in cli("alerts", "-c", str(config), "--json").stdout.split("\n") if x
+    ]
     assert sorted(stored[0]["feeds"]) == ["a", "b"]
     # The log says why the second feed raised nothing: its match joined the story.
     polled = [json.loads(line) for line in result.stderr.splitlines() if "feed_polled" in line]
@@ -101,19 +107,27 @@ def test_same_article_in_two_feeds_raises_one_alert(httpserver, write_config, cl
 
 def test_broken_feed_does_not_stop_the_others(httpserver, write_config, cli, alert_log):
     good = serve(httpserver, "/good.xml", rss([SUMMIT_EN]))
-    html = serve(httpserver, "/html", b"<html><body><h1>Welcome</h1></body></html>",
-                 content_type="text/html")
+    html = serve(
+        httpserver, "/html", b"<html><body><h1>Welcome</h1></body></html>", content_type="text/html"
+    )
     missing = httpserver.url_for("/missing.xml")
     httpserver.expect_request("/missing.xml").respond_with_data("nope", status=404)
-    config = write_config(feeds=[{"name": "good", "url": good}, {"name": "html", "url": html},
-                                 {"name": "missing", "url": missing}])
+    config = write_config(
+        feeds=[
+            {"name": "good", "url": good},
+            {"name": "html", "url": html},
+            {"name": "missing", "url": missing},
+        ]
+    )
 
     result = cli("poll", "-c", str(config))
 
     assert result.exit_code == 0, result.stdout
     assert len(alert_log()) == 1
-    feeds = {f["name"]: f for f in map(json.loads, cli("feeds", "-c", str(config),
-                                                       "--json").stdout.splitlines())}
+    feeds = {
+        f["name"]: f
+        for f in map(json.loads, cli("feeds", "-c", str(config), "--json").stdout.splitlines())
+    }
     assert feeds["good"]["status"] == "ok" and feeds["good"]["articles"] == 1
     assert feeds["html"]["status"] == "error" and "not_a_feed" in feeds["html"]["last_error"]
     assert feeds["missing"]["status"] == "error" and "404" in feeds["missing"]["last_error"]
@@ -130,20 +144,26 @@ def refuse_titles_with(url: str, word: str) -> None:
         if engine.dialect.name == "sqlite":
             conn.exec_driver_sql(
                 f"CREATE TRIGGER refuse BEFORE INSERT ON articles WHEN NEW.title LIKE "
-                f"'%{word}%' BEGIN SELECT RAISE(ABORT, 'refused title'); END")
+                f"'%{word}%' BEGIN SELECT RAISE(ABORT, 'refused title'); END"
+            )
         else:
             conn.exec_driver_sql(
-                f"ALTER TABLE articles ADD CONSTRAINT refuse CHECK (title NOT LIKE '%%{word}%%')")
+                f"ALTER TABLE articles ADD CONSTRAINT refuse CHECK (title NOT LIKE '%%{word}%%')"
+            )
     engine.dispose()
 
 
-def test_data_the_database_refuses_fails_that_feed_alone(httpserver, write_config, cli,
-                                                         alert_log, database_url):
+def test_data_the_database_refuses_fails_that_feed_alone(
+    httpserver, write_config, cli, alert_log, database_url
+):
     """Not an outage: the other feeds are stored and alerted, the refused feed is marked
     failing with the reason (and retried later), and the poll carries on."""
     good = serve(httpserver, "/good.xml", rss([SUMMIT_EN]))
-    bad = serve(httpserver, "/bad.xml", rss([Item(title="Poisoned headline",
-                                                  link="https://news.example.org/p")]))
+    bad = serve(
+        httpserver,
+        "/bad.xml",
+        rss([Item(title="Poisoned headline", link="https://news.example.org/p")]),
+    )
     config = write_config(feeds=[{"name": "bad", "url": bad}, {"name": "good", "url": good}])
     refuse_titles_with(database_url, "Poisoned")
 
@@ -151,8 +171,10 @@ def test_data_the_database_refuses_fails_that_feed_alone(httpserver, write_confi
 
     assert result.exit_code == 0, result.stdout + result.stderr
     assert [a["title"] for a in alert_log()] == [SUMMIT_EN.title]
-    feeds = {f["name"]: f for f in map(json.loads, cli("feeds", "-c", str(config),
-                                                       "--json").stdout.splitlines())}
+    feeds = {
+        f["name"]: f
+        for f in map(json.loads, cli("feeds", "-c", str(config), "--json").stdout.splitlines())
+    }
     assert feeds["good"]["status"] == "ok" and feeds["good"]["articles"] == 1
     assert feeds["bad"]["status"] == "error" and feeds["bad"]["articles"] == 0
     assert feeds["bad"]["last_error"].startswith("store_refused: the database refused")
@@ -171,8 +193,9 @@ def test_poll_only_one_feed(httpserver, write_config, cli):
     assert cli("poll", "-c", str(config), "--feed", "nope").exit_code == 2
 
 
-def test_catch_up_marks_current_items_seen_without_alerting(httpserver, write_config, cli,
-                                                           alert_log):
+def test_catch_up_marks_current_items_seen_without_alerting(
+    httpserver, write_config, cli, alert_log
+):
     url = serve(httpserver, "/f.xml", rss([SUMMIT_EN]))
     config = write_config(feeds=[{"name": "wire", "url": url}])
 
@@ -186,8 +209,12 @@ def test_catch_up_marks_current_items_seen_without_alerting(httpserver, write_co
 def test_old_articles_are_stored_but_raise_no_alert(httpserver, write_config, cli, alert_log):
     from datetime import UTC, datetime
 
-    old = Item(SUMMIT_EN.title, SUMMIT_EN.link, SUMMIT_EN.description,
-               published=datetime(2025, 8, 15, 18, 0, tzinfo=UTC))
+    old = Item(
+        SUMMIT_EN.title,
+        SUMMIT_EN.link,
+        SUMMIT_EN.description,
+        published=datetime(2025, 8, 15, 18, 0, tzinfo=UTC),
+    )
     url = serve(httpserver, "/f.xml", rss([old]))
     config = write_config(feeds=[{"name": "wire", "url": url}])
 
@@ -200,8 +227,11 @@ def test_old_articles_are_stored_but_raise_no_alert(httpserver, write_config, cl
 def test_seed_article_raises_both_default_topics(httpserver, write_config, cli, alert_log):
     text = shared_path("data", "seed_article_de.txt").read_text("utf-8")
     title, _, body = text.strip().partition("\n")
-    item = Item(title=title.strip(), link="https://www.example.de/politik/russland-friedensrat",
-                description=body.strip())
+    item = Item(
+        title=title.strip(),
+        link="https://www.example.de/politik/russland-friedensrat",
+        description=body.strip(),
+    )
     url = serve(httpserver, "/de.xml", rss([item], language="de"))
     config = write_config(feeds=[{"name": "de", "url": url, "language": "de"}])
 
@@ -220,16 +250,23 @@ def test_every_publisher_feed_is_stored_with_its_items(httpserver, write_config,
     files = _publisher_feeds()
     feeds = []
     for index, path in enumerate(files):
-        feeds.append({"name": f"p{index}", "url": serve(httpserver, f"/{path.name}",
-                                                         path.read_bytes(),
-                                                         content_type="application/xml")})
+        feeds.append(
+            {
+                "name": f"p{index}",
+                "url": serve(
+                    httpserver, f"/{path.name}", path.read_bytes(), content_type="application/xml"
+                ),
+            }
+        )
     config = write_config(feeds=feeds)
 
     result = cli("poll", "-c", str(config))
 
     assert result.exit_code == 0, result.stdout
-    status = {f["name"]: f for f in map(json.loads, cli("feeds", "-c", str(config),
-                                                        "--json").stdout.splitlines())}
+    status = {
+        f["name"]: f
+        for f in map(json.loads, cli("feeds", "-c", str(config), "--json").stdout.splitlines())
+    }
     for index, path in enumerate(files):
         entries = feedparser.parse(path.read_bytes()).entries
         # An item repeated verbatim (lenta.ru lists two twice) is one article.

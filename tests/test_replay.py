@@ -8,15 +8,19 @@ import yaml
 
 from tests.feedgen import OTHER_EN, PEACE_EN, SUMMIT_EN, Item, rss
 
-BUDGET = Item("Council budget vote postponed again",
-              "https://news.example.org/local/budget-vote",
-              "The city council postponed its budget vote.")
+BUDGET = Item(
+    "Council budget vote postponed again",
+    "https://news.example.org/local/budget-vote",
+    "The city council postponed its budget vote.",
+)
 
 
-def test_replay_shows_added_and_dropped_then_applies_and_alerts(httpserver, write_config, cli,
-                                                                alert_log):
-    httpserver.expect_request("/f.xml").respond_with_data(rss([SUMMIT_EN, PEACE_EN, OTHER_EN,
-                                                               BUDGET]))
+def test_replay_shows_added_and_dropped_then_applies_and_alerts(
+    httpserver, write_config, cli, alert_log
+):
+    httpserver.expect_request("/f.xml").respond_with_data(
+        rss([SUMMIT_EN, PEACE_EN, OTHER_EN, BUDGET])
+    )
     url = httpserver.url_for("/f.xml")
     config = write_config(feeds=[{"name": "f", "url": url}])
     assert cli("poll", "-c", str(config)).exit_code == 0
@@ -36,8 +40,10 @@ def test_replay_shows_added_and_dropped_then_applies_and_alerts(httpserver, writ
     assert dry.exit_code == 0, dry.stdout
     changes = [json.loads(line) for line in dry.stdout.splitlines()]
     assert {(c["change"], c["topic"], c["title"]) for c in changes} == {
-        ("added", "city-council", OTHER_EN.title), ("added", "city-council", BUDGET.title),
-        ("dropped", "peace-council", PEACE_EN.title)}
+        ("added", "city-council", OTHER_EN.title),
+        ("added", "city-council", BUDGET.title),
+        ("dropped", "peace-council", PEACE_EN.title),
+    }
     # A dry run changes nothing: the same diff again.
     assert cli("replay", "-c", str(config), "--json").stdout == dry.stdout
 
@@ -46,7 +52,7 @@ def test_replay_shows_added_and_dropped_then_applies_and_alerts(httpserver, writ
     assert applied.exit_code == 0
     assert "2 matches added, 1 dropped, 2 alerts raised" in applied.stdout
     assert cli("replay", "-c", str(config), "--json").stdout == ""
-    new = alert_log()[len(before):]
+    new = alert_log()[len(before) :]
     assert sorted(a["title"] for a in new) == sorted([OTHER_EN.title, BUDGET.title])
     assert {a["topic"] for a in new} == {"city-council"}
 

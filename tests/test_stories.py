@@ -171,38 +171,66 @@ def topic_vocabulary() -> dict[str, TopicWords]:
 # Titles of one topic that look alike only through the topic's own words, or differ in
 # whether the event still takes place: each is news, and an alert of its own.
 NEW_DEVELOPMENTS = [
-    ("trump-putin-summit", "en", "Trump and Putin to hold summit in Anchorage",
-     "Putin says Anchorage summit with Trump was productive"),
-    ("trump-putin-summit", "en", "Trump and Putin to hold summit in Anchorage",
-     "Trump and Putin summit in Anchorage collapses"),
-    ("trump-putin-summit", "de", "Gipfeltreffen in Anchorage: Trump empfängt Putin",
-     "Gipfeltreffen in Anchorage abgesagt: Trump empfängt Putin"),
-    ("trump-putin-summit", "ru", "Саммит Путина и Трампа в Анкоридже состоится в пятницу",
-     "Саммит Путина и Трампа в Анкоридже отложен"),
-    ("peace-council", "en", "Trump unveils his Board of Peace in Davos",
-     "Trump's Board of Peace meets for the first time"),
+    (
+        "trump-putin-summit",
+        "en",
+        "Trump and Putin to hold summit in Anchorage",
+        "Putin says Anchorage summit with Trump was productive",
+    ),
+    (
+        "trump-putin-summit",
+        "en",
+        "Trump and Putin to hold summit in Anchorage",
+        "Trump and Putin summit in Anchorage collapses",
+    ),
+    (
+        "trump-putin-summit",
+        "de",
+        "Gipfeltreffen in Anchorage: Trump empfängt Putin",
+        "Gipfeltreffen in Anchorage abgesagt: Trump empfängt Putin",
+    ),
+    (
+        "trump-putin-summit",
+        "ru",
+        "Саммит Путина и Трампа в Анкоридже состоится в пятницу",
+        "Саммит Путина и Трампа в Анкоридже отложен",
+    ),
+    (
+        "peace-council",
+        "en",
+        "Trump unveils his Board of Peace in Davos",
+        "Trump's Board of Peace meets for the first time",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("topic", "language", "a", "b"), NEW_DEVELOPMENTS)
-def test_a_new_development_of_a_topic_is_a_story_of_its_own(topic_vocabulary, topic,
-                                                              language, a, b):
+def test_a_new_development_of_a_topic_is_a_story_of_its_own(
+    topic_vocabulary, topic, language, a, b
+):
     words = topic_vocabulary[topic]
     assert not same_story(a, b, language, words)
     assert not same_story(b, a, language, words)
 
 
 @pytest.mark.parametrize(("language", "a", "b"), SAME)
-def test_wire_copies_stay_one_story_with_the_topic_words_set_aside(topic_vocabulary, language,
-                                                                    a, b):
+def test_wire_copies_stay_one_story_with_the_topic_words_set_aside(
+    topic_vocabulary, language, a, b
+):
     for words in topic_vocabulary.values():
         assert same_story(a, b, language, words)
 
 
 def test_topic_words_cover_inflections_and_wildcards(topic_vocabulary):
     words = topic_vocabulary["trump-putin-summit"]
-    for word, language in (("Путина", "ru"), ("Gipfeltreffen", "de"), ("встречи", "ru"),
-                           ("Anchorage", "en"), ("Anchorage", "de"), ("summits", "en"),
-                           ("Trump", None)):
+    for word, language in (
+        ("Путина", "ru"),
+        ("Gipfeltreffen", "de"),
+        ("встречи", "ru"),
+        ("Anchorage", "en"),
+        ("Anchorage", "de"),
+        ("summits", "en"),
+        ("Trump", None),
+    ):
         assert words.rest(title_fingerprint(word, language)) == frozenset(), (word, language)
     assert words.rest(title_fingerprint("productive talks", "en")) == {"product"}

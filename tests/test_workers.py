@@ -42,18 +42,31 @@ __all__ = ["pg_url"]  # the fixture, imported for this module's tests
 TOPIC = "trump-putin-summit"
 
 
-def worker_config(path: Path, database: str, farm: FeedFarm, *, name: str,
-                  hook: HookReceiver | None = None, interval: str = "2s",
-                  lease: str = "10s", threads: int = 4) -> Path:
+def worker_config(
+    path: Path,
+    database: str,
+    farm: FeedFarm,
+    *,
+    name: str,
+    hook: HookReceiver | None = None,
+    interval: str = "2s",
+    lease: str = "10s",
+    threads: int = 4,
+) -> Path:
     doc: dict[str, Any] = {
         "database": database,
         "alert_log": str(path.parent / f"alerts-{name}.jsonl"),
         "workers": threads,
         "lease": {"feeds": lease, "deliveries": lease},
-        "http": {"allow_private_networks": True, "listen": False,
-                 "user_agent": f"monitor-test/{name}"},
-        "feeds": [{"name": f"farm-{n}", "url": farm.url(n), "language": "en",
-                   "interval": interval} for n in range(farm.count)],
+        "http": {
+            "allow_private_networks": True,
+            "listen": False,
+            "user_agent": f"monitor-test/{name}",
+        },
+        "feeds": [
+            {"name": f"farm-{n}", "url": farm.url(n), "language": "en", "interval": interval}
+            for n in range(farm.count)
+        ],
         "topics": default_topics(),
         "notify": [{"webhook": hook.url}] if hook is not None else [],
         "delivery": {"schedule": ["1s", "2s", "5s"]},
@@ -70,8 +83,11 @@ class Worker:
         self.log_path = config.with_name(f"{name}.log")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "monitor", "run", "-c", str(config), "--log-format", "json"],
-            stdout=subprocess.DEVNULL, stderr=self.log_path.open("wb"),
-            env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=config.parent)
+            stdout=subprocess.DEVNULL,
+            stderr=self.log_path.open("wb"),
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+            cwd=config.parent,
+        )
 
     def events(self, name: str | None = None) -> list[dict[str, Any]]:
         lines = []
@@ -125,15 +141,19 @@ def alert_links(url: str) -> Counter[str]:
 @pytest.mark.slow
 @pytest.mark.timeout(150)
 def test_three_workers_share_300_feeds_through_a_kill_and_a_database_restart(
-        pg_url, farm, hook, tmp_path):
+    pg_url, farm, hook, tmp_path
+):
     with fresh_database(pg_url) as url:
         storage.open_database(url).dispose()  # migrate once, before the workers race
-        workers = [Worker(worker_config(tmp_path / f"w{i}.yaml", url, farm, name=f"w{i}",
-                                        hook=hook), f"w{i}") for i in range(3)]
+        workers = [
+            Worker(
+                worker_config(tmp_path / f"w{i}.yaml", url, farm, name=f"w{i}", hook=hook), f"w{i}"
+            )
+            for i in range(3)
+        ]
         try:
             for w in workers:
-                wait_until(lambda w=w: bool(w.events("daemon_started")), 40,
-                           f"{w.name} to start")
+                wait_until(lambda w=w: bool(w.events("daemon_started")), 40, f"{w.name} to start")
             _soak(url, farm, hook, workers)
         finally:
             codes = [w.stop() for w in workers]
@@ -147,12 +167,11 @@ def _soak(url: str, farm: FeedFarm, hook: HookReceiver, workers: list[Worker]) -
     held: dict[str, float] = {}
     while (elapsed := time.monotonic() - started) < 45:
         if int(elapsed) % 8 == 0:
-            farm.grow(growing[int(elapsed) % 3::3])
+            farm.grow(growing[int(elapsed) % 3 :: 3])
         if elapsed > 14 and killed_at == (0.0, 0.0):
             victim = workers[0]
             pid = victim.proc.pid
-            wait_until(lambda pid=pid: bool(_leases_of(url, pid)), 10,
-                       "the victim to hold leases")
+            wait_until(lambda pid=pid: bool(_leases_of(url, pid)), 10, "the victim to hold leases")
             victim.proc.kill()
             killed_at = (time.monotonic(), 0.0)
             victim.proc.wait(5)
@@ -191,17 +210,30 @@ def _soak(url: str, farm: FeedFarm, hook: HookReceiver, workers: list[Worker]) -
         after = [f for f in by_feed[n] if f.at > kill_time and f.agent != "monitor-test/w0"]
         assert after, name
         assert after[0].at < kill_time + remaining + 5, (name, remaining)
-    assert not [f for fs in by_feed.values() for f in fs
-                if f.agent == "monitor-test/w0" and f.at > kill_time + 0.5]
+    assert not [
+        f
+        for fs in by_feed.values()
+        for f in fs
+        if f.agent == "monitor-test/w0" and f.at > kill_time + 0.5
+    ]
 
     # No feed fetched by two workers at once: consecutive fetches of one feed are
     # a poll interval apart (minus jitter and queueing), never milliseconds. The one
     # exception is a fetch the victim had in flight when it was killed: its poll never
     # finished, and a survivor on the same host takes the feed over at once.
-    gaps = [(b.at - a.at, n, a.agent, b.agent, round(a.at - kill_time, 1),
-             round(a.at - restarted[0], 1))
-            for n, fetches in by_feed.items() for a, b in itertools.pairwise(fetches)
-            if not (a.agent == "monitor-test/w0" and kill_time - 2 < a.at <= kill_time + 0.5)]
+    gaps = [
+        (
+            b.at - a.at,
+            n,
+            a.agent,
+            b.agent,
+            round(a.at - kill_time, 1),
+            round(a.at - restarted[0], 1),
+        )
+        for n, fetches in by_feed.items()
+        for a, b in itertools.pairwise(fetches)
+        if not (a.agent == "monitor-test/w0" and kill_time - 2 < a.at <= kill_time + 0.5)
+    ]
     assert min(gaps)[0] > 0.5, sorted(gaps)[:5]
 
     # No alert delivered twice, except a send whose acknowledgement the kill or the
@@ -222,9 +254,11 @@ def _soak(url: str, farm: FeedFarm, hook: HookReceiver, workers: list[Worker]) -
         assert len(down) <= 1 and len(up) == len(down), w.name
         assert w.proc.poll() is None
         assert not w.events("job_failed") and not w.events("feed_poll_crashed")
-    print(f"\nfetches={sum(len(v) for v in by_feed.values())} alerts={len(links)} "
-          f"held_by_victim={len(held)} duplicate_deliveries={duplicates} "
-          f"restart={restarted[1] - restarted[0]:.1f}s")
+    print(
+        f"\nfetches={sum(len(v) for v in by_feed.values())} alerts={len(links)} "
+        f"held_by_victim={len(held)} duplicate_deliveries={duplicates} "
+        f"restart={restarted[1] - restarted[0]:.1f}s"
+    )
 
 
 def _leases_of(url: str, pid: int) -> dict[str, float]:
@@ -232,11 +266,14 @@ def _leases_of(url: str, pid: int) -> dict[str, float]:
     with psycopg.connect(conninfo(url)) as conn:
         rows = conn.execute(
             "SELECT name, extract(epoch FROM lease_until - now()) FROM feeds "
-            "WHERE lease_owner LIKE %s AND lease_until > now()", (f"%:{pid}:%",)).fetchall()
+            "WHERE lease_owner LIKE %s AND lease_until > now()",
+            (f"%:{pid}:%",),
+        ).fetchall()
     return {r[0]: float(r[1]) for r in rows}
 
 
 # --- the database cut off under one worker (fast) ----------------------------------
+
 
 @pytest.fixture
 def proxied(pg_url: str) -> Iterator[tuple[str, TcpProxy]]:
@@ -257,8 +294,9 @@ def test_daemon_rides_out_a_database_cut_and_loses_nothing(proxied, tmp_path):
         config = load_config(worker_config(tmp_path / "m.yaml", url, farm, name="solo"))
         app = build_app(config, metrics=Metrics())
         app.sync_feeds()
-        daemon = Daemon(config=config, config_path=tmp_path / "m.yaml", app=app,
-                        metrics=app.metrics)
+        daemon = Daemon(
+            config=config, config_path=tmp_path / "m.yaml", app=app, metrics=app.metrics
+        )
         daemon.tick()
         assert daemon.db_ok and daemon.health()[0]
         log_path = tmp_path / "alerts-solo.jsonl"
@@ -289,8 +327,11 @@ def test_daemon_rides_out_a_database_cut_and_loses_nothing(proxied, tmp_path):
             alerts = set(conn.execute(select(AlertRow.url)).scalars())
             articles = conn.execute(select(func.count()).select_from(ArticleRow)).scalar()
         assert alerts == expected and articles == 6
-        wait_until(lambda: {a["url"] for a in read_alert_log(log_path)} == expected, 10,
-                   "every alert logged")
+        wait_until(
+            lambda: {a["url"] for a in read_alert_log(log_path)} == expected,
+            10,
+            "every alert logged",
+        )
         assert len(read_alert_log(log_path)) == len(expected)
         app.close()
     finally:
@@ -316,8 +357,11 @@ def test_monitor_run_started_before_its_database_waits_for_it(proxied, tmp_path)
     proxy.cut()
     worker = Worker(worker_config(tmp_path / "m.yaml", url, farm, name="late"), "late")
     try:
-        wait_until(lambda: bool(worker.events("database_unavailable")), 20,
-                   "the worker to notice the database is down")
+        wait_until(
+            lambda: bool(worker.events("database_unavailable")),
+            20,
+            "the worker to notice the database is down",
+        )
         time.sleep(2.5)  # several retries (1 s, 2 s …), one log line
         assert worker.proc.poll() is None
         assert len(worker.events("database_unavailable")) == 1
@@ -325,8 +369,11 @@ def test_monitor_run_started_before_its_database_waits_for_it(proxied, tmp_path)
         proxy.restore()
         wait_until(lambda: bool(worker.events("tick_finished")), 20, "the first tick")
         assert worker.events("database_available")
-        wait_until(lambda: set(alert_links(url)) == {item_link(0, 0), item_link(1, 0)}, 10,
-                   "both items to become alerts")
+        wait_until(
+            lambda: set(alert_links(url)) == {item_link(0, 0), item_link(1, 0)},
+            10,
+            "both items to become alerts",
+        )
     finally:
         code = worker.stop()
         farm.stop()

@@ -35,10 +35,12 @@ def list_alerts(
     if feed is not None:
         # The feed list is JSON (one portable column on SQLite and PostgreSQL): the text
         # search narrows the rows, the exact test on the decoded list decides.
-        query = query.where(or_(
-            AlertRow.feed == feed,
-            cast(AlertRow.feeds, String).contains(json.dumps(feed), autoescape=True),
-        ))
+        query = query.where(
+            or_(
+                AlertRow.feed == feed,
+                cast(AlertRow.feeds, String).contains(json.dumps(feed), autoescape=True),
+            )
+        )
     if since is not None:
         query = query.where(AlertRow.detected_at >= since)
     if after_seq is not None:

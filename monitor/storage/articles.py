@@ -87,8 +87,10 @@ _KNOWN = (
             ArticleRow.article_key == SeenKeyRow.article_key,
         ),
     )
-    .where(FeedRow.name == bindparam("feed"),
-           SeenKeyRow.article_key.in_(bindparam("keys", expanding=True)))
+    .where(
+        FeedRow.name == bindparam("feed"),
+        SeenKeyRow.article_key.in_(bindparam("keys", expanding=True)),
+    )
 )
 """Every stored article has its identity key (written together); a key whose article
 was pruned comes back with no content hash. One statement, built once: this runs on
@@ -120,8 +122,9 @@ def lock_topics(conn: Connection, topics: Iterable[str]) -> None:
     if conn.dialect.name != "postgresql":
         return
     for topic in sorted(set(topics)):
-        key = int.from_bytes(hashlib.sha256(f"topic:{topic}".encode()).digest()[:8], "big",
-                             signed=True)
+        key = int.from_bytes(
+            hashlib.sha256(f"topic:{topic}".encode()).digest()[:8], "big", signed=True
+        )
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
@@ -197,8 +200,13 @@ def _replace_matches(
     if changed:
         conn.execute(delete(_MATCHES).where(_MATCHES.c.article_id.in_(changed)))
     rows = [
-        {"article_id": article_id, "topic": match.topic, "score": match.score,
-         "evidence": [e.to_json() for e in match.evidence], "matched_at": now}
+        {
+            "article_id": article_id,
+            "topic": match.topic,
+            "score": match.score,
+            "evidence": [e.to_json() for e in match.evidence],
+            "matched_at": now,
+        }
         for item, (article_id, _) in zip(items, stored, strict=True)
         for match in item.matches
     ]
@@ -240,10 +248,13 @@ def _upsert_articles(
     if not articles:
         return []
     conn.execute(
-        insert_ignore(SeenKeyRow, ["feed_id", "article_key"],
-                      ["feed_id", "article_key", "first_seen"]),
-        [{"feed_id": fid, "article_key": k, "first_seen": now}
-         for k in dict.fromkeys(a.article_key for a in articles)],
+        insert_ignore(
+            SeenKeyRow, ["feed_id", "article_key"], ["feed_id", "article_key", "first_seen"]
+        ),
+        [
+            {"feed_id": fid, "article_key": k, "first_seen": now}
+            for k in dict.fromkeys(a.article_key for a in articles)
+        ],
     )
     ids: dict[str, int] = {}
     keys = list(dict.fromkeys(a.article_key for a in articles))
@@ -255,11 +266,22 @@ def _upsert_articles(
         if a.article_key not in ids:
             fresh.setdefault(a.article_key, a)
     if fresh:
-        inserted = conn.execute(
-            _INSERT_ARTICLES,
-            [{"feed_id": fid, "article_key": key, "fetched_at": now, **_article_values(a, now)}
-             for key, a in fresh.items()],
-        ).scalars().all()
+        inserted = (
+            conn.execute(
+                _INSERT_ARTICLES,
+                [
+                    {
+                        "feed_id": fid,
+                        "article_key": key,
+                        "fetched_at": now,
+                        **_article_values(a, now),
+                    }
+                    for key, a in fresh.items()
+                ],
+            )
+            .scalars()
+            .all()
+        )
         new_ids = dict(zip(fresh, (int(i) for i in inserted), strict=True))
     else:
         new_ids = {}
@@ -470,5 +492,13 @@ def mark_channel_disabled(engine: Engine, channel: str, reason: str, now: dateti
 def save_operator_alert(engine: Engine, alert: Alert, policy: AlertPolicy, now: datetime) -> bool:
     """Store an alert about the monitor itself (dead letters, disabled channels)."""
     with write_transaction(engine) as conn:
-        return _insert_alert(conn, alert, story=alert.id, title_key="", language=None,
-                             article_id=None, channels=policy.channels, now=now)
+        return _insert_alert(
+            conn,
+            alert,
+            story=alert.id,
+            title_key="",
+            language=None,
+            article_id=None,
+            channels=policy.channels,
+            now=now,
+        )

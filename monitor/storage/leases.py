@@ -23,8 +23,14 @@ from monitor.storage.database import translates_errors, write_transaction
 from monitor.storage.models import DeliveryRow, FeedRow
 
 
-def lease_rows(conn: Connection, model: type[FeedRow] | type[DeliveryRow], query: Select[Any],
-               *, owner: str, until: datetime) -> Sequence[Row[Any]]:
+def lease_rows(
+    conn: Connection,
+    model: type[FeedRow] | type[DeliveryRow],
+    query: Select[Any],
+    *,
+    owner: str,
+    until: datetime,
+) -> Sequence[Row[Any]]:
     """Run ``query`` (which selects ``id``) and lease its rows to ``owner`` until ``until``.
 
     On PostgreSQL the rows are locked and rows another worker is claiming right now are
@@ -35,8 +41,11 @@ def lease_rows(conn: Connection, model: type[FeedRow] | type[DeliveryRow], query
         query = query.with_for_update(skip_locked=True)
     rows = conn.execute(query).all()
     if rows:
-        conn.execute(update(model).where(model.id.in_([r.id for r in rows]))
-                     .values(lease_owner=owner, lease_until=until))
+        conn.execute(
+            update(model)
+            .where(model.id.in_([r.id for r in rows]))
+            .values(lease_owner=owner, lease_until=until)
+        )
     return rows
 
 

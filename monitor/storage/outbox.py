@@ -200,11 +200,13 @@ def enable_channels(engine: Engine, channels: Sequence[str], now: datetime) -> d
     names = list(channels)
     revived: dict[str, int] = {}
     with write_transaction(engine) as conn:
-        disabled = list(conn.execute(
-            select(ChannelStateRow.channel).where(
-                ChannelStateRow.disabled_at.is_not(None), ChannelStateRow.channel.in_(names)
-            )
-        ).scalars())
+        disabled = list(
+            conn.execute(
+                select(ChannelStateRow.channel).where(
+                    ChannelStateRow.disabled_at.is_not(None), ChannelStateRow.channel.in_(names)
+                )
+            ).scalars()
+        )
         if not disabled:
             return revived
         conn.execute(
@@ -213,12 +215,20 @@ def enable_channels(engine: Engine, channels: Sequence[str], now: datetime) -> d
             .values(disabled_at=None, reason=None)
         )
         for name in disabled:
-            revived[name] = int(conn.execute(
-                update(DeliveryRow)
-                .where(DeliveryRow.status == "skipped", DeliveryRow.channel == name)
-                .values(status="pending", attempts=0, next_attempt=now, lease_owner=None,
-                        lease_until=None, last_error=None)
-            ).rowcount)
+            revived[name] = int(
+                conn.execute(
+                    update(DeliveryRow)
+                    .where(DeliveryRow.status == "skipped", DeliveryRow.channel == name)
+                    .values(
+                        status="pending",
+                        attempts=0,
+                        next_attempt=now,
+                        lease_owner=None,
+                        lease_until=None,
+                        last_error=None,
+                    )
+                ).rowcount
+            )
     return revived
 
 

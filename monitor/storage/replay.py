@@ -35,31 +35,51 @@ def _read_batch(engine: Engine, query: Select[Any]) -> tuple[list[Any], dict[int
         rows = list(conn.execute(query).all())
         topics: dict[int, set[str]] = {}
         if rows:
-            for article_id, topic in conn.execute(select(MatchRow.article_id, MatchRow.topic)
-                                                  .where(MatchRow.article_id.in_(
-                                                      [r.id for r in rows]))).all():
+            for article_id, topic in conn.execute(
+                select(MatchRow.article_id, MatchRow.topic).where(
+                    MatchRow.article_id.in_([r.id for r in rows])
+                )
+            ).all():
                 topics.setdefault(article_id, set()).add(topic)
     return rows, topics
 
 
-def iter_stored_articles(engine: Engine, *, since: datetime | None = None,
-                         batch: int = 500) -> Iterator[StoredArticle]:
+def iter_stored_articles(
+    engine: Engine, *, since: datetime | None = None, batch: int = 500
+) -> Iterator[StoredArticle]:
     """Every stored article (fetched since ``since``), oldest first, with its matches."""
     last_id = 0
     while True:
-        query = (select(ArticleRow.__table__, FeedRow.name.label("feed_name"))
-                 .join(FeedRow, FeedRow.id == ArticleRow.feed_id)
-                 .where(ArticleRow.id > last_id).order_by(ArticleRow.id).limit(batch))
+        query = (
+            select(ArticleRow.__table__, FeedRow.name.label("feed_name"))
+            .join(FeedRow, FeedRow.id == ArticleRow.feed_id)
+            .where(ArticleRow.id > last_id)
+            .order_by(ArticleRow.id)
+            .limit(batch)
+        )
         if since is not None:
             query = query.where(ArticleRow.fetched_at >= since)
         rows, topics = _read_batch(engine, query)
         if not rows:
             return
         for r in rows:
-            yield StoredArticle(id=r.id, topics=frozenset(topics.get(r.id, ())), article=Article(
-                feed=r.feed_name, article_key=r.article_key, content_hash=r.content_hash,
-                url=r.url, title=r.title, summary=r.summary or "", content=r.content or "",
-                published=r.published, language=r.language, guid=r.guid, link=r.link))
+            yield StoredArticle(
+                id=r.id,
+                topics=frozenset(topics.get(r.id, ())),
+                article=Article(
+                    feed=r.feed_name,
+                    article_key=r.article_key,
+                    content_hash=r.content_hash,
+                    url=r.url,
+                    title=r.title,
+                    summary=r.summary or "",
+                    content=r.content or "",
+                    published=r.published,
+                    language=r.language,
+                    guid=r.guid,
+                    link=r.link,
+                ),
+            )
         last_id = rows[-1].id
 
 
@@ -76,20 +96,36 @@ def apply_replay(
     """Store added matches (alerting per ``policy.raise_alerts``), delete dropped ones."""
     alerts: list[Alert] = []
     with write_transaction(engine) as conn:
-        disabled = set(conn.execute(select(ChannelStateRow.channel)
-                                    .where(ChannelStateRow.disabled_at.is_not(None))).scalars())
+        disabled = set(
+            conn.execute(
+                select(ChannelStateRow.channel).where(ChannelStateRow.disabled_at.is_not(None))
+            ).scalars()
+        )
         channels = tuple(c for c in policy.channels if c[0] not in disabled)
         for stored, topic in dropped:
-            conn.execute(delete(MatchRow).where(MatchRow.article_id == stored.id,
-                                                MatchRow.topic == topic))
+            conn.execute(
+                delete(MatchRow).where(MatchRow.article_id == stored.id, MatchRow.topic == topic)
+            )
         lock_topics(conn, {match.topic for _, match in added})
         for stored, match in added:
-            conn.execute(insert(MatchRow).values(
-                article_id=stored.id, topic=match.topic, score=match.score,
-                evidence=[e.to_json() for e in match.evidence], matched_at=now))
+            conn.execute(
+                insert(MatchRow).values(
+                    article_id=stored.id,
+                    topic=match.topic,
+                    score=match.score,
+                    evidence=[e.to_json() for e in match.evidence],
+                    matched_at=now,
+                )
+            )
             outcome = raise_story_alert(
-                conn, MatchedArticle(stored.article, (match,), title_key or stored.article.title),
-                article_id=stored.id, match=match, policy=policy, channels=channels, now=now)
+                conn,
+                MatchedArticle(stored.article, (match,), title_key or stored.article.title),
+                article_id=stored.id,
+                match=match,
+                policy=policy,
+                channels=channels,
+                now=now,
+            )
             if isinstance(outcome, Alert):
                 alerts.append(outcome)
     return alerts

@@ -23,8 +23,7 @@ def insert_ignore(table: Any, keys: Sequence[str], columns: Sequence[str]) -> Te
     Execute it with a dict (or a list of dicts, executemany) keyed by column name; its
     ``rowcount`` is the number of rows inserted.
     """
-    return _statement(cast(Table, getattr(table, "__table__", table)), tuple(keys),
-                      tuple(columns))
+    return _statement(cast(Table, getattr(table, "__table__", table)), tuple(keys), tuple(columns))
 
 
 @functools.cache

@@ -60,18 +60,22 @@ class Result:
 
     def row(self) -> str:
         mean = statistics.mean(self.steady)
-        return (f"| {self.label:<22} | {self.cold:7.1f} s | {mean:7.1f} s "
-                f"({min(self.steady):.1f}–{max(self.steady):.1f}) | "
-                f"{self.feeds / self.cold:6.0f} | {self.feeds / mean:6.0f} | "
-                f"{self.cpu_busy:5.0%} | "
-                + " / ".join(f"{self.roles[k]:.0%}" for k in ROLES)
-                + f" | {', '.join(f'{r:.0f}' for r in self.rss_mb)} |")
+        return (
+            f"| {self.label:<22} | {self.cold:7.1f} s | {mean:7.1f} s "
+            f"({min(self.steady):.1f}–{max(self.steady):.1f}) | "
+            f"{self.feeds / self.cold:6.0f} | {self.feeds / mean:6.0f} | "
+            f"{self.cpu_busy:5.0%} | "
+            + " / ".join(f"{self.roles[k]:.0%}" for k in ROLES)
+            + f" | {', '.join(f'{r:.0f}' for r in self.rss_mb)} |"
+        )
 
 
 ROLES = ("workers", "postgres", "feed server", "other")
-HEADER = ("| set-up | cold cycle | steady cycle (min–max) | cold feeds/s | steady feeds/s "
-          "| CPU busy | CPU share workers / postgres / feed server / other "
-          "| peak RSS per worker (MB) |\n|---|---|---|---|---|---|---|---|")
+HEADER = (
+    "| set-up | cold cycle | steady cycle (min–max) | cold feeds/s | steady feeds/s "
+    "| CPU busy | CPU share workers / postgres / feed server / other "
+    "| peak RSS per worker (MB) |\n|---|---|---|---|---|---|---|---|"
+)
 
 
 def cpu_times() -> tuple[int, int]:
@@ -95,8 +99,11 @@ def cpu_snapshot() -> dict[int, tuple[int, str, int]]:
     return procs
 
 
-def cpu_by_role(before: dict[int, tuple[int, str, int]], after: dict[int, tuple[int, str, int]],
-                workers: list[int]) -> dict[str, int]:
+def cpu_by_role(
+    before: dict[int, tuple[int, str, int]],
+    after: dict[int, tuple[int, str, int]],
+    workers: list[int],
+) -> dict[str, int]:
     """CPU jiffies used between two snapshots by role: the workers (with their parse
     processes), the PostgreSQL server, this process (the feed farm), everything else
     (other work on the machine). A process that exited in between is not counted."""
@@ -108,8 +115,15 @@ def cpu_by_role(before: dict[int, tuple[int, str, int]], after: dict[int, tuple[
     roles = {"workers": 0, "postgres": 0, "feed server": 0, "other": 0}
     for pid, (_, comm, total) in procs.items():
         used = total - before[pid][2] if pid in before else total
-        role = ("workers" if pid in tree else "postgres" if comm == "postgres"
-                else "feed server" if pid == os.getpid() else "other")
+        role = (
+            "workers"
+            if pid in tree
+            else "postgres"
+            if comm == "postgres"
+            else "feed server"
+            if pid == os.getpid()
+            else "other"
+        )
         roles[role] += used
     return roles
 
@@ -128,8 +142,10 @@ def write_config(path: Path, database: str, farm: FeedFarm, threads: int) -> Pat
         "workers": threads,
         "tick": "1s",
         "http": {"allow_private_networks": True, "listen": False},
-        "feeds": [{"name": f"farm-{n}", "url": farm.url(n), "language": "en",
-                   "interval": "1h"} for n in range(farm.count)],
+        "feeds": [
+            {"name": f"farm-{n}", "url": farm.url(n), "language": "en", "interval": "1h"}
+            for n in range(farm.count)
+        ],
         "topics": default_topics(),
     }
     path.write_text(yaml.safe_dump(doc, sort_keys=False), "utf-8")
@@ -137,13 +153,30 @@ def write_config(path: Path, database: str, farm: FeedFarm, threads: int) -> Pat
 
 
 @contextmanager
-def running_workers(config: Path, count: int,
-                    log_dir: Path) -> Iterator[list[subprocess.Popen[bytes]]]:
-    procs = [subprocess.Popen(
-        [sys.executable, "-m", "monitor", "run", "-c", str(config), "--log-format", "json",
-         "--log-level", "warning"],
-        stdout=subprocess.DEVNULL, stderr=(log_dir / f"worker{i}.log").open("wb"),
-        env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=log_dir) for i in range(count)]
+def running_workers(
+    config: Path, count: int, log_dir: Path
+) -> Iterator[list[subprocess.Popen[bytes]]]:
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "monitor",
+                "run",
+                "-c",
+                str(config),
+                "--log-format",
+                "json",
+                "--log-level",
+                "warning",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=(log_dir / f"worker{i}.log").open("wb"),
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+            cwd=log_dir,
+        )
+        for i in range(count)
+    ]
     try:
         yield procs
     finally:
@@ -157,8 +190,13 @@ def running_workers(config: Path, count: int,
                 p.kill()
 
 
-def wait_cycle(engine: Engine, since: datetime, feeds: int,
-               procs: list[subprocess.Popen[bytes]], timeout: float = 600) -> None:
+def wait_cycle(
+    engine: Engine,
+    since: datetime,
+    feeds: int,
+    procs: list[subprocess.Popen[bytes]],
+    timeout: float = 600,
+) -> None:
     deadline = time.monotonic() + timeout
     query = select(func.count()).select_from(FeedRow).where(FeedRow.last_poll >= since)
     while True:
@@ -190,8 +228,9 @@ def make_due(engine: Engine, when: datetime) -> None:
     raise RuntimeError("database unavailable for 30 s")
 
 
-def run_setup(label: str, database: str, workers: int, feeds: int, cycles: int,
-              threads: int, work: Path) -> Result:
+def run_setup(
+    label: str, database: str, workers: int, feeds: int, cycles: int, threads: int, work: Path
+) -> Result:
     farm = FeedFarm(feeds, initial=20, matching_every=10).start()
     rng = random.Random(7)
     try:
@@ -230,8 +269,15 @@ def run_setup(label: str, database: str, workers: int, feeds: int, cycles: int,
     finally:
         farm.stop()
     used = max(1, sum(roles.values()))
-    return Result(label, times[0], times[1:], busy_total[0] / max(1, busy_total[1]), rss,
-                  feeds, {k: v / used for k, v in roles.items()})
+    return Result(
+        label,
+        times[0],
+        times[1:],
+        busy_total[0] / max(1, busy_total[1]),
+        rss,
+        feeds,
+        {k: v / used for k, v in roles.items()},
+    )
 
 
 def load_specs(config: Path) -> list[FeedSpec]:
@@ -252,17 +298,37 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
         work = Path(tmp)
         if not args.no_sqlite:
-            results.append(run_setup("SQLite, 1 worker", f"sqlite:///{work / 'bench.db'}", 1,
-                                     args.feeds, args.cycles, args.threads, work))
+            results.append(
+                run_setup(
+                    "SQLite, 1 worker",
+                    f"sqlite:///{work / 'bench.db'}",
+                    1,
+                    args.feeds,
+                    args.cycles,
+                    args.threads,
+                    work,
+                )
+            )
         if reason is not None or pg is None:
             print(f"PostgreSQL skipped: {reason}")
         else:
             for n in (int(v) for v in args.workers.split(",")):
                 with fresh_database(pg) as url:
-                    results.append(run_setup(f"PostgreSQL, {n} worker{'s' * (n > 1)}", url, n,
-                                             args.feeds, args.cycles, args.threads, work))
-    print(f"\n{args.feeds} feeds, 30 % with a new item per steady cycle, "
-          f"{args.threads} threads per worker, {os.cpu_count()} CPUs\n")
+                    results.append(
+                        run_setup(
+                            f"PostgreSQL, {n} worker{'s' * (n > 1)}",
+                            url,
+                            n,
+                            args.feeds,
+                            args.cycles,
+                            args.threads,
+                            work,
+                        )
+                    )
+    print(
+        f"\n{args.feeds} feeds, 30 % with a new item per steady cycle, "
+        f"{args.threads} threads per worker, {os.cpu_count()} CPUs\n"
+    )
     print(HEADER)
     for r in results:
         print(r.row())

@@ -44,15 +44,21 @@ def matched_items() -> list[Matched]:
             when = parse_time(data.get("published") or "")
             if when is None:
                 continue
-            doc = Document(title=data.get("title") or "", summary=data.get("summary") or "",
-                           language=data.get("language"))
-            items += [Matched(when, m.topic, data.get("language"), data["title"], data.get("url"))
-                      for m in topics.match(doc)]
+            doc = Document(
+                title=data.get("title") or "",
+                summary=data.get("summary") or "",
+                language=data.get("language"),
+            )
+            items += [
+                Matched(when, m.topic, data.get("language"), data["title"], data.get("url"))
+                for m in topics.match(doc)
+            ]
     return sorted(items, key=lambda m: m.when)
 
 
-def group(items: list[Matched], words: dict[str, TopicWords] | None,
-          window: timedelta = WINDOW) -> tuple[int, list[tuple[str, str]]]:
+def group(
+    items: list[Matched], words: dict[str, TopicWords] | None, window: timedelta = WINDOW
+) -> tuple[int, list[tuple[str, str]]]:
     """(alerts raised, [(title, the alert's title it joined)])."""
     alerts: list[tuple[Matched, str]] = []
     joined: list[tuple[str, str]] = []
@@ -63,10 +69,17 @@ def group(items: list[Matched], words: dict[str, TopicWords] | None,
         seen.add((item.topic, item.url))
         fp = title_fingerprint(item.title, item.language)
         topic = words.get(item.topic) if words is not None else None
-        hit = next((a for a, other in reversed(alerts)
-                    if a.topic == item.topic and a.language == item.language
-                    and item.when - a.when <= window
-                    and same_story_fingerprints(fp, other, topic)), None)
+        hit = next(
+            (
+                a
+                for a, other in reversed(alerts)
+                if a.topic == item.topic
+                and a.language == item.language
+                and item.when - a.when <= window
+                and same_story_fingerprints(fp, other, topic)
+            ),
+            None,
+        )
         if hit is None:
             alerts.append((item, fp))
         else:
@@ -83,8 +96,10 @@ def main() -> int:
     words = {tid: topic_words(topics.terms(tid)) for tid in topics.ids}
     with_words, joined_with = group(items, words)
     without, joined_without = group(items, None)
-    print(f"{len(items)} matches; alerts with the topic words set aside: {with_words}, "
-          f"without: {without}")
+    print(
+        f"{len(items)} matches; alerts with the topic words set aside: {with_words}, "
+        f"without: {without}"
+    )
     for title, other in sorted(set(joined_without) - set(joined_with)):
         print(f"  separate now: {title!r}  /  {other!r}")
     for title, other in sorted(set(joined_with) - set(joined_without)):

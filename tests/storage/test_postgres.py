@@ -41,8 +41,11 @@ LEASE = timedelta(minutes=5)
 def pg(pg_url: str) -> Iterator[tuple[str, Engine]]:
     with fresh_database(pg_url) as url:
         engine = storage.open_database(url)
-        storage.sync_feeds(engine, [FeedSpec("a", "http://127.0.0.1:1/a"),
-                                    FeedSpec("b", "http://127.0.0.1:1/b")], NOW)
+        storage.sync_feeds(
+            engine,
+            [FeedSpec("a", "http://127.0.0.1:1/a"), FeedSpec("b", "http://127.0.0.1:1/b")],
+            NOW,
+        )
         yield url, engine
         engine.dispose()
 
@@ -91,8 +94,9 @@ def test_a_claim_skips_rows_locked_by_another_transaction_instead_of_waiting(pg)
 
 def test_concurrent_claims_never_hand_one_feed_to_two_workers(pg):
     _, engine = pg
-    storage.sync_feeds(engine, [FeedSpec(f"f{i}", f"http://127.0.0.1:1/{i}")
-                                for i in range(200)], NOW)
+    storage.sync_feeds(
+        engine, [FeedSpec(f"f{i}", f"http://127.0.0.1:1/{i}") for i in range(200)], NOW
+    )
     results: dict[str, list[str]] = {}
 
     def worker(owner: str) -> None:
@@ -114,16 +118,27 @@ def test_concurrent_claims_never_hand_one_feed_to_two_workers(pg):
 
 def test_a_worker_stalled_past_its_lease_writes_nothing_even_if_nobody_took_over(pg):
     _, engine = pg
-    storage.claim_feeds(engine, owner="slow", now=NOW, lease=LEASE, limit=1, names=["a"],
-                        due_only=False)
+    storage.claim_feeds(
+        engine, owner="slow", now=NOW, lease=LEASE, limit=1, names=["a"], due_only=False
+    )
     with engine.begin() as conn:  # five minutes pass on the database's clock
-        conn.execute(update(FeedRow).where(FeedRow.name == "a")
-                     .values(lease_until=datetime(2000, 1, 1, tzinfo=UTC)))
+        conn.execute(
+            update(FeedRow)
+            .where(FeedRow.name == "a")
+            .values(lease_until=datetime(2000, 1, 1, tzinfo=UTC))
+        )
 
-    result = storage.save_feed_update(engine, FeedUpdate(
-        feed="a", state=FeedState(name="a", status="ok", last_poll=NOW),
-        articles=(MatchedArticle(_article("k1", "Putin"), (_match(),)),),
-        lease_owner="slow"), storage.AlertPolicy(), NOW)
+    result = storage.save_feed_update(
+        engine,
+        FeedUpdate(
+            feed="a",
+            state=FeedState(name="a", status="ok", last_poll=NOW),
+            articles=(MatchedArticle(_article("k1", "Putin"), (_match(),)),),
+            lease_owner="slow",
+        ),
+        storage.AlertPolicy(),
+        NOW,
+    )
 
     assert not result.saved
     with engine.connect() as conn:
@@ -132,25 +147,46 @@ def test_a_worker_stalled_past_its_lease_writes_nothing_even_if_nobody_took_over
 
 def test_nul_characters_never_reach_postgresql(pg):
     _, engine = pg
-    storage.claim_feeds(engine, owner="w", now=NOW, lease=LEASE, limit=1, names=["a"],
-                        due_only=False)
-    art = _article("k1", "Putin\x00 meets Trump", url="https://e.org/a\x00b",
-                   summary="sum\x00mary")
-    result = storage.save_feed_update(engine, FeedUpdate(
-        feed="a", state=FeedState(name="a", status="error", last_error="bad\x00byte",
-                                  etag='"e\x00"', last_poll=NOW),
-        articles=(MatchedArticle(art, (_match(),)),),
-        operator_alerts=(Alert(id="op1", kind="operator", topic="feed-down",
-                               topic_name="op\x00", title="t\x00", url=None, feed="a",
-                               published=None, detected_at=NOW, evidence=()),),
-        lease_owner="w"), storage.AlertPolicy(), NOW)
+    storage.claim_feeds(
+        engine, owner="w", now=NOW, lease=LEASE, limit=1, names=["a"], due_only=False
+    )
+    art = _article("k1", "Putin\x00 meets Trump", url="https://e.org/a\x00b", summary="sum\x00mary")
+    result = storage.save_feed_update(
+        engine,
+        FeedUpdate(
+            feed="a",
+            state=FeedState(
+                name="a", status="error", last_error="bad\x00byte", etag='"e\x00"', last_poll=NOW
+            ),
+            articles=(MatchedArticle(art, (_match(),)),),
+            operator_alerts=(
+                Alert(
+                    id="op1",
+                    kind="operator",
+                    topic="feed-down",
+                    topic_name="op\x00",
+                    title="t\x00",
+                    url=None,
+                    feed="a",
+                    published=None,
+                    detected_at=NOW,
+                    evidence=(),
+                ),
+            ),
+            lease_owner="w",
+        ),
+        storage.AlertPolicy(),
+        NOW,
+    )
 
     assert result.saved and result.new == 1
     with engine.connect() as conn:
-        row = conn.execute(select(ArticleRow.title, ArticleRow.summary, ArticleRow.url,
-                                  ArticleRow.article_key)).one()
-        feed = conn.execute(select(FeedRow.last_error, FeedRow.etag)
-                            .where(FeedRow.name == "a")).one()
+        row = conn.execute(
+            select(ArticleRow.title, ArticleRow.summary, ArticleRow.url, ArticleRow.article_key)
+        ).one()
+        feed = conn.execute(
+            select(FeedRow.last_error, FeedRow.etag).where(FeedRow.name == "a")
+        ).one()
         titles = set(conn.execute(select(AlertRow.title)).scalars())
     assert tuple(row) == ("Putin meets Trump", "summary", "https://e.org/ab", "k1")
     assert tuple(feed) == ("badbyte", '"e"')
@@ -159,7 +195,8 @@ def test_nul_characters_never_reach_postgresql(pg):
 
 def test_an_unreachable_server_is_a_storage_error_not_a_driver_error():
     engine = storage.create_database_engine(
-        "postgresql+psycopg://monitor:monitor@127.0.0.1:1/monitor")
+        "postgresql+psycopg://monitor:monitor@127.0.0.1:1/monitor"
+    )
     try:
         with pytest.raises(StorageError):
             storage.claim_feeds(engine, owner="w", now=NOW, lease=LEASE, limit=1)
@@ -172,9 +209,16 @@ def test_an_unreachable_server_is_a_storage_error_not_a_driver_error():
 
 
 def _article(key: str, title: str, url: str | None = None, summary: str = "") -> Article:
-    return Article(feed="a", article_key=key, content_hash=f"h-{key}",
-                   url=url or f"https://e.org/{key}", title=title, summary=summary,
-                   published=NOW, language="en")
+    return Article(
+        feed="a",
+        article_key=key,
+        content_hash=f"h-{key}",
+        url=url or f"https://e.org/{key}",
+        title=title,
+        summary=summary,
+        published=NOW,
+        language="en",
+    )
 
 
 def _match() -> Match:

@@ -25,11 +25,22 @@ SPECS = [FeedSpec("a", "http://127.0.0.1:1/a"), FeedSpec("b", "http://127.0.0.1:
 POLICY = storage.AlertPolicy(channels=(("webhook:x", None), ("email:y", frozenset({"t2"}))))
 
 
-def article(feed: str, key: str, title: str = "Title", url: str | None = None,
-            published: datetime | None = NOW) -> Article:
-    return Article(feed=feed, article_key=key, content_hash=f"h-{key}-{title}",
-                   url=url or f"https://example.org/{key}", title=title, published=published,
-                   language="en")
+def article(
+    feed: str,
+    key: str,
+    title: str = "Title",
+    url: str | None = None,
+    published: datetime | None = NOW,
+) -> Article:
+    return Article(
+        feed=feed,
+        article_key=key,
+        content_hash=f"h-{key}-{title}",
+        url=url or f"https://example.org/{key}",
+        title=title,
+        published=published,
+        language="en",
+    )
 
 
 def match(topic: str = "t1") -> Match:
@@ -37,20 +48,34 @@ def match(topic: str = "t1") -> Match:
 
 
 def claim_one(engine, name: str, owner: str = "w1", now: datetime = NOW):
-    claimed = storage.claim_feeds(engine, owner=owner, now=now, lease=timedelta(minutes=5),
-                                  limit=10, names=[name], due_only=False)
+    claimed = storage.claim_feeds(
+        engine,
+        owner=owner,
+        now=now,
+        lease=timedelta(minutes=5),
+        limit=10,
+        names=[name],
+        due_only=False,
+    )
     assert [s.name for s, _ in claimed] == [name]
     return claimed[0][1]
 
 
-def save(engine, feed: str, items, owner: str = "w1", now: datetime = NOW,
-         policy=POLICY):
+def save(engine, feed: str, items, owner: str = "w1", now: datetime = NOW, policy=POLICY):
     state = claim_one(engine, feed, owner, now)
-    done = FeedState(name=feed, status="ok", last_poll=now, next_poll=now + timedelta(minutes=10),
-                     etag=state.etag)
+    done = FeedState(
+        name=feed,
+        status="ok",
+        last_poll=now,
+        next_poll=now + timedelta(minutes=10),
+        etag=state.etag,
+    )
     return storage.save_feed_update(
-        engine, FeedUpdate(feed=feed, state=done, articles=tuple(items), lease_owner=owner),
-        policy, now)
+        engine,
+        FeedUpdate(feed=feed, state=done, articles=tuple(items), lease_owner=owner),
+        policy,
+        now,
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -60,8 +85,14 @@ def feeds(engine):
 
 
 def test_sync_adds_updates_and_disables_feeds(engine):
-    storage.sync_feeds(engine, [FeedSpec("a", "http://127.0.0.1:1/new", interval=timedelta(
-        minutes=1)), FeedSpec("c", "http://127.0.0.1:1/c")], NOW)
+    storage.sync_feeds(
+        engine,
+        [
+            FeedSpec("a", "http://127.0.0.1:1/new", interval=timedelta(minutes=1)),
+            FeedSpec("c", "http://127.0.0.1:1/c"),
+        ],
+        NOW,
+    )
     status = {s.spec.name: s for s in storage.list_feed_status(engine, include_disabled=True)}
     assert status["a"].spec.url.endswith("/new") and status["a"].spec.interval.seconds == 60
     assert not status["b"].spec.enabled and status["c"].spec.enabled
@@ -71,12 +102,12 @@ def test_sync_adds_updates_and_disables_feeds(engine):
 def test_a_leased_feed_is_not_claimed_twice_until_the_lease_expires(engine):
     first = storage.claim_feeds(engine, owner="w1", now=NOW, lease=timedelta(minutes=5), limit=10)
     assert {s.name for s, _ in first} == {"a", "b"}
-    assert storage.claim_feeds(engine, owner="w2", now=NOW, lease=timedelta(minutes=5),
-                               limit=10) == []
+    assert (
+        storage.claim_feeds(engine, owner="w2", now=NOW, lease=timedelta(minutes=5), limit=10) == []
+    )
     later = NOW + timedelta(minutes=6)
     expire_leases(engine)
-    taken = storage.claim_feeds(engine, owner="w2", now=later, lease=timedelta(minutes=5),
-                                limit=10)
+    taken = storage.claim_feeds(engine, owner="w2", now=later, lease=timedelta(minutes=5), limit=10)
     assert {s.name for s, _ in taken} == {"a", "b"}
 
 
@@ -86,10 +117,17 @@ def test_a_worker_that_lost_its_lease_writes_nothing(engine):
     expire_leases(engine)
     claim_one(engine, "a", owner="fast", now=later)
 
-    lost = storage.save_feed_update(engine, FeedUpdate(
-        feed="a", state=FeedState(name="a", status="ok"),
-        articles=(MatchedArticle(article("a", "k1"), (match(),)),), lease_owner="slow"),
-        POLICY, later)
+    lost = storage.save_feed_update(
+        engine,
+        FeedUpdate(
+            feed="a",
+            state=FeedState(name="a", status="ok"),
+            articles=(MatchedArticle(article("a", "k1"), (match(),)),),
+            lease_owner="slow",
+        ),
+        POLICY,
+        later,
+    )
 
     assert not lost.saved
     with engine.connect() as conn:
@@ -97,8 +135,14 @@ def test_a_worker_that_lost_its_lease_writes_nothing(engine):
 
 
 def test_save_writes_articles_matches_alert_and_one_delivery_per_channel(engine):
-    result = save(engine, "a", [MatchedArticle(article("a", "k1"), (match("t1"), match("t2"))),
-                                MatchedArticle(article("a", "k2"), ())])
+    result = save(
+        engine,
+        "a",
+        [
+            MatchedArticle(article("a", "k1"), (match("t1"), match("t2"))),
+            MatchedArticle(article("a", "k2"), ()),
+        ],
+    )
 
     assert (result.new, result.matched, len(result.alerts)) == (2, 2, 2)
     with engine.connect() as conn:
@@ -108,14 +152,17 @@ def test_save_writes_articles_matches_alert_and_one_delivery_per_channel(engine)
         by_alert.setdefault(alert, set()).add(channel)
     topics = {a.id: a.topic for a in result.alerts}
     assert {topics[k]: v for k, v in by_alert.items()} == {
-        "t1": {"log", "webhook:x"}, "t2": {"log", "webhook:x", "email:y"}}
+        "t1": {"log", "webhook:x"},
+        "t2": {"log", "webhook:x", "email:y"},
+    }
 
 
 def test_same_story_in_another_feed_links_instead_of_alerting(engine):
     save(engine, "a", [MatchedArticle(article("a", "k1", url="https://x.org/s"), (match(),))])
 
-    again = save(engine, "b", [MatchedArticle(article("b", "other", url="https://x.org/s"),
-                                              (match(),))])
+    again = save(
+        engine, "b", [MatchedArticle(article("b", "other", url="https://x.org/s"), (match(),))]
+    )
 
     assert again.alerts == () and again.linked == 1
     [(_, alert)] = storage.list_alerts(engine)
@@ -124,19 +171,34 @@ def test_same_story_in_another_feed_links_instead_of_alerting(engine):
 
 def test_near_duplicate_title_joins_the_story(engine):
     policy = storage.AlertPolicy(same_story=lambda _t, a, b, lang: a.lower() == b.lower())
-    save(engine, "a", [MatchedArticle(article("a", "k1", "Putin lands in Alaska"), (match(),))],
-         policy=policy)
-    again = save(engine, "b", [MatchedArticle(article("b", "k9", "PUTIN LANDS IN ALASKA"),
-                                              (match(),))], policy=policy)
+    save(
+        engine,
+        "a",
+        [MatchedArticle(article("a", "k1", "Putin lands in Alaska"), (match(),))],
+        policy=policy,
+    )
+    again = save(
+        engine,
+        "b",
+        [MatchedArticle(article("b", "k9", "PUTIN LANDS IN ALASKA"), (match(),))],
+        policy=policy,
+    )
     assert again.linked == 1 and again.alerts == ()
 
 
 def test_old_article_and_catch_up_raise_no_alert(engine):
-    old = save(engine, "a", [MatchedArticle(article("a", "k1", published=NOW - timedelta(days=3)),
-                                            (match(),))])
+    old = save(
+        engine,
+        "a",
+        [MatchedArticle(article("a", "k1", published=NOW - timedelta(days=3)), (match(),))],
+    )
     assert old.old == 1 and old.alerts == ()
-    quiet = save(engine, "b", [MatchedArticle(article("b", "k2"), (match(),))],
-                 policy=storage.AlertPolicy(raise_alerts=False))
+    quiet = save(
+        engine,
+        "b",
+        [MatchedArticle(article("b", "k2"), (match(),))],
+        policy=storage.AlertPolicy(raise_alerts=False),
+    )
     assert quiet.alerts == () and quiet.matched == 1
 
 
@@ -152,10 +214,15 @@ def test_outbox_claim_deliver_retry_and_dead_letter(engine):
     storage.mark_delivered(engine, log_task.id, "d", NOW)
     storage.mark_failed(engine, hook.id, "d", "HTTP 500", NOW + timedelta(seconds=30))
 
-    assert storage.claim_deliveries(engine, owner="d", now=NOW + timedelta(seconds=10),
-                                    lease=timedelta(minutes=1)) == []
-    [retry] = storage.claim_deliveries(engine, owner="d", now=NOW + timedelta(seconds=31),
-                                       lease=timedelta(minutes=1))
+    assert (
+        storage.claim_deliveries(
+            engine, owner="d", now=NOW + timedelta(seconds=10), lease=timedelta(minutes=1)
+        )
+        == []
+    )
+    [retry] = storage.claim_deliveries(
+        engine, owner="d", now=NOW + timedelta(seconds=31), lease=timedelta(minutes=1)
+    )
     assert retry.attempts == 1 and retry.delivery_id == hook.delivery_id
     storage.mark_failed(engine, retry.id, "d", "HTTP 500", None)
     assert storage.outbox_counts(engine) == {"delivered": 1, "dead": 1}
@@ -185,8 +252,12 @@ def test_failing_feeds_are_counted_among_the_enabled_ones(engine):
     storage.sync_feeds(engine, [*SPECS, FeedSpec("c", "http://127.0.0.1:1/c")], NOW)
     for name, status in (("a", "error"), ("b", "gone"), ("c", "ok")):
         claim_one(engine, name)
-        storage.save_feed_update(engine, FeedUpdate(
-            feed=name, state=FeedState(name=name, status=status), lease_owner="w1"), POLICY, NOW)
+        storage.save_feed_update(
+            engine,
+            FeedUpdate(feed=name, state=FeedState(name=name, status=status), lease_owner="w1"),
+            POLICY,
+            NOW,
+        )
     assert storage.count_failing_feeds(engine) == 2
 
     storage.sync_feeds(engine, [SPECS[0], FeedSpec("c", "http://127.0.0.1:1/c")], NOW)
@@ -195,30 +266,54 @@ def test_failing_feeds_are_counted_among_the_enabled_ones(engine):
 
 def test_alert_filters(engine):
     save(engine, "a", [MatchedArticle(article("a", "k1"), (match("t1"),))])
-    save(engine, "b", [MatchedArticle(article("b", "k2"), (match("t2"),))],
-         now=NOW + timedelta(hours=1))
+    save(
+        engine,
+        "b",
+        [MatchedArticle(article("b", "k2"), (match("t2"),))],
+        now=NOW + timedelta(hours=1),
+    )
     assert [a.topic for _, a in storage.list_alerts(engine)] == ["t1", "t2"]
     assert [a.topic for _, a in storage.list_alerts(engine, topic="t2")] == ["t2"]
     assert [a.feed for _, a in storage.list_alerts(engine, feed="a")] == ["a"]
     assert [a.topic for _, a in storage.list_alerts(engine, limit=1)] == ["t2"]
-    assert [a.topic for _, a in storage.list_alerts(
-        engine, since=NOW + timedelta(minutes=30))] == ["t2"]
+    assert [a.topic for _, a in storage.list_alerts(engine, since=NOW + timedelta(minutes=30))] == [
+        "t2"
+    ]
 
 
 def test_alerts_of_a_feed_include_stories_it_carried_second(engine):
     """`monitor alerts --feed b` lists the story "a" broke and "b" reported too."""
-    storage.sync_feeds(engine, [*SPECS, FeedSpec("b_", "http://127.0.0.1:1/b_"),
-                                FeedSpec("тасс", "http://127.0.0.1:1/t")], NOW)
+    storage.sync_feeds(
+        engine,
+        [*SPECS, FeedSpec("b_", "http://127.0.0.1:1/b_"), FeedSpec("тасс", "http://127.0.0.1:1/t")],
+        NOW,
+    )
     wire = "https://example.org/wire"
     save(engine, "a", [MatchedArticle(article("a", "k1", url=wire), (match("t1"),))])
-    save(engine, "b", [MatchedArticle(article("b", "k1", url=wire), (match("t1"),))],
-         now=NOW + timedelta(minutes=1))
-    save(engine, "b", [MatchedArticle(article("b", "k2"), (match("t2"),))],
-         now=NOW + timedelta(minutes=2))
-    save(engine, "тасс", [MatchedArticle(article("тасс", "k3", url=wire), (match("t1"),))],
-         now=NOW + timedelta(minutes=3))
-    save(engine, "b_", [MatchedArticle(article("b_", "k4"), (match("t3"),))],
-         now=NOW + timedelta(minutes=4))
+    save(
+        engine,
+        "b",
+        [MatchedArticle(article("b", "k1", url=wire), (match("t1"),))],
+        now=NOW + timedelta(minutes=1),
+    )
+    save(
+        engine,
+        "b",
+        [MatchedArticle(article("b", "k2"), (match("t2"),))],
+        now=NOW + timedelta(minutes=2),
+    )
+    save(
+        engine,
+        "тасс",
+        [MatchedArticle(article("тасс", "k3", url=wire), (match("t1"),))],
+        now=NOW + timedelta(minutes=3),
+    )
+    save(
+        engine,
+        "b_",
+        [MatchedArticle(article("b_", "k4"), (match("t3"),))],
+        now=NOW + timedelta(minutes=4),
+    )
 
     by_b = storage.list_alerts(engine, feed="b")
     assert [(a.topic, a.feed) for _, a in by_b] == [("t1", "a"), ("t2", "b")]
@@ -242,18 +337,36 @@ def test_two_workers_storing_the_same_wire_story_at_once_raise_one_alert(engine)
         barrier = threading.Barrier(2)
         results = {}
 
-        def worker(feed: str, owner: str, title: str, topic: str = topic,
-                    round_: int = round_, barrier: threading.Barrier = barrier,
-                    results: dict = results) -> None:
-            item = MatchedArticle(article(feed, f"k-{feed}-{round_}", title,
-                                          url=f"https://{feed}.org/{round_}"), (match(topic),))
+        def worker(
+            feed: str,
+            owner: str,
+            title: str,
+            topic: str = topic,
+            round_: int = round_,
+            barrier: threading.Barrier = barrier,
+            results: dict = results,
+        ) -> None:
+            item = MatchedArticle(
+                article(feed, f"k-{feed}-{round_}", title, url=f"https://{feed}.org/{round_}"),
+                (match(topic),),
+            )
             barrier.wait()
-            results[feed] = storage.save_feed_update(engine, FeedUpdate(
-                feed=feed, state=FeedState(name=feed, status="ok"), articles=(item,),
-                lease_owner=owner), policy, NOW)
+            results[feed] = storage.save_feed_update(
+                engine,
+                FeedUpdate(
+                    feed=feed,
+                    state=FeedState(name=feed, status="ok"),
+                    articles=(item,),
+                    lease_owner=owner,
+                ),
+                policy,
+                NOW,
+            )
 
-        threads = [threading.Thread(target=worker, args=("a", "w1", f"Putin lands {round_}")),
-                   threading.Thread(target=worker, args=("b", "w2", f"PUTIN LANDS {round_}"))]
+        threads = [
+            threading.Thread(target=worker, args=("a", "w1", f"Putin lands {round_}")),
+            threading.Thread(target=worker, args=("b", "w2", f"PUTIN LANDS {round_}")),
+        ]
         for t in threads:
             t.start()
         for t in threads:
@@ -269,8 +382,12 @@ def test_a_story_with_a_long_url_is_stored_and_alerted_once(engine):
     must still fit its column on PostgreSQL, and the story still be recognised."""
     url = "https://example.org/" + "a-very-long-slug-" * 30 + "end"
     first = save(engine, "a", [MatchedArticle(article("a", "k1", url=url), (match(),))])
-    again = save(engine, "b", [MatchedArticle(article("b", "k9", url=url), (match(),))],
-                 now=NOW + timedelta(minutes=1))
+    again = save(
+        engine,
+        "b",
+        [MatchedArticle(article("b", "k9", url=url), (match(),))],
+        now=NOW + timedelta(minutes=1),
+    )
 
     assert len(first.alerts) == 1 and first.alerts[0].url == url
     assert again.alerts == () and again.linked == 1
