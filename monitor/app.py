@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -36,6 +37,10 @@ log = get_logger("monitor.app")
 FEED_LEASE = timedelta(minutes=5)
 """The default of ``lease.feeds``: longer than the worst poll (30 s fetch + 30 s parse
 + storing) times the claimed feeds a thread works through."""
+
+
+RECLAIM_EVERY = 0.5
+"""Seconds between claims while a pass waits on its last feeds (``keep_claiming``)."""
 
 
 def utcnow() -> datetime:
@@ -74,12 +79,18 @@ class App:
         due_only: bool = False,
         stop: threading.Event | None = None,
         pipeline: Pipeline | None = None,
+        keep_claiming: float | None = None,
     ) -> list[FeedOutcome]:
         """Poll feeds (all enabled, the named, or the due ones) until none is left.
 
         Feeds are claimed a few at a time, whenever the pool runs low, rather than in
         batches waited for as a whole: a slow server holds up its own feed, not the
-        batch it was claimed with.
+        batch it was claimed with. Each feed is polled once a pass; but with
+        ``keep_claiming`` (seconds, the daemon's due-only passes), while the last feeds
+        of a pass are still in flight (a server that drips or never answers, up to the
+        fetch deadline), feeds that fall due meanwhile are claimed and polled too, those
+        polled earlier in the pass included, until the pass is that old: one hanging
+        server does not hold back the feeds of every other.
 
         Raises :class:`StorageError` when the database goes away: claiming stops, the
         feeds in flight finish (their saves fail and their leases stay ours, so the
@@ -94,6 +105,9 @@ class App:
         seen: set[str] = set()
         running: dict[Future[FeedOutcome | None], FeedSpec] = {}
         exhausted = False
+        started = time.monotonic()
+        keep_until = started + keep_claiming if due_only and keep_claiming else started
+        next_claim = started
         # Leases we still hold come from a pass whose saves failed (the database went
         # away between fetch and store): nothing of ours is in flight now, so give
         # them back and poll those feeds again instead of waiting for them to expire.
@@ -101,10 +115,16 @@ class App:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poll") as pool:
             while True:
                 stopping = lost is not None or (stop is not None and stop.is_set())
-                if not exhausted and not stopping and len(running) < 2 * workers:
+                clock = time.monotonic()
+                waiting = exhausted and clock < keep_until  # on the pass's last feeds
+                may_claim = not exhausted or (waiting and clock >= next_claim)
+                if may_claim and not stopping and len(running) < 2 * workers:
                     # Excluded in the query, not filtered afterwards: a feed polled a
                     # moment ago can sort before the unpolled ones (its next poll is
                     # jittered), and a batch of those alone would end the pass early.
+                    # While waiting on the last ones, only those are left out (the
+                    # others are not due again before their interval).
+                    exclude = {s.name for s in running.values()} if exhausted else seen
                     try:
                         claimed = storage.claim_feeds(
                             self.engine,
@@ -114,17 +134,21 @@ class App:
                             limit=batch - len(running),
                             names=names,
                             due_only=due_only,
-                            exclude=seen,
+                            exclude=exclude,
                         )
                     except StorageError as exc:
                         lost, claimed = exc, []
                     exhausted = not claimed
+                    next_claim = clock + RECLAIM_EVERY
                     for spec, state in claimed:
                         seen.add(spec.name)
                         running[pool.submit(self._poll_one, pipe, spec, state, stop)] = spec
                 if not running:
                     break
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                timeout = None
+                if exhausted and time.monotonic() < keep_until and not stopping:
+                    timeout = max(0.01, next_claim - time.monotonic())
+                done, _ = wait(running, timeout=timeout, return_when=FIRST_COMPLETED)
                 for future in done:
                     spec = running.pop(future)
                     try:

@@ -133,7 +133,9 @@ class Daemon:
     def _tick(self, started: float) -> None:
         try:
             self._apply_reload()
-            outcomes = self.app.poll(due_only=True, stop=self.stop)
+            outcomes = self.app.poll(
+                due_only=True, stop=self.stop, keep_claiming=self._deadlines().total_seconds()
+            )
             self.app.deliver(stop=self.stop, wait=False)
             failing = storage.count_failing_feeds(self.app.engine)
         except StorageError as exc:
@@ -272,6 +274,10 @@ class Daemon:
                 "poll-tick", trigger="interval", seconds=tick_interval(self.config).total_seconds()
             )
 
+    def _deadlines(self) -> timedelta:
+        """The longest one feed's poll may take: the fetch and the parse deadlines."""
+        return self.config.http.timeout + timedelta(seconds=self.app.pipeline.parse_deadline)
+
     # --- health -----------------------------------------------------------
     def health(self) -> tuple[bool, dict[str, object]]:
         db_ok = self.db_ok
@@ -280,7 +286,9 @@ class Daemon:
                 storage.ping(self.app.engine)
             except Exception:  # any failure to answer means unhealthy, not a crash
                 db_ok = False
-        slack = self.config.http.timeout + timedelta(seconds=self.app.pipeline.parse_deadline)
+        # A pass keeps claiming due feeds for up to one poll's deadlines while its
+        # slowest feed runs, and a feed claimed last may take them again.
+        slack = 2 * self._deadlines()
         return tick_health(
             self.last_tick,
             tick_interval(self.config),

@@ -187,3 +187,40 @@ def test_a_hanging_server_does_not_make_the_daemon_report_itself_dead(
     ticks = [e for e in daemon.logs() if e.get("event") == "tick_finished"]
     assert len(ticks) >= 2 and all(float(str(t["duration"])) >= 3.5 for t in ticks)
     assert daemon.stop() == 0
+
+
+def test_feeds_falling_due_while_a_server_hangs_are_polled_meanwhile(
+    httpserver: HTTPServer,
+    write_config: Callable[..., Path],
+    daemons: Callable[[Path], Daemon],
+    hostile_servers: Callable[[Handler], HostileServer],
+    tmp_path: Path,
+) -> None:
+    """A pass waits for its slowest fetch (here a server that never answers, cut at the
+    10 s deadline), but meanwhile keeps claiming the feeds that fall due: a story on a
+    good feed reaches the alert log within its interval and the delivery round, not
+    after the hanging fetch."""
+    good = LiveFeed(httpserver, "/good.xml")
+    silent = hostile_servers(lambda s, r, srv: wait_stopped(srv))
+    config = write_config(
+        feeds=[
+            {"name": "good", "url": good.url, "interval": "1s"},
+            {"name": "silent", "url": silent.url("/silent.xml"), "interval": "1s"},
+        ],
+        http={"allow_private_networks": True, "listen": False, "timeout": "10s"},
+        tick="1s",
+    )
+    daemon = daemons(config)
+    daemon.wait_for(lambda: silent.connections >= 1, 30, "the first fetch of the silent feed")
+    time.sleep(0.5)  # the silent fetch hangs for 10 s from here
+
+    good.items = [OTHER_EN, SUMMIT_EN]
+    took = daemon.wait_for(
+        lambda: "trump-putin-summit" in topics_of(tmp_path / "alerts.jsonl"), 15, "the alert"
+    )
+
+    # At worst: the next claim (0.5 s), the good feed's interval (1 s + jitter), its
+    # poll, then the delivery job (every 2 s). Without claiming meanwhile: 9.5 s more.
+    assert took < 5.0, took
+    assert silent.connections == 1  # still the same hanging fetch
+    assert daemon.stop() == 0
