@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -89,6 +90,28 @@ def run_monitor(*args: str, timeout: float = 60, **kwargs: Any) -> subprocess.Co
         check=False,
         **kwargs,
     )
+
+
+@pytest.fixture
+def write(tmp_path: Path) -> Callable[[str], Path]:
+    """Write a configuration given as (indented) YAML text to tmp_path/monitor.yaml."""
+
+    def _write(text: str) -> Path:
+        path = tmp_path / "monitor.yaml"
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+        return path
+
+    return _write
+
+
+def problems(path: Path, env: dict[str, str] | None = None) -> list[str]:
+    """The FILE:LINE problems loading ``path`` reports (it must fail)."""
+    from monitor.config import load_config
+    from monitor.errors import ConfigError
+
+    with pytest.raises(ConfigError) as info:
+        load_config(path, env=env or {})
+    return [str(p) for p in info.value.problems]
 
 
 def read_alert_log(path: Path) -> list[dict[str, Any]]:

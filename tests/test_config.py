@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import textwrap
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -12,9 +11,9 @@ import pytest
 
 import monitor.topics
 from monitor.config import default_config_path, load_config, redact_url, summarize_config
-from monitor.errors import ConfigError
 from monitor.settings import Config
 from monitor.topics.spec import TopicConfig
+from tests.conftest import problems
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -46,22 +45,6 @@ notify:
     topics: [council]
   - email: ops@example.org
 """
-
-
-@pytest.fixture
-def write(tmp_path: Path) -> Callable[[str], Path]:
-    def _write(text: str) -> Path:
-        path = tmp_path / "monitor.yaml"
-        path.write_text(textwrap.dedent(text), encoding="utf-8")
-        return path
-
-    return _write
-
-
-def problems(path: Path, env: dict[str, str] | None = None) -> list[str]:
-    with pytest.raises(ConfigError) as info:
-        load_config(path, env=env or {})
-    return [str(p) for p in info.value.problems]
 
 
 # --- valid files -----------------------------------------------------------------------

@@ -7,7 +7,6 @@ and topics whose term and field problems show in the same run as their shape pro
 from __future__ import annotations
 
 import socket
-import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,25 +14,9 @@ import pytest
 from click.testing import Result
 
 from monitor.config import load_config, summarize_config
-from monitor.errors import ConfigError
+from tests.conftest import problems
 
 URL_FORMS = "sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/DB"
-
-
-@pytest.fixture
-def write(tmp_path: Path) -> Callable[[str], Path]:
-    def _write(text: str) -> Path:
-        path = tmp_path / "monitor.yaml"
-        path.write_text(textwrap.dedent(text), encoding="utf-8")
-        return path
-
-    return _write
-
-
-def problems(path: Path, env: dict[str, str] | None = None) -> list[str]:
-    with pytest.raises(ConfigError) as info:
-        load_config(path, env=env or {})
-    return [str(p) for p in info.value.problems]
 
 
 # --- database URL ----------------------------------------------------------------------
