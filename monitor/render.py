@@ -106,12 +106,16 @@ def poll_report(
     total_alerts = sum(1 for o in outcomes for a in o.alerts if a.kind == "topic")
     failed = sum(o.status == "error" for o in outcomes)
     lines.append(
-        f"polled {len(outcomes)} feeds: {total_new} new articles, {total_alerts} "
-        f"alerts, {failed} failed"
+        f"polled {_count(len(outcomes), 'feed')}: {_count(total_new, 'new article')}, "
+        f"{_count(total_alerts, 'alert')}, {failed} failed"
         + (f", {len(skipped)} skipped" if skipped else "")
         + (" (catch-up: no alerts raised)" if catch_up else "")
     )
     return lines
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def delivery_report(
