@@ -6,16 +6,7 @@ alerts, pruning. Rows leave as :mod:`monitor.types` values, never as ORM objects
 """
 
 from monitor.storage.alerts import list_alerts
-from monitor.storage.articles import (
-    LOG_CHANNEL,
-    AlertPolicy,
-    alert_id,
-    delivery_id,
-    known_articles,
-    mark_channel_disabled,
-    save_feed_update,
-    save_operator_alert,
-)
+from monitor.storage.articles import known_articles, save_feed_update
 from monitor.storage.database import create_database_engine, open_database, ping, redacted
 from monitor.storage.feeds import (
     FeedStatus,
@@ -42,6 +33,14 @@ from monitor.storage.outbox import (
 )
 from monitor.storage.prune import prune_articles
 from monitor.storage.replay import StoredArticle, apply_replay, iter_stored_articles
+from monitor.storage.story_alerts import (
+    LOG_CHANNEL,
+    AlertPolicy,
+    alert_id,
+    delivery_id,
+    mark_channel_disabled,
+    save_operator_alert,
+)
 
 __all__ = [
     "LOG_CHANNEL",

@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import Select, delete, insert, select
 from sqlalchemy.engine import Engine
 
-from monitor.storage.articles import AlertPolicy, lock_topics, raise_story_alert
 from monitor.storage.database import translates_errors, write_transaction
 from monitor.storage.models import ArticleRow, ChannelStateRow, FeedRow, MatchRow
+from monitor.storage.story_alerts import AlertPolicy, lock_topics, raise_story_alert
 from monitor.types import Alert, Article, Match, MatchedArticle
 
 
