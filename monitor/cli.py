@@ -203,7 +203,7 @@ def run(config_path: Path) -> None:
 @main.command()
 @common_options
 @click.option("--topic", default=None, help="Only this topic id.")
-@click.option("--feed", default=None, help="Only alerts first seen in this feed.")
+@click.option("--feed", default=None, help="Only stories this feed carried.")
 @click.option("--since", default=None, help="2h, 3d, or 2026-01-22T00:00Z.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="The newest N.")
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new alerts as they arrive.")
