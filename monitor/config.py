@@ -233,9 +233,29 @@ class _Loader:
         except ValidationError as exc:
             self._report_pydantic(exc, data)
             config = None
+        if config is not None and config.notify:
+            self._check_channels(config)
         if self.problems or config is None:
             raise self.fail()
         return config
+
+    def _check_channels(self, config: Config) -> None:
+        """Build the channels as `monitor run` will (nothing is contacted), so a channel
+        it would refuse (an Apprise URL no service takes, an address that is not one)
+        is refused here, at its entry's line."""
+        from monitor.alerts.base import build_channels
+
+        try:
+            for channel in build_channels(config.notify, config.smtp):
+                channel.close()
+        except ValueError as exc:
+            reported = {p.message.partition(":")[0].partition(".")[0] for p in self.problems}
+            for problem in str(exc).splitlines():
+                index = re.match(r"notify\[(\d+)\]", problem)
+                if index and index.group(0) in reported:
+                    continue  # that entry's problem was reported already, in other words
+                line = self.line_of(("notify", int(index.group(1)))) if index else None
+                self.problem(line, problem)
 
     def _report_pydantic(self, exc: ValidationError, data: Any) -> None:
         # Errors of one value (one per member of a union) become one problem.

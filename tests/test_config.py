@@ -41,7 +41,7 @@ topics:
       - all: [[Friedensrat*]]
 notify:
   - webhook: https://hooks.example.org/services/T000/B000/XXXX
-    secret: whsec_c2VjcmV0
+    secret: whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=
     topics: [council]
   - email: ops@example.org
 """
@@ -448,11 +448,15 @@ def test_env_variable_is_substituted(write: Callable[[str], Path]) -> None:
           - webhook: ${HOOK_URL}
             secret: ${HOOK_SECRET}
         """)
-    env = {"DB_PASSWORD": "s3cr3t", "HOOK_URL": "https://h.example/x", "HOOK_SECRET": "whsec_x"}
+    env = {
+        "DB_PASSWORD": "s3cr3t",
+        "HOOK_URL": "https://h.example/x",
+        "HOOK_SECRET": "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+    }
     config = load_config(path, env=env)
     assert config.database == "postgresql+psycopg://monitor:s3cr3t@db/monitor"
     assert config.notify[0].webhook == "https://h.example/x"
-    assert config.notify[0].secret == "whsec_x"
+    assert config.notify[0].secret == "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
 
 
 def test_env_defaults_to_the_process_environment(
@@ -549,7 +553,7 @@ def test_summary_lists_counts_and_hides_secrets(write: Callable[[str], Path]) ->
     assert "webhook https://hooks.example.org/… signed for council" in summary
     assert "email ops@example.org" in summary
     assert "apprise tgram://…" in summary
-    for secret in ("hunter2", "T000", "whsec_", "TOKEN", "123456"):
+    for secret in ("hunter2", "T000", "whsec_", "MDEyMzQ1", "TOKEN", "123456"):
         assert secret not in summary
     assert "\n" not in summary
 

@@ -141,6 +141,27 @@ def test_email_channel_without_smtp_section_loads_and_check_says_where_mail_goes
     )
 
 
+def test_check_refuses_channels_the_daemon_could_not_build(
+    write: Callable[[str], Path], cli: Callable[..., Result]
+) -> None:
+    """What `monitor run` would refuse at start (a traceback, exit 1, before this) is a
+    FILE:LINE problem of `monitor check`, exit 2."""
+    path = write("""\
+        notify:
+          - email: notanemail
+          - apprise: "nonsense://"
+          - stdout: true
+        """)
+
+    result = cli("check", "-c", str(path))
+
+    assert result.exit_code == 2
+    assert f"{path}:2: notify[0]: not an e-mail address: 'notanemail'" in result.stderr
+    assert f"{path}:3: notify[1]:" in result.stderr and "Apprise" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert cli("run", "-c", str(path)).exit_code == 2
+
+
 def test_email_channel_with_smtp_section_loads(write: Callable[[str], Path]) -> None:
     path = write("""\
         smtp: {host: mail.example.org, port: 465, security: tls, from: monitor@example.org}

@@ -85,15 +85,15 @@ def build_channels(notify: Sequence[NotifyConfig], smtp: SmtpConfig | None) -> l
                     )
                 )
             elif kind == "email":
-                if smtp is None:
-                    raise ValueError("an email channel needs an `smtp:` section")
                 raw = entry.email
                 recipients = [raw] if isinstance(raw, str) else list(raw or [])
                 bad = [r for r in recipients if not _ADDRESS.match(r.strip())]
                 if not recipients or bad:
                     raise ValueError(f"not an e-mail address: {', '.join(map(repr, bad))}")
+                # Without an `smtp:` section, the defaults: a mail server on this host.
+                server = smtp or SmtpConfig()
                 channels.append(
-                    EmailChannel(name, [r.strip() for r in recipients], smtp, topics=topics)
+                    EmailChannel(name, [r.strip() for r in recipients], server, topics=topics)
                 )
             elif kind == "apprise":
                 assert entry.apprise is not None

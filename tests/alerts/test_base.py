@@ -61,9 +61,12 @@ def test_problems_are_all_reported_with_their_position():
     assert "hunter2" not in message
 
 
-def test_email_needs_smtp_and_names_must_differ():
-    with pytest.raises(ValueError, match="smtp"):
-        build_channels([notify(email="ops@example.org")], None)
+def test_email_without_smtp_uses_the_defaults_and_names_must_differ():
+    """SPEC.md's example configures `- email:` without `smtp:`: a mail server on this
+    host (localhost:587), as `monitor check` says."""
+    (mail,) = build_channels([notify(email="ops@example.org")], None)
+    assert mail.name.startswith("email") or "ops@example.org" in mail.name
+    mail.close()
     with pytest.raises(ValueError, match="distinct"):
         build_channels([notify(stdout=True), notify(stdout=True)], None)
 
