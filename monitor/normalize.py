@@ -15,6 +15,8 @@ the GUID when it is unique in the feed; GUID and link when the feed reuses GUIDs
 link when there is no GUID and the link is unique; otherwise a hash of title and text
 (a feed whose items all share one link, like Meduza's regenerated feeds, stays one
 article per item). ``content_hash`` changes when title, summary or content change.
+``url``, the key of an article's story, is left empty where the link is not the
+article's own (a site's front page, or one link several items share).
 
 Pure: ``now`` is passed in; no clock, network or database.
 """
@@ -25,6 +27,7 @@ import hashlib
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 from monitor.html_text import cap_text, clean_text, html_to_text
 from monitor.types import Article, ParsedFeed, RawEntry
@@ -157,6 +160,23 @@ def _identities(prepared: list[_Prepared]) -> list[str]:
     return result
 
 
+def _shared_urls(keys: list[str], prepared: list[_Prepared]) -> set[str | None]:
+    """Canonical URLs that are not one article's own: a site's front page, or a link
+    several different items of the document share. Such an article keeps its ``link``
+    but gets no ``url``, the key of its story: two stories that link to the front
+    page are two stories."""
+    owners: dict[str, set[str]] = {}
+    for key, p in zip(keys, prepared, strict=True):
+        if p.url:
+            owners.setdefault(p.url, set()).add(key)
+    return {url for url, items in owners.items() if len(items) > 1 or _is_front_page(url)}
+
+
+def _is_front_page(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.path in ("", "/") and not parts.query
+
+
 def normalize_feed(
     feed: str,
     parsed: ParsedFeed,
@@ -173,9 +193,11 @@ def normalize_feed(
     ]
     articles: list[Article] = []
     seen: set[str] = set()
+    keys = _identities(prepared)
+    shared = _shared_urls(keys, prepared)
     # Identity and change keys use the title as the feed gave it (empty or not): a
     # title made up here must not make a stored article look new or changed.
-    for key, p in zip(_identities(prepared), prepared, strict=True):
+    for key, p in zip(keys, prepared, strict=True):
         if key in seen:
             continue  # the very same item twice in one document
         seen.add(key)
@@ -184,7 +206,7 @@ def normalize_feed(
                 feed=feed,
                 article_key=key,
                 content_hash=_digest("content", p.title, p.summary, p.content),
-                url=p.url,
+                url=None if p.url in shared else p.url,
                 title=p.title or fallback_title(p.summary, p.content, p.link),
                 summary=p.summary,
                 content=p.content,

@@ -105,6 +105,32 @@ def test_same_article_in_two_feeds_raises_one_alert(httpserver, write_config, cl
     assert sorted((p["alerts"], p["linked"]) for p in polled) == [(0, 1), (1, 0)]
 
 
+def test_stories_that_share_a_front_page_link_alert_each(httpserver, write_config, cli, alert_log):
+    """A feed whose items all link to the site's front page (Meduza's regenerated feeds):
+    the link is no story's identity, so a preview and an outcome alert twice."""
+    items = [
+        Item(
+            title="Trump and Putin to hold summit in Anchorage on Friday",
+            link="https://news.example.org/",
+            guid="a1",
+        ),
+        Item(
+            title="Putin says Anchorage summit with Trump was productive",
+            link="https://news.example.org/",
+            guid="a2",
+        ),
+    ]
+    config = write_config(
+        feeds=[{"name": "front", "url": serve(httpserver, "/front.xml", rss(items))}]
+    )
+
+    assert cli("poll", "-c", str(config)).exit_code == 0
+
+    summit = [a for a in alert_log() if a["topic"] == "trump-putin-summit"]
+    assert sorted(a["title"] for a in summit) == sorted(i.title for i in items)
+    assert {a["url"] for a in summit} == {"https://news.example.org/"}
+
+
 def test_broken_feed_does_not_stop_the_others(httpserver, write_config, cli, alert_log):
     good = serve(httpserver, "/good.xml", rss([SUMMIT_EN]))
     html = serve(
