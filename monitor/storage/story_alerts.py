@@ -12,6 +12,7 @@ monitor itself (dead letters, disabled channels) and turning stored rows back in
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -46,6 +47,24 @@ class AlertPolicy:
     same verdict without re-fingerprinting up to 500 recent alerts per match."""
     raise_alerts: bool = True
     """False for `monitor poll --catch-up`: store and match, alert nothing."""
+
+
+class _Sequence:
+    """The order of alerts (`monitor alerts`, `--follow`): microseconds of ``now``, but
+    never the same twice in this process, so the alerts of one poll (one ``now``) keep
+    the order they were raised in."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last = 0
+
+    def next(self, now: datetime) -> int:
+        with self._lock:
+            self._last = max(int(now.timestamp() * 1_000_000), self._last + 1)
+            return self._last
+
+
+next_seq = _Sequence().next
 
 
 def alert_id(topic: str, story_key: str) -> str:
@@ -189,7 +208,7 @@ def insert_alert(
 ) -> bool:
     values: dict[str, Any] = {
         "id": alert.id,
-        "seq": int(now.timestamp() * 1_000_000),
+        "seq": next_seq(now),
         "kind": alert.kind,
         "topic": alert.topic,
         "topic_name": alert.topic_name,

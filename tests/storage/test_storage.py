@@ -393,3 +393,18 @@ def test_a_story_with_a_long_url_is_stored_and_alerted_once(engine):
     assert again.alerts == () and again.linked == 1
     [(_, alert)] = storage.list_alerts(engine)
     assert alert.feeds == ("a", "b")
+
+
+def test_alerts_of_one_poll_are_listed_in_the_order_they_were_raised(engine):
+    """One poll, one clock reading: `monitor alerts --limit 1` is still the last one."""
+    items = [
+        MatchedArticle(
+            article("a", f"k{n}", title=f"Story {n}", url=f"https://example.org/{n}"), (match(),)
+        )
+        for n in range(6)
+    ]
+    save(engine, "a", items)
+
+    listed = [a.title for _, a in storage.list_alerts(engine)]
+    assert listed == [f"Story {n}" for n in range(6)]
+    assert [a.title for _, a in storage.list_alerts(engine, limit=1)] == ["Story 5"]
