@@ -36,6 +36,21 @@ _MIGRATION_LOGGER = "alembic.runtime.migration"
 _MIGRATION_RAN = ("Running upgrade", "Running downgrade", "Running stamp")
 
 
+class _TickStillRunning(logging.Filter):
+    """Drops APScheduler's "skipped: maximum number of running instances reached": the
+    daemon's tick runs one at a time on purpose, and a tick that outlasts its interval
+    (a slow server, a big first poll) would repeat that warning every interval."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            return "maximum number of running instances reached" not in record.getMessage()
+        except (TypeError, ValueError):
+            return True
+
+
+_TICK_STILL_RUNNING = _TickStillRunning()
+
+
 class _MigrationsRun(logging.Filter):
     """Lets "Running upgrade 0001 -> 0002" through, not "Context impl SQLiteImpl."."""
 
@@ -264,6 +279,11 @@ def configure_logging(
     quiet = logging.NOTSET if debug else max(level_no, logging.WARNING)
     for name in _QUIET_LOGGERS:
         logging.getLogger(name).setLevel(quiet)
+    scheduler = logging.getLogger("apscheduler.scheduler")
+    if debug:
+        scheduler.removeFilter(_TICK_STILL_RUNNING)
+    else:
+        scheduler.addFilter(_TICK_STILL_RUNNING)
     migration = logging.getLogger(_MIGRATION_LOGGER)
     migration.setLevel(logging.NOTSET if debug else level_no)
     if debug:

@@ -27,7 +27,15 @@ REPO = Path(__file__).resolve().parents[1]
 def _restore_logging() -> Iterator[None]:
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
-    names = ("httpx", "httpcore", "apscheduler", "alembic", "alembic.runtime.migration", "apprise")
+    names = (
+        "httpx",
+        "httpcore",
+        "apscheduler",
+        "apscheduler.scheduler",
+        "alembic",
+        "alembic.runtime.migration",
+        "apprise",
+    )
     quiet = {n: (logging.getLogger(n).level, list(logging.getLogger(n).filters)) for n in names}
     yield
     for handler in list(root.handlers):
@@ -141,6 +149,11 @@ def test_scheduler_and_migration_chatter_is_quiet_but_what_matters_passes() -> N
     logging.getLogger("apscheduler.executors.default").info('Running job "tick"')
     logging.getLogger("apscheduler.scheduler").warning("Run time of job 'tick' was missed")
     logging.getLogger("apscheduler.executors.default").error("Job 'tick' raised an exception")
+    logging.getLogger("apscheduler.scheduler").warning(
+        'Execution of job "%s" skipped: maximum number of running instances reached (%d)',
+        "Daemon.tick",
+        1,
+    )
     logging.getLogger("apprise").info("Sent Telegram notification to 123456789.")
     logging.getLogger("apprise").warning("Failed to send Telegram notification.")
     assert [(li["logger"], li["event"]) for li in json_lines(out)] == [
