@@ -202,6 +202,15 @@ class TopicSet:
             term_hits = seen[term_id]
             score += max(_FIELD_WEIGHT[h[0]] for h in term_hits)
             evidence.extend(self._evidence(self._terms[term_id], term_hits, fields))
+        # Several terms can name one place ("meet", "meets", "meeting" all hit "meet"):
+        # it is one piece of evidence, under the phrase if one of them is, else the
+        # shortest term (the one closest to the word).
+        best: dict[tuple[str, int], Evidence] = {}
+        for e in evidence:
+            other = best.get((e.field, e.offset))
+            if other is None or _evidence_rank(e) < _evidence_rank(other):
+                best[(e.field, e.offset)] = e
+        evidence = [e for e in evidence if best[(e.field, e.offset)] is e]
         return Match(topic=topic.id, score=score, evidence=tuple(evidence[:_MAX_EVIDENCE]))
 
     @staticmethod
@@ -215,6 +224,10 @@ class TopicSet:
         start, end = field.spans[first][0], field.spans[last][1]
         text, _, _ = snippet(field.text, start, end)
         return [Evidence(term=term.text, field=FIELDS[index], offset=start, snippet=text)]
+
+
+def _evidence_rank(e: Evidence) -> tuple[int, int]:
+    return (-len(e.term.split()), len(e.term))
 
 
 def compile_topics(topics: Sequence[TopicConfig]) -> TopicSet:

@@ -242,3 +242,20 @@ def test_valid_topic_has_no_problems() -> None:
 def test_duplicate_topic_ids_are_refused() -> None:
     with pytest.raises(TermError, match="duplicate"):
         compile_topics([TopicConfig(id="a", any=["x"]), TopicConfig(id="a", any=["y"])])
+
+
+def test_one_word_hit_by_several_terms_is_one_piece_of_evidence() -> None:
+    """ "meet", "meets" and "meeting" all match "meet": the evidence names it once, under
+    the term closest to the word; a phrase outranks a word at the same place."""
+    topics = compile_topics(
+        [
+            TopicConfig.model_validate(
+                {"id": "t", "all": [["Trump"], ["meeting", "meets", "meet"]]}
+            ),
+            TopicConfig.model_validate({"id": "p", "any": ["Board", "Board of Peace"]}),
+        ]
+    )
+    [match] = topics.match(Document(title="Trump and Putin meet in Anchorage"))
+    assert [(e.term, e.offset) for e in match.evidence] == [("Trump", 0), ("meet", 16)]
+    [match] = topics.match(Document(title="The Board of Peace meets"))
+    assert [(e.term, e.offset) for e in match.evidence] == [("Board of Peace", 4)]
