@@ -42,8 +42,9 @@ def after_failure(
 ) -> tuple[FeedState, tuple[Alert, ...]]:
     """The down/gone alert to raise, if this failure crosses the line."""
     if gone:
+        said = reason.removeprefix("gone: ")  # "feed gone: NAME: gone: 410 …" said it twice
         alert = operator_alert(
-            "feed-gone", state.name, f"feed gone: {state.name}: {reason} (polling stopped)", now
+            "feed-gone", state.name, f"feed gone: {state.name}: {said} (polling stopped)", now
         )
         return replace(state, down_since=state.down_since or now), (alert,)
     first_failure = state.last_success or state.last_poll

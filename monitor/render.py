@@ -97,7 +97,9 @@ def poll_report(
         if o.http_status:
             line += f" (HTTP {o.http_status})"
         topic_alerts = sum(a.kind == "topic" for a in o.alerts)
-        line += f", {o.new} new, {o.matched} matched, {topic_alerts} alerts"
+        line += f", {o.new} new, {o.matched} matched, {_count(topic_alerts, 'alert')}"
+        if o.linked:
+            line += f" ({o.linked} joined a story already alerted)"
         if o.error:
             line += f" — {plain(o.error)}"
         lines.append(line)
