@@ -222,6 +222,12 @@ def alerts(
 
     config = read_config(config_path)
     since_at = parse_since(since, datetime.now(UTC))
+    # Not an error (alerts of a topic or feed since removed are still stored), but a
+    # typo should not pass for "no alerts".
+    if topic is not None and topic not in {t.id for t in config.topics}:
+        click.echo(f"note: {config_path} has no topic {topic!r}", err=True)
+    if feed is not None and feed not in {f.name for f in config.feeds}:
+        click.echo(f"note: {config_path} has no feed {feed!r}", err=True)
     engine = open_engine(config)
     try:
         rows = storage.list_alerts(engine, topic=topic, feed=feed, since=since_at, limit=limit)

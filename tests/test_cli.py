@@ -121,6 +121,18 @@ def test_good_since_values_still_work(write_config, cli):
         assert cli("alerts", "-c", str(config), "--since", since).exit_code == 0, since
 
 
+def test_alerts_of_an_unknown_topic_or_feed_say_so(write_config, cli):
+    config = write_config(feeds=[{"name": "wire", "url": "http://127.0.0.1:9/wire.xml"}])
+
+    typo = cli("alerts", "-c", str(config), "--topic", "trump-putin-sumit", "--feed", "wrie")
+    known = cli("alerts", "-c", str(config), "--topic", "trump-putin-summit", "--feed", "wire")
+
+    assert typo.exit_code == 0 and typo.stdout == ""
+    assert f"note: {config} has no topic 'trump-putin-sumit'" in typo.stderr
+    assert f"note: {config} has no feed 'wrie'" in typo.stderr
+    assert known.exit_code == 0 and "note:" not in known.stderr
+
+
 def feed_rows(cli, config) -> dict[str, dict]:
     result = cli("feeds", "-c", str(config), "--json")
     assert result.exit_code == 0, result.output
