@@ -145,8 +145,13 @@ class App:
                         running[pool.submit(self._poll_one, pipe, spec, state, stop)] = spec
                 if not running:
                     break
-                timeout = None
-                if exhausted and time.monotonic() < keep_until and not stopping:
+                timeout = None  # until a feed finishes …
+                if (
+                    exhausted
+                    and not stopping
+                    and len(running) < 2 * workers
+                    and time.monotonic() < keep_until
+                ):  # … or it is time to look for feeds that fell due
                     timeout = max(0.01, next_claim - time.monotonic())
                 done, _ = wait(running, timeout=timeout, return_when=FIRST_COMPLETED)
                 for future in done:

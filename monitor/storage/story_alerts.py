@@ -50,18 +50,24 @@ class AlertPolicy:
 
 
 class _Sequence:
-    """The order of alerts (`monitor alerts`, `--follow`): microseconds of ``now``, but
-    never the same twice in this process, so the alerts of one poll (one ``now``) keep
-    the order they were raised in."""
+    """The order of alerts (`monitor alerts`, `--follow`): the microseconds of the poll
+    that raised them (``now``), plus one for each further alert of that same poll, so
+    the alerts of one poll keep the order they were raised in, and polls the order they
+    started in."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._last = 0
+        self._given: dict[int, int] = {}
+        """poll's microseconds → the last seq given for it (the recent polls only)."""
 
     def next(self, now: datetime) -> int:
+        base = int(now.timestamp() * 1_000_000)
         with self._lock:
-            self._last = max(int(now.timestamp() * 1_000_000), self._last + 1)
-            return self._last
+            seq = self._given.get(base, base - 1) + 1
+            self._given[base] = seq
+            if len(self._given) > 4096:
+                del self._given[next(iter(self._given))]
+            return seq
 
 
 next_seq = _Sequence().next
