@@ -219,8 +219,9 @@ def test_feeds_falling_due_while_a_server_hangs_are_polled_meanwhile(
         lambda: "trump-putin-summit" in topics_of(tmp_path / "alerts.jsonl"), 15, "the alert"
     )
 
-    # At worst: the next claim (0.5 s), the good feed's interval (1 s + jitter), its
-    # poll, then the delivery job (every 2 s). Without claiming meanwhile: 9.5 s more.
-    assert took < 5.0, took
+    # Typically: the next claim (0.5 s), the good feed's interval (1 s + jitter), its
+    # poll, then the delivery job (every 2 s): about 3 s, with room for a busy machine.
+    # Without claiming meanwhile: 11.5 s (the rest of the hanging fetch first).
+    assert took < 7.0, took
     assert silent.connections == 1  # still the same hanging fetch
     assert daemon.stop() == 0
