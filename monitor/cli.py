@@ -20,10 +20,10 @@ from typing import Any, TypeVar
 import click
 
 from monitor import storage
-from monitor.config import default_config_path, load_config, summarize_config
+from monitor.config.load import default_config_path, load_config, summarize_config
+from monitor.config.schema import Config, parse_duration
 from monitor.errors import ConfigError, MonitorError, StorageError, TermError
 from monitor.log import configure_logging
-from monitor.settings import Config, parse_duration
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -180,7 +180,7 @@ def _skipped(engine: Any, names: set[str]) -> list[tuple[str, str]]:
 
 
 def _build(config: Config, **kwargs: Any) -> Any:
-    from monitor.app import build_app
+    from monitor.service.app import build_app
 
     try:
         return build_app(config, **kwargs)
@@ -194,7 +194,7 @@ def _build(config: Config, **kwargs: Any) -> Any:
 @common_options
 def run(config_path: Path) -> None:
     """The daemon: poll every feed on its schedule until SIGTERM/SIGINT."""
-    from monitor.daemon import run_daemon
+    from monitor.service.daemon import run_daemon
 
     config = read_config(config_path)
     sys.exit(run_daemon(config, config_path))
@@ -365,8 +365,8 @@ def replay(
     as_json: bool,
 ) -> None:
     """Re-run the current topics over stored articles: what would be added or dropped."""
-    from monitor.app import alert_policy
     from monitor.render import replay_change
+    from monitor.service.app import alert_policy
     from monitor.types import Document
 
     if raise_alerts and not apply_:

@@ -16,14 +16,14 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 
 from monitor import storage
+from monitor.alerts.stories import title_fingerprint
 from monitor.errors import DataRefusedError, ParseError, StorageError
-from monitor.feedhealth import after_failure, after_success
-from monitor.fetch import Fetcher
+from monitor.feedstate.health import after_failure, after_success
+from monitor.feedstate.schedule import next_poll_after_failure, next_poll_after_success
+from monitor.fetching.client import Fetcher
 from monitor.log import get_logger
 from monitor.metrics import Metrics
-from monitor.prepare import prepare_feed
-from monitor.schedule import next_poll_after_failure, next_poll_after_success
-from monitor.stories import title_fingerprint
+from monitor.parsing.prepare import prepare_feed
 from monitor.topics import TopicSet
 from monitor.types import (
     Alert,

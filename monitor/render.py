@@ -20,8 +20,8 @@ from monitor.storage import FeedStatus
 from monitor.types import Alert, Article, format_time
 
 if TYPE_CHECKING:
-    from monitor.delivery import DeliverySummary
     from monitor.pipeline import FeedOutcome
+    from monitor.service.delivery import DeliverySummary
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 

@@ -15,7 +15,7 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
-pytest_plugins = ["tests.postgres_server"]
+pytest_plugins = ["tests.support.postgres_server"]
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -106,7 +106,7 @@ def write(tmp_path: Path) -> Callable[[str], Path]:
 
 def problems(path: Path, env: dict[str, str] | None = None) -> list[str]:
     """The FILE:LINE problems loading ``path`` reports (it must fail)."""
-    from monitor.config import load_config
+    from monitor.config.load import load_config
     from monitor.errors import ConfigError
 
     with pytest.raises(ConfigError) as info:
@@ -127,7 +127,7 @@ def alert_log(tmp_path: Path) -> Iterator[Callable[[], list[dict[str, Any]]]]:
 
 @pytest.fixture
 def daemons() -> Iterator[Callable[[Path], Any]]:
-    from tests.daemon_support import Daemon
+    from tests.support.daemon_support import Daemon
 
     started: list[Daemon] = []
 
@@ -145,9 +145,9 @@ def daemons() -> Iterator[Callable[[Path], Any]]:
 
 @pytest.fixture
 def hostile_servers() -> Iterator[Callable[[Any], Any]]:
-    """Start ``HostileServer(handler)`` on 127.0.0.1 (tests/hostile_server.py); every
+    """Start ``HostileServer(handler)`` on 127.0.0.1 (tests/support/hostile_server.py); every
     server a test started is closed after it."""
-    from hostile_server import HostileServer
+    from tests.support.hostile_server import HostileServer
 
     servers: list[HostileServer] = []
 

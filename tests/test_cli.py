@@ -94,7 +94,7 @@ from datetime import UTC, datetime, timedelta  # noqa: E402
 import pytest  # noqa: E402
 
 from monitor import storage  # noqa: E402
-from tests.feedgen import SUMMIT_EN, rss  # noqa: E402
+from tests.support.feedgen import SUMMIT_EN, rss  # noqa: E402
 
 
 def serve_rss(httpserver, path: str, body: bytes) -> str:

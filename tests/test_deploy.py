@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from monitor.config import load_config
-from monitor.health import HealthServer
+from monitor.config.load import load_config
+from monitor.config.schema import parse_duration
 from monitor.metrics import Metrics
-from monitor.settings import parse_duration
+from monitor.service.health import HealthServer
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"

@@ -23,8 +23,8 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from tests.conftest import REPO, run_monitor
-from tests.daemon_support import LiveFeed
-from tests.feedgen import OTHER_EN, PEACE_EN, SUMMIT_EN, Item, rss
+from tests.support.daemon_support import LiveFeed
+from tests.support.feedgen import OTHER_EN, PEACE_EN, SUMMIT_EN, Item, rss
 
 NEW_PEACE = Item(
     "Kazakhstan joins Trump's Board of Peace",

@@ -80,7 +80,7 @@ def test_json_lines_when_not_a_terminal() -> None:
 def test_console_when_forced() -> None:
     out = io.StringIO()
     configure_logging(fmt="console", stream=out)
-    get_logger("monitor.daemon").info("tick_finished", feeds=12)
+    get_logger("monitor.service.daemon").info("tick_finished", feeds=12)
     text = out.getvalue()
     assert "tick_finished" in text
     assert "feeds=12" in text
@@ -92,7 +92,7 @@ def test_console_when_forced() -> None:
 def test_console_on_a_terminal() -> None:
     out = _Terminal()
     configure_logging(stream=out)
-    get_logger("monitor.daemon").info("tick_finished", feeds=12)
+    get_logger("monitor.service.daemon").info("tick_finished", feeds=12)
     assert "tick_finished" in out.getvalue()
     assert not out.getvalue().lstrip().startswith("{")
 
@@ -220,7 +220,7 @@ def test_exceptions_carry_their_traceback() -> None:
     try:
         raise RuntimeError("tick failed")
     except RuntimeError:
-        get_logger("monitor.daemon").exception("tick_error")
+        get_logger("monitor.service.daemon").exception("tick_error")
         logging.getLogger("apscheduler.executors.default").exception("Job raised")
     ours, theirs = json_lines(out)
     assert "RuntimeError: tick failed" in ours["exception"]

@@ -11,7 +11,7 @@ from pytest_httpserver import HTTPServer
 
 from monitor import storage
 from tests.conftest import shared_path
-from tests.feedgen import OTHER_EN, PEACE_EN, SUMMIT_EN, Item, rss
+from tests.support.feedgen import OTHER_EN, PEACE_EN, SUMMIT_EN, Item, rss
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

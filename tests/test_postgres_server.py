@@ -1,4 +1,4 @@
-"""``.ci/postgres.sh`` and the helpers of tests/postgres_server.py, against the real server.
+"""``.ci/postgres.sh`` and the helpers of tests/support/postgres_server.py, against the real server.
 
 Every test but the shell check needs ``MONITOR_TEST_POSTGRES_URL`` (skipped otherwise);
 restarting the server needs root or ``MONITOR_TEST_POSTGRES_RESTART``.
@@ -14,7 +14,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.postgres_server import (
+from tests.support.postgres_server import (
     conninfo,
     fresh_database,
     pg_database,  # noqa: F401  (a fixture)

@@ -6,7 +6,7 @@ import json
 
 import yaml
 
-from tests.feedgen import OTHER_EN, PEACE_EN, SUMMIT_EN, Item, rss
+from tests.support.feedgen import OTHER_EN, PEACE_EN, SUMMIT_EN, Item, rss
 
 BUDGET = Item(
     "Council budget vote postponed again",

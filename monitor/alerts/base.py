@@ -15,7 +15,7 @@ from monitor.alerts.apprise_channel import AppriseChannel
 from monitor.alerts.mail import EmailChannel
 from monitor.alerts.stdout import StdoutChannel
 from monitor.alerts.webhook import WebhookChannel
-from monitor.settings import NotifyConfig, SmtpConfig
+from monitor.config.schema import NotifyConfig, SmtpConfig
 from monitor.types import Alert
 
 _KINDS = ("webhook", "email", "apprise", "stdout")

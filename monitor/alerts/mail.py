@@ -17,8 +17,8 @@ from email.message import EmailMessage
 from email.utils import formatdate
 
 from monitor.alerts.message import render_html, render_text, subject
+from monitor.config.schema import SmtpConfig
 from monitor.errors import DeliveryError
-from monitor.settings import SmtpConfig
 from monitor.types import Alert
 
 _ID_SAFE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")

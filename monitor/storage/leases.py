@@ -2,7 +2,7 @@
 
 A lease normally expires by itself (minutes); after a crash and a restart that is
 minutes in which the feeds and deliveries the dead process held are neither polled
-nor delivered. A lease owner is ``HOST:PID:NONCE`` (``monitor.app.worker_id``): when
+nor delivered. A lease owner is ``HOST:PID:NONCE`` (``monitor.service.app.worker_id``): when
 HOST is this host and no process PID exists, its leases can go at once. Owners on
 other hosts, owners in another form and live PIDs (even a reused one) are left to
 expire: freeing a live worker's lease could send an alert twice.

@@ -57,7 +57,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 class NulFreeText(TypeDecorator[str]):
     """Text without NUL characters: PostgreSQL refuses them in text values.
 
-    :mod:`monitor.normalize` already strips them from article fields; this catches
+    :mod:`monitor.parsing.normalize` already strips them from article fields; this catches
     every other string that reaches a row (error messages, HTTP validators, names).
     """
 

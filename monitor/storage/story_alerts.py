@@ -2,7 +2,7 @@
 
 One alert per topic and story: the same canonical URL (or the feed and identity key
 of an article without one), or a near-identical title within the story window (the
-verdict is :mod:`monitor.stories`', through :class:`AlertPolicy`). Runs inside the
+verdict is :mod:`monitor.alerts.stories`', through :class:`AlertPolicy`). Runs inside the
 transaction that stores the poll (:mod:`monitor.storage.articles`), so the alert and
 its delivery rows commit with the article or not at all. Also the alerts about the
 monitor itself (dead letters, disabled channels) and turning stored rows back into

@@ -12,7 +12,7 @@ from monitor.alerts.apprise_channel import AppriseChannel
 from monitor.alerts.mail import EmailChannel
 from monitor.alerts.stdout import StdoutChannel
 from monitor.alerts.webhook import WebhookChannel
-from monitor.settings import NotifyConfig, SmtpConfig
+from monitor.config.schema import NotifyConfig, SmtpConfig
 
 SECRET = "whsec_" + base64.b64encode(b"k" * 32).decode()
 

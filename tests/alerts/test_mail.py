@@ -13,8 +13,8 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from monitor.alerts.mail import EmailChannel
+from monitor.config.schema import SmtpConfig
 from monitor.errors import DeliveryError
-from monitor.settings import SmtpConfig
 
 
 class ScriptedHandler:

@@ -15,8 +15,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from monitor.alerts.mail import EmailChannel
+from monitor.config.schema import SmtpConfig
 from monitor.errors import DeliveryError
-from monitor.settings import SmtpConfig
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from monitor.alerts.retry import retry_delay, total_budget
-from monitor.settings import RetryConfig
+from monitor.config.schema import RetryConfig
 
 SCHEDULE = RetryConfig().schedule
 

@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from monitor.errors import ParseError
-from monitor.normalize import normalize_feed
-from monitor.parse import parse_bytes, parse_feed, shutdown_parser
-from monitor.parse_pool import ParserPool
+from monitor.parsing.feed import parse_bytes, parse_feed, shutdown_parser
+from monitor.parsing.normalize import normalize_feed
+from monitor.parsing.pool import ParserPool
 
 FEEDS = Path(__file__).resolve().parents[2] / ".." / "shared" / "feeds" / "publishers"
 

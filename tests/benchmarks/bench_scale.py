@@ -40,12 +40,12 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
 from monitor import storage
-from monitor.config import load_config
+from monitor.config.load import load_config
 from monitor.storage.models import FeedRow
 from monitor.types import FeedSpec
 from tests.conftest import REPO, default_topics
-from tests.postgres_server import ENV_URL, fresh_database, unavailable_reason
-from tests.scale_support import FeedFarm
+from tests.support.postgres_server import ENV_URL, fresh_database, unavailable_reason
+from tests.support.scale_support import FeedFarm
 
 
 @dataclass

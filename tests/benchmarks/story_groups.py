@@ -5,7 +5,7 @@ topics of config/monitor.yaml; the matches are then taken in publication order, 
 monitor would meet them, and each either joins a story alerted in the last 48 hours
 (same topic, same language, the same canonical URL or a near-identical title) or
 raises an alert. Printed: alerts raised with the topic's own words set aside
-(:class:`monitor.stories.TopicWords`, what `monitor` does) and without, and the pairs
+(:class:`monitor.alerts.stories.TopicWords`, what `monitor` does) and without, and the pairs
 the two disagree on.
 
     PYTHONPATH=. python tests/benchmarks/story_groups.py
@@ -18,7 +18,12 @@ import sys
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from monitor.stories import TopicWords, same_story_fingerprints, title_fingerprint, topic_words
+from monitor.alerts.stories import (
+    TopicWords,
+    same_story_fingerprints,
+    title_fingerprint,
+    topic_words,
+)
 from monitor.topics import compile_topics
 from monitor.topics.spec import TopicConfig
 from monitor.types import Document

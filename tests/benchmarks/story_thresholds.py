@@ -1,4 +1,4 @@
-"""Measure near-duplicate-title grouping (monitor.stories) on the shared news streams.
+"""Measure near-duplicate-title grouping (monitor.alerts.stories) on the shared news streams.
 
 Not a test: prints, for every pair of titles of the same language published within
 48 hours of each other (distinct fingerprints), how many pairs score in each band of a
@@ -20,7 +20,7 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
-from monitor.stories import MIN_WORDS, THRESHOLD, same_story_fingerprints, title_fingerprint
+from monitor.alerts.stories import MIN_WORDS, THRESHOLD, same_story_fingerprints, title_fingerprint
 
 STREAMS = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "streams"
 WINDOW = timedelta(hours=48)

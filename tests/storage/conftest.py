@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 
 from monitor import storage
 from monitor.storage.models import DeliveryRow, FeedRow
-from tests.postgres_server import fresh_database, pg_url
+from tests.support.postgres_server import fresh_database, pg_url
 
 __all__ = ["engine", "expire_leases", "pg_url"]
 

@@ -31,7 +31,7 @@ from monitor.types import (
     Match,
     MatchedArticle,
 )
-from tests.postgres_server import conninfo, fresh_database, terminate_connections
+from tests.support.postgres_server import conninfo, fresh_database, terminate_connections
 
 NOW = datetime(2026, 1, 20, 12, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=5)

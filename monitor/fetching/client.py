@@ -1,0 +1,369 @@
+"""HTTP: the only code that fetches feeds. One shared client, bounded in every way.
+
+:class:`Fetcher` sends a conditional GET with exactly the stored validators, follows at
+most ``max_redirects`` redirects by hand (each hop's URL re-checked, each connection
+address-checked by :mod:`monitor.fetching.netguard`), stops at a total deadline that covers
+redirects and body, and reads at most ``max_bytes`` after decompression
+(:mod:`monitor.fetching.content_coding`). Whatever a server or the network does comes back as a
+:class:`~monitor.types.FetchResult` with an ``error_kind`` an operator can act on; only
+our own bugs raise.
+
+It does not parse feeds, decide when to poll next (it reports the server's hints in
+``retry_after``), or store anything. Whether a 2xx body is a feed is the parser's call.
+"""
+
+from __future__ import annotations
+
+import http.cookiejar
+import ipaddress
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
+from datetime import datetime
+from types import TracebackType
+
+import httpcore
+import httpx
+
+from monitor.fetching import content_coding, netguard
+from monitor.fetching.errors import challenge_kind, classify_exception
+from monitor.fetching.http_hints import cache_hint, parse_retry_after
+from monitor.fetching.settings import ACCEPT, FetchSettings
+from monitor.types import FetchResult
+
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_PERMANENT = frozenset({301, 308})
+_ERROR_BODY_SNIFF = 32 * 1024
+
+
+class BadUrlError(Exception):
+    """A URL the fetcher will not request (scheme, credentials, no host)."""
+
+
+def check_url(url: str | httpx.URL) -> httpx.URL:
+    """The URL parsed, if it is http(s) with a host and no credentials; else BadUrlError."""
+    try:
+        parsed = url if isinstance(url, httpx.URL) else httpx.URL(url.strip())
+    except (httpx.InvalidURL, TypeError, ValueError, UnicodeError) as exc:
+        raise BadUrlError(f"not a valid URL: {exc}") from exc
+    if parsed.scheme not in ("http", "https"):
+        raise BadUrlError(f"only http and https are fetched, not {parsed.scheme or 'no scheme'!r}")
+    if not parsed.host:
+        raise BadUrlError("URL has no host")
+    if parsed.userinfo:
+        raise BadUrlError("credentials in URLs are refused")
+    return parsed
+
+
+class _PoolStream(httpx.SyncByteStream):
+    def __init__(self, stream: httpcore.Response) -> None:
+        self._response = stream
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self._response.iter_stream()
+
+    def close(self) -> None:
+        self._response.close()
+
+
+class _GuardedTransport(httpx.BaseTransport):
+    """httpx's transport contract over an httpcore pool on the guarded backend.
+
+    httpx.HTTPTransport offers no way to choose the network backend, so this is the
+    small part of it we need; httpcore exceptions pass through untranslated and the
+    fetcher classifies them (together with httpx's) in one place.
+    """
+
+    def __init__(self, settings: FetchSettings, exceptions: Iterable[netguard.IPAddress]) -> None:
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(),
+            max_connections=settings.max_connections,
+            max_keepalive_connections=min(20, settings.max_connections),
+            keepalive_expiry=5.0,
+            network_backend=netguard.GuardedBackend(
+                allow_private=settings.allow_private_networks, exceptions=exceptions
+            ),
+        )
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        assert isinstance(request.stream, httpx.SyncByteStream)
+        response = self._pool.handle_request(
+            httpcore.Request(
+                method=request.method,
+                url=httpcore.URL(
+                    scheme=request.url.raw_scheme,
+                    host=request.url.raw_host,
+                    port=request.url.port,
+                    target=request.url.raw_path,
+                ),
+                headers=request.headers.raw,
+                content=request.stream,
+                extensions=request.extensions,
+            )
+        )
+        return httpx.Response(
+            status_code=response.status,
+            headers=response.headers,
+            stream=_PoolStream(response),
+            extensions=response.extensions,
+        )
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+class Fetcher:
+    """One shared HTTP client for every feed; ``fetch`` is safe from many threads.
+
+    ``allow_addresses`` lets through exactly these IP addresses even when private
+    networks are refused (one intranet host, or a test proving that its neighbours are
+    still refused).
+    """
+
+    def __init__(self, settings: FetchSettings, *, allow_addresses: Iterable[str] = ()) -> None:
+        self.settings = settings
+        exceptions = [ipaddress.ip_address(a) for a in allow_addresses]
+        self._client = httpx.Client(
+            transport=_GuardedTransport(settings, exceptions),
+            follow_redirects=False,
+            # Proxies from the environment would make the address guard check the
+            # proxy instead of the feed's host.
+            trust_env=False,
+            timeout=httpx.Timeout(
+                connect=settings.connect_timeout,
+                read=settings.read_timeout,
+                write=settings.read_timeout,
+                pool=settings.total_timeout,
+            ),
+            # One feed's cookies must not ride along to another's server.
+            cookies=http.cookiejar.CookieJar(
+                http.cookiejar.DefaultCookiePolicy(allowed_domains=[])
+            ),
+            headers={
+                "User-Agent": settings.user_agent,
+                "Accept": ACCEPT,
+                "Accept-Encoding": ", ".join(content_coding.SUPPORTED),
+            },
+        )
+        self._hosts: dict[str, threading.BoundedSemaphore] = {}
+        self._hosts_lock = threading.Lock()
+
+    def __enter__(self) -> Fetcher:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._client.close()
+
+    def fetch(
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        now: datetime,
+    ) -> FetchResult:
+        """GET ``url`` (conditionally when validators are given); never raises for
+        anything a server or the network does."""
+        started = time.monotonic()
+        try:
+            target = check_url(url)
+        except BadUrlError as exc:
+            return FetchResult(status="error", url=url, error_kind="bad_url", error=str(exc))
+        headers: dict[str, str] = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        with self._host_slot(target.host):
+            # The deadline starts once we hold the host's slot: waiting behind another
+            # feed of the same host is not this server's slowness.
+            begun = time.monotonic()
+            at = begun + self.settings.total_timeout
+            try:
+                with netguard.deadline(at):
+                    result = self._follow(url, target, headers, now, at)
+            except Exception as exc:
+                # A timeout clamped to the deadline looks like any other timeout.
+                passed = time.monotonic() >= at - 0.05
+                kind, message = classify_exception(exc, self.settings, deadline_passed=passed)
+                if kind is None:
+                    raise
+                result = FetchResult(status="error", url=url, error_kind=kind, error=message)
+        return _with_elapsed(result, time.monotonic() - started)
+
+    def _host_slot(self, host: str) -> threading.BoundedSemaphore:
+        key = host.lower()
+        with self._hosts_lock:
+            slot = self._hosts.get(key)
+            if slot is None:
+                slot = self._hosts[key] = threading.BoundedSemaphore(self.settings.per_host)
+            return slot
+
+    def _follow(
+        self, url: str, target: httpx.URL, headers: dict[str, str], now: datetime, at: float
+    ) -> FetchResult:
+        moved_to: str | None = None
+        still_permanent = True
+        for hop in range(self.settings.max_redirects + 1):
+            request = self._client.build_request("GET", target, headers=headers)
+            response = self._client.send(request, stream=True)
+            try:
+                if response.status_code in _REDIRECTS and "location" in response.headers:
+                    if hop == self.settings.max_redirects:
+                        return _error(
+                            url,
+                            "too_many_redirects",
+                            f"more than {self.settings.max_redirects} redirects "
+                            f"(last to {response.headers['location'][:200]})",
+                            response.status_code,
+                        )
+                    try:
+                        target = check_url(target.join(response.headers["location"]))
+                    except (BadUrlError, httpx.InvalidURL) as exc:
+                        return _error(
+                            url, "bad_url", f"redirect refused: {exc}", response.status_code
+                        )
+                    if response.status_code in _PERMANENT and still_permanent:
+                        moved_to = str(target)
+                    else:
+                        still_permanent = False
+                    continue
+                result = self._finish(response, now, at)
+            finally:
+                response.close()
+            if moved_to is not None and result.status != "error":
+                # Only a move to a working feed is worth following for good.
+                result = replace(result, permanent_redirect=moved_to)
+            return result
+        raise AssertionError("unreachable: the loop returns on its last hop")
+
+    def _finish(self, response: httpx.Response, now: datetime, at: float) -> FetchResult:
+        status = response.status_code
+        final = str(response.url)
+        headers = {k.lower(): v for k, v in response.headers.items()}
+        if status == 304:
+            return FetchResult(
+                status="not_modified",
+                url=final,
+                http_status=status,
+                headers=headers,
+                retry_after=cache_hint(headers, now),
+            )
+        if 200 <= status < 300:
+            body = self._read(response, at)
+            return FetchResult(
+                status="ok",
+                url=final,
+                http_status=status,
+                content=body,
+                headers=headers,
+                etag=headers.get("etag"),
+                last_modified=headers.get("last-modified"),
+                retry_after=cache_hint(headers, now),
+            )
+        retry_after = None
+        if status in (429, 503):
+            retry_after = parse_retry_after(headers.get("retry-after"), now)
+        if status in (403, 429, 503):
+            sniff = self._sniff(response, at)
+            challenge = challenge_kind(headers, sniff)
+            if challenge is not None:
+                return _error(
+                    final,
+                    "bot_challenge",
+                    challenge,
+                    status,
+                    headers=headers,
+                    retry_after=retry_after,
+                )
+        if status == 410:
+            return _error(final, "gone", "410 Gone: the feed was removed", status, headers=headers)
+        if status == 429:
+            return _error(
+                final,
+                "rate_limited",
+                "429 Too Many Requests",
+                status,
+                headers=headers,
+                retry_after=retry_after,
+            )
+        reason = response.reason_phrase or "error"
+        return _error(
+            final,
+            f"http_{status}",
+            f"HTTP {status} {reason}",
+            status,
+            headers=headers,
+            retry_after=retry_after,
+        )
+
+    def _read(self, response: httpx.Response, at: float) -> bytes:
+        length = response.headers.get("content-length", "")
+        limit = self.settings.max_bytes
+        if length.strip().isdigit() and int(length) > limit:
+            raise content_coding.TooLargeError(
+                f"Content-Length {int(length)} is over the {limit}-byte cap"
+            )
+        return content_coding.read_bounded(
+            _until(response.iter_raw(), at),
+            response.headers.get("content-encoding"),
+            limit,
+        )
+
+    def _sniff(self, response: httpx.Response, at: float) -> bytes:
+        """The start of an error body, enough to recognise a bot challenge page."""
+        try:
+            return content_coding.read_bounded(
+                _until(response.iter_raw(), at),
+                response.headers.get("content-encoding"),
+                _ERROR_BODY_SNIFF,
+            )
+        except (
+            content_coding.TooLargeError,
+            content_coding.DecodingError,
+            httpcore.TimeoutException,
+            httpcore.NetworkError,
+            httpcore.ProtocolError,
+            httpx.HTTPError,
+        ):
+            return b""
+
+
+def _until(chunks: Iterator[bytes], at: float) -> Iterator[bytes]:
+    for chunk in chunks:
+        yield chunk
+        if time.monotonic() > at:
+            raise httpcore.ReadTimeout("total deadline exceeded while reading the body")
+
+
+def _error(
+    url: str,
+    kind: str,
+    message: str,
+    status: int | None = None,
+    *,
+    headers: dict[str, str] | None = None,
+    retry_after: datetime | None = None,
+) -> FetchResult:
+    return FetchResult(
+        status="error",
+        url=url,
+        http_status=status,
+        headers=headers or {},
+        error_kind=kind,
+        error=message,
+        retry_after=retry_after,
+    )
+
+
+def _with_elapsed(result: FetchResult, elapsed: float) -> FetchResult:
+    return replace(result, elapsed=round(elapsed, 4))

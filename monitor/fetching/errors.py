@@ -1,0 +1,90 @@
+"""Why a fetch failed, in words an operator can act on.
+
+Translates the exceptions that enter from httpx, httpcore, the socket layer, our
+address guard and the body decoder into an ``error_kind`` (dns, connect, tls, timeout,
+too_large, refused_address, truncated, protocol, network, decoding, bad_url) and a
+message; recognises bot-challenge pages (Cloudflare and similar) on 403/429/503.
+Exceptions that no server can cause are not classified here: they are bugs and
+propagate.
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Mapping
+
+import httpcore
+import httpx
+
+from monitor.fetching import content_coding, netguard
+from monitor.fetching.settings import FetchSettings
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen and len(seen) < 10:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
+
+
+def classify_exception(
+    exc: Exception, settings: FetchSettings, *, deadline_passed: bool = False
+) -> tuple[str | None, str]:
+    """(error_kind, message) for a failure a server or network can cause; (None, "")
+    for anything else, which the caller re-raises."""
+    chain = _chain(exc)
+    text = str(exc) or type(exc).__name__
+    if isinstance(exc, netguard.GuardError):
+        return exc.kind, text
+    if isinstance(exc, content_coding.TooLargeError):
+        return "too_large", text
+    if isinstance(exc, content_coding.DecodingError):
+        return "decoding", text
+    if any(isinstance(e, ssl.SSLError | ssl.CertificateError) for e in chain):
+        return "tls", f"TLS failed: {text}"
+    if isinstance(exc, httpcore.ConnectTimeout | httpx.ConnectTimeout):
+        return "timeout", f"connect timed out (limit {settings.connect_timeout:g}s): {text}"
+    if isinstance(exc, httpcore.TimeoutException | httpx.TimeoutException):
+        if deadline_passed or "deadline" in text:
+            return "timeout", f"gave up after the {settings.total_timeout:g}s total deadline"
+        return "timeout", f"no data for {settings.read_timeout:g}s: {text}"
+    if isinstance(exc, httpcore.RemoteProtocolError | httpx.RemoteProtocolError):
+        lowered = text.lower()
+        if "incomplete" in lowered or "without sending complete" in lowered:
+            return "truncated", f"body cut short: {text}"
+        return "protocol", f"invalid HTTP from server: {text}"
+    if isinstance(exc, httpcore.ConnectError | httpx.ConnectError):
+        return "connect", f"could not connect: {text}"
+    if isinstance(exc, httpcore.NetworkError | httpx.NetworkError | ConnectionError):
+        return "network", f"connection failed: {text}"
+    if isinstance(exc, httpcore.ProtocolError | httpx.ProtocolError):
+        return "protocol", f"invalid HTTP: {text}"
+    if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol | UnicodeError):
+        return "bad_url", text
+    if isinstance(exc, OSError):
+        return "network", f"connection failed: {text}"
+    return None, ""
+
+
+def challenge_kind(headers: Mapping[str, str], body_start: bytes) -> str | None:
+    """A message if the response is a bot-protection challenge, else None."""
+    mitigated = headers.get("cf-mitigated", "").lower()
+    if mitigated == "challenge":
+        return "bot challenge (Cloudflare cf-mitigated: challenge)"
+    server = headers.get("server", "").lower()
+    sniff = body_start[:_SNIFF].lower()
+    if server.startswith("cloudflare") and any(m in sniff for m in _CLOUDFLARE_MARKS):
+        return "bot challenge (Cloudflare challenge page)"
+    if "x-datadome" in headers or "x-dd-b" in headers:
+        return "bot challenge (DataDome)"
+    if server.startswith("ddos-guard"):
+        return "bot challenge (DDoS-Guard)"
+    if "x-sucuri-id" in headers and b"sucuri" in sniff:
+        return "bot challenge (Sucuri)"
+    return None
+
+
+_SNIFF = 32 * 1024
+_CLOUDFLARE_MARKS = (b"challenge-platform", b"cf_chl", b"just a moment", b"cf-browser-verification")

@@ -1,0 +1,264 @@
+"""Worker processes that parse feeds under a deadline, and kill the ones that overrun.
+
+feedparser can be driven into very long parses (a quadratic regular expression on long
+author fields, pathological markup), and a thread cannot be stopped; a process can. A
+:class:`ParserPool` keeps up to ``size`` long-lived workers (fresh interpreters, so no
+locks or threads of the parent are inherited), hands each call to an idle one over a
+pipe, waits at most ``deadline`` seconds for the answer, and otherwise kills that worker
+and raises ``ParseError(kind="parse_timeout")``. A killed or crashed worker is replaced
+on demand, so one hostile feed costs one process start, not a stalled tick.
+
+This module knows nothing of feeds: it runs ``target(content, url=, headers=, **extra)``
+named as ``module:function`` (by default the parser; :meth:`ParserPool.run` names
+another) and ships back its result or ParseError.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import importlib
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Mapping
+from multiprocessing.connection import Connection
+
+from monitor.errors import ParseError
+from monitor.types import ParsedFeed
+
+Target = Callable[..., object]
+_Outcome = tuple[str, object, str]
+_Job = tuple[str, bytes, str, dict[str, str], dict[str, object]]
+"""target (``module:function``), content, url, headers, further keyword arguments."""
+
+DEFAULT_TARGET = "monitor.parsing.feed:parse_bytes"
+
+
+def _serve(default: str) -> None:
+    """The worker's loop: run the jobs that arrive on stdin until it closes or says stop."""
+    # Ctrl-C in the daemon's terminal is the parent's to handle; workers just go away
+    # with it, instead of dying mid-parse with a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    requests = Connection(os.dup(0), writable=False)
+    replies = Connection(os.dup(1), readable=False)
+    # Nothing a library prints may corrupt the reply channel.
+    os.dup2(2, 1)
+    targets: dict[str, Target] = {default: _resolve_target(default)}
+    while True:
+        try:
+            job = requests.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        spec, content, url, headers, extra = job
+        outcome: _Outcome
+        try:
+            target = targets.get(spec) or targets.setdefault(spec, _resolve_target(spec))
+            outcome = ("ok", target(content, url=url, headers=headers, **extra), "")
+        except ParseError as exc:
+            outcome = ("error", exc.kind, str(exc))
+        except Exception as exc:  # a bug in the parser is still one feed's error
+            outcome = ("error", "parse_error", f"{type(exc).__name__}: {exc}"[:500])
+        try:
+            replies.send(outcome)
+        except (EOFError, OSError):
+            return
+
+
+def _resolve_target(spec: str) -> Target:
+    module, _, name = spec.partition(":")
+    target: Target = getattr(importlib.import_module(module), name)
+    return target
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of a worker process: ``python -m monitor.parsing.pool MODULE:FUNC``."""
+    args = sys.argv[1:] if argv is None else argv
+    _serve(args[0] if args else DEFAULT_TARGET)
+
+
+class _Worker:
+    """One worker process, spoken to with pickled messages over its stdin and stdout.
+
+    A plain subprocess running ``-m monitor.parsing.pool`` rather than multiprocessing's
+    spawn: spawn re-imports the parent's ``__main__``, which breaks for scripts and
+    ``python -c`` callers; this does not depend on how the parent was started.
+    """
+
+    def __init__(self, target: str) -> None:
+        env = dict(os.environ)
+        # The child must import the same code as this process, wherever it came from.
+        env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "monitor.parsing.pool", target],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            close_fds=True,
+        )
+        assert self._process.stdin is not None and self._process.stdout is not None
+        self._send = Connection(os.dup(self._process.stdin.fileno()), readable=False)
+        self._recv = Connection(os.dup(self._process.stdout.fileno()), writable=False)
+        self._process.stdin.close()
+        self._process.stdout.close()
+        self.calls = 0
+
+    def call(self, job: _Job, deadline: float) -> _Outcome:
+        self.calls += 1
+        self._send.send(job)
+        if not self._recv.poll(deadline):
+            raise TimeoutError
+        outcome: _Outcome = self._recv.recv()
+        return outcome
+
+    def stop(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            self._send.send(None)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self._process.wait(timeout=1.0)
+        self.kill()
+
+    def kill(self) -> None:
+        if self._process.poll() is None:
+            self._process.kill()
+            self._process.wait(timeout=5.0)
+        self._send.close()
+        self._recv.close()
+
+
+class ParserPool:
+    """Up to ``size`` parser processes shared by all threads."""
+
+    def __init__(
+        self, size: int | None = None, target: str = DEFAULT_TARGET, max_calls: int = 500
+    ) -> None:
+        self._target = target
+        """``module:function`` the workers import and call."""
+        self._max_calls = max_calls
+        """Parses before a worker is replaced, so whatever a parser leaks is returned."""
+        self._size = size or max(1, min(4, os.cpu_count() or 1))
+        self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
+        self._lock = threading.Lock()
+        self._workers: set[_Worker] = set()
+
+    def parse(
+        self, content: bytes, *, url: str, headers: Mapping[str, str], deadline: float
+    ) -> ParsedFeed:
+        value = self.run(self._target, content, url=url, headers=headers, deadline=deadline)
+        if isinstance(value, ParsedFeed):
+            return value
+        raise ParseError(f"the parser returned {type(value).__name__}, not a ParsedFeed")
+
+    def run(
+        self,
+        target: str,
+        content: bytes,
+        *,
+        url: str,
+        headers: Mapping[str, str],
+        deadline: float,
+        **extra: object,
+    ) -> object:
+        """``target(content, url=, headers=, **extra)`` in a worker, within ``deadline``.
+
+        ``target`` is any ``module:function`` (the workers import it on first use);
+        its arguments and result travel pickled. Raises ParseError as :meth:`parse`.
+        """
+        worker = self._checkout()
+        reusable = False
+        try:
+            kind, value, message = worker.call(
+                (target, content, url, dict(headers), extra), deadline
+            )
+            reusable = True
+        except TimeoutError:
+            raise ParseError(
+                f"parsing took longer than {deadline:g}s; the parser was stopped",
+                kind="parse_timeout",
+            ) from None
+        except (EOFError, OSError) as exc:
+            raise ParseError(f"the parser process died: {exc}", kind="parse_error") from exc
+        finally:
+            if reusable and worker.calls < self._max_calls and self._owns(worker):
+                self._idle.put(worker)
+            elif reusable:
+                self._retire(worker)
+            else:
+                self._discard(worker)
+        if kind == "ok":
+            return value
+        raise ParseError(message, kind=str(value))
+
+    def _checkout(self) -> _Worker:
+        while True:
+            try:
+                return self._idle.get_nowait()
+            except queue.Empty:
+                pass
+            with self._lock:
+                start = len(self._workers) < self._size
+                if start:
+                    worker = _Worker(self._target)
+                    self._workers.add(worker)
+                    return worker
+            try:
+                # Poll rather than block forever: a worker killed meanwhile frees a
+                # slot that no put() will announce.
+                return self._idle.get(timeout=0.05)
+            except queue.Empty:
+                continue
+
+    def _owns(self, worker: _Worker) -> bool:
+        with self._lock:
+            return worker in self._workers
+
+    def _retire(self, worker: _Worker) -> None:
+        with self._lock:
+            self._workers.discard(worker)
+        worker.stop()
+
+    def _discard(self, worker: _Worker) -> None:
+        worker.kill()
+        with self._lock:
+            self._workers.discard(worker)
+
+    def shutdown(self) -> None:
+        with self._lock:
+            workers, self._workers = self._workers, set()
+        while True:
+            try:
+                self._idle.get_nowait()
+            except queue.Empty:
+                break
+        for worker in workers:
+            worker.stop()
+
+
+_default: ParserPool | None = None
+_default_lock = threading.Lock()
+
+
+def default_pool() -> ParserPool:
+    global _default  # noqa: PLW0603 - one pool per process, created on first use
+    with _default_lock:
+        if _default is None:
+            _default = ParserPool()
+            atexit.register(shutdown_default_pool)
+        return _default
+
+
+def shutdown_default_pool() -> None:
+    global _default
+    with _default_lock:
+        pool, _default = _default, None
+    if pool is not None:
+        pool.shutdown()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,438 @@
+"""`monitor run`: the scheduler, signals, reload, health/metrics and systemd glue.
+
+Jobs (APScheduler 3, BlockingScheduler in UTC, explicit ids): ``poll-tick`` asks
+the database which feeds are due and polls them; ``deliver`` works the outbox;
+``prune`` drops old article texts nightly. SIGTERM/SIGINT stop claiming work, let
+in-flight feeds finish within the grace period and exit 0 (a second signal exits at
+once); SIGHUP re-reads the configuration and applies it at the next tick, or keeps
+the running one when the new file is invalid. The polling itself is ``monitor.service.app``.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import FrameType
+from typing import IO
+
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.executors.pool import ThreadPoolExecutor as JobExecutor
+from apscheduler.schedulers.blocking import BlockingScheduler
+from sqlalchemy.engine import Engine, make_url
+
+from monitor import storage
+from monitor.config.load import load_config
+from monitor.config.schema import Config
+from monitor.errors import ConfigError, MonitorError, StorageError
+from monitor.log import get_logger
+from monitor.metrics import Metrics
+from monitor.service import systemd
+from monitor.service.app import App, build_app, utcnow
+from monitor.service.health import HealthServer, tick_health
+
+log = get_logger("monitor.service.daemon")
+
+SHUTDOWN_GRACE = 20.0
+DELIVERY_INTERVAL = timedelta(seconds=2)
+RETRY_FIRST = 1.0
+RETRY_MAX = 30.0
+"""Database outages: wait 1, 2, 4 … 30 s between attempts (ticks in between are skipped)."""
+
+
+class AlreadyRunningError(MonitorError):
+    """Another `monitor run` holds this SQLite database."""
+
+
+def tick_interval(config: Config) -> timedelta:
+    """Tick often enough for the most frequent feed, at most every `tick`."""
+    shortest = min((f.interval for f in config.feeds if f.enabled), default=config.tick)
+    return max(timedelta(seconds=1), min(config.tick, shortest))
+
+
+def lock_database(url: str) -> IO[str] | None:
+    """One daemon per SQLite file: an exclusive lock beside it (None elsewhere)."""
+    parsed = make_url(url)
+    if (
+        parsed.get_backend_name() != "sqlite"
+        or not parsed.database
+        or parsed.database == ":memory:"
+    ):
+        return None
+    path = Path(parsed.database).expanduser().resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(path.with_name(path.name + ".lock"), "a+")  # noqa: SIM115 - held for life
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise AlreadyRunningError(
+            f"another `monitor run` ({holder}) is already using {path}; SQLite takes one "
+            "worker (use PostgreSQL for several)"
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()}\n")
+    handle.flush()
+    return handle
+
+
+def restart_only_changes(running: Config, new: Config) -> list[str]:
+    """Settings a reload cannot apply (the open database, the bound listener) that
+    differ in ``new``; named, never shown (a database URL may hold a password)."""
+    changed = []
+    if new.database != running.database:
+        changed.append("database")
+    if new.http.listen != running.http.listen:
+        changed.append("http.listen")
+    return changed
+
+
+@dataclass
+class Daemon:
+    config: Config
+    config_path: Path
+    app: App
+    metrics: Metrics
+    stop: threading.Event = field(default_factory=threading.Event)
+    pending_config: Config | None = None
+    last_tick: datetime | None = None
+    tick_started: float | None = None
+    started_at: datetime = field(default_factory=utcnow)
+    """Monotonic start of the tick in progress (None between ticks)."""
+    db_ok: bool = True
+    retry_delay: float = 0.0
+    retry_at: float = 0.0
+    """time.monotonic() before which database work waits (backoff during an outage)."""
+    signals: int = 0
+    scheduler: BlockingScheduler | None = None
+    _busy: threading.Lock = field(default_factory=threading.Lock)
+    _reload_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # --- jobs -------------------------------------------------------------
+    def tick(self) -> None:
+        if self.stop.is_set():
+            return
+        if self._backing_off():
+            systemd.watchdog()  # alive and waiting for the database, not stalled
+            return
+        with self._busy:
+            started = self.tick_started = time.monotonic()
+            try:
+                self._tick(started)
+            finally:
+                self.tick_started = None
+
+    def _tick(self, started: float) -> None:
+        try:
+            self._apply_reload()
+            outcomes = self.app.poll(
+                due_only=True, stop=self.stop, keep_claiming=self._deadlines().total_seconds()
+            )
+            self.app.deliver(stop=self.stop, wait=False)
+            failing = storage.count_failing_feeds(self.app.engine)
+        except StorageError as exc:
+            self._db_down(exc)
+            systemd.watchdog()
+            return
+        self._db_up()
+        self.last_tick = utcnow()
+        duration = time.monotonic() - started
+        self.metrics.set_failing(failing)
+        self.metrics.record_tick(self.last_tick, duration)
+        systemd.watchdog()
+        log.info(
+            "tick_finished",
+            feeds=len(outcomes),
+            new=sum(o.new for o in outcomes),
+            alerts=sum(len(o.alerts) for o in outcomes),
+            failed=sum(o.status == "error" for o in outcomes),
+            duration=round(duration, 3),
+        )
+
+    def deliver(self) -> None:
+        if self.stop.is_set() or self._backing_off():
+            return
+        try:
+            self.app.deliver(stop=self.stop, wait=False)
+        except StorageError as exc:
+            self._db_down(exc)
+
+    def prune(self) -> None:
+        cutoff = utcnow() - self.config.retention
+        try:
+            removed = storage.prune_articles(self.app.engine, cutoff)
+        except StorageError as exc:
+            self._db_down(exc)
+            return
+        log.info("articles_pruned", removed=removed, older_than=cutoff.isoformat())
+
+    def _backing_off(self) -> bool:
+        return not self.db_ok and time.monotonic() < self.retry_at
+
+    def _db_down(self, exc: Exception) -> None:
+        """One log line per outage; later failures only lengthen the wait."""
+        self.retry_delay = min(RETRY_MAX, self.retry_delay * 2 or RETRY_FIRST)
+        self.retry_at = time.monotonic() + self.retry_delay
+        if self.db_ok:
+            log.error("database_unavailable", error=str(exc)[:300], retry_in=self.retry_delay)
+        self.db_ok = False
+
+    def _db_up(self) -> None:
+        if not self.db_ok:
+            log.info("database_available")
+        self.db_ok = True
+        self.retry_delay = 0.0
+
+    def watch_ticks(self, every: float = 5.0) -> None:
+        """Log once when a tick runs far past its deadlines (a bug, not a slow feed).
+
+        Fetch and parse deadlines bound a tick; this notices if they ever do not.
+        The systemd watchdog is only fed when a tick finishes, so systemd notices too.
+        """
+        warned: float | None = None
+        while not self.stop.wait(every):
+            started = self.tick_started
+            limit = max(120.0, 5 * tick_interval(self.config).total_seconds())
+            if started is not None and time.monotonic() - started > limit and warned != started:
+                warned = started
+                log.error("tick_stalled", running_for=round(time.monotonic() - started, 1))
+
+    # --- reload -----------------------------------------------------------
+    def request_reload(self) -> None:
+        """SIGHUP: validate now, apply at the next tick; a bad file changes nothing."""
+        systemd.reloading()
+        self.app.alert_log.reopen()
+        try:
+            config = load_config(self.config_path)
+        except ConfigError as exc:
+            log.error(
+                "config_reload_failed",
+                path=str(self.config_path),
+                problems=[str(p) for p in exc.problems],
+            )
+            systemd.ready()
+            return
+        with self._reload_lock:
+            self.pending_config = config
+        log.info("config_reload_accepted", path=str(self.config_path))
+        changed = restart_only_changes(self.config, config)
+        if changed:
+            log.warning(
+                "config_restart_required",
+                settings=changed,
+                detail="these settings apply at the next start; the running daemon "
+                "keeps the old values, the rest of the file is applied",
+            )
+        systemd.ready()
+
+    def _apply_reload(self) -> None:
+        with self._reload_lock:
+            config, self.pending_config = self.pending_config, None
+        if config is None:
+            return
+        try:
+            new_app = build_app(
+                config, engine=self.app.engine, metrics=self.metrics, owner=self.app.owner
+            )
+        except (MonitorError, ValueError) as exc:
+            log.error("config_reload_failed", path=str(self.config_path), problems=[str(exc)])
+            return
+        try:
+            new_app.sync_feeds()
+        except StorageError:
+            # Keep it for the tick after the outage; the running app stays as it is.
+            with self._reload_lock:
+                self.pending_config = self.pending_config or config
+            new_app.pipeline.fetcher.close()
+            new_app.deliverer.close()
+            raise
+        old = self.app
+        self.app, self.config = new_app, config
+        old.pipeline.fetcher.close()
+        old.deliverer.close()
+        for channel in old.channels.values():
+            channel.close()
+        self._reschedule()
+        log.info(
+            "config_reloaded",
+            feeds=len(config.feeds),
+            topics=len(config.topics),
+            channels=len(config.notify),
+        )
+
+    def _reschedule(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.reschedule_job(
+                "poll-tick", trigger="interval", seconds=tick_interval(self.config).total_seconds()
+            )
+
+    def _deadlines(self) -> timedelta:
+        """The longest one feed's poll may take: the fetch and the parse deadlines."""
+        return self.config.http.timeout + timedelta(seconds=self.app.pipeline.parse_deadline)
+
+    # --- health -----------------------------------------------------------
+    def health(self) -> tuple[bool, dict[str, object]]:
+        db_ok = self.db_ok
+        if db_ok:
+            try:
+                storage.ping(self.app.engine)
+            except Exception:  # any failure to answer means unhealthy, not a crash
+                db_ok = False
+        # A pass keeps claiming due feeds for up to one poll's deadlines while its
+        # slowest feed runs, and a feed claimed last may take them again.
+        slack = 2 * self._deadlines()
+        return tick_health(
+            self.last_tick,
+            tick_interval(self.config),
+            utcnow(),
+            db_ok,
+            started_at=self.started_at,
+            slack=slack,
+        )
+
+    # --- signals ----------------------------------------------------------
+    def on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        self.signals += 1
+        if self.signals > 1:
+            log.warning("shutdown_forced", signal=signal.Signals(signum).name)
+            os._exit(0)
+        log.info("shutdown_requested", signal=signal.Signals(signum).name)
+        systemd.stopping()
+        self.stop.set()
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+
+
+def _listener(event: JobExecutionEvent) -> None:
+    if event.code == EVENT_JOB_MISSED:
+        log.warning("job_missed", job=event.job_id, scheduled=str(event.scheduled_run_time))
+    elif event.exception is not None:
+        log.error(
+            "job_failed", job=event.job_id, error=repr(event.exception), traceback=event.traceback
+        )
+
+
+def start_app(
+    config: Config, engine: Engine | None, metrics: Metrics, stop: threading.Event
+) -> App | None:
+    """Build the app, waiting (with backoff) for a database that is not up yet.
+
+    A worker started before its database (a reboot, a restarting PostgreSQL) keeps
+    trying instead of exiting; None when a signal ends the wait.
+    """
+    delay = RETRY_FIRST
+    waited = False
+    while True:
+        try:
+            app = build_app(config, engine=engine, metrics=metrics)
+        except StorageError as exc:
+            failure: StorageError = exc
+        else:
+            try:
+                app.sync_feeds()
+            except StorageError as exc:
+                app.close()
+                failure = exc
+            else:
+                if waited:
+                    log.info("database_available")
+                return app
+        if not waited:
+            log.error(
+                "database_unavailable", error=str(failure)[:300], retry_in=delay, phase="startup"
+            )
+            waited = True
+        if stop.wait(delay):
+            return None
+        delay = min(RETRY_MAX, delay * 2)
+
+
+def run_daemon(config: Config, config_path: Path, *, engine: Engine | None = None) -> int:
+    """Run until SIGTERM/SIGINT; returns the exit code."""
+    try:
+        lock = lock_database(config.database)
+    except AlreadyRunningError as exc:
+        log.error("already_running", error=str(exc))
+        print(f"monitor: {exc}", flush=True, file=sys.stderr)
+        return 1
+    metrics = Metrics()
+    stop = threading.Event()
+    # Until the scheduler runs, a signal only ends the wait for the database.
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    app = start_app(config, engine, metrics, stop)
+    if app is None:
+        log.info("daemon_stopped", clean=True)
+        if lock is not None:
+            lock.close()
+        return 0
+    daemon = Daemon(config=config, config_path=config_path, app=app, metrics=metrics, stop=stop)
+    health: HealthServer | None = None
+    if config.http.listen:
+        try:
+            health = HealthServer(str(config.http.listen), check=daemon.health, metrics=metrics)
+            health.start()
+        except OSError as exc:
+            log.error("health_listen_failed", listen=config.http.listen, error=str(exc))
+            app.close()
+            return 1
+    scheduler = BlockingScheduler(
+        timezone=UTC,
+        executors={"default": JobExecutor(4)},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30},
+    )
+    scheduler.add_listener(_listener, EVENT_JOB_ERROR | EVENT_JOB_MISSED)
+    interval = tick_interval(config).total_seconds()
+    scheduler.add_job(
+        daemon.tick, "interval", seconds=interval, id="poll-tick", next_run_time=datetime.now(UTC)
+    )
+    scheduler.add_job(
+        daemon.deliver, "interval", seconds=DELIVERY_INTERVAL.total_seconds(), id="deliver"
+    )
+    scheduler.add_job(daemon.prune, "cron", hour=3, minute=17, id="prune")
+    daemon.scheduler = scheduler
+    signal.signal(signal.SIGTERM, daemon.on_signal)
+    signal.signal(signal.SIGINT, daemon.on_signal)
+    signal.signal(
+        signal.SIGHUP,
+        lambda *_: threading.Thread(
+            target=daemon.request_reload, name="reload", daemon=True
+        ).start(),
+    )
+    log.info(
+        "daemon_started",
+        feeds=len(config.feeds),
+        topics=len(config.topics),
+        tick=interval,
+        listen=config.http.listen,
+        pid=os.getpid(),
+    )
+    threading.Thread(target=daemon.watch_ticks, name="tick-watch", daemon=True).start()
+    systemd.ready()
+    try:
+        scheduler.start()
+    finally:
+        finished = daemon._busy.acquire(timeout=SHUTDOWN_GRACE)
+        if health is not None:
+            health.stop()
+        try:
+            daemon.app.close()
+        except Exception as exc:  # the database may be gone: leases expire by themselves
+            log.warning("shutdown_cleanup_failed", error=str(exc)[:300])
+        log.info("daemon_stopped", clean=finished)
+        if lock is not None:
+            lock.close()
+    if not finished:
+        # In-flight work is abandoned safely (its transaction never committed, its
+        # leases expire); worker threads may still be blocked in I/O: don't wait.
+        os._exit(0)
+    return 0

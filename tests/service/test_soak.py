@@ -1,0 +1,225 @@
+"""Soak: the daemon's memory stays flat over 500 ticks of 100 changing feeds.
+
+The daemon's own tick (:meth:`Daemon.tick`, the job APScheduler runs: claim the due
+feeds, poll them, hand the alerts to their channels, update health and metrics) is
+driven in-process 500 times back to back instead of once a second, against 100 feeds
+with 1-second intervals on 127.0.0.1 that each carry a new item at every poll (some
+of them matching a topic, so matches, alerts and deliveries are exercised too). The
+daemon's clock moves on two intervals per tick, so every feed is due at every tick.
+
+The database grows with every article, legitimately; what must not grow is the
+process's resident memory: it is measured after a warm-up and at the end, and may
+grow by at most 20 %. On a slow or busy machine the soak stops at its time budget
+instead of at tick 500 (and fails below ``MIN_TICKS``).
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import multiprocessing
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import structlog
+from sqlalchemy import func, select
+
+from monitor.config.load import load_config
+from monitor.log import configure_logging
+from monitor.metrics import Metrics
+from monitor.service.app import App, build_app
+from monitor.service.daemon import Daemon
+from monitor.storage.models import ArticleRow
+
+FEEDS = 100
+TICKS = 500
+WARM_UP = 50
+MIN_TICKS = 150
+"""Fewer than this within the budget and the soak proves too little: it fails."""
+ITEMS = 3
+BUDGET = 165.0
+"""Seconds: the soak stops there, at whatever tick it reached (its budget is 3 minutes)."""
+
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+WORDS = _words(
+    "council budget minister talks market prices energy border court "
+    "ruling vote storm harbour farmers exports schools union strike "
+    "report week city"
+)
+
+
+def rss_kib() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS in /proc/self/status")
+
+
+class Feeds:
+    """100 feeds; every request to one of them brings one new item (the newest of 5)."""
+
+    def __init__(self) -> None:
+        self.polls = [0] * FEEDS
+        self.lock = threading.Lock()
+        self.start = datetime.now(UTC) - timedelta(hours=1)
+
+    def body(self, index: int) -> bytes:
+        with self.lock:
+            self.polls[index] += 1
+            newest = self.polls[index]
+        items = []
+        for n in range(newest, max(0, newest - ITEMS), -1):
+            words = " ".join(WORDS[(index + n * k) % len(WORDS)] for k in range(1, 12))
+            # One item in 40 is about the summit: matches and alerts run too.
+            title = (
+                f"Trump and Putin summit in Anchorage, report {index}-{n}"
+                if (index + n) % 40 == 0
+                else f"{words[:60].capitalize()} {index}-{n}"
+            )
+            when = format_datetime(self.start + timedelta(seconds=n), usegmt=True)
+            items.append(
+                f"<item><title>{title}</title>"
+                f"<link>https://news.example.org/{index}/{n}</link>"
+                f"<guid>soak-{index}-{n}</guid><description>&lt;p&gt;{words}.&lt;/p&gt;"
+                f"</description><pubDate>{when}</pubDate></item>"
+            )
+        return (
+            '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+            f"<title>Soak {index}</title><link>https://news.example.org/</link>"
+            f"<description>soak</description>{''.join(items)}</channel></rss>"
+        ).encode()
+
+
+def _serve(port_out: multiprocessing.Queue[int]) -> None:
+    feeds = Feeds()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            body = feeds.body(int(self.path.strip("/").removesuffix(".xml")))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/rss+xml")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    port_out.put(int(server.server_address[1]))
+    server.serve_forever()
+
+
+@pytest.fixture
+def feed_server() -> Iterator[str]:
+    """The feeds, served from a process of their own: a server in the measured process
+    would share its interpreter lock with the polling threads and slow every tick."""
+    ctx = multiprocessing.get_context("fork")
+    port_out: multiprocessing.Queue[int] = ctx.Queue()
+    process = ctx.Process(target=_serve, args=(port_out,), daemon=True)
+    process.start()
+    try:
+        yield f"http://127.0.0.1:{port_out.get(timeout=30)}"
+    finally:
+        process.terminate()
+        process.join(10)
+
+
+@pytest.fixture
+def quiet_logs() -> Iterator[None]:
+    """Warnings only, to /dev/null: pytest keeps every captured log record in memory,
+    which would read as a leak over 50,000 `feed_polled` lines."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    saved = structlog.get_config()
+    with open(os.devnull, "w") as sink:
+        configure_logging(fmt="json", level="warning", stream=sink)
+        yield
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)
+    structlog.configure(**saved)
+
+
+class SteppedClock:
+    """The daemon's clock (``App.now``): it moves only when the soak says so."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def step(self, by: timedelta) -> None:
+        self.now += by
+
+
+def stored_articles(app: App) -> int:
+    with app.engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(ArticleRow)).scalar() or 0)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+def test_memory_stays_flat_over_500_ticks(
+    feed_server: str, write_config: Callable[..., Path], quiet_logs: None, tmp_path: Path
+) -> None:
+    path = write_config(
+        feeds=[
+            {"name": f"soak-{i}", "url": f"{feed_server}/{i}.xml", "interval": "1s"}
+            for i in range(FEEDS)
+        ]
+    )
+    config = load_config(path)
+    app = build_app(config, metrics=Metrics())
+    clock = SteppedClock()
+    app.now = clock
+    daemon = Daemon(config=config, config_path=path, app=app, metrics=app.metrics)
+    started = time.monotonic()
+    baseline = tick = 0
+    try:
+        app.sync_feeds()
+        while tick < TICKS and time.monotonic() - started < BUDGET:
+            tick += 1
+            clock.step(timedelta(seconds=2))
+            daemon.tick()
+            assert daemon.db_ok and daemon.last_tick is not None
+            if tick % WARM_UP == 0:
+                # Every feed was due, polled and brought its one new item at every tick.
+                assert stored_articles(app) == FEEDS * tick
+            if tick == WARM_UP:
+                gc.collect()
+                baseline = rss_kib()
+        gc.collect()
+        final = rss_kib()
+        assert daemon.health()[0], daemon.health()
+        articles = stored_articles(app)
+    finally:
+        app.close()
+    took = time.monotonic() - started
+    assert tick >= MIN_TICKS, f"only {tick} ticks in {took:.0f}s: too slow to soak"
+    assert articles == FEEDS * tick
+    growth = (final - baseline) / baseline
+    print(
+        f"RSS after tick {WARM_UP}: {baseline / 1024:.1f} MiB, after tick {tick}: "
+        f"{final / 1024:.1f} MiB ({growth:+.1%}), {took:.0f}s"
+    )
+    assert growth <= 0.20, f"RSS grew {growth:.1%}: {baseline} KiB → {final} KiB"
+    alerts = (tmp_path / "alerts.jsonl").read_text("utf-8").splitlines()
+    assert alerts  # the matching items went through matching, alerting and delivery
