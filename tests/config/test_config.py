@@ -15,7 +15,7 @@ from monitor.config.schema import Config
 from monitor.topics.spec import TopicConfig
 from tests.conftest import problems
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 GOOD = """\
 database: sqlite:///data/test.db

@@ -11,7 +11,7 @@ from monitor.parsing.feed import parse_bytes
 from monitor.parsing.normalize import canonicalize_url, html_to_text, normalize_feed
 from monitor.types import Article, ParsedFeed, RawEntry
 
-SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
+SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 
 

@@ -15,7 +15,7 @@ from monitor.parsing.feed import parse_feed, shutdown_parser
 from monitor.parsing.normalize import normalize_feed
 from monitor.parsing.pool import ParserPool
 
-SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
+SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 RSS = (
     b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><language>en</language>'

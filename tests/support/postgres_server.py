@@ -35,7 +35,7 @@ from sqlalchemy.engine import make_url
 
 ENV_URL = "MONITOR_TEST_POSTGRES_URL"
 ENV_RESTART = "MONITOR_TEST_POSTGRES_RESTART"
-SCRIPT = Path(__file__).resolve().parents[1] / ".ci" / "postgres.sh"
+SCRIPT = Path(__file__).resolve().parents[2] / ".ci" / "postgres.sh"
 RESTART_COMMAND = f"bash {SCRIPT} restart"
 _LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
