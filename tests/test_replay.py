@@ -68,9 +68,7 @@ def test_replay_topic_filter_and_bad_usage(httpserver, write_config, cli):
     assert cli("replay", "-c", str(config), "--alert").exit_code == 2
 
 
-def test_replay_alert_links_a_near_identical_headline_at_another_url(
-    httpserver, write_config, cli
-):
+def test_replay_alert_links_a_near_identical_headline_at_another_url(httpserver, write_config, cli):
     """The wire copy and an aggregator's title-cased copy of one story, at two URLs: replay
     raises one alert and lists both feeds on it (it used to compare raw titles, raise two,
     and store a raw title where later polls look for a fingerprint)."""

@@ -8,7 +8,6 @@ import pytest
 from monitor.alerts.stories import (
     TopicWords,
     same_story,
-    same_story_fingerprints,
     title_fingerprint,
     topic_words,
 )
