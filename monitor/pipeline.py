@@ -53,11 +53,11 @@ class Pipeline:
     topics: TopicSet
     policy: AlertPolicy
     owner: str
+    parser: ParserPool
+    """The worker processes that parse (the app's, which shuts them down)."""
     metrics: Metrics | None = None
     parse_deadline: float = 30.0
     max_entries: int = 500
-    parser: ParserPool | None = None
-    """The worker processes that parse (the app's; None: parse in this process)."""
 
 
 @dataclass(frozen=True, slots=True)

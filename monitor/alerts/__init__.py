@@ -11,7 +11,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from monitor.alerts.base import Channel, accepts, build_channels
+    from monitor.alerts.base import Channel, ChannelConfigError, ChannelProblem, build_channels
     from monitor.alerts.logfile import AlertLog
     from monitor.alerts.message import render_html, render_markdown, render_text, subject
     from monitor.alerts.retry import retry_delay
@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 _HOMES = {
     "AlertLog": "logfile",
     "Channel": "base",
-    "accepts": "base",
+    "ChannelConfigError": "base",
+    "ChannelProblem": "base",
     "build_channels": "base",
     "render_html": "message",
     "render_markdown": "message",
@@ -30,7 +31,8 @@ _HOMES = {
 __all__ = [
     "AlertLog",
     "Channel",
-    "accepts",
+    "ChannelConfigError",
+    "ChannelProblem",
     "build_channels",
     "render_html",
     "render_markdown",
