@@ -15,6 +15,7 @@ import random
 import time
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Protocol
 
 import structlog
 from sqlalchemy.engine import Engine
@@ -23,7 +24,6 @@ from monitor import storage
 from monitor.alerts.policy import AlertPolicy, matched_article
 from monitor.errors import DataRefusedError, ParseError, StorageError
 from monitor.feedstate.decider import PollEnding, decide_next_state
-from monitor.fetching.client import Fetcher
 from monitor.log import get_logger
 from monitor.metrics import Metrics
 from monitor.parsing.pool import ParserPool
@@ -44,12 +44,23 @@ from monitor.types import (
 log = get_logger("monitor.pipeline")
 
 
+class FeedFetcher(Protocol):
+    """What polling needs of a fetcher: :class:`monitor.fetching.client.Fetcher`, or a
+    test's fake."""
+
+    def fetch(
+        self, url: str, *, etag: str | None = None, last_modified: str | None = None, now: datetime
+    ) -> FetchResult: ...
+
+    def close(self) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Pipeline:
     """What polling needs, built once per configuration (and again on reload)."""
 
     engine: Engine
-    fetcher: Fetcher
+    fetcher: FeedFetcher
     topics: TopicSet
     policy: AlertPolicy
     owner: str
