@@ -6,12 +6,14 @@ No logic lives here beyond reading options and formatting what comes back.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import re
+import signal
 import sys
-import time
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -252,8 +254,6 @@ def _follow(
     since: datetime | None,
     as_json: bool,
 ) -> None:
-    from monitor.render import alert_json, alert_line
-
     last = max((seq for seq, _ in rows), default=0)
     # An alert's seq is the time its feed's poll started, and a poll may take minutes
     # (fetch and parse timeouts; its feed lease lasts 5): one committed now can be
@@ -266,27 +266,62 @@ def _follow(
             engine, topic=topic, feed=feed, since=since, after_seq=max(0, last - FOLLOW_LOOKBACK_US)
         )
     )
-    while True:
-        time.sleep(FOLLOW_POLL_S)
-        try:
-            fresh = storage.list_alerts(
-                engine,
-                topic=topic,
-                feed=feed,
-                since=since,
-                after_seq=max(0, last - FOLLOW_LOOKBACK_US),
-            )
-        except StorageError:
+    with _stop_on_signals() as stop:
+        while not stop.wait(FOLLOW_POLL_S):
+            printed, last = _print_new(engine, printed, last, topic, feed, since, as_json)
+
+
+def _print_new(
+    engine: Any,
+    printed: dict[str, int],
+    last: int,
+    topic: str | None,
+    feed: str | None,
+    since: datetime | None,
+    as_json: bool,
+) -> tuple[dict[str, int], int]:
+    """One look for alerts not printed yet; what is printed now, and the newest seq."""
+    from monitor.render import alert_json, alert_line
+
+    try:
+        fresh = storage.list_alerts(
+            engine,
+            topic=topic,
+            feed=feed,
+            since=since,
+            after_seq=max(0, last - FOLLOW_LOOKBACK_US),
+        )
+    except StorageError:
+        return printed, last
+    for seq, alert in fresh:
+        if alert.id in printed:
             continue
-        for seq, alert in fresh:
-            if alert.id in printed:
-                continue
-            printed[alert.id] = seq
-            last = max(last, seq)
-            click.echo(alert_json(alert) if as_json else alert_line(alert))
-        sys.stdout.flush()
-        if len(printed) > 10_000:  # forget what the look-back can no longer return
-            printed = {k: v for k, v in printed.items() if v > last - FOLLOW_LOOKBACK_US}
+        printed[alert.id] = seq
+        last = max(last, seq)
+        click.echo(alert_json(alert) if as_json else alert_line(alert))
+    sys.stdout.flush()
+    if len(printed) > 10_000:  # forget what the look-back can no longer return
+        printed = {k: v for k, v in printed.items() if v > last - FOLLOW_LOOKBACK_US}
+    return printed, last
+
+
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[threading.Event]:
+    """An event set by SIGINT or SIGTERM, whatever the parent left them as: a shell
+    starting ``monitor alerts --follow &`` ignores SIGINT for it, and Python then
+    raises no KeyboardInterrupt, so Ctrl-C and ``kill`` would not stop it."""
+    stop = threading.Event()
+    previous: dict[signal.Signals, Any] = {}
+    try:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous[signum] = signal.signal(signum, lambda *_: stop.set())
+    except ValueError:  # not the main thread (an embedding caller): no handlers of ours
+        pass
+    try:
+        yield stop
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 @main.command()
