@@ -22,8 +22,13 @@ from typing import Any, TypeVar
 import click
 
 from monitor import storage
-from monitor.config.load import default_config_path, load_config, summarize_config
-from monitor.config.schema import Config, parse_duration
+from monitor.config import (
+    Config,
+    default_config_path,
+    load_config,
+    parse_duration,
+    summarize_config,
+)
 from monitor.errors import ConfigError, MonitorError, StorageError, TermError
 from monitor.log import configure_logging
 
@@ -182,7 +187,7 @@ def _skipped(engine: Any, names: set[str]) -> list[tuple[str, str]]:
 
 
 def _build(config: Config, **kwargs: Any) -> Any:
-    from monitor.service.app import build_app
+    from monitor.service import build_app
 
     try:
         return build_app(config, **kwargs)
@@ -196,7 +201,7 @@ def _build(config: Config, **kwargs: Any) -> Any:
 @common_options
 def run(config_path: Path) -> None:
     """The daemon: poll every feed on its schedule until SIGTERM/SIGINT."""
-    from monitor.service.daemon import run_daemon
+    from monitor.service import run_daemon
 
     config = read_config(config_path)
     sys.exit(run_daemon(config, config_path))
@@ -401,7 +406,7 @@ def replay(
 ) -> None:
     """Re-run the current topics over stored articles: what would be added or dropped."""
     from monitor.render import replay_change
-    from monitor.service.app import alert_policy
+    from monitor.service import alert_policy
     from monitor.types import Document
 
     if raise_alerts and not apply_:

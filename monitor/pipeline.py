@@ -21,13 +21,12 @@ import structlog
 from sqlalchemy.engine import Engine
 
 from monitor import storage
-from monitor.alerts.policy import AlertPolicy, matched_article
+from monitor.alerts import AlertPolicy, matched_article
 from monitor.errors import DataRefusedError, ParseError, StorageError
-from monitor.feedstate.decider import PollEnding, decide_next_state
+from monitor.feedstate import PollEnding, decide_next_state
 from monitor.log import get_logger
 from monitor.metrics import Metrics
-from monitor.parsing.pool import ParserPool
-from monitor.parsing.prepare import prepare_feed
+from monitor.parsing import ParserPool, prepare_feed
 from monitor.topics import TopicSet
 from monitor.types import (
     Alert,

@@ -20,17 +20,16 @@ from datetime import UTC, datetime
 from sqlalchemy.engine import Engine
 
 from monitor import storage
+from monitor.alerts import AlertPolicy
 from monitor.alerts.base import Channel, build_channels
 from monitor.alerts.logfile import AlertLog
-from monitor.alerts.policy import AlertPolicy
 from monitor.alerts.stories import topic_words
-from monitor.config.schema import Config
+from monitor.config import Config
 from monitor.errors import StorageError
-from monitor.fetching.client import Fetcher
-from monitor.fetching.settings import FetchSettings
+from monitor.fetching import Fetcher, FetchSettings
 from monitor.log import get_logger
 from monitor.metrics import Metrics
-from monitor.parsing.pool import ParserPool
+from monitor.parsing import ParserPool
 from monitor.pipeline import FeedOutcome, Pipeline, poll_feed
 from monitor.service.delivery import Deliverer
 from monitor.service.passes import run_pass
