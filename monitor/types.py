@@ -158,7 +158,7 @@ class RawEntry:
 
 @dataclass(frozen=True, slots=True)
 class ParsedFeed:
-    """What the parse (parsing.feed.parse_bytes) returns: the entries and what the feed says about itself."""
+    """What parsing returns (`parse_bytes`): the entries and what the feed says of itself."""
 
     version: str
     """feedparser's version string (rss20, atom10, rss10 …); '' if unknown."""
