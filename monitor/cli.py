@@ -6,12 +6,14 @@ No logic lives here beyond reading options and formatting what comes back.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import re
+import signal
 import sys
-import time
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,8 +22,13 @@ from typing import Any, TypeVar
 import click
 
 from monitor import storage
-from monitor.config.load import default_config_path, load_config, summarize_config
-from monitor.config.schema import Config, parse_duration
+from monitor.config import (
+    Config,
+    default_config_path,
+    load_config,
+    parse_duration,
+    summarize_config,
+)
 from monitor.errors import ConfigError, MonitorError, StorageError, TermError
 from monitor.log import configure_logging
 
@@ -180,7 +187,7 @@ def _skipped(engine: Any, names: set[str]) -> list[tuple[str, str]]:
 
 
 def _build(config: Config, **kwargs: Any) -> Any:
-    from monitor.service.app import build_app
+    from monitor.service import build_app
 
     try:
         return build_app(config, **kwargs)
@@ -194,7 +201,7 @@ def _build(config: Config, **kwargs: Any) -> Any:
 @common_options
 def run(config_path: Path) -> None:
     """The daemon: poll every feed on its schedule until SIGTERM/SIGINT."""
-    from monitor.service.daemon import run_daemon
+    from monitor.service import run_daemon
 
     config = read_config(config_path)
     sys.exit(run_daemon(config, config_path))
@@ -252,8 +259,6 @@ def _follow(
     since: datetime | None,
     as_json: bool,
 ) -> None:
-    from monitor.render import alert_json, alert_line
-
     last = max((seq for seq, _ in rows), default=0)
     # An alert's seq is the time its feed's poll started, and a poll may take minutes
     # (fetch and parse timeouts; its feed lease lasts 5): one committed now can be
@@ -266,27 +271,62 @@ def _follow(
             engine, topic=topic, feed=feed, since=since, after_seq=max(0, last - FOLLOW_LOOKBACK_US)
         )
     )
-    while True:
-        time.sleep(FOLLOW_POLL_S)
-        try:
-            fresh = storage.list_alerts(
-                engine,
-                topic=topic,
-                feed=feed,
-                since=since,
-                after_seq=max(0, last - FOLLOW_LOOKBACK_US),
-            )
-        except StorageError:
+    with _stop_on_signals() as stop:
+        while not stop.wait(FOLLOW_POLL_S):
+            printed, last = _print_new(engine, printed, last, topic, feed, since, as_json)
+
+
+def _print_new(
+    engine: Any,
+    printed: dict[str, int],
+    last: int,
+    topic: str | None,
+    feed: str | None,
+    since: datetime | None,
+    as_json: bool,
+) -> tuple[dict[str, int], int]:
+    """One look for alerts not printed yet; what is printed now, and the newest seq."""
+    from monitor.render import alert_json, alert_line
+
+    try:
+        fresh = storage.list_alerts(
+            engine,
+            topic=topic,
+            feed=feed,
+            since=since,
+            after_seq=max(0, last - FOLLOW_LOOKBACK_US),
+        )
+    except StorageError:
+        return printed, last
+    for seq, alert in fresh:
+        if alert.id in printed:
             continue
-        for seq, alert in fresh:
-            if alert.id in printed:
-                continue
-            printed[alert.id] = seq
-            last = max(last, seq)
-            click.echo(alert_json(alert) if as_json else alert_line(alert))
-        sys.stdout.flush()
-        if len(printed) > 10_000:  # forget what the look-back can no longer return
-            printed = {k: v for k, v in printed.items() if v > last - FOLLOW_LOOKBACK_US}
+        printed[alert.id] = seq
+        last = max(last, seq)
+        click.echo(alert_json(alert) if as_json else alert_line(alert))
+    sys.stdout.flush()
+    if len(printed) > 10_000:  # forget what the look-back can no longer return
+        printed = {k: v for k, v in printed.items() if v > last - FOLLOW_LOOKBACK_US}
+    return printed, last
+
+
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[threading.Event]:
+    """An event set by SIGINT or SIGTERM, whatever the parent left them as: a shell
+    starting ``monitor alerts --follow &`` ignores SIGINT for it, and Python then
+    raises no KeyboardInterrupt, so Ctrl-C and ``kill`` would not stop it."""
+    stop = threading.Event()
+    previous: dict[signal.Signals, Any] = {}
+    try:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous[signum] = signal.signal(signum, lambda *_: stop.set())
+    except ValueError:  # not the main thread (an embedding caller): no handlers of ours
+        pass
+    try:
+        yield stop
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 @main.command()
@@ -366,7 +406,7 @@ def replay(
 ) -> None:
     """Re-run the current topics over stored articles: what would be added or dropped."""
     from monitor.render import replay_change
-    from monitor.service.app import alert_policy
+    from monitor.service import alert_policy
     from monitor.types import Document
 
     if raise_alerts and not apply_:

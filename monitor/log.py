@@ -198,6 +198,15 @@ def _scrub_event(_logger: Any, _method: str, event_dict: MutableMapping[str, Any
 _LEAD_KEYS = ("timestamp", "level", "event", "logger")
 
 
+def _context_first(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> Any:
+    """Processor: context bound with ``bound_contextvars`` (``feed=``) goes first, as
+    ``log.bind`` puts it, so a line reads the same whichever way the context came."""
+    context = structlog.contextvars.get_contextvars()
+    if not context:
+        return event_dict
+    return {**context, **event_dict}
+
+
 def _lead_keys(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> Any:
     """Processor: when, how bad and what first, so JSON lines read well with `less`."""
     lead = {k: event_dict.pop(k) for k in _LEAD_KEYS if k in event_dict}
@@ -235,7 +244,7 @@ def configure_logging(
     use_console = fmt == "console" or (fmt == "auto" and terminal)
 
     shared: list[Any] = [
-        structlog.contextvars.merge_contextvars,
+        _context_first,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.stdlib.PositionalArgumentsFormatter(),

@@ -1,7 +1,10 @@
 """One feed, start to end: fetch → parse → normalize → dedupe → match → store.
 
 The only module that wires the stages together. Every outcome of a feed is a value
-(:class:`FeedOutcome`); one ``feed_polled`` log line per feed. A feed problem never
+(:class:`FeedOutcome`, its status a :class:`~monitor.types.PollStatus`); every poll
+ends in one place, where :mod:`monitor.feedstate.decider` decides the feed's next state
+and storage writes it with what the poll brought. One ``feed_polled`` log line per feed,
+with ``feed=`` bound once for everything logged during its poll. A feed problem never
 escapes; an exception that is not ours is logged with its traceback and re-raised.
 """
 
@@ -12,31 +15,43 @@ import random
 import time
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Protocol
 
+import structlog
 from sqlalchemy.engine import Engine
 
 from monitor import storage
-from monitor.alerts.stories import title_fingerprint
+from monitor.alerts import AlertPolicy, matched_article
 from monitor.errors import DataRefusedError, ParseError, StorageError
-from monitor.feedstate.health import after_failure, after_success
-from monitor.feedstate.schedule import next_poll_after_failure, next_poll_after_success
-from monitor.fetching.client import Fetcher
+from monitor.feedstate import PollEnding, decide_next_state
 from monitor.log import get_logger
 from monitor.metrics import Metrics
-from monitor.parsing.prepare import prepare_feed
+from monitor.parsing import ParserPool, prepare_feed
 from monitor.topics import TopicSet
 from monitor.types import (
     Alert,
     Document,
+    ErrorKind,
     FeedSpec,
     FeedState,
     FeedUpdate,
     FetchResult,
     MatchedArticle,
-    SaveResult,
+    PollStatus,
 )
 
 log = get_logger("monitor.pipeline")
+
+
+class FeedFetcher(Protocol):
+    """What polling needs of a fetcher: :class:`monitor.fetching.client.Fetcher`, or a
+    test's fake."""
+
+    def fetch(
+        self, url: str, *, etag: str | None = None, last_modified: str | None = None, now: datetime
+    ) -> FetchResult: ...
+
+    def close(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,10 +59,12 @@ class Pipeline:
     """What polling needs, built once per configuration (and again on reload)."""
 
     engine: Engine
-    fetcher: Fetcher
+    fetcher: FeedFetcher
     topics: TopicSet
-    policy: storage.AlertPolicy
+    policy: AlertPolicy
     owner: str
+    parser: ParserPool
+    """The worker processes that parse (the app's, which shuts them down)."""
     metrics: Metrics | None = None
     parse_deadline: float = 30.0
     max_entries: int = 500
@@ -58,8 +75,7 @@ class FeedOutcome:
     """What happened to one feed in one poll (the `monitor poll` summary line)."""
 
     feed: str
-    status: str
-    """ok, unchanged, not_modified, error, gone, lease_lost."""
+    status: PollStatus
     http_status: int | None = None
     new: int = 0
     changed: int = 0
@@ -78,27 +94,35 @@ def poll_feed(
     p: Pipeline, spec: FeedSpec, state: FeedState, now: datetime, rng: random.Random | None = None
 ) -> FeedOutcome:
     """Poll one feed and store what it brought, in one transaction."""
-    rng = rng or random.Random()
+    with structlog.contextvars.bound_contextvars(feed=spec.name):
+        return _poll_logged(p, spec, state, now, rng or random.Random())
+
+
+def _poll_logged(
+    p: Pipeline, spec: FeedSpec, state: FeedState, now: datetime, rng: random.Random
+) -> FeedOutcome:
     started = time.monotonic()
-    bound = log.bind(feed=spec.name)
     try:
         try:
             outcome = _poll(p, spec, state, now, rng)
         except DataRefusedError as exc:
             # This feed's data, not the database: the feed fails (and backs off, and
             # after a few polls raises "feed down"); the others go on.
-            bound.error("feed_not_stored", error=str(exc)[:300])
+            log.error("feed_not_stored", error=str(exc)[:300])
             refused = FetchResult(
-                status="error", url=spec.url, error_kind="store_refused", error=str(exc)
+                status="error",
+                url=spec.url,
+                error_kind=ErrorKind.STORE_REFUSED,
+                error=str(exc),
             )
-            outcome = _fail(p, spec, state, refused, now, rng, f"store_refused: {exc}")
+            outcome = _end(p, spec, state, now, rng, _failed(refused, f"store_refused: {exc}"))
     except StorageError as exc:
         # Not this feed's fault: the daemon logs the outage once; the feed is polled
         # again when the database is back (nothing of this poll was stored).
-        bound.debug("feed_not_stored", error=str(exc)[:300])
+        log.debug("feed_not_stored", error=str(exc)[:300])
         raise
     except Exception:
-        bound.exception("feed_poll_crashed")
+        log.exception("feed_poll_crashed")
         raise
     outcome = replace(outcome, duration=round(time.monotonic() - started, 3))
     if p.metrics is not None:
@@ -108,7 +132,7 @@ def poll_feed(
         for alert in outcome.alerts:
             if alert.kind == "topic":
                 p.metrics.record_alert(alert.topic)
-    level = bound.warning if outcome.status == "error" else bound.info
+    level = log.warning if outcome.status is PollStatus.ERROR else log.info
     level(
         "feed_polled",
         status=outcome.status,
@@ -126,27 +150,25 @@ def poll_feed(
     return outcome
 
 
+def _failed(fetched: FetchResult, reason: str) -> PollEnding:
+    return PollEnding(PollStatus.ERROR, fetched, reason=reason)
+
+
 def _poll(
     p: Pipeline, spec: FeedSpec, state: FeedState, now: datetime, rng: random.Random
 ) -> FeedOutcome:
     fetched = p.fetcher.fetch(spec.url, etag=state.etag, last_modified=state.last_modified, now=now)
     if fetched.status == "error":
-        return _fail(
-            p,
-            spec,
-            state,
-            fetched,
-            now,
-            rng,
-            f"{fetched.error_kind or 'error'}: {fetched.error or 'fetch failed'}",
-        )
+        reason = f"{fetched.error_kind or 'error'}: {fetched.error or 'fetch failed'}"
+        return _end(p, spec, state, now, rng, _failed(fetched, reason))
     if fetched.status == "not_modified":
-        return _unchanged(p, spec, state, fetched, now, rng, "not_modified", None)
+        return _end(p, spec, state, now, rng, PollEnding(PollStatus.NOT_MODIFIED, fetched))
     body = fetched.content or b""
     body_hash = hashlib.sha256(body).hexdigest()
     if body_hash == state.content_hash:
         # The server ignores validators but sent the same bytes: nothing to parse.
-        return _unchanged(p, spec, state, fetched, now, rng, "unchanged", body_hash)
+        ending = PollEnding(PollStatus.UNCHANGED, fetched, body_hash=body_hash)
+        return _end(p, spec, state, now, rng, ending)
     try:
         # Parsed and normalized in a worker process: off this process's GIL, and both
         # under the deadline.
@@ -159,9 +181,10 @@ def _poll(
             now=now,
             max_entries=p.max_entries,
             deadline=p.parse_deadline,
+            pool=p.parser,
         )
     except ParseError as exc:
-        return _fail(p, spec, state, fetched, now, rng, exc.reason)
+        return _end(p, spec, state, now, rng, _failed(fetched, exc.reason))
     parsed, articles = prepared.feed, prepared.articles
     known = storage.known_articles(p.engine, spec.name, (a.article_key for a in articles))
     fresh: list[MatchedArticle] = []
@@ -172,142 +195,56 @@ def _poll(
         ):
             continue  # seen before (perhaps pruned since): never news again
         matches = tuple(p.topics.match(Document.from_article(article)))
-        fresh.append(
-            MatchedArticle(
-                article=article,
-                matches=matches,
-                title_key=title_fingerprint(article.title, article.language),
-            )
-        )
+        fresh.append(matched_article(article, matches))
         if p.metrics is not None:
             for m in matches:
                 p.metrics.record_match(m.topic)
-    new_state, op_alerts = after_success(
-        replace(
-            state,
-            etag=fetched.etag,
-            last_modified=fetched.last_modified,
-            content_hash=body_hash,
-            errors=0,
-            last_error=None,
-            last_poll=now,
-            last_success=now,
-            http_status=fetched.http_status,
-            status="ok",
-            next_poll=next_poll_after_success(
-                now, spec.interval, hint=fetched.retry_after, ttl=parsed.ttl, rng=rng
-            ),
-        ),
-        now,
-    )
     if parsed.bozo:
-        log.bind(feed=spec.name).info("feed_recovered_by_parser", reason=parsed.bozo[:300])
-    saved = _save(
-        p,
+        log.info("feed_recovered_by_parser", reason=parsed.bozo[:300])
+    ending = PollEnding(PollStatus.OK, fetched, body_hash=body_hash, ttl=parsed.ttl)
+    outcome = _end(p, spec, state, now, rng, ending, tuple(fresh))
+    return replace(outcome, entries=len(articles)) if outcome.status is PollStatus.OK else outcome
+
+
+def _end(
+    p: Pipeline,
+    spec: FeedSpec,
+    state: FeedState,
+    now: datetime,
+    rng: random.Random,
+    ending: PollEnding,
+    articles: tuple[MatchedArticle, ...] = (),
+) -> FeedOutcome:
+    """The one ending of every poll: decide the feed's next state, store it with what
+    the poll brought, and say what happened."""
+    decided = decide_next_state(spec, state, ending, now, rng)
+    saved = storage.save_feed_update(
+        p.engine,
         FeedUpdate(
             feed=spec.name,
-            state=new_state,
-            articles=tuple(fresh),
-            operator_alerts=op_alerts,
+            state=decided.state,
+            articles=articles,
+            operator_alerts=decided.operator_alerts,
             lease_owner=p.owner,
         ),
+        p.policy,
         now,
     )
+    fetched = ending.fetched
+    error = ending.reason or None
     if not saved.saved:
-        return FeedOutcome(
-            spec.name,
-            "lease_lost",
-            fetched.http_status,
-            error="lease lost: another worker polled this feed",
-        )
+        if ending.status is PollStatus.OK:
+            error = "lease lost: another worker polled this feed"
+        return FeedOutcome(spec.name, PollStatus.LEASE_LOST, fetched.http_status, error=error)
     return FeedOutcome(
         spec.name,
-        "ok",
+        PollStatus(decided.state.status),
         fetched.http_status,
         new=saved.new,
         changed=saved.changed,
         matched=saved.matched,
         alerts=saved.alerts,
-        entries=len(articles),
+        error=error,
         linked=saved.linked,
         old=saved.old,
     )
-
-
-def _unchanged(
-    p: Pipeline,
-    spec: FeedSpec,
-    state: FeedState,
-    fetched: FetchResult,
-    now: datetime,
-    rng: random.Random,
-    status: str,
-    body_hash: str | None,
-) -> FeedOutcome:
-    new_state, op_alerts = after_success(
-        replace(
-            state,
-            errors=0,
-            last_error=None,
-            last_poll=now,
-            last_success=now,
-            http_status=fetched.http_status,
-            status=status,
-            etag=fetched.etag or state.etag,
-            last_modified=fetched.last_modified or state.last_modified,
-            content_hash=body_hash or state.content_hash,
-            next_poll=next_poll_after_success(
-                now, spec.interval, hint=fetched.retry_after, ttl=None, rng=rng
-            ),
-        ),
-        now,
-    )
-    saved = _save(
-        p,
-        FeedUpdate(feed=spec.name, state=new_state, operator_alerts=op_alerts, lease_owner=p.owner),
-        now,
-    )
-    return FeedOutcome(
-        spec.name, status if saved.saved else "lease_lost", fetched.http_status, alerts=saved.alerts
-    )
-
-
-def _fail(
-    p: Pipeline,
-    spec: FeedSpec,
-    state: FeedState,
-    fetched: FetchResult,
-    now: datetime,
-    rng: random.Random,
-    reason: str,
-) -> FeedOutcome:
-    gone = fetched.error_kind == "gone"
-    errors = state.errors + 1
-    failed = replace(
-        state,
-        errors=errors,
-        last_error=reason[:1000],
-        last_poll=now,
-        http_status=fetched.http_status,
-        status="gone" if gone else "error",
-        next_poll=None
-        if gone
-        else next_poll_after_failure(now, spec.interval, errors, hint=fetched.retry_after, rng=rng),
-    )
-    failed, op_alerts = after_failure(failed, reason, now, gone=gone)
-    saved = _save(
-        p,
-        FeedUpdate(feed=spec.name, state=failed, operator_alerts=op_alerts, lease_owner=p.owner),
-        now,
-    )
-    return FeedOutcome(
-        spec.name,
-        failed.status if saved.saved else "lease_lost",
-        fetched.http_status,
-        alerts=saved.alerts,
-        error=reason,
-    )
-
-
-def _save(p: Pipeline, update: FeedUpdate, now: datetime) -> SaveResult:
-    return storage.save_feed_update(p.engine, update, p.policy, now)

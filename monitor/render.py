@@ -17,7 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from monitor.storage import FeedStatus
-from monitor.types import Alert, Article, format_time
+from monitor.types import Alert, Article, PollStatus, format_time
 
 if TYPE_CHECKING:
     from monitor.pipeline import FeedOutcome
@@ -106,7 +106,7 @@ def poll_report(
     lines += [f"skipped {name}: {plain(reason)}" for name, reason in skipped]
     total_new = sum(o.new for o in outcomes)
     total_alerts = sum(1 for o in outcomes for a in o.alerts if a.kind == "topic")
-    failed = sum(o.status == "error" for o in outcomes)
+    failed = sum(o.status is PollStatus.ERROR for o in outcomes)
     lines.append(
         f"polled {_count(len(outcomes), 'feed')}: {_count(total_new, 'new article')}, "
         f"{_count(total_alerts, 'alert')}, {failed} failed"

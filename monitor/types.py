@@ -8,13 +8,34 @@ Nothing here does I/O.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Literal
 
 FIELDS: tuple[str, ...] = ("title", "summary", "content")
 """The text fields of an article that topics are matched against, in this order."""
+
+
+class PollStatus(StrEnum):
+    """How one poll of one feed ended (``monitor poll``, ``feed_polled``, ``monitor feeds``).
+
+    A ``str`` enum: logs, JSON and the database see the same words as before.
+    """
+
+    OK = "ok"
+    """A body was parsed and stored."""
+    UNCHANGED = "unchanged"
+    """The server ignored the validators but sent the same bytes (not parsed again)."""
+    NOT_MODIFIED = "not_modified"
+    """304 Not Modified."""
+    ERROR = "error"
+    GONE = "gone"
+    """410 Gone: polling stops."""
+    LEASE_LOST = "lease_lost"
+    """Another worker took the feed over: nothing of this poll was stored."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,12 +65,58 @@ class FeedState:
     next_poll: datetime | None = None
     http_status: int | None = None
     status: str = "new"
-    """new, ok, not_modified, error, gone."""
+    """new, or the :class:`PollStatus` of the last poll (ok, unchanged, not_modified,
+    error, gone)."""
     down_since: datetime | None = None
     """Set while an operator "feed down" alert is outstanding."""
 
 
 FetchStatus = Literal["ok", "not_modified", "error"]
+
+
+class ErrorKind(StrEnum):
+    """Why a feed failed, in one word an operator can act on (``monitor feeds``, logs).
+
+    A ``str`` enum, so JSON, logs and the database carry the same words as before.
+    ``http_<code>`` kinds are made on demand: ``ErrorKind.http(404)``.
+    """
+
+    DNS = "dns"
+    CONNECT = "connect"
+    TLS = "tls"
+    TIMEOUT = "timeout"
+    TOO_LARGE = "too_large"
+    TOO_MANY_REDIRECTS = "too_many_redirects"
+    REFUSED_ADDRESS = "refused_address"
+    TRUNCATED = "truncated"
+    PROTOCOL = "protocol"
+    NETWORK = "network"
+    DECODING = "decoding"
+    BAD_URL = "bad_url"
+    RATE_LIMITED = "rate_limited"
+    BOT_CHALLENGE = "bot_challenge"
+    GONE = "gone"
+    NOT_A_FEED = "not_a_feed"
+    PARSE_ERROR = "parse_error"
+    PARSE_TIMEOUT = "parse_timeout"
+    STORE_REFUSED = "store_refused"
+
+    @classmethod
+    def http(cls, status: int) -> ErrorKind:
+        """The kind of an HTTP error status without a kind of its own (``http_404``)."""
+        return cls(f"http_{status}")
+
+    @classmethod
+    def _missing_(cls, value: object) -> ErrorKind | None:
+        if isinstance(value, str) and _HTTP_KIND.fullmatch(value):
+            member = str.__new__(cls, value)
+            member._name_ = value.upper()
+            member._value_ = value
+            return cls._value2member_map_.setdefault(value, member)  # type: ignore[return-value]
+        return None
+
+
+_HTTP_KIND = re.compile(r"http_[1-5][0-9][0-9]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,9 +131,7 @@ class FetchResult:
     headers: Mapping[str, str] = field(default_factory=dict)
     etag: str | None = None
     last_modified: str | None = None
-    error_kind: str | None = None
-    """dns, connect, tls, timeout, too_large, too_many_redirects, refused_address,
-    http_404, http_503, rate_limited, bot_challenge, gone, bad_url …"""
+    error_kind: ErrorKind | None = None
     error: str | None = None
     """Human-readable reason for an operator."""
     retry_after: datetime | None = None
@@ -93,7 +158,7 @@ class RawEntry:
 
 @dataclass(frozen=True, slots=True)
 class ParsedFeed:
-    """What parse_feed returns: the entries and what the feed says about itself."""
+    """What parsing returns (`parse_bytes`): the entries and what the feed says of itself."""
 
     version: str
     """feedparser's version string (rss20, atom10, rss10 …); '' if unknown."""

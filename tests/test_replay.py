@@ -66,3 +66,39 @@ def test_replay_topic_filter_and_bad_usage(httpserver, write_config, cli):
     assert result.exit_code == 0 and "0 matches would be added" in result.stdout
     assert cli("replay", "-c", str(config), "--topic", "nope").exit_code == 2
     assert cli("replay", "-c", str(config), "--alert").exit_code == 2
+
+
+def test_replay_alert_links_a_near_identical_headline_at_another_url(httpserver, write_config, cli):
+    """The wire copy and an aggregator's title-cased copy of one story, at two URLs: replay
+    raises one alert and lists both feeds on it (it used to compare raw titles, raise two,
+    and store a raw title where later polls look for a fingerprint)."""
+    wire = Item(
+        "Council budget vote postponed again as talks stall",
+        "https://wire.example.org/2026/council-budget",
+        "The city council postponed its budget vote.",
+    )
+    copy = Item(
+        "Council Budget Vote Postponed Again As Talks Stall - Reuters",
+        "https://news.example.com/articles/8812",
+        "The city council postponed its budget vote once more.",
+    )
+    httpserver.expect_request("/wire.xml").respond_with_data(rss([wire]))
+    httpserver.expect_request("/agg.xml").respond_with_data(rss([copy]))
+    config = write_config(
+        feeds=[
+            {"name": "wire", "url": httpserver.url_for("/wire.xml")},
+            {"name": "agg", "url": httpserver.url_for("/agg.xml")},
+        ]
+    )
+    assert cli("poll", "-c", str(config)).exit_code == 0
+    doc = yaml.safe_load(config.read_text())
+    doc["topics"].append({"id": "city-council", "all": [["council"], ["budget"]]})
+    config.write_text(yaml.safe_dump(doc, allow_unicode=True))
+
+    applied = cli("replay", "-c", str(config), "--apply", "--alert")
+
+    assert applied.exit_code == 0, applied.stdout
+    assert "2 matches added, 0 dropped, 1 alerts raised" in applied.stdout
+    listed = cli("alerts", "-c", str(config), "--topic", "city-council", "--json")
+    [alert] = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert sorted(alert["feeds"]) == ["agg", "wire"]

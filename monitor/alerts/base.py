@@ -1,14 +1,19 @@
-"""What an alert channel is, which alerts it takes, and building channels from config.
+"""What an alert channel is, and building channels from config.
 
 A channel sends one alert, once per call, and says how it failed with
 :class:`~monitor.errors.DeliveryError`. Retrying, claiming and recording deliveries is
 the outbox's job; the always-on alert log is built by the caller from ``alert_log``.
+Which channels an alert goes to is decided where its outbox rows are written
+(:mod:`monitor.storage.story_alerts`: a channel's ``topics``, operator alerts everywhere).
+A bad ``notify`` entry is reported as a :class:`ChannelProblem` (index, message), so the
+configuration loader can point at its line.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from monitor.alerts.apprise_channel import AppriseChannel
@@ -34,42 +39,56 @@ class Channel(Protocol):
     def close(self) -> None: ...
 
 
-def accepts(channel: Channel, alert: Alert) -> bool:
-    """Whether ``channel`` takes ``alert``: operator alerts go everywhere."""
-    if alert.kind == "operator" or channel.topics is None:
-        return True
-    return alert.topic in channel.topics
+@dataclass(frozen=True, slots=True)
+class ChannelProblem:
+    """Why one ``notify`` entry cannot become a channel: its index, and what is wrong."""
+
+    index: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"notify[{self.index}]: {self.message}"
+
+
+class ChannelConfigError(ValueError):
+    """Every :class:`ChannelProblem` found; its text lists them one a line."""
+
+    def __init__(self, problems: Sequence[ChannelProblem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
 
 
 def build_channels(notify: Sequence[NotifyConfig], smtp: SmtpConfig | None) -> list[Channel]:
-    """One channel per ``notify`` entry; ValueError naming every problem found.
+    """One channel per ``notify`` entry; :class:`ChannelConfigError` with every problem.
 
     Nothing is contacted: a channel that cannot reach its service fails on ``send``.
     """
-    problems: list[str] = []
+    problems: list[ChannelProblem] = []
     channels: list[Channel] = []
     seen: dict[str, int] = {}
     for index, entry in enumerate(notify):
-        where = f"notify[{index}]"
+
+        def problem(message: str, index: int = index) -> None:
+            problems.append(ChannelProblem(index, message))
+
         kinds = [k for k in _KINDS if getattr(entry, k) not in (None, False)]
         if len(kinds) != 1:
             given = ", ".join(kinds) or "none"
-            problems.append(f"{where}: give exactly one of {', '.join(_KINDS)} (given: {given})")
+            problem(f"give exactly one of {', '.join(_KINDS)} (given: {given})")
             continue
         kind = kinds[0]
         name = entry.channel_name
         if name in seen:
-            problems.append(
-                f"{where}: same channel as notify[{seen[name]}] ({name}); "
-                "give one of them a distinct `name`"
+            problem(
+                f"same channel as notify[{seen[name]}] ({name}); give one of them a distinct `name`"
             )
             continue
         seen[name] = index
         if entry.topics is not None and not entry.topics:
-            problems.append(f"{where}: `topics` is empty; leave it out to route every topic")
+            problem("`topics` is empty; leave it out to route every topic")
             continue
         if entry.secret is not None and kind != "webhook":
-            problems.append(f"{where}: `secret` only applies to a webhook")
+            problem("`secret` only applies to a webhook")
             continue
         topics = frozenset(entry.topics) if entry.topics is not None else None
         try:
@@ -101,9 +120,9 @@ def build_channels(notify: Sequence[NotifyConfig], smtp: SmtpConfig | None) -> l
             else:
                 channels.append(StdoutChannel(name, topics=topics))
         except ValueError as exc:
-            problems.append(f"{where}: {exc}")
+            problem(str(exc))
     if problems:
         for channel in channels:
             channel.close()
-        raise ValueError("\n".join(problems))
+        raise ChannelConfigError(problems)
     return channels

@@ -4,8 +4,8 @@ Pure: titles in, a fingerprint or a verdict out. A fingerprint is the title redu
 its content words (case, accents, punctuation, an aggregator's " - Outlet" suffix and
 function words dropped; words stemmed in en/de/ru) as one space-separated string:
 cheap to store per article and to compare later. Finding the candidates (recent
-alerts of the same topic and language) and the 48-hour window are the caller's job;
-the same canonical URL is handled by the caller too.
+alerts of the same topic and language), the 48-hour window and the same canonical
+URL are :mod:`monitor.alerts.policy`'s job.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TypeVar
 
 import Stemmer
 from rapidfuzz import fuzz
@@ -74,7 +73,6 @@ _CHANGES = frozenset(_CHANGE_WORDS).union(
 )
 _NOT = re.compile(r"(\w+)n['’]t\b")
 _CONTRACTIONS = {"wo": "will", "ca": "can", "sha": "shall"}
-K = TypeVar("K")
 _SUFFIX = re.compile(r"\s+[-|]\s+([^-|]{1,60})$")
 _WORD = re.compile(r"\w+")
 _MARKS = re.compile(r"[\u0300-\u036f]")
@@ -205,17 +203,3 @@ def same_story(
     return same_story_fingerprints(
         title_fingerprint(a_title, language), title_fingerprint(b_title, language), topic
     )
-
-
-def find_same_story(fingerprint: str, candidates: Iterable[tuple[K, str]]) -> K | None:
-    """The key of the most similar candidate ``(key, fingerprint)`` that is the same
-    story as ``fingerprint``, or None. Candidates: the caller's recent alerts of the
-    same topic and language (48 hours), so the list stays short."""
-    best: tuple[float, K] | None = None
-    for key, other in candidates:
-        if not same_story_fingerprints(fingerprint, other):
-            continue
-        score = 100.0 if other == fingerprint else story_similarity(fingerprint, other)
-        if best is None or score > best[0]:
-            best = (score, key)
-    return None if best is None else best[1]

@@ -1,0 +1,43 @@
+"""Configuration: one YAML file → a validated :class:`Config`, or every problem at
+``FILE:LINE``.
+
+Public surface: :func:`load_config` (:class:`~monitor.errors.ConfigError` listing the
+problems), :func:`default_config_path`, :func:`summarize_config` (what `monitor check`
+prints), :class:`Config` and :func:`parse_duration`. It does not build channels or open
+the database. Imported lazily.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from monitor.config.load import default_config_path, load_config, summarize_config
+    from monitor.config.schema import Config, NotifyConfig, SmtpConfig, parse_duration
+
+_HOMES = {
+    "Config": "schema",
+    "NotifyConfig": "schema",
+    "SmtpConfig": "schema",
+    "default_config_path": "load",
+    "load_config": "load",
+    "parse_duration": "schema",
+    "summarize_config": "load",
+}
+__all__ = [
+    "Config",
+    "NotifyConfig",
+    "SmtpConfig",
+    "default_config_path",
+    "load_config",
+    "parse_duration",
+    "summarize_config",
+]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{home}"), name)

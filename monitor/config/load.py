@@ -243,19 +243,17 @@ class _Loader:
         """Build the channels as `monitor run` will (nothing is contacted), so a channel
         it would refuse (an Apprise URL no service takes, an address that is not one)
         is refused here, at its entry's line."""
-        from monitor.alerts.base import build_channels
+        from monitor.alerts.base import ChannelConfigError, build_channels
 
         try:
             for channel in build_channels(config.notify, config.smtp):
                 channel.close()
-        except ValueError as exc:
+        except ChannelConfigError as exc:
             reported = {p.message.partition(":")[0].partition(".")[0] for p in self.problems}
-            for problem in str(exc).splitlines():
-                index = re.match(r"notify\[(\d+)\]", problem)
-                if index and index.group(0) in reported:
+            for problem in exc.problems:
+                if f"notify[{problem.index}]" in reported:
                     continue  # that entry's problem was reported already, in other words
-                line = self.line_of(("notify", int(index.group(1)))) if index else None
-                self.problem(line, problem)
+                self.problem(self.line_of(("notify", problem.index)), str(problem))
 
     def _report_pydantic(self, exc: ValidationError, data: Any) -> None:
         # Errors of one value (one per member of a union) become one problem.

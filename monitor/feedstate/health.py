@@ -2,7 +2,9 @@
 
 Pure: state and ``now`` in, new state and operator alerts out. A feed is never
 dropped silently: after 5 consecutive failures or 24 h without a success, an
-operator alert says so once; a success after that says "recovered".
+operator alert says so once; a success after that says "recovered". The alerts
+themselves are made by :mod:`monitor.alerts.operator`; the next state as a whole is
+:mod:`monitor.feedstate.decider`'s.
 """
 
 from __future__ import annotations
@@ -10,31 +12,11 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from monitor.alerts.operator import operator_alert
 from monitor.types import Alert, FeedState
 
 DOWN_AFTER_ERRORS = 5
 DOWN_AFTER = timedelta(hours=24)
-OPERATOR_TOPIC = "monitor"
-
-
-def operator_alert(kind: str, feed: str, title: str, now: datetime) -> Alert:
-    """An alert about the monitor itself, delivered to every channel."""
-    import hashlib
-
-    digest = hashlib.sha256(f"{kind}\n{feed}\n{now.isoformat()}".encode()).hexdigest()[:32]
-    return Alert(
-        id=digest,
-        kind="operator",
-        topic=f"{OPERATOR_TOPIC}:{kind}",
-        topic_name=f"monitor: {kind.replace('-', ' ')}",
-        title=title,
-        url=None,
-        feed=feed,
-        published=now,
-        detected_at=now,
-        evidence=(),
-        feeds=(feed,),
-    )
 
 
 def after_failure(

@@ -14,6 +14,7 @@ It does not parse feeds, decide when to poll next (it reports the server's hints
 
 from __future__ import annotations
 
+import contextlib
 import http.cookiejar
 import ipaddress
 import threading
@@ -30,7 +31,7 @@ from monitor.fetching import content_coding, netguard
 from monitor.fetching.errors import challenge_kind, classify_exception
 from monitor.fetching.http_hints import cache_hint, parse_retry_after
 from monitor.fetching.settings import ACCEPT, FetchSettings
-from monitor.types import FetchResult
+from monitor.types import ErrorKind, FetchResult
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _PERMANENT = frozenset({301, 308})
@@ -56,23 +57,60 @@ def check_url(url: str | httpx.URL) -> httpx.URL:
     return parsed
 
 
+# httpcore's exceptions and the httpx ones they become, as httpx's own transport maps
+# them (httpx/_transports/default.py): classification then knows httpx's tree only.
+_HTTPCORE_TO_HTTPX: dict[type[Exception], type[httpx.TransportError]] = {
+    httpcore.TimeoutException: httpx.TimeoutException,
+    httpcore.ConnectTimeout: httpx.ConnectTimeout,
+    httpcore.ReadTimeout: httpx.ReadTimeout,
+    httpcore.WriteTimeout: httpx.WriteTimeout,
+    httpcore.PoolTimeout: httpx.PoolTimeout,
+    httpcore.NetworkError: httpx.NetworkError,
+    httpcore.ConnectError: httpx.ConnectError,
+    httpcore.ReadError: httpx.ReadError,
+    httpcore.WriteError: httpx.WriteError,
+    httpcore.ProxyError: httpx.ProxyError,
+    httpcore.UnsupportedProtocol: httpx.UnsupportedProtocol,
+    httpcore.ProtocolError: httpx.ProtocolError,
+    httpcore.LocalProtocolError: httpx.LocalProtocolError,
+    httpcore.RemoteProtocolError: httpx.RemoteProtocolError,
+}
+
+
+@contextlib.contextmanager
+def _httpx_errors() -> Iterator[None]:
+    """Re-raise an httpcore exception as the most specific httpx one, ``from`` it."""
+    try:
+        yield
+    except Exception as exc:
+        mapped: type[httpx.TransportError] | None = None
+        for source, target in _HTTPCORE_TO_HTTPX.items():
+            if isinstance(exc, source) and (mapped is None or issubclass(target, mapped)):
+                mapped = target
+        if mapped is None:
+            raise
+        raise mapped(str(exc)) from exc
+
+
 class _PoolStream(httpx.SyncByteStream):
     def __init__(self, stream: httpcore.Response) -> None:
         self._response = stream
 
     def __iter__(self) -> Iterator[bytes]:
-        yield from self._response.iter_stream()
+        with _httpx_errors():
+            yield from self._response.iter_stream()
 
     def close(self) -> None:
-        self._response.close()
+        with _httpx_errors():
+            self._response.close()
 
 
 class _GuardedTransport(httpx.BaseTransport):
     """httpx's transport contract over an httpcore pool on the guarded backend.
 
     httpx.HTTPTransport offers no way to choose the network backend, so this is the
-    small part of it we need; httpcore exceptions pass through untranslated and the
-    fetcher classifies them (together with httpx's) in one place.
+    small part of it we need. httpcore exceptions become httpx's here, by a table as in
+    httpx's own transport, so :mod:`monitor.fetching.errors` classifies httpx's alone.
     """
 
     def __init__(self, settings: FetchSettings, exceptions: Iterable[netguard.IPAddress]) -> None:
@@ -88,20 +126,21 @@ class _GuardedTransport(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         assert isinstance(request.stream, httpx.SyncByteStream)
-        response = self._pool.handle_request(
-            httpcore.Request(
-                method=request.method,
-                url=httpcore.URL(
-                    scheme=request.url.raw_scheme,
-                    host=request.url.raw_host,
-                    port=request.url.port,
-                    target=request.url.raw_path,
-                ),
-                headers=request.headers.raw,
-                content=request.stream,
-                extensions=request.extensions,
+        with _httpx_errors():
+            response = self._pool.handle_request(
+                httpcore.Request(
+                    method=request.method,
+                    url=httpcore.URL(
+                        scheme=request.url.raw_scheme,
+                        host=request.url.raw_host,
+                        port=request.url.port,
+                        target=request.url.raw_path,
+                    ),
+                    headers=request.headers.raw,
+                    content=request.stream,
+                    extensions=request.extensions,
+                )
             )
-        )
         return httpx.Response(
             status_code=response.status,
             headers=response.headers,
@@ -177,7 +216,9 @@ class Fetcher:
         try:
             target = check_url(url)
         except BadUrlError as exc:
-            return FetchResult(status="error", url=url, error_kind="bad_url", error=str(exc))
+            return FetchResult(
+                status="error", url=url, error_kind=ErrorKind.BAD_URL, error=str(exc)
+            )
         headers: dict[str, str] = {}
         if etag:
             headers["If-None-Match"] = etag
@@ -221,7 +262,7 @@ class Fetcher:
                     if hop == self.settings.max_redirects:
                         return _error(
                             url,
-                            "too_many_redirects",
+                            ErrorKind.TOO_MANY_REDIRECTS,
                             f"more than {self.settings.max_redirects} redirects "
                             f"(last to {response.headers['location'][:200]})",
                             response.status_code,
@@ -230,7 +271,7 @@ class Fetcher:
                         target = check_url(target.join(response.headers["location"]))
                     except (BadUrlError, httpx.InvalidURL) as exc:
                         return _error(
-                            url, "bad_url", f"redirect refused: {exc}", response.status_code
+                            url, ErrorKind.BAD_URL, f"redirect refused: {exc}", response.status_code
                         )
                     if response.status_code in _PERMANENT and still_permanent:
                         moved_to = str(target)
@@ -279,18 +320,20 @@ class Fetcher:
             if challenge is not None:
                 return _error(
                     final,
-                    "bot_challenge",
+                    ErrorKind.BOT_CHALLENGE,
                     challenge,
                     status,
                     headers=headers,
                     retry_after=retry_after,
                 )
         if status == 410:
-            return _error(final, "gone", "410 Gone: the feed was removed", status, headers=headers)
+            return _error(
+                final, ErrorKind.GONE, "410 Gone: the feed was removed", status, headers=headers
+            )
         if status == 429:
             return _error(
                 final,
-                "rate_limited",
+                ErrorKind.RATE_LIMITED,
                 "429 Too Many Requests",
                 status,
                 headers=headers,
@@ -299,7 +342,7 @@ class Fetcher:
         reason = response.reason_phrase or "error"
         return _error(
             final,
-            f"http_{status}",
+            ErrorKind.http(status),
             f"HTTP {status} {reason}",
             status,
             headers=headers,
@@ -330,9 +373,6 @@ class Fetcher:
         except (
             content_coding.TooLargeError,
             content_coding.DecodingError,
-            httpcore.TimeoutException,
-            httpcore.NetworkError,
-            httpcore.ProtocolError,
             httpx.HTTPError,
         ):
             return b""
@@ -342,12 +382,12 @@ def _until(chunks: Iterator[bytes], at: float) -> Iterator[bytes]:
     for chunk in chunks:
         yield chunk
         if time.monotonic() > at:
-            raise httpcore.ReadTimeout("total deadline exceeded while reading the body")
+            raise httpx.ReadTimeout("total deadline exceeded while reading the body")
 
 
 def _error(
     url: str,
-    kind: str,
+    kind: ErrorKind,
     message: str,
     status: int | None = None,
     *,

@@ -1,9 +1,10 @@
 """Why a fetch failed, in words an operator can act on.
 
-Translates the exceptions that enter from httpx, httpcore, the socket layer, our
-address guard and the body decoder into an ``error_kind`` (dns, connect, tls, timeout,
-too_large, refused_address, truncated, protocol, network, decoding, bad_url) and a
-message; recognises bot-challenge pages (Cloudflare and similar) on 403/429/503.
+Translates the exceptions that enter from httpx (httpcore's are translated to httpx's
+in the guarded transport, :mod:`monitor.fetching.client`), the socket layer, our address
+guard and the body decoder into an :class:`~monitor.types.ErrorKind` (dns, connect, tls,
+timeout, too_large, refused_address, truncated, protocol, network, decoding, bad_url)
+and a message; recognises bot-challenge pages (Cloudflare and similar) on 403/429/503.
 Exceptions that no server can cause are not classified here: they are bugs and
 propagate.
 """
@@ -13,11 +14,11 @@ from __future__ import annotations
 import ssl
 from collections.abc import Mapping
 
-import httpcore
 import httpx
 
 from monitor.fetching import content_coding, netguard
 from monitor.fetching.settings import FetchSettings
+from monitor.types import ErrorKind
 
 
 def _chain(exc: BaseException) -> list[BaseException]:
@@ -31,40 +32,42 @@ def _chain(exc: BaseException) -> list[BaseException]:
 
 def classify_exception(
     exc: Exception, settings: FetchSettings, *, deadline_passed: bool = False
-) -> tuple[str | None, str]:
+) -> tuple[ErrorKind | None, str]:
     """(error_kind, message) for a failure a server or network can cause; (None, "")
     for anything else, which the caller re-raises."""
-    chain = _chain(exc)
     text = str(exc) or type(exc).__name__
     if isinstance(exc, netguard.GuardError):
-        return exc.kind, text
+        return ErrorKind(exc.kind), text
     if isinstance(exc, content_coding.TooLargeError):
-        return "too_large", text
+        return ErrorKind.TOO_LARGE, text
     if isinstance(exc, content_coding.DecodingError):
-        return "decoding", text
-    if any(isinstance(e, ssl.SSLError | ssl.CertificateError) for e in chain):
-        return "tls", f"TLS failed: {text}"
-    if isinstance(exc, httpcore.ConnectTimeout | httpx.ConnectTimeout):
-        return "timeout", f"connect timed out (limit {settings.connect_timeout:g}s): {text}"
-    if isinstance(exc, httpcore.TimeoutException | httpx.TimeoutException):
+        return ErrorKind.DECODING, text
+    if any(isinstance(e, ssl.SSLError | ssl.CertificateError) for e in _chain(exc)):
+        return ErrorKind.TLS, f"TLS failed: {text}"
+    if isinstance(exc, httpx.ConnectTimeout):
+        return ErrorKind.TIMEOUT, f"connect timed out (limit {settings.connect_timeout:g}s): {text}"
+    if isinstance(exc, httpx.TimeoutException):
         if deadline_passed or "deadline" in text:
-            return "timeout", f"gave up after the {settings.total_timeout:g}s total deadline"
-        return "timeout", f"no data for {settings.read_timeout:g}s: {text}"
-    if isinstance(exc, httpcore.RemoteProtocolError | httpx.RemoteProtocolError):
+            return (
+                ErrorKind.TIMEOUT,
+                f"gave up after the {settings.total_timeout:g}s total deadline",
+            )
+        return ErrorKind.TIMEOUT, f"no data for {settings.read_timeout:g}s: {text}"
+    if isinstance(exc, httpx.RemoteProtocolError):
         lowered = text.lower()
         if "incomplete" in lowered or "without sending complete" in lowered:
-            return "truncated", f"body cut short: {text}"
-        return "protocol", f"invalid HTTP from server: {text}"
-    if isinstance(exc, httpcore.ConnectError | httpx.ConnectError):
-        return "connect", f"could not connect: {text}"
-    if isinstance(exc, httpcore.NetworkError | httpx.NetworkError | ConnectionError):
-        return "network", f"connection failed: {text}"
-    if isinstance(exc, httpcore.ProtocolError | httpx.ProtocolError):
-        return "protocol", f"invalid HTTP: {text}"
+            return ErrorKind.TRUNCATED, f"body cut short: {text}"
+        return ErrorKind.PROTOCOL, f"invalid HTTP from server: {text}"
+    if isinstance(exc, httpx.ConnectError):
+        return ErrorKind.CONNECT, f"could not connect: {text}"
+    if isinstance(exc, httpx.NetworkError | ConnectionError):
+        return ErrorKind.NETWORK, f"connection failed: {text}"
+    if isinstance(exc, httpx.ProtocolError):
+        return ErrorKind.PROTOCOL, f"invalid HTTP: {text}"
     if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol | UnicodeError):
-        return "bad_url", text
+        return ErrorKind.BAD_URL, text
     if isinstance(exc, OSError):
-        return "network", f"connection failed: {text}"
+        return ErrorKind.NETWORK, f"connection failed: {text}"
     return None, ""
 
 

@@ -8,9 +8,8 @@ at this module. The policy on bad input: an empty body or an HTML page is
 (a version was recognised) with no entries is ``parse_error``; a feed feedparser
 recovered (bozo) is accepted with the reason kept in ``ParsedFeed.bozo``.
 
-:func:`parse_feed` runs the parse in a worker process with a deadline
-(:mod:`monitor.parsing.pool`); :func:`parse_bytes` is the same parse in this process,
-without a deadline, for the worker itself and for tests and benchmarks. Cleaning the
+:func:`parse_bytes` is the parse itself; :mod:`monitor.parsing.prepare` runs it (with
+normalizing) in a worker process of :mod:`monitor.parsing.pool`, under a deadline. Cleaning the
 text, dates and links is :mod:`monitor.parsing.normalize`'s job.
 """
 
@@ -28,7 +27,6 @@ import feedparser
 
 from monitor.errors import ParseError
 from monitor.parsing.charset import guess_charset
-from monitor.parsing.pool import default_pool, shutdown_default_pool
 from monitor.types import ParsedFeed, RawEntry
 
 # An HTML page announces itself before its first element: doctype or <html>, possibly
@@ -167,19 +165,3 @@ def _ttl(value: Any) -> timedelta | None:
         return None
     minutes = int(text.strip())
     return timedelta(minutes=minutes) if minutes > 0 else None
-
-
-def parse_feed(
-    content: bytes, *, url: str, headers: Mapping[str, str], deadline: float = 30.0
-) -> ParsedFeed:
-    """Parse in a worker process that is killed past ``deadline`` seconds.
-
-    Raises ParseError: not_a_feed, parse_error, or parse_timeout. Safe to call from
-    several threads at once; workers are reused between calls.
-    """
-    return default_pool().parse(content, url=url, headers=headers, deadline=deadline)
-
-
-def shutdown_parser() -> None:
-    """Stop the worker processes (they are restarted on the next parse_feed)."""
-    shutdown_default_pool()

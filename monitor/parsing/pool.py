@@ -15,7 +15,6 @@ another) and ships back its result or ParseError.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import importlib
 import os
@@ -237,27 +236,6 @@ class ParserPool:
                 break
         for worker in workers:
             worker.stop()
-
-
-_default: ParserPool | None = None
-_default_lock = threading.Lock()
-
-
-def default_pool() -> ParserPool:
-    global _default  # noqa: PLW0603 - one pool per process, created on first use
-    with _default_lock:
-        if _default is None:
-            _default = ParserPool()
-            atexit.register(shutdown_default_pool)
-        return _default
-
-
-def shutdown_default_pool() -> None:
-    global _default
-    with _default_lock:
-        pool, _default = _default, None
-    if pool is not None:
-        pool.shutdown()
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from datetime import datetime
 
 from monitor.parsing.feed import parse_bytes
 from monitor.parsing.normalize import normalize_feed
-from monitor.parsing.pool import default_pool
+from monitor.parsing.pool import ParserPool
 from monitor.types import Article, ParsedFeed
 
 TARGET = "monitor.parsing.prepare:prepare_here"
@@ -56,12 +56,14 @@ def prepare_feed(
     now: datetime,
     max_entries: int,
     deadline: float,
+    pool: ParserPool,
 ) -> PreparedFeed:
-    """:func:`prepare_here` in a parser worker, killed past ``deadline`` seconds.
+    """:func:`prepare_here` in a worker of ``pool`` (the app's), killed past ``deadline``
+    seconds.
 
     Raises ParseError: not_a_feed, parse_error, or parse_timeout.
     """
-    value = default_pool().run(
+    value = pool.run(
         TARGET,
         content,
         url=url,

@@ -36,6 +36,7 @@ from monitor.metrics import Metrics
 from monitor.service import systemd
 from monitor.service.app import App, build_app, utcnow
 from monitor.service.health import HealthServer, tick_health
+from monitor.types import PollStatus
 
 log = get_logger("monitor.service.daemon")
 
@@ -154,7 +155,7 @@ class Daemon:
             feeds=len(outcomes),
             new=sum(o.new for o in outcomes),
             alerts=sum(len(o.alerts) for o in outcomes),
-            failed=sum(o.status == "error" for o in outcomes),
+            failed=sum(o.status is PollStatus.ERROR for o in outcomes),
             duration=round(duration, 3),
         )
 
@@ -241,7 +242,11 @@ class Daemon:
             return
         try:
             new_app = build_app(
-                config, engine=self.app.engine, metrics=self.metrics, owner=self.app.owner
+                config,
+                engine=self.app.engine,
+                metrics=self.metrics,
+                owner=self.app.owner,
+                parser=self.app.parser,  # the workers outlive a configuration
             )
         except (MonitorError, ValueError) as exc:
             log.error("config_reload_failed", path=str(self.config_path), problems=[str(exc)])

@@ -23,9 +23,10 @@ from sqlalchemy.engine import Engine
 
 from monitor import storage
 from monitor.alerts.base import Channel
+from monitor.alerts.operator import operator_alert
+from monitor.alerts.policy import AlertPolicy
 from monitor.alerts.retry import retry_delay
 from monitor.errors import DeliveryError
-from monitor.feedstate.health import operator_alert
 from monitor.log import get_logger
 from monitor.metrics import Metrics
 from monitor.types import DeliveryTask
@@ -73,7 +74,7 @@ class Deliverer:
     engine: Engine
     channels: Mapping[str, Channel]
     """By channel name, the alert log included (name ``log``)."""
-    policy: storage.AlertPolicy
+    policy: AlertPolicy
     schedule: Sequence[timedelta]
     owner: str
     metrics: Metrics | None = None

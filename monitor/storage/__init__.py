@@ -35,8 +35,6 @@ from monitor.storage.prune import prune_articles
 from monitor.storage.replay import StoredArticle, apply_replay, iter_stored_articles
 from monitor.storage.story_alerts import (
     LOG_CHANNEL,
-    AlertPolicy,
-    alert_id,
     delivery_id,
     mark_channel_disabled,
     save_operator_alert,
@@ -44,10 +42,8 @@ from monitor.storage.story_alerts import (
 
 __all__ = [
     "LOG_CHANNEL",
-    "AlertPolicy",
     "FeedStatus",
     "StoredArticle",
-    "alert_id",
     "apply_replay",
     "claim_deliveries",
     "claim_feeds",

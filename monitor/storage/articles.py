@@ -3,7 +3,8 @@
 Everything :func:`save_feed_update` writes happens in ONE transaction, with the
 feed's poll state, and only while the worker holds the feed's lease. Deciding *what*
 matched is the topic engine's job; whether a match is a new story is decided by
-:mod:`monitor.storage.story_alerts`, called here inside the same transaction.
+:mod:`monitor.alerts.policy` on the facts :mod:`monitor.storage.story_alerts` reads
+inside the same transaction, which then stores that decision.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from typing import Any, cast
 from sqlalchemy import Table, and_, bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
+from monitor.alerts.policy import AlertPolicy, StoryOutcome
 from monitor.storage.database import translates_errors, write_transaction
 from monitor.storage.feeds import write_feed_state
 from monitor.storage.models import ArticleRow, FeedRow, MatchRow, SeenKeyRow
-from monitor.storage.story_alerts import AlertPolicy, insert_alert, lock_topics, raise_story_alert
+from monitor.storage.story_alerts import insert_alert, lock_topics, record_match
 from monitor.storage.upsert import insert_ignore
 from monitor.types import Alert, Article, FeedUpdate, MatchedArticle, SaveResult
 
@@ -80,7 +82,7 @@ def save_feed_update(
             changed += not is_new
             for match in item.matches:
                 matched += 1
-                outcome = raise_story_alert(
+                outcome, alert = record_match(
                     conn,
                     item,
                     article_id=article_id,
@@ -89,11 +91,11 @@ def save_feed_update(
                     channels=channels,
                     now=now,
                 )
-                if isinstance(outcome, Alert):
-                    alerts.append(outcome)
-                elif outcome == "linked":
+                if alert is not None:
+                    alerts.append(alert)
+                elif outcome is StoryOutcome.JOINS_STORY:
                     linked += 1
-                elif outcome == "old":
+                elif outcome is StoryOutcome.TOO_OLD:
                     old += 1
         for op_alert in update_.operator_alerts:
             if insert_alert(

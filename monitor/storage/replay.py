@@ -2,7 +2,7 @@
 
 Reading streams articles in batches (memory stays flat over a large database);
 applying adds and drops matches, and raises alerts for added ones when asked,
-with the same one-alert-per-story rule as polling.
+with the same one-alert-per-story decision as polling (:mod:`monitor.alerts.policy`).
 """
 
 from __future__ import annotations
@@ -15,10 +15,11 @@ from typing import Any
 from sqlalchemy import Select, delete, insert, select
 from sqlalchemy.engine import Engine
 
+from monitor.alerts.policy import AlertPolicy, matched_article
 from monitor.storage.database import translates_errors, write_transaction
 from monitor.storage.models import ArticleRow, ChannelStateRow, FeedRow, MatchRow
-from monitor.storage.story_alerts import AlertPolicy, lock_topics, raise_story_alert
-from monitor.types import Alert, Article, Match, MatchedArticle
+from monitor.storage.story_alerts import lock_topics, record_match
+from monitor.types import Alert, Article, Match
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +91,6 @@ def apply_replay(
     dropped: Sequence[tuple[StoredArticle, str]],
     policy: AlertPolicy,
     now: datetime,
-    *,
-    title_key: str = "",
 ) -> list[Alert]:
     """Store added matches (alerting per ``policy.raise_alerts``), delete dropped ones."""
     alerts: list[Alert] = []
@@ -117,15 +116,17 @@ def apply_replay(
                     matched_at=now,
                 )
             )
-            outcome = raise_story_alert(
+            # The same decision as a poll's, on the title's fingerprint (never the raw
+            # title: that linked nothing and was stored where a fingerprint belongs).
+            _, alert = record_match(
                 conn,
-                MatchedArticle(stored.article, (match,), title_key or stored.article.title),
+                matched_article(stored.article, (match,)),
                 article_id=stored.id,
                 match=match,
                 policy=policy,
                 channels=channels,
                 now=now,
             )
-            if isinstance(outcome, Alert):
-                alerts.append(outcome)
+            if alert is not None:
+                alerts.append(alert)
     return alerts

@@ -1,10 +1,11 @@
-"""Whether a match is a new story, and the alerts and outbox rows that follow.
+"""Storing what :mod:`monitor.alerts.policy` decided of a match: alerts and outbox rows.
 
-One alert per topic and story: the same canonical URL (or the feed and identity key
-of an article without one), or a near-identical title within the story window (the
-verdict is :mod:`monitor.alerts.stories`', through :class:`AlertPolicy`). Runs inside the
-transaction that stores the poll (:mod:`monitor.storage.articles`), so the alert and
-its delivery rows commit with the article or not at all. Also the alerts about the
+One alert per topic and story. :func:`record_match` reads what the database holds of
+the match's topic (the alert with the same story key, the recent ones in the article's
+language), hands those facts to the pure :func:`~monitor.alerts.policy.decide_match`,
+and writes its decision. Runs inside the transaction that stores the poll
+(:mod:`monitor.storage.articles`) or the replay (:mod:`monitor.storage.replay`), so the
+alert and its delivery rows commit with the article or not at all. Also the alerts about the
 monitor itself (dead letters, disabled channels) and turning stored rows back into
 :class:`~monitor.types.Alert` values.
 """
@@ -13,40 +14,28 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, insert, select, text, update
 from sqlalchemy.engine import Connection, Engine
 
+from monitor.alerts.policy import (
+    MAX_CANDIDATES,
+    AlertPolicy,
+    KnownStory,
+    StoryFacts,
+    StoryOutcome,
+    decide_match,
+    story_key,
+)
 from monitor.storage.database import translates_errors, write_transaction
 from monitor.storage.models import AlertRow, ChannelStateRow, DeliveryRow
 from monitor.storage.upsert import insert_ignore
-from monitor.types import Alert, Article, Evidence, Match, MatchedArticle
+from monitor.types import Alert, Evidence, Match, MatchedArticle
 
 LOG_CHANNEL = "log"
-
-SameStory = Callable[[str, str, str, str | None], bool]
-"""(topic, title, other title, language) → whether the titles tell one story."""
-
-
-@dataclass(frozen=True, slots=True)
-class AlertPolicy:
-    """How matches become alerts, and where alerts go."""
-
-    channels: tuple[tuple[str, frozenset[str] | None], ...] = ()
-    """(channel name, topics it wants or None for all), besides the alert log."""
-    max_age: timedelta = timedelta(days=2)
-    topic_names: Mapping[str, str] = field(default_factory=dict)
-    story_window: timedelta = timedelta(hours=48)
-    same_story: SameStory | None = None
-    same_fingerprint: Callable[[str, str, str], bool] | None = None
-    """``same_story`` on stored title fingerprints (``MatchedArticle.title_key``): the
-    same verdict without re-fingerprinting up to 500 recent alerts per match."""
-    raise_alerts: bool = True
-    """False for `monitor poll --catch-up`: store and match, alert nothing."""
 
 
 class _Sequence:
@@ -73,27 +62,9 @@ class _Sequence:
 next_seq = _Sequence().next
 
 
-def alert_id(topic: str, story_key: str) -> str:
-    """Deterministic, so two workers racing on one story agree on the id."""
-    return hashlib.sha256(f"{topic}\n{story_key}".encode()).hexdigest()[:32]
-
-
 def delivery_id(alert: str, channel: str) -> str:
     """The idempotency id a receiver sees on every attempt (webhook-id)."""
     return "msg_" + hashlib.sha256(f"{alert}\n{channel}".encode()).hexdigest()[:24]
-
-
-STORY_KEY_MAX = 200
-"""The width of ``alerts.story_key``; PostgreSQL refuses anything longer."""
-
-
-def story_key(article: Article) -> str:
-    """The article's canonical URL (or its feed and identity key when it has none);
-    a longer one than the column takes is replaced by its digest."""
-    key = article.url or f"{article.feed}:{article.article_key}"
-    if len(key) <= STORY_KEY_MAX:
-        return key
-    return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
 
 
 @translates_errors
@@ -114,7 +85,7 @@ def lock_topics(conn: Connection, topics: Iterable[str]) -> None:
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
-def raise_story_alert(
+def record_match(
     conn: Connection,
     item: MatchedArticle,
     *,
@@ -123,82 +94,73 @@ def raise_story_alert(
     policy: AlertPolicy,
     channels: Sequence[tuple[str, frozenset[str] | None]],
     now: datetime,
-) -> Alert | str:
+) -> tuple[StoryOutcome, Alert | None]:
+    """Read what the topic's stories hold, let :func:`decide_match` decide, store that.
+
+    Returns the outcome and, for a new story that this transaction stored, its alert.
+    """
     article = item.article
-    key = story_key(article)
-    row = conn.execute(
-        select(AlertRow.id, AlertRow.feeds).where(
-            AlertRow.topic == match.topic, AlertRow.story_key == key
-        )
-    ).first()
-    if row is None and policy.same_story is not None:
-        row = _similar_story(conn, item, match.topic, policy, now)
-    if row is not None:
-        feeds = list(row.feeds or [])
+    facts = _story_facts(conn, match.topic, story_key(article), article.language, policy, now)
+    decision = decide_match(policy, item, match, facts, now)
+    if decision.outcome is StoryOutcome.JOINS_STORY:
+        assert decision.joined is not None
+        feeds = list(decision.joined.feeds)
         if article.feed not in feeds:
             conn.execute(
-                update(AlertRow).where(AlertRow.id == row.id).values(feeds=[*feeds, article.feed])
+                update(AlertRow)
+                .where(AlertRow.id == decision.joined.id)
+                .values(feeds=[*feeds, article.feed])
             )
-        return "linked"
-    if not policy.raise_alerts:
-        return "catch_up"
-    if article.published is not None and article.published < now - policy.max_age:
-        return "old"
-    alert = Alert(
-        id=alert_id(match.topic, key),
-        topic=match.topic,
-        topic_name=policy.topic_names.get(match.topic, match.topic),
-        title=article.title,
-        url=article.url or article.link,
-        feed=article.feed,
-        published=article.published,
-        detected_at=now,
-        evidence=match.evidence,
-        feeds=(article.feed,),
-        summary=article.summary[:500],
-    )
+        return decision.outcome, None
+    if decision.outcome is not StoryOutcome.NEW_STORY:
+        return decision.outcome, None
+    assert decision.alert is not None
     if insert_alert(
         conn,
-        alert,
-        story=key,
-        title_key=item.title_key or article.title,
+        decision.alert,
+        story=decision.story_key,
+        title_key=decision.title_key,
         language=article.language,
         article_id=article_id,
         channels=channels,
         now=now,
     ):
-        return alert
-    return "linked"  # another worker raised it a moment ago
+        return decision.outcome, decision.alert
+    return StoryOutcome.JOINS_STORY, None  # another worker raised it a moment ago
 
 
-def _similar_story(
-    conn: Connection, item: MatchedArticle, topic: str, policy: AlertPolicy, now: datetime
-) -> Any:
-    assert policy.same_story is not None
-    article = item.article
-    since = now - policy.story_window
+def _known(row: Any) -> KnownStory:
+    return KnownStory(
+        id=row.id, title=row.title, title_key=row.title_key or "", feeds=tuple(row.feeds or ())
+    )
+
+
+def _story_facts(
+    conn: Connection,
+    topic: str,
+    key: str,
+    language: str | None,
+    policy: AlertPolicy,
+    now: datetime,
+) -> StoryFacts:
+    columns = (AlertRow.id, AlertRow.feeds, AlertRow.title, AlertRow.title_key)
+    row = conn.execute(
+        select(*columns).where(AlertRow.topic == topic, AlertRow.story_key == key)
+    ).first()
+    if row is not None:
+        return StoryFacts(same_url=_known(row))
     candidates = conn.execute(
-        select(AlertRow.id, AlertRow.feeds, AlertRow.title, AlertRow.title_key)
+        select(*columns)
         .where(
             AlertRow.topic == topic,
             AlertRow.kind == "topic",
-            AlertRow.detected_at >= since,
-            AlertRow.language == article.language
-            if article.language
-            else AlertRow.language.is_(None),
+            AlertRow.detected_at >= now - policy.story_window,
+            AlertRow.language == language if language else AlertRow.language.is_(None),
         )
         .order_by(AlertRow.detected_at.desc())
-        .limit(500)
+        .limit(MAX_CANDIDATES)
     ).all()
-    fingerprint = item.title_key if policy.same_fingerprint is not None else None
-    for cand in candidates:
-        if fingerprint and cand.title_key:
-            assert policy.same_fingerprint is not None
-            if policy.same_fingerprint(topic, fingerprint, cand.title_key):
-                return cand
-        elif policy.same_story(topic, article.title, cand.title, article.language):
-            return cand
-    return None
+    return StoryFacts(recent=tuple(_known(c) for c in candidates))
 
 
 def insert_alert(

@@ -19,7 +19,7 @@ def test_alert_arrives_as_title_and_escaped_markdown(receiver, alert_factory):
     channel = AppriseChannel("chat", json_url(receiver))
     channel.send(alert_factory(title="*Breaking*: Trump [meets] Putin"), delivery_id="d")
     channel.close()
-    (request,) = receiver.requests
+    (request,) = receiver.hits
     assert request.path == "/notify"
     payload = json.loads(request.body)
     assert payload["title"].startswith("\\[Trump–Putin summit\\]")
@@ -30,7 +30,7 @@ def test_alert_arrives_as_title_and_escaped_markdown(receiver, alert_factory):
 
 
 def test_failure_is_retryable(receiver, alert_factory):
-    receiver.replies = [(500, {})]
+    receiver.script = [(500, {})]
     receiver.start()
     with pytest.raises(DeliveryError) as info:
         AppriseChannel("chat", json_url(receiver)).send(alert_factory(), delivery_id="d")

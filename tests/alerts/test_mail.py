@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import socket
 from collections.abc import Iterator
 from datetime import timedelta
 from email.message import EmailMessage
@@ -15,6 +14,7 @@ from aiosmtpd.controller import Controller
 from monitor.alerts.mail import EmailChannel
 from monitor.config.schema import SmtpConfig
 from monitor.errors import DeliveryError
+from tests.support.ports import free_port
 
 
 class ScriptedHandler:
@@ -36,19 +36,13 @@ class ScriptedHandler:
 @pytest.fixture
 def smtp_server() -> Iterator[tuple[ScriptedHandler, int]]:
     handler = ScriptedHandler()
-    port = unused_port()
+    port = free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
     try:
         yield handler, port
     finally:
         controller.stop()
-
-
-def unused_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def config(port: int) -> SmtpConfig:
@@ -119,7 +113,7 @@ def test_5xx_is_permanent(smtp_server, alert_factory):
 
 
 def test_unreachable_server_is_retryable(alert_factory):
-    port = unused_port()
+    port = free_port()
     with pytest.raises(DeliveryError) as info:
         EmailChannel("mail", ["ops@example.org"], config(port)).send(
             alert_factory(), delivery_id="d"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import ssl
 import subprocess
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from monitor.alerts.mail import EmailChannel
 from monitor.config.schema import SmtpConfig
 from monitor.errors import DeliveryError
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
 
@@ -69,18 +69,12 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return cert, key
 
 
-def unused_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def server(certificate, request) -> Iterator[tuple[Recorder, int]]:
     cert, key = certificate
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
-    recorder, port = Recorder(), unused_port()
+    recorder, port = Recorder(), free_port()
     if request.param == "starttls":
         controller = Controller(
             recorder,

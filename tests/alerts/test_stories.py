@@ -7,9 +7,7 @@ import pytest
 
 from monitor.alerts.stories import (
     TopicWords,
-    find_same_story,
     same_story,
-    same_story_fingerprints,
     title_fingerprint,
     topic_words,
 )
@@ -142,23 +140,6 @@ def test_short_titles_must_be_equal_and_languages_without_stemmer_work():
         "it",
     )
     assert not same_story("", "", None)
-
-
-def test_find_same_story_returns_the_best_candidate():
-    fp = title_fingerprint("Trump and Putin to meet in Alaska next week, Kremlin says", "en")
-    candidates = [
-        (1, title_fingerprint("Putin arrives in Alaska for summit", "en")),
-        (
-            3,
-            title_fingerprint(
-                "Trump and Putin to meet in Alaska next week, Kremlin aide says", "en"
-            ),
-        ),
-        (2, title_fingerprint("Kremlin says Trump and Putin to meet in Alaska next week", "en")),
-    ]
-    assert same_story_fingerprints(fp, candidates[1][1])  # a match, but not the best
-    assert find_same_story(fp, candidates) == 2
-    assert find_same_story(fp, candidates[:1]) is None
 
 
 @pytest.fixture(scope="module")

@@ -43,7 +43,7 @@ def test_refused_then_500_then_200_retries_with_one_id_and_valid_signatures(
     with pytest.raises(DeliveryError) as refused:  # nothing listens on the port yet
         channel.send(alert, delivery_id="dlv-1")
     errors.append(refused.value)
-    receiver.replies = [(500, {}), (200, {})]
+    receiver.script = [(500, {}), (200, {})]
     receiver.start()
     with pytest.raises(DeliveryError) as failed:
         channel.send(alert, delivery_id="dlv-1")
@@ -56,9 +56,9 @@ def test_refused_then_500_then_200_retries_with_one_id_and_valid_signatures(
         text = f"{error} {error.__cause__}"
         assert TOKEN not in text and SECRET not in text
     assert "http://127.0.0.1" in str(errors[0])
-    assert len(receiver.requests) == 2
-    assert {r.headers["webhook-id"] for r in receiver.requests} == {"dlv-1"}
-    for request in receiver.requests:
+    assert len(receiver.hits) == 2
+    assert {r.headers["webhook-id"] for r in receiver.hits} == {"dlv-1"}
+    for request in receiver.hits:
         assert request.headers["content-type"] == "application/json"
         assert verify(request.headers, request.body, SECRET)
         event = json.loads(request.body)
@@ -67,13 +67,13 @@ def test_refused_then_500_then_200_retries_with_one_id_and_valid_signatures(
         assert event["data"]["title"] == "Trump & Putin: «talks» <b>"
         assert event["data"]["feeds"] == ["tass-en", "dw-en"]
     other = "whsec_" + base64.b64encode(b"another-secret-of-32-bytes------").decode()
-    assert not verify(receiver.requests[0].headers, receiver.requests[0].body, other)
-    tampered = receiver.requests[0].body.replace(b"alert-42", b"alert-43")
-    assert not verify(receiver.requests[0].headers, tampered, SECRET)
+    assert not verify(receiver.hits[0].headers, receiver.hits[0].body, other)
+    tampered = receiver.hits[0].body.replace(b"alert-42", b"alert-43")
+    assert not verify(receiver.hits[0].headers, tampered, SECRET)
 
 
 def test_410_disables_the_endpoint(receiver, alert_factory):
-    receiver.replies = [(410, {})]
+    receiver.script = [(410, {})]
     receiver.start()
     channel = WebhookChannel("hook", receiver.url(), secret=SECRET)
     with pytest.raises(DeliveryError) as info:
@@ -83,13 +83,13 @@ def test_410_disables_the_endpoint(receiver, alert_factory):
 
 
 def test_redirect_is_not_followed(receiver, alert_factory):
-    receiver.replies = [(307, {"location": "/elsewhere"}), (200, {})]
+    receiver.script = [(307, {"location": "/elsewhere"}), (200, {})]
     receiver.start()
     channel = WebhookChannel("hook", receiver.url(), secret=None)
     with pytest.raises(DeliveryError) as info:
         channel.send(alert_factory(), delivery_id="d")
     assert "redirect" in str(info.value)
-    assert [r.path for r in receiver.requests] == ["/hook"]
+    assert [r.path for r in receiver.hits] == ["/hook"]
 
 
 @pytest.mark.parametrize(
@@ -97,7 +97,7 @@ def test_redirect_is_not_followed(receiver, alert_factory):
     [(400, False), (401, False), (404, False), (408, True), (429, True), (502, True)],
 )
 def test_status_decides_whether_to_retry(receiver, alert_factory, status, retryable):
-    receiver.replies = [(status, {})]
+    receiver.script = [(status, {})]
     receiver.start()
     channel = WebhookChannel("hook", receiver.url(), secret=SECRET)
     with pytest.raises(DeliveryError) as info:
@@ -107,10 +107,10 @@ def test_status_decides_whether_to_retry(receiver, alert_factory, status, retrya
 
 
 def test_2xx_is_success_and_unsigned_without_secret(receiver, alert_factory):
-    receiver.replies = [(204, {})]
+    receiver.script = [(204, {})]
     receiver.start()
     WebhookChannel("hook", receiver.url(), secret=None).send(alert_factory(), delivery_id="d")
-    (request,) = receiver.requests
+    (request,) = receiver.hits
     assert "webhook-signature" not in request.headers
     assert request.headers["webhook-id"] == "d"
     assert abs(int(request.headers["webhook-timestamp"]) - time.time()) < 60

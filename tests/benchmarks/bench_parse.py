@@ -2,7 +2,7 @@
 
 Run: ``PYTHONPATH=. python tests/benchmarks/bench_parse.py [ROUNDS]`` from the checkout,
 with ../shared/feeds/publishers beside it. Prints medians per feed for parse_bytes
-(in-process), parse_feed (worker: pickling the bytes out and the ParsedFeed back), and
+(in-process), ParserPool.parse (worker: pickling the bytes out and the ParsedFeed back), and
 normalize_feed, plus the one-off cost of starting a worker.
 """
 
@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from monitor.errors import ParseError
-from monitor.parsing.feed import parse_bytes, parse_feed, shutdown_parser
+from monitor.parsing.feed import parse_bytes
 from monitor.parsing.normalize import normalize_feed
 from monitor.parsing.pool import ParserPool
 
@@ -33,7 +33,8 @@ def main() -> None:
     print(f"worker start + first parse: {(time.perf_counter() - started) * 1000:.0f} ms")
     pool.shutdown()
 
-    parse_feed(docs[0][1], url="https://example.org/", headers={})  # warm the default pool
+    workers = ParserPool()
+    workers.parse(docs[0][1], url="https://example.org/", headers={}, deadline=30)  # warm it
     timings: dict[str, list[float]] = {"in-process": [], "worker": [], "normalize": []}
     entries = 0
     for _ in range(rounds):
@@ -42,7 +43,7 @@ def main() -> None:
             for _name, body in docs:
                 try:
                     if mode == "worker":
-                        parse_feed(body, url="https://example.org/", headers={})
+                        workers.parse(body, url="https://example.org/", headers={}, deadline=30)
                     else:
                         parse_bytes(body, url="https://example.org/", headers={})
                 except ParseError:
@@ -60,7 +61,7 @@ def main() -> None:
         timings["normalize"].append(
             (time.perf_counter() - started) / len(docs) - timings["in-process"][-1]
         )
-    shutdown_parser()
+    workers.shutdown()
     print(f"{len(docs)} publisher feeds, {entries} articles, {rounds} rounds (medians per feed):")
     for mode, values in timings.items():
         print(f"  {mode:11s} {statistics.median(values) * 1000:6.2f} ms")

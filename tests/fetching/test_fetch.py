@@ -30,6 +30,7 @@ from tests.support.hostile_server import (
     respond,
     wait_stopped,
 )
+from tests.support.ports import free_port
 
 Serve = Callable[[Handler], HostileServer]
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
@@ -205,10 +206,7 @@ def test_garbage_instead_of_http_is_a_protocol_error(hostile_servers: Serve) -> 
 
 
 def test_nothing_listening_is_a_connect_error() -> None:
-    probe = socket.socket()
-    probe.bind(("127.0.0.1", 0))
-    port = probe.getsockname()[1]
-    probe.close()  # the port is free: connecting is refused at once
+    port = free_port()  # nothing listens: connecting is refused at once
     result = fetch(f"http://127.0.0.1:{port}/feed")
     assert result.error_kind == "connect"
 

@@ -11,7 +11,7 @@ import pytest
 from monitor.errors import ParseError
 from monitor.fetching.client import Fetcher
 from monitor.fetching.settings import FetchSettings
-from monitor.parsing.feed import parse_feed
+from monitor.parsing.feed import parse_bytes
 from tests.support.hostile_server import RSS, Handler, HostileServer, Request, respond
 
 Table = dict[str, tuple[int, dict[str, str], bytes]]
@@ -197,7 +197,7 @@ def test_an_html_page_instead_of_a_feed_is_not_a_feed(
     result = fetcher.fetch(server.url(), now=NOW)
     assert result.status == "ok"  # the bytes arrived; whether they are a feed is the parser's call
     with pytest.raises(ParseError) as caught:
-        parse_feed(result.content or b"", url=result.url, headers=result.headers)
+        parse_bytes(result.content or b"", url=result.url, headers=result.headers)
     assert caught.value.kind == "not_a_feed"
 
 

@@ -1,19 +1,20 @@
-"""parse_feed on real feeds: item counts, encodings, the bozo policy and the deadline."""
+"""Parsing in a worker process on real feeds: item counts, encodings, bozo, the deadline."""
 
 from __future__ import annotations
 
 import re
 import threading
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from monitor.errors import ParseError
-from monitor.parsing.feed import parse_feed, shutdown_parser
 from monitor.parsing.normalize import normalize_feed
 from monitor.parsing.pool import ParserPool
+from monitor.types import ParsedFeed
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -41,10 +42,20 @@ def source_counts() -> list[tuple[str, int]]:
     return [(name, int(items)) for name, items in rows]
 
 
+_POOL = ParserPool()
+
+
+def parse_feed(
+    content: bytes, *, url: str, headers: Mapping[str, str], deadline: float = 30.0
+) -> ParsedFeed:
+    """The parse as polling runs it: in a worker process, under a deadline."""
+    return _POOL.parse(content, url=url, headers=headers, deadline=deadline)
+
+
 @pytest.fixture(scope="module", autouse=True)
 def _stop_workers() -> object:
     yield None
-    shutdown_parser()
+    _POOL.shutdown()
 
 
 def test_sources_table_is_read() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 
 import pytest
@@ -25,7 +25,14 @@ def slow(content: bytes, *, url: str, headers: Mapping[str, str], seconds: float
     return f"done after {seconds}s"
 
 
-def test_the_worker_returns_what_parsing_and_normalizing_here_gives() -> None:
+@pytest.fixture(scope="module")
+def pool() -> Iterator[ParserPool]:
+    workers = ParserPool(size=1)
+    yield workers
+    workers.shutdown()
+
+
+def test_the_worker_returns_what_parsing_and_normalizing_here_gives(pool: ParserPool) -> None:
     body = rss([SUMMIT_EN, OTHER_EN], ttl=30, language="en")
 
     prepared = prepare_feed(
@@ -37,6 +44,7 @@ def test_the_worker_returns_what_parsing_and_normalizing_here_gives() -> None:
         now=NOW,
         max_entries=500,
         deadline=30,
+        pool=pool,
     )
 
     here = parse_bytes(body, url="http://127.0.0.1/f.xml", headers=HEADERS)
@@ -46,7 +54,7 @@ def test_the_worker_returns_what_parsing_and_normalizing_here_gives() -> None:
     assert prepared.feed.entries == ()  # the articles travel back, not the raw entries
 
 
-def test_a_page_that_is_not_a_feed_is_the_same_error_as_before() -> None:
+def test_a_page_that_is_not_a_feed_is_the_same_error_as_before(pool: ParserPool) -> None:
     with pytest.raises(ParseError) as caught:
         prepare_feed(
             b"<!doctype html><html><body>hi</body></html>",
@@ -57,6 +65,7 @@ def test_a_page_that_is_not_a_feed_is_the_same_error_as_before() -> None:
             now=NOW,
             max_entries=500,
             deadline=30,
+            pool=pool,
         )
     assert caught.value.kind == "not_a_feed"
 

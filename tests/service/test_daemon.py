@@ -14,8 +14,9 @@ import urllib.request
 import yaml
 
 from tests.conftest import REPO
-from tests.support.daemon_support import LiveFeed, free_port, topics_of
+from tests.support.daemon_support import LiveFeed, topics_of
 from tests.support.feedgen import OTHER_EN, PEACE_EN, SUMMIT_EN, Item
+from tests.support.ports import free_port
 
 
 def test_new_item_reaches_the_alert_log_and_sigterm_exits_0(

@@ -22,7 +22,7 @@ from pathlib import Path
 from click.testing import Result
 from pytest_httpserver import HTTPServer
 
-from tests.support.daemon_support import Daemon, LiveFeed, free_port, topics_of
+from tests.support.daemon_support import Daemon, LiveFeed, topics_of
 from tests.support.feedgen import OTHER_EN, SUMMIT_EN
 from tests.support.hostile_server import (
     Handler,
@@ -32,6 +32,7 @@ from tests.support.hostile_server import (
     respond,
     wait_stopped,
 )
+from tests.support.ports import free_port
 
 RETRY_AFTER = 120
 FETCH_TIMEOUT = 2  # seconds: `http.timeout`, so the silent and dripping servers cost 2 s

@@ -35,7 +35,8 @@ from monitor.service.daemon import Daemon
 from monitor.storage.models import AlertRow, ArticleRow
 from tests.conftest import REPO, default_topics, read_alert_log
 from tests.support.postgres_server import conninfo, fresh_database, pg_url, restart_postgres
-from tests.support.scale_support import FeedFarm, HookReceiver, TcpProxy, item_link
+from tests.support.receivers import WebhookReceiver
+from tests.support.scale_support import FeedFarm, TcpProxy, item_link
 
 __all__ = ["pg_url"]  # the fixture, imported for this module's tests
 
@@ -48,7 +49,7 @@ def worker_config(
     farm: FeedFarm,
     *,
     name: str,
-    hook: HookReceiver | None = None,
+    hook: WebhookReceiver | None = None,
     interval: str = "2s",
     lease: str = "10s",
     threads: int = 4,
@@ -68,7 +69,7 @@ def worker_config(
             for n in range(farm.count)
         ],
         "topics": default_topics(),
-        "notify": [{"webhook": hook.url}] if hook is not None else [],
+        "notify": [{"webhook": hook.url()}] if hook is not None else [],
         "delivery": {"schedule": ["1s", "2s", "5s"]},
     }
     path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), "utf-8")
@@ -118,8 +119,8 @@ def farm() -> Iterator[FeedFarm]:
 
 
 @pytest.fixture
-def hook() -> Iterator[HookReceiver]:
-    receiver = HookReceiver().start()
+def hook() -> Iterator[WebhookReceiver]:
+    receiver = WebhookReceiver(default=204).start()
     yield receiver
     receiver.stop()
 
@@ -160,7 +161,7 @@ def test_three_workers_share_300_feeds_through_a_kill_and_a_database_restart(
         assert codes[1:] == [0, 0], [w.log_path.read_text()[-2000:] for w in workers[1:]]
 
 
-def _soak(url: str, farm: FeedFarm, hook: HookReceiver, workers: list[Worker]) -> None:
+def _soak(url: str, farm: FeedFarm, hook: WebhookReceiver, workers: list[Worker]) -> None:
     started = time.monotonic()
     growing = [n for n in range(farm.count) if n % 10 < 3]  # 30 % get news
     killed_at = restarted = (0.0, 0.0)
@@ -238,13 +239,14 @@ def _soak(url: str, farm: FeedFarm, hook: HookReceiver, workers: list[Worker]) -
 
     # No alert delivered twice, except a send whose acknowledgement the kill or the
     # restart cut off (at-least-once delivery; the receiver drops it by webhook-id).
-    for delivery, times in hook.received.items():
+    received = {delivery: [hit.at for hit in hits] for delivery, hits in hook.by_delivery().items()}
+    for delivery, times in received.items():
         if len(times) > 1:
             first = times[0]
             near_kill = abs(first - kill_time) < 3
             near_restart = restarted[0] - 3 < first < restarted[1] + 3
             assert near_kill or near_restart, (delivery, times)
-    duplicates = sum(len(t) - 1 for t in hook.received.values())
+    duplicates = sum(len(t) - 1 for t in received.values())
     assert duplicates <= 10
 
     # The survivors noticed the restart at most once each, and recovered.

@@ -19,6 +19,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.engine import Engine
 
 from monitor import storage
+from monitor.alerts.policy import AlertPolicy
 from monitor.errors import StorageError
 from monitor.storage.models import AlertRow, ArticleRow, FeedRow
 from monitor.types import (
@@ -136,7 +137,7 @@ def test_a_worker_stalled_past_its_lease_writes_nothing_even_if_nobody_took_over
             articles=(MatchedArticle(_article("k1", "Putin"), (_match(),)),),
             lease_owner="slow",
         ),
-        storage.AlertPolicy(),
+        AlertPolicy(),
         NOW,
     )
 
@@ -175,7 +176,7 @@ def test_nul_characters_never_reach_postgresql(pg):
             ),
             lease_owner="w",
         ),
-        storage.AlertPolicy(),
+        AlertPolicy(),
         NOW,
     )
 

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from monitor import storage
+from monitor.alerts.policy import AlertPolicy
 from monitor.storage.models import ArticleRow, DeliveryRow, SeenKeyRow
 from monitor.types import (
     Article,
@@ -22,7 +23,7 @@ from tests.storage.conftest import expire_leases
 
 NOW = datetime(2026, 1, 20, 12, 0, tzinfo=UTC)
 SPECS = [FeedSpec("a", "http://127.0.0.1:1/a"), FeedSpec("b", "http://127.0.0.1:1/b")]
-POLICY = storage.AlertPolicy(channels=(("webhook:x", None), ("email:y", frozenset({"t2"}))))
+POLICY = AlertPolicy(channels=(("webhook:x", None), ("email:y", frozenset({"t2"}))))
 
 
 def article(
@@ -170,7 +171,7 @@ def test_same_story_in_another_feed_links_instead_of_alerting(engine):
 
 
 def test_near_duplicate_title_joins_the_story(engine):
-    policy = storage.AlertPolicy(same_story=lambda _t, a, b, lang: a.lower() == b.lower())
+    policy = AlertPolicy()
     save(
         engine,
         "a",
@@ -197,7 +198,7 @@ def test_old_article_and_catch_up_raise_no_alert(engine):
         engine,
         "b",
         [MatchedArticle(article("b", "k2"), (match(),))],
-        policy=storage.AlertPolicy(raise_alerts=False),
+        policy=AlertPolicy(raise_alerts=False),
     )
     assert quiet.alerts == () and quiet.matched == 1
 
@@ -329,7 +330,7 @@ def test_two_workers_storing_the_same_wire_story_at_once_raise_one_alert(engine)
     (ten rounds: without the per-topic lock, PostgreSQL raised two alerts in about a third)."""
     import threading
 
-    policy = storage.AlertPolicy(same_story=lambda _t, a, b, _lang: a.lower() == b.lower())
+    policy = AlertPolicy()
     for round_ in range(10):
         topic = f"t{round_}"
         claim_one(engine, "a", owner="w1")

@@ -12,7 +12,6 @@ import base64
 import hashlib
 import hmac
 import json
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -23,31 +22,40 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-
-def free_port() -> int:
-    """A port nothing listens on (bound and released at once)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.support.ports import free_port
 
 
 @dataclass
 class Hit:
+    """One request the receiver answered."""
+
     path: str
     headers: dict[str, str]
+    """Lower-cased names."""
     body: bytes
     status: int
+    at: float = 0.0
+    """``time.monotonic()`` when it arrived."""
+    method: str = "POST"
 
     def json(self) -> Any:
         return json.loads(self.body)
 
 
+Reply = int | tuple[int, dict[str, str]]
+"""A status, or a status with the headers to send with it."""
+
+
 @dataclass
 class WebhookReceiver:
-    """Answers each POST with the next scripted status (then ``default``)."""
+    """The one webhook receiver of the tests: an HTTP/1.1 server on 127.0.0.1 that
+    answers each POST with the next scripted reply (then ``default``) and records it.
+
+    Not started until :meth:`start` (so a test can see refused connections first).
+    """
 
     port: int = field(default_factory=free_port)
-    script: list[int] = field(default_factory=list)
+    script: list[Reply] = field(default_factory=list)
     default: int = 200
     delay: float = 0.0
     """Seconds between reading a request and answering it."""
@@ -62,20 +70,25 @@ class WebhookReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length") or 0))
+                headers = {k.lower(): v for k, v in self.headers.items()}
                 with receiver._lock:
-                    status = receiver.script.pop(0) if receiver.script else receiver.default
-                    receiver.hits.append(
-                        Hit(
-                            self.path, {k.lower(): v for k, v in self.headers.items()}, body, status
-                        )
-                    )
+                    reply = receiver.script.pop(0) if receiver.script else receiver.default
+                    status, extra = reply if isinstance(reply, tuple) else (reply, {})
+                    receiver.hits.append(Hit(self.path, headers, body, status, time.monotonic()))
                 if receiver.delay:
                     time.sleep(receiver.delay)
-                self.send_response(status)
-                self.send_header("content-length", "0")
-                self.end_headers()
+                try:
+                    self.send_response(status)
+                    for key, value in extra.items():
+                        self.send_header(key, value)
+                    self.send_header("content-length", "0")
+                    self.end_headers()
+                except OSError:
+                    pass  # the client gave up (a timeout test)
 
             def log_message(self, format: str, *args: object) -> None:
                 pass
@@ -101,6 +114,17 @@ class WebhookReceiver:
     def all(self, path: str | None = None) -> list[Hit]:
         with self._lock:
             return [h for h in self.hits if path is None or h.path == path]
+
+    def by_delivery(self) -> dict[str, list[Hit]]:
+        """Requests grouped by ``webhook-id`` (a redelivery shares its id)."""
+        grouped: dict[str, list[Hit]] = {}
+        for hit in self.all():
+            grouped.setdefault(hit.headers.get("webhook-id", ""), []).append(hit)
+        return grouped
+
+    def links(self) -> set[str]:
+        """The ``url`` of every alert received."""
+        return {str(hit.json()["data"].get("url")) for hit in self.all()}
 
 
 def verify_standard_webhook(

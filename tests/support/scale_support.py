@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import socket
 import threading
 import time
@@ -182,54 +181,6 @@ class FeedFarm:
         for f in fetches:
             grouped[f.feed].append(f)
         return grouped
-
-
-@dataclass
-class HookReceiver:
-    """Counts webhook deliveries by ``webhook-id``, with the alert each carried."""
-
-    received: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
-    alerts: dict[str, dict[str, Any]] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-    _server: ThreadingHTTPServer | None = None
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_address[1]}/hook"
-
-    def start(self) -> HookReceiver:
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("content-length", "0")))
-                alert = json.loads(body)["data"]
-                with receiver._lock:
-                    receiver.received[self.headers["webhook-id"]].append(time.monotonic())
-                    receiver.alerts[self.headers["webhook-id"]] = alert
-                self.send_response(204)
-                self.send_header("content-length", "0")
-                self.end_headers()
-
-            def log_message(self, *_args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, name="hooks", daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-
-    def links(self) -> set[str]:
-        with self._lock:
-            return {str(a.get("url")) for a in self.alerts.values()}
 
 
 class TcpProxy:

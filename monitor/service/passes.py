@@ -1,0 +1,150 @@
+"""A poll pass: claim feeds from the database a few at a time and poll them in a pool.
+
+Like miniflux's worker pool: the database says which feeds are due (and, on
+PostgreSQL, leases them to this worker), a bounded pool of threads polls them, and
+feeds are claimed whenever the pool runs low rather than in batches waited for as a
+whole, so a slow server holds up its own feed, not the batch it was claimed with.
+
+It does not poll a feed itself (the ``poll`` callable does: :func:`monitor.pipeline.
+poll_feed`), nor decide anything about a feed's state.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from datetime import datetime, timedelta
+
+from sqlalchemy.engine import Engine
+
+from monitor import storage
+from monitor.errors import StorageError
+from monitor.log import get_logger
+from monitor.pipeline import FeedOutcome
+from monitor.types import FeedSpec, FeedState
+
+log = get_logger("monitor.service.app")
+
+RECLAIM_EVERY = 0.5
+"""Seconds between claims while a pass waits on its last feeds (``keep_claiming``)."""
+
+PollOne = Callable[[FeedSpec, FeedState], FeedOutcome]
+
+
+def run_pass(
+    engine: Engine,
+    poll: PollOne,
+    *,
+    owner: str,
+    now: Callable[[], datetime],
+    lease: timedelta,
+    workers: int,
+    names: list[str] | None = None,
+    due_only: bool = False,
+    stop: threading.Event | None = None,
+    keep_claiming: float | None = None,
+) -> list[FeedOutcome]:
+    """Poll feeds (all enabled, the named, or the due ones) until none is left.
+
+    Each feed is polled once a pass; but with ``keep_claiming`` (seconds, the daemon's
+    due-only passes), while the last feeds of a pass are still in flight (a server that
+    drips or never answers, up to the fetch deadline), feeds that fall due meanwhile are
+    claimed and polled too, those polled earlier in the pass included, until the pass is
+    that old: one hanging server does not hold back the feeds of every other.
+
+    Raises :class:`StorageError` when the database goes away: claiming stops, the
+    feeds in flight finish (their saves fail and their leases stay ours, so the
+    next pass polls them again) and nothing fetched is counted as stored.
+    """
+    outcomes: list[FeedOutcome] = []
+    crashed: list[BaseException] = []
+    lost: StorageError | None = None
+    batch = max(4, workers * 4)
+    seen: set[str] = set()
+    running: dict[Future[FeedOutcome | None], FeedSpec] = {}
+    exhausted = False
+    started = time.monotonic()
+    keep_until = started + keep_claiming if due_only and keep_claiming else started
+    next_claim = started
+
+    def poll_one(spec: FeedSpec, state: FeedState) -> FeedOutcome | None:
+        if stop is not None and stop.is_set():
+            release(engine, owner, [spec.name])
+            return None
+        return poll(spec, state)
+
+    # Leases we still hold come from a pass whose saves failed (the database went
+    # away between fetch and store): nothing of ours is in flight now, so give
+    # them back and poll those feeds again instead of waiting for them to expire.
+    storage.release_feeds(engine, owner)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poll") as pool:
+        while True:
+            stopping = lost is not None or (stop is not None and stop.is_set())
+            clock = time.monotonic()
+            waiting = exhausted and clock < keep_until  # on the pass's last feeds
+            may_claim = not exhausted or (waiting and clock >= next_claim)
+            if may_claim and not stopping and len(running) < 2 * workers:
+                # Excluded in the query, not filtered afterwards: a feed polled a
+                # moment ago can sort before the unpolled ones (its next poll is
+                # jittered), and a batch of those alone would end the pass early.
+                # While waiting on the last ones, only those are left out (the
+                # others are not due again before their interval).
+                exclude = {s.name for s in running.values()} if exhausted else seen
+                try:
+                    claimed = storage.claim_feeds(
+                        engine,
+                        owner=owner,
+                        now=now(),
+                        lease=lease,
+                        limit=batch - len(running),
+                        names=names,
+                        due_only=due_only,
+                        exclude=exclude,
+                    )
+                except StorageError as exc:
+                    lost, claimed = exc, []
+                exhausted = not claimed
+                next_claim = clock + RECLAIM_EVERY
+                for spec, state in claimed:
+                    seen.add(spec.name)
+                    running[pool.submit(poll_one, spec, state)] = spec
+            if not running:
+                break
+            timeout = None  # until a feed finishes …
+            if (
+                exhausted
+                and not stopping
+                and len(running) < 2 * workers
+                and time.monotonic() < keep_until
+            ):  # … or it is time to look for feeds that fell due
+                timeout = max(0.01, next_claim - time.monotonic())
+            done, _ = wait(running, timeout=timeout, return_when=FIRST_COMPLETED)
+            for future in done:
+                spec = running.pop(future)
+                try:
+                    outcome = future.result()
+                except StorageError as exc:
+                    lost = lost or exc
+                    continue
+                except Exception as exc:  # already logged with its traceback
+                    crashed.append(exc)
+                    release(engine, owner, [spec.name])
+                    continue
+                if outcome is not None:
+                    outcomes.append(outcome)
+    if lost is not None:
+        raise lost
+    storage.release_feeds(engine, owner)
+    if crashed:
+        raise crashed[0]
+    return outcomes
+
+
+def release(engine: Engine, owner: str, names: list[str] | None = None) -> None:
+    """Give leases back if the database lets us; else they expire by themselves."""
+    try:
+        storage.release_feeds(engine, owner, names)
+    except StorageError as exc:
+        log.warning("lease_release_failed", error=str(exc)[:300])

@@ -1,0 +1,119 @@
+"""``poll_feed`` directly: one feed's poll, start to end, with a fake fetcher and a real
+SQLite file (fast; the HTTP client has its own tests against real servers)."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from monitor import storage
+from monitor.alerts.policy import AlertPolicy
+from monitor.parsing.pool import ParserPool
+from monitor.pipeline import FeedOutcome, Pipeline, poll_feed
+from monitor.topics import compile_topics
+from monitor.topics.spec import TopicConfig
+from monitor.types import ErrorKind, FeedSpec, PollStatus
+from tests.support.fakefetcher import FakeFetcher
+from tests.support.feedgen import OTHER_EN, SUMMIT_EN
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+URL = "https://feeds.example.org/world.xml"
+SPEC = FeedSpec("world", URL, interval=timedelta(minutes=10))
+TOPICS = compile_topics([TopicConfig(id="summit", all=[["Trump"], ["Putin"], ["summit"]])])
+
+
+@pytest.fixture(scope="module")
+def parser() -> Iterator[ParserPool]:
+    pool = ParserPool(size=1)
+    yield pool
+    pool.shutdown()
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    eng = storage.open_database(f"sqlite:///{tmp_path / 'm.db'}")
+    storage.sync_feeds(eng, [SPEC], NOW)
+    yield eng
+    eng.dispose()
+
+
+def poll(engine: Engine, fetcher: FakeFetcher, parser: ParserPool, at: datetime) -> FeedOutcome:
+    """Claim the feed as a pass does, and poll it once."""
+    pipeline = Pipeline(
+        engine=engine,
+        fetcher=fetcher,
+        topics=TOPICS,
+        policy=AlertPolicy(),
+        owner="test",
+        parser=parser,
+    )
+    [(spec, state)] = storage.claim_feeds(
+        engine, owner="test", now=at, lease=timedelta(minutes=5), limit=1, due_only=False
+    )
+    outcome = poll_feed(pipeline, spec, state, at, random.Random(7))
+    storage.release_feeds(engine, "test")
+    return outcome
+
+
+def test_a_new_matching_item_alerts_once_and_the_same_body_again_is_unchanged(
+    engine: Engine, parser: ParserPool
+) -> None:
+    fetcher = FakeFetcher().feed(URL, [SUMMIT_EN, OTHER_EN], etag='"v1"')
+
+    first = poll(engine, fetcher, parser, NOW)
+    again = poll(engine, fetcher, parser, NOW + timedelta(minutes=10))
+
+    assert (first.status, first.new, first.matched) == (PollStatus.OK, 2, 1)
+    assert [a.title for a in first.alerts] == [SUMMIT_EN.title]
+    assert (again.status, again.new, again.alerts) == (PollStatus.UNCHANGED, 0, ())
+    assert fetcher.asked[1].etag == '"v1"'  # the stored validator was sent back
+
+
+def test_a_304_keeps_the_validators_and_polls_again_after_the_interval(
+    engine: Engine, parser: ParserPool
+) -> None:
+    fetcher = FakeFetcher().feed(URL, [OTHER_EN], etag='"v1"').not_modified(URL)
+    poll(engine, fetcher, parser, NOW)
+
+    outcome = poll(engine, fetcher, parser, NOW + timedelta(minutes=10))
+
+    state = storage.load_feed_state(engine, "world")
+    assert outcome.status is PollStatus.NOT_MODIFIED
+    assert state is not None and state.etag == '"v1"' and state.errors == 0
+    assert state.next_poll is not None
+    wait = state.next_poll - (NOW + timedelta(minutes=10))
+    assert timedelta(minutes=9) <= wait <= timedelta(minutes=11)
+
+
+def test_failures_back_off_then_raise_feed_down_once_and_recovered_after(
+    engine: Engine, parser: ParserPool
+) -> None:
+    fetcher = FakeFetcher()
+    for _ in range(5):
+        fetcher.error(URL, ErrorKind.CONNECT, "could not connect: refused")
+    fetcher.feed(URL, [OTHER_EN])
+
+    outcomes = [poll(engine, fetcher, parser, NOW + timedelta(hours=i)) for i in range(6)]
+
+    assert [o.status for o in outcomes] == [PollStatus.ERROR] * 5 + [PollStatus.OK]
+    assert outcomes[0].error == "connect: could not connect: refused"
+    raised = [(i, a.topic) for i, o in enumerate(outcomes) for a in o.alerts]
+    assert raised == [(4, "monitor:feed-down"), (5, "monitor:feed-recovered")]
+
+
+def test_a_gone_feed_stops_being_polled_with_one_operator_alert(
+    engine: Engine, parser: ParserPool
+) -> None:
+    fetcher = FakeFetcher().error(URL, ErrorKind.GONE, "410 Gone: the feed was removed")
+
+    outcome = poll(engine, fetcher, parser, NOW)
+
+    state = storage.load_feed_state(engine, "world")
+    assert outcome.status is PollStatus.GONE
+    assert [a.topic for a in outcome.alerts] == ["monitor:feed-gone"]
+    assert state is not None and state.next_poll is None and state.status == "gone"
