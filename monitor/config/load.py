@@ -244,12 +244,31 @@ class _Loader:
         it would refuse (an Apprise URL no service takes, an address that is not one)
         is refused here, at its entry's line."""
         from monitor.alerts.base import build_channels
+        from monitor.alerts.templates import TemplateError, load_renderer
 
+        # A template's own mistakes are reported at the template's line, not the entry's.
+        bad_templates: set[str] = set()
+        for index, entry in enumerate(config.notify):
+            if not entry.template:
+                continue
+            try:
+                load_renderer(entry.template, html=entry.kind == "email")
+            except TemplateError as exc:
+                file, _, rest = str(exc).partition(":")
+                number, _, message = rest.partition(": ")
+                line = int(number) if number.isdigit() else None
+                if line is None:
+                    message = rest.strip()
+                    file = self.file
+                    line = self.line_of(("notify", index, "template"))
+                self.problems.append(ConfigProblem(file, line, message))
+                bad_templates.add(f"notify[{index}]")
         try:
             for channel in build_channels(config.notify, config.smtp):
                 channel.close()
         except ValueError as exc:
             reported = {p.message.partition(":")[0].partition(".")[0] for p in self.problems}
+            reported |= bad_templates
             for problem in str(exc).splitlines():
                 index = re.match(r"notify\[(\d+)\]", problem)
                 if index and index.group(0) in reported:
