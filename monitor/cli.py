@@ -440,7 +440,12 @@ def deliver(config_path: Path, revive_dead: bool) -> None:
     try:
         summary = app.deliverer.flush(app.now, revive_dead=revive_dead)
         channels = list(app.channels)
-        left = storage.undelivered(app.engine, channels)
+        left = {
+            app.channels[key].name: value
+            for key, value in storage.undelivered(
+                app.engine, channels, held=app.deliverer.held_channels()
+            ).items()
+        }
     except StorageError as exc:
         fail(str(exc))
     finally:

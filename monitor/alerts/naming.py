@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from monitor.alerts.cadence import Digest, Rate, parse_digest, parse_rate
 from monitor.config.schema import NotifyConfig
 
 
@@ -96,3 +97,23 @@ def channel_names(notify: Sequence[NotifyConfig]) -> list[ChannelNames]:
         legacy = entry.name if entry.name and entry.name != key else None
         result.append(ChannelNames(name=name, key=key, legacy=legacy))
     return result
+
+
+@dataclass(frozen=True, slots=True)
+class Cadence:
+    """When a channel's topic alerts go: in a digest per period, and/or at a rate."""
+
+    digest: Digest | None = None
+    rate: Rate | None = None
+
+
+def channel_cadences(notify: Sequence[NotifyConfig]) -> dict[str, Cadence]:
+    """Channel key → its cadence, for the entries with ``digest`` or ``rate``."""
+    found: dict[str, Cadence] = {}
+    for entry, names in zip(notify, channel_names(notify), strict=True):
+        if entry.digest or entry.rate:
+            found[names.key] = Cadence(
+                digest=parse_digest(entry.digest) if entry.digest else None,
+                rate=parse_rate(entry.rate) if entry.rate else None,
+            )
+    return found

@@ -248,7 +248,7 @@ class _Loader:
 
         # A template's own mistakes are reported at the template's line, not the entry's.
         bad_templates: set[str] = set()
-        for index, entry in enumerate(config.notify):
+        for position, entry in enumerate(config.notify):
             if not entry.template:
                 continue
             try:
@@ -258,11 +258,11 @@ class _Loader:
                 number, _, message = rest.partition(": ")
                 line = int(number) if number.isdigit() else None
                 if line is None:
-                    message = rest.strip()
+                    message = f"notify[{position}].template: {file}: {rest.strip()}"
                     file = self.file
-                    line = self.line_of(("notify", index, "template"))
+                    line = self.line_of(("notify", position, "template"))
                 self.problems.append(ConfigProblem(file, line, message))
-                bad_templates.add(f"notify[{index}]")
+                bad_templates.add(f"notify[{position}]")
         try:
             for channel in build_channels(config.notify, config.smtp):
                 channel.close()

@@ -19,9 +19,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.engine import Engine
 
 from monitor import storage
-from monitor.alerts.naming import channel_names
 from monitor.alerts.base import Channel, build_channels
 from monitor.alerts.logfile import AlertLog
+from monitor.alerts.naming import channel_cadences, channel_names
 from monitor.alerts.stories import same_story, same_story_fingerprints, topic_words
 from monitor.config.schema import Config
 from monitor.errors import StorageError
@@ -282,6 +282,7 @@ def build_app(
         owner=owner,
         metrics=metrics,
         lease=config.lease.deliveries,
+        cadences=channel_cadences(config.notify),
     )
     return App(
         config=config,

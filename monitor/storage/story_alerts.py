@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection, Engine
 from monitor.storage.database import translates_errors, write_transaction
 from monitor.storage.models import AlertRow, ChannelStateRow, DeliveryRow
 from monitor.storage.upsert import insert_ignore
-from monitor.types import Alert, Article, Evidence, Match, MatchedArticle
+from monitor.types import Alert, Article, Evidence, Match, MatchedArticle, format_time
 
 LOG_CHANNEL = "log"
 
@@ -127,7 +127,7 @@ def raise_story_alert(
     article = item.article
     key = story_key(article)
     row = conn.execute(
-        select(AlertRow.id, AlertRow.feeds).where(
+        select(AlertRow.id, AlertRow.feeds, AlertRow.outlets).where(
             AlertRow.topic == match.topic, AlertRow.story_key == key
         )
     ).first()
@@ -136,8 +136,12 @@ def raise_story_alert(
     if row is not None:
         feeds = list(row.feeds or [])
         if article.feed not in feeds:
+            outlets = list(row.outlets or [])
+            outlets.append({"feed": article.feed, "at": format_time(now)})
             conn.execute(
-                update(AlertRow).where(AlertRow.id == row.id).values(feeds=[*feeds, article.feed])
+                update(AlertRow)
+                .where(AlertRow.id == row.id)
+                .values(feeds=[*feeds, article.feed], outlets=outlets)
             )
         return "linked"
     if not policy.raise_alerts:
@@ -178,7 +182,7 @@ def _similar_story(
     article = item.article
     since = now - policy.story_window
     candidates = conn.execute(
-        select(AlertRow.id, AlertRow.feeds, AlertRow.title, AlertRow.title_key)
+        select(AlertRow.id, AlertRow.feeds, AlertRow.outlets, AlertRow.title, AlertRow.title_key)
         .where(
             AlertRow.topic == topic,
             AlertRow.kind == "topic",
@@ -230,6 +234,7 @@ def insert_alert(
         "published": alert.published,
         "detected_at": alert.detected_at,
         "evidence": [e.to_json() for e in alert.evidence],
+        "outlets": [{"feed": f, "at": format_time(t)} for f, t in alert.outlet_times()],
     }
     inserted = conn.execute(
         insert_ignore(AlertRow, ["topic", "story_key"], list(values)), values
@@ -271,6 +276,7 @@ def row_to_alert(row: Any) -> Alert:
         published=row.published,
         detected_at=row.detected_at,
         summary=row.summary or "",
+        outlets=_outlets(getattr(row, "outlets", None)),
         evidence=tuple(
             Evidence(
                 term=str(e.get("term", "")),
@@ -281,6 +287,20 @@ def row_to_alert(row: Any) -> Alert:
             for e in (row.evidence or [])
         ),
     )
+
+
+def _outlets(value: Any) -> tuple[tuple[str, datetime | None], ...]:
+    found: list[tuple[str, datetime | None]] = []
+    for item in value or ():
+        if not isinstance(item, dict) or not isinstance(item.get("feed"), str):
+            continue
+        at = item.get("at")
+        try:
+            when = datetime.fromisoformat(at.replace("Z", "+00:00")) if at else None
+        except (AttributeError, ValueError):
+            when = None
+        found.append((item["feed"], when))
+    return tuple(found)
 
 
 @translates_errors
