@@ -103,17 +103,17 @@ def end_mutes(engine: Engine, targets: Sequence[str], now: datetime) -> int:
 def active_mutes(engine: Engine, now: datetime) -> list[Mute]:
     with engine.connect() as conn:
         rows = conn.execute(
-            select(MuteRow).where(*_active(now)).order_by(MuteRow.until)  # type: ignore[arg-type]
+            select(MuteRow.__table__).where(*_active(now)).order_by(MuteRow.until)  # type: ignore[arg-type]
         ).all()
     return [
         Mute(
-            id=r.MuteRow.id,
-            kind=r.MuteRow.kind,
-            target=r.MuteRow.target,
-            label=r.MuteRow.label,
-            reason=r.MuteRow.reason,
-            created_at=r.MuteRow.created_at,
-            until=r.MuteRow.until,
+            id=r.id,
+            kind=r.kind,
+            target=r.target,
+            label=r.label,
+            reason=r.reason,
+            created_at=r.created_at,
+            until=r.until,
         )
         for r in rows
     ]
