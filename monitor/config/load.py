@@ -418,7 +418,12 @@ def summarize_config(config: Config, path: str | Path) -> str:
     topics = ", ".join(t.id for t in config.topics) or "none"
     smtp = config.smtp or SmtpConfig()
     via = f" via {smtp.host}:{smtp.port}" + ("" if config.smtp else " (no smtp: section)")
-    channels = [_describe_channel(c) + (via if c.kind == "email" else "") for c in config.notify]
+    from monitor.alerts.naming import channel_names
+
+    channels = [
+        f"{n.name}: " + _describe_channel(c) + (via if c.kind == "email" else "")
+        for c, n in zip(config.notify, channel_names(config.notify), strict=True)
+    ]
     parts = [
         f"{path}: database {redact_url(config.database)}",
         f"alert log {config.alert_log}",
@@ -448,4 +453,10 @@ def _describe_channel(channel: NotifyConfig) -> str:
     text = f"{kind} {target}".strip()
     if channel.topics is not None:
         text += f" for {', '.join(channel.topics) or 'no topics'}"
+    if channel.digest:
+        text += f", digest {channel.digest}"
+    if channel.rate:
+        text += f", rate {channel.rate}"
+    if channel.template:
+        text += f", template {channel.template}"
     return text

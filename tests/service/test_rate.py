@@ -88,3 +88,47 @@ def test_replay_alert_respects_the_rate(httpserver, write_config, cli):
         assert all(h.json()["type"] == "alert.created" for h in hook.accepted())
     finally:
         hook.stop()
+
+
+def test_rows_stored_under_an_old_channel_name_still_deliver_once(write_config):
+    """Before readable names, a `name:` was the outbox key: those rows are adopted by the
+    channel's stable key at start, delivered once, and a later rename changes nothing."""
+    from monitor.storage.database import write_transaction
+    from monitor.storage.story_alerts import insert_alert
+
+    hook = WebhookReceiver().start()
+    try:
+        config = write_config(notify=[{"webhook": hook.url(), "name": "ops-hook"}])
+        cfg = load_config(config)
+        app = build_app(cfg)
+        try:
+            alert = topic_alert(1, T0)
+            with write_transaction(app.engine) as conn:  # as the previous version stored it
+                insert_alert(
+                    conn,
+                    alert,
+                    story=alert.id,
+                    title_key="",
+                    language=None,
+                    article_id=None,
+                    channels=(("ops-hook", None),),
+                    now=T0,
+                )
+        finally:
+            app.close()
+        app = build_app(cfg)  # a restart on the new version
+        app.now = lambda: T0
+        try:
+            app.deliver(wait=True)
+        finally:
+            app.close()
+        renamed = write_config(notify=[{"webhook": hook.url(), "name": "renamed-hook"}])
+        app = build_app(load_config(renamed))
+        app.now = lambda: T0 + timedelta(minutes=5)
+        try:
+            app.deliver(due_only=False, wait=True)
+        finally:
+            app.close()
+        assert [h.json()["data"]["id"] for h in hook.accepted()] == ["alert-001"]
+    finally:
+        hook.stop()
