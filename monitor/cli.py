@@ -238,11 +238,13 @@ def alerts(
     engine = open_engine(config)
     try:
         rows = storage.list_alerts(engine, topic=topic, feed=feed, since=since_at, limit=limit)
+        muted = storage.muted_alerts(engine, [a.id for _, a in rows])
         table = not as_json and not follow and sys.stdout.isatty()
         if table:
-            print_alerts_table([a for _, a in rows], sys.stdout)
+            print_alerts_table([a for _, a in rows], sys.stdout, muted=muted)
         for _, alert in [] if table else rows:
-            click.echo(alert_json(alert) if as_json else alert_line(alert))
+            mark = alert.id in muted
+            click.echo(alert_json(alert, muted=mark) if as_json else alert_line(alert, muted=mark))
         if follow:
             _follow(engine, rows, topic, feed, since_at, as_json)
     except KeyboardInterrupt:
@@ -480,7 +482,12 @@ def deliver(config_path: Path, revive_dead: bool) -> None:
     try:
         summary = app.deliverer.flush(app.now, revive_dead=revive_dead)
         channels = list(app.channels)
-        left = storage.undelivered(app.engine, channels)
+        left = {
+            app.channels[key].name: value
+            for key, value in storage.undelivered(
+                app.engine, channels, held=app.deliverer.held_channels()
+            ).items()
+        }
     except StorageError as exc:
         fail(str(exc))
     finally:
@@ -523,6 +530,16 @@ def db_upgrade(config_path: Path) -> None:
         click.echo(f"database {url}: upgraded from schema {before} to {after}")
     else:
         click.echo(f"database {url}: already at the newest schema ({after})")
+
+
+def _add_mute_commands() -> None:
+    from monitor.mute_commands import mute, mutes, unmute
+
+    for command in (mute, unmute, mutes):
+        main.add_command(command)
+
+
+_add_mute_commands()
 
 
 def run_main() -> None:

@@ -32,12 +32,15 @@ def plain(text: str | None, limit: int = 300) -> str:
     return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
 
 
-def alert_json(alert: Alert) -> str:
-    return json.dumps(alert.to_json(), ensure_ascii=False)
+def alert_json(alert: Alert, *, muted: bool = False) -> str:
+    record = alert.to_json()
+    if muted:
+        record["muted"] = True
+    return json.dumps(record, ensure_ascii=False)
 
 
-def alert_line(alert: Alert) -> str:
-    """One alert as one readable line (pipes, logs)."""
+def alert_line(alert: Alert, *, muted: bool = False) -> str:
+    """One alert as one readable line (pipes, logs); ``[muted]`` when a mute held it."""
     terms = ", ".join(dict.fromkeys(e.term for e in alert.evidence))
     when = format_time(alert.published) or "-"
     feeds = "/".join(alert.feeds) or alert.feed
@@ -45,10 +48,13 @@ def alert_line(alert: Alert) -> str:
         f"{format_time(alert.detected_at)}  {alert.topic}  [{plain(feeds, 80)}]"
         f"  {plain(alert.title, 160)}  ({when})  {alert.url or ''}"
         + (f"  terms: {plain(terms, 120)}" if terms else "")
+        + ("  [muted]" if muted else "")
     )
 
 
-def print_alerts_table(alerts: Sequence[Alert], out: TextIO) -> None:
+def print_alerts_table(
+    alerts: Sequence[Alert], out: TextIO, *, muted: frozenset[str] | set[str] = frozenset()
+) -> None:
     table = Table(show_lines=False, header_style="bold")
     for column in ("detected (UTC)", "topic", "feeds", "title", "published", "terms"):
         table.add_column(column, overflow="fold")
@@ -56,7 +62,7 @@ def print_alerts_table(alerts: Sequence[Alert], out: TextIO) -> None:
         # Text(), not markup: a title like "[bold]" must print as it is.
         table.add_row(
             _short_time(a.detected_at),
-            a.topic,
+            a.topic + (" (muted)" if a.id in muted else ""),
             Text(plain(", ".join(a.feeds) or a.feed, 60)),
             Text(plain(a.title, 140) + (f"\n{plain(a.url, 200)}" if a.url else "")),
             _short_time(a.published),

@@ -270,6 +270,18 @@ class Alert:
     kind: str = "topic"
     """topic, or operator (feed down / recovered, dead letters …)."""
     summary: str = ""
+    outlets: tuple[tuple[str, datetime | None], ...] = ()
+    """(feed, when it carried the story) in that order; empty: only ``feeds`` is known."""
+
+    def outlet_times(self) -> list[tuple[str, datetime | None]]:
+        """Every feed that carried the story, with its time where known (the first feed's
+        is the detection time)."""
+        known = dict(self.outlets)
+        feeds = list(self.feeds or (self.feed,))
+        feeds += [f for f in known if f not in feeds]
+        return [
+            (f, known.get(f) or (self.detected_at if i == 0 else None)) for i, f in enumerate(feeds)
+        ]
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -284,6 +296,7 @@ class Alert:
             "published": format_time(self.published),
             "detected_at": format_time(self.detected_at),
             "evidence": [e.to_json() for e in self.evidence],
+            "outlets": [{"feed": f, "at": format_time(t)} for f, t in self.outlet_times()],
         }
 
 

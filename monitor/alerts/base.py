@@ -14,11 +14,15 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from monitor.alerts.apprise_channel import AppriseChannel
+from monitor.alerts.batch import Batch
 from monitor.alerts.mail import EmailChannel
+from monitor.alerts.naming import channel_names
 from monitor.alerts.stdout import StdoutChannel
+from monitor.alerts.templates import TemplateError, load_renderer
 from monitor.alerts.webhook import WebhookChannel
 from monitor.config.schema import NotifyConfig, SmtpConfig
 from monitor.types import Alert
@@ -32,9 +36,14 @@ class Channel(Protocol):
     """One place alerts go. ``send`` raises DeliveryError on failure, nothing else."""
 
     name: str
+    """Readable: logs, metrics, operator alerts (:mod:`monitor.alerts.naming`)."""
+    key: str
+    """Stable: the outbox rows and idempotency ids of this channel."""
     topics: frozenset[str] | None
 
     def send(self, alert: Alert, *, delivery_id: str) -> None: ...
+
+    def send_batch(self, batch: Batch, *, delivery_id: str) -> None: ...
 
     def close(self) -> None: ...
 
@@ -58,14 +67,20 @@ class ChannelConfigError(ValueError):
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
-def build_channels(notify: Sequence[NotifyConfig], smtp: SmtpConfig | None) -> list[Channel]:
+def build_channels(
+    notify: Sequence[NotifyConfig], smtp: SmtpConfig | None, *, base_dir: Path | None = None
+) -> list[Channel]:
     """One channel per ``notify`` entry; :class:`ChannelConfigError` with every problem.
 
     Nothing is contacted: a channel that cannot reach its service fails on ``send``.
+    A template's path is relative to ``base_dir`` (default: the current directory);
+    its syntax errors are reported as ``FILE:LINE: message``.
     """
     problems: list[ChannelProblem] = []
     channels: list[Channel] = []
     seen: dict[str, int] = {}
+    targets: dict[str, int] = {}
+    names = channel_names(notify)
     for index, entry in enumerate(notify):
 
         def problem(message: str, index: int = index) -> None:
@@ -77,13 +92,19 @@ def build_channels(notify: Sequence[NotifyConfig], smtp: SmtpConfig | None) -> l
             problem(f"give exactly one of {', '.join(_KINDS)} (given: {given})")
             continue
         kind = kinds[0]
-        name = entry.channel_name
+        name, key = names[index].name, names[index].key
         if name in seen:
-            problem(
-                f"same channel as notify[{seen[name]}] ({name}); give one of them a distinct `name`"
-            )
+            problem(f"the name {name!r} is taken by notify[{seen[name]}]")
             continue
         seen[name] = index
+        base_key = key.partition("#")[0]
+        if base_key in targets and not entry.name and not notify[targets[base_key]].name:
+            problem(
+                f"same channel as notify[{targets[base_key]}] ({name}); "
+                "give one of them a distinct `name`"
+            )
+            continue
+        targets.setdefault(base_key, index)
         if entry.topics is not None and not entry.topics:
             problem("`topics` is empty; leave it out to route every topic")
             continue
@@ -92,6 +113,7 @@ def build_channels(notify: Sequence[NotifyConfig], smtp: SmtpConfig | None) -> l
             continue
         topics = frozenset(entry.topics) if entry.topics is not None else None
         try:
+            renderer = load_renderer(entry.template, html=kind == "email", base=base_dir)
             if kind == "webhook":
                 assert entry.webhook is not None
                 channels.append(
@@ -101,6 +123,8 @@ def build_channels(notify: Sequence[NotifyConfig], smtp: SmtpConfig | None) -> l
                         secret=entry.secret,
                         topics=topics,
                         timeout=entry.timeout,
+                        key=key,
+                        renderer=renderer,
                     )
                 )
             elif kind == "email":
@@ -112,13 +136,24 @@ def build_channels(notify: Sequence[NotifyConfig], smtp: SmtpConfig | None) -> l
                 # Without an `smtp:` section, the defaults: a mail server on this host.
                 server = smtp or SmtpConfig()
                 channels.append(
-                    EmailChannel(name, [r.strip() for r in recipients], server, topics=topics)
+                    EmailChannel(
+                        name,
+                        [r.strip() for r in recipients],
+                        server,
+                        topics=topics,
+                        key=key,
+                        renderer=renderer,
+                    )
                 )
             elif kind == "apprise":
                 assert entry.apprise is not None
-                channels.append(AppriseChannel(name, entry.apprise, topics=topics))
+                channels.append(
+                    AppriseChannel(name, entry.apprise, topics=topics, key=key, renderer=renderer)
+                )
             else:
-                channels.append(StdoutChannel(name, topics=topics))
+                channels.append(StdoutChannel(name, topics=topics, key=key, renderer=renderer))
+        except TemplateError as exc:
+            problem(str(exc))
         except ValueError as exc:
             problem(str(exc))
     if problems:

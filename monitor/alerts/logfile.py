@@ -24,6 +24,7 @@ import os
 import threading
 from pathlib import Path
 
+from monitor.alerts.batch import Batch
 from monitor.errors import DeliveryError
 from monitor.types import Alert
 
@@ -38,6 +39,7 @@ class AlertLog:
     """JSON Lines file of alerts (``Alert.to_json()``), each alert id at most once."""
 
     name = "log"
+    key = "log"
     topics: frozenset[str] | None = None
 
     def __init__(self, path: str | Path, *, tail_bytes: int = TAIL_BYTES) -> None:
@@ -53,6 +55,11 @@ class AlertLog:
         """The scan started inside a line; what precedes the next newline is not ours."""
         with self._lock:
             self._open()
+
+    def send_batch(self, batch: Batch, *, delivery_id: str) -> None:
+        """The log is the record: never batched, but if asked, one line per alert."""
+        for alert in batch.alerts:
+            self.send(alert, delivery_id=delivery_id)
 
     def send(self, alert: Alert, *, delivery_id: str) -> None:
         """Append ``alert`` unless its id is already in the log; fsync before returning."""

@@ -16,7 +16,9 @@ from collections.abc import Sequence
 from email.message import EmailMessage
 from email.utils import formatdate
 
+from monitor.alerts.batch import Batch, batch_subject, render_batch_html, render_batch_text
 from monitor.alerts.message import render_html, render_text, subject
+from monitor.alerts.templates import Renderer
 from monitor.config.schema import SmtpConfig
 from monitor.errors import DeliveryError
 from monitor.types import Alert
@@ -36,9 +38,14 @@ def message_id(alert: Alert, sender: str) -> str:
 
 
 def build_message(
-    alert: Alert, sender: str, recipients: Sequence[str], delivery_id: str
+    alert: Alert,
+    sender: str,
+    recipients: Sequence[str],
+    delivery_id: str,
+    renderer: Renderer | None = None,
 ) -> EmailMessage:
-    """The message as it is sent (exposed for tests and previews)."""
+    """The message as it is sent (exposed for tests and previews): a plain-text part and
+    an HTML part (the channel's template, autoescaped, when it has one)."""
     msg = EmailMessage()
     msg["Subject"] = subject(alert)
     msg["From"] = sender
@@ -49,7 +56,33 @@ def build_message(
     msg["X-Monitor-Delivery-Id"] = delivery_id
     msg["Auto-Submitted"] = "auto-generated"
     msg.set_content(render_text(alert))
-    msg.add_alternative(render_html(alert), subtype="html")
+    custom = renderer.render_alert(alert) if renderer else None
+    msg.add_alternative(custom if custom is not None else render_html(alert), subtype="html")
+    return msg
+
+
+def build_batch_message(
+    batch: Batch,
+    sender: str,
+    recipients: Sequence[str],
+    delivery_id: str,
+    renderer: Renderer | None = None,
+) -> EmailMessage:
+    """A digest or an "N more alerts" message: plain-text and HTML parts."""
+    domain = sender.rpartition("@")[2].strip("<> ") or "monitor"
+    if not re.match(r"^[A-Za-z0-9.-]+$", domain):
+        domain = "monitor"
+    msg = EmailMessage()
+    msg["Subject"] = batch_subject(batch)
+    msg["From"] = sender
+    msg["To"] = ", ".join(recipients)
+    msg["Date"] = formatdate(usegmt=True)
+    msg["Message-ID"] = f"<{batch.kind}-{delivery_id}@{domain}>"
+    msg["X-Monitor-Delivery-Id"] = delivery_id
+    msg["Auto-Submitted"] = "auto-generated"
+    msg.set_content(render_batch_text(batch))
+    custom = renderer.render_batch(batch) if renderer else None
+    msg.add_alternative(custom if custom is not None else render_batch_html(batch), subtype="html")
     return msg
 
 
@@ -64,17 +97,28 @@ class EmailChannel:
         *,
         topics: frozenset[str] | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        key: str | None = None,
+        renderer: Renderer | None = None,
     ) -> None:
         if not recipients:
             raise ValueError("an email channel needs at least one recipient")
         self.name = name
+        self.key = key or name
         self.topics = topics
+        self.renderer = renderer or Renderer()
         self.recipients = tuple(recipients)
         self._smtp = smtp
         self._context = ssl_context
 
     def send(self, alert: Alert, *, delivery_id: str) -> None:
-        msg = build_message(alert, self._smtp.sender, self.recipients, delivery_id)
+        sender = self._smtp.sender
+        self._send(build_message(alert, sender, self.recipients, delivery_id, self.renderer))
+
+    def send_batch(self, batch: Batch, *, delivery_id: str) -> None:
+        sender = self._smtp.sender
+        self._send(build_batch_message(batch, sender, self.recipients, delivery_id, self.renderer))
+
+    def _send(self, msg: EmailMessage) -> None:
         try:
             with self._connect() as client:
                 refused = client.send_message(msg, self._smtp.sender, list(self.recipients))

@@ -57,8 +57,21 @@ def safe_link(url: str | None) -> str | None:
     return url
 
 
-def _topic(alert: Alert) -> str:
+def topic_label(alert: Alert) -> str:
+    """The topic's readable name, cleaned."""
     return clean(alert.topic_name or alert.topic)
+
+
+_topic = topic_label
+
+
+def outlets_text(alert: Alert) -> str:
+    """``tass-en 18:03Z, dw-en 18:10Z``: the outlets in the order they carried it."""
+    parts = []
+    for feed, at in alert.outlet_times():
+        when = format_time(at)
+        parts.append(f"{feed} ({when})" if when else feed)
+    return clean(", ".join(parts), 1000)
 
 
 def _feeds(alert: Alert) -> str:
@@ -136,6 +149,11 @@ def render_markdown(alert: Alert) -> str:
         lines += ["", "Matched:", ""]
         lines += [f"\\- *{md(t)}* \\({md(f)}\\): {md(s)}  " for t, f, s in evidence]
     return "\n".join(lines) + "\n"
+
+
+def html_link(url: str | None) -> str:
+    """An escaped ``<a>`` for an http(s) URL, else the escaped text."""
+    return _html_link(url)
 
 
 def _html_link(url: str | None) -> str:

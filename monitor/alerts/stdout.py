@@ -9,19 +9,39 @@ from __future__ import annotations
 import json
 import sys
 
+from monitor.alerts.batch import Batch
+from monitor.alerts.templates import Renderer
 from monitor.errors import DeliveryError
 from monitor.types import Alert
 
 
 class StdoutChannel:
-    """Prints ``Alert.to_json()`` as one line and flushes."""
+    """Prints ``Alert.to_json()`` (or the template's text) and flushes."""
 
-    def __init__(self, name: str = "stdout", *, topics: frozenset[str] | None = None) -> None:
+    def __init__(
+        self,
+        name: str = "stdout",
+        *,
+        topics: frozenset[str] | None = None,
+        key: str | None = None,
+        renderer: Renderer | None = None,
+    ) -> None:
         self.name = name
+        self.key = key or name
         self.topics = topics
+        self.renderer = renderer or Renderer()
 
     def send(self, alert: Alert, *, delivery_id: str) -> None:
-        line = json.dumps(alert.to_json(), ensure_ascii=False) + "\n"
+        text = self.renderer.render_alert(alert)
+        self._write(text if text is not None else json.dumps(alert.to_json(), ensure_ascii=False))
+
+    def send_batch(self, batch: Batch, *, delivery_id: str) -> None:
+        text = self.renderer.render_batch(batch)
+        event = {"type": f"alert.{batch.kind}", **batch.to_json()}
+        self._write(text if text is not None else json.dumps(event, ensure_ascii=False))
+
+    def _write(self, text: str) -> None:
+        line = text.rstrip("\n") + "\n"
         try:
             sys.stdout.write(line)
             sys.stdout.flush()

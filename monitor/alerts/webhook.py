@@ -1,6 +1,8 @@
 """The webhook channel: a JSON POST signed as the Standard Webhooks specification says.
 
-Body: ``{"type": "alert.created", "timestamp": ..., "data": Alert.to_json()}``.
+Body: ``{"type": "alert.created", "timestamp": ..., "data": Alert.to_json()}`` (with
+``"text"``, the rendered template, when the channel has one); a digest or an "N more
+alerts" message is ``{"type": "alert.digest"|"alert.batch", "data": {"alerts": [...]}}``.
 Headers: ``webhook-id`` (the delivery id, the same on every retry, so a receiver can
 drop a duplicate), ``webhook-timestamp`` (unix seconds) and, with a ``whsec_`` secret,
 ``webhook-signature: v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">``.
@@ -22,6 +24,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from monitor.alerts.batch import Batch, batch_payload
+from monitor.alerts.templates import Renderer
 from monitor.errors import DeliveryError
 from monitor.types import Alert, format_time
 
@@ -60,13 +64,15 @@ def redact_url(url: str) -> str:
     return f"{parts.scheme}://{host}{port}/…"
 
 
-def payload(alert: Alert) -> bytes:
-    """The request body (compact JSON, UTF-8)."""
-    event = {
+def payload(alert: Alert, text: str | None = None) -> bytes:
+    """The request body (compact JSON, UTF-8); ``text`` is the channel template's output."""
+    event: dict[str, object] = {
         "type": "alert.created",
         "timestamp": format_time(alert.detected_at),
         "data": alert.to_json(),
     }
+    if text is not None:
+        event["text"] = text
     return json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
@@ -83,6 +89,8 @@ class WebhookChannel:
         timeout: timedelta = timedelta(seconds=15),
         clock: Callable[[], float] = time.time,
         transport: httpx.BaseTransport | None = None,
+        key: str | None = None,
+        renderer: Renderer | None = None,
     ) -> None:
         try:
             parts = urlsplit(url)
@@ -92,7 +100,9 @@ class WebhookChannel:
         if not valid:
             raise ValueError(f"webhook must be an http(s) URL, not {redact_url(url)}")
         self.name = name
+        self.key = key or name
         self.topics = topics
+        self.renderer = renderer or Renderer()
         self.target = redact_url(url)
         self._url = url
         self._key = decode_secret(secret) if secret else None
@@ -106,7 +116,13 @@ class WebhookChannel:
         )
 
     def send(self, alert: Alert, *, delivery_id: str) -> None:
-        body = payload(alert)
+        self._post(payload(alert, self.renderer.render_alert(alert)), delivery_id)
+
+    def send_batch(self, batch: Batch, *, delivery_id: str) -> None:
+        """A digest (``alert.digest``) or an "N more alerts" message (``alert.batch``)."""
+        self._post(batch_payload(batch, self.renderer.render_batch(batch)), delivery_id)
+
+    def _post(self, body: bytes, delivery_id: str) -> None:
         timestamp = int(self._clock())
         headers = {
             "content-type": "application/json",

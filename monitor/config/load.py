@@ -244,12 +244,31 @@ class _Loader:
         it would refuse (an Apprise URL no service takes, an address that is not one)
         is refused here, at its entry's line."""
         from monitor.alerts.base import ChannelConfigError, build_channels
+        from monitor.alerts.templates import TemplateError, load_renderer
 
+        # A template's own mistakes are reported at the template's line, not the entry's.
+        bad_templates: set[str] = set()
+        for position, entry in enumerate(config.notify):
+            if not entry.template:
+                continue
+            try:
+                load_renderer(entry.template, html=entry.kind == "email")
+            except TemplateError as exc:
+                file, _, rest = str(exc).partition(":")
+                number, _, message = rest.partition(": ")
+                line = int(number) if number.isdigit() else None
+                if line is None:
+                    message = f"notify[{position}].template: {file}: {rest.strip()}"
+                    file = self.file
+                    line = self.line_of(("notify", position, "template"))
+                self.problems.append(ConfigProblem(file, line, message))
+                bad_templates.add(f"notify[{position}]")
         try:
             for channel in build_channels(config.notify, config.smtp):
                 channel.close()
         except ChannelConfigError as exc:
             reported = {p.message.partition(":")[0].partition(".")[0] for p in self.problems}
+            reported |= bad_templates
             for problem in exc.problems:
                 if f"notify[{problem.index}]" in reported:
                     continue  # that entry's problem was reported already, in other words
@@ -397,7 +416,12 @@ def summarize_config(config: Config, path: str | Path) -> str:
     topics = ", ".join(t.id for t in config.topics) or "none"
     smtp = config.smtp or SmtpConfig()
     via = f" via {smtp.host}:{smtp.port}" + ("" if config.smtp else " (no smtp: section)")
-    channels = [_describe_channel(c) + (via if c.kind == "email" else "") for c in config.notify]
+    from monitor.alerts.naming import channel_names
+
+    channels = [
+        f"{n.name}: " + _describe_channel(c) + (via if c.kind == "email" else "")
+        for c, n in zip(config.notify, channel_names(config.notify), strict=True)
+    ]
     parts = [
         f"{path}: database {redact_url(config.database)}",
         f"alert log {config.alert_log}",
@@ -427,4 +451,10 @@ def _describe_channel(channel: NotifyConfig) -> str:
     text = f"{kind} {target}".strip()
     if channel.topics is not None:
         text += f" for {', '.join(channel.topics) or 'no topics'}"
+    if channel.digest:
+        text += f", digest {channel.digest}"
+    if channel.rate:
+        text += f", rate {channel.rate}"
+    if channel.template:
+        text += f", template {channel.template}"
     return text

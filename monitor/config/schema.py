@@ -14,6 +14,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from monitor.alerts.cadence import parse_digest, parse_rate
 from monitor.topics.spec import TopicConfig
 from monitor.types import FeedSpec
 
@@ -132,7 +133,7 @@ class SmtpConfig(_Strict):
 
 
 class NotifyConfig(_Strict):
-    """One channel: exactly one of webhook, email, apprise, stdout."""
+    """One channel: exactly one of webhook, email, apprise, stdout, and how it is fed."""
 
     webhook: str | None = None
     secret: str | None = None
@@ -140,8 +141,29 @@ class NotifyConfig(_Strict):
     apprise: str | None = None
     stdout: bool | None = None
     topics: list[str] | None = None
-    name: str | None = None
+    name: str | None = Field(default=None, min_length=1, max_length=100, pattern=r"^[^\s]+$")
+    """Readable name in logs, metrics and operator alerts (:mod:`monitor.alerts.naming`)."""
     timeout: Duration = timedelta(seconds=15)
+    digest: str | None = None
+    """``1h`` or ``"daily 08:00 Europe/Berlin"``: one message per period."""
+    rate: str | None = None
+    """``10/m``: past it, alerts are gathered into one "N more alerts" message."""
+    template: str | None = None
+    """A Jinja2 file rendering this channel's messages."""
+
+    @field_validator("digest")
+    @classmethod
+    def _check_digest(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_digest(value)
+        return value
+
+    @field_validator("rate")
+    @classmethod
+    def _check_rate(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_rate(value)
+        return value
 
     @property
     def kind(self) -> str:
@@ -149,24 +171,6 @@ class NotifyConfig(_Strict):
             if getattr(self, kind) not in (None, False):
                 return kind
         return "none"
-
-    @property
-    def channel_name(self) -> str:
-        """Stable name of the channel, used for its outbox rows."""
-        if self.name:
-            return self.name
-        target = {
-            "webhook": self.webhook,
-            "email": self.email,
-            "apprise": self.apprise,
-            "stdout": "stdout",
-        }.get(self.kind)
-        if isinstance(target, list):
-            target = ",".join(target)
-        import hashlib
-
-        digest = hashlib.sha256(str(target).encode()).hexdigest()[:10]
-        return f"{self.kind}:{digest}"
 
 
 class RetryConfig(_Strict):

@@ -23,6 +23,7 @@ from monitor import storage
 from monitor.alerts import AlertPolicy
 from monitor.alerts.base import Channel, build_channels
 from monitor.alerts.logfile import AlertLog
+from monitor.alerts.naming import channel_cadences, channel_names
 from monitor.alerts.stories import topic_words
 from monitor.config import Config
 from monitor.errors import StorageError
@@ -132,6 +133,13 @@ def alert_policy(
     )
 
 
+def adopt_legacy_channels(engine: Engine, config: Config) -> None:
+    """Outbox rows an older version stored under a channel's ``name:`` move to its key."""
+    moves = {n.legacy: n.key for n in channel_names(config.notify) if n.legacy}
+    if moves:
+        storage.rename_channels(engine, moves)
+
+
 def fetch_settings(config: Config) -> FetchSettings:
     settings = FetchSettings(
         allow_private_networks=config.http.allow_private_networks,
@@ -165,7 +173,8 @@ def build_app(
     alert_log = AlertLog(config.alert_log)
     channels: dict[str, Channel] = {storage.LOG_CHANNEL: alert_log}
     for channel in build_channels(config.notify, config.smtp):
-        channels[channel.name] = channel
+        channels[channel.key] = channel
+    adopt_legacy_channels(engine, config)
     policy = alert_policy(config, topics, channels, raise_alerts=not catch_up)
     pipeline = Pipeline(
         engine=engine,
@@ -184,6 +193,7 @@ def build_app(
         owner=owner,
         metrics=metrics,
         lease=config.lease.deliveries,
+        cadences=channel_cadences(config.notify),
     )
     return App(
         config=config,

@@ -23,12 +23,14 @@ from sqlalchemy.engine import Engine
 
 from monitor import storage
 from monitor.alerts.base import Channel
+from monitor.alerts.naming import Cadence
 from monitor.alerts.operator import operator_alert
 from monitor.alerts.policy import AlertPolicy
 from monitor.alerts.retry import retry_delay
 from monitor.errors import DeliveryError
 from monitor.log import get_logger
 from monitor.metrics import Metrics
+from monitor.service.batching import close_digests, send_batches, split_by_rate
 from monitor.types import DeliveryTask
 
 log = get_logger("monitor.service.delivery")
@@ -79,6 +81,8 @@ class Deliverer:
     owner: str
     metrics: Metrics | None = None
     lease: timedelta = LEASE
+    cadences: Mapping[str, Cadence] = field(default_factory=dict)
+    """Channel key → its digest and rate (channels without either are not in it)."""
     rng: random.Random = field(default_factory=random.Random)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _inflight: dict[str, Future[None]] = field(default_factory=dict)
@@ -113,6 +117,9 @@ class Deliverer:
         futures: list[Future[None]] = []
         with self._lock:  # one round at a time per process
             storage.release_dead_leases(self.engine, now_fn())
+            storage.mute_deliveries(self.engine, now_fn())
+            names = {key: channel.name for key, channel in self.channels.items()}
+            close_digests(self.engine, self.cadences, names, now_fn())
             idle = [
                 name
                 for name in self.channels
@@ -129,17 +136,30 @@ class Deliverer:
                 channels=idle,
                 due_only=due_only,
                 after_id=after_id,
+                held=self.held_channels(),
             )
-            if not tasks:
+            batches = storage.claim_batches(
+                self.engine, owner=self.owner, now=now_fn(), lease=self.lease, channels=idle
+            )
+            if not tasks and not batches:
                 return summary
-            summary.claimed = len(tasks)
-            summary.last_id = max(t.id for t in tasks)
+            summary.claimed = len(tasks) + len(batches)
+            summary.last_id = max((t.id for t in tasks), default=after_id)
             by_channel: dict[str, list[DeliveryTask]] = defaultdict(list)
+            batched: dict[str, list[storage.BatchTask]] = defaultdict(list)
             for task in tasks:
                 by_channel[task.channel].append(task)
-            for name, items in by_channel.items():
+            for batch in batches:
+                batched[batch.channel].append(batch)
+            for name in {*by_channel, *batched}:
                 future = self._pool.submit(
-                    self._deliver_channel, name, items, now_fn, summary, stop
+                    self._deliver_channel,
+                    name,
+                    by_channel.get(name, []),
+                    now_fn,
+                    summary,
+                    stop,
+                    batched.get(name, []),
                 )
                 self._inflight[name] = future
                 futures.append(future)
@@ -152,6 +172,10 @@ class Deliverer:
         if self.metrics is not None:
             self.metrics.set_backlog(storage.outbox_counts(self.engine).get("pending", 0))
         return summary
+
+    def held_channels(self) -> list[str]:
+        """Keys of the channels whose topic alerts wait for a digest."""
+        return [k for k, c in self.cadences.items() if c.digest is not None]
 
     def close(self, timeout: float = 5.0) -> None:
         """Take no more batches; give sends in flight up to ``timeout`` seconds.
@@ -176,7 +200,8 @@ class Deliverer:
         """
         total = DeliverySummary()
         if revive_dead:
-            total.enabled = storage.enable_channels(self.engine, list(self.channels), now_fn())
+            enabled = storage.enable_channels(self.engine, list(self.channels), now_fn())
+            total.enabled = {self._name(key): queued for key, queued in enabled.items()}
             for name, queued in total.enabled.items():
                 log.info("channel_enabled", channel=name, queued=queued)
             storage.revive_dead_deliveries(self.engine, list(self.channels), now_fn())
@@ -194,8 +219,28 @@ class Deliverer:
         now_fn: Callable[[], datetime],
         summary: DeliverySummary,
         stop: threading.Event | None,
+        batches: Sequence[storage.BatchTask] = (),
     ) -> None:
         channel = self.channels[name]
+        if batches:
+            sent, failed, error = send_batches(
+                self.engine,
+                channel,
+                batches,
+                owner=self.owner,
+                now_fn=now_fn,
+                schedule=self.schedule,
+                rng=self.rng,
+                metrics=self.metrics,
+            )
+            errors = {channel.name: error} if error is not None else {}
+            summary.add(DeliverySummary(delivered=sent, failed=failed, errors=errors))
+            if error is not None:
+                self._give_back(tasks, now_fn())
+                return
+        tasks = split_by_rate(
+            self.engine, channel, self.cadences.get(name), tasks, owner=self.owner, now=now_fn()
+        )
         # Stop well before the lease runs out: past it another worker may send the
         # rest too (a slow channel working through a long batch).
         give_up_at = time.monotonic() + self.lease.total_seconds() / 2
@@ -208,7 +253,7 @@ class Deliverer:
             if time.monotonic() > give_up_at:
                 self._give_back(tasks[index:], now_fn())
                 return
-            bound = log.bind(channel=name, alert=task.alert.id, attempt=task.attempts + 1)
+            bound = log.bind(channel=channel.name, alert=task.alert.id, attempt=task.attempts + 1)
             try:
                 channel.send(task.alert, delivery_id=task.delivery_id)
             except DeliveryError as exc:
@@ -232,7 +277,7 @@ class Deliverer:
             storage.mark_delivered(self.engine, task.id, self.owner, now_fn())
             summary.count("delivered")
             if self.metrics is not None:
-                self.metrics.record_delivery(name, "delivered")
+                self.metrics.record_delivery(channel.name, "delivered")
             bound.info("alert_delivered", topic=task.alert.topic)
 
     def _give_back(self, tasks: Sequence[DeliveryTask], until: datetime) -> None:
@@ -242,13 +287,14 @@ class Deliverer:
         self, task: DeliveryTask, exc: DeliveryError, now: datetime, summary: DeliverySummary
     ) -> datetime | None:
         delay = retry_delay(task.attempts + 1, self.schedule, self.rng) if exc.retryable else None
+        name = self._name(task.channel)
         if self.metrics is not None:
-            self.metrics.record_delivery(task.channel, "failed" if delay else "dead")
+            self.metrics.record_delivery(name, "failed" if delay else "dead")
         if delay is not None:
-            summary.count("failed", task.channel, str(exc))
+            summary.count("failed", name, str(exc))
             storage.mark_failed(self.engine, task.id, self.owner, str(exc), now + delay)
             return now + delay
-        summary.count("dead", task.channel, str(exc))
+        summary.count("dead", name, str(exc))
         storage.mark_failed(self.engine, task.id, self.owner, str(exc), None)
         if task.alert.kind == "topic":
             storage.save_operator_alert(
@@ -256,7 +302,7 @@ class Deliverer:
                 operator_alert(
                     "delivery-failed",
                     task.alert.feed,
-                    f"alert not delivered to {task.channel} after {task.attempts + 1} attempts: "
+                    f"alert not delivered to {name} after {task.attempts + 1} attempts: "
                     f"{task.alert.title[:200]} ({str(exc)[:200]})",
                     now,
                 ),
@@ -265,12 +311,17 @@ class Deliverer:
             )
         return None
 
-    def _disable(self, name: str, reason: str, now: datetime) -> None:
-        storage.mark_channel_disabled(self.engine, name, reason, now)
+    def _name(self, key: str) -> str:
+        channel = self.channels.get(key)
+        return channel.name if channel is not None else key
+
+    def _disable(self, key: str, reason: str, now: datetime) -> None:
+        storage.mark_channel_disabled(self.engine, key, reason, now)
+        name = self._name(key)
         log.error("channel_disabled", channel=name, reason=reason[:300])
         # Told to the other channels only: the disabled one would answer 410 again.
         others = replace(
-            self.policy, channels=tuple(c for c in self.policy.channels if c[0] != name)
+            self.policy, channels=tuple(c for c in self.policy.channels if c[0] != key)
         )
         storage.save_operator_alert(
             self.engine,

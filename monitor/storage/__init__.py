@@ -7,6 +7,15 @@ alerts, pruning. Rows leave as :mod:`monitor.types` values, never as ORM objects
 
 from monitor.storage.alerts import list_alerts
 from monitor.storage.articles import known_articles, save_feed_update
+from monitor.storage.batches import (
+    BatchTask,
+    claim_batches,
+    close_digest,
+    fail_batch,
+    finish_batch,
+    hold_for_window,
+    sent_in_window,
+)
 from monitor.storage.database import create_database_engine, open_database, ping, redacted
 from monitor.storage.feeds import (
     FeedStatus,
@@ -19,6 +28,15 @@ from monitor.storage.feeds import (
 )
 from monitor.storage.leases import release_dead_leases
 from monitor.storage.migrate import upgrade
+from monitor.storage.mutes import (
+    Mute,
+    active_mutes,
+    add_mute,
+    end_mutes,
+    find_story,
+    mute_deliveries,
+    muted_alerts,
+)
 from monitor.storage.outbox import (
     claim_deliveries,
     defer_deliveries,
@@ -28,6 +46,7 @@ from monitor.storage.outbox import (
     mark_failed,
     outbox_counts,
     release_deliveries,
+    rename_channels,
     revive_dead_deliveries,
     undelivered,
 )
@@ -42,17 +61,28 @@ from monitor.storage.story_alerts import (
 
 __all__ = [
     "LOG_CHANNEL",
+    "BatchTask",
     "FeedStatus",
+    "Mute",
     "StoredArticle",
+    "active_mutes",
+    "add_mute",
     "apply_replay",
+    "claim_batches",
     "claim_deliveries",
     "claim_feeds",
+    "close_digest",
     "count_failing_feeds",
     "create_database_engine",
     "defer_deliveries",
     "delivery_id",
     "delivery_report",
     "enable_channels",
+    "end_mutes",
+    "fail_batch",
+    "find_story",
+    "finish_batch",
+    "hold_for_window",
     "iter_stored_articles",
     "known_articles",
     "list_alerts",
@@ -61,6 +91,8 @@ __all__ = [
     "mark_channel_disabled",
     "mark_delivered",
     "mark_failed",
+    "mute_deliveries",
+    "muted_alerts",
     "open_database",
     "outbox_counts",
     "ping",
@@ -69,9 +101,11 @@ __all__ = [
     "release_dead_leases",
     "release_deliveries",
     "release_feeds",
+    "rename_channels",
     "revive_dead_deliveries",
     "save_feed_update",
     "save_operator_alert",
+    "sent_in_window",
     "sync_feeds",
     "undelivered",
     "upgrade",

@@ -20,12 +20,12 @@ from sqlalchemy import Select, distinct, select, update
 from sqlalchemy.engine import Connection, Engine, Row
 
 from monitor.storage.database import translates_errors, write_transaction
-from monitor.storage.models import DeliveryRow, FeedRow
+from monitor.storage.models import BatchRow, DeliveryRow, FeedRow
 
 
 def lease_rows(
     conn: Connection,
-    model: type[FeedRow] | type[DeliveryRow],
+    model: type[FeedRow] | type[DeliveryRow] | type[BatchRow],
     query: Select[Any],
     *,
     owner: str,
@@ -72,7 +72,12 @@ def release_dead_leases(engine: Engine, now: datetime, *, host: str | None = Non
     host = host if host is not None else socket.gethostname()[:40]
     freed = 0
     with write_transaction(engine) as conn:
-        for table, pending in ((FeedRow, None), (DeliveryRow, DeliveryRow.status == "pending")):
+        tables: tuple[tuple[type[FeedRow] | type[DeliveryRow] | type[BatchRow], Any], ...] = (
+            (FeedRow, None),
+            (DeliveryRow, DeliveryRow.status == "pending"),
+            (BatchRow, BatchRow.status == "pending"),
+        )
+        for table, pending in tables:
             query = select(distinct(table.lease_owner)).where(
                 table.lease_owner.is_not(None), table.lease_until > now
             )

@@ -194,6 +194,52 @@ class AlertRow(Base):
     published: Mapped[datetime | None] = mapped_column(UTCDateTime)
     detected_at: Mapped[datetime] = mapped_column(UTCDateTime)
     evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    outlets: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
+    """[{"feed", "at"}] in the order the feeds carried the story (0002; None before)."""
+
+
+class BatchRow(Base):
+    """One message carrying several alerts of a channel: a digest period, or the alerts
+    a channel's rate held back ("N more alerts"). Its deliveries point at it."""
+
+    __tablename__ = "batches"
+    __table_args__ = (
+        UniqueConstraint("channel", "kind", "period_start", name="uq_batches_channel_period"),
+        Index("ix_batches_due", "status", "next_attempt"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    channel: Mapped[str] = mapped_column(NulFreeString(200))
+    kind: Mapped[str] = mapped_column(NulFreeString(16))
+    period_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    period_end: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(NulFreeString(16), default="pending")
+    """pending, delivered, dead."""
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt: Mapped[datetime] = mapped_column(UTCDateTime)
+    lease_owner: Mapped[str | None] = mapped_column(NulFreeString(100))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(NulFreeText)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class MuteRow(Base):
+    """A topic or story silenced on every channel until ``until`` (or ``ended_at``)."""
+
+    __tablename__ = "mutes"
+    __table_args__ = (Index("ix_mutes_until", "until"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(NulFreeString(16))
+    """topic or story."""
+    target: Mapped[str] = mapped_column(NulFreeString(200))
+    """The topic id, or the story key of the alert named."""
+    label: Mapped[str] = mapped_column(NulFreeText, default="")
+    reason: Mapped[str] = mapped_column(NulFreeText, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    until: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class DeliveryRow(Base):
@@ -211,7 +257,7 @@ class DeliveryRow(Base):
     )
     channel: Mapped[str] = mapped_column(NulFreeString(200))
     status: Mapped[str] = mapped_column(NulFreeString(16), default="pending")
-    """pending, delivered, dead (gave up), skipped (channel disabled or gone)."""
+    """pending, delivered, dead (gave up), skipped (channel disabled or gone), muted."""
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt: Mapped[datetime] = mapped_column(UTCDateTime)
     lease_owner: Mapped[str | None] = mapped_column(NulFreeString(100))
@@ -219,6 +265,10 @@ class DeliveryRow(Base):
     last_error: Mapped[str | None] = mapped_column(NulFreeText)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    batch_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("batches.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    """The digest or "N more alerts" message that carries this row (0002)."""
 
 
 class ChannelStateRow(Base):

@@ -32,9 +32,12 @@ def claim_deliveries(
     channels: Sequence[str] | None = None,
     due_only: bool = True,
     after_id: int = 0,
+    held: Sequence[str] = (),
 ) -> list[DeliveryTask]:
     """Lease pending deliveries (due ones, or all with ``due_only=False``), in row order,
-    only rows after ``after_id`` (a cursor for walking the whole outbox once)."""
+    only rows after ``after_id`` (a cursor for walking the whole outbox once). Rows a
+    batch carries are never claimed one by one, nor topic alerts of the ``held``
+    channels (those with a digest: their operator alerts still go at once)."""
     with write_transaction(engine) as conn:
         clock = db_now(conn, now)
         # Rows written for a channel after its receiver disabled it (an operator alert
@@ -57,8 +60,16 @@ def claim_deliveries(
             )
         conds = [
             DeliveryRow.status == "pending",
+            DeliveryRow.batch_id.is_(None),
             or_(DeliveryRow.lease_until.is_(None), DeliveryRow.lease_until < clock),
         ]
+        if held:
+            conds.append(
+                or_(
+                    DeliveryRow.channel.not_in(list(held)),
+                    DeliveryRow.alert_id.in_(select(AlertRow.id).where(AlertRow.kind != "topic")),
+                )
+            )
         if due_only:
             conds.append(DeliveryRow.next_attempt <= now)
         if after_id:
@@ -154,12 +165,26 @@ def outbox_counts(engine: Engine, channels: Sequence[str] | None = None) -> dict
 
 
 @translates_errors
-def undelivered(engine: Engine, channels: Sequence[str]) -> dict[str, tuple[int, int, str | None]]:
+def undelivered(
+    engine: Engine, channels: Sequence[str], held: Sequence[str] = ()
+) -> dict[str, tuple[int, int, str | None]]:
     """channel → (pending rows, dead rows, the newest row's last error), for channels
-    with something undelivered: what `monitor deliver` reports as still failing."""
+    with something undelivered: what `monitor deliver` reports as still failing. Rows a
+    digest or an "N more alerts" message carries, and rows waiting for their channel's
+    digest untried, are waiting, not failing."""
     query = (
         select(DeliveryRow.channel, DeliveryRow.status, DeliveryRow.last_error)
-        .where(DeliveryRow.channel.in_(list(channels)), DeliveryRow.status.in_(("pending", "dead")))
+        .where(
+            DeliveryRow.channel.in_(list(channels)),
+            DeliveryRow.status.in_(("pending", "dead")),
+            DeliveryRow.batch_id.is_(None),
+            or_(
+                DeliveryRow.status == "dead",
+                DeliveryRow.attempts > 0,
+                DeliveryRow.last_error.is_not(None),
+                DeliveryRow.channel.not_in(list(held)),
+            ),
+        )
         .order_by(DeliveryRow.id)
     )
     found: dict[str, tuple[int, int, str | None]] = {}
@@ -267,3 +292,30 @@ def defer_deliveries(
                 next_attempt=func.coalesce(next_attempt, DeliveryRow.next_attempt),
             )
         )
+
+
+@translates_errors
+def rename_channels(engine: Engine, moves: dict[str, str]) -> int:
+    """Move outbox rows (and a disabled state) from an old channel key to its new one,
+    except rows the new key already has for the same alert. Returns rows moved."""
+    moved = 0
+    with write_transaction(engine) as conn:
+        for old, new in moves.items():
+            taken = select(DeliveryRow.alert_id).where(DeliveryRow.channel == new)
+            moved += int(
+                conn.execute(
+                    update(DeliveryRow)
+                    .where(DeliveryRow.channel == old, DeliveryRow.alert_id.not_in(taken))
+                    .values(channel=new)
+                ).rowcount
+            )
+            has_new = conn.execute(
+                select(ChannelStateRow.channel).where(ChannelStateRow.channel == new)
+            ).first()
+            if not has_new:
+                conn.execute(
+                    update(ChannelStateRow)
+                    .where(ChannelStateRow.channel == old)
+                    .values(channel=new)
+                )
+    return moved

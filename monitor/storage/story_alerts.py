@@ -33,7 +33,7 @@ from monitor.alerts.policy import (
 from monitor.storage.database import translates_errors, write_transaction
 from monitor.storage.models import AlertRow, ChannelStateRow, DeliveryRow
 from monitor.storage.upsert import insert_ignore
-from monitor.types import Alert, Evidence, Match, MatchedArticle
+from monitor.types import Alert, Evidence, Match, MatchedArticle, format_time
 
 LOG_CHANNEL = "log"
 
@@ -106,10 +106,15 @@ def record_match(
         assert decision.joined is not None
         feeds = list(decision.joined.feeds)
         if article.feed not in feeds:
+            known_outlets = conn.execute(
+                select(AlertRow.outlets).where(AlertRow.id == decision.joined.id)
+            ).scalar()
+            outlets = list(known_outlets or [])
+            outlets.append({"feed": article.feed, "at": format_time(now)})
             conn.execute(
                 update(AlertRow)
                 .where(AlertRow.id == decision.joined.id)
-                .values(feeds=[*feeds, article.feed])
+                .values(feeds=[*feeds, article.feed], outlets=outlets)
             )
         return decision.outcome, None
     if decision.outcome is not StoryOutcome.NEW_STORY:
@@ -192,6 +197,7 @@ def insert_alert(
         "published": alert.published,
         "detected_at": alert.detected_at,
         "evidence": [e.to_json() for e in alert.evidence],
+        "outlets": [{"feed": f, "at": format_time(t)} for f, t in alert.outlet_times()],
     }
     inserted = conn.execute(
         insert_ignore(AlertRow, ["topic", "story_key"], list(values)), values
@@ -233,6 +239,7 @@ def row_to_alert(row: Any) -> Alert:
         published=row.published,
         detected_at=row.detected_at,
         summary=row.summary or "",
+        outlets=_outlets(getattr(row, "outlets", None)),
         evidence=tuple(
             Evidence(
                 term=str(e.get("term", "")),
@@ -243,6 +250,20 @@ def row_to_alert(row: Any) -> Alert:
             for e in (row.evidence or [])
         ),
     )
+
+
+def _outlets(value: Any) -> tuple[tuple[str, datetime | None], ...]:
+    found: list[tuple[str, datetime | None]] = []
+    for item in value or ():
+        if not isinstance(item, dict) or not isinstance(item.get("feed"), str):
+            continue
+        at = item.get("at")
+        try:
+            when = datetime.fromisoformat(at.replace("Z", "+00:00")) if at else None
+        except (AttributeError, ValueError):
+            when = None
+        found.append((item["feed"], when))
+    return tuple(found)
 
 
 @translates_errors

@@ -14,7 +14,9 @@ def json_url(receiver, path: str = "/notify") -> str:
     return f"json://127.0.0.1:{receiver.port}{path}"
 
 
-def test_alert_arrives_as_title_and_escaped_markdown(receiver, alert_factory):
+def test_alert_arrives_as_plain_text_that_no_service_shows_escaped(receiver, alert_factory):
+    """The issue: `\\[Trump–Putin summit\\] Second Trump\\-Putin summit` on every service
+    that does not render Markdown. Plain text, declared as text, has nothing to escape."""
     receiver.start()
     channel = AppriseChannel("chat", json_url(receiver))
     channel.send(alert_factory(title="*Breaking*: Trump [meets] Putin"), delivery_id="d")
@@ -22,11 +24,12 @@ def test_alert_arrives_as_title_and_escaped_markdown(receiver, alert_factory):
     (request,) = receiver.hits
     assert request.path == "/notify"
     payload = json.loads(request.body)
-    assert payload["title"].startswith("\\[Trump–Putin summit\\]")
+    assert payload["title"] == "[Trump–Putin summit] *Breaking*: Trump [meets] Putin"
     message = payload["message"]
-    assert "\\*Breaking\\*\\: Trump \\[meets\\] Putin" in message
-    assert "<https://example.org/news/1>" in message
-    assert "Anchorage" in message and "tass\\-en\\, dw\\-en" in message
+    assert "\\" not in message and "\\" not in payload["title"]
+    assert "Title:     *Breaking*: Trump [meets] Putin" in message
+    assert "https://example.org/news/1" in message
+    assert "Anchorage" in message and "tass-en, dw-en" in message
 
 
 def test_failure_is_retryable(receiver, alert_factory):

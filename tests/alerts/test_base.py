@@ -10,6 +10,7 @@ import pytest
 from monitor.alerts import Channel, ChannelConfigError, build_channels
 from monitor.alerts.apprise_channel import AppriseChannel
 from monitor.alerts.mail import EmailChannel
+from monitor.alerts.naming import channel_names
 from monitor.alerts.stdout import StdoutChannel
 from monitor.alerts.webhook import WebhookChannel
 from monitor.config.schema import NotifyConfig, SmtpConfig
@@ -35,8 +36,13 @@ def test_every_kind_is_built_with_its_stable_name_and_topics():
         AppriseChannel,
         StdoutChannel,
     ]
-    assert [c.name for c in channels] == [e.channel_name for e in entries]
-    assert channels[2].name == "chat"
+    assert [c.name for c in channels] == [
+        "webhook:hooks.example.org",
+        "email:ops@example.org+1",
+        "chat",
+        "stdout",
+    ]
+    assert all(c.key.startswith(e.kind + ":") for c, e in zip(channels, entries, strict=True))
     assert channels[0].topics == frozenset({"peace-council"}) and channels[1].topics is None
     assert all(isinstance(c, Channel) for c in channels)
     for channel in channels:
@@ -79,3 +85,46 @@ def test_stdout_prints_one_json_line_per_alert(alert_factory, capsys):
     out = capsys.readouterr().out.splitlines()
     assert [json.loads(line)["id"] for line in out] == ["a1", "a2"]
     assert json.loads(out[0])["title"] == "two\nlines"
+
+
+def test_names_are_readable_never_secret_and_keys_survive_a_rename():
+    """The issue: channels were named by hashes (`webhook:16899a6aae`) in logs, metrics
+    and operator alerts. A name is readable and holds no token; the key the outbox
+    stores stays what it was, whatever the name, so a rename resends and loses nothing."""
+
+    hook = "https://hooks.example.org:8443/services/T0KEN/S3CRET"
+    before = channel_names(
+        [notify(webhook=hook), notify(apprise="tgram://123456:ABCDEF/987"), notify(stdout=True)]
+    )
+    assert [n.name for n in before] == ["webhook:hooks.example.org:8443", "apprise:tgram", "stdout"]
+    assert not any("T0KEN" in n.name or "ABCDEF" in n.name for n in before)
+    renamed = channel_names(
+        [notify(webhook=hook, name="ops-hook"), notify(apprise="tgram://123456:ABCDEF/987")]
+    )
+    assert renamed[0].name == "ops-hook"
+    assert renamed[0].key == before[0].key and renamed[1].key == before[1].key
+    # Rows an older version stored under the `name:` (then the key) are adopted.
+    assert renamed[0].legacy == "ops-hook"
+
+
+def test_one_target_routed_twice_needs_names_and_gets_two_keys():
+    hook = "https://hooks.example.org/x"
+    a, b = channel_names(
+        [
+            notify(webhook=hook, name="peace", topics=["peace-council"]),
+            notify(webhook=hook, name="all"),
+        ]
+    )
+    assert a.key != b.key and a.name == "peace" and b.name == "all"
+    channels = build_channels(
+        [
+            notify(webhook=hook, name="peace", topics=["peace-council"]),
+            notify(webhook=hook, name="all"),
+        ],
+        None,
+    )
+    assert [c.name for c in channels] == ["peace", "all"]
+    for channel in channels:
+        channel.close()
+    with pytest.raises(ValueError, match="taken"):
+        build_channels([notify(stdout=True, name="x"), notify(webhook=hook, name="x")], None)
