@@ -455,7 +455,10 @@ def replay(
             scanned += 1
             found = {
                 m.topic: m
-                for m in app.topics.match(Document.from_article(stored.article), topics=wanted)
+                for m in app.topics.match(
+                    Document.from_article(stored.article, first_seen=stored.fetched_at),
+                    topics=wanted,
+                )
             }
             for topic, m in found.items():
                 if topic not in stored.topics:

@@ -171,7 +171,7 @@ def _poll(
             article.content_hash,
         ):
             continue  # seen before (perhaps pruned since): never news again
-        matches = tuple(p.topics.match(Document.from_article(article)))
+        matches = tuple(p.topics.match(Document.from_article(article, first_seen=now)))
         fresh.append(
             MatchedArticle(
                 article=article,
