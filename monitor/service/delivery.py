@@ -24,7 +24,7 @@ from sqlalchemy.engine import Engine
 from monitor import storage
 from monitor.alerts.base import Channel
 from monitor.alerts.retry import retry_delay
-from monitor.errors import DeliveryError
+from monitor.errors import DeliveryError, StorageError
 from monitor.feedstate.health import operator_alert
 from monitor.log import get_logger
 from monitor.metrics import Metrics
@@ -110,6 +110,9 @@ class Deliverer:
         """
         summary = DeliverySummary()
         futures: list[Future[None]] = []
+        # Exact at every round, busy or idle (a gauge set only when a round had work
+        # stayed at its last value for as long as nothing new came).
+        self._refresh_backlog()
         with self._lock:  # one round at a time per process
             storage.release_dead_leases(self.engine, now_fn())
             idle = [
@@ -148,9 +151,15 @@ class Deliverer:
             # rows it left claimed are retried when their lease runs out.
             for future in futures:
                 future.result()
-        if self.metrics is not None:
-            self.metrics.set_backlog(storage.outbox_counts(self.engine).get("pending", 0))
         return summary
+
+    def _refresh_backlog(self) -> None:
+        if self.metrics is None:
+            return
+        try:
+            self.metrics.set_backlog(storage.outbox_counts(self.engine).get("pending", 0))
+        except StorageError:
+            pass  # the database is away: the gauge keeps its last value until it is back
 
     def close(self, timeout: float = 5.0) -> None:
         """Take no more batches; give sends in flight up to ``timeout`` seconds.
@@ -187,6 +196,19 @@ class Deliverer:
         return total
 
     def _deliver_channel(
+        self,
+        name: str,
+        tasks: list[DeliveryTask],
+        now_fn: Callable[[], datetime],
+        summary: DeliverySummary,
+        stop: threading.Event | None,
+    ) -> None:
+        try:
+            self._send_batch(name, tasks, now_fn, summary, stop)
+        finally:
+            self._refresh_backlog()  # after the batch's deliveries, not before them
+
+    def _send_batch(
         self,
         name: str,
         tasks: list[DeliveryTask],
