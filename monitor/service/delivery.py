@@ -10,6 +10,7 @@ channel's business (``monitor.alerts``); the retry schedule is ``alerts.retry``.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import random
 import threading
 import time
@@ -156,10 +157,9 @@ class Deliverer:
     def _refresh_backlog(self) -> None:
         if self.metrics is None:
             return
-        try:
+        # The database away: the gauge keeps its last value until it is back.
+        with contextlib.suppress(StorageError):
             self.metrics.set_backlog(storage.outbox_counts(self.engine).get("pending", 0))
-        except StorageError:
-            pass  # the database is away: the gauge keeps its last value until it is back
 
     def close(self, timeout: float = 5.0) -> None:
         """Take no more batches; give sends in flight up to ``timeout`` seconds.
