@@ -95,6 +95,14 @@ def open_engine(config: Config) -> Any:
         fail(str(exc))
 
 
+def utf8_stdout() -> None:
+    """JSON is UTF-8 (RFC 8259) whatever the locale says, as in the alert log: a
+    latin-1 or ASCII locale must neither mangle nor refuse Cyrillic titles."""
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None:
+        reconfigure(encoding="utf-8", errors="strict")
+
+
 def parse_since(value: str | None, now: datetime) -> datetime | None:
     """``2h`` (ago) or an ISO 8601 time (``2026-01-22T00:00Z``); a usage error otherwise."""
     if value is None:
@@ -225,13 +233,19 @@ def alerts(
     as_json: bool,
 ) -> None:
     """Stored alerts, newest last."""
+    if as_json:
+        utf8_stdout()
     from monitor.render import alert_json, alert_line, print_alerts_table
 
     config = read_config(config_path)
     since_at = parse_since(since, datetime.now(UTC))
     # Not an error (alerts of a topic or feed since removed are still stored), but a
     # typo should not pass for "no alerts".
-    if topic is not None and topic not in {t.id for t in config.topics}:
+    if (
+        topic is not None
+        and not topic.startswith("monitor:")  # operator alerts
+        and topic not in {t.id for t in config.topics}
+    ):
         click.echo(f"note: {config_path} has no topic {topic!r}", err=True)
     if feed is not None and feed not in {f.name for f in config.feeds}:
         click.echo(f"note: {config_path} has no feed {feed!r}", err=True)
@@ -239,13 +253,17 @@ def alerts(
     try:
         rows = storage.list_alerts(engine, topic=topic, feed=feed, since=since_at, limit=limit)
         muted = storage.muted_alerts(engine, [a.id for _, a in rows])
+        # --follow alone is `tail -f`: it starts at the end; --since/--limit ask for history.
+        history = not follow or since is not None or limit is not None
         table = not as_json and not follow and sys.stdout.isatty()
         if table:
             print_alerts_table([a for _, a in rows], sys.stdout, muted=muted)
-        for _, alert in [] if table else rows:
+        for _, alert in [] if table or not history else rows:
             mark = alert.id in muted
             click.echo(alert_json(alert, muted=mark) if as_json else alert_line(alert, muted=mark))
         if follow:
+            sys.stdout.flush()
+            click.echo("following new alerts (Ctrl-C stops)", err=True)
             _follow(engine, rows, topic, feed, since_at, as_json)
     except KeyboardInterrupt:
         pass
@@ -338,6 +356,9 @@ def feeds(config_path: Path, as_json: bool) -> None:
     """Status of every feed: last poll, HTTP status, errors, next poll, articles."""
     from monitor.render import feed_json, feed_lines, print_feeds_table
 
+    if as_json:
+        utf8_stdout()
+
     config = read_config(config_path)
     engine = open_engine(config)
     try:
@@ -366,24 +387,71 @@ def feeds(config_path: Path, as_json: bool) -> None:
 @common_options
 @click.argument("source", default="-", type=click.File("r", encoding="utf-8"))
 @click.option("--json", "as_json", is_flag=True, help="One JSON line per input document.")
-def match(config_path: Path, source: Any, as_json: bool) -> None:
-    """Run the topics over texts (a file or - for stdin), without the database."""
-    from monitor.topics import compile_topics
-    from monitor.topics.report import InputError, format_matches, match_json, read_documents
+@click.option(
+    "--date",
+    "date_text",
+    default=None,
+    help="Publication date for documents that give none (ISO 8601 or RFC 822), "
+    "so event-window rules apply to them.",
+)
+def match(config_path: Path, source: Any, as_json: bool, date_text: str | None) -> None:
+    """Run the topics over texts (a file or - for stdin), without the database.
 
+    A JSON Lines line that is not a usable document is reported on stderr and
+    skipped; the exit code is then 1.
+    """
+
+    from monitor.render import plain
+    from monitor.topics import compile_topics
+    from monitor.topics.report import (
+        InputError,
+        format_matches,
+        match_json,
+        parse_published,
+        read_documents,
+    )
+
+    if as_json:
+        utf8_stdout()
     config = read_config(config_path)
+    try:
+        default_date = parse_published(date_text) if date_text is not None else None
+    except ValueError as exc:
+        fail(f"--date: {exc}", EXIT_USAGE)
     topics = compile_topics(config.topics)
+    windowed = topics.windowed()
     color = sys.stdout.isatty()
     out = sys.stdout
+    name = getattr(source, "name", "input")
+    bad: list[InputError] = []
+
+    def report_bad(exc: InputError) -> None:
+        bad.append(exc)
+        click.echo(f"{name}: {plain(str(exc), 300)}", err=True)
+
     try:
-        for doc_id, doc in read_documents(source):
+        for doc_id, given in read_documents(source, on_error=report_bad):
+            doc = given
+            if doc.published is None and default_date is not None:
+                doc = replace(doc, published=default_date)
             found = topics.match(doc)
+            if doc.published is None and windowed:
+                hit = {m.topic for m in found}
+                skipped = [t for t in windowed if t not in hit]
+                if skipped:
+                    click.echo(
+                        f"note: document {plain(str(doc_id), 80)} has no date: the event-window "
+                        f"rules of {', '.join(skipped)} were not applied (--date sets one)",
+                        err=True,
+                    )
             if as_json:
                 out.write(json.dumps(match_json(doc_id, found), ensure_ascii=False) + "\n")
             else:
                 out.write(format_matches(doc_id, doc, found, color=color) + "\n")
     except (InputError, ValueError) as exc:
-        fail(f"{getattr(source, 'name', 'input')}: {exc}", EXIT_USAGE)
+        fail(f"{name}: {exc}", EXIT_USAGE)
+    if bad:
+        fail(f"{name}: {len(bad)} line{'s' if len(bad) != 1 else ''} skipped", EXIT_FAILURE)
 
 
 @main.command()
@@ -429,7 +497,10 @@ def replay(
             scanned += 1
             found = {
                 m.topic: m
-                for m in app.topics.match(Document.from_article(stored.article), topics=wanted)
+                for m in app.topics.match(
+                    Document.from_article(stored.article, first_seen=stored.fetched_at),
+                    topics=wanted,
+                )
             }
             for topic, m in found.items():
                 if topic not in stored.topics:

@@ -194,7 +194,7 @@ def _poll(
             article.content_hash,
         ):
             continue  # seen before (perhaps pruned since): never news again
-        matches = tuple(p.topics.match(Document.from_article(article)))
+        matches = tuple(p.topics.match(Document.from_article(article, first_seen=now)))
         fresh.append(matched_article(article, matches))
         if p.metrics is not None:
             for m in matches:

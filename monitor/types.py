@@ -207,13 +207,15 @@ class Document:
     published: datetime | None = None
 
     @classmethod
-    def from_article(cls, article: Article) -> Document:
+    def from_article(cls, article: Article, *, first_seen: datetime | None = None) -> Document:
+        """The article as the engine reads it. An article without a usable date counts
+        as published when it was first seen (``first_seen``), so event windows apply."""
         return cls(
             title=article.title,
             summary=article.summary,
             content=article.content,
             language=article.language,
-            published=article.published,
+            published=article.published or first_seen,
         )
 
 

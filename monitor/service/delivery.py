@@ -10,6 +10,7 @@ channel's business (``monitor.alerts``); the retry schedule is ``alerts.retry``.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import random
 import threading
 import time
@@ -27,7 +28,7 @@ from monitor.alerts.naming import Cadence
 from monitor.alerts.operator import operator_alert
 from monitor.alerts.policy import AlertPolicy
 from monitor.alerts.retry import retry_delay
-from monitor.errors import DeliveryError
+from monitor.errors import DeliveryError, StorageError
 from monitor.log import get_logger
 from monitor.metrics import Metrics
 from monitor.service.batching import close_digests, send_batches, split_by_rate
@@ -115,6 +116,9 @@ class Deliverer:
         """
         summary = DeliverySummary()
         futures: list[Future[None]] = []
+        # Exact at every round, busy or idle (a gauge set only when a round had work
+        # stayed at its last value for as long as nothing new came).
+        self._refresh_backlog()
         with self._lock:  # one round at a time per process
             storage.release_dead_leases(self.engine, now_fn())
             storage.mute_deliveries(self.engine, now_fn())
@@ -169,13 +173,18 @@ class Deliverer:
             # rows it left claimed are retried when their lease runs out.
             for future in futures:
                 future.result()
-        if self.metrics is not None:
-            self.metrics.set_backlog(storage.outbox_counts(self.engine).get("pending", 0))
         return summary
 
     def held_channels(self) -> list[str]:
         """Keys of the channels whose topic alerts wait for a digest."""
         return [k for k, c in self.cadences.items() if c.digest is not None]
+
+    def _refresh_backlog(self) -> None:
+        if self.metrics is None:
+            return
+        # The database away: the gauge keeps its last value until it is back.
+        with contextlib.suppress(StorageError):
+            self.metrics.set_backlog(storage.outbox_counts(self.engine).get("pending", 0))
 
     def close(self, timeout: float = 5.0) -> None:
         """Take no more batches; give sends in flight up to ``timeout`` seconds.
@@ -220,6 +229,20 @@ class Deliverer:
         summary: DeliverySummary,
         stop: threading.Event | None,
         batches: Sequence[storage.BatchTask] = (),
+    ) -> None:
+        try:
+            self._send_batch(name, tasks, now_fn, summary, stop, batches)
+        finally:
+            self._refresh_backlog()  # after the batch's deliveries, not before them
+
+    def _send_batch(
+        self,
+        name: str,
+        tasks: list[DeliveryTask],
+        now_fn: Callable[[], datetime],
+        summary: DeliverySummary,
+        stop: threading.Event | None,
+        batches: Sequence[storage.BatchTask],
     ) -> None:
         channel = self.channels[name]
         if batches:

@@ -28,6 +28,8 @@ class StoredArticle:
     article: Article
     topics: frozenset[str]
     """Topics stored as matching this article now."""
+    fetched_at: datetime | None = None
+    """When the article was first stored (its date for the topics when it has none)."""
 
 
 @translates_errors
@@ -67,6 +69,7 @@ def iter_stored_articles(
             yield StoredArticle(
                 id=r.id,
                 topics=frozenset(topics.get(r.id, ())),
+                fetched_at=r.fetched_at,
                 article=Article(
                     feed=r.feed_name,
                     article_key=r.article_key,

@@ -92,6 +92,11 @@ class TopicSet:
         positive = self._topics[topic_id].positive
         return tuple(sorted(self._terms[t].text for t in positive))
 
+    def windowed(self) -> tuple[str, ...]:
+        """Ids of the topics with at least one rule limited to an event window: an
+        undated document can never match those rules."""
+        return tuple(t.id for t in self._list if any(r.windows for r in t.rules))
+
     def match(self, doc: Document, *, topics: Collection[str] | None = None) -> list[Match]:
         """The topics ``doc`` matches (in configuration order), each with its evidence."""
         texts = [doc.title, doc.summary, doc.content]

@@ -11,7 +11,7 @@ This module neither compiles topics nor matches; it only reads the given stream.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from itertools import chain
@@ -32,11 +32,14 @@ class InputError(MonitorError):
     """A `monitor match` input line that is not a usable document (names the line)."""
 
 
-def read_documents(stream: TextIO) -> Iterator[tuple[str | int, Document]]:
+def read_documents(
+    stream: TextIO, *, on_error: Callable[[InputError], None] | None = None
+) -> Iterator[tuple[str | int, Document]]:
     """(input id or 1-based line number, document) for each document in ``stream``.
 
     The stream is JSON Lines when its first non-blank line is a JSON object; then
-    every non-blank line must be one (:class:`InputError` names the line otherwise).
+    every non-blank line must be one (:class:`InputError` names the line otherwise:
+    raised, or handed to ``on_error`` and the line skipped when that is given).
     Anything else is one plain-text document with id 1.
     """
     head: list[str] = []
@@ -52,8 +55,14 @@ def read_documents(stream: TextIO) -> Iterator[tuple[str | int, Document]]:
         yield 1, Document(content=text)
         return
     for number, line in enumerate(chain(head, stream), start=1):
-        if line.strip():
+        if not line.strip():
+            continue
+        try:
             yield _read_line(line, number)
+        except InputError as exc:
+            if on_error is None:
+                raise
+            on_error(exc)
 
 
 def _is_json_object(line: str) -> bool:

@@ -474,3 +474,57 @@ def test_logrotate_move_and_sighup_the_next_alert_goes_to_a_new_file(
     assert daemon.stop() == 0
     assert [a["topic"] for a in read_alert_log(rotated)] == ["trump-putin-summit"]
     assert [a["topic"] for a in read_alert_log(log)] == ["peace-council"]
+
+
+def _backlog(port: int) -> float | None:
+    import re
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+        text = resp.read().decode()
+    found = re.search(r"^monitor_outbox_backlog (\S+)$", text, re.M)
+    return float(found.group(1)) if found else None
+
+
+def test_outbox_backlog_returns_to_zero_once_a_burst_is_delivered(
+    httpserver, write_config, receivers, daemons
+):
+    from tests.support.ports import free_port
+
+    titles = [  # twelve different stories (near-identical headlines would be one story)
+        "Trump meets Putin at Anchorage summit",
+        "Putin lands in Alaska for summit with Trump",
+        "Summit: Trump says Putin talks were productive",
+        "Kremlin: Putin and Trump discussed Ukraine at the summit",
+        "Trump-Putin summit ends without ceasefire deal",
+        "Putin invites Trump to Moscow after Alaska summit",
+        "Zelensky reacts to Trump Putin summit outcome",
+        "Markets rally on Trump and Putin summit hopes",
+        "Protesters gather outside Trump Putin summit venue",
+        "Putin praises Trump hospitality at summit dinner",
+        "Europe leaders call Trump before Putin summit",
+        "Trump Putin summit press conference lasts twelve minutes",
+    ]
+    burst = [
+        Item(title=title, link=f"https://news.example.org/summit/{n}")
+        for n, title in enumerate(titles)
+    ]
+    live = LiveFeed(httpserver, "/burst.xml")
+    live.items = burst
+    hook = receivers(delay=0.2)
+    hook.start()
+    port = free_port()
+    config = write_config(
+        feeds=[{"name": "live", "url": live.url, "interval": "1s"}],
+        notify=[{"webhook": hook.url(), "name": "hook"}],
+        http={"allow_private_networks": True, "listen": f"127.0.0.1:{port}"},
+    )
+    daemon = daemons(config)
+    daemon.wait_for(lambda: len(hook.accepted()) >= 1, 60, "the first delivery")
+
+    # Deliveries finish after the round that handed them out: the gauge must follow,
+    # and stay exact while idle rounds have nothing to do.
+    daemon.wait_for(lambda: len(hook.accepted()) >= 12, 60, "the whole burst delivered")
+    daemon.wait_for(lambda: _backlog(port) == 0, 60, "monitor_outbox_backlog back to 0")
+    assert len({h.json()["data"]["id"] for h in hook.accepted()}) == 12
+    assert daemon.stop() == 0

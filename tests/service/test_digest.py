@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 
 from monitor.alerts.naming import channel_names
+from monitor.alerts.policy import AlertPolicy
 from monitor.config.load import load_config
 from monitor.storage import open_database
-from monitor.alerts.policy import AlertPolicy
 from monitor.storage.story_alerts import save_operator_alert
 from monitor.types import Alert
 from tests.support.alerting import raise_alerts, topic_alert
