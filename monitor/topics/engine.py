@@ -31,7 +31,7 @@ import ahocorasick
 
 from monitor.errors import TermError
 from monitor.topics.evaluate import Hit, Hits, rule_hits, with_aliases
-from monitor.topics.rules import Term, TermTable, Topic, compile_topic
+from monitor.topics.rules import Rule, Term, TermTable, Topic, compile_topic
 from monitor.topics.spec import TopicConfig
 from monitor.topics.text import (
     ENDINGS,
@@ -185,23 +185,26 @@ class TopicSet:
         topic = self._list[index]
         if topic.languages is not None and not (topic.languages & langs):
             return None
-        seen = field_hits(topic, hits)
+        seen = field_hits(topic, hits) if len(topic.fields) != len(FIELDS) else hits
         counted = with_aliases(topic, seen, day) if topic.aliases else seen
-        matched = []
+        matched: list[Rule] = []
+        narrowed: list[Hits] = []  # only scoped vetoes narrow the hits a rule counts
         for rule in topic.rules:
             got = rule_hits(rule, counted, day)
             if got is not None:
-                matched.append((rule, got))
+                matched.append(rule)
+                if got is not counted:
+                    narrowed.append(got)
         if not matched:
             return None
         aliases_of = self._aliases_of[index]
         evidence: list[Evidence] = []
         score = 0.0
-        for term_id in dict.fromkeys(t for r, _ in matched for t in r.positive):
-            if len(matched) == 1:
-                term_hits = matched[0][1].get(term_id)
-            else:
-                term_hits = set().union(*(got.get(term_id, ()) for _, got in matched)) or None
+        for term_id in dict.fromkeys(t for r in matched for t in r.positive):
+            term_hits = counted.get(term_id)
+            # when a rule that counts every hit matched, evidence may come from any hit
+            if narrowed and term_hits and len(narrowed) == len(matched):
+                term_hits = set().union(*(got.get(term_id, ()) for got in narrowed))
             if not term_hits:
                 continue
             score += max(_FIELD_WEIGHT[h[0]] for h in term_hits)

@@ -87,9 +87,10 @@ def _near_any(hit: Hit, vetoes: Iterable[tuple[int, Hit, int]]) -> bool:
 
 def rule_hits(rule: Rule, hits: Hits, day: date | None) -> Hits | None:
     """The hits that count for ``rule`` when it matches; None when it does not."""
-    # plain loops: this runs for every candidate topic, generators cost more here
-    if rule.windows and not in_windows(rule.windows, day):
-        return None
+    # plain loops: this runs for every candidate topic, calls and generators cost here
+    for start, end in rule.windows:
+        if day is None or (start is not None and day < start) or (end is not None and day > end):
+            return None
     for term_id in rule.none:
         if term_id in hits:
             return None
