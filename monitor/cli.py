@@ -324,10 +324,24 @@ def feeds(config_path: Path, as_json: bool) -> None:
 @common_options
 @click.argument("source", default="-", type=click.File("r", encoding="utf-8"))
 @click.option("--json", "as_json", is_flag=True, help="One JSON line per input document.")
-def match(config_path: Path, source: Any, as_json: bool) -> None:
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="Every topic's rules per document: which groups hit, which veto fired, and where.",
+)
+def match(config_path: Path, source: Any, as_json: bool, explain: bool) -> None:
     """Run the topics over texts (a file or - for stdin), without the database."""
     from monitor.topics import compile_topics
-    from monitor.topics.report import InputError, format_matches, match_json, read_documents
+    from monitor.topics.report import (
+        InputError,
+        format_explanation,
+        format_matches,
+        match_json,
+        read_documents,
+    )
+
+    if explain and as_json:
+        fail("--explain and --json cannot be combined", EXIT_USAGE)
 
     config = read_config(config_path)
     topics = compile_topics(config.topics)
@@ -335,6 +349,10 @@ def match(config_path: Path, source: Any, as_json: bool) -> None:
     out = sys.stdout
     try:
         for doc_id, doc in read_documents(source):
+            if explain:
+                traces = topics.explain(doc)
+                out.write(format_explanation(doc_id, doc, traces, color=color) + "\n")
+                continue
             found = topics.match(doc)
             if as_json:
                 out.write(json.dumps(match_json(doc_id, found), ensure_ascii=False) + "\n")

@@ -31,6 +31,7 @@ import ahocorasick
 
 from monitor.errors import TermError
 from monitor.topics.evaluate import Hit, Hits, rule_hits, with_aliases
+from monitor.topics.explain import TopicTrace, trace_topic
 from monitor.topics.rules import Rule, Term, TermTable, Topic, compile_topic
 from monitor.topics.spec import TopicConfig
 from monitor.topics.text import (
@@ -123,6 +124,25 @@ class TopicSet:
             if found is not None:
                 out.append(found)
         return out
+
+    def explain(self, doc: Document) -> list[TopicTrace]:
+        """Every topic's rules checked against ``doc``, with where each term hit."""
+        fields = [FieldText.of(t) if t else None for t in (doc.title, doc.summary, doc.content)]
+        present = [f for f in fields if f is not None]
+        hits = self._presearch(fields, latin_languages(doc.language, present)) if present else {}
+        langs = document_languages(doc.language, present)
+        day = _utc_date(doc.published)
+        return [
+            trace_topic(
+                topic,
+                hits,
+                fields,
+                self._terms,
+                language_ok=topic.languages is None or bool(topic.languages & langs),
+                day=day,
+            )
+            for topic in self._list
+        ]
 
     def _presearch(self, fields: Sequence[FieldText | None], latin: Sequence[LatinLang]) -> Hits:
         # the hot loop: one automaton pass per field and stemming, little else per hit
