@@ -21,6 +21,7 @@ from monitor.errors import DataRefusedError, ParseError, StorageError
 from monitor.feedstate.health import after_failure, after_success
 from monitor.feedstate.schedule import next_poll_after_failure, next_poll_after_success
 from monitor.fetching.client import Fetcher
+from monitor.fulltext import PageReader
 from monitor.log import get_logger
 from monitor.metrics import Metrics
 from monitor.parsing.prepare import prepare_feed
@@ -51,6 +52,8 @@ class Pipeline:
     metrics: Metrics | None = None
     parse_deadline: float = 30.0
     max_entries: int = 500
+    pages: PageReader | None = None
+    """Reads article pages of short new items (full text); None: feed text only."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +167,9 @@ def _poll(
         return _fail(p, spec, state, fetched, now, rng, exc.reason)
     parsed, articles = prepared.feed, prepared.articles
     known = storage.known_articles(p.engine, spec.name, (a.article_key for a in articles))
+    # Pages only of items never stored before: no page is read twice.
+    new = [a for a in articles if a.article_key not in known]
+    pages = p.pages.read_pages(spec, new, p.topics, now=now) if p.pages and new else {}
     fresh: list[MatchedArticle] = []
     for article in articles:
         if article.article_key in known and known[article.article_key] in (
@@ -171,7 +177,8 @@ def _poll(
             article.content_hash,
         ):
             continue  # seen before (perhaps pruned since): never news again
-        matches = tuple(p.topics.match(Document.from_article(article)))
+        page = pages.get(article.article_key, "")
+        matches = tuple(p.topics.match(Document.from_article(article, page=page)))
         fresh.append(
             MatchedArticle(
                 article=article,

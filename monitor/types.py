@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
-FIELDS: tuple[str, ...] = ("title", "summary", "content")
-"""The text fields of an article that topics are matched against, in this order."""
+FIELDS: tuple[str, ...] = ("title", "summary", "content", "article")
+"""The text fields of an article that topics are matched against, in this order;
+``article`` is the main text of the article's page, when it was read (full text)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +27,8 @@ class FeedSpec:
     language: str | None = None
     interval: timedelta = timedelta(minutes=10)
     enabled: bool = True
+    fulltext: str = "auto"
+    """Read article pages: auto (short items that hit a topic term), always, never."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,8 +129,8 @@ class Article:
     """The link as the feed gave it (before canonicalization)."""
 
     def text(self, name: str) -> str:
-        """The text of one of :data:`FIELDS`."""
-        value = getattr(self, name)
+        """The text of one of :data:`FIELDS` (the page's ``article`` is not kept here)."""
+        value = getattr(self, name, "")
         return value if isinstance(value, str) else ""
 
 
@@ -140,15 +143,18 @@ class Document:
     content: str = ""
     language: str | None = None
     published: datetime | None = None
+    article: str = ""
+    """The main text of the article's page, when full text was read."""
 
     @classmethod
-    def from_article(cls, article: Article) -> Document:
+    def from_article(cls, article: Article, *, page: str = "") -> Document:
         return cls(
             title=article.title,
             summary=article.summary,
             content=article.content,
             language=article.language,
             published=article.published,
+            article=page,
         )
 
 

@@ -26,6 +26,7 @@ from monitor.config.schema import Config
 from monitor.errors import StorageError
 from monitor.fetching.client import Fetcher
 from monitor.fetching.settings import FetchSettings
+from monitor.fulltext import PageReader
 from monitor.log import get_logger
 from monitor.metrics import Metrics
 from monitor.pipeline import FeedOutcome, Pipeline, poll_feed
@@ -257,9 +258,11 @@ def build_app(
     for channel in build_channels(config.notify, config.smtp):
         channels[channel.name] = channel
     policy = alert_policy(config, topics, channels, raise_alerts=not catch_up)
+    fetcher = Fetcher(fetch_settings(config))
     pipeline = Pipeline(
         engine=engine,
-        fetcher=Fetcher(fetch_settings(config)),
+        fetcher=fetcher,
+        pages=PageReader(fetcher, modes={f.name: f.fulltext for f in config.feeds}),
         topics=topics,
         policy=policy,
         owner=owner,

@@ -99,7 +99,7 @@ class TopicSet:
 
     def match(self, doc: Document, *, topics: Collection[str] | None = None) -> list[Match]:
         """The topics ``doc`` matches (in configuration order), each with its evidence."""
-        texts = [doc.title, doc.summary, doc.content]
+        texts = [doc.title, doc.summary, doc.content, doc.article]
         fields = [FieldText.of(t) if t else None for t in texts]
         present = [f for f in fields if f is not None]
         if not present:
@@ -125,9 +125,22 @@ class TopicSet:
                 out.append(found)
         return out
 
+    def hits_a_term(self, doc: Document) -> bool:
+        """Whether a positive term (or alias) of some topic hits ``doc`` at all: the cheap
+        test of whether reading the article's page could make it match."""
+        fields = [FieldText.of(t) if t else None for t in (doc.title, doc.summary, doc.content)]
+        present = [f for f in fields if f is not None]
+        if not present:
+            return False
+        hits = self._presearch(fields, latin_languages(doc.language, present))
+        return any(term_id in self._by_term for term_id in hits)
+
     def explain(self, doc: Document) -> list[TopicTrace]:
         """Every topic's rules checked against ``doc``, with where each term hit."""
-        fields = [FieldText.of(t) if t else None for t in (doc.title, doc.summary, doc.content)]
+        fields = [
+            FieldText.of(t) if t else None
+            for t in (doc.title, doc.summary, doc.content, doc.article)
+        ]
         present = [f for f in fields if f is not None]
         hits = self._presearch(fields, latin_languages(doc.language, present)) if present else {}
         langs = document_languages(doc.language, present)

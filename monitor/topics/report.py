@@ -22,7 +22,7 @@ from monitor.topics.explain import TopicTrace
 from monitor.topics.text import fold_words, hit_end, snippet
 from monitor.types import Document, Evidence, Match
 
-_TEXT_FIELDS = ("title", "summary", "content")
+_TEXT_FIELDS = ("title", "summary", "content", "article")
 _BOLD_RED = "\x1b[1;31m"
 _BOLD = "\x1b[1m"
 _DIM = "\x1b[2m"
