@@ -410,7 +410,8 @@ def replay(
             for topic, m in found.items():
                 if topic not in stored.topics:
                     added.append((stored, m))
-            for topic in stored.topics & wanted:
+            # a match found in the article's page stands: the page is not stored
+            for topic in (stored.topics - stored.from_page) & wanted:
                 if topic not in found:
                     dropped.append((stored, topic))
         for sign, stored, topic, terms in [

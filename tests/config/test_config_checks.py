@@ -191,7 +191,8 @@ def test_topic_field_and_term_problems_show_beside_its_shape_problems(
         "near, rules, aliases, fields, languages, window)",
         f"{path}:4: topics[0].any[1]: Input should be a valid string (got 7)",
         f"{path}:4: topics[0].any[2]: term '!!' has no letters",
-        f"{path}:5: topics[0].fields[1]: unknown field 'body' (one of title, summary, content, article)",
+        f"{path}:5: topics[0].fields[1]: unknown field 'body' "
+        "(one of title, summary, content, article)",
     ]
 
 

@@ -83,6 +83,11 @@ def test_an_item_whose_body_alone_names_the_summit_alerts_from_the_article(
         assert not any(w in e["snippet"] for w in ("ADVERTISEMENT", "reader42", "lol", "Cheap"))
     assert site.page_requests("kremlin-talks") == 1
     assert site.page_requests("weather") == 0
+    # a replay cannot re-read the page (it is not stored): the match stands
+    replayed = run_monitor("replay", "-c", str(config))
+    assert replayed.returncode == 0, replayed.stderr
+    assert "trump-putin-summit" not in replayed.stdout
+    assert "0 would be dropped" in replayed.stdout, replayed.stdout
 
 
 def test_fulltext_never_matches_on_the_feed_text_alone(
