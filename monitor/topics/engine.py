@@ -30,7 +30,7 @@ from typing import Any
 import ahocorasick
 
 from monitor.errors import TermError
-from monitor.topics.evaluate import Hit, Hits, rule_hits, with_aliases
+from monitor.topics.evaluate import Hit, Hits, Windows, in_windows, rule_hits, with_aliases
 from monitor.topics.explain import TopicTrace, trace_topic
 from monitor.topics.rules import Rule, Term, TermTable, Topic, compile_topic
 from monitor.topics.spec import TopicConfig
@@ -79,6 +79,16 @@ class TopicSet:
             for term_id in topic.positive:
                 by_term.setdefault(term_id, []).append(index)
         self._by_term = {k: tuple(v) for k, v in by_term.items()}
+        # the date windows under which each positive term can count (one entry per rule,
+        # () for a rule without one): a term of a closed event window cannot make a match
+        live: dict[int, list[Windows]] = {}
+        for topic in topics:
+            for rule in topic.rules:
+                for term_id in rule.positive:
+                    live.setdefault(term_id, []).append(rule.windows)
+            for alias in topic.aliases:
+                live.setdefault(alias.alias, []).extend(live.get(alias.term, []))
+        self._live = {k: tuple(v) for k, v in live.items()}
         self._aliases_of: list[dict[int, tuple[int, ...]]] = []
         for topic in topics:
             named: dict[int, list[int]] = {}
@@ -126,14 +136,16 @@ class TopicSet:
         return out
 
     def hits_a_term(self, doc: Document) -> bool:
-        """Whether a positive term (or alias) of some topic hits ``doc`` at all: the cheap
-        test of whether reading the article's page could make it match."""
+        """Whether a positive term (or alias) of some topic hits ``doc`` in a rule whose
+        window admits it: the cheap test of whether reading the article's page could make
+        it match."""
         fields = [FieldText.of(t) if t else None for t in (doc.title, doc.summary, doc.content)]
         present = [f for f in fields if f is not None]
         if not present:
             return False
         hits = self._presearch(fields, latin_languages(doc.language, present))
-        return any(term_id in self._by_term for term_id in hits)
+        day = _utc_date(doc.published)
+        return any(in_windows(windows, day) for t in hits for windows in self._live.get(t, ()))
 
     def explain(self, doc: Document) -> list[TopicTrace]:
         """Every topic's rules checked against ``doc``, with where each term hit."""

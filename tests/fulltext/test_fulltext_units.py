@@ -75,3 +75,32 @@ def test_a_page_without_article_text_is_a_reason_not_a_crash() -> None:
     with pytest.raises(ParseError) as info:
         extract_here(b"<html><body><div></div></body></html>", url="https://x.site/", headers={})
     assert info.value.kind == "no_text"
+
+
+def test_a_term_counts_for_reading_only_while_a_rule_of_it_applies() -> None:
+    from datetime import UTC, datetime
+
+    from monitor.topics import compile_topics
+    from monitor.topics.spec import TopicConfig
+    from monitor.types import Document
+
+    topics = compile_topics(
+        [
+            TopicConfig.model_validate(
+                {
+                    "id": "t",
+                    "aliases": {"Putin": ["Kremlin leader"]},
+                    "rules": [
+                        {"all": [["Putin"], ["summit"]]},
+                        {"any": ["Alaska"], "window": {"from": "2025-08-01", "to": "2025-08-31"}},
+                    ],
+                }
+            )
+        ]
+    )
+    in_window = datetime(2025, 8, 10, tzinfo=UTC)
+    later = datetime(2026, 3, 1, tzinfo=UTC)
+    assert topics.hits_a_term(Document(title="Alaska news", published=in_window))
+    assert not topics.hits_a_term(Document(title="Alaska news", published=later))
+    assert topics.hits_a_term(Document(title="The Kremlin leader speaks", published=later))
+    assert not topics.hits_a_term(Document(title="Weather report", published=in_window))
