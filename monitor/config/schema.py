@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 from sqlalchemy.engine import make_url
@@ -104,6 +104,8 @@ class FeedConfig(_Strict):
     language: str | None = Field(default=None, pattern=r"^[a-z]{2}$")
     interval: Duration = timedelta(minutes=10)
     enabled: bool = True
+    fulltext: Literal["auto", "always", "never"] = "auto"
+    """Read the article page of new items (SPEC.md "Reading the article")."""
 
     @field_validator("url")
     @classmethod
@@ -119,6 +121,7 @@ class FeedConfig(_Strict):
             language=self.language,
             interval=self.interval,
             enabled=self.enabled,
+            fulltext=self.fulltext,
         )
 
 
