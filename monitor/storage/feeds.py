@@ -112,6 +112,9 @@ def _state(r: Row[Any]) -> FeedState:
         http_status=r.http_status,
         status=r.status,
         down_since=r.down_since,
+        next_poll_reason=r.next_poll_reason,
+        failing_since=r.failing_since,
+        moved_to=r.moved_to,
     )
 
 
@@ -190,6 +193,9 @@ def write_feed_state(conn: Connection, state: FeedState, *, owner: str | None) -
         "http_status": state.http_status,
         "status": state.status,
         "down_since": state.down_since,
+        "next_poll_reason": state.next_poll_reason,
+        "failing_since": state.failing_since,
+        "moved_to": state.moved_to,
         "lease_owner": None,
         "lease_until": None,
     }
