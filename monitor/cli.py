@@ -394,22 +394,32 @@ def feeds(config_path: Path, as_json: bool) -> None:
     help="Publication date for documents that give none (ISO 8601 or RFC 822), "
     "so event-window rules apply to them.",
 )
-def match(config_path: Path, source: Any, as_json: bool, date_text: str | None) -> None:
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="Every topic's rules per document: which groups hit, which veto fired, and where.",
+)
+def match(
+    config_path: Path, source: Any, as_json: bool, date_text: str | None, explain: bool
+) -> None:
     """Run the topics over texts (a file or - for stdin), without the database.
 
     A JSON Lines line that is not a usable document is reported on stderr and
     skipped; the exit code is then 1.
     """
-
     from monitor.render import plain
     from monitor.topics import compile_topics
     from monitor.topics.report import (
         InputError,
+        format_explanation,
         format_matches,
         match_json,
         parse_published,
         read_documents,
     )
+
+    if explain and as_json:
+        fail("--explain and --json cannot be combined", EXIT_USAGE)
 
     if as_json:
         utf8_stdout()
@@ -434,6 +444,10 @@ def match(config_path: Path, source: Any, as_json: bool, date_text: str | None) 
             doc = given
             if doc.published is None and default_date is not None:
                 doc = replace(doc, published=default_date)
+            if explain:
+                traces = topics.explain(doc)
+                out.write(format_explanation(doc_id, doc, traces, color=color) + "\n")
+                continue
             found = topics.match(doc)
             if doc.published is None and windowed:
                 hit = {m.topic for m in found}
@@ -505,7 +519,8 @@ def replay(
             for topic, m in found.items():
                 if topic not in stored.topics:
                     added.append((stored, m))
-            for topic in stored.topics & wanted:
+            # a match found in the article's page stands: the page is not stored
+            for topic in (stored.topics - stored.from_page) & wanted:
                 if topic not in found:
                     dropped.append((stored, topic))
         for sign, stored, topic, terms in [

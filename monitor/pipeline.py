@@ -24,6 +24,7 @@ from monitor import storage
 from monitor.alerts import AlertPolicy, matched_article
 from monitor.errors import DataRefusedError, ParseError, StorageError
 from monitor.feedstate import PollEnding, decide_next_state
+from monitor.fulltext import PageReader
 from monitor.log import get_logger
 from monitor.metrics import Metrics
 from monitor.parsing import ParserPool, prepare_feed
@@ -68,6 +69,8 @@ class Pipeline:
     metrics: Metrics | None = None
     parse_deadline: float = 30.0
     max_entries: int = 500
+    pages: PageReader | None = None
+    """Reads article pages of short new items (full text); None: feed text only."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +190,9 @@ def _poll(
         return _end(p, spec, state, now, rng, _failed(fetched, exc.reason))
     parsed, articles = prepared.feed, prepared.articles
     known = storage.known_articles(p.engine, spec.name, (a.article_key for a in articles))
+    # Pages only of items never stored before: no page is read twice.
+    new = [a for a in articles if a.article_key not in known]
+    pages = p.pages.read_pages(spec, new, p.topics, now=now) if p.pages and new else {}
     fresh: list[MatchedArticle] = []
     for article in articles:
         if article.article_key in known and known[article.article_key] in (
@@ -194,7 +200,8 @@ def _poll(
             article.content_hash,
         ):
             continue  # seen before (perhaps pruned since): never news again
-        matches = tuple(p.topics.match(Document.from_article(article, first_seen=now)))
+        page = pages.get(article.article_key, "")
+        matches = tuple(p.topics.match(Document.from_article(article, first_seen=now, page=page)))
         fresh.append(matched_article(article, matches))
         if p.metrics is not None:
             for m in matches:

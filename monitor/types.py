@@ -15,8 +15,9 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Literal
 
-FIELDS: tuple[str, ...] = ("title", "summary", "content")
-"""The text fields of an article that topics are matched against, in this order."""
+FIELDS: tuple[str, ...] = ("title", "summary", "content", "article")
+"""The text fields of an article that topics are matched against, in this order;
+``article`` is the main text of the article's page, when it was read (full text)."""
 
 
 class PollStatus(StrEnum):
@@ -54,6 +55,8 @@ class FeedSpec:
     """The longest a cache hint may push the next poll out."""
     down_after: timedelta = timedelta(minutes=30)
     """How long the feed must have been failing (at least 3 attempts) to be "down"."""
+    fulltext: str = "auto"
+    """Read article pages: auto (short items that hit a topic term), always, never."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,8 +218,8 @@ class Article:
     """The link as the feed gave it (before canonicalization)."""
 
     def text(self, name: str) -> str:
-        """The text of one of :data:`FIELDS`."""
-        value = getattr(self, name)
+        """The text of one of :data:`FIELDS` (the page's ``article`` is not kept here)."""
+        value = getattr(self, name, "")
         return value if isinstance(value, str) else ""
 
 
@@ -229,17 +232,23 @@ class Document:
     content: str = ""
     language: str | None = None
     published: datetime | None = None
+    article: str = ""
+    """The main text of the article's page, when full text was read."""
 
     @classmethod
-    def from_article(cls, article: Article, *, first_seen: datetime | None = None) -> Document:
-        """The article as the engine reads it. An article without a usable date counts
-        as published when it was first seen (``first_seen``), so event windows apply."""
+    def from_article(
+        cls, article: Article, *, first_seen: datetime | None = None, page: str = ""
+    ) -> Document:
+        """The article as the engine reads it (``page``: its page's main text, if read).
+        An article without a usable date counts as published when it was first seen
+        (``first_seen``), so event windows apply."""
         return cls(
             title=article.title,
             summary=article.summary,
             content=article.content,
             language=article.language,
             published=article.published or first_seen,
+            article=page,
         )
 
 

@@ -257,7 +257,7 @@ def test_seed_article_raises_both_default_topics(httpserver, write_config, cli, 
     title, _, body = text.strip().partition("\n")
     item = Item(
         title=title.strip(),
-        link="https://www.example.de/politik/russland-friedensrat",
+        link="https://www.example.org/de/politik/russland-friedensrat",
         description=body.strip(),
     )
     url = serve(httpserver, "/de.xml", rss([item], language="de"))
@@ -284,6 +284,8 @@ def test_every_publisher_feed_is_stored_with_its_items(httpserver, write_config,
                 "url": serve(
                     httpserver, f"/{path.name}", path.read_bytes(), content_type="application/xml"
                 ),
+                # real publishers' links: their pages are on the internet, never read here
+                "fulltext": "never",
             }
         )
     config = write_config(feeds=feeds)

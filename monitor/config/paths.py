@@ -25,7 +25,14 @@ from monitor.config.schema import (
     RetryConfig,
     SmtpConfig,
 )
-from monitor.topics.spec import NearConfig, RuleConfig, TopicConfig, WindowConfig
+from monitor.topics.spec import (
+    AliasConfig,
+    NearConfig,
+    RuleConfig,
+    ScopedNoneConfig,
+    TopicConfig,
+    WindowConfig,
+)
 
 __all__ = ["Loc", "Salvaged", "data_loc", "error_message", "salvage", "where"]
 
@@ -43,6 +50,8 @@ _SECTIONS: dict[type[BaseModel], str] = {
     RuleConfig: "a rule (rules:)",
     NearConfig: "a near: entry",
     WindowConfig: "window:",
+    ScopedNoneConfig: "a scoped veto (none: {terms, within})",
+    AliasConfig: "an alias (aliases: {TERM: {terms, window}})",
     NotifyConfig: "a notify channel (notify:)",
 }
 # Each round removes what the last one refused; removing can only uncover a few more

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 from sqlalchemy.engine import make_url
@@ -117,6 +117,8 @@ class FeedConfig(_Strict):
     enabled: bool = True
     respect_cache_hints: bool | None = None
     """None: as ``http.respect_cache_hints`` says."""
+    fulltext: Literal["auto", "always", "never"] = "auto"
+    """Read the article page of new items (SPEC.md "Reading the article")."""
 
     @field_validator("url")
     @classmethod
@@ -132,6 +134,7 @@ class FeedConfig(_Strict):
             language=self.language,
             interval=self.interval,
             enabled=self.enabled,
+            fulltext=self.fulltext,
         )
 
 

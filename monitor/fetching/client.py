@@ -209,9 +209,16 @@ class Fetcher:
         etag: str | None = None,
         last_modified: str | None = None,
         now: datetime,
+        max_bytes: int | None = None,
+        total_timeout: float | None = None,
+        accept: str | None = None,
     ) -> FetchResult:
         """GET ``url`` (conditionally when validators are given); never raises for
-        anything a server or the network does."""
+        anything a server or the network does.
+
+        ``max_bytes``, ``total_timeout`` and ``accept`` narrow the settings for one call
+        (an article page gets a smaller cap than a feed); they never widen them.
+        """
         started = time.monotonic()
         try:
             target = check_url(url)
@@ -220,6 +227,10 @@ class Fetcher:
                 status="error", url=url, error_kind=ErrorKind.BAD_URL, error=str(exc)
             )
         headers: dict[str, str] = {}
+        if accept:
+            headers["Accept"] = accept
+        limit = min(max_bytes or self.settings.max_bytes, self.settings.max_bytes)
+        seconds = min(total_timeout or self.settings.total_timeout, self.settings.total_timeout)
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
@@ -228,10 +239,10 @@ class Fetcher:
             # The deadline starts once we hold the host's slot: waiting behind another
             # feed of the same host is not this server's slowness.
             begun = time.monotonic()
-            at = begun + self.settings.total_timeout
+            at = begun + seconds
             try:
                 with netguard.deadline(at):
-                    result = self._follow(url, target, headers, now, at)
+                    result = self._follow(url, target, headers, now, at, limit)
             except Exception as exc:
                 # A timeout clamped to the deadline looks like any other timeout.
                 passed = time.monotonic() >= at - 0.05
@@ -250,7 +261,13 @@ class Fetcher:
             return slot
 
     def _follow(
-        self, url: str, target: httpx.URL, headers: dict[str, str], now: datetime, at: float
+        self,
+        url: str,
+        target: httpx.URL,
+        headers: dict[str, str],
+        now: datetime,
+        at: float,
+        limit: int,
     ) -> FetchResult:
         moved_to: str | None = None
         still_permanent = True
@@ -278,7 +295,7 @@ class Fetcher:
                     else:
                         still_permanent = False
                     continue
-                result = self._finish(response, now, at)
+                result = self._finish(response, now, at, limit)
             finally:
                 response.close()
             if moved_to is not None and result.status != "error":
@@ -287,7 +304,9 @@ class Fetcher:
             return result
         raise AssertionError("unreachable: the loop returns on its last hop")
 
-    def _finish(self, response: httpx.Response, now: datetime, at: float) -> FetchResult:
+    def _finish(
+        self, response: httpx.Response, now: datetime, at: float, limit: int
+    ) -> FetchResult:
         status = response.status_code
         final = str(response.url)
         headers = {k.lower(): v for k, v in response.headers.items()}
@@ -300,7 +319,7 @@ class Fetcher:
                 retry_after=cache_hint(headers, now),
             )
         if 200 <= status < 300:
-            body = self._read(response, at)
+            body = self._read(response, at, limit)
             return FetchResult(
                 status="ok",
                 url=final,
@@ -349,9 +368,8 @@ class Fetcher:
             retry_after=retry_after,
         )
 
-    def _read(self, response: httpx.Response, at: float) -> bytes:
+    def _read(self, response: httpx.Response, at: float, limit: int) -> bytes:
         length = response.headers.get("content-length", "")
-        limit = self.settings.max_bytes
         if length.strip().isdigit() and int(length) > limit:
             raise content_coding.TooLargeError(
                 f"Content-Length {int(length)} is over the {limit}-byte cap"

@@ -28,6 +28,7 @@ from monitor.alerts.stories import topic_words
 from monitor.config import Config
 from monitor.errors import StorageError
 from monitor.fetching import Fetcher, FetchSettings
+from monitor.fulltext import PageReader
 from monitor.log import get_logger
 from monitor.metrics import Metrics
 from monitor.parsing import ParserPool
@@ -176,9 +177,11 @@ def build_app(
         channels[channel.key] = channel
     adopt_legacy_channels(engine, config)
     policy = alert_policy(config, topics, channels, raise_alerts=not catch_up)
+    fetcher = Fetcher(fetch_settings(config))
     pipeline = Pipeline(
         engine=engine,
-        fetcher=Fetcher(fetch_settings(config)),
+        fetcher=fetcher,
+        pages=PageReader(fetcher, modes={f.name: f.fulltext for f in config.feeds}, parser=parser),
         topics=topics,
         policy=policy,
         owner=owner,

@@ -30,21 +30,29 @@ class StoredArticle:
     """Topics stored as matching this article now."""
     fetched_at: datetime | None = None
     """When the article was first stored (its date for the topics when it has none)."""
+    from_page: frozenset[str] = frozenset()
+    """Of those, the ones with evidence from the article's page (full text): the page is
+    not stored, so a replay cannot judge them again."""
 
 
 @translates_errors
-def _read_batch(engine: Engine, query: Select[Any]) -> tuple[list[Any], dict[int, set[str]]]:
+def _read_batch(
+    engine: Engine, query: Select[Any]
+) -> tuple[list[Any], dict[int, set[str]], dict[int, set[str]]]:
     with engine.connect() as conn:
         rows = list(conn.execute(query).all())
         topics: dict[int, set[str]] = {}
+        from_page: dict[int, set[str]] = {}
         if rows:
-            for article_id, topic in conn.execute(
-                select(MatchRow.article_id, MatchRow.topic).where(
+            for article_id, topic, evidence in conn.execute(
+                select(MatchRow.article_id, MatchRow.topic, MatchRow.evidence).where(
                     MatchRow.article_id.in_([r.id for r in rows])
                 )
             ).all():
                 topics.setdefault(article_id, set()).add(topic)
-    return rows, topics
+                if any(isinstance(e, dict) and e.get("field") == "article" for e in evidence or ()):
+                    from_page.setdefault(article_id, set()).add(topic)
+    return rows, topics, from_page
 
 
 def iter_stored_articles(
@@ -62,7 +70,7 @@ def iter_stored_articles(
         )
         if since is not None:
             query = query.where(ArticleRow.fetched_at >= since)
-        rows, topics = _read_batch(engine, query)
+        rows, topics, from_page = _read_batch(engine, query)
         if not rows:
             return
         for r in rows:
@@ -70,6 +78,7 @@ def iter_stored_articles(
                 id=r.id,
                 topics=frozenset(topics.get(r.id, ())),
                 fetched_at=r.fetched_at,
+                from_page=frozenset(from_page.get(r.id, ())),
                 article=Article(
                     feed=r.feed_name,
                     article_key=r.article_key,

@@ -30,7 +30,9 @@ from typing import Any
 import ahocorasick
 
 from monitor.errors import TermError
-from monitor.topics.rules import Near, Rule, Term, TermTable, Topic, compile_topic
+from monitor.topics.evaluate import Hit, Hits, Windows, in_windows, rule_hits, with_aliases
+from monitor.topics.explain import TopicTrace, trace_topic
+from monitor.topics.rules import Rule, Term, TermTable, Topic, compile_topic
 from monitor.topics.spec import TopicConfig
 from monitor.topics.text import (
     ENDINGS,
@@ -44,13 +46,10 @@ from monitor.topics.text import (
 )
 from monitor.types import FIELDS, Document, Evidence, Match
 
-_INFLECT, _PREFIX, _SUFFIX, _INFIX = range(4)
+_INFLECT, _PREFIX, _SUFFIX, _INFIX, _EXACT = range(5)
 _STEM_LANGS: tuple[LatinLang, ...] = ("en", "de", None)
-_FIELD_WEIGHT = (2.0, 1.0, 1.0)
+_FIELD_WEIGHT = (2.0,) + (1.0,) * (len(FIELDS) - 1)
 _MAX_EVIDENCE = 12
-
-Hit = tuple[int, int, int]
-"""(field index, first word, last word) of one hit."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +79,22 @@ class TopicSet:
             for term_id in topic.positive:
                 by_term.setdefault(term_id, []).append(index)
         self._by_term = {k: tuple(v) for k, v in by_term.items()}
+        # the date windows under which each positive term can count (one entry per rule,
+        # () for a rule without one): a term of a closed event window cannot make a match
+        live: dict[int, list[Windows]] = {}
+        for topic in topics:
+            for rule in topic.rules:
+                for term_id in rule.positive:
+                    live.setdefault(term_id, []).append(rule.windows)
+            for alias in topic.aliases:
+                live.setdefault(alias.alias, []).extend(live.get(alias.term, []))
+        self._live = {k: tuple(v) for k, v in live.items()}
+        self._aliases_of: list[dict[int, tuple[int, ...]]] = []
+        for topic in topics:
+            named: dict[int, list[int]] = {}
+            for alias in topic.aliases:
+                named.setdefault(alias.term, []).append(alias.alias)
+            self._aliases_of.append({k: tuple(v) for k, v in named.items()})
         self._folded = _build(_folded_keys(table.terms))
         self._stemmed = {lang: _build(_stem_keys(table.terms, lang)) for lang in _STEM_LANGS}
 
@@ -99,7 +114,7 @@ class TopicSet:
 
     def match(self, doc: Document, *, topics: Collection[str] | None = None) -> list[Match]:
         """The topics ``doc`` matches (in configuration order), each with its evidence."""
-        texts = [doc.title, doc.summary, doc.content]
+        texts = [doc.title, doc.summary, doc.content, doc.article]
         fields = [FieldText.of(t) if t else None for t in texts]
         present = [f for f in fields if f is not None]
         if not present:
@@ -120,16 +135,48 @@ class TopicSet:
             topic = self._list[index]
             if topics is not None and topic.id not in topics:
                 continue
-            found = self._evaluate(topic, hits, fields, langs, day)
+            found = self._evaluate(index, hits, fields, langs, day)
             if found is not None:
                 out.append(found)
         return out
 
-    def _presearch(
-        self, fields: Sequence[FieldText | None], latin: Sequence[LatinLang]
-    ) -> dict[int, set[Hit]]:
+    def hits_a_term(self, doc: Document) -> bool:
+        """Whether a positive term (or alias) of some topic hits ``doc`` in a rule whose
+        window admits it: the cheap test of whether reading the article's page could make
+        it match."""
+        fields = [FieldText.of(t) if t else None for t in (doc.title, doc.summary, doc.content)]
+        present = [f for f in fields if f is not None]
+        if not present:
+            return False
+        hits = self._presearch(fields, latin_languages(doc.language, present))
+        day = _utc_date(doc.published)
+        return any(in_windows(windows, day) for t in hits for windows in self._live.get(t, ()))
+
+    def explain(self, doc: Document) -> list[TopicTrace]:
+        """Every topic's rules checked against ``doc``, with where each term hit."""
+        fields = [
+            FieldText.of(t) if t else None
+            for t in (doc.title, doc.summary, doc.content, doc.article)
+        ]
+        present = [f for f in fields if f is not None]
+        hits = self._presearch(fields, latin_languages(doc.language, present)) if present else {}
+        langs = document_languages(doc.language, present)
+        day = _utc_date(doc.published)
+        return [
+            trace_topic(
+                topic,
+                hits,
+                fields,
+                self._terms,
+                language_ok=topic.languages is None or bool(topic.languages & langs),
+                day=day,
+            )
+            for topic in self._list
+        ]
+
+    def _presearch(self, fields: Sequence[FieldText | None], latin: Sequence[LatinLang]) -> Hits:
         # the hot loop: one automaton pass per field and stemming, little else per hit
-        hits: dict[int, set[Hit]] = {}
+        hits: Hits = {}
         cyrillic_endings = ENDINGS["ru"]
         latin_endings = endings_for("a", latin)
         for index, field in enumerate(fields):
@@ -179,34 +226,46 @@ class TopicSet:
 
     def _evaluate(
         self,
-        topic: Topic,
-        hits: dict[int, set[Hit]],
+        index: int,
+        hits: Hits,
         fields: Sequence[FieldText | None],
         langs: frozenset[str],
         day: date | None,
     ) -> Match | None:
+        topic = self._list[index]
         if topic.languages is not None and not (topic.languages & langs):
             return None
-        allowed = topic.fields
-        if len(allowed) == len(FIELDS):
-            seen = hits
-        else:
-            seen = {}
-            for term_id, term_hits in hits.items():
-                kept = {h for h in term_hits if h[0] in allowed}
-                if kept:
-                    seen[term_id] = kept
-        matched = [r for r in topic.rules if _rule_matches(r, seen, day)]
+        seen = field_hits(topic, hits) if len(topic.fields) != len(FIELDS) else hits
+        counted = with_aliases(topic, seen, day) if topic.aliases else seen
+        matched: list[Rule] = []
+        narrowed: list[Hits] = []  # only scoped vetoes narrow the hits a rule counts
+        for rule in topic.rules:
+            got = rule_hits(rule, counted, day)
+            if got is not None:
+                matched.append(rule)
+                if got is not counted:
+                    narrowed.append(got)
         if not matched:
             return None
+        aliases_of = self._aliases_of[index]
         evidence: list[Evidence] = []
         score = 0.0
         for term_id in dict.fromkeys(t for r in matched for t in r.positive):
-            if term_id not in seen:
+            term_hits = counted.get(term_id)
+            # when a rule that counts every hit matched, evidence may come from any hit
+            if narrowed and term_hits and len(narrowed) == len(matched):
+                term_hits = set().union(*(got.get(term_id, ()) for got in narrowed))
+            if not term_hits:
                 continue
-            term_hits = seen[term_id]
             score += max(_FIELD_WEIGHT[h[0]] for h in term_hits)
-            evidence.extend(self._evidence(self._terms[term_id], term_hits, fields))
+            if term_id not in aliases_of:
+                evidence.extend(self._evidence(self._terms[term_id], term_hits, fields))
+                continue
+            # an alias's hit is shown under the alias ("US president"), not the name
+            for source in (term_id, *aliases_of[term_id]):
+                shown = seen.get(source, set()) & term_hits
+                if shown:
+                    evidence.extend(self._evidence(self._terms[source], shown, fields))
         # Several terms can name one place ("meet", "meets", "meeting" all hit "meet"):
         # it is one piece of evidence, under the phrase if one of them is, else the
         # shortest term (the one closest to the word).
@@ -248,60 +307,26 @@ def compile_topics(topics: Sequence[TopicConfig]) -> TopicSet:
     return TopicSet(compiled, table)
 
 
-def _rule_matches(rule: Rule, hits: dict[int, set[Hit]], day: date | None) -> bool:
-    # plain loops: this runs for every candidate topic, generators cost more here
-    for start, end in rule.windows:
-        if day is None or (start is not None and day < start) or (end is not None and day > end):
-            return False
-    for group in rule.all:
-        for term_id in group:
-            if term_id in hits:
-                break
-        else:
-            return False
-    if rule.any:
-        for term_id in rule.any:
-            if term_id in hits:
-                break
-        else:
-            return False
-    for near in rule.near:
-        if not _near_matches(near, hits):
-            return False
-    return all(term_id not in hits for term_id in rule.none)
-
-
-def _near_matches(near: Near, hits: dict[int, set[Hit]]) -> bool:
-    """Whether one field has a hit of every term within ``near.within`` words."""
-    events: list[tuple[int, int, int]] = []  # (field, word, which term)
-    for which, group in enumerate(near.terms):
-        for term_id in group:
-            for field, first, _ in hits.get(term_id, ()):
-                events.append((field, first, which))
-    events.sort()
-    need = len(near.terms)
-    counts = [0] * need
-    have = 0
-    lo = 0
-    for field, word, which in events:
-        if counts[which] == 0:
-            have += 1
-        counts[which] += 1
-        while events[lo][0] != field or word - events[lo][1] > near.within:
-            counts[events[lo][2]] -= 1
-            if counts[events[lo][2]] == 0:
-                have -= 1
-            lo += 1
-        if have == need:
-            return True
-    return False
+def field_hits(topic: Topic, hits: Hits) -> Hits:
+    """The hits in the fields the topic reads."""
+    allowed = topic.fields
+    if len(allowed) == len(FIELDS):
+        return hits
+    seen: Hits = {}
+    for term_id, term_hits in hits.items():
+        kept = {h for h in term_hits if h[0] in allowed}
+        if kept:
+            seen[term_id] = kept
+    return seen
 
 
 def _folded_keys(terms: Sequence[Term]) -> dict[str, list[tuple[int, int, Term]]]:
     keys: dict[str, list[tuple[int, int, Term]]] = {}
     for term_id, term in enumerate(terms):
         body = " ".join(term.words)
-        if term.prefix and term.suffix:
+        if term.exact:
+            key, kind = " " + body + " ", _EXACT
+        elif term.prefix and term.suffix:
             key, kind = body, _INFIX
         elif term.prefix:
             key, kind = " " + body, _PREFIX

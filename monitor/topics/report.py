@@ -18,10 +18,11 @@ from itertools import chain
 from typing import TextIO
 
 from monitor.errors import MonitorError
+from monitor.topics.explain import TopicTrace
 from monitor.topics.text import fold_words, hit_end, snippet
 from monitor.types import Document, Evidence, Match
 
-_TEXT_FIELDS = ("title", "summary", "content")
+_TEXT_FIELDS = ("title", "summary", "content", "article")
 _BOLD_RED = "\x1b[1;31m"
 _BOLD = "\x1b[1m"
 _DIM = "\x1b[2m"
@@ -159,3 +160,24 @@ def _highlight(doc: Document, ev: Evidence, *, color: bool) -> str:
     hit = shown[start:stop]
     marked = f"{_BOLD_RED}{hit}{_RESET}" if color else f"[{hit}]"
     return shown[:start] + marked + shown[stop:]
+
+
+def format_explanation(
+    doc_id: str | int, doc: Document, traces: Sequence[TopicTrace], *, color: bool
+) -> str:
+    """What `monitor match --explain` prints: every topic, every rule, every check."""
+    title = " ".join(doc.title.split())
+    header = f"{doc_id}: {title[:100]}" if title else f"{doc_id}:"
+    lines = [_BOLD + header + _RESET if color else header]
+    for trace in traces:
+        verdict = "MATCH" if trace.matched else "no match"
+        lines.append(f"  {trace.topic}: {verdict}" + (f" ({trace.note})" if trace.note else ""))
+        for rule in trace.rules:
+            lines.append(f"    rule {rule.index}: {'matches' if rule.matched else 'fails'}")
+            for check in rule.checks:
+                mark = "+" if check.ok else "-"
+                line = f"      {mark} {check.what}: {check.detail}"
+                if color and not check.ok:
+                    line = _DIM + line + _RESET
+                lines.append(line)
+    return "\n".join(lines)

@@ -1,11 +1,16 @@
 """Topic YAML (:class:`~monitor.topics.spec.TopicConfig`) → checked, compiled rules.
 
 A term is a word, a phrase, ``word*`` (any word starting with ``word``), ``*word``
-(any word ending with it: German compounds such as ``*rat``) or ``*word*``. A topic
+(any word ending with it: German compounds such as ``*rat``), ``*word*``, or an exact
+``"word or phrase"`` in double quotes (case and diacritics still folded, but neither
+stemmed nor inflected: ``"Putin"`` does not hit "Putins"). A topic
 matches when one of its rules does; its top-level ``all``/``any``/``near`` form one
 rule, each ``rules:`` block another. A topic's ``none``, ``window``, ``fields`` and
 ``languages`` apply to every one of its rules; a block's own ``none`` and ``window``
-only to that block.
+only to that block. A ``none`` item may be scoped (``{terms, within}``: it drops the
+rule's hits within that many words of it) and a ``near`` may carry its own ``none``
+(terms that may not stand inside the near span). ``aliases`` map a term to other names
+that count as it (optionally inside a window).
 
 This module checks and numbers terms; it does not look at documents
 (:mod:`monitor.topics.engine` does).
@@ -18,7 +23,15 @@ from dataclasses import dataclass
 from datetime import date
 
 from monitor.errors import TermError
-from monitor.topics.spec import NearConfig, RuleConfig, TopicConfig, WindowConfig
+from monitor.topics.spec import (
+    AliasConfig,
+    NearConfig,
+    RuleConfig,
+    ScopedNoneConfig,
+    TopicConfig,
+    Veto,
+    WindowConfig,
+)
 from monitor.topics.text import fold_words
 from monitor.types import FIELDS
 
@@ -39,10 +52,12 @@ class Term:
     """``word*``: the last word may go on."""
     suffix: bool = False
     """``*word``: the first word may begin earlier."""
+    exact: bool = False
+    """``"word"``: the words as written (folded), no stem, no inflection."""
 
     @property
     def plain(self) -> bool:
-        return not (self.prefix or self.suffix)
+        return not (self.prefix or self.suffix or self.exact)
 
 
 def parse_term(text: object) -> Term:
@@ -52,6 +67,16 @@ def parse_term(text: object) -> Term:
     body = text.strip()
     if not body:
         raise TermError("empty term")
+    if len(body) >= 2 and body[0] == body[-1] == '"':
+        core = body[1:-1]
+        if "*" in core or '"' in core:
+            raise TermError(f"term {text!r}: an exact term takes no '*' or inner '\"'")
+        words = tuple(fold_words(core))
+        if not words:
+            raise TermError(f"term {text!r} has no letters")
+        return Term(text=text, words=words, exact=True)
+    if '"' in body:
+        raise TermError(f"term {text!r}: quote the whole term for an exact one")
     suffix = body.startswith("*")
     prefix = body.endswith("*")
     core = body.strip("*")
@@ -74,6 +99,25 @@ class Near:
     terms: tuple[tuple[int, ...], ...]
     """Each item a group of alternative terms."""
     within: int
+    none: tuple[int, ...] = ()
+    """Terms that may not stand inside the span of the near hit."""
+
+
+@dataclass(frozen=True, slots=True)
+class Scoped:
+    """A veto near a hit: positive hits within ``within`` words of a term do not count."""
+
+    terms: tuple[int, ...]
+    within: int
+
+
+@dataclass(frozen=True, slots=True)
+class Alias:
+    """Hits of ``alias`` count as hits of ``term`` (inside every window)."""
+
+    term: int
+    alias: int
+    windows: tuple[tuple[date | None, date | None], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +130,7 @@ class Rule:
     near: tuple[Near, ...]
     windows: tuple[tuple[date | None, date | None], ...]
     """Every window must contain the document's publication date."""
+    scoped: tuple[Scoped, ...] = ()
 
     @property
     def positive(self) -> tuple[int, ...]:
@@ -106,10 +151,13 @@ class Topic:
     fields: tuple[int, ...]
     """Indices into :data:`monitor.types.FIELDS` that count."""
     languages: frozenset[str] | None
+    aliases: tuple[Alias, ...] = ()
 
     @property
     def positive(self) -> frozenset[int]:
-        return frozenset(t for r in self.rules for t in r.positive)
+        """Terms whose hits make the topic a candidate (aliases included)."""
+        own = {t for r in self.rules for t in r.positive}
+        return frozenset(own | {a.alias for a in self.aliases if a.term in own})
 
 
 class TermTable:
@@ -130,10 +178,10 @@ class TermTable:
 def check_topic(topic: TopicConfig) -> list[Problem]:
     """Every problem in one topic, as (path in the topic's YAML mapping, message)."""
     problems: list[Problem] = []
-    _check_terms(topic.none, ("none",), problems)
+    _check_vetoes(topic.none, ("none",), problems)
     has_positive = _check_block(topic, (), problems)
     for r, rule in enumerate(topic.rules):
-        _check_terms(rule.none, ("rules", r, "none"), problems)
+        _check_vetoes(rule.none, ("rules", r, "none"), problems)
         if not _check_block(rule, ("rules", r), problems):
             problems.append((("rules", r), "rule has no terms (give all, any or near)"))
         _check_window(rule.window, ("rules", r, "window"), problems)
@@ -147,7 +195,40 @@ def check_topic(topic: TopicConfig) -> list[Problem]:
         problems.append((("fields",), "empty list of fields"))
     if topic.languages is not None and not topic.languages:
         problems.append((("languages",), "empty list of languages"))
+    _check_aliases(topic, problems)
     return problems
+
+
+def _check_vetoes(vetoes: Sequence[Veto], path: Path, problems: list[Problem]) -> None:
+    for i, veto in enumerate(vetoes):
+        if isinstance(veto, ScopedNoneConfig):
+            _check_terms(veto.terms, (*path, i, "terms"), problems)
+        else:
+            _check_terms([veto], path, problems, start=i)
+
+
+def _positive_texts(block: TopicConfig | RuleConfig) -> set[str]:
+    out = {t for group in block.all for t in group} | set(block.any)
+    for near in block.near:
+        for item in near.terms:
+            out.update([item] if isinstance(item, str) else item)
+    return out
+
+
+def _check_aliases(topic: TopicConfig, problems: list[Problem]) -> None:
+    own = _positive_texts(topic).union(*(_positive_texts(r) for r in topic.rules))
+    for name, alias in topic.aliases.items():
+        where: Path = ("aliases", name)
+        if name not in own:
+            problems.append((where, f"alias for {name!r}, which is not a term of this topic"))
+        terms = alias.terms if isinstance(alias, AliasConfig) else alias
+        if not terms:
+            problems.append((where, "empty list of aliases"))
+        _check_terms(
+            terms, (*where, "terms") if isinstance(alias, AliasConfig) else where, problems
+        )
+        if isinstance(alias, AliasConfig):
+            _check_window(alias.window, (*where, "window"), problems)
 
 
 def _check_block(block: TopicConfig | RuleConfig, path: Path, problems: list[Problem]) -> bool:
@@ -166,6 +247,7 @@ def _check_block(block: TopicConfig | RuleConfig, path: Path, problems: list[Pro
                 problems.append((where, "empty group"))
             else:
                 _check_terms(item, where, problems)
+        _check_terms(near.none, (*path, "near", n, "none"), problems)
     return bool(block.all or block.any or block.near)
 
 
@@ -195,7 +277,7 @@ def compile_topic(topic: TopicConfig, table: TermTable) -> Topic:
         path, message = problems[0]
         where = ".".join(str(p) for p in path)
         raise TermError(f"topic {topic.id}{': ' + where if where else ''}: {message}")
-    none = tuple(table.add(t) for t in topic.none)
+    none = topic.none
     windows = _windows(topic.window)
     rules: list[Rule] = []
     if topic.all or topic.any or topic.near:
@@ -226,12 +308,19 @@ def compile_topic(topic: TopicConfig, table: TermTable) -> Topic:
         tuple(FIELDS.index(f) for f in topic.fields) if topic.fields else tuple(range(len(FIELDS)))
     )
     languages = frozenset(lang.lower() for lang in topic.languages) if topic.languages else None
+    aliases: list[Alias] = []
+    for name, alias in topic.aliases.items():
+        terms, when = (
+            (alias.terms, _windows(alias.window)) if isinstance(alias, AliasConfig) else (alias, ())
+        )
+        aliases.extend(Alias(table.add(name), table.add(t), when) for t in terms)
     return Topic(
         id=topic.id,
         name=topic.display_name,
         rules=tuple(rules),
         fields=fields,
         languages=languages,
+        aliases=tuple(aliases),
     )
 
 
@@ -247,18 +336,29 @@ def _rule(
     *,
     all_: Sequence[Sequence[str]],
     any_: Sequence[str],
-    none: Sequence[str],
+    none: Sequence[Veto],
     near: Sequence[NearConfig],
-    topic_none: tuple[int, ...],
+    topic_none: Sequence[Veto],
     windows: tuple[tuple[date | None, date | None], ...],
     table: TermTable,
 ) -> Rule:
+    vetoes = [*topic_none, *none]
     return Rule(
         all=tuple(tuple(table.add(t) for t in group) for group in all_),
         any=tuple(table.add(t) for t in any_),
-        none=topic_none + tuple(table.add(t) for t in none),
+        none=tuple(table.add(v) for v in vetoes if isinstance(v, str)),
         near=tuple(
-            Near(tuple(_near_group(item, table) for item in n.terms), n.within) for n in near
+            Near(
+                tuple(_near_group(item, table) for item in n.terms),
+                n.within,
+                tuple(table.add(t) for t in n.none),
+            )
+            for n in near
         ),
         windows=windows,
+        scoped=tuple(
+            Scoped(tuple(table.add(t) for t in v.terms), v.within)
+            for v in vetoes
+            if isinstance(v, ScopedNoneConfig)
+        ),
     )

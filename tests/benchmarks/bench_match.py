@@ -22,10 +22,16 @@ Not run by pytest (tests/benchmarks is excluded); figures go to tests/benchmarks
 from __future__ import annotations
 
 import argparse
+import itertools
+import json
+import os
 import random
 import re
+import statistics
 import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -241,13 +247,107 @@ def bench_streams() -> None:
     )
 
 
+def measure_once(config: Path, articles: int, stream_items: int) -> dict[str, float]:
+    """CPU µs per article of whatever ``monitor`` is importable: generated and real text."""
+    import yaml
+
+    from monitor.topics.report import read_documents
+
+    rng = random.Random(SEED)
+    vocab = make_vocabulary(rng)
+    docs = make_articles(rng, vocab, articles)
+    out: dict[str, float] = {}
+    for count in (100, 1_000):
+        compiled = compile_topics(make_topics(random.Random(SEED + count), vocab, count))
+        for doc in docs[:500]:  # warm the word caches, as in a running daemon
+            compiled.match(doc)
+        start = time.process_time()
+        for doc in docs:
+            compiled.match(doc)
+        out[f"generated, {count} topics"] = (time.process_time() - start) / len(docs) * 1e6
+    files = sorted(STREAMS.glob("*.jsonl"))
+    if files:
+        shape = yaml.safe_load(config.read_text(encoding="utf-8"))
+        topics = compile_topics([TopicConfig.model_validate(t) for t in shape["topics"]])
+        lines = itertools.chain.from_iterable(f.open(encoding="utf-8") for f in files)
+        # every n-th item of all streams, so each stream is in the sample
+        items = [d for i, (_, d) in enumerate(read_documents(lines)) if i % 5 == 0]
+        items = items[:stream_items]
+        for doc in items[:500]:
+            topics.match(doc)
+        start = time.process_time()
+        for doc in items:
+            topics.match(doc)
+        out[f"streams, {config.name}"] = (time.process_time() - start) / len(items) * 1e6
+    return out
+
+
+def compare(ref: str, reps: int, articles: int, stream_items: int) -> None:
+    """Medians of interleaved runs of the engine at ``ref`` and of the working tree.
+
+    Each run is a fresh process; both sides match the same articles with the same
+    topics, including ``ref``'s config/monitor.yaml (the old topics on both engines: the
+    rule language's cost, not the new topics').
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        old = Path(tmp) / "old"
+        old.mkdir()
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", ref, "monitor", "config/monitor.yaml"],
+            capture_output=True,
+            check=True,
+        ).stdout
+        archive_path = Path(tmp) / "old.tar"
+        archive_path.write_bytes(archive)
+        with tarfile.open(archive_path) as tar:
+            tar.extractall(old, filter="data")
+        config = old / "config" / "monitor.yaml"
+        sides = {"before": old, "after": ROOT}
+        runs: dict[str, list[dict[str, float]]] = {"before": [], "after": []}
+        for rep in range(reps):
+            for side in ("before", "after") if rep % 2 == 0 else ("after", "before"):
+                result = subprocess.run(
+                    [
+                        sys.executable,
+                        __file__,
+                        "--measure-once",
+                        str(config),
+                        "--articles",
+                        str(articles),
+                        "--stream-items",
+                        str(stream_items),
+                    ],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                    env={**os.environ, "PYTHONPATH": str(sides[side])},
+                )
+                runs[side].append(json.loads(result.stdout))
+        print(f"{reps} interleaved runs a side ({ref} vs working tree), CPU µs per article:")
+        print(f"{'what':<34} {'before':>8} {'after':>8} {'change':>8}")
+        for key in runs["before"][0]:
+            before = statistics.median(r[key] for r in runs["before"])
+            after = statistics.median(r[key] for r in runs["after"])
+            print(f"{key:<34} {before:>8.1f} {after:>8.1f} {after / before - 1:>+8.1%}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--compare", metavar="GIT_REF", help="engine at REF vs working tree")
+    parser.add_argument("--reps", type=int, default=7, help="with --compare: runs a side")
+    parser.add_argument("--stream-items", type=int, default=8_000)
+    parser.add_argument("--measure-once", metavar="CONFIG", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--articles", type=int, default=20_000)
     parser.add_argument("--naive-budget", type=float, default=8.0, help="seconds per count")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds, best kept")
     parser.add_argument("--quick", action="store_true", help="2,000 articles, 2 s baselines")
     args = parser.parse_args()
+    if args.measure_once:
+        print(json.dumps(measure_once(args.measure_once, args.articles, args.stream_items)))
+        return
+    if args.compare:
+        compare(args.compare, args.reps, min(args.articles, 4_000), args.stream_items)
+        return
     if args.quick:
         args.articles, args.naive_budget = 2_000, 2.0
     bench_topics(args.articles, (10, 100, 1_000, 10_000), args.naive_budget, args.rounds)
