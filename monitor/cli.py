@@ -352,17 +352,32 @@ def _stop_on_signals() -> Iterator[threading.Event]:
 @main.command()
 @common_options
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-def feeds(config_path: Path, as_json: bool) -> None:
-    """Status of every feed: last poll, HTTP status, errors, next poll, articles."""
+@click.option(
+    "--reset",
+    "reset",
+    multiple=True,
+    metavar="NAME",
+    help="Forget this feed's errors (a gone one too) and poll it at the next tick.",
+)
+def feeds(config_path: Path, as_json: bool, reset: tuple[str, ...]) -> None:
+    """Status of every feed: last poll, HTTP status, errors, next poll and why, articles."""
+    import shutil
+
     from monitor.render import feed_json, feed_lines, print_feeds_table
 
     if as_json:
         utf8_stdout()
 
     config = read_config(config_path)
+    unknown = [n for n in reset if n not in {f.name for f in config.feeds}]
+    if unknown:
+        fail(f"{config_path} has no feed {', '.join(map(repr, unknown))}", EXIT_USAGE)
     engine = open_engine(config)
     try:
         storage.sync_feeds(engine, config.feed_specs(), datetime.now(UTC))
+        for name in reset:
+            storage.reset_feed(engine, name, datetime.now(UTC))
+            click.echo(f"reset {name}: polled at the next tick", err=True)
         # Disabled feeds too (SPEC: every feed), but only those still configured: the
         # database keeps feeds removed from the file as disabled rows, for their articles.
         configured = {f.name for f in config.feeds}
@@ -377,7 +392,8 @@ def feeds(config_path: Path, as_json: bool) -> None:
         for status in statuses:
             click.echo(feed_json(status))
     elif sys.stdout.isatty():
-        print_feeds_table(statuses, sys.stdout, color=True)
+        width = shutil.get_terminal_size((100, 24)).columns
+        print_feeds_table(statuses, sys.stdout, color=True, now=datetime.now(UTC), width=width)
     else:
         for line in feed_lines(statuses):
             click.echo(line)
