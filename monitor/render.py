@@ -234,13 +234,14 @@ FEED_COLUMNS = (
     "http",
     "last poll",
     "next poll",
-    "why",
     "errors",
     "articles",
     "last error",
     "url",
+    "why",
     "moved to",
 )
+"""Columns are only ever added at the end: scripts cut them by position."""
 
 
 def feed_lines(statuses: Sequence[FeedStatus]) -> list[str]:
@@ -264,11 +265,11 @@ def feed_lines(statuses: Sequence[FeedStatus]) -> list[str]:
                     str(s.http_status or "-"),
                     format_time(s.last_poll) or "-",
                     next_poll,
-                    next_poll_why(st).replace(" ", "_"),
                     str(s.errors),
                     str(st.articles),
                     plain(s.last_error, 300) or "-",
                     plain(st.spec.url, 2048),
+                    next_poll_why(st).replace(" ", "_"),
                     plain(s.moved_to, 2048) or "-",
                 )
             )

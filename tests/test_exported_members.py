@@ -35,6 +35,7 @@ SURFACES = {
         "SmtpConfig",
         "default_config_path",
         "load_config",
+        "load_config_checked",
         "parse_duration",
         "summarize_config",
     ],

@@ -174,10 +174,12 @@ def test_unknown_key_says_where_keys_are_allowed(write: Callable[[str], Path]) -
         """)
     assert problems(path) == [
         f"{path}:2: top level: unknown key 'interval' (allowed here: database, alert_log, "
-        "max_age, retention, tick, workers, lease, http, smtp, delivery, feeds, topics, notify); "
+        "max_age, retention, tick, workers, lease, http, smtp, delivery, feeds, topics, notify, "
+            "health, feed_down_after); "
         "'interval' belongs in a feed (feeds:)",
         f"{path}:6: feeds[0]: unknown key 'lang' "
-        "(allowed here: name, url, language, interval, enabled, fulltext)",
+        "(allowed here: name, url, language, interval, enabled, respect_cache_hints, "
+            "fulltext)",
     ]
 
 
