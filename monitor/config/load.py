@@ -143,6 +143,15 @@ class _Loader:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 if mark is not None else None
             what = exc.problem or exc.context or "invalid YAML"
+            opened = exc.context_mark
+            at_end = "stream end" in what or "end of stream" in what
+            if at_end and opened is not None and line is not None and opened.line + 1 < line:
+                # An unclosed [ { or quote is noticed where the file ends: the line to
+                # edit is where it was opened.
+                thing = (exc.context or "").removeprefix("while parsing ")
+                thing = thing.removeprefix("while scanning ")
+                what = f"{thing} opened here is never closed (the file ends at line {line})"
+                line = opened.line + 1
             kind = "error" if isinstance(exc, yaml.constructor.ConstructorError) else "syntax error"
             self.problem(line, f"YAML {kind}: {what}")
             raise self.fail() from exc

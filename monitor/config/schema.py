@@ -17,6 +17,7 @@ from sqlalchemy.exc import ArgumentError
 
 from monitor.alerts.cadence import parse_digest, parse_rate
 from monitor.topics.spec import TopicConfig
+from monitor.topics.text import LANGUAGES
 from monitor.types import FeedSpec
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
@@ -112,13 +113,26 @@ class HttpConfig(_Strict):
 class FeedConfig(_Strict):
     name: str = Field(min_length=1, max_length=200, pattern=r"^[^\s]+$")
     url: str = Field(min_length=1)
-    language: str | None = Field(default=None, pattern=r"^[a-z]{2}$")
+    language: str | None = None
     interval: Duration = timedelta(minutes=10)
     enabled: bool = True
     respect_cache_hints: bool | None = None
     """None: as ``http.respect_cache_hints`` says."""
     fulltext: Literal["auto", "always", "never"] = "auto"
     """Read the article page of new items (SPEC.md "Reading the article")."""
+
+    @field_validator("language")
+    @classmethod
+    def _check_language(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        code = value.strip().lower()
+        if code not in LANGUAGES:
+            raise ValueError(
+                f"unknown language {value!r}: the supported languages are "
+                f"{', '.join(LANGUAGES)} (leave it out for a feed in another language)"
+            )
+        return code
 
     @field_validator("url")
     @classmethod
