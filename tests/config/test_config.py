@@ -210,7 +210,7 @@ def test_wrong_type(write: Callable[[str], Path]) -> None:
     assert found[0].startswith(f"{path}:1: workers: must be a whole number")
     assert "(got 'many')" in found[0]
     assert found[1].startswith(f"{path}:3: feeds[0].enabled: must be true or false")
-    assert found[2].startswith(f"{path}:4: http: Input should be a valid dictionary")
+    assert found[2].startswith(f"{path}:4: http: must be a mapping (key: value)")
 
 
 def test_yaml_boolean_words_get_a_hint(write: Callable[[str], Path]) -> None:

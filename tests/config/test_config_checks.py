@@ -213,8 +213,8 @@ def test_topic_problems_after_a_refused_item_keep_their_own_index(
               - all: [["!!"]]
         """)
     assert problems(path) == [
-        f"{path}:2: topics[0].id: must be lower-case letters, digits, '.', '_' or '-', starting with a letter or a digit "
-        "(got 'Summit Talks')",
+        f"{path}:2: topics[0].id: must be lower-case letters, digits, '.', '_' or '-', "
+        "starting with a letter or a digit (got 'Summit Talks')",
         f"{path}:5: topics[0].all[1]: must be a list (- item, or [a, b]) (got 5)",
         f"{path}:6: topics[0].all[2][0]: empty term",
         f"{path}:8: topics[0].near[0].terms[1]: must be text (got 5) "
