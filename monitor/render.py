@@ -301,29 +301,47 @@ def print_feeds_table(
     statuses: Sequence[FeedStatus], out: TextIO, *, color: bool, now: datetime, width: int = 100
 ) -> None:
     """One line per feed, fitting ``width`` columns: times relative to ``now``; the URL
-    and the full error are in ``--json`` and the piped form."""
-    table = Table(header_style="bold", box=None, pad_edge=False)
-    table.add_column("feed", no_wrap=True, overflow="ellipsis", max_width=22)
-    table.add_column("status", no_wrap=True)
-    table.add_column("last ok", no_wrap=True)
-    table.add_column("next poll", no_wrap=True)
-    table.add_column("why", no_wrap=True, overflow="ellipsis", max_width=22)
-    table.add_column("err", no_wrap=True, justify="right")
-    table.add_column("arts", no_wrap=True, justify="right")
-    table.add_column("note", no_wrap=True, overflow="ellipsis", ratio=1)
+    and the whole error are in ``--json`` and the piped form."""
+    header = ("feed", "status", "last ok", "next poll", "why", "err", "arts", "note")
+    rows = []
     for st in statuses:
         s = st.state
         shown = shown_status(st)
         next_poll = {"disabled": "-", "gone": "stopped"}.get(shown) or relative(s.next_poll, now)
-        note = f"moved to {s.moved_to}" if s.moved_to else (s.last_error or "")
-        table.add_row(
-            Text(plain(st.spec.name, 200)),
-            Text(shown, style=_STATUS_STYLE.get(shown, "") if color else ""),
-            relative(s.last_success, now),
-            next_poll,
-            Text(next_poll_why(st)),
-            str(s.errors),
-            str(st.articles),
-            Text(plain(note, 300) or "-"),
+        note = f"moved to {s.moved_to}" if s.moved_to else (s.last_error or "-")
+        rows.append(
+            (
+                plain(st.spec.name, 200),
+                shown,
+                relative(s.last_success, now),
+                next_poll,
+                next_poll_why(st),
+                str(s.errors),
+                str(st.articles),
+                plain(note, 300),
+            )
         )
-    Console(file=out, no_color=not color, highlight=False, width=width).print(table)
+    caps = (20, 12, 9, 9, 22, 3, 6)  # the note takes what is left
+    widths = [
+        min(cap, max(len(header[i]), *(len(r[i]) for r in rows)) if rows else len(header[i]))
+        for i, cap in enumerate(caps)
+    ]
+    rest = max(8, width - sum(widths) - 2 * len(widths))
+    console = Console(file=out, no_color=not color, highlight=False, width=width, soft_wrap=True)
+    for index, row in enumerate([header, *rows]):
+        cells = [
+            _fit(v, w).rjust(w) if i in (5, 6) else _fit(v, w).ljust(w)
+            for i, (v, w) in enumerate(zip(row, widths, strict=False))
+        ]
+        line = Text("  ".join(cells) + "  " + _fit(row[7], rest))
+        if index == 0:
+            line.stylize("bold")
+        elif color and row[1] in _STATUS_STYLE:
+            start = len(cells[0]) + 2
+            line.stylize(_STATUS_STYLE[row[1]], start, start + len(row[1]))
+        line.rstrip()
+        console.print(line, overflow="ignore", crop=False)
+
+
+def _fit(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
