@@ -25,7 +25,7 @@ from monitor import storage
 from monitor.config import (
     Config,
     default_config_path,
-    load_config,
+    load_config_checked,
     parse_duration,
     summarize_config,
 )
@@ -79,13 +79,23 @@ def fail(message: str, code: int = EXIT_FAILURE) -> None:
     sys.exit(code)
 
 
-def read_config(path: Path) -> Config:
+def read_config(path: Path, *, delivers: bool = True, warn: bool = False) -> Config:
+    """The configuration, or every problem on stderr and exit 2.
+
+    ``delivers=False`` for commands that send nothing: a delivery secret missing from
+    their environment leaves its channel out instead of refusing. ``warn`` prints what
+    works but is likely a mistake (`monitor check`).
+    """
     try:
-        return load_config(path)
+        config, warnings = load_config_checked(path, delivers=delivers)
     except ConfigError as exc:
         for problem in exc.problems:
             click.echo(str(problem), err=True)
         sys.exit(EXIT_USAGE)
+    if warn:
+        for warning in warnings:
+            click.echo(f"warning: {warning}", err=True)
+    return config
 
 
 def open_engine(config: Config) -> Any:
@@ -133,7 +143,7 @@ def main() -> None:
 @common_options
 def check(config_path: Path) -> None:
     """Validate the configuration: a summary, or every problem as FILE:LINE: message."""
-    config = read_config(config_path)
+    config = read_config(config_path, delivers=False, warn=True)
     click.echo(summarize_config(config, config_path))
 
 
@@ -237,7 +247,7 @@ def alerts(
         utf8_stdout()
     from monitor.render import alert_json, alert_line, print_alerts_table
 
-    config = read_config(config_path)
+    config = read_config(config_path, delivers=False)
     since_at = parse_since(since, datetime.now(UTC))
     # Not an error (alerts of a topic or feed since removed are still stored), but a
     # typo should not pass for "no alerts".
@@ -352,17 +362,32 @@ def _stop_on_signals() -> Iterator[threading.Event]:
 @main.command()
 @common_options
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-def feeds(config_path: Path, as_json: bool) -> None:
-    """Status of every feed: last poll, HTTP status, errors, next poll, articles."""
+@click.option(
+    "--reset",
+    "reset",
+    multiple=True,
+    metavar="NAME",
+    help="Forget this feed's errors (a gone one too) and poll it at the next tick.",
+)
+def feeds(config_path: Path, as_json: bool, reset: tuple[str, ...]) -> None:
+    """Status of every feed: last poll, HTTP status, errors, next poll and why, articles."""
+    import shutil
+
     from monitor.render import feed_json, feed_lines, print_feeds_table
 
     if as_json:
         utf8_stdout()
 
-    config = read_config(config_path)
+    config = read_config(config_path, delivers=False)
+    unknown = [n for n in reset if n not in {f.name for f in config.feeds}]
+    if unknown:
+        fail(f"{config_path} has no feed {', '.join(map(repr, unknown))}", EXIT_USAGE)
     engine = open_engine(config)
     try:
         storage.sync_feeds(engine, config.feed_specs(), datetime.now(UTC))
+        for name in reset:
+            storage.reset_feed(engine, name, datetime.now(UTC))
+            click.echo(f"reset {name}: polled at the next tick", err=True)
         # Disabled feeds too (SPEC: every feed), but only those still configured: the
         # database keeps feeds removed from the file as disabled rows, for their articles.
         configured = {f.name for f in config.feeds}
@@ -377,7 +402,8 @@ def feeds(config_path: Path, as_json: bool) -> None:
         for status in statuses:
             click.echo(feed_json(status))
     elif sys.stdout.isatty():
-        print_feeds_table(statuses, sys.stdout, color=True)
+        width = shutil.get_terminal_size((100, 24)).columns
+        print_feeds_table(statuses, sys.stdout, color=True, now=datetime.now(UTC), width=width)
     else:
         for line in feed_lines(statuses):
             click.echo(line)
@@ -423,7 +449,7 @@ def match(
 
     if as_json:
         utf8_stdout()
-    config = read_config(config_path)
+    config = read_config(config_path, delivers=False)
     try:
         default_date = parse_published(date_text) if date_text is not None else None
     except ValueError as exc:

@@ -95,6 +95,17 @@ class Metrics:
             "When the last poll tick finished (unix seconds; 0 before the first).",
             registry=reg,
         )
+        self.last_success = Gauge(
+            "monitor_feed_last_success_timestamp_seconds",
+            "When each feed was last polled successfully (unix seconds).",
+            ["feed"],
+            registry=reg,
+        )
+        self.blind = Gauge(
+            "monitor_blind",
+            "1 while no enabled feed has been polled successfully for health.blind_after.",
+            registry=reg,
+        )
         self.ticks = Counter("monitor_ticks", "Poll ticks finished.", registry=reg)
         self.tick_duration = Histogram(
             "monitor_tick_duration_seconds",
@@ -106,6 +117,7 @@ class Metrics:
         self._lock = threading.Lock()
         self._poll_labels: set[tuple[str, str]] = set()
         self._feed_labels: set[str] = set()
+        self._success_labels: set[str] = set()
 
     def record_poll(self, feed: str, result: str, duration: float | None = None) -> None:
         """One poll of ``feed`` ended with ``result``; ``duration`` is the fetch time (s)."""
@@ -156,14 +168,26 @@ class Metrics:
         if duration is not None and duration >= 0:
             self.tick_duration.observe(duration)
 
+    def set_last_success(self, feed: str, at: datetime | None) -> None:
+        """When ``feed`` was last polled successfully (Unix time; a stale feed alert)."""
+        if at is None:
+            return
+        with self._lock:
+            self._success_labels.add(_label(feed))
+        self.last_success.labels(_label(feed)).set(at.timestamp())
+
     def retain_feeds(self, feeds: Collection[str]) -> None:
         """Drop the per-feed series of every feed not in ``feeds`` (call after a reload)."""
         keep = {_label(f) for f in feeds}
         with self._lock:
             stale_polls = {pair for pair in self._poll_labels if pair[0] not in keep}
             stale_feeds = {name for name in self._feed_labels if name not in keep}
+            stale_success = {name for name in self._success_labels if name not in keep}
             self._poll_labels -= stale_polls
             self._feed_labels -= stale_feeds
+            self._success_labels -= stale_success
+        for name in stale_success:
+            self.last_success.remove(name)
         for pair in stale_polls:
             self.polls.remove(*pair)
         for name in stale_feeds:

@@ -51,7 +51,7 @@ def mute(config_path: Path, target: str, duration: str, reason: str) -> None:
         length = parse_duration(duration)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--for") from None
-    config = read_config(config_path)
+    config = read_config(config_path, delivers=False)
     engine = open_engine(config)
     now = datetime.now(UTC)
     try:
@@ -72,7 +72,7 @@ def mute(config_path: Path, target: str, duration: str, reason: str) -> None:
 @click.argument("targets", nargs=-1, required=True)
 def unmute(config_path: Path, targets: tuple[str, ...]) -> None:
     """End mutes early: by topic id, alert id (its story), or #N from `monitor mutes`."""
-    config = read_config(config_path)
+    config = read_config(config_path, delivers=False)
     engine = open_engine(config)
     try:
         keys: list[str] = []
@@ -97,7 +97,7 @@ def unmute(config_path: Path, targets: tuple[str, ...]) -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def mutes(config_path: Path, as_json: bool) -> None:
     """The mutes in force, soonest to end first."""
-    config = read_config(config_path)
+    config = read_config(config_path, delivers=False)
     engine = open_engine(config)
     now = datetime.now(UTC)
     try:

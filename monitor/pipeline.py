@@ -3,8 +3,9 @@
 The only module that wires the stages together. Every outcome of a feed is a value
 (:class:`FeedOutcome`, its status a :class:`~monitor.types.PollStatus`); every poll
 ends in one place, where :mod:`monitor.feedstate.decider` decides the feed's next state
-and storage writes it with what the poll brought. One ``feed_polled`` log line per feed,
-with ``feed=`` bound once for everything logged during its poll. A feed problem never
+and storage writes it with what the poll brought. One log line per feed (``feed_polled``,
+or ``feed_failed`` with the reason first), with ``feed=`` bound once for everything
+logged during its poll. A feed problem never
 escapes; an exception that is not ours is logged with its traceback and re-raised.
 """
 
@@ -135,8 +136,17 @@ def _poll_logged(
         for alert in outcome.alerts:
             if alert.kind == "topic":
                 p.metrics.record_alert(alert.topic)
-    level = log.warning if outcome.status is PollStatus.ERROR else log.info
-    level(
+    if outcome.status in (PollStatus.ERROR, PollStatus.GONE):
+        # The reason first: what an operator scanning the log needs.
+        log.warning(
+            "feed_failed",
+            error=outcome.error,
+            status=outcome.status,
+            http_status=outcome.http_status,
+            duration=outcome.duration,
+        )
+        return outcome
+    log.info(
         "feed_polled",
         status=outcome.status,
         http_status=outcome.http_status,
@@ -238,6 +248,11 @@ def _end(
         now,
     )
     fetched = ending.fetched
+    if p.metrics is not None and saved.saved:
+        p.metrics.set_last_success(spec.name, decided.state.last_success)
+    moved = decided.state.moved_to
+    if moved is not None and moved != state.moved_to:
+        log.warning("feed_moved", url=spec.url, moved_to=moved, status=fetched.http_status)
     error = ending.reason or None
     if not saved.saved:
         if ending.status is PollStatus.OK:

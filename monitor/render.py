@@ -104,8 +104,9 @@ def poll_report(
             line += f" (HTTP {o.http_status})"
         topic_alerts = sum(a.kind == "topic" for a in o.alerts)
         line += f", {o.new} new, {o.matched} matched, {_count(topic_alerts, 'alert')}"
-        if o.linked:
-            line += f" ({o.linked} joined a story already alerted)"
+        why = _silent_matches(o.linked, o.old, o.matched - topic_alerts, catch_up=catch_up)
+        if why:
+            line += f": {why}"
         if o.error:
             line += f" — {plain(o.error)}"
         lines.append(line)
@@ -120,6 +121,21 @@ def poll_report(
         + (" (catch-up: no alerts raised)" if catch_up else "")
     )
     return lines
+
+
+def _silent_matches(linked: int, old: int, silent: int, *, catch_up: bool) -> str:
+    """Why matches raised no alert of their own (the poll summary): they joined a story
+    already alerted, were older than max_age, or the poll was a catch-up."""
+    if silent <= 0:
+        return ""
+    if catch_up:
+        return f"{silent} not alerted (catch-up)"
+    reasons = []
+    if linked:
+        reasons.append(f"{linked} joined a story already alerted")
+    if old:
+        reasons.append(f"{old} older than max_age")
+    return ", ".join(reasons)
 
 
 def _count(n: int, noun: str) -> str:
@@ -171,15 +187,29 @@ def _next_poll(status: FeedStatus) -> datetime | None:
     return status.state.next_poll if shown_status(status) not in ("disabled", "gone") else None
 
 
+def next_poll_why(status: FeedStatus) -> str:
+    """Why the next poll is when it is, in a few words: interval, backoff after N
+    errors, retry-after, cache hint, hot, gone (``-`` for a disabled feed)."""
+    shown = shown_status(status)
+    if shown == "disabled":
+        return "-"
+    s = status.state
+    reason = "gone" if shown == "gone" else (s.next_poll_reason or "interval")
+    if reason == "backoff":
+        return f"backoff after {_count(s.errors, 'error')}"
+    return reason.replace("-", " ") if reason == "cache-hint" else reason
+
+
 def feed_json(status: FeedStatus) -> str:
     s = status.state
+    shown = shown_status(status)
     return json.dumps(
         {
             "name": status.spec.name,
             "url": status.spec.url,
             "language": status.spec.language,
             "enabled": status.spec.enabled,
-            "status": shown_status(status),
+            "status": shown,
             "http_status": s.http_status,
             "articles": status.articles,
             "errors": s.errors,
@@ -187,6 +217,11 @@ def feed_json(status: FeedStatus) -> str:
             "last_poll": format_time(s.last_poll),
             "last_success": format_time(s.last_success),
             "next_poll": format_time(_next_poll(status)),
+            "next_poll_reason": None
+            if shown == "disabled"
+            else ("gone" if shown == "gone" else (s.next_poll_reason or "interval")),
+            "failing_since": format_time(s.failing_since),
+            "moved_to": s.moved_to,
             "interval": status.spec.interval.total_seconds(),
         },
         ensure_ascii=False,
@@ -203,7 +238,10 @@ FEED_COLUMNS = (
     "articles",
     "last error",
     "url",
+    "why",
+    "moved to",
 )
+"""Columns are only ever added at the end: scripts cut them by position."""
 
 
 def feed_lines(statuses: Sequence[FeedStatus]) -> list[str]:
@@ -231,39 +269,79 @@ def feed_lines(statuses: Sequence[FeedStatus]) -> list[str]:
                     str(st.articles),
                     plain(s.last_error, 300) or "-",
                     plain(st.spec.url, 2048),
+                    next_poll_why(st).replace(" ", "_"),
+                    plain(s.moved_to, 2048) or "-",
                 )
             )
         )
     return lines
 
 
-def print_feeds_table(statuses: Sequence[FeedStatus], out: TextIO, *, color: bool) -> None:
-    table = Table(header_style="bold")
-    for column in FEED_COLUMNS:
-        table.add_column(column, overflow="fold")
+def relative(value: datetime | None, now: datetime) -> str:
+    """``in 4 min``, ``3 h ago``, ``now``; ``-`` for nothing."""
+    if value is None:
+        return "-"
+    seconds = (value - now).total_seconds()
+    size = abs(seconds)
+    if size < 45:
+        return "now"
+    if size < 90 * 60:
+        amount = f"{round(size / 60)} min"
+    elif size < 36 * 3600:
+        amount = f"{round(size / 3600)} h"
+    else:
+        amount = f"{round(size / 86400)} d"
+    return f"in {amount}" if seconds > 0 else f"{amount} ago"
+
+
+_STATUS_STYLE = {"error": "red", "gone": "red", "ok": "green", "disabled": "dim"}
+
+
+def print_feeds_table(
+    statuses: Sequence[FeedStatus], out: TextIO, *, color: bool, now: datetime, width: int = 100
+) -> None:
+    """One line per feed, fitting ``width`` columns: times relative to ``now``; the URL
+    and the whole error are in ``--json`` and the piped form."""
+    header = ("feed", "status", "last ok", "next poll", "why", "err", "arts", "note")
+    rows = []
     for st in statuses:
         s = st.state
         shown = shown_status(st)
-        status = (
-            shown
-            if not color
-            else {
-                "error": "[red]error[/red]",
-                "gone": "[red]gone[/red]",
-                "ok": "[green]ok[/green]",
-                "disabled": "[dim]disabled[/dim]",
-            }.get(shown, shown)
+        next_poll = {"disabled": "-", "gone": "stopped"}.get(shown) or relative(s.next_poll, now)
+        note = f"moved to {s.moved_to}" if s.moved_to else (s.last_error or "-")
+        rows.append(
+            (
+                plain(st.spec.name, 200),
+                shown,
+                relative(s.last_success, now),
+                next_poll,
+                next_poll_why(st),
+                str(s.errors),
+                str(st.articles),
+                plain(note, 300),
+            )
         )
-        next_poll = {"disabled": "-", "gone": "stopped"}.get(shown) or _short_time(s.next_poll)
-        table.add_row(
-            st.spec.name,
-            status,
-            str(s.http_status or "-"),
-            _short_time(s.last_poll),
-            next_poll,
-            str(s.errors),
-            str(st.articles),
-            Text(plain(s.last_error, 120) or "-"),
-            Text(plain(st.spec.url, 120)),
-        )
-    Console(file=out, no_color=not color, highlight=False).print(table)
+    caps = (20, 12, 9, 9, 22, 3, 6)  # the note takes what is left
+    widths = [
+        min(cap, max(len(header[i]), *(len(r[i]) for r in rows)) if rows else len(header[i]))
+        for i, cap in enumerate(caps)
+    ]
+    rest = max(8, width - sum(widths) - 2 * len(widths))
+    console = Console(file=out, no_color=not color, highlight=False, width=width, soft_wrap=True)
+    for index, row in enumerate([header, *rows]):
+        cells = [
+            _fit(v, w).rjust(w) if i in (5, 6) else _fit(v, w).ljust(w)
+            for i, (v, w) in enumerate(zip(row, widths, strict=False))
+        ]
+        line = Text("  ".join(cells) + "  " + _fit(row[7], rest))
+        if index == 0:
+            line.stylize("bold")
+        elif color and row[1] in _STATUS_STYLE:
+            start = len(cells[0]) + 2
+            line.stylize(_STATUS_STYLE[row[1]], start, start + len(row[1]))
+        line.rstrip()
+        console.print(line, overflow="ignore", crop=False)
+
+
+def _fit(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"

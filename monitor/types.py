@@ -48,6 +48,13 @@ class FeedSpec:
     language: str | None = None
     interval: timedelta = timedelta(minutes=10)
     enabled: bool = True
+    respect_cache_hints: bool = False
+    """Whether the server's cache hints (``<ttl>``, Cache-Control, Expires) may
+    lengthen the interval (the operator's opt-in; Retry-After is always honoured)."""
+    max_hint_delay: timedelta = timedelta(hours=1)
+    """The longest a cache hint may push the next poll out."""
+    down_after: timedelta = timedelta(minutes=30)
+    """How long the feed must have been failing (at least 3 attempts) to be "down"."""
     fulltext: str = "auto"
     """Read article pages: auto (short items that hit a topic term), always, never."""
 
@@ -72,6 +79,23 @@ class FeedState:
     error, gone)."""
     down_since: datetime | None = None
     """Set while an operator "feed down" alert is outstanding."""
+    next_poll_reason: str | None = None
+    """Why the next poll is when it is: a :class:`NextPollReason` value."""
+    failing_since: datetime | None = None
+    """The first failure of the current run of failures (None after a success)."""
+    moved_to: str | None = None
+    """Where a permanent redirect (301/308) last sent the feed: the URL to configure."""
+
+
+class NextPollReason(StrEnum):
+    """Why a feed's next poll is when it is (``monitor feeds``, ``next_poll_reason``)."""
+
+    INTERVAL = "interval"
+    BACKOFF = "backoff"
+    RETRY_AFTER = "retry-after"
+    CACHE_HINT = "cache-hint"
+    HOT = "hot"
+    GONE = "gone"
 
 
 FetchStatus = Literal["ok", "not_modified", "error"]

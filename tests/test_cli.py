@@ -42,14 +42,35 @@ def test_check_lists_every_problem_with_file_and_line(tmp_path):
         )
 
 
-def test_missing_environment_variable_is_named(tmp_path):
+def test_a_missing_delivery_secret_is_named_and_only_delivering_commands_refuse(tmp_path):
     cfg = tmp_path / "c.yaml"
-    cfg.write_text("notify:\n  - webhook: ${NO_SUCH_HOOK_URL_X}\n", "utf-8")
+    cfg.write_text(
+        f"database: sqlite:///{tmp_path / 'm.db'}\nalert_log: {tmp_path / 'a.jsonl'}\n"
+        "feeds:\n  - name: f\n    url: http://127.0.0.1:9/f.xml\n"
+        "notify:\n  - webhook: ${NO_SUCH_HOOK_URL_X}\n",
+        "utf-8",
+    )
+
+    check = run_monitor("check", "-c", str(cfg))
+    poll = run_monitor("poll", "-c", str(cfg))
+
+    # check, alerts, feeds and match send nothing: a warning, not a refusal.
+    assert check.returncode == 0, check.stderr
+    assert f"warning: {cfg}:7:" in check.stderr and "NO_SUCH_HOOK_URL_X" in check.stderr
+    for command in (["alerts"], ["feeds", "--json"]):
+        assert run_monitor(*command, "-c", str(cfg)).returncode == 0
+    assert poll.returncode == 2
+    assert f"{cfg}:7:" in poll.stderr and "NO_SUCH_HOOK_URL_X" in poll.stderr
+
+
+def test_a_missing_variable_outside_delivery_is_an_error_everywhere(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("database: ${NO_SUCH_DB_URL_X}\n", "utf-8")
 
     result = run_monitor("check", "-c", str(cfg))
 
     assert result.returncode == 2
-    assert f"{cfg}:2:" in result.stderr and "NO_SUCH_HOOK_URL_X" in result.stderr
+    assert f"{cfg}:1:" in result.stderr and "NO_SUCH_DB_URL_X" in result.stderr
 
 
 def test_bad_usage_exits_2_and_missing_file_is_a_config_error(tmp_path):
@@ -184,11 +205,14 @@ def test_feeds_in_a_pipe_prints_a_header_and_one_whole_line_per_feed(write_confi
         "articles",
         "last_error",
         "url",
+        "why",
+        "moved_to",
     ]
     assert [row.split("\t")[0] for row in rows] == [long_name, "short"]
     for row in rows:
         fields = row.split("\t")
-        assert len(fields) == 9 and fields[-1] == url and fields[1] == "new"
+        assert len(fields) == 11 and fields[8] == url and fields[1] == "new"
+        assert fields[9:] == ["interval", "-"]
         assert fields[4].endswith("Z")  # next poll, ISO 8601 UTC
     assert "┃" not in result.stdout and "│" not in result.stdout
 

@@ -98,12 +98,16 @@ def test_failures_back_off_then_raise_feed_down_once_and_recovered_after(
         fetcher.error(URL, ErrorKind.CONNECT, "could not connect: refused")
     fetcher.feed(URL, [OTHER_EN])
 
-    outcomes = [poll(engine, fetcher, parser, NOW + timedelta(hours=i)) for i in range(6)]
+    # Attempts at 0, 10, 20, 30 and 40 minutes: down once failing for 30 min (the 4th).
+    at = [NOW + timedelta(minutes=10 * i) for i in range(6)]
+    outcomes = [poll(engine, fetcher, parser, when) for when in at]
 
     assert [o.status for o in outcomes] == [PollStatus.ERROR] * 5 + [PollStatus.OK]
     assert outcomes[0].error == "connect: could not connect: refused"
     raised = [(i, a.topic) for i, o in enumerate(outcomes) for a in o.alerts]
-    assert raised == [(4, "monitor:feed-down"), (5, "monitor:feed-recovered")]
+    assert raised == [(3, "monitor:feed-down"), (5, "monitor:feed-recovered")]
+    state = storage.load_feed_state(engine, "world")
+    assert state is not None and state.failing_since is None
 
 
 def test_a_gone_feed_stops_being_polled_with_one_operator_alert(

@@ -104,7 +104,7 @@ def test_same_article_in_two_feeds_raises_one_alert(httpserver, write_config, cl
     polled = [json.loads(line) for line in result.stderr.splitlines() if "feed_polled" in line]
     assert sorted((p["alerts"], p["linked"]) for p in polled) == [(0, 1), (1, 0)]
     assert "1 matched, 1 alert" in result.stdout
-    assert "1 matched, 0 alerts (1 joined a story already alerted)" in result.stdout
+    assert "1 matched, 0 alerts: 1 joined a story already alerted" in result.stdout
 
 
 def test_stories_that_share_a_front_page_link_alert_each(httpserver, write_config, cli, alert_log):

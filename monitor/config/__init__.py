@@ -13,7 +13,12 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from monitor.config.load import default_config_path, load_config, summarize_config
+    from monitor.config.load import (
+        default_config_path,
+        load_config,
+        load_config_checked,
+        summarize_config,
+    )
     from monitor.config.schema import Config, NotifyConfig, SmtpConfig, parse_duration
 
 _HOMES = {
@@ -22,6 +27,7 @@ _HOMES = {
     "SmtpConfig": "schema",
     "default_config_path": "load",
     "load_config": "load",
+    "load_config_checked": "load",
     "parse_duration": "schema",
     "summarize_config": "load",
 }
@@ -31,6 +37,7 @@ __all__ = [
     "SmtpConfig",
     "default_config_path",
     "load_config",
+    "load_config_checked",
     "parse_duration",
     "summarize_config",
 ]

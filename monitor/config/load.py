@@ -30,7 +30,13 @@ from monitor.errors import ConfigError, ConfigProblem
 from monitor.log import redact_url
 from monitor.topics.spec import TopicConfig
 
-__all__ = ["default_config_path", "load_config", "redact_url", "summarize_config"]
+__all__ = [
+    "default_config_path",
+    "load_config",
+    "load_config_checked",
+    "redact_url",
+    "summarize_config",
+]
 
 DEFAULT_CONFIG = Path("config/monitor.yaml")
 
@@ -58,15 +64,32 @@ def default_config_path(env: Mapping[str, str] | None = None) -> Path:
     return Path(value) if value else DEFAULT_CONFIG
 
 
-def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> Config:
+def load_config(
+    path: str | Path, *, env: Mapping[str, str] | None = None, delivers: bool = True
+) -> Config:
     """Read, substitute, validate. Raises :class:`ConfigError` with every problem."""
+    return load_config_checked(path, env=env, delivers=delivers)[0]
+
+
+def load_config_checked(
+    path: str | Path, *, env: Mapping[str, str] | None = None, delivers: bool = True
+) -> tuple[Config, list[ConfigProblem]]:
+    """:func:`load_config`, and the warnings: what works but is likely a mistake.
+
+    ``delivers=False`` is for the commands that send nothing (``alerts``, ``feeds``,
+    ``match``, ``check``): an environment variable missing under ``notify:`` or
+    ``smtp:`` (a delivery secret kept out of their environment) is then a warning and
+    that channel is left out, instead of an error.
+    """
     name = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise ConfigError([ConfigProblem(name, None, f"cannot read the file: {reason}")]) from exc
-    return _Loader(name, os.environ if env is None else env).load(text)
+    loader = _Loader(name, os.environ if env is None else env, delivers=delivers)
+    config = loader.load(text)
+    return config, loader.warnings
 
 
 _MAX_VALUES = 100_000
@@ -79,10 +102,14 @@ class _TooLargeError(Exception):
 class _Loader:
     """One load: the node tree's lines, the problems found so far."""
 
-    def __init__(self, file: str, env: Mapping[str, str]) -> None:
+    def __init__(self, file: str, env: Mapping[str, str], *, delivers: bool = True) -> None:
         self.file = file
         self.env = env
+        self.delivers = delivers
         self.problems: list[ConfigProblem] = []
+        self.warnings: list[ConfigProblem] = []
+        self.undelivered: set[Loc] = set()
+        """``notify`` entries (and ``smtp``) left out for a missing delivery variable."""
         self.lines: dict[Loc, int] = {}
         self.reported: set[Loc] = set()
         self.scalars: dict[Loc, str] = {}
@@ -116,6 +143,15 @@ class _Loader:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 if mark is not None else None
             what = exc.problem or exc.context or "invalid YAML"
+            opened = exc.context_mark
+            at_end = "stream end" in what or "end of stream" in what
+            if at_end and opened is not None and line is not None and opened.line + 1 < line:
+                # An unclosed [ { or quote is noticed where the file ends: the line to
+                # edit is where it was opened.
+                thing = (exc.context or "").removeprefix("while parsing ")
+                thing = thing.removeprefix("while scanning ")
+                what = f"{thing} opened here is never closed (the file ends at line {line})"
+                line = opened.line + 1
             kind = "error" if isinstance(exc, yaml.constructor.ConstructorError) else "syntax error"
             self.problem(line, f"YAML {kind}: {what}")
             raise self.fail() from exc
@@ -186,6 +222,17 @@ class _Loader:
                     f"{where(loc)}: invalid variable reference {match.group(0)!r}"
                     " (write ${NAME}, or $${…} for a literal ${…})",
                 )
+            elif name not in self.env and not self.delivers and _delivery_section(loc):
+                self.warnings.append(
+                    ConfigProblem(
+                        self.file,
+                        line,
+                        f"{where(loc)}: environment variable {name} is not set "
+                        "(needed to deliver: `monitor run`, `poll` and `deliver` refuse to start)",
+                    )
+                )
+                self.undelivered.add(loc[:2] if loc[0] == "notify" else loc[:1])
+                return match.group(0)
             elif name not in self.env:
                 self.problem(line, f"{where(loc)}: environment variable {name} is not set")
             else:
@@ -227,6 +274,8 @@ class _Loader:
         for key, empty in _EMPTY_SECTIONS.items():
             if key in data and data[key] is None:
                 data[key] = empty()
+        if self.undelivered:
+            self._leave_out_undelivered(data)
         self._check_cross(data)
         try:
             config = Config.model_validate(data)
@@ -237,7 +286,25 @@ class _Loader:
             self._check_channels(config)
         if self.problems or config is None:
             raise self.fail()
+        if config.feeds and not any(f.enabled for f in config.feeds):
+            self.warnings.append(
+                ConfigProblem(
+                    self.file, self.line_of(("feeds",)), "no feed is enabled: nothing is polled"
+                )
+            )
+        elif not config.feeds:
+            self.warnings.append(ConfigProblem(self.file, None, "no feeds: nothing is polled"))
         return config
+
+    def _leave_out_undelivered(self, data: dict[Any, Any]) -> None:
+        """Drop the channels (and ``smtp:``) whose delivery variables are missing, for
+        a command that delivers nothing. Line numbers stay those of the file."""
+        if ("smtp",) in self.undelivered:
+            data.pop("smtp", None)
+        notify = data.get("notify")
+        if isinstance(notify, list):
+            gone = {loc[1] for loc in self.undelivered if loc[0] == "notify" and len(loc) > 1}
+            data["notify"] = [e for i, e in enumerate(notify) if i not in gone]
 
     def _check_channels(self, config: Config) -> None:
         """Build the channels as `monitor run` will (nothing is contacted), so a channel
@@ -395,6 +462,11 @@ def _groups(topic: dict[Any, Any], loc: Loc) -> Iterator[tuple[Loc, Any]]:
         groups = block.get("all")
         for j, group in enumerate(groups if isinstance(groups, list) else []):
             yield (*block_loc, "all", j), group
+
+
+def _delivery_section(loc: Loc) -> bool:
+    """Whether a value belongs to what only delivery needs (a channel, the mail server)."""
+    return bool(loc) and loc[0] in ("notify", "smtp")
 
 
 def _line(node: yaml.Node) -> int:

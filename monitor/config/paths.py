@@ -90,9 +90,58 @@ def error_message(error: Mapping[str, Any], loc: Loc) -> str:
         return _unknown_key(loc)
     if msg.startswith(("Value error, ", "Assertion failed, ")):
         return msg.split(", ", 1)[1]
+    msg = _sentence(kind, msg, error.get("ctx") or {})
     if "input" in error and not isinstance(error["input"], dict | list):
         shown = repr(error["input"])
         msg += f" (got {shown if len(shown) <= 60 else shown[:57] + '...'})"
+    return msg
+
+
+_SENTENCES: dict[str, str] = {
+    "bool_parsing": "must be true or false",
+    "bool_type": "must be true or false",
+    "int_parsing": "must be a whole number",
+    "int_type": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "float_parsing": "must be a number",
+    "float_type": "must be a number",
+    "string_type": "must be text",
+    "list_type": "must be a list (- item, or [a, b])",
+    "dict_type": "must be a mapping (key: value)",
+    "model_type": "must be a mapping (key: value)",
+    "model_attributes_type": "must be a mapping (key: value)",
+    "string_too_short": "must not be empty",
+    "too_short": "must not be empty",
+    "finite_number": "must be a finite number",
+}
+
+
+_PATTERNS = {
+    r"^[^\s]+$": "must not contain spaces",
+    r"^[a-z0-9][a-z0-9_.-]*$": "must be lower-case letters, digits, '.', '_' or '-', "
+    "starting with a letter or a digit",
+}
+
+
+def _sentence(kind: str, msg: str, ctx: Mapping[str, Any]) -> str:
+    """Pydantic's wording (``Input should be a valid boolean, unable to …``) as a short
+    sentence an operator reads (``must be true or false``)."""
+    if kind in _SENTENCES:
+        return _SENTENCES[kind]
+    if kind == "string_pattern_mismatch":
+        pattern = str(ctx.get("pattern"))
+        return _PATTERNS.get(pattern, f"does not have the expected form ({pattern})")
+    if kind == "string_too_long":
+        return f"must be at most {ctx.get('max_length')} characters long"
+    if kind in ("greater_than_equal", "greater_than"):
+        return f"must be at least {ctx.get('ge', ctx.get('gt'))}"
+    if kind in ("less_than_equal", "less_than"):
+        return f"must be at most {ctx.get('le', ctx.get('lt'))}"
+    if kind == "literal_error":
+        return f"must be {ctx.get('expected')}"
+    for prefix in ("Input should be ", "String should ", "Value should "):
+        if msg.startswith(prefix):
+            return "must " + ("be " if prefix == "Input should be " else "") + msg[len(prefix) :]
     return msg
 
 

@@ -7,6 +7,7 @@ errors into ``FILE:LINE: message`` is :mod:`monitor.config.load`'s job.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
@@ -16,6 +17,7 @@ from sqlalchemy.exc import ArgumentError
 
 from monitor.alerts.cadence import parse_digest, parse_rate
 from monitor.topics.spec import TopicConfig
+from monitor.topics.text import LANGUAGES
 from monitor.types import FeedSpec
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
@@ -85,6 +87,16 @@ class HttpConfig(_Strict):
     user_agent: str | None = None
     timeout: Duration = timedelta(seconds=30)
     max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    respect_cache_hints: bool = False
+    """Let every feed's cache hints lengthen its interval (a feed can say otherwise)."""
+    max_hint_delay: Duration = timedelta(hours=1)
+
+    @field_validator("max_hint_delay")
+    @classmethod
+    def _check_hint_delay(cls, value: timedelta) -> timedelta:
+        if value > timedelta(hours=24):
+            raise ValueError("max_hint_delay is at most 24h")
+        return value
 
     @field_validator("listen")
     @classmethod
@@ -101,11 +113,26 @@ class HttpConfig(_Strict):
 class FeedConfig(_Strict):
     name: str = Field(min_length=1, max_length=200, pattern=r"^[^\s]+$")
     url: str = Field(min_length=1)
-    language: str | None = Field(default=None, pattern=r"^[a-z]{2}$")
+    language: str | None = None
     interval: Duration = timedelta(minutes=10)
     enabled: bool = True
+    respect_cache_hints: bool | None = None
+    """None: as ``http.respect_cache_hints`` says."""
     fulltext: Literal["auto", "always", "never"] = "auto"
     """Read the article page of new items (SPEC.md "Reading the article")."""
+
+    @field_validator("language")
+    @classmethod
+    def _check_language(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        code = value.strip().lower()
+        if code not in LANGUAGES:
+            raise ValueError(
+                f"unknown language {value!r}: the supported languages are "
+                f"{', '.join(LANGUAGES)} (leave it out for a feed in another language)"
+            )
+        return code
 
     @field_validator("url")
     @classmethod
@@ -206,6 +233,11 @@ class LeaseConfig(_Strict):
         return value
 
 
+class HealthConfig(_Strict):
+    blind_after: Duration = timedelta(minutes=15)
+    """No enabled feed polled successfully for this long: ``monitor:blind``."""
+
+
 class Config(_Strict):
     database: str = "sqlite:///data/monitor.db"
     alert_log: str = "data/alerts.jsonl"
@@ -220,6 +252,9 @@ class Config(_Strict):
     feeds: list[FeedConfig] = Field(default_factory=list)
     topics: list[TopicConfig] = Field(default_factory=list)
     notify: list[NotifyConfig] = Field(default_factory=list)
+    health: HealthConfig = HealthConfig()
+    feed_down_after: Duration = timedelta(minutes=30)
+    """A feed failing this long (and at least 3 attempts) is "down": an operator alert."""
 
     @field_validator("database")
     @classmethod
@@ -227,4 +262,16 @@ class Config(_Strict):
         return normalize_database_url(value)
 
     def feed_specs(self) -> list[FeedSpec]:
-        return [f.spec() for f in self.feeds]
+        return [
+            replace(
+                f.spec(),
+                respect_cache_hints=(
+                    f.respect_cache_hints
+                    if f.respect_cache_hints is not None
+                    else self.http.respect_cache_hints
+                ),
+                max_hint_delay=self.http.max_hint_delay,
+                down_after=self.feed_down_after,
+            )
+            for f in self.feeds
+        ]

@@ -17,8 +17,20 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from monitor.feedstate.health import after_failure, after_success
-from monitor.feedstate.schedule import next_poll_after_failure, next_poll_after_success
-from monitor.types import Alert, ErrorKind, FeedSpec, FeedState, FetchResult, PollStatus
+from monitor.feedstate.schedule import (
+    Schedule,
+    next_poll_after_failure,
+    next_poll_after_success,
+)
+from monitor.types import (
+    Alert,
+    ErrorKind,
+    FeedSpec,
+    FeedState,
+    FetchResult,
+    NextPollReason,
+    PollStatus,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,17 +63,29 @@ class NextState:
 
 def next_poll(
     spec: FeedSpec, ending: PollEnding, errors: int, now: datetime, rng: random.Random
-) -> datetime | None:
-    """When to poll next after ``ending``; ``errors`` counts this failure too."""
+) -> Schedule:
+    """When to poll next after ``ending``, and why; ``errors`` counts this failure too.
+
+    ``fetched.retry_after`` holds Retry-After after a 429/503 and the response's cache
+    hint (Cache-Control, Expires) after a 2xx or 304: the fetcher's reading of each.
+    """
     fetched = ending.fetched
     if ending.status is PollStatus.GONE:
-        return None
+        return Schedule(None, NextPollReason.GONE)
     if ending.status is PollStatus.ERROR:
         return next_poll_after_failure(
-            now, spec.interval, errors, hint=fetched.retry_after, rng=rng
+            now, spec.interval, errors, retry_after=fetched.retry_after, rng=rng
         )
     ttl = ending.ttl if ending.status is PollStatus.OK else None
-    return next_poll_after_success(now, spec.interval, hint=fetched.retry_after, ttl=ttl, rng=rng)
+    return next_poll_after_success(
+        now,
+        spec.interval,
+        hint=fetched.retry_after,
+        ttl=ttl,
+        rng=rng,
+        respect_hints=spec.respect_cache_hints,
+        max_hint_delay=spec.max_hint_delay,
+    )
 
 
 # --- The decision. ------------------------------------------------------------------------
@@ -82,6 +106,7 @@ def decide_next_state(
         etag = fetched.etag or state.etag
         last_modified = fetched.last_modified or state.last_modified
         content_hash = ending.body_hash or state.content_hash
+    schedule = next_poll(spec, ending, 0, now, rng)
     succeeded = replace(
         state,
         etag=etag,
@@ -93,7 +118,10 @@ def decide_next_state(
         last_success=now,
         http_status=fetched.http_status,
         status=ending.status.value,
-        next_poll=next_poll(spec, ending, 0, now, rng),
+        next_poll=schedule.at,
+        next_poll_reason=schedule.reason.value,
+        failing_since=None,
+        moved_to=fetched.permanent_redirect or state.moved_to,
     )
     return NextState(*after_success(succeeded, now))
 
@@ -106,6 +134,7 @@ def _after_failure(
     if gone:
         ending = replace(ending, status=PollStatus.GONE)
     errors = state.errors + 1
+    schedule = next_poll(spec, ending, errors, now, rng)
     failed = replace(
         state,
         errors=errors,
@@ -113,6 +142,10 @@ def _after_failure(
         last_poll=now,
         http_status=fetched.http_status,
         status=ending.status.value,
-        next_poll=next_poll(spec, ending, errors, now, rng),
+        next_poll=schedule.at,
+        next_poll_reason=schedule.reason.value,
+        failing_since=state.failing_since or now,
     )
-    return NextState(*after_failure(failed, ending.reason, now, gone=gone))
+    return NextState(
+        *after_failure(failed, ending.reason, now, gone=gone, down_after=spec.down_after)
+    )

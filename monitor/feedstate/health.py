@@ -1,8 +1,10 @@
 """Feed health decisions: when a failing feed becomes "down", when it recovered.
 
 Pure: state and ``now`` in, new state and operator alerts out. A feed is never
-dropped silently: after 5 consecutive failures or 24 h without a success, an
-operator alert says so once; a success after that says "recovered". The alerts
+dropped silently: once it has been failing for ``down_after`` (default 30 min) over at
+least :data:`DOWN_AFTER_ATTEMPTS` attempts, an operator alert says so once; a success
+after that says "recovered". (Backoff retries a failing feed at least every
+``max(interval, 30m)``, so the line is crossed on time.) The alerts
 themselves are made by :mod:`monitor.alerts.operator`; the next state as a whole is
 :mod:`monitor.feedstate.decider`'s.
 """
@@ -15,12 +17,17 @@ from datetime import datetime, timedelta
 from monitor.alerts.operator import operator_alert
 from monitor.types import Alert, FeedState
 
-DOWN_AFTER_ERRORS = 5
-DOWN_AFTER = timedelta(hours=24)
+DOWN_AFTER_ATTEMPTS = 3
+DOWN_AFTER = timedelta(minutes=30)
 
 
 def after_failure(
-    state: FeedState, reason: str, now: datetime, *, gone: bool = False
+    state: FeedState,
+    reason: str,
+    now: datetime,
+    *,
+    gone: bool = False,
+    down_after: timedelta = DOWN_AFTER,
 ) -> tuple[FeedState, tuple[Alert, ...]]:
     """The down/gone alert to raise, if this failure crosses the line."""
     if gone:
@@ -29,13 +36,12 @@ def after_failure(
             "feed-gone", state.name, f"feed gone: {state.name}: {said} (polling stopped)", now
         )
         return replace(state, down_since=state.down_since or now), (alert,)
-    first_failure = state.last_success or state.last_poll
-    long_down = (
-        first_failure is not None
-        and now - first_failure >= DOWN_AFTER
-        and (state.last_success is not None)
-    )
-    if state.down_since is None and (state.errors >= DOWN_AFTER_ERRORS or long_down):
+    failing_since = state.failing_since or now
+    if (
+        state.down_since is None
+        and state.errors >= DOWN_AFTER_ATTEMPTS
+        and now - failing_since >= down_after
+    ):
         alert = operator_alert("feed-down", state.name, f"feed down: {state.name}: {reason}", now)
         return replace(state, down_since=now), (alert,)
     return state, ()

@@ -13,7 +13,7 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
@@ -36,6 +36,7 @@ from monitor.pipeline import FeedOutcome, Pipeline, poll_feed
 from monitor.service.delivery import Deliverer
 from monitor.service.passes import run_pass
 from monitor.topics import TopicSet, compile_topics
+from monitor.types import FeedSpec
 
 log = get_logger("monitor.service.app")
 
@@ -84,9 +85,12 @@ class App:
         pass of :func:`monitor.service.passes.run_pass` (see there, also for
         ``keep_claiming`` and what happens when the database goes away)."""
         pipe = pipeline or self.pipeline
+        # The database's feed rows hold what claiming needs (name, URL, interval); the
+        # rest of a feed's settings (cache hints, when it is down …) come from the file.
+        configured = {s.name: s for s in self.config.feed_specs()}
         return run_pass(
             self.engine,
-            lambda spec, state: poll_feed(pipe, spec, state, self.now()),
+            lambda spec, state: poll_feed(pipe, _configured(spec, configured), state, self.now()),
             owner=self.owner,
             now=self.now,
             lease=self.config.lease.feeds,
@@ -117,6 +121,15 @@ class App:
         for channel in self.channels.values():
             channel.close()
         self.engine.dispose()
+
+
+def _configured(stored: FeedSpec, configured: Mapping[str, FeedSpec]) -> FeedSpec:
+    """The feed as the configuration has it, with the stored row's URL and interval
+    (the same, once synced; a feed the file no longer has keeps its stored spec)."""
+    spec = configured.get(stored.name)
+    if spec is None:
+        return stored
+    return replace(spec, url=stored.url, interval=stored.interval, enabled=stored.enabled)
 
 
 def alert_policy(

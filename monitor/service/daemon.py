@@ -31,6 +31,7 @@ from monitor import storage
 from monitor.config.load import load_config
 from monitor.config.schema import Config
 from monitor.errors import ConfigError, MonitorError, StorageError
+from monitor.feedstate.blindness import Sight, check_sight
 from monitor.log import get_logger
 from monitor.metrics import Metrics
 from monitor.service import systemd
@@ -114,6 +115,8 @@ class Daemon:
     retry_at: float = 0.0
     """time.monotonic() before which database work waits (backoff during an outage)."""
     signals: int = 0
+    sight: Sight = Sight.SIGHTED
+    """Whether any feed was polled successfully within ``health.blind_after``."""
     scheduler: BlockingScheduler | None = None
     _busy: threading.Lock = field(default_factory=threading.Lock)
     _reload_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -140,6 +143,7 @@ class Daemon:
             )
             self.app.deliver(stop=self.stop, wait=False)
             failing = storage.count_failing_feeds(self.app.engine)
+            self._check_sight()
         except StorageError as exc:
             self._db_down(exc)
             systemd.watchdog()
@@ -150,7 +154,8 @@ class Daemon:
         self.metrics.set_failing(failing)
         self.metrics.record_tick(self.last_tick, duration)
         systemd.watchdog()
-        log.info(
+        # An idle tick (nothing was due) is routine: the log says so only at debug level.
+        (log.info if outcomes else log.debug)(
             "tick_finished",
             feeds=len(outcomes),
             new=sum(o.new for o in outcomes),
@@ -158,6 +163,30 @@ class Daemon:
             failed=sum(o.status is PollStatus.ERROR for o in outcomes),
             duration=round(duration, 3),
         )
+
+    def _check_sight(self) -> None:
+        """Blind when no enabled feed has been polled successfully for
+        ``health.blind_after``: one operator alert, and /healthz says so."""
+        last_success, enabled = storage.last_success_of_any(self.app.engine)
+        now = utcnow()
+        checked = check_sight(
+            self.sight,
+            last_success=last_success,
+            watching_since=self.started_at,
+            enabled_feeds=enabled,
+            now=now,
+            blind_after=self.config.health.blind_after,
+        )
+        if checked.alert is not None:
+            storage.save_operator_alert(
+                self.app.engine, checked.alert, self.app.pipeline.policy, now
+            )
+            if checked.sight is Sight.BLIND:
+                log.error("monitor_blind", since=checked.since.isoformat(), feeds=enabled)
+            else:
+                log.info("monitor_sighted")
+        self.sight = checked.sight
+        self.metrics.blind.set(1 if checked.sight is Sight.BLIND else 0)
 
     def deliver(self) -> None:
         if self.stop.is_set() or self._backing_off():
@@ -295,7 +324,7 @@ class Daemon:
         # A pass keeps claiming due feeds for up to one poll's deadlines while its
         # slowest feed runs, and a feed claimed last may take them again.
         slack = 2 * self._deadlines()
-        return tick_health(
+        ok, details = tick_health(
             self.last_tick,
             tick_interval(self.config),
             utcnow(),
@@ -303,6 +332,15 @@ class Daemon:
             started_at=self.started_at,
             slack=slack,
         )
+        if self.sight is Sight.BLIND:
+            blind = (
+                "blind: no enabled feed polled successfully for "
+                f"{self.config.health.blind_after.total_seconds():.0f}s"
+            )
+            details["reason"] = "; ".join(filter(None, [str(details.get("reason") or ""), blind]))
+            details["status"] = "blind"
+            return False, details
+        return ok, details
 
     # --- signals ----------------------------------------------------------
     def on_signal(self, signum: int, _frame: FrameType | None) -> None:
@@ -420,6 +458,9 @@ def run_daemon(config: Config, config_path: Path, *, engine: Engine | None = Non
         tick=interval,
         listen=config.http.listen,
         pid=os.getpid(),
+        config=str(config_path),
+        database=storage.redacted(config.database),
+        alert_log=config.alert_log,
     )
     threading.Thread(target=daemon.watch_ticks, name="tick-watch", daemon=True).start()
     systemd.ready()

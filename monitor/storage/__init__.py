@@ -21,9 +21,11 @@ from monitor.storage.feeds import (
     FeedStatus,
     claim_feeds,
     count_failing_feeds,
+    last_success_of_any,
     list_feed_status,
     load_feed_state,
     release_feeds,
+    reset_feed,
     sync_feeds,
 )
 from monitor.storage.leases import release_dead_leases
@@ -85,6 +87,7 @@ __all__ = [
     "hold_for_window",
     "iter_stored_articles",
     "known_articles",
+    "last_success_of_any",
     "list_alerts",
     "list_feed_status",
     "load_feed_state",
@@ -102,6 +105,7 @@ __all__ = [
     "release_deliveries",
     "release_feeds",
     "rename_channels",
+    "reset_feed",
     "revive_dead_deliveries",
     "save_feed_update",
     "save_operator_alert",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
@@ -78,6 +78,9 @@ def sync_feeds(engine: Engine, specs: Sequence[FeedSpec], now: datetime) -> None
                     next_poll=now,
                     down_since=None,
                     last_error=None,
+                    failing_since=None,
+                    moved_to=None,
+                    next_poll_reason=None,
                 )
             elif "interval_s" in changed and row.status != "error":
                 changed["next_poll"] = min(row.next_poll or now, now + spec.interval)
@@ -112,7 +115,31 @@ def _state(r: Row[Any]) -> FeedState:
         http_status=r.http_status,
         status=r.status,
         down_since=r.down_since,
+        next_poll_reason=r.next_poll_reason,
+        failing_since=r.failing_since,
+        moved_to=r.moved_to,
     )
+
+
+@translates_errors
+def reset_feed(engine: Engine, name: str, now: datetime) -> bool:
+    """`monitor feeds --reset`: forget a feed's errors (a gone feed included) and poll
+    it at the next tick. False when no such feed is stored."""
+    with write_transaction(engine) as conn:
+        result = conn.execute(
+            update(FeedRow)
+            .where(FeedRow.name == name)
+            .values(
+                status="new",
+                errors=0,
+                last_error=None,
+                down_since=None,
+                failing_since=None,
+                next_poll=now,
+                next_poll_reason=None,
+            )
+        )
+    return bool(result.rowcount)
 
 
 @translates_errors
@@ -190,6 +217,9 @@ def write_feed_state(conn: Connection, state: FeedState, *, owner: str | None) -
         "http_status": state.http_status,
         "status": state.status,
         "down_since": state.down_since,
+        "next_poll_reason": state.next_poll_reason,
+        "failing_since": state.failing_since,
+        "moved_to": state.moved_to,
         "lease_owner": None,
         "lease_until": None,
     }
@@ -238,6 +268,23 @@ def list_feed_status(engine: Engine, *, include_disabled: bool = False) -> list[
 _FAILING = select(func.count()).where(
     FeedRow.enabled.is_(True), FeedRow.status.in_(("error", "gone"))
 )
+
+
+_LAST_SUCCESS = select(func.max(FeedRow.last_success), func.count()).where(
+    FeedRow.enabled.is_(True)
+)
+
+
+@translates_errors
+def last_success_of_any(engine: Engine) -> tuple[datetime | None, int]:
+    """The newest successful poll of any enabled feed, and how many feeds are enabled
+    (whether the monitor sees anything at all; read every tick)."""
+    with engine.connect() as conn:
+        row = conn.execute(_LAST_SUCCESS).one()
+    newest = row[0]
+    if newest is not None and newest.tzinfo is None:
+        newest = newest.replace(tzinfo=UTC)
+    return newest, int(row[1] or 0)
 
 
 @translates_errors

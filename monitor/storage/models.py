@@ -112,6 +112,9 @@ class FeedRow(Base):
     last_success: Mapped[datetime | None] = mapped_column(UTCDateTime)
     next_poll: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     down_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_poll_reason: Mapped[str | None] = mapped_column(NulFreeString(32))
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    moved_to: Mapped[str | None] = mapped_column(NulFreeText)
     lease_owner: Mapped[str | None] = mapped_column(NulFreeString(100))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -118,7 +118,7 @@ def test_yaml_syntax_error_names_its_line(write: Callable[[str], Path]) -> None:
         """)
     found = problems(path)
     assert len(found) == 1
-    assert found[0].startswith(f"{path}:5: YAML syntax error")
+    assert found[0].startswith(f"{path}:3: YAML syntax error: a quoted scalar opened here")
 
 
 def test_bad_indentation_names_its_line(write: Callable[[str], Path]) -> None:
@@ -174,10 +174,12 @@ def test_unknown_key_says_where_keys_are_allowed(write: Callable[[str], Path]) -
         """)
     assert problems(path) == [
         f"{path}:2: top level: unknown key 'interval' (allowed here: database, alert_log, "
-        "max_age, retention, tick, workers, lease, http, smtp, delivery, feeds, topics, notify); "
+        "max_age, retention, tick, workers, lease, http, smtp, delivery, feeds, topics, notify, "
+        "health, feed_down_after); "
         "'interval' belongs in a feed (feeds:)",
         f"{path}:6: feeds[0]: unknown key 'lang' "
-        "(allowed here: name, url, language, interval, enabled, fulltext)",
+        "(allowed here: name, url, language, interval, enabled, respect_cache_hints, "
+        "fulltext)",
     ]
 
 
@@ -205,25 +207,24 @@ def test_wrong_type(write: Callable[[str], Path]) -> None:
         """)
     found = problems(path)
     assert len(found) == 3
-    assert found[0].startswith(f"{path}:1: workers: Input should be a valid integer")
+    assert found[0].startswith(f"{path}:1: workers: must be a whole number")
     assert "(got 'many')" in found[0]
-    assert found[1].startswith(f"{path}:3: feeds[0].enabled: Input should be a valid boolean")
-    assert found[2].startswith(f"{path}:4: http: Input should be a valid dictionary")
+    assert found[1].startswith(f"{path}:3: feeds[0].enabled: must be true or false")
+    assert found[2].startswith(f"{path}:4: http: must be a mapping (key: value)")
 
 
 def test_yaml_boolean_words_get_a_hint(write: Callable[[str], Path]) -> None:
     path = write("feeds:\n  - {name: off, url: 'https://a.example/rss'}\n")
     assert problems(path) == [
-        f"{path}:2: feeds[0].name: Input should be a valid string (got False); "
-        "write 'off' in quotes to mean the text"
+        f"{path}:2: feeds[0].name: must be text (got False); write 'off' in quotes to mean the text"
     ]
 
 
 def test_union_type_errors_become_one_problem(write: Callable[[str], Path]) -> None:
     path = write("smtp: {}\nnotify:\n  - email: 5\n")
     assert problems(path) == [
-        f"{path}:3: notify[0].email: Input should be a valid string (got 5) "
-        "or Input should be a valid list (got 5)"
+        f"{path}:3: notify[0].email: must be text (got 5) "
+        "or must be a list (- item, or [a, b]) (got 5)"
     ]
 
 

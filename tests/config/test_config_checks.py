@@ -189,7 +189,7 @@ def test_topic_field_and_term_problems_show_beside_its_shape_problems(
     assert problems(path) == [
         f"{path}:3: topics[0]: unknown key 'colour' (allowed here: id, name, all, any, none, "
         "near, rules, aliases, fields, languages, window)",
-        f"{path}:4: topics[0].any[1]: Input should be a valid string (got 7)",
+        f"{path}:4: topics[0].any[1]: must be text (got 7)",
         f"{path}:4: topics[0].any[2]: term '!!' has no letters",
         f"{path}:5: topics[0].fields[1]: unknown field 'body' "
         "(one of title, summary, content, article)",
@@ -213,12 +213,12 @@ def test_topic_problems_after_a_refused_item_keep_their_own_index(
               - all: [["!!"]]
         """)
     assert problems(path) == [
-        f"{path}:2: topics[0].id: String should match pattern '^[a-z0-9][a-z0-9_.-]*$' "
-        "(got 'Summit Talks')",
-        f"{path}:5: topics[0].all[1]: Input should be a valid list (got 5)",
+        f"{path}:2: topics[0].id: must be lower-case letters, digits, '.', '_' or '-', "
+        "starting with a letter or a digit (got 'Summit Talks')",
+        f"{path}:5: topics[0].all[1]: must be a list (- item, or [a, b]) (got 5)",
         f"{path}:6: topics[0].all[2][0]: empty term",
-        f"{path}:8: topics[0].near[0].terms[1]: Input should be a valid string (got 5) "
-        "or Input should be a valid list (got 5)",
+        f"{path}:8: topics[0].near[0].terms[1]: must be text (got 5) "
+        "or must be a list (- item, or [a, b]) (got 5)",
         f"{path}:10: topics[0].rules[0]: unknown key 'colour' (allowed here: all, any, none, "
         "near, window)",
         f"{path}:11: topics[0].rules[1].all[0][0]: term '!!' has no letters",
@@ -234,7 +234,7 @@ def test_a_refused_value_does_not_leave_a_made_up_problem(write: Callable[[str],
             window: {from: 2025-13-01}
         """)
     assert problems(path) == [
-        f"{path}:3: topics[0].all[0][0]: Input should be a valid string (got 5)",
+        f"{path}:3: topics[0].all[0][0]: must be text (got 5)",
         f"{path}:4: topics[0].window.from: not a date: '2025-13-01' (month must be in 1..12)",
     ]
 

@@ -1,4 +1,4 @@
-"""When feeds are polled next: jitter, server hints, exponential backoff."""
+"""When feeds are polled next: the interval as a promise, opted-in hints, capped backoff."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from monitor.feedstate.schedule import (
+    Schedule,
     backoff_delay,
     base_backoff,
     next_poll_after_failure,
     next_poll_after_success,
 )
 from monitor.fetching.http_hints import cache_hint, parse_retry_after
+from monitor.types import NextPollReason
 
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 TEN_MIN = timedelta(minutes=10)
@@ -25,73 +27,113 @@ error_counts = st.integers(min_value=1, max_value=200)
 seeds = st.integers(min_value=0, max_value=2**32)
 
 
+HALF_HOUR = timedelta(minutes=30)
+
+
 @given(intervals, error_counts)
-def test_backoff_is_monotone_in_errors_and_capped_at_a_day(interval: timedelta, n: int) -> None:
+def test_backoff_is_monotone_and_never_past_max_of_interval_and_half_an_hour(
+    interval: timedelta, n: int
+) -> None:
+    cap = max(interval, HALF_HOUR)
     assert base_backoff(interval, n) <= base_backoff(interval, n + 1)
-    assert base_backoff(interval, n) <= DAY
-    if interval.total_seconds() * 2.0 ** (n - 1) <= DAY.total_seconds():
+    assert base_backoff(interval, n) <= cap
+    if interval.total_seconds() * 2.0 ** (n - 1) <= cap.total_seconds():
         assert base_backoff(interval, n) == interval * 2 ** (n - 1)
     else:
-        assert base_backoff(interval, n) == DAY
+        assert base_backoff(interval, n) == cap
 
 
 @given(intervals, error_counts, seeds)
-def test_backoff_jitter_stays_within_ten_percent(interval: timedelta, n: int, seed: int) -> None:
+def test_backoff_jitter_stays_within_ten_percent_and_under_the_cap(
+    interval: timedelta, n: int, seed: int
+) -> None:
     base = base_backoff(interval, n)
     delay = backoff_delay(interval, n, random.Random(seed))
     assert base * 0.9 <= delay <= base * 1.1
+    assert delay <= max(interval, HALF_HOUR)
 
 
-def test_a_5xx_streak_backs_off_1_2_4_8_16_times_the_interval() -> None:
+def test_a_5xx_streak_backs_off_then_retries_every_half_hour() -> None:
     rng = random.Random(7)
-    delays = [
-        next_poll_after_failure(NOW, TEN_MIN, n, hint=None, rng=rng) - NOW for n in range(1, 6)
+    got = [
+        next_poll_after_failure(NOW, TEN_MIN / 2, n, retry_after=None, rng=rng) for n in range(1, 9)
     ]
-    for n, delay in enumerate(delays, start=1):
-        expected = TEN_MIN * 2 ** (n - 1)
+    delays = [g.at - NOW for g in got]
+    for n, delay in enumerate(delays[:3], start=1):  # 5, 10, 20 min
+        expected = TEN_MIN / 2 * 2 ** (n - 1)
         assert expected * 0.9 <= delay <= expected * 1.1
-    assert delays == sorted(delays)
+    assert all(HALF_HOUR * 0.9 <= d <= HALF_HOUR for d in delays[3:])  # capped
+    assert {g.reason for g in got} == {NextPollReason.BACKOFF}
 
 
-def test_backoff_never_exceeds_a_day_plus_jitter() -> None:
-    delay = next_poll_after_failure(NOW, timedelta(hours=6), 50, hint=None, rng=random.Random(1))
-    assert DAY * 0.9 <= delay - NOW <= DAY * 1.1
+def test_a_long_interval_is_its_own_cap() -> None:
+    got = next_poll_after_failure(
+        NOW, timedelta(hours=6), 50, retry_after=None, rng=random.Random(1)
+    )
+    assert timedelta(hours=6) * 0.9 <= got.at - NOW <= timedelta(hours=6)
 
 
-def test_failure_waits_at_least_as_long_as_retry_after_asked() -> None:
+def test_retry_after_is_always_honoured_up_to_a_day() -> None:
     hint = NOW + timedelta(hours=3)
-    assert next_poll_after_failure(NOW, TEN_MIN, 1, hint=hint, rng=random.Random(1)) == hint
+    got = next_poll_after_failure(NOW, TEN_MIN, 1, retry_after=hint, rng=random.Random(1))
+    assert got == Schedule(hint, NextPollReason.RETRY_AFTER)
+    far = next_poll_after_failure(
+        NOW, TEN_MIN, 1, retry_after=NOW + timedelta(days=9), rng=random.Random(1)
+    )
+    assert far.at == NOW + DAY
 
 
 @given(intervals, seeds)
 def test_success_polls_at_the_interval_within_ten_percent(interval: timedelta, seed: int) -> None:
-    when = next_poll_after_success(NOW, interval, hint=None, ttl=None, rng=random.Random(seed))
-    assert interval * 0.9 <= when - NOW <= interval * 1.1
+    got = next_poll_after_success(NOW, interval, hint=None, ttl=None, rng=random.Random(seed))
+    assert interval * 0.9 <= got.at - NOW <= interval * 1.1
+    assert got.reason is NextPollReason.INTERVAL
 
 
 def test_jitter_spreads_feeds_with_the_same_interval() -> None:
     rng = random.Random(3)
-    times = {next_poll_after_success(NOW, TEN_MIN, hint=None, ttl=None, rng=rng) for _ in range(20)}
+    times = {
+        next_poll_after_success(NOW, TEN_MIN, hint=None, ttl=None, rng=rng).at for _ in range(20)
+    }
     assert len(times) == 20
 
 
-def test_never_earlier_than_the_server_asked_and_hints_capped_at_a_day() -> None:
+def test_cache_hints_are_ignored_unless_the_operator_opts_in() -> None:
     rng = random.Random(1)
-    later = NOW + timedelta(hours=2)
-    assert next_poll_after_success(NOW, TEN_MIN, hint=later, ttl=None, rng=rng) == later
-    assert next_poll_after_success(NOW, TEN_MIN, hint=None, ttl=timedelta(hours=1), rng=rng) == (
-        NOW + timedelta(hours=1)
+    ninety = timedelta(minutes=90)  # tagesschau's <ttl>
+    got = next_poll_after_success(NOW, TEN_MIN, hint=NOW + ninety, ttl=ninety, rng=rng)
+    assert got.at - NOW <= TEN_MIN * 1.1 and got.reason is NextPollReason.INTERVAL
+
+
+def test_opted_in_hints_lengthen_the_interval_up_to_max_hint_delay() -> None:
+    rng = random.Random(1)
+    later = NOW + timedelta(minutes=40)
+    hour = timedelta(hours=1)
+    assert next_poll_after_success(
+        NOW, TEN_MIN, hint=later, ttl=None, rng=rng, respect_hints=True
+    ) == Schedule(later, NextPollReason.CACHE_HINT)
+    ttl = next_poll_after_success(
+        NOW, TEN_MIN, hint=None, ttl=timedelta(minutes=90), rng=rng, respect_hints=True
     )
-    far = NOW + timedelta(days=30)
-    assert next_poll_after_success(NOW, TEN_MIN, hint=far, ttl=timedelta(days=9), rng=rng) == (
-        NOW + DAY
+    assert ttl == Schedule(NOW + hour, NextPollReason.CACHE_HINT)  # capped at 1h
+    short_cap = next_poll_after_success(
+        NOW,
+        TEN_MIN,
+        hint=NOW + timedelta(days=30),
+        ttl=None,
+        rng=rng,
+        respect_hints=True,
+        max_hint_delay=timedelta(minutes=20),
     )
+    assert short_cap.at == NOW + timedelta(minutes=20)
 
 
 def test_a_hint_shorter_than_the_interval_does_not_poll_sooner() -> None:
     soon = NOW + timedelta(seconds=30)
-    when = next_poll_after_success(NOW, TEN_MIN, hint=soon, ttl=None, rng=random.Random(2))
-    assert when - NOW >= TEN_MIN * 0.9
+    got = next_poll_after_success(
+        NOW, TEN_MIN, hint=soon, ttl=None, rng=random.Random(2), respect_hints=True
+    )
+    assert got.at - NOW >= TEN_MIN * 0.9 and got.reason is NextPollReason.INTERVAL
 
 
 def test_retry_after_forms() -> None:
