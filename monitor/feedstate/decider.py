@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from monitor.feedstate.health import after_failure, after_success
+from monitor.feedstate.hot import hot_next_poll
 from monitor.feedstate.schedule import next_poll_after_failure, next_poll_after_success
 from monitor.types import Alert, ErrorKind, FeedSpec, FeedState, FetchResult, PollStatus
 
@@ -93,7 +94,13 @@ def decide_next_state(
         last_success=now,
         http_status=fetched.http_status,
         status=ending.status.value,
-        next_poll=next_poll(spec, ending, 0, now, rng),
+        next_poll=hot_next_poll(
+            next_poll(spec, ending, 0, now, rng),
+            hot_until=state.hot_until,
+            hot_interval=state.hot_interval,
+            now=now,
+            not_before=fetched.retry_after,
+        ),
     )
     return NextState(*after_success(succeeded, now))
 

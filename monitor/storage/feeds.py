@@ -112,6 +112,9 @@ def _state(r: Row[Any]) -> FeedState:
         http_status=r.http_status,
         status=r.status,
         down_since=r.down_since,
+        hot_until=r.hot_until,
+        hot_interval=timedelta(seconds=r.hot_interval_s) if r.hot_interval_s else None,
+        hot_topic=r.hot_topic,
     )
 
 

@@ -10,6 +10,8 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from monitor.signals.spec import ConfirmConfig, HotConfig, SurgeConfig
+
 Term = str
 Group = list[Term]
 
@@ -58,6 +60,12 @@ class TopicConfig(_Strict):
     fields: list[str] | None = None
     languages: list[str] | None = None
     window: WindowConfig | None = None
+    confirm: ConfirmConfig | None = None
+    """Raise the story's alert only once enough outlets carried it (issue 17)."""
+    notify_confirmation: bool = False
+    """Without ``confirm``: one follow-up message when a second outlet carries the story."""
+    surge: SurgeConfig | None = None
+    hot: HotConfig | None = None
 
     @property
     def display_name(self) -> str:
