@@ -350,7 +350,7 @@ class Alert:
 
     def to_json(self) -> dict[str, object]:
         data = self._json()
-        if self.kind == "topic" or self.kind == "confirmation":
+        if self.kind in {"topic", "confirmation"}:
             data["outlets"] = [s.to_json() for s in self.sightings()]
             data["first_reported_by"] = self.first_reported_by
             if self.confirmed_by:

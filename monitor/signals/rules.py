@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from itertools import pairwise
 
 from monitor.types import OutletKind, Sighting
 
@@ -64,8 +65,7 @@ def decide_confirmation(
     qualifying = tuple(
         s.source.outlet
         for s in sightings
-        if (rule.kinds is None or s.source.kind in rule.kinds)
-        and (s.at or now) <= deadline
+        if (rule.kinds is None or s.source.kind in rule.kinds) and (s.at or now) <= deadline
     )
     if len(qualifying) >= rule.outlets:
         return Confirmation.CONFIRMED, qualifying
@@ -111,12 +111,10 @@ def calmed_since(
     if now - since < window:
         return False
     relevant = [t for t in times if since - window < t < now]
-    edges = sorted(
-        {since, *(t for t in relevant if t >= since), *(t + window for t in relevant)}
-    )
+    edges = sorted({since, *(t for t in relevant if t >= since), *(t + window for t in relevant)})
     edges = [e for e in edges if since <= e < now] + [now]
     calm_from: datetime | None = None
-    for start, end in zip(edges, edges[1:], strict=False):
+    for start, end in pairwise(edges):
         count = sum(1 for t in relevant if start - window < t <= start)
         if surging(rule, count, history):
             calm_from = None

@@ -98,9 +98,8 @@ def save_feed_update(
                     linked += 1
                 elif outcome is StoryOutcome.TOO_OLD:
                     old += 1
-        surges = check_surges(
-            conn, {m.topic for item in update_.articles for m in item.matches}, policy, channels, now
-        )
+        topics = {m.topic for item in update_.articles for m in item.matches}
+        surges = check_surges(conn, topics, policy, channels, now)
         for alert in alerts:
             if alert.kind == "topic":
                 heat_feeds(conn, alert, policy, now)

@@ -177,7 +177,7 @@ def test_unknown_key_says_where_keys_are_allowed(write: Callable[[str], Path]) -
         "max_age, retention, tick, workers, lease, http, smtp, delivery, feeds, topics, notify); "
         "'interval' belongs in a feed (feeds:)",
         f"{path}:6: feeds[0]: unknown key 'lang' "
-        "(allowed here: name, url, language, interval, enabled)",
+        "(allowed here: name, url, language, interval, enabled, source)",
     ]
 
 
