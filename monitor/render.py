@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from monitor.feedstate.hot import is_hot
 from monitor.storage import FeedStatus
 from monitor.types import Alert, Article, PollStatus, format_time
 
@@ -171,8 +172,32 @@ def _next_poll(status: FeedStatus) -> datetime | None:
     return status.state.next_poll if shown_status(status) not in ("disabled", "gone") else None
 
 
-def feed_json(status: FeedStatus) -> str:
+def poll_reason(status: FeedStatus, now: datetime) -> str | None:
+    """Why the next poll is when it is: interval, backoff, hot, gone (None: no poll)."""
+    shown = shown_status(status)
+    if shown == "disabled":
+        return None
+    if shown == "gone":
+        return "gone"
+    if is_hot(status.state.hot_until, now):
+        return "hot"
+    return "backoff" if status.state.errors else "interval"
+
+
+def reason_text(status: FeedStatus, now: datetime) -> str:
+    """``hot: trump-putin-summit until 14:05`` (UTC), or the bare reason."""
+    reason = poll_reason(status, now)
     s = status.state
+    if reason == "hot" and s.hot_until is not None:
+        until = s.hot_until.astimezone(UTC).strftime("%H:%M")
+        return f"hot: {plain(s.hot_topic or '?', 100)} until {until}"
+    return reason or "-"
+
+
+def feed_json(status: FeedStatus, now: datetime | None = None) -> str:
+    s = status.state
+    now = now or datetime.now(UTC)
+    hot = poll_reason(status, now) == "hot"
     return json.dumps(
         {
             "name": status.spec.name,
@@ -187,6 +212,8 @@ def feed_json(status: FeedStatus) -> str:
             "last_poll": format_time(s.last_poll),
             "last_success": format_time(s.last_success),
             "next_poll": format_time(_next_poll(status)),
+            "next_poll_reason": poll_reason(status, now),
+            "hot": {"topic": s.hot_topic, "until": format_time(s.hot_until)} if hot else None,
             "interval": status.spec.interval.total_seconds(),
         },
         ensure_ascii=False,
@@ -199,6 +226,7 @@ FEED_COLUMNS = (
     "http",
     "last poll",
     "next poll",
+    "reason",
     "errors",
     "articles",
     "last error",
@@ -206,12 +234,13 @@ FEED_COLUMNS = (
 )
 
 
-def feed_lines(statuses: Sequence[FeedStatus]) -> list[str]:
+def feed_lines(statuses: Sequence[FeedStatus], now: datetime | None = None) -> list[str]:
     """`monitor feeds` for a pipe: a header, then one tab-separated line per feed.
 
     No field is empty (``-`` stands for nothing) and none holds a tab or a line
     break, so ``cut -f`` and ``awk -F'\t'`` see the same columns on every line.
     """
+    now = now or datetime.now(UTC)
     lines = ["\t".join(c.replace(" ", "_") for c in FEED_COLUMNS)]
     for st in statuses:
         s = st.state
@@ -227,6 +256,7 @@ def feed_lines(statuses: Sequence[FeedStatus]) -> list[str]:
                     str(s.http_status or "-"),
                     format_time(s.last_poll) or "-",
                     next_poll,
+                    reason_text(st, now),
                     str(s.errors),
                     str(st.articles),
                     plain(s.last_error, 300) or "-",
@@ -237,7 +267,10 @@ def feed_lines(statuses: Sequence[FeedStatus]) -> list[str]:
     return lines
 
 
-def print_feeds_table(statuses: Sequence[FeedStatus], out: TextIO, *, color: bool) -> None:
+def print_feeds_table(
+    statuses: Sequence[FeedStatus], out: TextIO, *, color: bool, now: datetime | None = None
+) -> None:
+    now = now or datetime.now(UTC)
     table = Table(header_style="bold")
     for column in FEED_COLUMNS:
         table.add_column(column, overflow="fold")
@@ -261,6 +294,7 @@ def print_feeds_table(statuses: Sequence[FeedStatus], out: TextIO, *, color: boo
             str(s.http_status or "-"),
             _short_time(s.last_poll),
             next_poll,
+            reason_text(st, now),
             str(s.errors),
             str(st.articles),
             Text(plain(s.last_error, 120) or "-"),

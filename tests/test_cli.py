@@ -180,6 +180,7 @@ def test_feeds_in_a_pipe_prints_a_header_and_one_whole_line_per_feed(write_confi
         "http",
         "last_poll",
         "next_poll",
+        "reason",
         "errors",
         "articles",
         "last_error",
@@ -188,7 +189,7 @@ def test_feeds_in_a_pipe_prints_a_header_and_one_whole_line_per_feed(write_confi
     assert [row.split("\t")[0] for row in rows] == [long_name, "short"]
     for row in rows:
         fields = row.split("\t")
-        assert len(fields) == 9 and fields[-1] == url and fields[1] == "new"
+        assert len(fields) == 10 and fields[-1] == url and fields[1] == "new"
         assert fields[4].endswith("Z")  # next poll, ISO 8601 UTC
     assert "┃" not in result.stdout and "│" not in result.stdout
 

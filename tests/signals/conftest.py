@@ -37,6 +37,7 @@ class Newsroom:
         self.items: dict[str, list[Item]] = {}
         self.fetches: dict[str, list[datetime]] = {}
         self.clock = datetime.now(UTC).replace(microsecond=0)
+        self.config: Path | None = None
 
     def url(self, feed: str) -> str:
         self.items.setdefault(feed, [])
@@ -89,6 +90,7 @@ def signals_app(
             topics=[topic],
             **extra,
         )
+        newsroom.config = config
         app = build_app(load_config(config))
         app.now = lambda: newsroom.clock
         app.sync_feeds()
