@@ -135,3 +135,14 @@ def test_notify_confirmation_sends_one_follow_up_on_the_same_story(
     story, follow_up = lines
     assert follow_up["confirmed_by"] == ["TASS", "Reuters"]
     assert follow_up["url"] == story["url"] and follow_up["title"] == story["title"]
+
+
+def test_the_shipped_configuration_labels_every_feed_with_its_outlet() -> None:
+    from monitor.config.load import load_config
+    from tests.conftest import REPO
+
+    config = load_config(REPO / "config" / "monitor.yaml")
+    outlets = {f.name: f.outlet() for f in config.feeds}
+    assert all(o.kind is not None and o.country for o in outlets.values()), outlets
+    assert outlets["tass-en"].outlet == outlets["tass-ru"].outlet == "TASS"
+    assert outlets["tass-en"].kind == "state" and outlets["reuters"].kind == "wire"
