@@ -132,9 +132,15 @@ def main() -> None:
             if outcome is SurgeOutcome.STARTS:
                 raised.append((when, count, history))
     multi = [s for s in stories if len(s.sightings) > 1]
-    print(
-        f"{len(stories)} stories from {START:%d %b} to {END:%d %b %Y}; {len(multi)} carried by 2+ outlets"
-    )
+    print(f"{len(stories)} stories, {START:%d %b} to {END:%d %b %Y}; {len(multi)} with 2+ outlets")
+    for day in (14, 15, 16):
+        of_day = [s for s in stories if s.sightings[0].at and s.sightings[0].at.day == day]
+        if of_day:
+            s0 = of_day[0]
+            print(
+                f"first story of {day} Aug: {s0.sightings[0].at:%H:%M}Z by"
+                f" {s0.sightings[0].source.outlet} ({len(of_day)} stories that day): {s0.title}"
+            )
     for s in sorted(multi, key=lambda s: s.sightings[0].at or START)[:40]:
         first, second = s.sightings[0], s.sightings[1]
         assert first.at is not None and second.at is not None
@@ -148,9 +154,7 @@ def main() -> None:
     for topic, raised in surges.items():
         for when, count, history in raised:
             if when >= START:
-                print(
-                    f"surge {topic}: {when:%Y-%m-%d %H:%M}Z, {count} in 1h, {history} in 7 days before"
-                )
+                print(f"surge {topic}: {when:%Y-%m-%d %H:%M}Z, {count} in 1h, {history} in 7 d")
 
 
 if __name__ == "__main__":
