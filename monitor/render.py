@@ -197,6 +197,9 @@ def next_poll_why(status: FeedStatus) -> str:
     reason = "gone" if shown == "gone" else (s.next_poll_reason or "interval")
     if reason == "backoff":
         return f"backoff after {_count(s.errors, 'error')}"
+    if reason == "hot" and s.hot_until is not None:
+        until = s.hot_until.astimezone(UTC).strftime("%H:%M")
+        return f"hot: {plain(s.hot_topic or '?', 100)} until {until}"
     return reason.replace("-", " ") if reason == "cache-hint" else reason
 
 
@@ -222,6 +225,11 @@ def feed_json(status: FeedStatus) -> str:
             else ("gone" if shown == "gone" else (s.next_poll_reason or "interval")),
             "failing_since": format_time(s.failing_since),
             "moved_to": s.moved_to,
+            "hot": (
+                {"topic": s.hot_topic, "until": format_time(s.hot_until)}
+                if s.next_poll_reason == "hot" and shown not in ("disabled", "gone")
+                else None
+            ),
             "interval": status.spec.interval.total_seconds(),
         },
         ensure_ascii=False,
@@ -269,7 +277,7 @@ def feed_lines(statuses: Sequence[FeedStatus]) -> list[str]:
                     str(st.articles),
                     plain(s.last_error, 300) or "-",
                     plain(st.spec.url, 2048),
-                    next_poll_why(st).replace(" ", "_"),
+                    next_poll_why(st),
                     plain(s.moved_to, 2048) or "-",
                 )
             )

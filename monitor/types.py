@@ -39,6 +39,40 @@ class PollStatus(StrEnum):
     """Another worker took the feed over: nothing of this poll was stored."""
 
 
+class OutletKind(StrEnum):
+    """Who stands behind an outlet (``feeds[].source.kind``)."""
+
+    STATE = "state"
+    PUBLIC = "public"
+    WIRE = "wire"
+    INDEPENDENT = "independent"
+    COMMERCIAL = "commercial"
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """The outlet a feed belongs to: several feeds of one outlet count as one outlet."""
+
+    outlet: str
+    kind: OutletKind | None = None
+    country: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {"outlet": self.outlet, "kind": self.kind, "country": self.country}
+
+
+@dataclass(frozen=True, slots=True)
+class Sighting:
+    """One outlet carrying a story: the first of its feeds to do so, and when."""
+
+    source: Source
+    feed: str
+    at: datetime | None
+
+    def to_json(self) -> dict[str, object]:
+        return {**self.source.to_json(), "feed": self.feed, "at": format_time(self.at)}
+
+
 @dataclass(frozen=True, slots=True)
 class FeedSpec:
     """One configured feed."""
@@ -57,6 +91,8 @@ class FeedSpec:
     """How long the feed must have been failing (at least 3 attempts) to be "down"."""
     fulltext: str = "auto"
     """Read article pages: auto (short items that hit a topic term), always, never."""
+    source: Source | None = None
+    """Its outlet; None: the outlet is the feed's name."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +121,10 @@ class FeedState:
     """The first failure of the current run of failures (None after a success)."""
     moved_to: str | None = None
     """Where a permanent redirect (301/308) last sent the feed: the URL to configure."""
+    hot_until: datetime | None = None
+    """Polled at ``hot_interval`` until then: a story it carried is hot (``topics[].hot``)."""
+    hot_interval: timedelta | None = None
+    hot_topic: str | None = None
 
 
 class NextPollReason(StrEnum):
@@ -303,10 +343,17 @@ class Alert:
     feeds: tuple[str, ...] = ()
     """Every feed that carried the story so far."""
     kind: str = "topic"
-    """topic, or operator (feed down / recovered, dead letters …)."""
+    """topic, confirmation (a story alerted earlier is confirmed), surge, or operator
+    (feed down / recovered, dead letters …)."""
     summary: str = ""
     outlets: tuple[tuple[str, datetime | None], ...] = ()
     """(feed, when it carried the story) in that order; empty: only ``feeds`` is known."""
+    sources: tuple[tuple[str, Source], ...] = ()
+    """feed → its outlet, as configured when the feed carried the story (none: the
+    outlet is the feed's name)."""
+    confirmed_by: tuple[str, ...] = ()
+    """The outlets that confirmed the story (topics with ``confirm``), in order."""
+    confirmed_at: datetime | None = None
 
     def outlet_times(self) -> list[tuple[str, datetime | None]]:
         """Every feed that carried the story, with its time where known (the first feed's
@@ -318,7 +365,33 @@ class Alert:
             (f, known.get(f) or (self.detected_at if i == 0 else None)) for i, f in enumerate(feeds)
         ]
 
+    def sightings(self) -> list[Sighting]:
+        """One per outlet, in the order the outlets carried the story (an outlet with
+        several feeds counts once, at its first feed's time)."""
+        known = dict(self.sources)
+        seen: dict[str, Sighting] = {}
+        for feed, at in self.outlet_times():
+            source = known.get(feed) or Source(outlet=feed)
+            if source.outlet not in seen:
+                seen[source.outlet] = Sighting(source, feed, at)
+        return list(seen.values())
+
+    @property
+    def first_reported_by(self) -> str:
+        found = self.sightings()
+        return found[0].source.outlet if found else self.feed
+
     def to_json(self) -> dict[str, object]:
+        data = self._json()
+        if self.kind in {"topic", "confirmation"}:
+            data["outlets"] = [s.to_json() for s in self.sightings()]
+            data["first_reported_by"] = self.first_reported_by
+            if self.confirmed_by:
+                data["confirmed_by"] = list(self.confirmed_by)
+                data["confirmed_at"] = format_time(self.confirmed_at)
+        return data
+
+    def _json(self) -> dict[str, object]:
         return {
             "id": self.id,
             "kind": self.kind,

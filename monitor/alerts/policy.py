@@ -26,7 +26,8 @@ from monitor.alerts.stories import (
     same_story_fingerprints,
     title_fingerprint,
 )
-from monitor.types import Alert, Article, Match, MatchedArticle
+from monitor.signals.rules import ConfirmRule, HotRule, SurgeRule
+from monitor.types import Alert, Article, Match, MatchedArticle, Source
 
 STORY_KEY_MAX = 200
 """The width of ``alerts.story_key``; PostgreSQL refuses anything longer."""
@@ -40,13 +41,18 @@ class StoryOutcome(StrEnum):
     """What became of one match (the counts of the ``feed_polled`` line)."""
 
     NEW_STORY = "new_story"
-    """A story not alerted yet: an alert is raised."""
+    """A story not alerted yet: an alert is raised (or held, see ``confirm:``)."""
     JOINS_STORY = "linked"
     """The story is alerted already (same URL or near-identical title): its feed is added."""
     TOO_OLD = "old"
     """Published before ``max_age``: stored and matched, no alert."""
     CATCH_UP = "catch_up"
     """`monitor poll --catch-up` or replay without ``--alert``: no alert."""
+    HELD = "unconfirmed"
+    """A new story of a topic with ``confirm:``: stored, alerted once enough outlets
+    carried it (:mod:`monitor.signals.rules`)."""
+    CONFIRMS = "confirms"
+    """Joined a story and confirmed it: its held alert, or a ``confirmation``, is raised."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +90,15 @@ class AlertPolicy:
     """Each topic's own words: shared by all its titles, they make no two one story."""
     raise_alerts: bool = True
     """False for `monitor poll --catch-up` (and replay without --alert): alert nothing."""
+    sources: Mapping[str, Source] = field(default_factory=dict)
+    """feed → its outlet (``feeds[].source``); a feed not named is its own outlet."""
+    confirm: Mapping[str, ConfirmRule] = field(default_factory=dict)
+    """topic → when its stories count as confirmed (``confirm:``, ``notify_confirmation``)."""
+    surge: Mapping[str, SurgeRule] = field(default_factory=dict)
+    hot: Mapping[str, HotRule] = field(default_factory=dict)
+
+    def source_of(self, feed: str) -> Source:
+        return self.sources.get(feed) or Source(outlet=feed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,5 +183,6 @@ def decide_match(
         evidence=match.evidence,
         feeds=(article.feed,),
         summary=article.summary[:500],
+        sources=((article.feed, policy.source_of(article.feed)),),
     )
     return StoryDecision(StoryOutcome.NEW_STORY, key, fingerprint, alert=alert)

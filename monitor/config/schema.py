@@ -18,7 +18,7 @@ from sqlalchemy.exc import ArgumentError
 from monitor.alerts.cadence import parse_digest, parse_rate
 from monitor.topics.spec import TopicConfig
 from monitor.topics.text import LANGUAGES
-from monitor.types import FeedSpec
+from monitor.types import FeedSpec, OutletKind, Source
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -110,6 +110,14 @@ class HttpConfig(_Strict):
         return value
 
 
+class SourceConfig(_Strict):
+    """``source: {outlet: TASS, kind: state, country: RU}``: who publishes a feed."""
+
+    outlet: str | None = Field(default=None, min_length=1, max_length=100)
+    kind: OutletKind | None = None
+    country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+
+
 class FeedConfig(_Strict):
     name: str = Field(min_length=1, max_length=200, pattern=r"^[^\s]+$")
     url: str = Field(min_length=1)
@@ -134,6 +142,13 @@ class FeedConfig(_Strict):
             )
         return code
 
+    source: SourceConfig | None = None
+    """Its outlet (default: the feed's name); several feeds of one outlet count once."""
+
+    def outlet(self) -> Source:
+        given = self.source or SourceConfig()
+        return Source(outlet=given.outlet or self.name, kind=given.kind, country=given.country)
+
     @field_validator("url")
     @classmethod
     def _check_url(cls, value: str) -> str:
@@ -149,6 +164,7 @@ class FeedConfig(_Strict):
             interval=self.interval,
             enabled=self.enabled,
             fulltext=self.fulltext,
+            source=self.outlet(),
         )
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from monitor.feedstate.health import after_failure, after_success
+from monitor.feedstate.hot import hot_next_poll
 from monitor.feedstate.schedule import (
     Schedule,
     next_poll_after_failure,
@@ -88,6 +89,24 @@ def next_poll(
     )
 
 
+def _while_hot(
+    schedule: Schedule, spec: FeedSpec, state: FeedState, ending: PollEnding, now: datetime
+) -> Schedule:
+    """Sooner while a story the feed carried is hot (``topics[].hot``), never sooner
+    than a cache hint the operator lets count."""
+    hint = ending.fetched.retry_after if spec.respect_cache_hints else None
+    sooner = hot_next_poll(
+        schedule.at,
+        hot_until=state.hot_until,
+        hot_interval=state.hot_interval,
+        now=now,
+        not_before=hint,
+    )
+    if sooner is None or sooner == schedule.at:
+        return schedule
+    return Schedule(sooner, NextPollReason.HOT)
+
+
 # --- The decision. ------------------------------------------------------------------------
 
 
@@ -106,7 +125,7 @@ def decide_next_state(
         etag = fetched.etag or state.etag
         last_modified = fetched.last_modified or state.last_modified
         content_hash = ending.body_hash or state.content_hash
-    schedule = next_poll(spec, ending, 0, now, rng)
+    schedule = _while_hot(next_poll(spec, ending, 0, now, rng), spec, state, ending, now)
     succeeded = replace(
         state,
         etag=etag,

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.engine import Engine
 
@@ -35,6 +36,7 @@ from monitor.parsing import ParserPool
 from monitor.pipeline import FeedOutcome, Pipeline, poll_feed
 from monitor.service.delivery import Deliverer
 from monitor.service.passes import run_pass
+from monitor.signals import DEFAULT_FOLLOW_UP, ConfirmRule, HotRule, SurgeRule
 from monitor.topics import TopicSet, compile_topics
 from monitor.types import FeedSpec
 
@@ -144,7 +146,32 @@ def alert_policy(
         # A topic's own words are shared by all its titles: they make no two one story.
         topic_words={tid: topic_words(topics.terms(tid)) for tid in topics.ids},
         raise_alerts=raise_alerts,
+        **signal_rules(config),
     )
+
+
+def signal_rules(config: Config) -> dict[str, Any]:
+    """The outlets of the feeds and the topics' signal rules, as plain data."""
+    confirm: dict[str, ConfirmRule] = {}
+    for t in config.topics:
+        if t.confirm is not None:
+            kinds = frozenset(t.confirm.kinds) if t.confirm.kinds else None
+            rule = ConfirmRule(t.confirm.outlets, t.confirm.within, kinds)
+            confirm[t.id] = replace(rule, hold=not t.notify_confirmation)
+        elif t.notify_confirmation:
+            confirm[t.id] = DEFAULT_FOLLOW_UP
+    return {
+        "sources": {f.name: f.outlet() for f in config.feeds},
+        "confirm": confirm,
+        "surge": {
+            t.id: SurgeRule(t.surge.factor, t.surge.window, t.surge.min)
+            for t in config.topics
+            if t.surge is not None
+        },
+        "hot": {
+            t.id: HotRule(t.hot.interval, t.hot.for_) for t in config.topics if t.hot is not None
+        },
+    }
 
 
 def adopt_legacy_channels(engine: Engine, config: Config) -> None:

@@ -117,7 +117,7 @@ def split_by_rate(
     send: list[DeliveryTask] = []
     over: list[DeliveryTask] = []
     for task in tasks:
-        if task.alert.kind != "topic":
+        if task.alert.kind == "operator":
             send.append(task)  # operator alerts never wait
         elif room > 0:
             send.append(task)

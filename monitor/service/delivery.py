@@ -319,7 +319,7 @@ class Deliverer:
             return now + delay
         summary.count("dead", name, str(exc))
         storage.mark_failed(self.engine, task.id, self.owner, str(exc), None)
-        if task.alert.kind == "topic":
+        if task.alert.kind != "operator":
             storage.save_operator_alert(
                 self.engine,
                 operator_alert(

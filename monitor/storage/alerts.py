@@ -29,7 +29,8 @@ def list_alerts(
     ``feed`` selects the alerts of every story that feed carried, whether it raised the
     alert or reported the story after another feed did (the alert's ``feeds``).
     """
-    query = select(AlertRow.__table__)
+    # A story held for confirmation is not an alert (yet): it is listed once released.
+    query = select(AlertRow.__table__).where(AlertRow.state.is_(None))
     if topic is not None:
         query = query.where(AlertRow.topic == topic)
     if feed is not None:

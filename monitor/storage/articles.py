@@ -20,6 +20,7 @@ from monitor.alerts.policy import AlertPolicy, StoryOutcome
 from monitor.storage.database import translates_errors, write_transaction
 from monitor.storage.feeds import write_feed_state
 from monitor.storage.models import ArticleRow, FeedRow, MatchRow, SeenKeyRow
+from monitor.storage.signals import check_surges, heat_feeds
 from monitor.storage.story_alerts import insert_alert, lock_topics, record_match
 from monitor.storage.upsert import insert_ignore
 from monitor.types import Alert, Article, FeedUpdate, MatchedArticle, SaveResult
@@ -97,6 +98,12 @@ def save_feed_update(
                     linked += 1
                 elif outcome is StoryOutcome.TOO_OLD:
                     old += 1
+        topics = {m.topic for item in update_.articles for m in item.matches}
+        surges = check_surges(conn, topics, policy, channels, now)
+        for alert in alerts:
+            if alert.kind == "topic":
+                heat_feeds(conn, alert, policy, now)
+        alerts.extend(surges)
         for op_alert in update_.operator_alerts:
             if insert_alert(
                 conn,

@@ -92,7 +92,7 @@ def _topic_rows(channel: str) -> list[object]:
         DeliveryRow.channel == channel,
         DeliveryRow.status == "pending",
         DeliveryRow.batch_id.is_(None),
-        DeliveryRow.alert_id.in_(select(AlertRow.id).where(AlertRow.kind == "topic")),
+        DeliveryRow.alert_id.in_(select(AlertRow.id).where(AlertRow.kind != "operator")),
     ]
 
 

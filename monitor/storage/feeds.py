@@ -118,6 +118,9 @@ def _state(r: Row[Any]) -> FeedState:
         next_poll_reason=r.next_poll_reason,
         failing_since=r.failing_since,
         moved_to=r.moved_to,
+        hot_until=r.hot_until,
+        hot_interval=timedelta(seconds=r.hot_interval_s) if r.hot_interval_s else None,
+        hot_topic=r.hot_topic,
     )
 
 

@@ -117,6 +117,10 @@ class FeedRow(Base):
     moved_to: Mapped[str | None] = mapped_column(NulFreeText)
     lease_owner: Mapped[str | None] = mapped_column(NulFreeString(100))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    hot_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    """Polled at ``hot_interval_s`` until then: a story it carried is hot (0006)."""
+    hot_interval_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    hot_topic: Mapped[str | None] = mapped_column(NulFreeString(100), nullable=True)
 
 
 class SeenKeyRow(Base):
@@ -157,7 +161,10 @@ class ArticleRow(Base):
 
 class MatchRow(Base):
     __tablename__ = "matches"
-    __table_args__ = (UniqueConstraint("article_id", "topic", name="uq_matches_article_topic"),)
+    __table_args__ = (
+        UniqueConstraint("article_id", "topic", name="uq_matches_article_topic"),
+        Index("ix_matches_topic_matched_at", "topic", "matched_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     article_id: Mapped[int] = mapped_column(BigId, ForeignKey("articles.id", ondelete="CASCADE"))
@@ -198,7 +205,13 @@ class AlertRow(Base):
     detected_at: Mapped[datetime] = mapped_column(UTCDateTime)
     evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     outlets: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
-    """[{"feed", "at"}] in the order the feeds carried the story (0002; None before)."""
+    """[{"feed", "at", "outlet", "kind", "country"}] in the order the feeds carried the
+    story (0002; None before; the outlet fields since 0006)."""
+    state: Mapped[str | None] = mapped_column(NulFreeString(16), nullable=True)
+    """None: alerted. ``unconfirmed``: a story of a topic with ``confirm:`` that has not
+    (yet) been carried by enough outlets: stored, not listed, not delivered (0006)."""
+    confirmed_by: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class BatchRow(Base):

@@ -130,7 +130,7 @@ def mute_deliveries(engine: Engine, now: datetime) -> int:
         topics = [m.target for m in mutes if m.kind == "topic"]
         stories = [m.target for m in mutes if m.kind == "story"]
         muted = select(AlertRow.id).where(
-            AlertRow.kind == "topic",
+            AlertRow.kind != "operator",
             or_(AlertRow.topic.in_(topics), AlertRow.story_key.in_(stories)),
         )
         return int(

@@ -33,7 +33,15 @@ from monitor.alerts.policy import (
 from monitor.storage.database import translates_errors, write_transaction
 from monitor.storage.models import AlertRow, ChannelStateRow, DeliveryRow
 from monitor.storage.upsert import insert_ignore
-from monitor.types import Alert, Evidence, Match, MatchedArticle, format_time
+from monitor.types import (
+    Alert,
+    Evidence,
+    Match,
+    MatchedArticle,
+    OutletKind,
+    Source,
+    format_time,
+)
 
 LOG_CHANNEL = "log"
 
@@ -104,33 +112,33 @@ def record_match(
     decision = decide_match(policy, item, match, facts, now)
     if decision.outcome is StoryOutcome.JOINS_STORY:
         assert decision.joined is not None
-        feeds = list(decision.joined.feeds)
-        if article.feed not in feeds:
-            known_outlets = conn.execute(
-                select(AlertRow.outlets).where(AlertRow.id == decision.joined.id)
-            ).scalar()
-            outlets = list(known_outlets or [])
-            outlets.append({"feed": article.feed, "at": format_time(now)})
-            conn.execute(
-                update(AlertRow)
-                .where(AlertRow.id == decision.joined.id)
-                .values(feeds=[*feeds, article.feed], outlets=outlets)
-            )
+        if article.feed not in decision.joined.feeds:
+            from monitor.storage.signals import join_story
+
+            confirmed = join_story(conn, decision.joined.id, article.feed, policy, channels, now)
+            if confirmed is not None:
+                return StoryOutcome.CONFIRMS, confirmed
         return decision.outcome, None
     if decision.outcome is not StoryOutcome.NEW_STORY:
         return decision.outcome, None
     assert decision.alert is not None
+    from monitor.storage.signals import held_or_confirmed
+
+    alert, state = held_or_confirmed(decision.alert, policy, now)
     if insert_alert(
         conn,
-        decision.alert,
+        alert,
         story=decision.story_key,
         title_key=decision.title_key,
         language=article.language,
         article_id=article_id,
         channels=channels,
         now=now,
+        state=state,
     ):
-        return decision.outcome, decision.alert
+        if state is not None:
+            return StoryOutcome.HELD, None
+        return decision.outcome, alert
     return StoryOutcome.JOINS_STORY, None  # another worker raised it a moment ago
 
 
@@ -178,7 +186,9 @@ def insert_alert(
     article_id: int | None,
     channels: Sequence[tuple[str, frozenset[str] | None]],
     now: datetime,
+    state: str | None = None,
 ) -> bool:
+    """Store an alert, and its outbox rows unless it is held (``state``)."""
     values: dict[str, Any] = {
         "id": alert.id,
         "seq": next_seq(now),
@@ -197,13 +207,40 @@ def insert_alert(
         "published": alert.published,
         "detected_at": alert.detected_at,
         "evidence": [e.to_json() for e in alert.evidence],
-        "outlets": [{"feed": f, "at": format_time(t)} for f, t in alert.outlet_times()],
+        "outlets": outlets_json(alert),
+        "state": state,
+        "confirmed_by": list(alert.confirmed_by) or None,
+        "confirmed_at": alert.confirmed_at,
     }
     inserted = conn.execute(
         insert_ignore(AlertRow, ["topic", "story_key"], list(values)), values
     ).rowcount
     if not inserted:
         return False
+    if state is None:
+        insert_deliveries(conn, alert, channels, now)
+    return True
+
+
+def outlets_json(alert: Alert) -> list[dict[str, Any]]:
+    """The stored form of ``alerts.outlets``: one entry per feed, with its outlet."""
+    sources = dict(alert.sources)
+    entries: list[dict[str, Any]] = []
+    for feed, at in alert.outlet_times():
+        entry: dict[str, Any] = {"feed": feed, "at": format_time(at)}
+        if feed in sources:
+            entry.update(sources[feed].to_json())
+        entries.append(entry)
+    return entries
+
+
+def insert_deliveries(
+    conn: Connection,
+    alert: Alert,
+    channels: Sequence[tuple[str, frozenset[str] | None]],
+    now: datetime,
+) -> None:
+    """The outbox rows of an alert: the alert log and every channel that wants it."""
     names = [LOG_CHANNEL] + [
         name
         for name, topics in channels
@@ -223,7 +260,6 @@ def insert_alert(
             for name in names
         ],
     )
-    return True
 
 
 def row_to_alert(row: Any) -> Alert:
@@ -240,6 +276,9 @@ def row_to_alert(row: Any) -> Alert:
         detected_at=row.detected_at,
         summary=row.summary or "",
         outlets=_outlets(getattr(row, "outlets", None)),
+        sources=_sources(getattr(row, "outlets", None)),
+        confirmed_by=tuple(str(o) for o in (getattr(row, "confirmed_by", None) or ())),
+        confirmed_at=getattr(row, "confirmed_at", None),
         evidence=tuple(
             Evidence(
                 term=str(e.get("term", "")),
@@ -263,6 +302,22 @@ def _outlets(value: Any) -> tuple[tuple[str, datetime | None], ...]:
         except (AttributeError, ValueError):
             when = None
         found.append((item["feed"], when))
+    return tuple(found)
+
+
+def _sources(value: Any) -> tuple[tuple[str, Source], ...]:
+    found: list[tuple[str, Source]] = []
+    for item in value or ():
+        if not isinstance(item, dict) or not isinstance(item.get("outlet"), str):
+            continue
+        kind = item.get("kind")
+        country = item.get("country")
+        source = Source(
+            outlet=item["outlet"],
+            kind=OutletKind(str(kind)) if kind in OutletKind._value2member_map_ else None,
+            country=country if isinstance(country, str) else None,
+        )
+        found.append((str(item.get("feed")), source))
     return tuple(found)
 
 

@@ -12,6 +12,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
+from monitor.signals.spec import ConfirmConfig, HotConfig, SurgeConfig
+
 Term = str
 Group = list[Term]
 
@@ -105,6 +107,12 @@ class TopicConfig(_Strict):
     fields: list[str] | None = None
     languages: list[str] | None = None
     window: WindowConfig | None = None
+    confirm: ConfirmConfig | None = None
+    """Raise the story's alert only once enough outlets carried it (issue 17)."""
+    notify_confirmation: bool = False
+    """Without ``confirm``: one follow-up message when a second outlet carries the story."""
+    surge: SurgeConfig | None = None
+    hot: HotConfig | None = None
 
     @property
     def display_name(self) -> str:

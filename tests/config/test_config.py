@@ -179,7 +179,7 @@ def test_unknown_key_says_where_keys_are_allowed(write: Callable[[str], Path]) -
         "'interval' belongs in a feed (feeds:)",
         f"{path}:6: feeds[0]: unknown key 'lang' "
         "(allowed here: name, url, language, interval, enabled, respect_cache_hints, "
-        "fulltext)",
+        "fulltext, source)",
     ]
 
 

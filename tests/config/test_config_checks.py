@@ -188,7 +188,8 @@ def test_topic_field_and_term_problems_show_beside_its_shape_problems(
         """)
     assert problems(path) == [
         f"{path}:3: topics[0]: unknown key 'colour' (allowed here: id, name, all, any, none, "
-        "near, rules, aliases, fields, languages, window)",
+        "near, rules, aliases, fields, languages, window, confirm, notify_confirmation, surge, "
+        "hot)",
         f"{path}:4: topics[0].any[1]: must be text (got 7)",
         f"{path}:4: topics[0].any[2]: term '!!' has no letters",
         f"{path}:5: topics[0].fields[1]: unknown field 'body' "

@@ -1,7 +1,7 @@
 """timeliness: why a feed's next poll is when it is, since when it fails, where it moved
 
 Revision ID: 0007
-Revises: 0002
+Revises: 0006
 Create Date: 2026-12-07
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision = "0002"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

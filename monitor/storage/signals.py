@@ -1,0 +1,236 @@
+"""Storing the signals across outlets that :mod:`monitor.signals.rules` decides.
+
+Inside the transaction that stores a poll: a feed joining a story adds its outlet and
+may confirm the story (a held alert is released, or a ``confirmation`` follows the
+alert); a topic's matches may start a surge (a ``surge`` alert); an alert of a hot topic
+makes the feeds that carried it hot. On PostgreSQL these run under the per-topic lock
+:func:`~monitor.storage.story_alerts.lock_topics` takes, so workers agree. Nothing here
+decides; the rules do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.engine import Connection
+
+from monitor.alerts.policy import AlertPolicy, alert_id
+from monitor.signals.rules import (
+    SURGE_HISTORY,
+    Confirmation,
+    SurgeOutcome,
+    decide_confirmation,
+    decide_surge,
+)
+from monitor.storage.models import AlertRow, FeedRow, MatchRow
+from monitor.storage.story_alerts import (
+    insert_alert,
+    insert_deliveries,
+    next_seq,
+    outlets_json,
+    row_to_alert,
+)
+from monitor.types import Alert, format_time
+
+UNCONFIRMED = "unconfirmed"
+MAX_SURGE_TIMES = 50_000
+"""Match times read to tell whether a surge calmed down (the newest)."""
+
+Channels = Sequence[tuple[str, frozenset[str] | None]]
+
+
+def held_or_confirmed(alert: Alert, policy: AlertPolicy, now: datetime) -> tuple[Alert, str | None]:
+    """A new story's alert as stored: held (``unconfirmed``) under ``confirm:`` until
+    enough outlets carried it, else raised (with ``confirmed_by`` if one outlet is enough)."""
+    rule = policy.confirm.get(alert.topic)
+    if rule is None or not rule.hold:
+        return alert, None
+    outcome, by = decide_confirmation(rule, alert.sightings(), now)
+    if outcome is Confirmation.CONFIRMED:
+        return replace(alert, confirmed_by=by, confirmed_at=now), None
+    return alert, UNCONFIRMED
+
+
+def join_story(
+    conn: Connection, story: str, feed: str, policy: AlertPolicy, channels: Channels, now: datetime
+) -> Alert | None:
+    """``feed`` carried the stored story ``story`` too: add it (with its outlet), and
+    return the alert this confirms, if it does: the held alert, or a ``confirmation``."""
+    row = conn.execute(select(AlertRow.__table__).where(AlertRow.id == story)).first()
+    if row is None:
+        return None
+    known = row_to_alert(row)
+    feeds = [*known.feeds, feed]
+    grown = replace(
+        known,
+        feeds=tuple(feeds),
+        outlets=(*known.outlet_times(), (feed, now)),
+        sources=(*known.sources, (feed, policy.source_of(feed))),
+    )
+    values: dict[str, object] = {"feeds": feeds, "outlets": outlets_json(grown)}
+    found: Alert | None = None
+    rule = policy.confirm.get(known.topic)
+    if rule is not None and not known.confirmed_by:
+        wanted = row.state == UNCONFIRMED if rule.hold else row.state is None
+        outcome, by = decide_confirmation(rule, grown.sightings(), now)
+        if wanted and outcome is Confirmation.CONFIRMED:
+            values.update(confirmed_by=list(by), confirmed_at=now)
+            found = replace(grown, confirmed_by=by, confirmed_at=now)
+            if rule.hold:
+                # Released now: listed and followed from now on, delivered as a new alert.
+                values.update(state=None, seq=next_seq(now))
+    conn.execute(update(AlertRow).where(AlertRow.id == story).values(**values))
+    if row.state is None:
+        heat_feeds(conn, grown, policy, now, joined=feed)
+    if found is None:
+        return None
+    if rule is not None and rule.hold:
+        insert_deliveries(conn, found, channels, now)
+        return found
+    return _follow_up(conn, found, channels, now)
+
+
+def _follow_up(conn: Connection, story: Alert, channels: Channels, now: datetime) -> Alert | None:
+    """The one ``confirmation`` message of a story alerted at its first sighting."""
+    key = f"confirmation:{story.id}"
+    alert = replace(
+        story,
+        id=alert_id(story.topic, key),
+        kind="confirmation",
+        detected_at=now,
+    )
+    stored = insert_alert(
+        conn,
+        alert,
+        story=key,
+        title_key="",
+        language=None,
+        article_id=None,
+        channels=channels,
+        now=now,
+    )
+    return alert if stored else None
+
+
+def heat_feeds(
+    conn: Connection, alert: Alert, policy: AlertPolicy, now: datetime, joined: str | None = None
+) -> None:
+    """Poll the feeds that carried a fresh alert of a hot topic faster, until the spell
+    (counted from the alert) ends. ``joined``: only that feed, which just joined it."""
+    rule = policy.hot.get(alert.topic)
+    if rule is None:
+        return
+    raised = alert.confirmed_at or alert.detected_at
+    until = raised + rule.for_
+    if now >= until:
+        return
+    names = [joined] if joined else list(alert.feeds or (alert.feed,))
+    soon = now + rule.interval
+    rows = conn.execute(
+        select(FeedRow.id, FeedRow.next_poll, FeedRow.next_poll_reason, FeedRow.hot_until).where(
+            FeedRow.name.in_(names), FeedRow.enabled.is_(True), FeedRow.status != "gone"
+        )
+    ).all()
+    for row in rows:
+        if row.hot_until is not None and row.hot_until >= until:
+            continue
+        next_poll = soon if row.next_poll is None else min(row.next_poll, soon)
+        reason = "hot" if next_poll != row.next_poll else row.next_poll_reason
+        conn.execute(
+            update(FeedRow)
+            .where(FeedRow.id == row.id)
+            .values(
+                hot_until=until,
+                hot_interval_s=rule.interval.total_seconds(),
+                hot_topic=alert.topic,
+                next_poll=next_poll,
+                next_poll_reason=reason,
+            )
+        )
+
+
+def check_surges(
+    conn: Connection,
+    topics: Iterable[str],
+    policy: AlertPolicy,
+    channels: Channels,
+    now: datetime,
+) -> list[Alert]:
+    """After a poll's matches are stored: a ``surge`` alert for each topic whose coverage
+    just surged (once per surge)."""
+    raised: list[Alert] = []
+    for topic in sorted(set(topics)):
+        rule = policy.surge.get(topic)
+        if rule is None or not policy.raise_alerts:
+            continue
+        start = now - rule.window
+        count = _count_matches(conn, topic, start, now)
+        history = _count_matches(conn, topic, start - SURGE_HISTORY, start)
+        last = conn.execute(
+            select(func.max(AlertRow.detected_at)).where(
+                AlertRow.topic == topic, AlertRow.kind == "surge"
+            )
+        ).scalar()
+        times: list[datetime] = []
+        if last is not None:
+            times = sorted(
+                conn.execute(
+                    select(MatchRow.matched_at)
+                    .where(MatchRow.topic == topic, MatchRow.matched_at > last - rule.window)
+                    .order_by(MatchRow.matched_at.desc())
+                    .limit(MAX_SURGE_TIMES)
+                ).scalars()
+            )
+        outcome = decide_surge(
+            rule, count=count, history=history, last_surge=last, times=times, now=now
+        )
+        if outcome is SurgeOutcome.STARTS:
+            alert = _surge_alert(topic, policy, count, history, rule.window, now)
+            if insert_alert(
+                conn,
+                alert,
+                story=f"surge:{format_time(now)}",
+                title_key="",
+                language=None,
+                article_id=None,
+                channels=channels,
+                now=now,
+            ):
+                raised.append(alert)
+    return raised
+
+
+def _count_matches(conn: Connection, topic: str, after: datetime, until: datetime) -> int:
+    return int(
+        conn.execute(
+            select(func.count()).where(
+                MatchRow.topic == topic, MatchRow.matched_at > after, MatchRow.matched_at <= until
+            )
+        ).scalar()
+        or 0
+    )
+
+
+def _surge_alert(
+    topic: str, policy: AlertPolicy, count: int, history: int, window: timedelta, now: datetime
+) -> Alert:
+    name = policy.topic_names.get(topic, topic)
+    per_window = history / (SURGE_HISTORY / window)
+    minutes = int(window.total_seconds() // 60)
+    span = f"{minutes // 60}h" if minutes % 60 == 0 else f"{minutes}m"
+    return Alert(
+        id=alert_id(topic, f"surge:{format_time(now)}"),
+        kind="surge",
+        topic=topic,
+        topic_name=name,
+        title=f"surge: {name}: {count} matches in {span} (usually {per_window:.1f})",
+        url=None,
+        feed="",
+        published=None,
+        detected_at=now,
+        evidence=(),
+        summary=f"{count} matched articles in the last {span}; 7-day mean {per_window:.2f}",
+    )

@@ -1,0 +1,148 @@
+"""Outlets and confirmation across outlets, on a stepped clock with local feeds as
+different outlets (issue 17, points 1 and 2)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from monitor import storage
+from monitor.service.app import App
+from tests.signals.conftest import SUMMIT, Newsroom, step
+
+HEADLINE = "Trump and Putin agree to meet in Anchorage next week"
+
+
+def alerts(app: App) -> list[dict[str, Any]]:
+    return [a.to_json() for _, a in storage.list_alerts(app.engine)]
+
+
+def logged(app: App) -> list[dict[str, Any]]:
+    app.deliver(due_only=False)
+    path = app.config.alert_log
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def test_every_alert_names_its_outlets_in_order_and_who_reported_first(
+    newsroom: Newsroom, signals_app: Any
+) -> None:
+    app = signals_app(["tass-en", "tass-world", "reuters"], SUMMIT)
+    newsroom.carry("tass-en", HEADLINE, "a1")
+    app.poll()
+    first = logged(app)
+    assert [(a["first_reported_by"], [o["outlet"] for o in a["outlets"]]) for a in first] == [
+        ("TASS", ["TASS"])
+    ]
+    assert first[0]["outlets"][0] | {"at": None} == {
+        "outlet": "TASS",
+        "kind": "state",
+        "country": "RU",
+        "feed": "tass-en",
+        "at": None,
+    }
+
+    step(newsroom, minutes=4)
+    newsroom.carry("tass-world", HEADLINE, "a1")  # the same outlet's other feed
+    app.poll(names=["tass-world"])
+    step(newsroom, minutes=3)
+    newsroom.carry("reuters", HEADLINE + " - Reuters", "b2")
+    app.poll(names=["reuters"])
+
+    (alert,) = alerts(app)
+    assert alert["feeds"] == ["tass-en", "tass-world", "reuters"]
+    assert [(o["outlet"], o["feed"]) for o in alert["outlets"]] == [
+        ("TASS", "tass-en"),
+        ("Reuters", "reuters"),
+    ], "two feeds of one outlet count as one outlet"
+    times = [o["at"] for o in alert["outlets"]]
+    assert times[0] < times[1]
+    assert alert["first_reported_by"] == "TASS"
+
+
+def test_a_one_outlet_story_under_confirm_never_alerts(
+    newsroom: Newsroom, signals_app: Any
+) -> None:
+    topic = SUMMIT | {"confirm": {"outlets": 2, "within": "30m"}}
+    app = signals_app(["tass-en", "tass-world", "reuters"], topic)
+    newsroom.carry("tass-en", HEADLINE, "a1")
+    app.poll()
+    step(newsroom, minutes=5)
+    newsroom.carry("tass-world", HEADLINE, "a1")  # TASS again: still one outlet
+    app.poll()
+    step(newsroom, hours=3)
+    app.poll()
+    assert alerts(app) == []
+    assert logged(app) == []
+
+
+def test_a_second_outlet_within_the_window_raises_one_confirmed_alert(
+    newsroom: Newsroom, signals_app: Any
+) -> None:
+    topic = SUMMIT | {
+        "confirm": {"outlets": 2, "within": "30m", "kinds": ["wire", "independent", "public"]}
+    }
+    app = signals_app(["tass-en", "reuters", "meduza", "dw"], topic)
+    newsroom.carry("tass-en", HEADLINE, "a1")  # a state outlet: not of the kinds wanted
+    app.poll()
+    step(newsroom, minutes=5)
+    newsroom.carry("reuters", HEADLINE, "r1")
+    app.poll()
+    assert alerts(app) == [], "one outlet of the wanted kinds is not enough"
+    step(newsroom, minutes=10)
+    newsroom.carry("meduza", HEADLINE, "m1")
+    app.poll()
+    step(newsroom, minutes=5)
+    newsroom.carry("dw", HEADLINE, "d1")
+    app.poll()
+
+    (alert,) = alerts(app)
+    assert alert["confirmed_by"] == ["Reuters", "Meduza"]
+    assert alert["first_reported_by"] == "TASS"
+    assert [o["outlet"] for o in alert["outlets"]] == ["TASS", "Reuters", "Meduza", "DW"]
+    lines = logged(app)
+    assert len(lines) == 1 and lines[0]["confirmed_by"] == ["Reuters", "Meduza"]
+
+
+def test_a_second_outlet_after_the_window_raises_nothing(
+    newsroom: Newsroom, signals_app: Any
+) -> None:
+    topic = SUMMIT | {"confirm": {"outlets": 2, "within": "30m"}}
+    app = signals_app(["reuters", "meduza"], topic)
+    newsroom.carry("reuters", HEADLINE, "r1")
+    app.poll()
+    step(newsroom, minutes=31)
+    newsroom.carry("meduza", HEADLINE, "m1")
+    app.poll()
+    assert alerts(app) == []
+    assert logged(app) == []
+
+
+def test_notify_confirmation_sends_one_follow_up_on_the_same_story(
+    newsroom: Newsroom, signals_app: Any
+) -> None:
+    topic = SUMMIT | {"notify_confirmation": True}
+    app = signals_app(["tass-en", "reuters", "meduza"], topic)
+    newsroom.carry("tass-en", HEADLINE, "a1")
+    app.poll()
+    assert [a["kind"] for a in logged(app)] == ["topic"], "raised at the first sighting"
+    for feed in ("reuters", "meduza"):
+        step(newsroom, minutes=20)
+        newsroom.carry(feed, HEADLINE, "x")
+        app.poll()
+    lines = logged(app)
+    assert [a["kind"] for a in lines] == ["topic", "confirmation"]
+    story, follow_up = lines
+    assert follow_up["confirmed_by"] == ["TASS", "Reuters"]
+    assert follow_up["url"] == story["url"] and follow_up["title"] == story["title"]
+
+
+def test_the_shipped_configuration_labels_every_feed_with_its_outlet() -> None:
+    from monitor.config.load import load_config
+    from tests.conftest import REPO
+
+    config = load_config(REPO / "config" / "monitor.yaml")
+    outlets = {f.name: f.outlet() for f in config.feeds}
+    assert all(o.kind is not None and o.country for o in outlets.values()), outlets
+    assert outlets["tass-en"].outlet == outlets["tass-ru"].outlet == "TASS"
+    assert outlets["tass-en"].kind == "state" and outlets["reuters"].kind == "wire"
