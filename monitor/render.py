@@ -45,6 +45,7 @@ def alert_line(alert: Alert) -> str:
         f"{format_time(alert.detected_at)}  {alert.topic}  [{plain(feeds, 80)}]"
         f"  {plain(alert.title, 160)}  ({when})  {alert.url or ''}"
         + (f"  terms: {plain(terms, 120)}" if terms else "")
+        + (f"  snippet: {plain(alert.evidence[0].snippet, 200)}" if alert.evidence else "")
     )
 
 
@@ -58,7 +59,11 @@ def print_alerts_table(alerts: Sequence[Alert], out: TextIO) -> None:
             _short_time(a.detected_at),
             a.topic,
             Text(plain(", ".join(a.feeds) or a.feed, 60)),
-            Text(plain(a.title, 140) + (f"\n{plain(a.url, 200)}" if a.url else "")),
+            Text(
+                plain(a.title, 140)
+                + (f"\n{plain(a.url, 200)}" if a.url else "")
+                + (f"\n“{plain(a.evidence[0].snippet, 160)}”" if a.evidence else "")
+            ),
             _short_time(a.published),
             Text(plain(", ".join(dict.fromkeys(e.term for e in a.evidence)), 80)),
         )

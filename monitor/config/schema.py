@@ -10,7 +10,7 @@ import re
 from datetime import timedelta
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -84,6 +84,8 @@ class HttpConfig(_Strict):
     user_agent: str | None = None
     timeout: Duration = timedelta(seconds=30)
     max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    token: str | None = Field(default=None, min_length=16)
+    """Bearer token for the web console; required when ``listen`` is not loopback."""
 
     @field_validator("listen")
     @classmethod
@@ -95,6 +97,28 @@ class HttpConfig(_Strict):
             if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
                 raise ValueError(f"listen must be HOST:PORT or false, not {value!r}")
         return value
+
+    @model_validator(mode="after")
+    def _token_off_loopback(self) -> HttpConfig:
+        if isinstance(self.listen, str) and not self.token:
+            host = self.listen.rpartition(":")[0].strip("[]")
+            if not _is_loopback(host):
+                raise ValueError(
+                    f"listen {self.listen!r} is not a loopback address: the web console there "
+                    "needs http.token (write token: ${MONITOR_HTTP_TOKEN}, 16 characters or more)"
+                )
+        return self
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class FeedConfig(_Strict):

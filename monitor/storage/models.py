@@ -154,7 +154,10 @@ class ArticleRow(Base):
 
 class MatchRow(Base):
     __tablename__ = "matches"
-    __table_args__ = (UniqueConstraint("article_id", "topic", name="uq_matches_article_topic"),)
+    __table_args__ = (
+        UniqueConstraint("article_id", "topic", name="uq_matches_article_topic"),
+        Index("ix_matches_topic_article", "topic", "article_id"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     article_id: Mapped[int] = mapped_column(BigId, ForeignKey("articles.id", ondelete="CASCADE"))
@@ -172,6 +175,8 @@ class AlertRow(Base):
         UniqueConstraint("topic", "story_key", name="uq_alerts_topic_story"),
         Index("ix_alerts_detected_at", "detected_at"),
         Index("ix_alerts_seq", "seq"),
+        Index("ix_alerts_topic_seq", "topic", "seq"),
+        Index("ix_alerts_kind_seq", "kind", "seq"),
     )
 
     id: Mapped[str] = mapped_column(NulFreeString(40), primary_key=True)
