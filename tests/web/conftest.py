@@ -20,8 +20,8 @@ from tests.support.feedgen import Item, rss
 NOW = datetime.now(UTC).replace(microsecond=0)
 STORY_URL = "https://news.example.org/world/trump-putin-anchorage"
 HOSTILE_TITLE = (
-    "Trump and Putin summit <script>window.__pwned = 1; document.title = 'PWNED'</script>"
-    ' <img src=x onerror="window.__pwned = 2"> in Anchorage'
+    "Trump and Putin summit <script>document.title = 'PWNED'</script>"
+    " <img src=x onerror=\"document.title = 'PWNED'\"> in Anchorage"
 )
 HUGE = "Anchorage " + "x" * 100_000
 
