@@ -74,6 +74,9 @@ class WebServer:
         sock = socket.socket(family, socket.SOCK_STREAM)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            # Accepted sockets inherit it: without it every response (headers and body
+            # written apart) waited ~40 ms for the client's delayed ACK (measured).
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             sock.bind((self.host, self._port))
             sock.listen(128)
         except (OSError, UnicodeError, OverflowError) as exc:
