@@ -3,7 +3,7 @@
 
 A snippet is split into (text, is_hit) segments. A term hits a run of words that fold
 (case, diacritics, ё/е, umlauts: :func:`monitor.topics.text.fold`) to the term's words,
-the last one allowed an inflection ending (a few letters) or, for ``word*``, anything.
+the last one allowed an inflection ending of English, German or Russian or, for ``word*``, anything.
 This module marks, it does not escape or print: the template engine escapes each
 segment, the terminal renderer strips control characters.
 """
@@ -12,15 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from monitor.topics.text import fold, tokenize
+from monitor.topics.text import ENDINGS, fold, tokenize
 
 __all__ = ["Segment", "highlight_segments"]
 
 Segment = tuple[str, bool]
 """(text, whether it is a hit)."""
 
-MAX_ENDING = 4
-"""Letters an inflected form may add to a plain word (Путин → Путиным)."""
+_ENDINGS = frozenset().union(*ENDINGS.values())
+"""What an inflected form may add to a plain word (Путин → Путиным, Gipfel → Gipfels)."""
 
 
 def _term_words(term: str) -> tuple[list[str], bool]:
@@ -34,7 +34,7 @@ def _word_hits(token: str, word: str, last: bool, prefix: bool) -> bool:
         return True
     if not last or not token.startswith(word):
         return False
-    return prefix or len(token) - len(word) <= MAX_ENDING
+    return prefix or token[len(word) :] in _ENDINGS
 
 
 def highlight_segments(snippet: str, terms: Iterable[str]) -> list[Segment]:

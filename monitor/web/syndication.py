@@ -12,7 +12,7 @@ import json
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from urllib.parse import quote, urlencode
 
 from monitor.types import Alert, format_time
@@ -136,7 +136,3 @@ def json_feed(
         "items": items,
     }
     return json.dumps(document, ensure_ascii=False).encode()
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
