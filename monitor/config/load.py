@@ -411,7 +411,9 @@ def summarize_config(config: Config, path: str | Path) -> str:
         )
         if channels
         else "no notify channels (alert log only)",
-        f"health/metrics on {config.http.listen}" if config.http.listen else "health/metrics off",
+        f"console, health and metrics on {config.http.listen}"
+        if config.http.listen
+        else "console, health and metrics off",
     ]
     return ", ".join(parts) + "."
 
