@@ -178,3 +178,26 @@ def test_alert_lines_show_the_first_snippet(scenario: Scenario, cli: Callable[..
     assert "snippet: " in story
     assert " ".join(first["snippet"].split())[:60] in story
     assert json.loads(cli("alerts", "-c", str(scenario.config), "--json").output.splitlines()[0])
+
+
+def test_slow_and_idle_clients_do_not_stall_the_console(scenario: Scenario) -> None:
+    import socket
+
+    from monitor import storage
+
+    engine = storage.open_database(scenario.database_url)
+    app = create_app(Console(engine=engine), check=lambda: (True, {}), metrics=Metrics())
+    held: list[socket.socket] = []
+    try:
+        with WebServer("127.0.0.1:0", app) as server:
+            # 40 clients that connect and trickle half a request, and never finish it.
+            for _ in range(40):
+                sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+                sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")
+                held.append(sock)
+            for path in ("/healthz", "/", f"/stories/{scenario.story_id}"):
+                assert httpx.get(server.url + path, timeout=5).status_code == 200, path
+    finally:
+        for sock in held:
+            sock.close()
+        engine.dispose()
