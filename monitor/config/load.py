@@ -411,9 +411,9 @@ def summarize_config(config: Config, path: str | Path) -> str:
         )
         if channels
         else "no notify channels (alert log only)",
-        f"console, health and metrics on {config.http.listen}"
+        f"console and health/metrics on {config.http.listen}"
         if config.http.listen
-        else "console, health and metrics off",
+        else "console and health/metrics off",
     ]
     return ", ".join(parts) + "."
 
