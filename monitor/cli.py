@@ -225,7 +225,7 @@ def run(config_path: Path) -> None:
     sys.exit(run_daemon(config, config_path))
 
 
-@main.command()
+@main.group(invoke_without_command=True)
 @common_options
 @click.option("--topic", default=None, help="Only this topic id.")
 @click.option("--feed", default=None, help="Only stories this feed carried.")
@@ -242,11 +242,13 @@ def alerts(
     follow: bool,
     as_json: bool,
 ) -> None:
-    """Stored alerts, newest last."""
-    if as_json:
-        utf8_stdout()
+    """Stored alerts, newest last (`monitor alerts show ID`: one in full)."""
     from monitor.render import alert_json, alert_line, print_alerts_table
 
+    if click.get_current_context().invoked_subcommand is not None:
+        return
+    if as_json:
+        utf8_stdout()
     config = read_config(config_path, delivers=False)
     since_at = parse_since(since, datetime.now(UTC))
     # Not an error (alerts of a topic or feed since removed are still stored), but a
@@ -357,6 +359,76 @@ def _stop_on_signals() -> Iterator[threading.Event]:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+@alerts.command("show")
+@common_options
+@click.argument("alert_id")
+def alerts_show(config_path: Path, alert_id: str) -> None:
+    """One alert in full: evidence, the rule that fired, outlets, delivery per channel."""
+    from monitor.alert_detail import format_alert_detail
+    from monitor.storage.console import load_story
+
+    config = read_config(config_path, delivers=False)
+    engine = open_engine(config)
+    try:
+        detail = load_story(engine, alert_id.strip()) if len(alert_id) <= 64 else None
+    except StorageError as exc:
+        fail(str(exc))
+    finally:
+        engine.dispose()
+    if detail is None:
+        fail(f"no alert {alert_id[:64]!r} (the ids are in `monitor alerts --json`)")
+        return
+    from monitor.alerts.naming import channel_labels
+
+    channels = channel_labels(config.notify)
+    for line in format_alert_detail(detail, config.topics, channels, color=sys.stdout.isatty()):
+        click.echo(line)
+
+
+@main.command()
+@common_options
+@click.option("--listen", default=None, help="HOST:PORT to serve on [default: http.listen].")
+def web(config_path: Path, listen: str | None) -> None:
+    """Serve the read-only web console from the database (no polling)."""
+    import signal
+    import threading
+
+    from monitor.alerts.naming import channel_labels
+    from monitor.service.health import parse_listen
+    from monitor.web import Console, WebServer, create_app, is_loopback
+
+    config = read_config(config_path, delivers=False)
+    address = listen or (config.http.listen if isinstance(config.http.listen, str) else None)
+    address = address or "127.0.0.1:9464"
+    try:
+        host, _ = parse_listen(address)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--listen") from None
+    if not is_loopback(host) and not config.http.token:
+        fail(f"{address} is not a loopback address: set http.token first", EXIT_USAGE)
+    engine = open_engine(config)
+    console = Console(
+        engine=engine,
+        topics=tuple(config.topics),
+        channels=channel_labels(config.notify),
+    )
+    server = WebServer(address, create_app(console, token=config.http.token))
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    try:
+        server.start()
+    except MonitorError as exc:
+        engine.dispose()
+        fail(str(exc))
+    click.echo(f"monitor: serving the console on {server.url}/ (Ctrl-C stops)", err=True)
+    try:
+        stop.wait()
+    finally:
+        server.stop()
+        engine.dispose()
 
 
 @main.command()

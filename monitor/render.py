@@ -49,6 +49,7 @@ def alert_line(alert: Alert, *, muted: bool = False) -> str:
         f"  {plain(alert.title, 160)}  ({when})  {alert.url or ''}"
         + (f"  terms: {plain(terms, 120)}" if terms else "")
         + ("  [muted]" if muted else "")
+        + (f"  snippet: {plain(alert.evidence[0].snippet, 200)}" if alert.evidence else "")
     )
 
 
@@ -64,7 +65,11 @@ def print_alerts_table(
             _short_time(a.detected_at),
             a.topic + (" (muted)" if a.id in muted else ""),
             Text(plain(", ".join(a.feeds) or a.feed, 60)),
-            Text(plain(a.title, 140) + (f"\n{plain(a.url, 200)}" if a.url else "")),
+            Text(
+                plain(a.title, 140)
+                + (f"\n{plain(a.url, 200)}" if a.url else "")
+                + (f"\n“{plain(a.evidence[0].snippet, 160)}”" if a.evidence else "")
+            ),
             _short_time(a.published),
             Text(plain(", ".join(dict.fromkeys(e.term for e in a.evidence)), 80)),
         )

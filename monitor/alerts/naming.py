@@ -99,6 +99,11 @@ def channel_names(notify: Sequence[NotifyConfig]) -> list[ChannelNames]:
     return result
 
 
+def channel_labels(notify: Sequence[NotifyConfig]) -> dict[str, str]:
+    """Outbox key → readable name of every configured channel (what pages show)."""
+    return {n.key: n.name for n in channel_names(notify)}
+
+
 @dataclass(frozen=True, slots=True)
 class Cadence:
     """When a channel's topic alerts go: in a digest per period, and/or at a rate."""

@@ -505,7 +505,9 @@ def summarize_config(config: Config, path: str | Path) -> str:
         )
         if channels
         else "no notify channels (alert log only)",
-        f"health/metrics on {config.http.listen}" if config.http.listen else "health/metrics off",
+        f"console and health/metrics on {config.http.listen}"
+        if config.http.listen
+        else "console and health/metrics off",
     ]
     return ", ".join(parts) + "."
 

@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -98,6 +98,9 @@ class HttpConfig(_Strict):
             raise ValueError("max_hint_delay is at most 24h")
         return value
 
+    token: str | None = Field(default=None, min_length=16)
+    """Bearer token for the web console; required when ``listen`` is not loopback."""
+
     @field_validator("listen")
     @classmethod
     def _check_listen(cls, value: str | bool) -> str | bool:
@@ -108,6 +111,28 @@ class HttpConfig(_Strict):
             if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
                 raise ValueError(f"listen must be HOST:PORT or false, not {value!r}")
         return value
+
+    @model_validator(mode="after")
+    def _token_off_loopback(self) -> HttpConfig:
+        if isinstance(self.listen, str) and not self.token:
+            host = self.listen.rpartition(":")[0].strip("[]")
+            if not _is_loopback(host):
+                raise ValueError(
+                    f"listen {self.listen!r} is not a loopback address: the web console there "
+                    "needs http.token (write token: ${MONITOR_HTTP_TOKEN}, 16 characters or more)"
+                )
+        return self
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class SourceConfig(_Strict):

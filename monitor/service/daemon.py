@@ -16,11 +16,12 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
-from typing import IO
+from typing import IO, overload
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor as JobExecutor
@@ -28,6 +29,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy.engine import Engine, make_url
 
 from monitor import storage
+from monitor.alerts.naming import channel_labels
 from monitor.config.load import load_config
 from monitor.config.schema import Config
 from monitor.errors import ConfigError, MonitorError, StorageError
@@ -36,8 +38,10 @@ from monitor.log import get_logger
 from monitor.metrics import Metrics
 from monitor.service import systemd
 from monitor.service.app import App, build_app, utcnow
-from monitor.service.health import HealthServer, tick_health
+from monitor.service.health import tick_health
+from monitor.topics.spec import TopicConfig
 from monitor.types import PollStatus
+from monitor.web import Console, WebServer, create_app
 
 log = get_logger("monitor.service.daemon")
 
@@ -95,6 +99,8 @@ def restart_only_changes(running: Config, new: Config) -> list[str]:
         changed.append("database")
     if new.http.listen != running.http.listen:
         changed.append("http.listen")
+    if new.http.token != running.http.token:
+        changed.append("http.token")
     return changed
 
 
@@ -419,12 +425,12 @@ def run_daemon(config: Config, config_path: Path, *, engine: Engine | None = Non
             lock.close()
         return 0
     daemon = Daemon(config=config, config_path=config_path, app=app, metrics=metrics, stop=stop)
-    health: HealthServer | None = None
+    health: WebServer | None = None
     if config.http.listen:
         try:
-            health = HealthServer(str(config.http.listen), check=daemon.health, metrics=metrics)
+            health = _web_server(config, daemon, metrics)
             health.start()
-        except OSError as exc:
+        except (OSError, MonitorError) as exc:
             log.error("health_listen_failed", listen=config.http.listen, error=str(exc))
             app.close()
             return 1
@@ -482,3 +488,32 @@ def run_daemon(config: Config, config_path: Path, *, engine: Engine | None = Non
         # leases expire); worker threads may still be blocked in I/O: don't wait.
         os._exit(0)
     return 0
+
+
+class _LiveTopics(Sequence[TopicConfig]):
+    """The daemon's topics as they are now (a SIGHUP reload may change them)."""
+
+    def __init__(self, daemon: Daemon) -> None:
+        self._daemon = daemon
+
+    @overload
+    def __getitem__(self, index: int) -> TopicConfig: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[TopicConfig]: ...
+    def __getitem__(self, index: int | slice) -> TopicConfig | Sequence[TopicConfig]:
+        return self._daemon.config.topics[index]
+
+    def __len__(self) -> int:
+        return len(self._daemon.config.topics)
+
+
+def _web_server(config: Config, daemon: Daemon, metrics: Metrics) -> WebServer:
+    """The console beside /healthz and /metrics on ``http.listen``, on uvicorn in a thread
+    (slow clients and large pages never hold up a tick)."""
+    console = Console(
+        engine=daemon.app.engine,
+        topics=_LiveTopics(daemon),
+        channels=channel_labels(config.notify),
+    )
+    app = create_app(console, token=config.http.token, check=daemon.health, metrics=metrics)
+    return WebServer(str(config.http.listen), app)

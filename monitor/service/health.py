@@ -27,7 +27,14 @@ from typing import Any
 from monitor.errors import MonitorError
 from monitor.metrics import CONTENT_TYPE, Metrics
 
-__all__ = ["HealthCheck", "HealthServer", "parse_listen", "tick_health"]
+__all__ = [
+    "SERVER_NAME",
+    "HealthCheck",
+    "HealthServer",
+    "parse_listen",
+    "run_health_check",
+    "tick_health",
+]
 
 HealthCheck = Callable[[], tuple[bool, dict[str, object]]]
 """Returns (healthy, details); details go into the JSON body."""
@@ -45,6 +52,7 @@ def _package_version() -> str:
 
 
 _VERSION = _package_version()
+SERVER_NAME = f"monitor/{_VERSION}"
 
 
 def tick_health(
@@ -90,6 +98,24 @@ def tick_health(
         details["reason"] = "; ".join(reasons)
     details["status"] = "unhealthy" if reasons else "ok"
     return not reasons, details
+
+
+def run_health_check(check: HealthCheck) -> tuple[bool, dict[str, object]]:
+    """``check()``, with a failure of the check itself reported as unhealthy (the
+    endpoint must answer even when the check is broken); the body always has a
+    ``status``, and a ``reason`` when unhealthy. Shared with the web console's server."""
+    try:
+        ok, details = check()
+    except Exception as exc:
+        return False, {
+            "status": "unhealthy",
+            "reason": f"health check failed: {type(exc).__name__}",
+        }
+    result = dict(details)
+    result.setdefault("status", "ok" if ok else "unhealthy")
+    if not ok:
+        result.setdefault("reason", "unhealthy")
+    return ok, result
 
 
 def parse_listen(listen: str) -> tuple[str, int]:
@@ -244,18 +270,7 @@ class HealthServer:
 
     def run_check(self) -> tuple[bool, dict[str, object]]:
         """The daemon's check, with a failure of the check itself reported as unhealthy."""
-        try:
-            ok, details = self.check()
-        except Exception as exc:  # the endpoint must answer even when the check is broken
-            return False, {
-                "status": "unhealthy",
-                "reason": f"health check failed: {type(exc).__name__}",
-            }
-        result = dict(details)
-        result.setdefault("status", "ok" if ok else "unhealthy")
-        if not ok:
-            result.setdefault("reason", "unhealthy")
-        return ok, result
+        return run_health_check(self.check)
 
     def __enter__(self) -> HealthServer:
         self.start()

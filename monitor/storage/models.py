@@ -164,6 +164,7 @@ class MatchRow(Base):
     __table_args__ = (
         UniqueConstraint("article_id", "topic", name="uq_matches_article_topic"),
         Index("ix_matches_topic_matched_at", "topic", "matched_at"),
+        Index("ix_matches_topic_article", "topic", "article_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -182,6 +183,8 @@ class AlertRow(Base):
         UniqueConstraint("topic", "story_key", name="uq_alerts_topic_story"),
         Index("ix_alerts_detected_at", "detected_at"),
         Index("ix_alerts_seq", "seq"),
+        Index("ix_alerts_topic_seq", "topic", "seq"),
+        Index("ix_alerts_kind_seq", "kind", "seq"),
     )
 
     id: Mapped[str] = mapped_column(NulFreeString(40), primary_key=True)

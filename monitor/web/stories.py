@@ -1,0 +1,126 @@
+"""Pure decisions about how a story is shown: its outlets in the order they carried it
+(first reporter first), which stored article of a headline-joined feed belongs to it,
+and which of its topic's rules fired.
+
+Until alerts carry ``outlets`` of their own, an outlet is a feed. Data in, data out:
+no database, no clock, no formatting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from monitor.alerts.stories import same_story_fingerprints, story_similarity, title_fingerprint
+from monitor.storage.console import OutletArticle
+from monitor.topics.spec import RuleConfig, TopicConfig
+from monitor.topics.text import fold, tokenize
+from monitor.types import Alert
+
+__all__ = [
+    "FiredRule",
+    "Outlet",
+    "describe_rule",
+    "fired_rule",
+    "rule_blocks",
+    "story_articles",
+    "story_outlets",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Outlet:
+    """One outlet of a story: when it carried it (None when no article of it is
+    stored any more), and whether it was the first."""
+
+    feed: str
+    carried_at: datetime | None
+    first: bool
+
+
+def story_articles(
+    alert: Alert, linked: Sequence[OutletArticle], candidates: Sequence[OutletArticle]
+) -> list[OutletArticle]:
+    """The linked articles plus, for each of the alert's feeds without one, its
+    candidate whose headline is the same story as the alert's (the most alike)."""
+    have = {a.feed for a in linked}
+    wanted = title_fingerprint(alert.title, None)
+    chosen: dict[str, tuple[float, OutletArticle]] = {}
+    for cand in candidates:
+        if cand.feed in have:
+            continue
+        other = title_fingerprint(cand.title, None)
+        if not same_story_fingerprints(wanted, other):
+            continue
+        score = story_similarity(wanted, other)
+        if cand.feed not in chosen or score > chosen[cand.feed][0]:
+            chosen[cand.feed] = (score, cand)
+    articles = [*linked, *(a for _, a in chosen.values())]
+    return sorted(articles, key=lambda a: (a.carried_at, a.feed))
+
+
+def story_outlets(alert: Alert, articles: Sequence[OutletArticle]) -> list[Outlet]:
+    """Every feed of the story once, by when it first carried it; feeds whose article is
+    gone follow in the order they joined. The first one is the first reporter."""
+    first_seen: dict[str, datetime] = {}
+    for article in articles:
+        when = article.carried_at
+        if article.feed not in first_seen or when < first_seen[article.feed]:
+            first_seen[article.feed] = when
+    timed = sorted(first_seen.items(), key=lambda item: (item[1], item[0]))
+    untimed = [f for f in dict.fromkeys(alert.feeds or (alert.feed,)) if f not in first_seen]
+    ordered: list[tuple[str, datetime | None]] = [*timed, *((f, None) for f in untimed)]
+    return [Outlet(feed=f, carried_at=t, first=i == 0) for i, (f, t) in enumerate(ordered)]
+
+
+@dataclass(frozen=True, slots=True)
+class FiredRule:
+    """The rule block that matched: its 1-based number among the topic's blocks."""
+
+    number: int
+    of: int
+    rule: RuleConfig
+
+
+def rule_blocks(topic: TopicConfig) -> list[RuleConfig]:
+    if topic.rules:
+        return list(topic.rules)
+    return [RuleConfig(all=topic.all, any=topic.any, none=topic.none, near=topic.near)]
+
+
+def _key(term: str) -> str:
+    return " ".join(fold(w) for _, _, w in tokenize(term.rstrip("* ")))
+
+
+def fired_rule(topic: TopicConfig, terms: Sequence[str]) -> FiredRule | None:
+    """The first block of ``topic`` whose every ``all`` group and (when given) ``any``
+    list has one of the evidence ``terms``; None when no block fits (the topic was
+    edited since the alert)."""
+    hit = {_key(t) for t in terms}
+    blocks = rule_blocks(topic)
+    for number, block in enumerate(blocks, start=1):
+        groups_ok = all(any(_key(t) in hit for t in group) for group in block.all)
+        any_ok = not block.any or any(_key(t) in hit for t in block.any)
+        if groups_ok and any_ok and (block.all or block.any or block.near):
+            return FiredRule(number=number, of=len(blocks), rule=block)
+    return None
+
+
+def describe_rule(rule: RuleConfig) -> list[str]:
+    """A rule block as lines for people: ``all of: A | B``, ``any of``, ``none of``."""
+    lines = [f"all of: {' | '.join(group)}" for group in rule.all]
+    if rule.any:
+        lines.append(f"any of: {' | '.join(rule.any)}")
+    for near in rule.near:
+        words = [" | ".join(t) if isinstance(t, list) else t for t in near.terms]
+        lines.append(f"near (within {near.within} words): {' ; '.join(words)}")
+    if rule.none:
+        vetoes = [
+            v if isinstance(v, str) else f"({' | '.join(v.terms)} within {v.within} words)"
+            for v in rule.none
+        ]
+        lines.append(f"none of: {' | '.join(vetoes)}")
+    if rule.window is not None:
+        lines.append(f"window: {rule.window.from_ or '…'} to {rule.window.to or '…'}")
+    return lines

@@ -1,0 +1,114 @@
+"""The console's pure parts: highlighting, the rule that fired, outlet order, the chart,
+the query parameters."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from monitor.storage.console import OutletArticle, TimelineCount
+from monitor.topics.spec import TopicConfig
+from monitor.types import Alert
+from monitor.web.chart import build_chart
+from monitor.web.highlight import highlight_segments
+from monitor.web.params import ParamError, read_stories_query, read_timeline_query
+from monitor.web.stories import fired_rule, story_outlets
+
+T0 = datetime(2026, 1, 22, 12, 0, tzinfo=UTC)
+
+
+def hits(snippet: str, terms: list[str]) -> list[str]:
+    return [text for text, hit in highlight_segments(snippet, terms) if hit]
+
+
+def test_highlight_marks_inflections_case_and_diacritics() -> None:
+    assert hits("Встреча Путина и Трампа", ["Путин", "Трамп"]) == ["Путина", "Трампа"]
+    assert hits("Der GIPFELS in Anchorage", ["Gipfel*", "anchorage"]) == ["GIPFELS", "Anchorage"]
+    assert hits("ZELENSKY met Zelénsky", ["Zelensky"]) == ["ZELENSKY", "Zelénsky"]
+    assert hits("the White House summit today", ["White House summit"]) == ["White House summit"]
+    assert hits("Putinism is not Putin", ["Putin"]) == ["Putin"]  # not an inflection
+    snippet = "<script>Trump</script>"
+    assert "".join(t for t, _ in highlight_segments(snippet, ["Trump"])) == snippet
+
+
+def test_fired_rule_is_the_first_block_the_evidence_satisfies() -> None:
+    topic = TopicConfig.model_validate(
+        {
+            "id": "t",
+            "rules": [
+                {"all": [["Trump"], ["Putin"], ["summit"]]},
+                {"all": [["Alaska", "Anchorage"], ["Kremlin"]]},
+            ],
+        }
+    )
+    fired = fired_rule(topic, ["Anchorage", "kremlin"])
+    assert fired is not None and (fired.number, fired.of) == (2, 2)
+    first = fired_rule(topic, ["Trump", "Putin", "Summit", "Anchorage"])
+    assert first is not None and first.number == 1
+    assert fired_rule(topic, ["Xi"]) is None
+
+
+def _article(feed: str, minutes: int, published: int | None = None) -> OutletArticle:
+    return OutletArticle(
+        feed=feed,
+        article_id=minutes,
+        title="t",
+        url=None,
+        published=None if published is None else T0 + timedelta(minutes=published),
+        first_seen=T0 + timedelta(minutes=minutes),
+        evidence=(),
+    )
+
+
+def test_outlets_in_the_order_they_carried_the_story() -> None:
+    alert = Alert(
+        id="a",
+        topic="t",
+        title="t",
+        url=None,
+        feed="late",
+        published=None,
+        detected_at=T0,
+        evidence=(),
+        feeds=("late", "early", "gone"),
+    )
+    # "late" was polled first, but "early" published 30 minutes before it.
+    outlets = story_outlets(alert, [_article("late", 5, published=0), _article("early", 10, -30)])
+    assert [(o.feed, o.first) for o in outlets] == [
+        ("early", True),
+        ("late", False),
+        ("gone", False),
+    ]
+    assert outlets[2].carried_at is None
+
+
+def test_chart_has_one_series_per_outlet_stacked_within_the_plot() -> None:
+    counts = [
+        TimelineCount(T0, "a", 3),
+        TimelineCount(T0, "b", 1),
+        TimelineCount(T0 + timedelta(hours=2), "b", 2),
+        TimelineCount(T0 - timedelta(days=9), "old", 5),  # outside the range
+    ]
+    chart = build_chart(
+        counts, since=T0 - timedelta(hours=1), until=T0 + timedelta(hours=5), unit="hour"
+    )
+    assert [s.outlet for s in chart.series] == ["a", "b"]
+    assert chart.peak == 4
+    a_bar, b_bar = chart.series[0].bars[0], chart.series[1].bars[0]
+    assert b_bar.y + b_bar.height == pytest.approx(a_bar.y)  # b stacks on a
+    assert all(
+        bar.y >= 0 and bar.y + bar.height <= chart.height for s in chart.series for bar in s.bars
+    )
+
+
+def test_parameters_are_bounded() -> None:
+    query = read_stories_query({"since": "2h", "limit": "10", "topic": "monitor:feed-down"}, T0)
+    assert query.since == T0 - timedelta(hours=2) and query.limit == 10
+    with pytest.raises(ParamError, match="since must lie before until"):
+        read_stories_query({"since": "1h", "until": "2h"}, T0)
+    timeline = read_timeline_query({"since": "2d"}, T0)
+    assert timeline.unit == "hour"
+    assert read_timeline_query({"since": "10d"}, T0).unit == "day"
+    with pytest.raises(ParamError, match="unit=hour"):
+        read_timeline_query({"since": "60d", "unit": "hour"}, T0)
