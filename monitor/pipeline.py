@@ -2,7 +2,8 @@
 
 The only module that wires the stages together. Every outcome of a feed is a value
 (:class:`FeedOutcome`); one ``feed_polled`` log line per feed. A feed problem never
-escapes; an exception that is not ours is logged with its traceback and re-raised.
+escapes; an exception that is not ours is logged with its traceback and fails that
+feed alone (only the database going away escapes, to the caller).
 """
 
 from __future__ import annotations
@@ -97,9 +98,13 @@ def poll_feed(
         # again when the database is back (nothing of this poll was stored).
         bound.debug("feed_not_stored", error=str(exc)[:300])
         raise
-    except Exception:
+    except Exception as exc:
+        # A bug, logged with its traceback; but it fails this feed only (recorded,
+        # backed off, shown in `monitor feeds`), never the tick and the other feeds.
         bound.exception("feed_poll_crashed")
-        raise
+        reason = f"internal_error: {type(exc).__name__}: {exc}"[:500]
+        crashed = FetchResult(status="error", url=spec.url, error_kind="internal_error")
+        outcome = _fail(p, spec, state, crashed, now, rng, reason)
     outcome = replace(outcome, duration=round(time.monotonic() - started, 3))
     if p.metrics is not None:
         p.metrics.record_poll(spec.name, outcome.status, outcome.duration)

@@ -198,6 +198,16 @@ class Fetcher:
                 if kind is None:
                     raise
                 result = FetchResult(status="error", url=url, error_kind=kind, error=message)
+        if result.status == "not_modified" and not headers:
+            # "Not modified" since what? Taken as such, the feed would yield nothing,
+            # silently, for as long as the server says it.
+            result = _error(
+                result.url,
+                "protocol",
+                "304 Not Modified to a request without a validator",
+                result.http_status,
+                headers=result.headers,
+            )
         return _with_elapsed(result, time.monotonic() - started)
 
     def _host_slot(self, host: str) -> threading.BoundedSemaphore:

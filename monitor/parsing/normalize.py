@@ -67,7 +67,10 @@ def normalize_entry_date(value: datetime | None, now: datetime) -> datetime | No
         return None
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    value = value.astimezone(UTC)
+    try:
+        value = value.astimezone(UTC)
+    except OverflowError:  # year 9999 west of UTC, year 1 east of it
+        return None
     if value < EARLIEST or value > now + FUTURE_SLACK:
         return None
     return value

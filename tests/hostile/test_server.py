@@ -1,0 +1,149 @@
+"""Hostile servers: headers out of range, answers we never asked for, a crash in one feed.
+
+Each case polls real feeds on 127.0.0.1 beside a healthy one and asserts that the
+pass finishes, the bad feed carries its own error, and the healthy feed is stored.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+from monitor import storage
+from monitor.config.load import load_config
+from monitor.fetching.client import Fetcher
+from monitor.service.app import App, build_app
+from monitor.types import FetchResult
+from tests.support.feedgen import OTHER_EN, SUMMIT_EN, rss
+from tests.support.hostile_server import RSS, HostileServer, Request, respond
+
+pytestmark = pytest.mark.hostile
+
+
+def _app(write_config: Callable[..., Path], feeds: list[dict[str, Any]]) -> App:
+    app = build_app(load_config(write_config(feeds=feeds)))
+    app.sync_feeds()
+    return app
+
+
+def _states(app: App) -> dict[str, Any]:
+    return {s.spec.name: s for s in storage.list_feed_status(app.engine)}
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Expires": "Fri, 31 Dec 9999 23:59:59 -0100"},
+        {"Expires": "Fri, 31 Dec 9999 23:59:59 GMT", "Date": "Mon, 01 Jan 0001 00:00:00 +0100"},
+        {"Cache-Control": "max-age=99999999999999999999999"},
+        {"Expires": "Fri, 31 Dec 99999 23:59:59 GMT"},
+    ],
+    ids=["expires-9999-west", "date-year-1-east", "max-age-huge", "expires-5-digit-year"],
+)
+def test_date_headers_out_of_range_are_no_hint(
+    hostile_servers: Callable[..., HostileServer],
+    httpserver: HTTPServer,
+    write_config: Callable[..., Path],
+    headers: dict[str, str],
+) -> None:
+    def handler(sock: socket.socket, _request: Request, _server: HostileServer) -> None:
+        respond(sock, 200, RSS, {"Content-Type": "application/rss+xml", **headers})
+
+    bad = hostile_servers(handler)
+    httpserver.expect_request("/ok.xml").respond_with_data(
+        rss([OTHER_EN]), content_type="application/rss+xml"
+    )
+    app = _app(
+        write_config,
+        [{"name": "bad", "url": bad.url()}, {"name": "ok", "url": httpserver.url_for("/ok.xml")}],
+    )
+    try:
+        outcomes = {o.feed: o for o in app.poll()}
+        states = _states(app)
+    finally:
+        app.close()
+    assert outcomes["bad"].status == "ok" and outcomes["ok"].status == "ok"
+    assert states["bad"].articles == 1
+    # No hint taken from garbage: the next poll is the interval (10 m ± 10 %) away.
+    assert (states["bad"].state.next_poll - states["bad"].state.last_poll).total_seconds() < 11 * 60
+
+
+class _Crashing(Fetcher):
+    """A fetcher with a bug for one URL: what any exception that is not ours looks like."""
+
+    def fetch(self, url: str, **kwargs: Any) -> FetchResult:
+        if "boom" in url:
+            raise OverflowError("date value out of range")
+        return super().fetch(url, **kwargs)
+
+
+def test_an_exception_in_one_feed_fails_that_feed_not_the_pass(
+    httpserver: HTTPServer, write_config: Callable[..., Path], cli: Callable[..., Any]
+) -> None:
+    httpserver.expect_request("/ok.xml").respond_with_data(
+        rss([SUMMIT_EN]), content_type="application/rss+xml"
+    )
+    url = httpserver.url_for("/ok.xml")
+    config = write_config(
+        feeds=[{"name": "boom", "url": url + "?boom"}, {"name": "ok", "url": url}]
+    )
+    app = build_app(load_config(config))
+    app.sync_feeds()
+    app.pipeline = replace(app.pipeline, fetcher=_Crashing(app.pipeline.fetcher.settings))
+    try:
+        outcomes = {o.feed: o for o in app.poll()}
+        states = _states(app)
+    finally:
+        app.close()
+
+    assert outcomes["ok"].status == "ok" and outcomes["ok"].alerts
+    assert outcomes["boom"].status == "error"
+    assert states["boom"].state.errors == 1
+    assert "internal_error: OverflowError" in (states["boom"].state.last_error or "")
+    shown = cli("feeds", "-c", str(config))
+    assert "internal_error" in shown.stdout
+
+
+def test_304_without_our_validator_is_that_feeds_error(
+    hostile_servers: Callable[..., HostileServer], write_config: Callable[..., Path]
+) -> None:
+    def handler(sock: socket.socket, _request: Request, _server: HostileServer) -> None:
+        respond(sock, 304)
+
+    server = hostile_servers(handler)
+    app = _app(write_config, [{"name": "lazy", "url": server.url()}])
+    try:
+        first = app.poll()
+        states = _states(app)
+    finally:
+        app.close()
+    assert not server.requests[0].headers.get("if-none-match")
+    assert [o.status for o in first] == ["error"]
+    assert "304 Not Modified to a request without a validator" in (
+        states["lazy"].state.last_error or ""
+    )
+
+
+def test_304_after_our_validator_is_still_not_modified(
+    hostile_servers: Callable[..., HostileServer], write_config: Callable[..., Path]
+) -> None:
+    def handler(sock: socket.socket, request: Request, _server: HostileServer) -> None:
+        if request.headers.get("if-none-match") == '"v1"':
+            respond(sock, 304)
+        else:
+            respond(sock, 200, RSS, {"ETag": '"v1"', "Content-Type": "application/rss+xml"})
+
+    server = hostile_servers(handler)
+    app = _app(write_config, [{"name": "good", "url": server.url()}])
+    try:
+        app.poll()
+        second = app.poll()
+    finally:
+        app.close()
+    assert [o.status for o in second] == ["not_modified"]
