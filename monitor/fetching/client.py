@@ -206,7 +206,7 @@ class Fetcher:
                 "protocol",
                 "304 Not Modified to a request without a validator",
                 result.http_status,
-                headers=result.headers,
+                headers=dict(result.headers),
             )
         return _with_elapsed(result, time.monotonic() - started)
 
