@@ -7,6 +7,7 @@ alerts, pruning. Rows leave as :mod:`monitor.types` values, never as ORM objects
 
 from monitor.storage.alerts import list_alerts
 from monitor.storage.articles import known_articles, save_feed_update
+from monitor.storage.clock import shift_schedule
 from monitor.storage.database import create_database_engine, open_database, ping, redacted
 from monitor.storage.feeds import (
     FeedStatus,
@@ -76,6 +77,7 @@ __all__ = [
     "revive_dead_deliveries",
     "save_feed_update",
     "save_operator_alert",
+    "shift_schedule",
     "sync_feeds",
     "undelivered",
     "upgrade",
