@@ -20,7 +20,12 @@ from typing import Any, TypeVar
 import click
 
 from monitor import storage
-from monitor.config.load import default_config_path, load_config, summarize_config
+from monitor.config.load import (
+    config_warnings,
+    default_config_path,
+    load_config,
+    summarize_config,
+)
 from monitor.config.schema import Config, parse_duration
 from monitor.errors import ConfigError, MonitorError, StorageError, TermError
 from monitor.log import configure_logging
@@ -119,6 +124,8 @@ def main() -> None:
 def check(config_path: Path) -> None:
     """Validate the configuration: a summary, or every problem as FILE:LINE: message."""
     config = read_config(config_path)
+    for warning in config_warnings(config):
+        click.echo(str(warning), err=True)
     click.echo(summarize_config(config, config_path))
 
 

@@ -24,13 +24,20 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from monitor.config import guards
 from monitor.config.paths import Loc, data_loc, error_message, salvage, where
 from monitor.config.schema import Config, NotifyConfig, SmtpConfig
 from monitor.errors import ConfigError, ConfigProblem
 from monitor.log import redact_url
 from monitor.topics.spec import TopicConfig
 
-__all__ = ["default_config_path", "load_config", "redact_url", "summarize_config"]
+__all__ = [
+    "config_warnings",
+    "default_config_path",
+    "load_config",
+    "redact_url",
+    "summarize_config",
+]
 
 DEFAULT_CONFIG = Path("config/monitor.yaml")
 
@@ -62,11 +69,22 @@ def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> Co
     """Read, substitute, validate. Raises :class:`ConfigError` with every problem."""
     name = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = guards.read_config_bytes(Path(path)).decode("utf-8")
+    except guards.FileRefusedError as exc:
+        raise ConfigError([ConfigProblem(name, None, str(exc))]) from exc
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise ConfigError([ConfigProblem(name, None, f"cannot read the file: {reason}")]) from exc
-    return _Loader(name, os.environ if env is None else env).load(text)
+    loader = _Loader(name, os.environ if env is None else env)
+    bad = [ConfigProblem(name, line, message) for line, message in guards.unprintable(text)]
+    if bad:
+        raise ConfigError(bad)
+    return loader.load(text)
+
+
+def config_warnings(config: Config) -> list[ConfigProblem]:
+    """What `monitor check` warns about in a valid file (FILE:LINE: warning: …)."""
+    return list(config._warnings)
 
 
 _MAX_VALUES = 100_000
@@ -188,6 +206,12 @@ class _Loader:
                 )
             elif name not in self.env:
                 self.problem(line, f"{where(loc)}: environment variable {name} is not set")
+            elif len(self.env[name]) > guards.MAX_VARIABLE_BYTES:
+                self.problem(
+                    line,
+                    f"{where(loc)}: environment variable {name} holds {len(self.env[name])} "
+                    f"characters, more than {guards.MAX_VARIABLE_BYTES} (is it the right one?)",
+                )
             else:
                 return self.env[name]
             self.reported.add(loc)
@@ -237,6 +261,10 @@ class _Loader:
             self._check_channels(config)
         if self.problems or config is None:
             raise self.fail()
+        config._warnings = [
+            ConfigProblem(self.file, line, f"warning: {message}")
+            for line, message in guards.term_warnings(data, self.line_of)
+        ]
         return config
 
     def _check_channels(self, config: Config) -> None:

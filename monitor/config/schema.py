@@ -11,10 +11,11 @@ import re
 from datetime import timedelta
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, field_validator
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from monitor.errors import ConfigProblem
 from monitor.topics.spec import TopicConfig
 from monitor.types import FeedSpec
 
@@ -205,6 +206,8 @@ class LeaseConfig(_Strict):
 
 
 class Config(_Strict):
+    _warnings: list[ConfigProblem] = PrivateAttr(default_factory=list)
+    """Set by the loader: what `monitor check` warns about (valid, but suspicious)."""
     database: str = "sqlite:///data/monitor.db"
     alert_log: str = "data/alerts.jsonl"
     max_age: Duration = timedelta(days=2)

@@ -283,6 +283,10 @@ class Daemon:
             )
             systemd.ready()
             return
+        except Exception as exc:  # a bug in loading: the running configuration stays
+            log.exception("config_reload_failed", path=str(self.config_path), error=repr(exc))
+            systemd.ready()
+            return
         with self._reload_lock:
             self.pending_config = config
         log.info("config_reload_accepted", path=str(self.config_path))
