@@ -116,11 +116,23 @@ def html_to_text(value: str) -> str:
         text = _strip_markup(text)
     elif "&" in text:
         text = html.unescape(text)
-    # Feeds often escape twice (``&amp;quot;``): what is left still reads as an
-    # entity, and no reader wants to see "&quot;" in a headline.
-    if "&" in text and _ENTITY.search(text):
-        text = html.unescape(text)
+    # Feeds often escape twice (``&amp;quot;``, ``&amp;lt;b&amp;gt;``): what is left
+    # still reads as an entity, and no reader wants to see "&quot;" in a headline. Markup
+    # escaped twice is still markup: its tags and attributes (an href full of words) are
+    # not the article's words, so they are dropped like those escaped once.
+    for _ in range(2):
+        if _MARKUP_HINT.search(text) and _looks_escaped(value):
+            text = _strip_markup(text)
+        elif "&" in text and _ENTITY.search(text):
+            text = html.unescape(text)
+        else:
+            break
     return clean_text(text)
+
+
+def _looks_escaped(value: str) -> bool:
+    """Whether the input holds escaped markup (so markup left now came from escapes)."""
+    return "&lt;" in value or "&amp;lt;" in value or "&#60;" in value
 
 
 def cap_text(text: str, max_bytes: int) -> str:
