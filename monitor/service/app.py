@@ -30,6 +30,7 @@ from monitor.log import get_logger
 from monitor.metrics import Metrics
 from monitor.pipeline import FeedOutcome, Pipeline, poll_feed
 from monitor.service.delivery import Deliverer
+from monitor.service.hostturns import HostTurns
 from monitor.topics import TopicSet, compile_topics
 from monitor.types import FeedSpec, FeedState
 
@@ -105,6 +106,9 @@ class App:
         batch = max(4, workers * 4)
         seen: set[str] = set()
         running: dict[Future[FeedOutcome | None], FeedSpec] = {}
+        # A feed whose host has all its slots in use waits here, not on a worker
+        # thread (80 feeds of a host that never answers held every worker).
+        turns = HostTurns(self.pipeline.fetcher.settings.per_host)
         exhausted = False
         started = time.monotonic()
         keep_until = started + keep_claiming if due_only and keep_claiming else started
@@ -125,7 +129,9 @@ class App:
                     # jittered), and a batch of those alone would end the pass early.
                     # While waiting on the last ones, only those are left out (the
                     # others are not due again before their interval).
-                    exclude = {s.name for s in running.values()} if exhausted else seen
+                    exclude = (
+                        {s.name for s in running.values()} | turns.names() if exhausted else seen
+                    )
                     try:
                         claimed = storage.claim_feeds(
                             self.engine,
@@ -143,7 +149,11 @@ class App:
                     next_claim = clock + RECLAIM_EVERY
                     for spec, state in claimed:
                         seen.add(spec.name)
-                        running[pool.submit(self._poll_one, pipe, spec, state, stop)] = spec
+                        turns.wait(spec, state)
+                if stopping and turns.names():
+                    self._release(turns.drop())
+                for spec, state in turns.ready():
+                    running[pool.submit(self._poll_one, pipe, spec, state, stop)] = spec
                 if not running:
                     break
                 timeout = None  # until a feed finishes …
@@ -154,9 +164,12 @@ class App:
                     and time.monotonic() < keep_until
                 ):  # … or it is time to look for feeds that fell due
                     timeout = max(0.01, next_claim - time.monotonic())
+                elif not exhausted and not stopping and len(running) < 2 * workers:
+                    timeout = 0  # the feeds claimed last wait for their host: claim on
                 done, _ = wait(running, timeout=timeout, return_when=FIRST_COMPLETED)
                 for future in done:
                     spec = running.pop(future)
+                    turns.done(spec)
                     try:
                         outcome = future.result()
                     except StorageError as exc:

@@ -7,6 +7,7 @@ pass finishes, the bad feed carries its own error, and the healthy feed is store
 from __future__ import annotations
 
 import socket
+import threading
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -147,3 +148,43 @@ def test_304_after_our_validator_is_still_not_modified(
     finally:
         app.close()
     assert [o.status for o in second] == ["not_modified"]
+
+
+def test_a_hanging_host_does_not_hold_the_workers_of_other_hosts(
+    hostile_servers: Callable[..., HostileServer],
+    httpserver: HTTPServer,
+    write_config: Callable[..., Path],
+) -> None:
+    released = threading.Event()
+
+    def hang(sock: socket.socket, _request: Request, _server: HostileServer) -> None:
+        released.wait(25)  # accepts, says nothing, until the test lets it
+        respond(sock, 200, RSS, {"Content-Type": "application/rss+xml"})
+
+    hanging = hostile_servers(hang)
+    healthy = threading.Event()
+
+    def ok(_request: Any) -> Any:
+        from werkzeug import Response
+
+        healthy.set()
+        return Response(rss([OTHER_EN]), content_type="application/rss+xml")
+
+    httpserver.expect_request("/ok.xml").respond_with_handler(ok)
+    # Two hosts: 127.0.0.1 (hanging, 30 feeds) and localhost (healthy, sorted last).
+    feeds = [{"name": f"a{i:02}", "url": hanging.url(f"/f{i}")} for i in range(30)]
+    feeds.append({"name": "zz", "url": httpserver.url_for("/ok.xml")})
+    assert "localhost" in feeds[-1]["url"]
+    app = build_app(load_config(write_config(feeds=feeds, workers=4)))
+    app.sync_feeds()
+    outcomes: list[Any] = []
+    poller = threading.Thread(target=lambda: outcomes.extend(app.poll()))
+    poller.start()
+    try:
+        first = healthy.wait(20)  # the hanging host holds its two slots all this time
+    finally:
+        released.set()
+        poller.join(60)
+        app.close()
+    assert first, "the healthy host's feed waited behind the hanging host's"
+    assert {o.feed: o.status for o in outcomes} == {f["name"]: "ok" for f in feeds}
