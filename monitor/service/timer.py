@@ -4,8 +4,9 @@ APScheduler 3 compares its run times with the wall clock: when the clock steps b
 hour (an NTP correction, a VM restored from a snapshot) its next tick is an hour away,
 and a step forward makes it walk every missed run time. A :class:`Timer` runs each job
 on its own thread every ``every`` seconds of ``time.monotonic()``, which never jumps:
-one run at a time per job (a long run delays the next, runs are never stacked), and an
-exception is logged with its traceback without ending the job.
+one run at a time per job (a run that overruns its period skips the periods it
+overran, runs are never stacked), and an exception is logged with its traceback
+without ending the job.
 
 It does not know what the jobs do, nor the time of day: a job that must happen at a
 wall-clock hour (the nightly prune) is run often and decides for itself.
@@ -81,5 +82,9 @@ class Timer:
                 job.func()
             except Exception:
                 log.exception("job_failed", job=job.name)
-            # Missed periods are not made up for: one run, then a full period.
-            job.due = max(job.due + job.every, self._clock())
+            # Periods a long run overran are skipped, not made up for: the next run
+            # is at the next point of the job's grid.
+            job.due += job.every
+            now = self._clock()
+            if job.due <= now:
+                job.due += ((now - job.due) // job.every + 1) * job.every
