@@ -113,6 +113,14 @@ class _GuardedTransport(httpx.BaseTransport):
         self._pool.close()
 
 
+def deadline_transport(max_connections: int = 4) -> httpx.BaseTransport:
+    """A transport whose every socket operation respects :func:`netguard.deadline`,
+    without the address guard: for our own endpoints (webhooks), where a timeout per
+    read would let a receiver that drips its answer hold a request for ever."""
+    settings = FetchSettings(allow_private_networks=True, max_connections=max_connections)
+    return _GuardedTransport(settings, ())
+
+
 class Fetcher:
     """One shared HTTP client for every feed; ``fetch`` is safe from many threads.
 
