@@ -160,3 +160,31 @@ def test_a_parser_worker_cannot_take_more_than_its_memory_limit() -> None:
         )
     finally:
         pool.shutdown()
+
+
+ODD_BODIES = {
+    "nested-100k": b'<?xml version="1.0"?><rss version="2.0"><channel>'
+    + b"<x>" * 100_000
+    + b"</channel></rss>",
+    "nul-bytes": _doc("", _item(1, "Trump\x00Putin")).replace(b"<!DOCTYPE rss []>", b"")
+    + b"\x00" * 1000,
+    "one-word-8mb": _doc("", _item(1, "x" * 8_000_000)).replace(b"<!DOCTYPE rss []>", b""),
+    "50k-items": _doc("", "".join(_item(n, "") for n in range(50_000))).replace(
+        b"<!DOCTYPE rss []>", b""
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(ODD_BODIES))
+def test_odd_bodies_fail_or_pass_alone(
+    httpserver: HTTPServer, write_config: Callable[..., Path], name: str
+) -> None:
+    outcomes, states, db = _poll(httpserver, write_config, ODD_BODIES[name])
+    bad = outcomes["bad"]
+    assert bad.status in ("ok", "error")
+    if bad.status == "error":
+        assert states["bad"].state.last_error
+    else:
+        assert states["bad"].articles <= 500  # max_entries: the newest 500 at most
+    assert outcomes["ok"].status == "ok" and states["ok"].articles == 1
+    assert db.stat().st_size < 2 * MAX_FEED_TEXT

@@ -188,3 +188,43 @@ def test_a_hanging_host_does_not_hold_the_workers_of_other_hosts(
         app.close()
     assert first, "the healthy host's feed waited behind the hanging host's"
     assert {o.feed: o.status for o in outcomes} == {f["name"]: "ok" for f in feeds}
+
+
+BAD_ANSWERS = {
+    "header-100k": b"HTTP/1.1 200 OK\r\nX-Junk: " + b"a" * 100_000 + b"\r\n\r\n",
+    "garbage-status": b"HTTP/1.1 abc Whatever\r\nContent-Length: 0\r\n\r\n",
+    "not-http": b"SSH-2.0-OpenSSH_9.2\r\n",
+    "negative-length": b"HTTP/1.1 200 OK\r\nContent-Length: -5\r\n\r\n" + RSS,
+    "truncated-body": b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + RSS,
+    "10k-headers": b"HTTP/1.1 200 OK\r\n" + b"X-A: b\r\n" * 10_000 + b"\r\n",
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_ANSWERS))
+def test_broken_answers_are_that_feeds_error(
+    hostile_servers: Callable[..., HostileServer],
+    httpserver: HTTPServer,
+    write_config: Callable[..., Path],
+    name: str,
+) -> None:
+    def handler(sock: socket.socket, _request: Request, _server: HostileServer) -> None:
+        sock.sendall(BAD_ANSWERS[name])
+        sock.shutdown(socket.SHUT_WR)
+
+    bad = hostile_servers(handler)
+    httpserver.expect_request("/ok.xml").respond_with_data(
+        rss([OTHER_EN]), content_type="application/rss+xml"
+    )
+    app = _app(
+        write_config,
+        [{"name": "bad", "url": bad.url()}, {"name": "ok", "url": httpserver.url_for("/ok.xml")}],
+    )
+    try:
+        outcomes = {o.feed: o for o in app.poll()}
+        states = _states(app)
+    finally:
+        app.close()
+    assert outcomes["bad"].status == "error", outcomes["bad"]
+    assert states["bad"].state.last_error and states["bad"].state.errors == 1
+    assert "internal_error" not in states["bad"].state.last_error  # translated, not a bug
+    assert outcomes["ok"].status == "ok" and states["ok"].articles == 1
