@@ -103,8 +103,8 @@ def test_a_declared_nbsp_still_parses(
 
 def test_one_feeds_text_is_capped_per_poll() -> None:
     # What a parser that expanded entities (or any other way to more text than bytes)
-    # would hand over: 500 items of 200 KB each, 100 MB of text from one poll.
-    text = "word " * 40_000
+    # would hand over: 500 items of 40 KB each, 20 MB of text from one poll.
+    text = "word " * 8_000
     parsed = ParsedFeed(
         version="rss20",
         entries=tuple(RawEntry(guid=f"g{n}", title=f"i{n}", summary=text) for n in range(500)),
