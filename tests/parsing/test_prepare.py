@@ -66,12 +66,21 @@ def test_a_job_past_its_deadline_is_killed_and_the_next_one_runs() -> None:
     try:
         started = time.monotonic()
         with pytest.raises(ParseError) as caught:
-            pool.run("tests.parsing.test_prepare:slow", b"", url="u", headers={}, deadline=1.0, seconds=60)
+            pool.run(
+                "tests.parsing.test_prepare:slow",
+                b"",
+                url="u",
+                headers={},
+                deadline=1.0,
+                seconds=60,
+            )
         assert caught.value.kind == "parse_timeout"
         assert time.monotonic() - started < 10
 
         assert (
-            pool.run("tests.parsing.test_prepare:slow", b"", url="u", headers={}, deadline=30, seconds=0)
+            pool.run(
+                "tests.parsing.test_prepare:slow", b"", url="u", headers={}, deadline=30, seconds=0
+            )
             == "done after 0s"
         )
     finally:
