@@ -94,7 +94,7 @@ def read_config(path: Path, *, delivers: bool = True, warn: bool = False) -> Con
         sys.exit(EXIT_USAGE)
     if warn:
         for warning in warnings:
-            click.echo(f"warning: {warning}", err=True)
+            click.echo(str(warning), err=True)
     return config
 
 

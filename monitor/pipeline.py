@@ -5,8 +5,9 @@ The only module that wires the stages together. Every outcome of a feed is a val
 ends in one place, where :mod:`monitor.feedstate.decider` decides the feed's next state
 and storage writes it with what the poll brought. One log line per feed (``feed_polled``,
 or ``feed_failed`` with the reason first), with ``feed=`` bound once for everything
-logged during its poll. A feed problem never
-escapes; an exception that is not ours is logged with its traceback and re-raised.
+logged during its poll. A feed problem never escapes; an exception that is not ours is
+logged with its traceback and fails that feed alone (only the database going away
+escapes, to the caller).
 """
 
 from __future__ import annotations
@@ -125,9 +126,13 @@ def _poll_logged(
         # again when the database is back (nothing of this poll was stored).
         log.debug("feed_not_stored", error=str(exc)[:300])
         raise
-    except Exception:
+    except Exception as exc:
+        # A bug, logged with its traceback; but it fails this feed only (recorded,
+        # backed off, shown in `monitor feeds`), never the tick and the other feeds.
         log.exception("feed_poll_crashed")
-        raise
+        reason = f"internal_error: {type(exc).__name__}: {exc}"[:500]
+        crashed = FetchResult(status="error", url=spec.url, error_kind=ErrorKind.INTERNAL)
+        outcome = _end(p, spec, state, now, rng, _failed(crashed, reason))
     outcome = replace(outcome, duration=round(time.monotonic() - started, 3))
     if p.metrics is not None:
         p.metrics.record_poll(spec.name, outcome.status, outcome.duration)

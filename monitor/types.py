@@ -167,6 +167,9 @@ class ErrorKind(StrEnum):
     PARSE_ERROR = "parse_error"
     PARSE_TIMEOUT = "parse_timeout"
     STORE_REFUSED = "store_refused"
+    INTERNAL = "internal_error"
+    """A bug met during this feed's poll: it fails this feed alone (logged with its
+    traceback)."""
 
     @classmethod
     def http(cls, status: int) -> ErrorKind:

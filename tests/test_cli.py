@@ -56,7 +56,7 @@ def test_a_missing_delivery_secret_is_named_and_only_delivering_commands_refuse(
 
     # check, alerts, feeds and match send nothing: a warning, not a refusal.
     assert check.returncode == 0, check.stderr
-    assert f"warning: {cfg}:7:" in check.stderr and "NO_SUCH_HOOK_URL_X" in check.stderr
+    assert f"{cfg}:7: warning:" in check.stderr and "NO_SUCH_HOOK_URL_X" in check.stderr
     for command in (["alerts"], ["feeds", "--json"]):
         assert run_monitor(*command, "-c", str(cfg)).returncode == 0
     assert poll.returncode == 2

@@ -22,11 +22,14 @@ from collections.abc import Callable
 from datetime import timedelta
 from urllib.parse import urlsplit
 
+import httpcore
 import httpx
 
 from monitor.alerts.batch import Batch, batch_payload
 from monitor.alerts.templates import Renderer
 from monitor.errors import DeliveryError
+from monitor.fetching import netguard
+from monitor.fetching.client import deadline_transport
 from monitor.types import Alert, format_time
 
 SECRET_PREFIX = "whsec_"
@@ -107,11 +110,12 @@ class WebhookChannel:
         self._url = url
         self._key = decode_secret(secret) if secret else None
         self._clock = clock
+        self._timeout = timeout.total_seconds()
         self._client = httpx.Client(
-            timeout=httpx.Timeout(timeout.total_seconds()),
+            timeout=httpx.Timeout(self._timeout),
             follow_redirects=False,
             headers={"user-agent": USER_AGENT},
-            transport=transport,
+            transport=transport or deadline_transport(),
             trust_env=False,
         )
 
@@ -133,10 +137,19 @@ class WebhookChannel:
             headers["webhook-signature"] = sign(self._key, delivery_id, timestamp, body)
         try:
             # Streamed and never read: the receiver's answer body is of no use to us.
-            with self._client.stream("POST", self._url, content=body, headers=headers) as r:
+            # The timeout bounds the whole request, not each read: a receiver dripping
+            # its answer a byte at a time would otherwise hold the channel for ever.
+            with (
+                netguard.deadline(time.monotonic() + self._timeout),
+                self._client.stream("POST", self._url, content=body, headers=headers) as r,
+            ):
                 status = r.status_code
-        except httpx.TimeoutException as exc:
-            raise self._failed(f"timed out ({type(exc).__name__})", True) from exc
+        except (httpx.TimeoutException, httpcore.TimeoutException) as exc:
+            raise self._failed(
+                f"timed out after {self._timeout:g}s ({type(exc).__name__})", True
+            ) from exc
+        except (httpcore.NetworkError, httpcore.ProtocolError) as exc:
+            raise self._failed(f"cannot connect ({type(exc).__name__})", True) from exc
         except httpx.TransportError as exc:
             raise self._failed(f"cannot connect ({type(exc).__name__})", True) from exc
         except httpx.HTTPError as exc:

@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from monitor.config import guards
 from monitor.config.paths import Loc, data_loc, error_message, salvage, where
 from monitor.config.schema import Config, NotifyConfig, SmtpConfig
 from monitor.errors import ConfigError, ConfigProblem
@@ -31,6 +32,7 @@ from monitor.log import redact_url
 from monitor.topics.spec import TopicConfig
 
 __all__ = [
+    "config_warnings",
     "default_config_path",
     "load_config",
     "load_config_checked",
@@ -83,13 +85,24 @@ def load_config_checked(
     """
     name = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = guards.read_config_bytes(Path(path)).decode("utf-8")
+    except guards.FileRefusedError as exc:
+        raise ConfigError([ConfigProblem(name, None, str(exc))]) from exc
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise ConfigError([ConfigProblem(name, None, f"cannot read the file: {reason}")]) from exc
     loader = _Loader(name, os.environ if env is None else env, delivers=delivers)
+    bad = [ConfigProblem(name, line, message) for line, message in guards.unprintable(text)]
+    if bad:
+        raise ConfigError(bad)
     config = loader.load(text)
+    config._warnings = list(loader.warnings)
     return config, loader.warnings
+
+
+def config_warnings(config: Config) -> list[ConfigProblem]:
+    """What `monitor check` warns about in a valid file (FILE:LINE: warning: …)."""
+    return list(config._warnings)
 
 
 _MAX_VALUES = 100_000
@@ -117,6 +130,10 @@ class _Loader:
 
     def problem(self, line: int | None, message: str) -> None:
         self.problems.append(ConfigProblem(self.file, line, message))
+
+    def warn(self, line: int | None, message: str) -> None:
+        """Valid, but likely a mistake: `monitor check` prints ``FILE:LINE: warning: …``."""
+        self.warnings.append(ConfigProblem(self.file, line, f"warning: {message}"))
 
     def fail(self) -> ConfigError:
         unique = dict.fromkeys(self.problems)
@@ -223,18 +240,21 @@ class _Loader:
                     " (write ${NAME}, or $${…} for a literal ${…})",
                 )
             elif name not in self.env and not self.delivers and _delivery_section(loc):
-                self.warnings.append(
-                    ConfigProblem(
-                        self.file,
-                        line,
-                        f"{where(loc)}: environment variable {name} is not set "
-                        "(needed to deliver: `monitor run`, `poll` and `deliver` refuse to start)",
-                    )
+                self.warn(
+                    line,
+                    f"{where(loc)}: environment variable {name} is not set "
+                    "(needed to deliver: `monitor run`, `poll` and `deliver` refuse to start)",
                 )
                 self.undelivered.add(loc[:2] if loc[0] == "notify" else loc[:1])
                 return match.group(0)
             elif name not in self.env:
                 self.problem(line, f"{where(loc)}: environment variable {name} is not set")
+            elif len(self.env[name]) > guards.MAX_VARIABLE_BYTES:
+                self.problem(
+                    line,
+                    f"{where(loc)}: environment variable {name} holds {len(self.env[name])} "
+                    f"characters, more than {guards.MAX_VARIABLE_BYTES} (is it the right one?)",
+                )
             else:
                 return self.env[name]
             self.reported.add(loc)
@@ -287,13 +307,11 @@ class _Loader:
         if self.problems or config is None:
             raise self.fail()
         if config.feeds and not any(f.enabled for f in config.feeds):
-            self.warnings.append(
-                ConfigProblem(
-                    self.file, self.line_of(("feeds",)), "no feed is enabled: nothing is polled"
-                )
-            )
+            self.warn(self.line_of(("feeds",)), "no feed is enabled: nothing is polled")
         elif not config.feeds:
-            self.warnings.append(ConfigProblem(self.file, None, "no feeds: nothing is polled"))
+            self.warn(None, "no feeds: nothing is polled")
+        for line, message in guards.term_warnings(data, self.line_of):
+            self.warn(line, message)
         return config
 
     def _leave_out_undelivered(self, data: dict[Any, Any]) -> None:

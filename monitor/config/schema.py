@@ -6,20 +6,32 @@ errors into ``FILE:LINE: message`` is :mod:`monitor.config.load`'s job.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import replace
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from monitor.alerts.cadence import parse_digest, parse_rate
+from monitor.errors import ConfigProblem
 from monitor.topics.spec import TopicConfig
 from monitor.topics.text import LANGUAGES
 from monitor.types import FeedSpec, OutletKind, Source
 
+MAX_DURATION = timedelta(days=3650)
+"""Longer is a typo (or ``.inf``): refused before ``timedelta`` overflows."""
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -37,6 +49,8 @@ def parse_duration(value: Any) -> timedelta:
         if not match:
             raise ValueError(f"not a duration: {value!r} (write e.g. 90s, 10m, 2h, 2d)")
         seconds = float(match.group(1)) * _UNITS[match.group(2)]
+    if not math.isfinite(seconds) or seconds > MAX_DURATION.total_seconds():
+        raise ValueError(f"duration too long: {str(value)[:40]!r} (at most 3650d)")
     if seconds <= 0:
         raise ValueError(f"duration must be positive: {value!r}")
     return timedelta(seconds=seconds)
@@ -86,7 +100,7 @@ class HttpConfig(_Strict):
     listen: str | bool = "127.0.0.1:9464"
     user_agent: str | None = None
     timeout: Duration = timedelta(seconds=30)
-    max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
     respect_cache_hints: bool = False
     """Let every feed's cache hints lengthen its interval (a feed can say otherwise)."""
     max_hint_delay: Duration = timedelta(hours=1)
@@ -280,6 +294,8 @@ class HealthConfig(_Strict):
 
 
 class Config(_Strict):
+    _warnings: list[ConfigProblem] = PrivateAttr(default_factory=list)
+    """Set by the loader: what `monitor check` warns about (valid, but suspicious)."""
     database: str = "sqlite:///data/monitor.db"
     alert_log: str = "data/alerts.jsonl"
     max_age: Duration = timedelta(days=2)

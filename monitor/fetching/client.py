@@ -152,6 +152,14 @@ class _GuardedTransport(httpx.BaseTransport):
         self._pool.close()
 
 
+def deadline_transport(max_connections: int = 4) -> httpx.BaseTransport:
+    """A transport whose every socket operation respects :func:`netguard.deadline`,
+    without the address guard: for our own endpoints (webhooks), where a timeout per
+    read would let a receiver that drips its answer hold a request for ever."""
+    settings = FetchSettings(allow_private_networks=True, max_connections=max_connections)
+    return _GuardedTransport(settings, ())
+
+
 class Fetcher:
     """One shared HTTP client for every feed; ``fetch`` is safe from many threads.
 
@@ -250,6 +258,16 @@ class Fetcher:
                 if kind is None:
                     raise
                 result = FetchResult(status="error", url=url, error_kind=kind, error=message)
+        if result.status == "not_modified" and not headers:
+            # "Not modified" since what? Taken as such, the feed would yield nothing,
+            # silently, for as long as the server says it.
+            result = _error(
+                result.url,
+                ErrorKind.PROTOCOL,
+                "304 Not Modified to a request without a validator",
+                result.http_status,
+                headers=dict(result.headers),
+            )
         return _with_elapsed(result, time.monotonic() - started)
 
     def _host_slot(self, host: str) -> threading.BoundedSemaphore:

@@ -14,22 +14,33 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 MAX_HINT = timedelta(hours=24)
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+"""HTTP dates outside these bounds are garbage (a server saying "never expires" with
+year 9999), refused as "no date" before any arithmetic can overflow."""
 
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d{1,12})\"?\s*(?:,|$)", re.IGNORECASE)
 _NO_CACHE = re.compile(r"(?:^|,)\s*(?:no-cache|no-store)\s*(?:[,=]|$)", re.IGNORECASE)
 
 
 def parse_http_date(value: str | None) -> datetime | None:
-    """An RFC 9110 HTTP date (or the obsolete forms) as aware UTC, else None."""
+    """An RFC 9110 HTTP date (or the obsolete forms) as aware UTC, else None.
+
+    Dates before 1970 or after 2200 are None too: year 9999 with a negative offset
+    would overflow ``datetime`` on the way to UTC.
+    """
     if not value or len(value) > 100:
         return None
     try:
         parsed = parsedate_to_datetime(value.strip())
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        parsed = parsed.astimezone(UTC)
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    if not EARLIEST <= parsed < LATEST:
+        return None
+    return parsed
 
 
 def _cap(hint: datetime, now: datetime) -> datetime | None:

@@ -27,6 +27,7 @@ import feedparser
 
 from monitor.errors import ParseError
 from monitor.parsing.charset import guess_charset
+from monitor.parsing.entities import check_entities
 from monitor.types import ParsedFeed, RawEntry
 
 # An HTML page announces itself before its first element: doctype or <html>, possibly
@@ -54,6 +55,7 @@ def parse_bytes(content: bytes, *, url: str, headers: Mapping[str, str]) -> Pars
         raise ParseError("empty body", kind="not_a_feed")
     if looks_like_html(content):
         raise ParseError("an HTML page, not a feed", kind="not_a_feed")
+    check_entities(content)
     # No content-location: feedparser would resolve GUIDs against it too, and a GUID is
     # an opaque name that must not change when the feed moves. Links are joined below.
     wanted: dict[str, str] = {}

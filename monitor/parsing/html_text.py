@@ -15,7 +15,6 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from html.parser import HTMLParser
 
 _SKIP = frozenset({"script", "style", "template", "noscript", "svg", "math"})
 _BREAKS = frozenset(
@@ -34,41 +33,71 @@ _RAW_LIMIT = 4 * 1024 * 1024
 """Characters of raw input looked at; what is stored is capped far below this anyway."""
 
 
-class _TextCollector(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._skipping: list[str] = []
+_TAG_NAME = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9:-]{0,63})")
+_TAG_STOP = re.compile(r"[>\"']")
+_SKIP_END = {tag: re.compile(rf"</{tag}\s*>", re.IGNORECASE) for tag in _SKIP}
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _SKIP:
-            self._skipping.append(tag)
-        elif tag in _BREAKS:
-            self.parts.append(" ")
 
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _BREAKS:
-            self.parts.append(" ")
-
-    def handle_endtag(self, tag: str) -> None:
-        if self._skipping and tag == self._skipping[-1]:
-            self._skipping.pop()
-        elif tag in _BREAKS:
-            self.parts.append(" ")
-
-    def handle_data(self, data: str) -> None:
-        if not self._skipping:
-            self.parts.append(data)
+def _tag_end(text: str, pos: int) -> int:
+    """Index just past the ``>`` closing the tag whose attributes start at ``pos`` (a
+    ``>`` inside a quoted value does not close it); -1 when the tag never closes."""
+    while True:
+        stop = _TAG_STOP.search(text, pos)
+        if stop is None:
+            return -1
+        if stop.group() == ">":
+            return stop.end()
+        close = text.find(stop.group(), stop.end())
+        if close < 0:
+            return -1
+        pos = close + 1
 
 
 def _strip_markup(text: str) -> str:
-    collector = _TextCollector()
-    try:
-        collector.feed(text)
-        collector.close()
-    except (AssertionError, ValueError):  # html.parser gives up on some broken markup
-        return html.unescape(re.sub(r"<[^>]{0,2000}>", " ", text))
-    return "".join(collector.parts)
+    """Text outside tags, comments and skipped elements, in one pass.
+
+    Every search starts where the last one ended, and a construct that never closes
+    (a comment, a tag, a quote, a script) takes the rest of the input with it: the
+    work is linear in the input, however the markup is broken. (html.parser rescans
+    unclosed constructs, quadratic on ``<a b="`` repeated: minutes for 40 KB.)
+    """
+    parts: list[str] = []
+    pos, size = 0, len(text)
+    while pos < size:
+        lt = text.find("<", pos)
+        if lt < 0:
+            parts.append(text[pos:])
+            break
+        parts.append(text[pos:lt])
+        if text.startswith("<!--", lt):
+            end = text.find("-->", lt + 4)
+            pos = size if end < 0 else end + 3
+            continue
+        if text.startswith("<![CDATA[", lt):
+            end = text.find("]]>", lt + 9)
+            parts.append(text[lt + 9 : size if end < 0 else end])
+            pos = size if end < 0 else end + 3
+            continue
+        tag = _TAG_NAME.match(text, lt)
+        if tag is None:
+            if text.startswith(("<!", "<?"), lt):  # a declaration or processing instruction
+                end = text.find(">", lt)
+                pos = size if end < 0 else end + 1
+            else:  # a lone "<" is text ("a < b")
+                parts.append("<")
+                pos = lt + 1
+            continue
+        end = _tag_end(text, tag.end())
+        if end < 0:
+            break
+        pos = end
+        closing, name = tag.group(1), tag.group(2).lower()
+        if name in _BREAKS:
+            parts.append(" ")
+        if name in _SKIP and not closing and text[end - 2] != "/":
+            skipped = _SKIP_END[name].search(text, end)
+            pos = size if skipped is None else skipped.end()
+    return html.unescape("".join(parts))
 
 
 def clean_text(text: str) -> str:
@@ -87,11 +116,23 @@ def html_to_text(value: str) -> str:
         text = _strip_markup(text)
     elif "&" in text:
         text = html.unescape(text)
-    # Feeds often escape twice (``&amp;quot;``): what is left still reads as an
-    # entity, and no reader wants to see "&quot;" in a headline.
-    if "&" in text and _ENTITY.search(text):
-        text = html.unescape(text)
+    # Feeds often escape twice (``&amp;quot;``, ``&amp;lt;b&amp;gt;``): what is left
+    # still reads as an entity, and no reader wants to see "&quot;" in a headline. Markup
+    # escaped twice is still markup: its tags and attributes (an href full of words) are
+    # not the article's words, so they are dropped like those escaped once.
+    for _ in range(2):
+        if _MARKUP_HINT.search(text) and _looks_escaped(value):
+            text = _strip_markup(text)
+        elif "&" in text and _ENTITY.search(text):
+            text = html.unescape(text)
+        else:
+            break
     return clean_text(text)
+
+
+def _looks_escaped(value: str) -> bool:
+    """Whether the input holds escaped markup (so markup left now came from escapes)."""
+    return "&lt;" in value or "&amp;lt;" in value or "&#60;" in value
 
 
 def cap_text(text: str, max_bytes: int) -> str:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -44,6 +44,8 @@ __all__ = [
 MAX_TITLE = 1000
 TITLE_FROM_TEXT = 100
 MAX_TEXT = 256 * 1024
+MAX_FEED_TEXT = 8 * 1024 * 1024
+"""Text (summaries and contents, UTF-8) one poll of one feed may store."""
 MAX_GUID = 2048
 EARLIEST = datetime(1995, 1, 1, tzinfo=UTC)
 FUTURE_SLACK = timedelta(days=1)
@@ -67,7 +69,10 @@ def normalize_entry_date(value: datetime | None, now: datetime) -> datetime | No
         return None
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    value = value.astimezone(UTC)
+    try:
+        value = value.astimezone(UTC)
+    except OverflowError:  # year 9999 west of UTC, year 1 east of it
+        return None
     if value < EARLIEST or value > now + FUTURE_SLACK:
         return None
     return value
@@ -177,6 +182,21 @@ def _is_front_page(url: str) -> bool:
     return parts.path in ("", "/") and not parts.query
 
 
+def _within_budget(prepared: list[_Prepared]) -> list[_Prepared]:
+    """Summaries and contents cut so that one poll of one feed stores at most
+    :data:`MAX_FEED_TEXT` of text, first come first served."""
+    left = MAX_FEED_TEXT
+    kept: list[_Prepared] = []
+    for p in prepared:
+        summary = cap_text(p.summary, left)
+        left -= len(summary.encode("utf-8", "surrogatepass"))
+        content = cap_text(p.content, left)
+        left -= len(content.encode("utf-8", "surrogatepass"))
+        changed = summary is not p.summary or content is not p.content
+        kept.append(replace(p, summary=summary, content=content) if changed else p)
+    return kept
+
+
 def normalize_feed(
     feed: str,
     parsed: ParsedFeed,
@@ -187,10 +207,12 @@ def normalize_feed(
 ) -> list[Article]:
     """Articles of the newest ``max_entries`` entries, in feed order, one per identity."""
     feed_language = normalize_language(parsed.language) or normalize_language(language)
-    prepared = [
-        _prepare(e, feed_language=feed_language, now=now)
-        for e in _newest(parsed.entries, max_entries)
-    ]
+    prepared = _within_budget(
+        [
+            _prepare(e, feed_language=feed_language, now=now)
+            for e in _newest(parsed.entries, max_entries)
+        ]
+    )
     articles: list[Article] = []
     seen: set[str] = set()
     keys = _identities(prepared)

@@ -19,6 +19,7 @@ import contextlib
 import importlib
 import os
 import queue
+import resource
 import signal
 import subprocess
 import sys
@@ -35,6 +36,8 @@ _Job = tuple[str, bytes, str, dict[str, str], dict[str, object]]
 """target (``module:function``), content, url, headers, further keyword arguments."""
 
 DEFAULT_TARGET = "monitor.parsing.feed:parse_bytes"
+MEMORY_LIMIT = 1024 << 20
+"""Address space of one parser worker (RLIMIT_AS): a feed needing more is its error."""
 
 
 def _serve(default: str) -> None:
@@ -61,6 +64,8 @@ def _serve(default: str) -> None:
             outcome = ("ok", target(content, url=url, headers=headers, **extra), "")
         except ParseError as exc:
             outcome = ("error", exc.kind, str(exc))
+        except MemoryError:
+            outcome = ("error", "parse_error", f"over the parser's {MEMORY_LIMIT >> 20} MiB")
         except Exception as exc:  # a bug in the parser is still one feed's error
             outcome = ("error", "parse_error", f"{type(exc).__name__}: {exc}"[:500])
         try:
@@ -78,7 +83,19 @@ def _resolve_target(spec: str) -> Target:
 def main(argv: list[str] | None = None) -> None:
     """Entry point of a worker process: ``python -m monitor.parsing.pool MODULE:FUNC``."""
     args = sys.argv[1:] if argv is None else argv
+    limit_memory(MEMORY_LIMIT)
     _serve(args[0] if args else DEFAULT_TARGET)
+
+
+def limit_memory(limit: int) -> None:
+    """Cap this process's address space: a hostile feed gets MemoryError (its own
+    parse_error), not the machine's memory. Never raises the limit already set."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    if soft == resource.RLIM_INFINITY or soft > limit:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
 class _Worker:

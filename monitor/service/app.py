@@ -101,6 +101,7 @@ class App:
             due_only=due_only,
             stop=stop,
             keep_claiming=keep_claiming,
+            per_host=fetch_settings(self.config).per_host,
         )
 
     def deliver(

@@ -1,11 +1,14 @@
 """`monitor run`: the scheduler, signals, reload, health/metrics and systemd glue.
 
-Jobs (APScheduler 3, BlockingScheduler in UTC, explicit ids): ``poll-tick`` asks
-the database which feeds are due and polls them; ``deliver`` works the outbox;
-``prune`` drops old article texts nightly. SIGTERM/SIGINT stop claiming work, let
-in-flight feeds finish within the grace period and exit 0 (a second signal exits at
-once); SIGHUP re-reads the configuration and applies it at the next tick, or keeps
-the running one when the new file is invalid. The polling itself is ``monitor.service.app``.
+Jobs (a :class:`~monitor.service.timer.Timer`, on the monotonic clock, so a step of
+the wall clock never stops them): ``poll-tick`` asks the database which feeds are due
+and polls them; ``deliver`` works the outbox; ``prune`` drops old article texts nightly.
+A step of the wall clock is noticed at the next tick (and stored next polls moved by a
+step back); a SQLite file deleted or replaced under the daemon stops it with exit 1.
+SIGTERM/SIGINT stop claiming work, let in-flight feeds finish within the grace period
+and exit 0 (a second signal exits at once); SIGHUP re-reads the configuration and
+applies it at the next tick, or keeps the running one when the new file is invalid.
+The polling itself is ``monitor.service.app``.
 """
 
 from __future__ import annotations
@@ -18,14 +21,11 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import IO, overload
 
-from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
-from apscheduler.executors.pool import ThreadPoolExecutor as JobExecutor
-from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy.engine import Engine, make_url
 
 from monitor import storage
@@ -39,6 +39,7 @@ from monitor.metrics import Metrics
 from monitor.service import systemd
 from monitor.service.app import App, build_app, utcnow
 from monitor.service.health import tick_health
+from monitor.service.timer import Timer
 from monitor.topics.spec import TopicConfig
 from monitor.types import PollStatus
 from monitor.web import Console, WebServer, create_app
@@ -50,6 +51,11 @@ DELIVERY_INTERVAL = timedelta(seconds=2)
 RETRY_FIRST = 1.0
 RETRY_MAX = 30.0
 """Database outages: wait 1, 2, 4 … 30 s between attempts (ticks in between are skipped)."""
+CLOCK_STEP = 60.0
+"""Seconds the wall clock may drift from the monotonic one between ticks before it
+counts as a step (NTP slews far less)."""
+PRUNE_AT = (3, 17)
+"""The nightly prune's hour and minute, UTC."""
 
 
 class AlreadyRunningError(MonitorError):
@@ -123,7 +129,13 @@ class Daemon:
     signals: int = 0
     sight: Sight = Sight.SIGHTED
     """Whether any feed was polled successfully within ``health.blind_after``."""
-    scheduler: BlockingScheduler | None = None
+    scheduler: Timer | None = None
+    exit_code: int = 0
+    clock_offset: float | None = None
+    """Wall minus monotonic seconds at the last tick: a change is a step of the clock."""
+    database_file: tuple[Path, int, int] | None = None
+    """The SQLite file this daemon opened: path, device, inode."""
+    pruned_on: str | None = None
     _busy: threading.Lock = field(default_factory=threading.Lock)
     _reload_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -142,7 +154,10 @@ class Daemon:
                 self.tick_started = None
 
     def _tick(self, started: float) -> None:
+        if not self._database_file_ok():
+            return
         try:
+            self._check_clock()
             self._apply_reload()
             outcomes = self.app.poll(
                 due_only=True, stop=self.stop, keep_claiming=self._deadlines().total_seconds()
@@ -202,6 +217,14 @@ class Daemon:
         except StorageError as exc:
             self._db_down(exc)
 
+    def prune_nightly(self) -> None:
+        """Run often; prunes once a UTC day, after :data:`PRUNE_AT`."""
+        now = utcnow()
+        today = now.date().isoformat()
+        if (now.hour, now.minute) >= PRUNE_AT and self.pruned_on != today:
+            self.pruned_on = today
+            self.prune()
+
     def prune(self) -> None:
         cutoff = utcnow() - self.config.retention
         try:
@@ -210,6 +233,45 @@ class Daemon:
             self._db_down(exc)
             return
         log.info("articles_pruned", removed=removed, older_than=cutoff.isoformat())
+
+    def _check_clock(self) -> None:
+        """Notice a step of the wall clock; after a step back, move the stored schedule
+        back by as much, or nothing would be due until the clock caught up."""
+        offset = time.time() - time.monotonic()
+        previous, self.clock_offset = self.clock_offset, offset
+        if previous is None or abs(offset - previous) < CLOCK_STEP:
+            return
+        step = offset - previous
+        log.warning("clock_stepped", seconds=round(step, 1))
+        if step < 0:
+            moved = storage.shift_schedule(self.app.engine, timedelta(seconds=step), utcnow())
+            log.info("schedule_shifted", seconds=round(step, 1), moved=moved)
+
+    def _database_file_ok(self) -> bool:
+        """False (and the daemon stopping with exit 1) once the SQLite file at the
+        configured path is not the one open: deleted or replaced, everything written
+        after would be lost with the unlinked file."""
+        if self.database_file is None:
+            return True
+        path, device, inode = self.database_file
+        try:
+            st = path.stat()
+            same = (st.st_dev, st.st_ino) == (device, inode)
+            reason = "replaced by another file"
+        except OSError as exc:
+            same, reason = False, f"gone ({exc.strerror or exc})"
+        if same:
+            return True
+        log.critical(
+            "database_file_lost",
+            path=str(path),
+            reason=reason,
+            detail="the open database is no longer at its path; stopping so that nothing "
+            "more is written where no one will find it (a restart opens a new file)",
+        )
+        self.exit_code = 1
+        self.on_signal(signal.SIGTERM, None)
+        return False
 
     def _backing_off(self) -> bool:
         return not self.db_ok and time.monotonic() < self.retry_at
@@ -255,6 +317,10 @@ class Daemon:
                 path=str(self.config_path),
                 problems=[str(p) for p in exc.problems],
             )
+            systemd.ready()
+            return
+        except Exception as exc:  # a bug in loading: the running configuration stays
+            log.exception("config_reload_failed", path=str(self.config_path), error=repr(exc))
             systemd.ready()
             return
         with self._reload_lock:
@@ -311,9 +377,7 @@ class Daemon:
 
     def _reschedule(self) -> None:
         if self.scheduler is not None:
-            self.scheduler.reschedule_job(
-                "poll-tick", trigger="interval", seconds=tick_interval(self.config).total_seconds()
-            )
+            self.scheduler.reschedule("poll-tick", tick_interval(self.config).total_seconds())
 
     def _deadlines(self) -> timedelta:
         """The longest one feed's poll may take: the fetch and the parse deadlines."""
@@ -353,21 +417,29 @@ class Daemon:
         self.signals += 1
         if self.signals > 1:
             log.warning("shutdown_forced", signal=signal.Signals(signum).name)
-            os._exit(0)
+            os._exit(self.exit_code)
         log.info("shutdown_requested", signal=signal.Signals(signum).name)
         systemd.stopping()
         self.stop.set()
         if self.scheduler is not None:
-            self.scheduler.shutdown(wait=False)
+            self.scheduler.shutdown()
 
 
-def _listener(event: JobExecutionEvent) -> None:
-    if event.code == EVENT_JOB_MISSED:
-        log.warning("job_missed", job=event.job_id, scheduled=str(event.scheduled_run_time))
-    elif event.exception is not None:
-        log.error(
-            "job_failed", job=event.job_id, error=repr(event.exception), traceback=event.traceback
-        )
+def database_file(url: str) -> tuple[Path, int, int] | None:
+    """The SQLite file of ``url`` with its device and inode (None for other databases)."""
+    parsed = make_url(url)
+    if (
+        parsed.get_backend_name() != "sqlite"
+        or not parsed.database
+        or parsed.database == ":memory:"
+    ):
+        return None
+    path = Path(parsed.database).expanduser().resolve()
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return path, st.st_dev, st.st_ino
 
 
 def start_app(
@@ -424,7 +496,17 @@ def run_daemon(config: Config, config_path: Path, *, engine: Engine | None = Non
         if lock is not None:
             lock.close()
         return 0
-    daemon = Daemon(config=config, config_path=config_path, app=app, metrics=metrics, stop=stop)
+    daemon = Daemon(
+        config=config,
+        config_path=config_path,
+        app=app,
+        metrics=metrics,
+        stop=stop,
+        database_file=database_file(config.database),
+    )
+    now = utcnow()
+    if (now.hour, now.minute) >= PRUNE_AT:
+        daemon.pruned_on = now.date().isoformat()  # tonight's prune is tomorrow's
     health: WebServer | None = None
     if config.http.listen:
         try:
@@ -434,20 +516,12 @@ def run_daemon(config: Config, config_path: Path, *, engine: Engine | None = Non
             log.error("health_listen_failed", listen=config.http.listen, error=str(exc))
             app.close()
             return 1
-    scheduler = BlockingScheduler(
-        timezone=UTC,
-        executors={"default": JobExecutor(4)},
-        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30},
-    )
-    scheduler.add_listener(_listener, EVENT_JOB_ERROR | EVENT_JOB_MISSED)
+    scheduler = Timer()
     interval = tick_interval(config).total_seconds()
-    scheduler.add_job(
-        daemon.tick, "interval", seconds=interval, id="poll-tick", next_run_time=datetime.now(UTC)
-    )
-    scheduler.add_job(
-        daemon.deliver, "interval", seconds=DELIVERY_INTERVAL.total_seconds(), id="deliver"
-    )
-    scheduler.add_job(daemon.prune, "cron", hour=3, minute=17, id="prune")
+    scheduler.add_job("poll-tick", daemon.tick, interval)
+    delivery_every = DELIVERY_INTERVAL.total_seconds()
+    scheduler.add_job("deliver", daemon.deliver, delivery_every, first=delivery_every)
+    scheduler.add_job("prune", daemon.prune_nightly, 60.0, first=60.0)
     daemon.scheduler = scheduler
     signal.signal(signal.SIGTERM, daemon.on_signal)
     signal.signal(signal.SIGINT, daemon.on_signal)
@@ -480,14 +554,14 @@ def run_daemon(config: Config, config_path: Path, *, engine: Engine | None = Non
             daemon.app.close()
         except Exception as exc:  # the database may be gone: leases expire by themselves
             log.warning("shutdown_cleanup_failed", error=str(exc)[:300])
-        log.info("daemon_stopped", clean=finished)
+        log.info("daemon_stopped", clean=finished, exit_code=daemon.exit_code)
         if lock is not None:
             lock.close()
     if not finished:
         # In-flight work is abandoned safely (its transaction never committed, its
         # leases expire); worker threads may still be blocked in I/O: don't wait.
-        os._exit(0)
-    return 0
+        os._exit(daemon.exit_code)
+    return daemon.exit_code
 
 
 class _LiveTopics(Sequence[TopicConfig]):

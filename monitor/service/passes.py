@@ -23,6 +23,7 @@ from monitor import storage
 from monitor.errors import StorageError
 from monitor.log import get_logger
 from monitor.pipeline import FeedOutcome
+from monitor.service.hostturns import HostTurns
 from monitor.types import FeedSpec, FeedState
 
 log = get_logger("monitor.service.app")
@@ -45,6 +46,7 @@ def run_pass(
     due_only: bool = False,
     stop: threading.Event | None = None,
     keep_claiming: float | None = None,
+    per_host: int = 2,
 ) -> list[FeedOutcome]:
     """Poll feeds (all enabled, the named, or the due ones) until none is left.
 
@@ -52,7 +54,10 @@ def run_pass(
     due-only passes), while the last feeds of a pass are still in flight (a server that
     drips or never answers, up to the fetch deadline), feeds that fall due meanwhile are
     claimed and polled too, those polled earlier in the pass included, until the pass is
-    that old: one hanging server does not hold back the feeds of every other.
+    that old: one hanging server does not hold back the feeds of every other. A feed
+    whose host already has ``per_host`` fetches in flight waits in the pass, not on a
+    worker thread (:class:`~monitor.service.hostturns.HostTurns`), so feeds of other
+    hosts go first.
 
     Raises :class:`StorageError` when the database goes away: claiming stops, the
     feeds in flight finish (their saves fail and their leases stay ours, so the
@@ -64,6 +69,9 @@ def run_pass(
     batch = max(4, workers * 4)
     seen: set[str] = set()
     running: dict[Future[FeedOutcome | None], FeedSpec] = {}
+    # A feed whose host has all its slots in use waits here, not on a worker
+    # thread (80 feeds of a host that never answers held every worker).
+    turns = HostTurns(per_host)
     exhausted = False
     started = time.monotonic()
     keep_until = started + keep_claiming if due_only and keep_claiming else started
@@ -91,7 +99,7 @@ def run_pass(
                 # jittered), and a batch of those alone would end the pass early.
                 # While waiting on the last ones, only those are left out (the
                 # others are not due again before their interval).
-                exclude = {s.name for s in running.values()} if exhausted else seen
+                exclude = {s.name for s in running.values()} | turns.names() if exhausted else seen
                 try:
                     claimed = storage.claim_feeds(
                         engine,
@@ -109,7 +117,11 @@ def run_pass(
                 next_claim = clock + RECLAIM_EVERY
                 for spec, state in claimed:
                     seen.add(spec.name)
-                    running[pool.submit(poll_one, spec, state)] = spec
+                    turns.wait(spec, state)
+            if stopping and turns.names():
+                release(engine, owner, turns.drop())
+            for spec, state in turns.ready():
+                running[pool.submit(poll_one, spec, state)] = spec
             if not running:
                 break
             timeout = None  # until a feed finishes …
@@ -120,9 +132,12 @@ def run_pass(
                 and time.monotonic() < keep_until
             ):  # … or it is time to look for feeds that fell due
                 timeout = max(0.01, next_claim - time.monotonic())
+            elif not exhausted and not stopping and len(running) < 2 * workers:
+                timeout = 0  # the feeds claimed last wait for their host: claim on
             done, _ = wait(running, timeout=timeout, return_when=FIRST_COMPLETED)
             for future in done:
                 spec = running.pop(future)
+                turns.done(spec)
                 try:
                     outcome = future.result()
                 except StorageError as exc:

@@ -16,6 +16,7 @@ from monitor.storage.batches import (
     hold_for_window,
     sent_in_window,
 )
+from monitor.storage.clock import shift_schedule
 from monitor.storage.database import create_database_engine, open_database, ping, redacted
 from monitor.storage.feeds import (
     FeedStatus,
@@ -110,6 +111,7 @@ __all__ = [
     "save_feed_update",
     "save_operator_alert",
     "sent_in_window",
+    "shift_schedule",
     "sync_feeds",
     "undelivered",
     "upgrade",

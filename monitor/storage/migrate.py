@@ -2,6 +2,13 @@
 
 Revisions live in ``monitor/storage/migrations/versions``; they are added, never
 edited. Every command upgrades on start, so an operator never runs a stale schema.
+
+An upgrade is one transaction, on SQLite too (its Python driver would otherwise commit
+each CREATE TABLE on its own, and a kill in between left tables without a revision: a
+database no later start could open). A database left that way by an older version
+(our tables, no revision, every table empty) is repaired: the tables are dropped and
+the schema made anew, in that same transaction. Tables holding rows are never dropped:
+the error says what to do instead.
 """
 
 from __future__ import annotations
@@ -12,7 +19,8 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy.engine import Engine
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.errors import StorageError
@@ -45,13 +53,51 @@ def schema_revision(engine: Engine) -> str | None:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision``; a no-op when it is already there."""
+    """Bring the schema to ``revision`` in one transaction; a no-op when it is there."""
     if revision == "head" and current_revision(engine) == head_revision():
         return
     cfg = alembic_config()
-    with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
+    with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            # pysqlite opens transactions only before INSERT/UPDATE/DELETE: without an
+            # explicit one, each DDL statement commits by itself. IMMEDIATE also makes a
+            # second process starting at the same moment wait instead of racing.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        elif conn.dialect.name == "postgresql":
             # Several workers starting at once: one migrates, the others wait.
             conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7406351)")
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+        try:
+            if MigrationContext.configure(conn).get_current_revision() is None:
+                _drop_half_applied(conn)
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
+        except BaseException:
+            conn.rollback()
+            raise
+        conn.commit()
+
+
+def _drop_half_applied(conn: Connection) -> None:
+    """Tables of ours without a revision: the first migration was cut short (by an
+    older `monitor`). Empty, they are dropped to be made anew; with rows, refused."""
+    from monitor.storage.models import Base
+
+    ours = [t for t in reversed(Base.metadata.sorted_tables)]
+    present = set(inspect(conn).get_table_names())
+    found = [t for t in ours if t.name in present]
+    if not found:
+        return
+    holding = [
+        t.name
+        for t in found
+        if conn.execute(text(f'SELECT 1 FROM "{t.name}" LIMIT 1')).first() is not None
+    ]
+    if holding:
+        raise StorageError(
+            "the database has monitor's tables but no schema revision, and "
+            f"{', '.join(holding)} hold rows: it was not made by `monitor db upgrade`. "
+            "Nothing was changed. Point `database:` at a new file or an empty database "
+            "(and keep this one for its data)"
+        )
+    for table in found:
+        conn.exec_driver_sql(f'DROP TABLE "{table.name}"')

@@ -109,7 +109,8 @@ def _read_line(line: str, number: int) -> tuple[str | int, Document]:
 
 
 def parse_published(value: object) -> datetime | None:
-    """ISO 8601 or RFC 822 (as in feeds) → aware UTC datetime; naive times are UTC."""
+    """ISO 8601 or RFC 822 (as in feeds) → aware UTC datetime; naive times are UTC; a
+    time that has no UTC form (past year 9999 or before year 1 there) → None."""
     if value is None or value == "":
         return None
     if not isinstance(value, str):
@@ -124,7 +125,11 @@ def parse_published(value: object) -> datetime | None:
             raise ValueError(f"'published' is neither ISO 8601 nor RFC 822: {value!r}") from exc
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return when.astimezone(UTC)
+    try:
+        return when.astimezone(UTC)
+    except OverflowError:
+        # Year 9999 west of UTC, year 1 east of it: no usable date, as when polling.
+        return None
 
 
 def match_json(doc_id: str | int, matches: Sequence[Match]) -> dict[str, object]:

@@ -1,7 +1,8 @@
 """Text normalization shared by topic terms and documents: tokens, folding, stems.
 
 A text becomes a list of tokens (runs of letters and digits, with their character
-spans in the original text). Each token is *folded* (Unicode NFKC, case folding,
+spans in the original text). Each token is *folded* (Unicode NFKC, look-alike
+letters of another script mixed into a word replaced by its own script's, case folding,
 diacritics removed, ё = е, soft hyphens and zero-width characters dropped, German
 ä/ö/ü/ß equal to ae/oe/ue/ss) and *stemmed* by the Snowball stemmer (PyStemmer) of its
 language: Cyrillic tokens by the Russian one, Latin tokens by English or German.
@@ -23,6 +24,8 @@ from dataclasses import dataclass, field
 from itertools import accumulate
 
 import Stemmer
+
+from monitor.topics.confusables import skeleton
 
 LANGUAGES: tuple[str, ...] = ("en", "de", "ru")
 """Languages with a stemmer and inflection endings."""
@@ -82,7 +85,7 @@ def _collapse_umlauts(text: str) -> str:
 
 
 def _fold_uncached(token: str) -> str:
-    text = unicodedata.normalize("NFKC", token).casefold().translate(_DROP)
+    text = skeleton(unicodedata.normalize("NFKC", token)).casefold().translate(_DROP)
     if not text.isascii():
         text = text.replace("й", _SHORT_I).replace("ё", "е")
         text = "".join(

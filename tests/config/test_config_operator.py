@@ -62,7 +62,9 @@ def test_no_enabled_feed_is_a_warning_not_an_error(write: Callable[[str], Path])
             enabled: false
         """)
     _, warnings = load_config_checked(path, env={})
-    assert [str(w) for w in warnings] == [f"{path}:1: no feed is enabled: nothing is polled"]
+    assert [str(w) for w in warnings] == [
+        f"{path}:1: warning: no feed is enabled: nothing is polled"
+    ]
 
 
 def test_a_delivery_secret_missing_leaves_out_only_that_channel_when_reading(
