@@ -100,7 +100,10 @@ def _to_parsed_feed(result: Any, url: str) -> ParsedFeed:
         entries=entries,
         title=_text(feed.get("title")),
         language=_text(feed.get("language")) or _detail_language(feed),
-        ttl=_ttl(feed.get("ttl")),
+        ttl=_longest(
+            _ttl(feed.get("ttl")),
+            _update_period(feed.get("sy_updateperiod"), feed.get("sy_updatefrequency")),
+        ),
         bozo=bozo,
     )
 
@@ -158,6 +161,35 @@ def _time(value: Any) -> datetime | None:
         return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
     except (TypeError, ValueError, OverflowError, OSError):
         return None
+
+
+_PERIODS = {
+    "hourly": timedelta(hours=1),
+    "daily": timedelta(days=1),
+    "weekly": timedelta(weeks=1),
+    "monthly": timedelta(days=30),
+    "yearly": timedelta(days=365),
+}
+
+
+def _update_period(period: Any, frequency: Any) -> timedelta | None:
+    """RDF Site Summary's ``sy:updatePeriod`` / ``sy:updateFrequency``: updated
+    ``frequency`` times a ``period`` (hourly when only the frequency is given)."""
+    name, times = _text(period), _text(frequency)
+    if name is None and times is None:
+        return None
+    span = _PERIODS.get((name or "hourly").strip().lower())
+    if span is None:
+        return None
+    count = times.strip() if times else "1"
+    if not count.isdigit() or len(count) > 6 or int(count) <= 0:
+        return None
+    return span / int(count)
+
+
+def _longest(*hints: timedelta | None) -> timedelta | None:
+    given = [h for h in hints if h is not None]
+    return max(given) if given else None
 
 
 def _ttl(value: Any) -> timedelta | None:

@@ -6,7 +6,7 @@ import re
 import threading
 import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -84,6 +84,30 @@ def test_feed_level_facts_are_kept() -> None:
     assert parsed.ttl is not None and parsed.ttl.total_seconds() == 90 * 60
     assert parsed.bozo is None
     assert [e.guid for e in parsed.entries] == ["1"]
+
+
+@pytest.mark.parametrize(
+    ("tags", "hint"),
+    [
+        ("<sy:updatePeriod>hourly</sy:updatePeriod>", timedelta(hours=1)),
+        (
+            "<sy:updatePeriod>daily</sy:updatePeriod><sy:updateFrequency>4</sy:updateFrequency>",
+            timedelta(hours=6),
+        ),
+        ("<sy:updateFrequency>2</sy:updateFrequency>", timedelta(minutes=30)),  # hourly
+        ("<ttl>90</ttl><sy:updatePeriod>hourly</sy:updatePeriod>", timedelta(minutes=90)),
+        ("<sy:updatePeriod>fortnightly</sy:updatePeriod>", None),
+        ("<sy:updateFrequency>0</sy:updateFrequency>", None),
+        ("<sy:updateFrequency>99999999999</sy:updateFrequency>", None),
+    ],
+)
+def test_syndication_update_period_is_a_cache_hint(tags: str, hint: timedelta | None) -> None:
+    body = (
+        '<?xml version="1.0"?><rss version="2.0" '
+        'xmlns:sy="http://purl.org/rss/1.0/modules/syndication/"><channel><title>T</title>'
+        f"{tags}<item><title>One</title><guid>1</guid></item></channel></rss>"
+    ).encode()
+    assert parse_feed(body, url="https://example.org/f", headers={}).ttl == hint
 
 
 @pytest.mark.parametrize(
