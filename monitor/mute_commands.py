@@ -17,7 +17,7 @@ import click
 
 from monitor import storage
 from monitor.cli import EXIT_USAGE, common_options, fail, open_engine, read_config
-from monitor.config.schema import parse_duration
+from monitor.config.durations import parse_duration
 from monitor.errors import StorageError
 from monitor.render import plain
 from monitor.types import format_time

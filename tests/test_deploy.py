@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from monitor.config.durations import parse_duration
 from monitor.config.load import load_config
-from monitor.config.schema import parse_duration
 from monitor.metrics import Metrics
 from monitor.service.health import HealthServer
 

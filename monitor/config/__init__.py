@@ -13,13 +13,14 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from monitor.config.durations import parse_duration
     from monitor.config.load import (
         default_config_path,
         load_config,
         load_config_checked,
         summarize_config,
     )
-    from monitor.config.schema import Config, NotifyConfig, SmtpConfig, parse_duration
+    from monitor.config.schema import Config, NotifyConfig, SmtpConfig
 
 _HOMES = {
     "Config": "schema",
@@ -28,7 +29,7 @@ _HOMES = {
     "default_config_path": "load",
     "load_config": "load",
     "load_config_checked": "load",
-    "parse_duration": "schema",
+    "parse_duration": "durations",
     "summarize_config": "load",
 }
 __all__ = [

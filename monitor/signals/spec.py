@@ -9,24 +9,14 @@ Only the shape lives here; what the rules decide is in :mod:`monitor.signals`.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from monitor.config.durations import Duration
 from monitor.types import OutletKind
 
 HOT_MIN_INTERVAL = timedelta(seconds=30)
 """No feed is polled more often than this, however hot its story: the politeness floor."""
-
-
-def _duration(value: Any) -> timedelta:
-    # Imported late: monitor.config imports this module (through the topics' shape).
-    from monitor.config.schema import parse_duration
-
-    return parse_duration(value)
-
-
-Duration = Annotated[timedelta, BeforeValidator(_duration)]
 
 
 class _Strict(BaseModel):

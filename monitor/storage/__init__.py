@@ -5,6 +5,7 @@ state and claims, saving one poll (:func:`save_feed_update`), the outbox, readin
 alerts, pruning. Rows leave as :mod:`monitor.types` values, never as ORM objects.
 """
 
+from monitor.storage.alert_rows import LOG_CHANNEL, delivery_id
 from monitor.storage.alerts import list_alerts
 from monitor.storage.articles import known_articles, save_feed_update
 from monitor.storage.batches import (
@@ -55,12 +56,7 @@ from monitor.storage.outbox import (
 )
 from monitor.storage.prune import prune_articles
 from monitor.storage.replay import StoredArticle, apply_replay, iter_stored_articles
-from monitor.storage.story_alerts import (
-    LOG_CHANNEL,
-    delivery_id,
-    mark_channel_disabled,
-    save_operator_alert,
-)
+from monitor.storage.story_alerts import mark_channel_disabled, save_operator_alert
 
 __all__ = [
     "LOG_CHANNEL",

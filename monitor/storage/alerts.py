@@ -8,9 +8,9 @@ from datetime import datetime
 from sqlalchemy import String, cast, or_, select
 from sqlalchemy.engine import Engine
 
+from monitor.storage.alert_rows import row_to_alert
 from monitor.storage.database import translates_errors
 from monitor.storage.models import AlertRow
-from monitor.storage.story_alerts import row_to_alert
 from monitor.types import Alert
 
 

@@ -17,11 +17,12 @@ from sqlalchemy import Table, and_, bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from monitor.alerts.policy import AlertPolicy, StoryOutcome
+from monitor.storage.alert_rows import insert_alert
 from monitor.storage.database import translates_errors, write_transaction
 from monitor.storage.feeds import write_feed_state
 from monitor.storage.models import ArticleRow, FeedRow, MatchRow, SeenKeyRow
 from monitor.storage.signals import check_surges, heat_feeds
-from monitor.storage.story_alerts import insert_alert, lock_topics, record_match
+from monitor.storage.story_alerts import lock_topics, record_match
 from monitor.storage.upsert import insert_ignore
 from monitor.types import Alert, Article, FeedUpdate, MatchedArticle, SaveResult
 

@@ -18,11 +18,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 
+from monitor.storage.alert_rows import row_to_alert
 from monitor.storage.database import translates_errors, write_transaction
 from monitor.storage.feeds import db_now
 from monitor.storage.leases import lease_rows
 from monitor.storage.models import AlertRow, BatchRow, DeliveryRow
-from monitor.storage.story_alerts import row_to_alert
 from monitor.storage.upsert import insert_ignore
 from monitor.types import Alert
 

@@ -22,9 +22,9 @@ from typing import Any
 from sqlalchemy import String, and_, cast, func, literal_column, or_, select
 from sqlalchemy.engine import Connection, Engine
 
+from monitor.storage.alert_rows import row_to_alert
 from monitor.storage.database import translates_errors
 from monitor.storage.models import AlertRow, ArticleRow, DeliveryRow, FeedRow, MatchRow
-from monitor.storage.story_alerts import row_to_alert
 from monitor.types import Alert, Evidence
 
 __all__ = [

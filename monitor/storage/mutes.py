@@ -16,9 +16,9 @@ from datetime import datetime
 from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.engine import Engine
 
+from monitor.storage.alert_rows import LOG_CHANNEL
 from monitor.storage.database import translates_errors, write_transaction
 from monitor.storage.models import AlertRow, DeliveryRow, MuteRow
-from monitor.storage.story_alerts import LOG_CHANNEL
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,14 +25,14 @@ from monitor.signals.rules import (
     decide_confirmation,
     decide_surge,
 )
-from monitor.storage.models import AlertRow, FeedRow, MatchRow
-from monitor.storage.story_alerts import (
+from monitor.storage.alert_rows import (
     insert_alert,
     insert_deliveries,
     next_seq,
     outlets_json,
     row_to_alert,
 )
+from monitor.storage.models import AlertRow, FeedRow, MatchRow
 from monitor.types import Alert, format_time
 
 UNCONFIRMED = "unconfirmed"

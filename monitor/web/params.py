@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from monitor.config.schema import parse_duration
+from monitor.config.durations import parse_duration
 
 __all__ = [
     "FEED_SORTS",

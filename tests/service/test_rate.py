@@ -93,8 +93,8 @@ def test_replay_alert_respects_the_rate(httpserver, write_config, cli):
 def test_rows_stored_under_an_old_channel_name_still_deliver_once(write_config):
     """Before readable names, a `name:` was the outbox key: those rows are adopted by the
     channel's stable key at start, delivered once, and a later rename changes nothing."""
+    from monitor.storage.alert_rows import insert_alert
     from monitor.storage.database import write_transaction
-    from monitor.storage.story_alerts import insert_alert
 
     hook = WebhookReceiver().start()
     try:

@@ -12,8 +12,8 @@ from pathlib import Path
 from monitor.alerts.naming import channel_names
 from monitor.config.load import load_config
 from monitor.storage import open_database
+from monitor.storage.alert_rows import insert_alert
 from monitor.storage.database import write_transaction
-from monitor.storage.story_alerts import insert_alert
 from monitor.types import Alert, Evidence
 
 

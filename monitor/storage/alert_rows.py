@@ -1,0 +1,197 @@
+"""Alert rows: writing one alert with its outbox rows, and reading rows back as alerts.
+
+The row level under :mod:`monitor.storage.story_alerts` (what a match becomes) and
+:mod:`monitor.storage.signals` (confirmations, surges): the order of alerts (``seq``),
+the delivery ids receivers see, the ``outlets`` column. It decides nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.engine import Connection
+
+from monitor.storage.models import AlertRow, DeliveryRow
+from monitor.storage.upsert import insert_ignore
+from monitor.types import Alert, Evidence, OutletKind, Source, format_time
+
+LOG_CHANNEL = "log"
+
+
+class _Sequence:
+    """The order of alerts (`monitor alerts`, `--follow`): the microseconds of the poll
+    that raised them (``now``), plus one for each further alert of that same poll, so
+    the alerts of one poll keep the order they were raised in, and polls the order they
+    started in."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._given: dict[int, int] = {}
+        """poll's microseconds → the last seq given for it (the recent polls only)."""
+
+    def next(self, now: datetime) -> int:
+        base = int(now.timestamp() * 1_000_000)
+        with self._lock:
+            seq = self._given.get(base, base - 1) + 1
+            self._given[base] = seq
+            if len(self._given) > 4096:
+                del self._given[next(iter(self._given))]
+            return seq
+
+
+next_seq = _Sequence().next
+
+
+def delivery_id(alert: str, channel: str) -> str:
+    """The idempotency id a receiver sees on every attempt (webhook-id)."""
+    return "msg_" + hashlib.sha256(f"{alert}\n{channel}".encode()).hexdigest()[:24]
+
+
+def insert_alert(
+    conn: Connection,
+    alert: Alert,
+    *,
+    story: str,
+    title_key: str,
+    language: str | None,
+    article_id: int | None,
+    channels: Sequence[tuple[str, frozenset[str] | None]],
+    now: datetime,
+    state: str | None = None,
+) -> bool:
+    """Store an alert, and its outbox rows unless it is held (``state``)."""
+    values: dict[str, Any] = {
+        "id": alert.id,
+        "seq": next_seq(now),
+        "kind": alert.kind,
+        "topic": alert.topic,
+        "topic_name": alert.topic_name,
+        "story_key": story,
+        "title_key": title_key,
+        "article_id": article_id,
+        "title": alert.title,
+        "summary": alert.summary,
+        "url": alert.url,
+        "feed": alert.feed,
+        "feeds": list(alert.feeds or (alert.feed,)),
+        "language": language,
+        "published": alert.published,
+        "detected_at": alert.detected_at,
+        "evidence": [e.to_json() for e in alert.evidence],
+        "outlets": outlets_json(alert),
+        "state": state,
+        "confirmed_by": list(alert.confirmed_by) or None,
+        "confirmed_at": alert.confirmed_at,
+    }
+    inserted = conn.execute(
+        insert_ignore(AlertRow, ["topic", "story_key"], list(values)), values
+    ).rowcount
+    if not inserted:
+        return False
+    if state is None:
+        insert_deliveries(conn, alert, channels, now)
+    return True
+
+
+def outlets_json(alert: Alert) -> list[dict[str, Any]]:
+    """The stored form of ``alerts.outlets``: one entry per feed, with its outlet."""
+    sources = dict(alert.sources)
+    entries: list[dict[str, Any]] = []
+    for feed, at in alert.outlet_times():
+        entry: dict[str, Any] = {"feed": feed, "at": format_time(at)}
+        if feed in sources:
+            entry.update(sources[feed].to_json())
+        entries.append(entry)
+    return entries
+
+
+def insert_deliveries(
+    conn: Connection,
+    alert: Alert,
+    channels: Sequence[tuple[str, frozenset[str] | None]],
+    now: datetime,
+) -> None:
+    """The outbox rows of an alert: the alert log and every channel that wants it."""
+    names = [LOG_CHANNEL] + [
+        name
+        for name, topics in channels
+        if alert.kind != "topic" or topics is None or alert.topic in topics
+    ]
+    conn.execute(
+        insert(DeliveryRow),
+        [
+            {
+                "alert_id": alert.id,
+                "channel": name,
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt": now,
+                "created_at": now,
+            }
+            for name in names
+        ],
+    )
+
+
+def row_to_alert(row: Any) -> Alert:
+    return Alert(
+        id=row.id,
+        kind=row.kind,
+        topic=row.topic,
+        topic_name=row.topic_name,
+        title=row.title,
+        url=row.url,
+        feed=row.feed,
+        feeds=tuple(row.feeds or ()),
+        published=row.published,
+        detected_at=row.detected_at,
+        summary=row.summary or "",
+        outlets=_outlets(getattr(row, "outlets", None)),
+        sources=_sources(getattr(row, "outlets", None)),
+        confirmed_by=tuple(str(o) for o in (getattr(row, "confirmed_by", None) or ())),
+        confirmed_at=getattr(row, "confirmed_at", None),
+        evidence=tuple(
+            Evidence(
+                term=str(e.get("term", "")),
+                field=str(e.get("field", "")),
+                offset=int(e.get("offset", 0) or 0),
+                snippet=str(e.get("snippet", "")),
+            )
+            for e in (row.evidence or [])
+        ),
+    )
+
+
+def _outlets(value: Any) -> tuple[tuple[str, datetime | None], ...]:
+    found: list[tuple[str, datetime | None]] = []
+    for item in value or ():
+        if not isinstance(item, dict) or not isinstance(item.get("feed"), str):
+            continue
+        at = item.get("at")
+        try:
+            when = datetime.fromisoformat(at.replace("Z", "+00:00")) if at else None
+        except (AttributeError, ValueError):
+            when = None
+        found.append((item["feed"], when))
+    return tuple(found)
+
+
+def _sources(value: Any) -> tuple[tuple[str, Source], ...]:
+    found: list[tuple[str, Source]] = []
+    for item in value or ():
+        if not isinstance(item, dict) or not isinstance(item.get("outlet"), str):
+            continue
+        kind = item.get("kind")
+        country = item.get("country")
+        source = Source(
+            outlet=item["outlet"],
+            kind=OutletKind(str(kind)) if kind in OutletKind._value2member_map_ else None,
+            country=country if isinstance(country, str) else None,
+        )
+        found.append((str(item.get("feed")), source))
+    return tuple(found)
