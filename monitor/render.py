@@ -48,8 +48,8 @@ def alert_line(alert: Alert, *, muted: bool = False) -> str:
         f"{format_time(alert.detected_at)}  {alert.topic}  [{plain(feeds, 80)}]"
         f"  {plain(alert.title, 160)}  ({when})  {alert.url or ''}"
         + (f"  terms: {plain(terms, 120)}" if terms else "")
-        + ("  [muted]" if muted else "")
         + (f"  snippet: {plain(alert.evidence[0].snippet, 200)}" if alert.evidence else "")
+        + ("  [muted]" if muted else "")
     )
 
 

@@ -104,6 +104,7 @@ SURFACES = {
         "save_feed_update",
         "save_operator_alert",
         "sent_in_window",
+        "shift_schedule",
         "sync_feeds",
         "undelivered",
         "upgrade",
