@@ -17,20 +17,18 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+# Lazy packages: `monitor --help` imports none of the configuration, storage, logging,
+# fetching, parsing or web stacks; each command imports what it uses (pinned by
+# tests/test_cli_imports.py).
 from monitor import storage
-from monitor.config import (
-    Config,
-    default_config_path,
-    load_config_checked,
-    parse_duration,
-    summarize_config,
-)
 from monitor.errors import ConfigError, MonitorError, StorageError, TermError
-from monitor.log import configure_logging
+
+if TYPE_CHECKING:
+    from monitor.config import Config
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -67,6 +65,9 @@ def common_options(func: F) -> F:
     def wrapper(
         *args: Any, config_path: str | None, log_format: str, log_level: str, **kwargs: Any
     ) -> Any:
+        from monitor.config import default_config_path
+        from monitor.log import configure_logging
+
         configure_logging(fmt=log_format, level=log_level)
         path = Path(config_path) if config_path else default_config_path()
         return func(*args, config_path=path, **kwargs)
@@ -86,6 +87,8 @@ def read_config(path: Path, *, delivers: bool = True, warn: bool = False) -> Con
     their environment leaves its channel out instead of refusing. ``warn`` prints what
     works but is likely a mistake (`monitor check`).
     """
+    from monitor.config import load_config_checked
+
     try:
         config, warnings = load_config_checked(path, delivers=delivers)
     except ConfigError as exc:
@@ -117,6 +120,8 @@ def parse_since(value: str | None, now: datetime) -> datetime | None:
     """``2h`` (ago) or an ISO 8601 time (``2026-01-22T00:00Z``); a usage error otherwise."""
     if value is None:
         return None
+    from monitor.config import parse_duration
+
     duration = re.fullmatch(r"\s*\d+(\.\d+)?\s*(ms|s|m|h|d)\s*", value) is not None
     try:
         if duration:
@@ -143,6 +148,8 @@ def main() -> None:
 @common_options
 def check(config_path: Path) -> None:
     """Validate the configuration: a summary, or every problem as FILE:LINE: message."""
+    from monitor.config import summarize_config
+
     config = read_config(config_path, delivers=False, warn=True)
     click.echo(summarize_config(config, config_path))
 

@@ -17,10 +17,15 @@ import click
 
 from monitor import storage
 from monitor.cli import EXIT_USAGE, common_options, fail, open_engine, read_config
-from monitor.config.durations import parse_duration
 from monitor.errors import StorageError
-from monitor.render import plain
 from monitor.types import format_time
+
+
+def plain(text: str | None, limit: int = 300) -> str:
+    """:func:`monitor.render.plain`, imported when printed (rich is not for --help)."""
+    from monitor.render import plain as render_plain
+
+    return render_plain(text, limit)
 
 
 def _resolve(engine: object, config_topics: set[str], target: str) -> tuple[str, str, str]:
@@ -48,6 +53,8 @@ def mute(config_path: Path, target: str, duration: str, reason: str) -> None:
 
     Its alerts are still stored, written to the alert log and listed (marked muted)."""
     try:
+        from monitor.config import parse_duration
+
         length = parse_duration(duration)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--for") from None

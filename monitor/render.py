@@ -12,16 +12,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TextIO
 
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
-
-from monitor.storage import FeedStatus
 from monitor.types import Alert, Article, PollStatus, format_time
 
 if TYPE_CHECKING:
     from monitor.pipeline import FeedOutcome
     from monitor.service.delivery import DeliverySummary
+    from monitor.storage import FeedStatus
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
@@ -56,6 +52,10 @@ def alert_line(alert: Alert, *, muted: bool = False) -> str:
 def print_alerts_table(
     alerts: Sequence[Alert], out: TextIO, *, muted: frozenset[str] | set[str] = frozenset()
 ) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(show_lines=False, header_style="bold")
     for column in ("detected (UTC)", "topic", "feeds", "title", "published", "terms"):
         table.add_column(column, overflow="fold")
@@ -340,6 +340,9 @@ def print_feeds_table(
         for i, cap in enumerate(caps)
     ]
     rest = max(8, width - sum(widths) - 2 * len(widths))
+    from rich.console import Console
+    from rich.text import Text
+
     console = Console(file=out, no_color=not color, highlight=False, width=width, soft_wrap=True)
     for index, row in enumerate([header, *rows]):
         cells = [

@@ -1,20 +1,46 @@
-"""Signals across outlets (SPEC.md): confirmation, surges, hot topics; pure rules."""
+"""Signals across outlets (SPEC.md): confirmation, surges, hot topics; pure rules.
 
-from monitor.signals.rules import (
-    DEFAULT_FOLLOW_UP,
-    SURGE_HISTORY,
-    Confirmation,
-    ConfirmRule,
-    HotRule,
-    SurgeOutcome,
-    SurgeRule,
-    calmed_since,
-    decide_confirmation,
-    decide_surge,
-    surging,
-)
-from monitor.signals.spec import HOT_MIN_INTERVAL, ConfirmConfig, HotConfig, SurgeConfig
+Imported lazily: a name is loaded from its module on first use.
+"""
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from monitor.signals.rules import (
+        DEFAULT_FOLLOW_UP,
+        SURGE_HISTORY,
+        Confirmation,
+        ConfirmRule,
+        HotRule,
+        SurgeOutcome,
+        SurgeRule,
+        calmed_since,
+        decide_confirmation,
+        decide_surge,
+        surging,
+    )
+    from monitor.signals.spec import HOT_MIN_INTERVAL, ConfirmConfig, HotConfig, SurgeConfig
+
+_HOMES = {
+    "DEFAULT_FOLLOW_UP": "rules",
+    "SURGE_HISTORY": "rules",
+    "Confirmation": "rules",
+    "ConfirmRule": "rules",
+    "HotRule": "rules",
+    "SurgeOutcome": "rules",
+    "SurgeRule": "rules",
+    "calmed_since": "rules",
+    "decide_confirmation": "rules",
+    "decide_surge": "rules",
+    "surging": "rules",
+    "HOT_MIN_INTERVAL": "spec",
+    "ConfirmConfig": "spec",
+    "HotConfig": "spec",
+    "SurgeConfig": "spec",
+}
 __all__ = [
     "DEFAULT_FOLLOW_UP",
     "HOT_MIN_INTERVAL",
@@ -32,3 +58,10 @@ __all__ = [
     "decide_surge",
     "surging",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{home}"), name)

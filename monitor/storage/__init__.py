@@ -3,61 +3,126 @@
 Public surface: open the database (:func:`open_database`, migrations on start), feed
 state and claims, saving one poll (:func:`save_feed_update`), the outbox, reading
 alerts, pruning. Rows leave as :mod:`monitor.types` values, never as ORM objects.
+
+Imported lazily: a name is loaded from its module on first use.
 """
 
-from monitor.storage.alert_rows import LOG_CHANNEL, delivery_id
-from monitor.storage.alerts import list_alerts
-from monitor.storage.articles import known_articles, save_feed_update
-from monitor.storage.batches import (
-    BatchTask,
-    claim_batches,
-    close_digest,
-    fail_batch,
-    finish_batch,
-    hold_for_window,
-    sent_in_window,
-)
-from monitor.storage.clock import shift_schedule
-from monitor.storage.database import create_database_engine, open_database, ping, redacted
-from monitor.storage.feeds import (
-    FeedStatus,
-    claim_feeds,
-    count_failing_feeds,
-    last_success_of_any,
-    list_feed_status,
-    load_feed_state,
-    release_feeds,
-    reset_feed,
-    sync_feeds,
-)
-from monitor.storage.leases import release_dead_leases
-from monitor.storage.migrate import upgrade
-from monitor.storage.mutes import (
-    Mute,
-    active_mutes,
-    add_mute,
-    end_mutes,
-    find_story,
-    mute_deliveries,
-    muted_alerts,
-)
-from monitor.storage.outbox import (
-    claim_deliveries,
-    defer_deliveries,
-    delivery_report,
-    enable_channels,
-    mark_delivered,
-    mark_failed,
-    outbox_counts,
-    release_deliveries,
-    rename_channels,
-    revive_dead_deliveries,
-    undelivered,
-)
-from monitor.storage.prune import prune_articles
-from monitor.storage.replay import StoredArticle, apply_replay, iter_stored_articles
-from monitor.storage.story_alerts import mark_channel_disabled, save_operator_alert
+from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from monitor.storage.alert_rows import LOG_CHANNEL, delivery_id
+    from monitor.storage.alerts import list_alerts
+    from monitor.storage.articles import known_articles, save_feed_update
+    from monitor.storage.batches import (
+        BatchTask,
+        claim_batches,
+        close_digest,
+        fail_batch,
+        finish_batch,
+        hold_for_window,
+        sent_in_window,
+    )
+    from monitor.storage.clock import shift_schedule
+    from monitor.storage.database import create_database_engine, open_database, ping, redacted
+    from monitor.storage.feeds import (
+        FeedStatus,
+        claim_feeds,
+        count_failing_feeds,
+        last_success_of_any,
+        list_feed_status,
+        load_feed_state,
+        release_feeds,
+        reset_feed,
+        sync_feeds,
+    )
+    from monitor.storage.leases import release_dead_leases
+    from monitor.storage.migrate import upgrade
+    from monitor.storage.mutes import (
+        Mute,
+        active_mutes,
+        add_mute,
+        end_mutes,
+        find_story,
+        mute_deliveries,
+        muted_alerts,
+    )
+    from monitor.storage.outbox import (
+        claim_deliveries,
+        defer_deliveries,
+        delivery_report,
+        enable_channels,
+        mark_delivered,
+        mark_failed,
+        outbox_counts,
+        release_deliveries,
+        rename_channels,
+        revive_dead_deliveries,
+        undelivered,
+    )
+    from monitor.storage.prune import prune_articles
+    from monitor.storage.replay import StoredArticle, apply_replay, iter_stored_articles
+    from monitor.storage.story_alerts import (
+        mark_channel_disabled,
+        save_operator_alert,
+    )
+
+_HOMES = {
+    "list_alerts": "alerts",
+    "known_articles": "articles",
+    "save_feed_update": "articles",
+    "BatchTask": "batches",
+    "claim_batches": "batches",
+    "close_digest": "batches",
+    "fail_batch": "batches",
+    "finish_batch": "batches",
+    "hold_for_window": "batches",
+    "sent_in_window": "batches",
+    "shift_schedule": "clock",
+    "create_database_engine": "database",
+    "open_database": "database",
+    "ping": "database",
+    "redacted": "database",
+    "FeedStatus": "feeds",
+    "claim_feeds": "feeds",
+    "count_failing_feeds": "feeds",
+    "last_success_of_any": "feeds",
+    "list_feed_status": "feeds",
+    "load_feed_state": "feeds",
+    "release_feeds": "feeds",
+    "reset_feed": "feeds",
+    "sync_feeds": "feeds",
+    "release_dead_leases": "leases",
+    "upgrade": "migrate",
+    "Mute": "mutes",
+    "active_mutes": "mutes",
+    "add_mute": "mutes",
+    "end_mutes": "mutes",
+    "find_story": "mutes",
+    "mute_deliveries": "mutes",
+    "muted_alerts": "mutes",
+    "claim_deliveries": "outbox",
+    "defer_deliveries": "outbox",
+    "delivery_report": "outbox",
+    "enable_channels": "outbox",
+    "mark_delivered": "outbox",
+    "mark_failed": "outbox",
+    "outbox_counts": "outbox",
+    "release_deliveries": "outbox",
+    "rename_channels": "outbox",
+    "revive_dead_deliveries": "outbox",
+    "undelivered": "outbox",
+    "prune_articles": "prune",
+    "StoredArticle": "replay",
+    "apply_replay": "replay",
+    "iter_stored_articles": "replay",
+    "LOG_CHANNEL": "alert_rows",
+    "delivery_id": "alert_rows",
+    "mark_channel_disabled": "story_alerts",
+    "save_operator_alert": "story_alerts",
+}
 __all__ = [
     "LOG_CHANNEL",
     "BatchTask",
@@ -112,3 +177,10 @@ __all__ = [
     "undelivered",
     "upgrade",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{home}"), name)

@@ -9,38 +9,84 @@ database no later start could open). A database left that way by an older versio
 (our tables, no revision, every table empty) is repaired: the tables are dropped and
 the schema made anew, in that same transaction. Tables holding rows are never dropped:
 the error says what to do instead.
+
+A database already at the newest revision costs one query and no Alembic: the head is
+read from the revision files' ``revision``/``down_revision`` lines (:func:`head_revision`,
+pinned to Alembic's own answer by tests/storage/test_migrate_cheap.py) and the stored
+revision from ``alembic_version`` with plain SQL; Alembic is imported only to migrate.
 """
 
 from __future__ import annotations
 
+import functools
+import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.errors import StorageError
 
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
+
 _SCRIPTS = Path(__file__).with_name("migrations")
+_REVISION_LINE = re.compile(r"^(revision|down_revision)\s*(?::[^=]*)?=\s*(.+?)\s*$", re.M)
 
 
 def alembic_config() -> AlembicConfig:
+    from alembic.config import Config as AlembicConfig
+
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(_SCRIPTS))
     return cfg
 
 
+@functools.cache
 def head_revision() -> str | None:
+    """The newest revision, from the revision files themselves: the one revision no
+    other names as its ``down_revision``. Falls back to Alembic's script machinery
+    when a file says something this reading does not understand (a merge, branches)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in sorted((_SCRIPTS / "versions").glob("*.py")):
+        text_ = path.read_text("utf-8")
+        found: dict[str, str] = {m[1]: m[2] for m in _REVISION_LINE.finditer(text_)}
+        revision, down = found.get("revision", ""), found.get("down_revision", "")
+        if not re.fullmatch(r"[\"'][\w-]+[\"']", revision) or not re.fullmatch(
+            r"None|[\"'][\w-]+[\"']", down
+        ):
+            return _alembic_head()
+        revisions.add(revision[1:-1])
+        if down != "None":
+            parents.add(down[1:-1])
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else _alembic_head()
+
+
+def _alembic_head() -> str | None:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 def current_revision(engine: Engine) -> str | None:
+    """The revision stored in ``alembic_version`` (None: no schema yet), by plain SQL."""
     with engine.connect() as conn:
+        return _stored_revision(conn)
+
+
+def _stored_revision(conn: Connection) -> str | None:
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    rows = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    if len(rows) > 1:  # branches: not ours, but let Alembic say what it is
+        from alembic.runtime.migration import MigrationContext
+
         return MigrationContext.configure(conn).get_current_revision()
+    return str(rows[0]) if rows else None
 
 
 def schema_revision(engine: Engine) -> str | None:
@@ -56,6 +102,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to ``revision`` in one transaction; a no-op when it is there."""
     if revision == "head" and current_revision(engine) == head_revision():
         return
+    from alembic import command
+
     cfg = alembic_config()
     with engine.connect() as conn:
         if conn.dialect.name == "sqlite":
@@ -67,7 +115,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             # Several workers starting at once: one migrates, the others wait.
             conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7406351)")
         try:
-            if MigrationContext.configure(conn).get_current_revision() is None:
+            if _stored_revision(conn) is None:
                 _drop_half_applied(conn)
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, revision)

@@ -32,8 +32,11 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import time
+import unicodedata
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from monitor.topics import compile_topics
@@ -157,6 +160,62 @@ class NaiveMatcher:
         return found
 
 
+def inject_matches(
+    rng: random.Random, docs: Sequence[Document], topics: Sequence[TopicConfig], share: float
+) -> list[Document]:
+    """A copy of ``docs`` where ``share`` of them carry the terms one topic needs (the
+    first term of each ``all`` group and one ``any`` term), at random places in the
+    text: a corpus where about that share matches, so evaluation and evidence are timed."""
+    out = []
+    for doc in docs:
+        if rng.random() >= share:
+            out.append(doc)
+            continue
+        topic = rng.choice(topics)
+        wanted = [group[0] for group in topic.all] + list(topic.any[:1])
+        words = (doc.content or "").split()
+        for term in wanted:
+            word = term[:-1] + "ov" if term.endswith("*") else term
+            words.insert(rng.randrange(len(words) + 1), word)
+        out.append(replace(doc, content=" ".join(words)))
+    return out
+
+
+_COMBINING = re.compile(r"[\u0300-\u036f]")
+
+
+def fold_text(text: str) -> str:
+    """Whole-text normalization: compatibility forms, no diacritics, no case."""
+    return _COMBINING.sub("", unicodedata.normalize("NFKD", text)).casefold()
+
+
+class Floor:
+    """The floor of the job: fold the whole text once, one Aho-Corasick pass over every
+    term of every topic (word boundaries checked), no stemming, no rule evaluation: what
+    any engine must at least do to find which terms occur."""
+
+    def __init__(self, topics: Sequence[TopicConfig]) -> None:
+        import ahocorasick
+
+        self.automaton = ahocorasick.Automaton()
+        for topic in topics:
+            for term in [*(t for g in topic.all for t in g), *topic.any, *topic.none]:
+                key = fold_text(term.rstrip("*"))
+                self.automaton.add_word(key, key)
+        self.automaton.make_automaton()
+
+    def match(self, doc: Document) -> int:
+        text = fold_text(f"{doc.title}\n{doc.summary}\n{doc.content}")
+        found = 0
+        for end, key in self.automaton.iter(text):
+            start = end - len(key) + 1
+            if (start == 0 or not text[start - 1].isalnum()) and (
+                end + 1 == len(text) or not text[end + 1].isalnum()
+            ):
+                found += 1
+        return found
+
+
 def rate(fn: object, docs: Sequence[Document], budget: float) -> tuple[float, int, int]:
     """Articles per CPU second of ``fn`` over ``docs`` (stops after ``budget`` seconds)."""
     assert callable(fn)
@@ -165,86 +224,179 @@ def rate(fn: object, docs: Sequence[Document], budget: float) -> tuple[float, in
     done = 0
     for doc in docs:
         result = fn(doc)
-        matched += len(result) if isinstance(result, list) else int(result)
+        matched += (1 if result else 0) if isinstance(result, list) else int(result)
         done += 1
         if time.process_time() - start > budget:
             break
     return done / (time.process_time() - start), done, matched
 
 
-def bench_topics(articles: int, counts: Sequence[int], naive_budget: float, rounds: int) -> None:
+def bench_topics(
+    articles: int, counts: Sequence[int], naive_budget: float, reps: int, share: float
+) -> None:
     rng = random.Random(SEED)
     vocab = make_vocabulary(rng)
-    docs = make_articles(rng, vocab, articles)
-    avg = sum(len(d.title) + len(d.content) + 1 for d in docs) / len(docs)
-    print(f"{len(docs)} articles, {avg:.0f} characters on average, en/de/ru")
+    base = make_articles(rng, vocab, articles)
+    # Warm the word caches as a running daemon has them, on *other* articles than the
+    # timed ones (same vocabulary): timing articles the caches were filled with would
+    # flatter the engine.
+    warm_docs = make_articles(random.Random(SEED + 1), vocab, min(articles, 2_000))
     warm = compile_topics(make_topics(random.Random(SEED), vocab, 10))
-    for doc in docs:  # fill the word caches once, as in a running daemon
+    for doc in warm_docs:
         warm.match(doc)
     sets = []
     for count in counts:
         topics = make_topics(random.Random(SEED + count), vocab, count)
+        docs = inject_matches(random.Random(SEED + count), base, topics, share)
         terms = sum(len(t.any) + sum(len(g) for g in t.all) + len(t.none) for t in topics)
         start = time.process_time()
         compiled = compile_topics(topics)
-        sets.append((count, terms, time.process_time() - start, compiled, NaiveMatcher(topics)))
-    # Interleaved rounds, best of each: the machine is shared, and a load spike during
-    # one count's turn would otherwise skew the ratios between counts.
-    best: dict[int, tuple[float, int, int]] = {}
-    naive: dict[int, tuple[float, int, int]] = {}
-    for _ in range(rounds):
-        for count, _, _, compiled, baseline in sets:
-            got = rate(compiled.match, docs, budget=1e9)
-            best[count] = max(best.get(count, got), got)
-            got = rate(baseline.match, docs, budget=naive_budget / rounds)
-            naive[count] = max(naive.get(count, got), got)
+        compile_s = time.process_time() - start
+        sets.append((count, terms, compile_s, docs, compiled, Floor(topics), NaiveMatcher(topics)))
+    avg = sum(len(d.title) + len(d.content) + 1 for d in sets[0][3]) / articles
+    print(f"{articles} articles, {avg:.0f} characters on average, en/de/ru; {reps} reps")
+    # Interleaved reps, medians: engine, floor and naive take turns per count and per
+    # rep, so a load spike on this shared machine hits all of them alike.
+    runs: dict[tuple[str, int], list[tuple[float, int, int]]] = {}
+    for rep in range(reps):
+        for count, _, _, docs, compiled, floor, naive in sets:
+            sides = [("engine", compiled.match), ("floor", floor.match)]
+            for name, fn in sides if rep % 2 == 0 else sides[::-1]:
+                runs.setdefault((name, count), []).append(rate(fn, docs, budget=1e9))
+            got = rate(naive.match, docs, budget=naive_budget / reps)
+            runs.setdefault(("naive", count), []).append(got)
+
+    def med(name: str, count: int) -> tuple[float, int, int]:
+        values = runs[(name, count)]
+        return (statistics.median(v[0] for v in values), values[0][1], values[0][2])
+
     print(
-        f"{'topics':>7} {'terms':>7} {'compile s':>9} {'engine art/s':>13} {'matches':>8} "
-        f"{'naive art/s':>12} {'(n)':>6} {'speed-up':>9} {'time vs 10':>10}"
+        f"{'topics':>7} {'terms':>7} {'compile s':>9} {'engine art/s':>13} {'matched':>8} "
+        f"{'floor art/s':>12} {'engine/floor':>12} {'naive art/s':>12} {'(n)':>6} "
+        f"{'vs naive':>9} {'time vs 10':>10}"
     )
-    base = best[counts[0]][0]
-    for count, terms, compile_s, _, _ in sets:
-        engine, _, matched = best[count]
-        slow, slow_n, _ = naive[count]
+    first = med("engine", counts[0])[0]
+    for count, terms, compile_s, docs, _, _, _ in sets:
+        engine, _, matched = med("engine", count)
+        floor, _, _ = med("floor", count)
+        slow, slow_n, _ = med("naive", count)
         print(
-            f"{count:>7} {terms:>7} {compile_s:>9.2f} {engine:>13,.0f} {matched:>8} "
-            f"{slow:>12,.1f} {slow_n:>6} {engine / slow:>8.0f}x {base / engine:>9.2f}x"
+            f"{count:>7} {terms:>7} {compile_s:>9.2f} {engine:>13,.0f} "
+            f"{matched / len(docs):>7.0%} {floor:>12,.0f} {floor / engine:>11.2f}x "
+            f"{slow:>12,.1f} {slow_n:>6} {engine / slow:>8.0f}x {first / engine:>9.2f}x"
         )
 
 
-def bench_streams() -> None:
+FLOOR_SCRIPT = """
+import itertools, json, sys, unicodedata
+import re
+import ahocorasick, yaml
+COMBINING = re.compile(r"[\\u0300-\\u036f]")
+def fold(text):
+    return COMBINING.sub("", unicodedata.normalize("NFKD", text)).casefold()
+cfg = yaml.safe_load(open(sys.argv[1], encoding="utf-8"))
+terms = set()
+def walk(node, key=None):
+    if isinstance(node, dict):
+        for k, v in node.items():
+            walk(v, k)
+    elif isinstance(node, list):
+        for v in node:
+            walk(v, key)
+    elif isinstance(node, str) and key in ("all", "any", "none", "terms", "aliases"):
+        terms.add(fold(node.strip('"').rstrip("*")))
+for topic in cfg["topics"]:
+    for k, v in topic.items():
+        if k in ("all", "any", "none", "rules", "near", "aliases"):
+            walk(v, k if k != "rules" and k != "near" else None)
+a = ahocorasick.Automaton()
+for t in list(terms):
+    a.add_word(t, t)
+a.make_automaton()
+out = sys.stdout
+for line in itertools.chain.from_iterable(open(f, encoding="utf-8") for f in sys.argv[2:]):
+    d = json.loads(line)
+    text = fold("\\n".join(str(d.get(k) or "") for k in ("title", "summary", "content")))
+    hits = []
+    for end, key in a.iter(text):
+        start = end - len(key) + 1
+        if (start == 0 or not text[start - 1].isalnum()) and (
+            end + 1 == len(text) or not text[end + 1].isalnum()):
+            hits.append(key)
+    out.write(json.dumps({"id": d.get("id"), "terms": sorted(set(hits))}, ensure_ascii=False))
+    out.write("\\n")
+"""
+
+
+def whole_process(argv: list[str], stdin_path: Path | None = None) -> tuple[float, float, float]:
+    """Wall s, CPU s (user + system) and peak RSS MiB of one whole process."""
+    started = time.monotonic()
+    with open(stdin_path or os.devnull, "rb") as stdin:
+        proc = subprocess.Popen(
+            argv,
+            stdin=stdin,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        # VmHWM of the process after exec (a forked child's ru_maxrss would count this
+        # benchmark's own pages), sampled until it exits.
+        peak = [0]
+        done = threading.Event()
+
+        def sample() -> None:
+            while not done.wait(0.02):
+                try:
+                    status_text = Path(f"/proc/{proc.pid}/status").read_text()
+                except OSError:
+                    return
+                for line in status_text.splitlines():
+                    if line.startswith("VmHWM:"):
+                        peak[0] = max(peak[0], int(line.split()[1]))
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        _, status, usage = os.wait4(proc.pid, 0)
+        done.set()
+        sampler.join()
+    wall = time.monotonic() - started
+    if status != 0:
+        raise SystemExit(f"{argv[:4]} failed with status {status}")
+    return wall, usage.ru_utime + usage.ru_stime, peak[0] / 1024
+
+
+def bench_streams(reps: int) -> None:
     files = sorted(STREAMS.glob("*.jsonl"))
     if not files:
         print(f"streams: skipped ({STREAMS} not found)")
         return
-    script = (
-        "import itertools, json, sys, yaml\n"
-        "from monitor.topics import compile_topics\n"
-        "from monitor.topics.report import read_documents, match_json\n"
-        "from monitor.topics.spec import TopicConfig\n"
-        "cfg = yaml.safe_load(open(sys.argv[1], encoding='utf-8'))\n"
-        "topics = compile_topics([TopicConfig.model_validate(t) for t in cfg['topics']])\n"
-        "lines = itertools.chain.from_iterable(open(f, encoding='utf-8') for f in sys.argv[2:])\n"
-        "out = sys.stdout\n"
-        "for doc_id, doc in read_documents(lines):\n"
-        "    out.write(json.dumps(match_json(doc_id, topics.match(doc)), ensure_ascii=False))\n"
-        "    out.write('\\n')\n"
-    )
-    start = time.perf_counter()
-    result = subprocess.run(
-        [sys.executable, "-c", script, str(ROOT / "config" / "monitor.yaml"), *map(str, files)],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={"PYTHONPATH": str(ROOT)},
-    )
-    elapsed = time.perf_counter() - start
-    lines = result.stdout.splitlines()
-    hits = sum(1 for line in lines if '"topics": []' not in line)
+    with tempfile.TemporaryDirectory() as tmp:
+        joined = Path(tmp) / "streams.jsonl"
+        with joined.open("wb") as out:
+            for f in files:
+                out.write(f.read_bytes())
+        items = sum(1 for _ in joined.open(encoding="utf-8"))
+        config = ROOT / "config" / "monitor.yaml"
+        monitor = [sys.executable, "-m", "monitor", "match", "--json", "-c", str(config), "-"]
+        floor = [sys.executable, "-c", FLOOR_SCRIPT, str(config), str(joined)]
+        runs: dict[str, list[tuple[float, float, float]]] = {"monitor match": [], "floor": []}
+        for rep in range(reps):
+            order = ["monitor match", "floor"] if rep % 2 == 0 else ["floor", "monitor match"]
+            for name in order:
+                argv = monitor if name == "monitor match" else floor
+                runs[name].append(whole_process(argv, joined if argv is monitor else None))
     print(
-        f"streams: {len(lines):,} items, {hits} with a topic, {elapsed:.1f} s end to end "
-        f"(fresh process: start-up, read, compile, match, JSON out)"
+        f"streams: {items:,} items, whole processes (start-up, read, compile, match, JSON "
+        f"out), medians of {reps} interleaved reps"
     )
+    print(f"{'':<14} {'wall s':>7} {'CPU s':>7} {'peak MiB':>9}")
+    for name, values in runs.items():
+        wall, cpu, rss = (statistics.median(v[i] for v in values) for i in range(3))
+        print(f"{name:<14} {wall:>7.2f} {cpu:>7.2f} {rss:>9.0f}")
+    ratio = statistics.median(
+        m[0] / f[0] for m, f in zip(runs["monitor match"], runs["floor"], strict=True)
+    )
+    print(f"monitor match / floor, wall (median of pairs): {ratio:.2f}x")
 
 
 def measure_once(config: Path, articles: int, stream_items: int) -> dict[str, float]:
@@ -337,9 +489,11 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=7, help="with --compare: runs a side")
     parser.add_argument("--stream-items", type=int, default=8_000)
     parser.add_argument("--measure-once", metavar="CONFIG", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--articles", type=int, default=20_000)
+    parser.add_argument("--articles", type=int, default=10_000)
     parser.add_argument("--naive-budget", type=float, default=8.0, help="seconds per count")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds, best kept")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved reps (medians)")
+    parser.add_argument("--share", type=float, default=0.3, help="articles made to match")
+    parser.add_argument("--counts", default="10,100,1000,10000", help="topic counts")
     parser.add_argument("--quick", action="store_true", help="2,000 articles, 2 s baselines")
     args = parser.parse_args()
     if args.measure_once:
@@ -350,8 +504,10 @@ def main() -> None:
         return
     if args.quick:
         args.articles, args.naive_budget = 2_000, 2.0
-    bench_topics(args.articles, (10, 100, 1_000, 10_000), args.naive_budget, args.rounds)
-    bench_streams()
+    counts = [int(c) for c in args.counts.split(",") if c]
+    if counts:
+        bench_topics(args.articles, counts, args.naive_budget, args.rounds, args.share)
+    bench_streams(args.rounds)
 
 
 if __name__ == "__main__":

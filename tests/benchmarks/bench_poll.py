@@ -1,22 +1,28 @@
-"""Benchmark: one full `monitor poll` of 1,000 local feeds, then a re-poll, beside `reader`.
+"""Benchmark: whole `monitor poll` processes over local feeds, beside `reader` and a bare loop.
 
 Not a test (pytest does not collect it). Starts ``feedserver.py`` (its own process) with
-N generated RSS feeds on 127.0.0.1, then, in one run:
+N generated RSS feeds on 127.0.0.1 (or spread over H loopback hosts, 127.0.0.1 …
+127.0.0.H), then, per round, three phases, each run by three contenders as whole
+processes on their own state:
 
-1. first poll: ``monitor poll`` (a subprocess, real config file) and lemon24's
-   ``reader`` (a subprocess: make_reader on a temporary SQLite file, add_feed for every
-   URL, update_feeds(workers=W)) each fetch every feed once;
-2. every even feed gets three new items and new validators; the odd ones are unchanged;
-3. re-poll: both again (reader with ``scheduled=False``, so it updates every feed).
+* ``monitor``: ``monitor poll`` (real config file, the default topics, ``workers: W``);
+* ``reader``: lemon24's reader (make_reader on a SQLite file, add_feed for every URL,
+  update_feeds(workers=W, scheduled=False)), with feedparser called with the *same*
+  flags as the monitor's (no sanitizing, no relative-link resolution: the monitor turns
+  them off, so giving them to reader alone would flatter us);
+* ``bare``: the floor of the job: httpx + feedparser (same flags), W threads, validators
+  kept in a JSON file between runs, nothing stored, nothing matched.
 
-For each run it prints the wall time of the whole subprocess (start-up included), the
-CPU time of the process tree (user + system, children included), the
-responses the server sent by status, whether every request to a feed that gave
-validators was conditional, and the peak resident memory of the process tree (the
-process and its children, such as the monitor's parser workers; sampled from /proc).
+Phases: 1. first poll (every feed new); 2. re-poll after every even feed got three new
+items and new validators (half changed); 3. unchanged re-poll (every feed with
+validators answers 304). Within a phase the contenders' order rotates from round to
+round (interleaved reps); the figures are medians over rounds. Per run: the wall time
+of the whole process (start-up included), user + system CPU of the process tree
+(children included: the monitor's parser workers), and the peak resident memory of the
+tree (sampled from /proc every 50 ms), plus what the server answered.
 
-    PYTHONPATH=. .venv/bin/python tests/benchmarks/bench_poll.py [--feeds N] [--workers W] \
-        [--rounds R]
+    PYTHONPATH=. .venv/bin/python tests/benchmarks/bench_poll.py [--feeds N] [--hosts H] \
+        [--workers W] [--rounds R]
 """
 
 from __future__ import annotations
@@ -138,19 +144,80 @@ def write_config(tmp: Path, urls: list[str], workers: int) -> Path:
     return path
 
 
+def _same_flags_as_monitor() -> None:
+    """Make reader call feedparser as the monitor does (no sanitizing, no link resolution)."""
+    from reader._parser import feedparser as reader_fp
+
+    module = reader_fp.feedparser
+    original = module.parse
+
+    def parse(*args: Any, **kwargs: Any) -> Any:
+        kwargs.update(sanitize_html=False, resolve_relative_uris=False)
+        return original(*args, **kwargs)
+
+    module.parse = parse
+
+
 def reader_main(db: str, urls_file: str, workers: int) -> None:
     """In a subprocess: reader updates every feed once."""
+    _same_flags_as_monitor()
     from reader import make_reader
 
     reader = make_reader(db)
     for url in Path(urls_file).read_text().split():
         reader.add_feed(url, exist_ok=True)
-    started = time.monotonic()
     reader.update_feeds(workers=workers, scheduled=False)
-    took = time.monotonic() - started
     entries = reader.get_entry_counts().total
     reader.close()
-    print(f"reader: update_feeds took {took:.2f}s, {entries} entries stored")
+    print(f"reader: {entries} entries stored")
+
+
+def bare_main(state_file: str, urls_file: str, workers: int) -> None:
+    """In a subprocess: the floor. Fetch every feed (conditionally when validators are
+    known), parse what changed with feedparser (the monitor's flags), keep the
+    validators; no storage, no matching, no normalizing."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import feedparser
+    import httpx
+
+    path = Path(state_file)
+    known: dict[str, dict[str, str]] = json.loads(path.read_text()) if path.exists() else {}
+    client = httpx.Client(timeout=30, limits=httpx.Limits(max_connections=workers))
+
+    def one(url: str) -> tuple[str, dict[str, str], int]:
+        headers = {}
+        validators = known.get(url, {})
+        if "etag" in validators:
+            headers["If-None-Match"] = validators["etag"]
+        if "modified" in validators:
+            headers["If-Modified-Since"] = validators["modified"]
+        response = client.get(url, headers=headers)
+        if response.status_code == 304:
+            return url, validators, 0
+        parsed = feedparser.parse(
+            response.content,
+            response_headers={"content-type": response.headers.get("content-type", "")},
+            sanitize_html=False,
+            resolve_relative_uris=False,
+        )
+        fresh = {}
+        if "etag" in response.headers:
+            fresh["etag"] = response.headers["etag"]
+        if "last-modified" in response.headers:
+            fresh["modified"] = response.headers["last-modified"]
+        return url, fresh, len(parsed.entries)
+
+    urls = Path(urls_file).read_text().split()
+    with ThreadPoolExecutor(workers) as pool:
+        results = list(pool.map(one, urls))
+    client.close()
+    path.write_text(json.dumps({url: v for url, v, _ in results}))
+    print(f"bare: {sum(n for _, _, n in results)} entries parsed")
+
+
+CONTENDERS = ("monitor", "reader", "bare")
+PHASES = ("first poll", "re-poll, half changed", "unchanged re-poll")
 
 
 def report(run: Run) -> str:
@@ -158,8 +225,8 @@ def report(run: Run) -> str:
     cond = run.stats["validated"]
     uncond = run.stats["unvalidated"]
     return (
-        f"| {run.name} | {run.wall:.1f} s | {run.cpu:.1f} s | {statuses} | {cond} conditional, "
-        f"{uncond} unconditional | {run.peak_mib:.0f} MiB |"
+        f"| {run.name} | {run.wall:.2f} s | {run.cpu:.2f} s | {run.peak_mib:.0f} MiB | "
+        f"{statuses} | {cond} conditional, {uncond} unconditional |"
     )
 
 
@@ -167,53 +234,70 @@ def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "_reader":
         reader_main(sys.argv[2], sys.argv[3], int(sys.argv[4]))
         return
+    if len(sys.argv) > 1 and sys.argv[1] == "_bare":
+        bare_main(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+        return
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--feeds", type=int, default=1000)
+    parser.add_argument("--hosts", type=int, default=1, help="loopback hosts to spread over")
     parser.add_argument(
         "--workers",
         type=int,
         default=8,
-        help="monitor's `workers` and reader's update_feeds(workers=)",
+        help="monitor's `workers`, reader's update_feeds(workers=), the bare loop's threads",
     )
-    parser.add_argument("--no-reader", action="store_true")
-    parser.add_argument(
-        "--rounds", type=int, default=1, help="repeat everything; medians help on a busy box"
-    )
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (medians)")
+    parser.add_argument("--only", default=",".join(CONTENDERS), help="contenders to run")
     args = parser.parse_args()
+    contenders = [c for c in CONTENDERS if c in args.only.split(",")]
 
-    rounds = [one_round(args.feeds, args.workers, not args.no_reader) for _ in range(args.rounds)]
+    rounds = [
+        one_round(args.feeds, args.hosts, args.workers, contenders, r) for r in range(args.rounds)
+    ]
     print(
-        f"{args.feeds} feeds, {args.workers} workers, {os.cpu_count()} CPUs, "
-        f"load average {os.getloadavg()[0]:.1f}; "
-        f"{rounds[0][0].stats['feeds_with_validators']} feeds send validators"
+        f"{args.feeds} feeds on {args.hosts} host(s), {args.workers} workers, "
+        f"{os.cpu_count()} CPUs, {args.rounds} rounds, load average {os.getloadavg()[0]:.1f}"
     )
-    print(
-        "| run | wall | CPU | responses by status | requests to feeds with validators | "
-        "peak RSS (tree) |"
-    )
+    print("| run (every round) | wall | CPU | peak RSS (tree) | responses | validators |")
     print("|---|---|---|---|---|---|")
     for runs in rounds:
         for run in runs:
             print(report(run))
-    if len(rounds) > 1:
-        print("median over rounds:")
-        for i, run in enumerate(rounds[0]):
-            walls = sorted(r[i].wall for r in rounds)
-            cpus = sorted(r[i].cpu for r in rounds)
-            print(
-                f"  {run.name}: wall {statistics.median(walls):.1f} s "
-                f"(min {walls[0]:.1f}), CPU {statistics.median(cpus):.1f} s"
+    print()
+    print(
+        "| phase | contender | wall (median) | CPU (median) | peak RSS (median) "
+        "| reader wall ÷ this | CPU ÷ reader | wall ÷ bare |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    for phase in PHASES:
+        med = {}
+        for who in contenders:
+            mine = [r for runs in rounds for r in runs if r.name == f"{who}, {phase}"]
+            med[who] = (
+                statistics.median(r.wall for r in mine),
+                statistics.median(r.cpu for r in mine),
+                statistics.median(r.peak_mib for r in mine),
             )
-    for runs in rounds:
-        for run in runs:
-            print(f"{run.name}: {run.detail}")
+        for who in contenders:
+            wall, cpu, rss = med[who]
+            vs_reader = (
+                f"{med['reader'][0] / wall:.2f}× | {cpu / med['reader'][1]:.2f}×"
+                if "reader" in med
+                else "– | –"
+            )
+            vs_bare = f"{wall / med['bare'][0]:.2f}×" if "bare" in med else "–"
+            print(
+                f"| {phase} | {who} | {wall:.2f} s | {cpu:.2f} s | {rss:.0f} MiB | "
+                f"{vs_reader} | {vs_bare} |"
+            )
 
 
-def one_round(feeds: int, workers: int, with_reader: bool) -> list[Run]:
-    """A fresh server and fresh databases: first polls, new items in half, re-polls."""
+def one_round(feeds: int, hosts: int, workers: int, contenders: list[str], index: int) -> list[Run]:
+    """A fresh server and fresh state: first polls, new items in half, re-polls, then
+    unchanged re-polls; the contenders' order rotates with ``index``."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     server_proc = subprocess.Popen(
-        [sys.executable, str(HERE / "feedserver.py"), str(feeds)],
+        [sys.executable, str(HERE / "feedserver.py"), str(feeds), str(hosts)],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -221,37 +305,48 @@ def one_round(feeds: int, workers: int, with_reader: bool) -> list[Run]:
         assert server_proc.stdout is not None
         port = int(server_proc.stdout.readline())
         server = f"http://127.0.0.1:{port}"
-        urls = [f"{server}/feed/{i}.xml" for i in range(feeds)]
+        urls = [f"http://127.0.0.{1 + i % hosts}:{port}/feed/{i}.xml" for i in range(feeds)]
         with tempfile.TemporaryDirectory(prefix="bench-poll-") as tmp_name:
             tmp = Path(tmp_name)
             config = write_config(tmp, urls, workers)
             urls_file = tmp / "urls.txt"
             urls_file.write_text("\n".join(urls))
-            monitor = [
-                sys.executable,
-                "-m",
-                "monitor",
-                "poll",
-                "-c",
-                str(config),
-                "--log-level",
-                "warning",
-            ]
-            reader = [
-                sys.executable,
-                __file__,
-                "_reader",
-                str(tmp / "reader.db"),
-                str(urls_file),
-                str(workers),
-            ]
-            runs = [measure("monitor, first poll", monitor, server, env=env, cwd=tmp)]
-            if with_reader:
-                runs.append(measure("reader, first update", reader, server, env=env, cwd=tmp))
-            control(server, "/_advance")
-            runs.append(measure("monitor, re-poll", monitor, server, env=env, cwd=tmp))
-            if with_reader:
-                runs.append(measure("reader, re-update", reader, server, env=env, cwd=tmp))
+            argv = {
+                "monitor": [
+                    sys.executable,
+                    "-m",
+                    "monitor",
+                    "poll",
+                    "-c",
+                    str(config),
+                    "--log-level",
+                    "warning",
+                ],
+                "reader": [
+                    sys.executable,
+                    __file__,
+                    "_reader",
+                    str(tmp / "reader.db"),
+                    str(urls_file),
+                    str(workers),
+                ],
+                "bare": [
+                    sys.executable,
+                    __file__,
+                    "_bare",
+                    str(tmp / "bare.json"),
+                    str(urls_file),
+                    str(workers),
+                ],
+            }
+            shift = index % len(contenders)
+            order = contenders[shift:] + contenders[:shift]
+            runs = []
+            for phase in PHASES:
+                if phase == PHASES[1]:
+                    control(server, "/_advance")
+                for who in order:
+                    runs.append(measure(f"{who}, {phase}", argv[who], server, env=env, cwd=tmp))
     finally:
         server_proc.terminate()
         server_proc.wait()

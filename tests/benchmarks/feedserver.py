@@ -1,7 +1,8 @@
 """A fast feed server for the polling benchmark: N generated RSS feeds on 127.0.0.1.
 
-Runs as its own process (``python tests/benchmarks/feedserver.py N``, prints its port on
-the first line of stdout) so serving never competes for the measured process's GIL.
+Runs as its own process (``python tests/benchmarks/feedserver.py N [HOSTS]``, prints its
+port on the first line of stdout; with HOSTS, it listens on that port of 127.0.0.1 …
+127.0.0.HOSTS) so serving never competes for the measured process's GIL.
 Feed ``i`` lives at ``/feed/i.xml``, has 20–50 items of news-like text in English,
 German or Russian, and answers conditional requests: feeds with ``i % 10 == 9`` send no
 validators, the others an ETag, a Last-Modified or both. Control paths, not counted:
@@ -241,11 +242,22 @@ def make_handler(state: State) -> type[BaseHTTPRequestHandler]:
 
 def main() -> None:
     state = State(int(sys.argv[1]) if len(sys.argv) > 1 else 1000)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(state))
-    server.daemon_threads = True
-    server.request_queue_size = 256
-    print(server.server_address[1], flush=True)
-    server.serve_forever()
+    hosts = int(sys.argv[2]) if len(sys.argv) > 2 else 1
+    handler = make_handler(state)
+    servers = []
+    port = 0
+    # Host k (0-based) is 127.0.0.(k+1): the same port on each loopback address, so a
+    # client sees ``hosts`` distinct hosts (its per-host limits apply to each).
+    for k in range(hosts):
+        server = ThreadingHTTPServer((f"127.0.0.{k + 1}", port), handler)
+        server.daemon_threads = True
+        server.request_queue_size = 256
+        port = server.server_address[1]
+        servers.append(server)
+    for server in servers[1:]:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    print(port, flush=True)
+    servers[0].serve_forever()
 
 
 if __name__ == "__main__":

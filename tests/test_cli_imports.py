@@ -1,0 +1,119 @@
+"""A CLI that starts like a CLI: which heavy modules each command imports.
+
+Each case runs `monitor` in a real subprocess and lists the heavy modules in
+``sys.modules`` when it exits. `monitor --help` needs none of them; `monitor alerts`
+needs the configuration and the database, but neither alembic (the schema is current),
+nor the topic engine, the web stack, the parser or the HTTP client. No timings: which
+modules are loaded is what costs start-up time, and that is what can regress.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from monitor.storage.migrate import _alembic_head, head_revision
+from tests.conftest import REPO
+
+HEAVY = (
+    "alembic",
+    "sqlalchemy",
+    "sqlalchemy.orm",
+    "pydantic",
+    "yaml",
+    "structlog",
+    "rich",
+    "starlette",
+    "uvicorn",
+    "jinja2",
+    "trafilatura",
+    "apprise",
+    "feedparser",
+    "httpx",
+    "ahocorasick",
+    "apscheduler",
+    "monitor.storage.models",
+    "monitor.topics.engine",
+    "monitor.web",
+    "monitor.service",
+)
+
+_PROBE = """
+import json, runpy, sys
+sys.argv = ["monitor", *sys.argv[1:]]
+try:
+    runpy.run_module("monitor", run_name="__main__")
+except SystemExit:
+    pass
+sys.stdout.flush()
+print("\\nMODULES " + json.dumps(sorted(sys.modules)))
+"""
+
+
+def imported(*args: str, cwd: Path | None = None) -> set[str]:
+    result = subprocess.run(
+        [sys.executable, "-c", _PROBE, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        cwd=cwd,
+        check=False,
+    )
+    line = result.stdout.rsplit("\nMODULES ", 1)
+    assert len(line) == 2, result.stderr[-2000:]
+    return set(json.loads(line[1]))
+
+
+def heavy(modules: set[str]) -> list[str]:
+    return [name for name in HEAVY if name in modules]
+
+
+def test_help_imports_none_of_the_heavy_stacks():
+    assert heavy(imported("--help")) == []
+    assert heavy(imported("alerts", "--help")) == []
+
+
+def test_alerts_of_a_current_database_need_neither_alembic_nor_the_engine(
+    tmp_path, write_config, cli
+):
+    config = write_config(feeds=[{"name": "a", "url": "http://127.0.0.1:9/a.xml"}])
+    assert cli("db", "upgrade", "-c", str(config)).exit_code == 0  # migrated once
+    found = heavy(imported("alerts", "--limit", "1", "-c", str(config), cwd=tmp_path))
+    # what it does need, to read the file and the database
+    assert {"pydantic", "yaml", "sqlalchemy"} <= set(found)
+    unwanted = {
+        "alembic",
+        "starlette",
+        "uvicorn",
+        "jinja2",
+        "trafilatura",
+        "apprise",
+        "feedparser",
+        "httpx",
+        "ahocorasick",
+        "apscheduler",
+        "monitor.topics.engine",
+        "monitor.web",
+        "monitor.service",
+    }
+    assert unwanted.isdisjoint(found), sorted(unwanted & set(found))
+
+
+def test_alerts_still_migrate_a_new_database(tmp_path, write_config):
+    """The cheap check must not skip a migration: a new file gets the whole schema."""
+    config = write_config(feeds=[{"name": "a", "url": "http://127.0.0.1:9/a.xml"}])
+    modules = imported("alerts", "--limit", "1", "-c", str(config), cwd=tmp_path)
+    assert "alembic" in modules  # it had to migrate
+    assert (
+        heavy(imported("alerts", "--limit", "1", "-c", str(config), cwd=tmp_path)).count("alembic")
+        == 0
+    )  # and the second start found the schema current
+
+
+def test_the_cheap_head_is_alembics_head():
+    head_revision.cache_clear()
+    assert head_revision() == _alembic_head()
