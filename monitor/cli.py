@@ -6,18 +6,14 @@ No logic lives here beyond reading options and formatting what comes back.
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import json
-import re
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -25,117 +21,20 @@ import click
 # fetching, parsing or web stacks; each command imports what it uses (pinned by
 # tests/test_cli_imports.py).
 from monitor import storage
-from monitor.errors import ConfigError, MonitorError, StorageError, TermError
+from monitor.cli_common import (
+    EXIT_FAILURE,
+    EXIT_USAGE,
+    common_options,
+    fail,
+    open_engine,
+    parse_since,
+    read_config,
+    utf8_stdout,
+)
+from monitor.errors import MonitorError, StorageError, TermError
 
 if TYPE_CHECKING:
     from monitor.config import Config
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
-FOLLOW_LOOKBACK_US = 10 * 60 * 1_000_000
-FOLLOW_POLL_S = 0.5
-
-
-def common_options(func: F) -> F:
-    """-c/--config, --log-format and --log-level, after every command's name."""
-
-    @click.option(
-        "-c",
-        "--config",
-        "config_path",
-        type=click.Path(dir_okay=False),
-        default=None,
-        help="Configuration file [default: $MONITOR_CONFIG, else config/monitor.yaml].",
-    )
-    @click.option(
-        "--log-format",
-        type=click.Choice(["auto", "json", "console"]),
-        default="auto",
-        show_default=True,
-        help="Log lines on stderr.",
-    )
-    @click.option(
-        "--log-level",
-        type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
-        default="info",
-        show_default=True,
-    )
-    @functools.wraps(func)
-    def wrapper(
-        *args: Any, config_path: str | None, log_format: str, log_level: str, **kwargs: Any
-    ) -> Any:
-        from monitor.config import default_config_path
-        from monitor.log import configure_logging
-
-        configure_logging(fmt=log_format, level=log_level)
-        path = Path(config_path) if config_path else default_config_path()
-        return func(*args, config_path=path, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
-
-
-def fail(message: str, code: int = EXIT_FAILURE) -> None:
-    click.echo(f"monitor: {message}", err=True)
-    sys.exit(code)
-
-
-def read_config(path: Path, *, delivers: bool = True, warn: bool = False) -> Config:
-    """The configuration, or every problem on stderr and exit 2.
-
-    ``delivers=False`` for commands that send nothing: a delivery secret missing from
-    their environment leaves its channel out instead of refusing. ``warn`` prints what
-    works but is likely a mistake (`monitor check`).
-    """
-    from monitor.config import load_config_checked
-
-    try:
-        config, warnings = load_config_checked(path, delivers=delivers)
-    except ConfigError as exc:
-        for problem in exc.problems:
-            click.echo(str(problem), err=True)
-        sys.exit(EXIT_USAGE)
-    if warn:
-        for warning in warnings:
-            click.echo(str(warning), err=True)
-    return config
-
-
-def open_engine(config: Config) -> Any:
-    try:
-        return storage.open_database(config.database)
-    except StorageError as exc:
-        fail(str(exc))
-
-
-def utf8_stdout() -> None:
-    """JSON is UTF-8 (RFC 8259) whatever the locale says, as in the alert log: a
-    latin-1 or ASCII locale must neither mangle nor refuse Cyrillic titles."""
-    reconfigure = getattr(sys.stdout, "reconfigure", None)
-    if reconfigure is not None:
-        reconfigure(encoding="utf-8", errors="strict")
-
-
-def parse_since(value: str | None, now: datetime) -> datetime | None:
-    """``2h`` (ago) or an ISO 8601 time (``2026-01-22T00:00Z``); a usage error otherwise."""
-    if value is None:
-        return None
-    from monitor.config import parse_duration
-
-    duration = re.fullmatch(r"\s*\d+(\.\d+)?\s*(ms|s|m|h|d)\s*", value) is not None
-    try:
-        if duration:
-            return now - parse_duration(value)
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-    except (ValueError, OverflowError):
-        # 0s, 99999999d, 2026-13-01 …: the operator's typo, never a traceback.
-        reason = (
-            "a duration must be more than zero and reach back no further than year 1"
-            if duration
-            else "write a duration (2h, 3d) or an ISO 8601 time (2026-01-22T00:00Z)"
-        )
-        raise click.BadParameter(f"{value!r}: {reason}", param_hint="--since") from None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -232,175 +131,11 @@ def run(config_path: Path) -> None:
     sys.exit(run_daemon(config, config_path))
 
 
-@main.group(invoke_without_command=True)
-@common_options
-@click.option("--topic", default=None, help="Only this topic id.")
-@click.option("--feed", default=None, help="Only stories this feed carried.")
-@click.option("--since", default=None, help="2h, 3d, or 2026-01-22T00:00Z.")
-@click.option("--limit", type=click.IntRange(min=1), default=None, help="The newest N.")
-@click.option("--follow", "-f", is_flag=True, help="Keep printing new alerts as they arrive.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-def alerts(
-    config_path: Path,
-    topic: str | None,
-    feed: str | None,
-    since: str | None,
-    limit: int | None,
-    follow: bool,
-    as_json: bool,
-) -> None:
-    """Stored alerts, newest last (`monitor alerts show ID`: one in full)."""
-    from monitor.render import alert_json, alert_line, print_alerts_table
-
-    if click.get_current_context().invoked_subcommand is not None:
-        return
-    if as_json:
-        utf8_stdout()
-    config = read_config(config_path, delivers=False)
-    since_at = parse_since(since, datetime.now(UTC))
-    # Not an error (alerts of a topic or feed since removed are still stored), but a
-    # typo should not pass for "no alerts".
-    if (
-        topic is not None
-        and not topic.startswith("monitor:")  # operator alerts
-        and topic not in {t.id for t in config.topics}
-    ):
-        click.echo(f"note: {config_path} has no topic {topic!r}", err=True)
-    if feed is not None and feed not in {f.name for f in config.feeds}:
-        click.echo(f"note: {config_path} has no feed {feed!r}", err=True)
-    engine = open_engine(config)
-    try:
-        rows = storage.list_alerts(engine, topic=topic, feed=feed, since=since_at, limit=limit)
-        muted = storage.muted_alerts(engine, [a.id for _, a in rows])
-        # --follow alone is `tail -f`: it starts at the end; --since/--limit ask for history.
-        history = not follow or since is not None or limit is not None
-        table = not as_json and not follow and sys.stdout.isatty()
-        if table:
-            print_alerts_table([a for _, a in rows], sys.stdout, muted=muted)
-        for _, alert in [] if table or not history else rows:
-            mark = alert.id in muted
-            click.echo(alert_json(alert, muted=mark) if as_json else alert_line(alert, muted=mark))
-        if follow:
-            sys.stdout.flush()
-            click.echo("following new alerts (Ctrl-C stops)", err=True)
-            _follow(engine, rows, topic, feed, since_at, as_json)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        engine.dispose()
-
-
-def _follow(
-    engine: Any,
-    rows: list[tuple[int, Any]],
-    topic: str | None,
-    feed: str | None,
-    since: datetime | None,
-    as_json: bool,
-) -> None:
-    last = max((seq for seq, _ in rows), default=0)
-    # An alert's seq is the time its feed's poll started, and a poll may take minutes
-    # (fetch and parse timeouts; its feed lease lasts 5): one committed now can be
-    # older than one printed already. Look back further than any poll can last, and
-    # remember what was there at the start (--limit may have left it unprinted).
-    printed: dict[str, int] = {a.id: seq for seq, a in rows}
-    printed.update(
-        (a.id, seq)
-        for seq, a in storage.list_alerts(
-            engine, topic=topic, feed=feed, since=since, after_seq=max(0, last - FOLLOW_LOOKBACK_US)
-        )
-    )
-    with _stop_on_signals() as stop:
-        while not stop.wait(FOLLOW_POLL_S):
-            printed, last = _print_new(engine, printed, last, topic, feed, since, as_json)
-
-
-def _print_new(
-    engine: Any,
-    printed: dict[str, int],
-    last: int,
-    topic: str | None,
-    feed: str | None,
-    since: datetime | None,
-    as_json: bool,
-) -> tuple[dict[str, int], int]:
-    """One look for alerts not printed yet; what is printed now, and the newest seq."""
-    from monitor.render import alert_json, alert_line
-
-    try:
-        fresh = storage.list_alerts(
-            engine,
-            topic=topic,
-            feed=feed,
-            since=since,
-            after_seq=max(0, last - FOLLOW_LOOKBACK_US),
-        )
-    except StorageError:
-        return printed, last
-    for seq, alert in fresh:
-        if alert.id in printed:
-            continue
-        printed[alert.id] = seq
-        last = max(last, seq)
-        click.echo(alert_json(alert) if as_json else alert_line(alert))
-    sys.stdout.flush()
-    if len(printed) > 10_000:  # forget what the look-back can no longer return
-        printed = {k: v for k, v in printed.items() if v > last - FOLLOW_LOOKBACK_US}
-    return printed, last
-
-
-@contextlib.contextmanager
-def _stop_on_signals() -> Iterator[threading.Event]:
-    """An event set by SIGINT or SIGTERM, whatever the parent left them as: a shell
-    starting ``monitor alerts --follow &`` ignores SIGINT for it, and Python then
-    raises no KeyboardInterrupt, so Ctrl-C and ``kill`` would not stop it."""
-    stop = threading.Event()
-    previous: dict[signal.Signals, Any] = {}
-    try:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            previous[signum] = signal.signal(signum, lambda *_: stop.set())
-    except ValueError:  # not the main thread (an embedding caller): no handlers of ours
-        pass
-    try:
-        yield stop
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-
-
-@alerts.command("show")
-@common_options
-@click.argument("alert_id")
-def alerts_show(config_path: Path, alert_id: str) -> None:
-    """One alert in full: evidence, the rule that fired, outlets, delivery per channel."""
-    from monitor.alert_detail import format_alert_detail
-    from monitor.storage.console import load_story
-
-    config = read_config(config_path, delivers=False)
-    engine = open_engine(config)
-    try:
-        detail = load_story(engine, alert_id.strip()) if len(alert_id) <= 64 else None
-    except StorageError as exc:
-        fail(str(exc))
-    finally:
-        engine.dispose()
-    if detail is None:
-        fail(f"no alert {alert_id[:64]!r} (the ids are in `monitor alerts --json`)")
-        return
-    from monitor.alerts.naming import channel_labels
-
-    channels = channel_labels(config.notify)
-    for line in format_alert_detail(detail, config.topics, channels, color=sys.stdout.isatty()):
-        click.echo(line)
-
-
 @main.command()
 @common_options
 @click.option("--listen", default=None, help="HOST:PORT to serve on [default: http.listen].")
 def web(config_path: Path, listen: str | None) -> None:
     """Serve the read-only web console from the database (no polling)."""
-    import signal
-    import threading
 
     from monitor.alerts.naming import channel_labels
     from monitor.service.health import parse_listen
@@ -723,6 +458,13 @@ def db_upgrade(config_path: Path) -> None:
         click.echo(f"database {url}: already at the newest schema ({after})")
 
 
+def _add_commands() -> None:
+    from monitor.cli_alerts import alerts
+
+    main.add_command(alerts)
+    _add_mute_commands()
+
+
 def _add_mute_commands() -> None:
     from monitor.mute_commands import mute, mutes, unmute
 
@@ -730,7 +472,7 @@ def _add_mute_commands() -> None:
         main.add_command(command)
 
 
-_add_mute_commands()
+_add_commands()
 
 
 def run_main() -> None:

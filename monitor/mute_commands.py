@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from monitor import storage
-from monitor.cli import EXIT_USAGE, common_options, fail, open_engine, read_config
+from monitor.cli_common import EXIT_USAGE, common_options, fail, open_engine, read_config
 from monitor.errors import StorageError
 from monitor.types import format_time
 

@@ -1,0 +1,128 @@
+"""What every command shares: the common options, reading the configuration, opening
+the database, exit codes and messages, `--since`. Imported by :mod:`monitor.cli` and the
+command modules beside it (:mod:`monitor.cli_alerts`, :mod:`monitor.mute_commands`); it
+imports none of them, and only what `monitor --help` can afford at module level.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from monitor import storage
+from monitor.errors import ConfigError, StorageError
+
+if TYPE_CHECKING:
+    from monitor.config import Config
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+def common_options(func: F) -> F:
+    """-c/--config, --log-format and --log-level, after every command's name."""
+
+    @click.option(
+        "-c",
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="Configuration file [default: $MONITOR_CONFIG, else config/monitor.yaml].",
+    )
+    @click.option(
+        "--log-format",
+        type=click.Choice(["auto", "json", "console"]),
+        default="auto",
+        show_default=True,
+        help="Log lines on stderr.",
+    )
+    @click.option(
+        "--log-level",
+        type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
+        default="info",
+        show_default=True,
+    )
+    @functools.wraps(func)
+    def wrapper(
+        *args: Any, config_path: str | None, log_format: str, log_level: str, **kwargs: Any
+    ) -> Any:
+        from monitor.config import default_config_path
+        from monitor.log import configure_logging
+
+        configure_logging(fmt=log_format, level=log_level)
+        path = Path(config_path) if config_path else default_config_path()
+        return func(*args, config_path=path, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def fail(message: str, code: int = EXIT_FAILURE) -> None:
+    click.echo(f"monitor: {message}", err=True)
+    sys.exit(code)
+
+
+def read_config(path: Path, *, delivers: bool = True, warn: bool = False) -> Config:
+    """The configuration, or every problem on stderr and exit 2.
+
+    ``delivers=False`` for commands that send nothing: a delivery secret missing from
+    their environment leaves its channel out instead of refusing. ``warn`` prints what
+    works but is likely a mistake (`monitor check`).
+    """
+    from monitor.config import load_config_checked
+
+    try:
+        config, warnings = load_config_checked(path, delivers=delivers)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        sys.exit(EXIT_USAGE)
+    if warn:
+        for warning in warnings:
+            click.echo(str(warning), err=True)
+    return config
+
+
+def open_engine(config: Config) -> Any:
+    try:
+        return storage.open_database(config.database)
+    except StorageError as exc:
+        fail(str(exc))
+
+
+def utf8_stdout() -> None:
+    """JSON is UTF-8 (RFC 8259) whatever the locale says, as in the alert log: a
+    latin-1 or ASCII locale must neither mangle nor refuse Cyrillic titles."""
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None:
+        reconfigure(encoding="utf-8", errors="strict")
+
+
+def parse_since(value: str | None, now: datetime) -> datetime | None:
+    """``2h`` (ago) or an ISO 8601 time (``2026-01-22T00:00Z``); a usage error otherwise."""
+    if value is None:
+        return None
+    from monitor.config import parse_duration
+
+    duration = re.fullmatch(r"\s*\d+(\.\d+)?\s*(ms|s|m|h|d)\s*", value) is not None
+    try:
+        if duration:
+            return now - parse_duration(value)
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
+        # 0s, 99999999d, 2026-13-01 …: the operator's typo, never a traceback.
+        reason = (
+            "a duration must be more than zero and reach back no further than year 1"
+            if duration
+            else "write a duration (2h, 3d) or an ISO 8601 time (2026-01-22T00:00Z)"
+        )
+        raise click.BadParameter(f"{value!r}: {reason}", param_hint="--since") from None
