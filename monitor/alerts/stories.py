@@ -170,6 +170,13 @@ def story_similarity(a: str, b: str) -> float:
     return float(fuzz.token_sort_ratio(a, b))
 
 
+def story_markers(fingerprint: str) -> tuple[bool, bool]:
+    """Whether a fingerprint is negated ("no deal") and says cancelled/postponed: two
+    titles that differ in these tell different stories, however alike the rest."""
+    words = fingerprint.split()
+    return not _NEGATIONS.isdisjoint(words), not _CHANGES.isdisjoint(words)
+
+
 def same_story_fingerprints(a: str, b: str, topic: TopicWords | None = None) -> bool:
     """Whether two fingerprints (of titles in the same language) are one story.
 
