@@ -29,7 +29,7 @@ from enum import StrEnum
 from functools import lru_cache
 
 from monitor.alerts.stories import story_markers, title_fingerprint
-from monitor.topics.spec import TopicConfig
+from monitor.topics.spec import RuleConfig, TopicConfig
 
 MIN_SHARED = 3
 """Entities two headlines must share (topic words included)."""
@@ -108,7 +108,7 @@ class CrossLanguage(StrEnum):
     """One is negated or says cancelled/postponed, the other does not."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # hashed by identity: keys are cached per table
 class EntityTable:
     """Names that are one entity across languages, and the topic's own entity keys."""
 
@@ -190,7 +190,8 @@ def topic_table(topic: TopicConfig) -> EntityTable:
     alternatives (Trump, Putin, summit, Alaska). A longer group lists context, names that
     tell one story of the topic from another (Zelensky, White House, Ukraine)."""
     own: set[str] = set()
-    for rule in [topic, *topic.rules]:
+    rules: list[TopicConfig | RuleConfig] = [topic, *topic.rules]
+    for rule in rules:
         groups: list[list[str]] = list(rule.all)
         for near in rule.near:
             groups += [[item] if isinstance(item, str) else item for item in near.terms]
@@ -268,6 +269,8 @@ def _same_entity(a: str, b: str) -> bool:
     if a.startswith("@") or b.startswith("@"):
         return False  # a short name of the table (EU, NATO) is only itself
     short, long_ = sorted((a, b), key=len)
+    if len(short) >= MIN_SKELETON and long_ == short + "v":
+        return True  # Лаврова → лавр: the Russian stemmer takes a surname's -ов/-ев
     return len(short) >= MIN_PREFIX and long_.startswith(short)
 
 
@@ -303,3 +306,25 @@ def compare_headlines(a: HeadlineKey, b: HeadlineKey, table: EntityTable) -> Cro
     if len(shared - table.topic) < MIN_BEYOND_TOPIC:
         return CrossLanguage.ONLY_TOPIC_WORDS
     return CrossLanguage.SAME_STORY
+
+
+def story_across_languages(
+    title: str,
+    language: str | None,
+    candidates: Iterable[tuple[str, str | None]],
+    table: EntityTable,
+) -> int | None:
+    """The index of the first candidate ``(title, language)`` in another language that
+    tells the same story as ``title``, or None."""
+    key = headline_key(title, language, table)
+    for index, (other, other_language) in enumerate(candidates):
+        if compare_headlines(key, _cached_key(other, other_language, table), table) is (
+            CrossLanguage.SAME_STORY
+        ):
+            return index
+    return None
+
+
+@lru_cache(maxsize=4096)
+def _cached_key(title: str, language: str | None, table: EntityTable) -> HeadlineKey:
+    return headline_key(title, language, table)

@@ -5,12 +5,14 @@ holds of that topic's stories (:class:`StoryFacts`, read by storage inside the
 transaction that will store the answer) and ``now``, and returns a
 :class:`StoryDecision`: a new story (with the :class:`~monitor.types.Alert` to raise),
 joins story N (the same canonical URL, or a near-identical title within the story
-window, judged by :mod:`monitor.alerts.stories`), too old (``max_age``), or silent
-because the poll catches up. Storage stores what it decided; nothing here reads a
-clock, a database or a network, and nothing is passed into storage as a callback.
+window, judged by :mod:`monitor.alerts.stories`; or a headline in another language that
+names the same people, places and numbers, judged by :mod:`monitor.alerts.crosslang`),
+too old (``max_age``), or silent because the poll catches up. Storage stores what it
+decided; nothing here reads a clock, a database or a network, and nothing is passed into
+storage as a callback.
 
-It does not find the candidate stories (storage does, per topic and language, newest
-first) nor deliver anything (the outbox does).
+It does not find the candidate stories (storage does, per topic, in the article's
+language and in the others, newest first) nor deliver anything (the outbox does).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from monitor.alerts.crosslang import EntityTable, story_across_languages
 from monitor.alerts.stories import (
     TopicWords,
     same_story_fingerprints,
@@ -43,7 +46,8 @@ class StoryOutcome(StrEnum):
     NEW_STORY = "new_story"
     """A story not alerted yet: an alert is raised (or held, see ``confirm:``)."""
     JOINS_STORY = "linked"
-    """The story is alerted already (same URL or near-identical title): its feed is added."""
+    """The story is alerted already (same URL, near-identical title, or the same names in
+    another language): its feed is added."""
     TOO_OLD = "old"
     """Published before ``max_age``: stored and matched, no alert."""
     CATCH_UP = "catch_up"
@@ -64,6 +68,7 @@ class KnownStory:
     title_key: str = ""
     """The title's fingerprint; empty for rows stored before fingerprints existed."""
     feeds: tuple[str, ...] = ()
+    language: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +80,8 @@ class StoryFacts:
     recent: tuple[KnownStory, ...] = ()
     """Alerts of this topic in the article's language within the story window,
     newest first (at most :data:`MAX_CANDIDATES`)."""
+    other_languages: tuple[KnownStory, ...] = ()
+    """Alerts of this topic in other languages within the story window, newest first."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +103,9 @@ class AlertPolicy:
     """topic → when its stories count as confirmed (``confirm:``, ``notify_confirmation``)."""
     surge: Mapping[str, SurgeRule] = field(default_factory=dict)
     hot: Mapping[str, HotRule] = field(default_factory=dict)
+    entity_tables: Mapping[str, EntityTable] = field(default_factory=dict)
+    """topic → its names across languages; a topic without one never joins a story
+    told in another language."""
 
     def source_of(self, feed: str) -> Source:
         return self.sources.get(feed) or Source(outlet=feed)
@@ -155,6 +165,20 @@ def similar_story(
     return None
 
 
+def story_in_other_language(
+    article: Article, candidates: tuple[KnownStory, ...], policy: AlertPolicy, topic: str
+) -> KnownStory | None:
+    """The newest candidate in another language that names the same story, or None."""
+    table = policy.entity_tables.get(topic)
+    if table is None or not article.language or not candidates:
+        return None
+    others = [c for c in candidates if c.language and c.language != article.language]
+    found = story_across_languages(
+        article.title, article.language, ((c.title, c.language) for c in others), table
+    )
+    return None if found is None else others[found]
+
+
 def decide_match(
     policy: AlertPolicy, item: MatchedArticle, match: Match, facts: StoryFacts, now: datetime
 ) -> StoryDecision:
@@ -162,8 +186,12 @@ def decide_match(
     article = item.article
     key = story_key(article)
     fingerprint = item.title_key or title_key(article)
-    joined = facts.same_url or similar_story(
-        fingerprint, facts.recent, article.language, policy.topic_words.get(match.topic)
+    joined = (
+        facts.same_url
+        or similar_story(
+            fingerprint, facts.recent, article.language, policy.topic_words.get(match.topic)
+        )
+        or story_in_other_language(article, facts.other_languages, policy, match.topic)
     )
     if joined is not None:
         return StoryDecision(StoryOutcome.JOINS_STORY, key, fingerprint, joined=joined)

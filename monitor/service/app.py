@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine
 from monitor import storage
 from monitor.alerts import AlertPolicy
 from monitor.alerts.base import Channel, build_channels
+from monitor.alerts.crosslang import topic_table
 from monitor.alerts.logfile import AlertLog
 from monitor.alerts.naming import channel_cadences, channel_names
 from monitor.alerts.stories import topic_words
@@ -147,6 +148,8 @@ def alert_policy(
         # A topic's own words are shared by all its titles: they make no two one story.
         topic_words={tid: topic_words(topics.terms(tid)) for tid in topics.ids},
         raise_alerts=raise_alerts,
+        # Names that are one across languages: a story in Russian and English is one.
+        entity_tables={t.id: topic_table(t) for t in config.topics},
         **signal_rules(config),
     )
 

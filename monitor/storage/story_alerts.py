@@ -1,13 +1,14 @@
 """Storing what :mod:`monitor.alerts.policy` decided of a match: alerts and outbox rows.
 
-One alert per topic and story. :func:`record_match` reads what the database holds of
-the match's topic (the alert with the same story key, the recent ones in the article's
-language), hands those facts to the pure :func:`~monitor.alerts.policy.decide_match`,
-and writes its decision. Runs inside the transaction that stores the poll
-(:mod:`monitor.storage.articles`) or the replay (:mod:`monitor.storage.replay`), so the
-alert and its delivery rows commit with the article or not at all. Also the alerts about the
-monitor itself (dead letters, disabled channels). The rows themselves (an alert with its
-outbox rows, and back) are :mod:`monitor.storage.alert_rows`'s.
+One alert per topic and story. :func:`record_match` reads what the database holds of the
+match's topic (the alert with the same story key, the recent ones in the article's
+language and, for a topic with an entity table, in the other languages), hands those
+facts to the pure :func:`~monitor.alerts.policy.decide_match`, and writes its decision.
+Runs inside the transaction that stores the poll (:mod:`monitor.storage.articles`) or
+the replay (:mod:`monitor.storage.replay`), so the alert and its delivery rows commit
+with the article or not at all. Also the alerts about the monitor itself (dead letters,
+disabled channels). The rows themselves (an alert with its outbox rows, and back) are
+:mod:`monitor.storage.alert_rows`'s.
 """
 
 from __future__ import annotations
@@ -109,7 +110,11 @@ def record_match(
 
 def _known(row: Any) -> KnownStory:
     return KnownStory(
-        id=row.id, title=row.title, title_key=row.title_key or "", feeds=tuple(row.feeds or ())
+        id=row.id,
+        title=row.title,
+        title_key=row.title_key or "",
+        feeds=tuple(row.feeds or ()),
+        language=row.language,
     )
 
 
@@ -121,7 +126,7 @@ def _story_facts(
     policy: AlertPolicy,
     now: datetime,
 ) -> StoryFacts:
-    columns = (AlertRow.id, AlertRow.feeds, AlertRow.title, AlertRow.title_key)
+    columns = (AlertRow.id, AlertRow.feeds, AlertRow.title, AlertRow.title_key, AlertRow.language)
     row = conn.execute(
         select(*columns).where(AlertRow.topic == topic, AlertRow.story_key == key)
     ).first()
@@ -138,7 +143,24 @@ def _story_facts(
         .order_by(AlertRow.detected_at.desc())
         .limit(MAX_CANDIDATES)
     ).all()
-    return StoryFacts(recent=tuple(_known(c) for c in candidates))
+    others: tuple[KnownStory, ...] = ()
+    if language and topic in policy.entity_tables:
+        others = tuple(
+            _known(c)
+            for c in conn.execute(
+                select(*columns)
+                .where(
+                    AlertRow.topic == topic,
+                    AlertRow.kind == "topic",
+                    AlertRow.detected_at >= now - policy.story_window,
+                    AlertRow.language.is_not(None),
+                    AlertRow.language != language,
+                )
+                .order_by(AlertRow.detected_at.desc())
+                .limit(MAX_CANDIDATES)
+            )
+        )
+    return StoryFacts(recent=tuple(_known(c) for c in candidates), other_languages=others)
 
 
 @translates_errors
