@@ -23,6 +23,7 @@ SUMMIT = {
 OUTLETS: dict[str, dict[str, str]] = {
     "tass-en": {"outlet": "TASS", "kind": "state", "country": "RU"},
     "tass-world": {"outlet": "TASS", "kind": "state", "country": "RU"},
+    "tass-ru": {"outlet": "TASS", "kind": "state", "country": "RU"},
     "reuters": {"outlet": "Reuters", "kind": "wire", "country": "GB"},
     "meduza": {"outlet": "Meduza", "kind": "independent", "country": "LV"},
     "dw": {"outlet": "DW", "kind": "public", "country": "DE"},
@@ -75,13 +76,19 @@ def signals_app(
     """An app over the named feeds (each with its outlet), its clock the newsroom's."""
     apps: list[App] = []
 
-    def make(feeds: list[str], topic: dict[str, Any], interval: str = "1h", **extra: Any) -> App:
+    def make(
+        feeds: list[str],
+        topic: dict[str, Any],
+        interval: str = "1h",
+        languages: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> App:
         config = write_config(
             feeds=[
                 {
                     "name": f,
                     "url": newsroom.url(f),
-                    "language": "en",
+                    "language": (languages or {}).get(f, "en"),
                     "interval": interval,
                     "source": OUTLETS[f],
                 }
