@@ -40,7 +40,8 @@ def alert_json(alert: Alert, *, muted: bool = False) -> str:
 
 
 def alert_line(alert: Alert, *, muted: bool = False) -> str:
-    """One alert as one readable line (pipes, logs); ``[muted]`` when a mute held it."""
+    """One alert as one readable line (pipes, logs); ``[muted]`` last when a mute held it
+    (where a reader of the line, or ``grep '\\[muted\\]$'``, finds it)."""
     terms = ", ".join(dict.fromkeys(e.term for e in alert.evidence))
     when = format_time(alert.published) or "-"
     feeds = "/".join(alert.feeds) or alert.feed
@@ -48,8 +49,8 @@ def alert_line(alert: Alert, *, muted: bool = False) -> str:
         f"{format_time(alert.detected_at)}  {alert.topic}  [{plain(feeds, 80)}]"
         f"  {plain(alert.title, 160)}  ({when})  {alert.url or ''}"
         + (f"  terms: {plain(terms, 120)}" if terms else "")
-        + ("  [muted]" if muted else "")
         + (f"  snippet: {plain(alert.evidence[0].snippet, 200)}" if alert.evidence else "")
+        + ("  [muted]" if muted else "")
     )
 
 
