@@ -192,7 +192,13 @@ def test_digest_survives_sigkill_mid_period_and_mid_send_each_alert_in_exactly_o
         assert first_digest["data"]["channel"] == "ops-hook"
         assert first_digest["data"]["period_start"] == "2026-12-07T10:00:00Z"
         assert first_digest["data"]["alerts"][0]["outlets"] == [
-            {"feed": "tass-en", "at": "2026-12-07T10:05:00Z"}
+            {
+                "outlet": "tass-en",
+                "kind": None,
+                "country": None,
+                "feed": "tass-en",
+                "at": "2026-12-07T10:05:00Z",
+            }
         ]
 
         # Apprise: plain text, title and grouped stories, nothing escaped.
