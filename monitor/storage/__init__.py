@@ -5,7 +5,7 @@ state and claims, saving one poll (:func:`save_feed_update`), the outbox, readin
 alerts, pruning. Rows leave as :mod:`monitor.types` values, never as ORM objects.
 """
 
-from monitor.storage.alerts import list_alerts
+from monitor.storage.alerts import last_sight_topic, list_alerts
 from monitor.storage.articles import known_articles, save_feed_update
 from monitor.storage.batches import (
     BatchTask,
@@ -88,6 +88,7 @@ __all__ = [
     "hold_for_window",
     "iter_stored_articles",
     "known_articles",
+    "last_sight_topic",
     "last_success_of_any",
     "list_alerts",
     "list_feed_status",

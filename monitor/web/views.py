@@ -156,9 +156,7 @@ def _time_key(value: datetime | None) -> float:
 
 def sort_feeds(statuses: Sequence[FeedStatus], sort: str) -> list[dict[str, Any]]:
     """Rows for the feeds page; ``health`` puts failing feeds first, most errors first."""
-    rows = [
-        {"status": s, "shown": shown_status(s), "reason": next_poll_why(s)} for s in statuses
-    ]
+    rows = [{"status": s, "shown": shown_status(s), "reason": next_poll_why(s)} for s in statuses]
     keys = {
         "health": lambda r: (
             r["shown"] not in FAILING,

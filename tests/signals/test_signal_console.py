@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from monitor.service.app import App
-from tests.signals.conftest import SUMMIT, Newsroom, step
+from tests.signals.conftest import SUMMIT, Newsroom
 from tests.signals.test_surge_hot import STORIES
 
 
