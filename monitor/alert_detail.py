@@ -81,7 +81,13 @@ def format_alert_detail(
     for outlet in story_outlets(alert, articles):
         mark = "  first reporter" if outlet.first else ""
         lines.append(
-            f"  {plain(outlet.feed, 200):<20} {format_time(outlet.carried_at) or '-':<21}{mark}"
+            f"  {plain(outlet.name or outlet.feed, 200):<20} "
+            f"{format_time(outlet.carried_at) or '-':<21}{mark}"
+            + (
+                f"  (feed {plain(outlet.feed, 200)})"
+                if outlet.name not in ("", outlet.feed)
+                else ""
+            )
         )
     if articles:
         lines += ["", head("Articles")]

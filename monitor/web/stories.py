@@ -2,8 +2,9 @@
 (first reporter first), which stored article of a headline-joined feed belongs to it,
 and which of its topic's rules fired.
 
-Until alerts carry ``outlets`` of their own, an outlet is a feed. Data in, data out:
-no database, no clock, no formatting.
+An outlet is what the alert recorded for its feeds (``source.outlet``), else the feed;
+its time is when its first feed published the story (or first carried it, if
+earlier). Data in, data out: no database, no clock, no formatting.
 """
 
 from __future__ import annotations
@@ -31,12 +32,15 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class Outlet:
-    """One outlet of a story: when it carried it (None when no article of it is
-    stored any more), and whether it was the first."""
+    """One outlet of a story: its name (the feed's ``source.outlet`` as the alert
+    recorded it, else the feed's name), its first feed to carry the story, when (None
+    when no article of it is stored any more), and whether it was the first."""
 
     feed: str
     carried_at: datetime | None
     first: bool
+    name: str = ""
+    kind: str | None = None
 
 
 def story_articles(
@@ -61,8 +65,10 @@ def story_articles(
 
 
 def story_outlets(alert: Alert, articles: Sequence[OutletArticle]) -> list[Outlet]:
-    """Every feed of the story once, by when it first carried it; feeds whose article is
-    gone follow in the order they joined. The first one is the first reporter."""
+    """Every outlet of the story once (several feeds of one outlet, as the alert's
+    ``sources`` recorded them, are one), by when its first feed carried it; feeds whose
+    article is gone follow in the order they joined. The first one is the first
+    reporter."""
     first_seen: dict[str, datetime] = {}
     for article in articles:
         when = article.carried_at
@@ -71,7 +77,17 @@ def story_outlets(alert: Alert, articles: Sequence[OutletArticle]) -> list[Outle
     timed = sorted(first_seen.items(), key=lambda item: (item[1], item[0]))
     untimed = [f for f in dict.fromkeys(alert.feeds or (alert.feed,)) if f not in first_seen]
     ordered: list[tuple[str, datetime | None]] = [*timed, *((f, None) for f in untimed)]
-    return [Outlet(feed=f, carried_at=t, first=i == 0) for i, (f, t) in enumerate(ordered)]
+    sources = dict(alert.sources)
+    outlets: dict[str, Outlet] = {}
+    for feed, at in ordered:
+        source = sources.get(feed)
+        name = source.outlet if source is not None else feed
+        if name not in outlets:
+            kind = source.kind if source is not None else None
+            outlets[name] = Outlet(
+                feed=feed, carried_at=at, first=not outlets, name=name, kind=kind
+            )
+    return list(outlets.values())
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@ reporter."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -12,7 +13,7 @@ import httpx
 import pytest
 
 from monitor.service.app import App
-from tests.signals.conftest import SUMMIT, Newsroom
+from tests.signals.conftest import SUMMIT, Newsroom, step
 from tests.signals.test_surge_hot import STORIES
 
 
@@ -52,3 +53,29 @@ def test_feeds_page_says_why_as_monitor_feeds_does_hot_included(
     html = httpx.get(console(app) + "/feeds", timeout=10).text
     assert why.group(0) in _row(html, "reuters")
     assert "interval" in _row(html, "dw") and "hot" not in _row(html, "dw")
+
+
+def test_stories_page_names_outlets_once_as_the_alert_does(
+    newsroom: Newsroom, signals_app: Any, cli: Any, console: Callable[[App], str]
+) -> None:
+    """Two feeds of one outlet (TASS) are one outlet on the page, named as in the
+    alert's ``outlets`` and ``first_reported_by``."""
+    app = signals_app(["tass-en", "tass-world", "reuters"], SUMMIT)
+    newsroom.carry("tass-en", STORIES[0], "t1")
+    app.poll(names=["tass-en"])
+    step(newsroom, minutes=3)
+    newsroom.carry("tass-world", STORIES[0], "t1")
+    newsroom.carry("reuters", STORIES[0], "r1")
+    app.poll()
+    (line,) = cli("alerts", "-c", str(newsroom.config), "--json").stdout.splitlines()
+    alert = json.loads(line)
+    assert [o["outlet"] for o in alert["outlets"]] == ["TASS", "Reuters"]
+    html = httpx.get(console(app) + "/", timeout=10).text
+    names = re.findall(r'<span class="outlet"[^>]*>([^<]*)</span>', html)
+    assert names == ["TASS", "Reuters"], names
+    assert re.search(r'class="first">\s*<span class="outlet"[^>]*>TASS', html)
+    story = httpx.get(console(app) + f"/stories/{alert['id']}", timeout=10).text
+    assert re.findall(r'<li[^>]*>\s*<span class="outlet"[^>]*>([^<]*)</span>', story) == [
+        "TASS",
+        "Reuters",
+    ]
