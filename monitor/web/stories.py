@@ -109,16 +109,41 @@ def _key(term: str) -> str:
     return " ".join(fold(w) for _, _, w in tokenize(term.rstrip("* ")))
 
 
+def _alias_keys(topic: TopicConfig) -> dict[str, set[str]]:
+    """Each aliased term's key → the keys of its aliases."""
+    found: dict[str, set[str]] = {}
+    for term, alias in topic.aliases.items():
+        names = alias if isinstance(alias, list) else alias.terms
+        found.setdefault(_key(term), set()).update(_key(n) for n in names)
+    return found
+
+
+def _hits_one(hit: set[str], terms: Sequence[str]) -> bool:
+    return any(_key(t) in hit for t in terms)
+
+
 def fired_rule(topic: TopicConfig, terms: Sequence[str]) -> FiredRule | None:
-    """The first block of ``topic`` whose every ``all`` group and (when given) ``any``
-    list has one of the evidence ``terms``; None when no block fits (the topic was
-    edited since the alert)."""
+    """The first block of ``topic`` whose every ``all`` group, (when given) ``any``
+    list and every term of each ``near`` has one of the evidence ``terms`` (an alias's
+    hit counts as its term, as in matching); None when no block fits (the topic was
+    edited since the alert). Vetoes and windows are not visible in evidence: a block
+    they decided is not told apart from the next one that fits."""
     hit = {_key(t) for t in terms}
+    for term, aliases in _alias_keys(topic).items():
+        if aliases & hit:
+            hit.add(term)
     blocks = rule_blocks(topic)
     for number, block in enumerate(blocks, start=1):
-        groups_ok = all(any(_key(t) in hit for t in group) for group in block.all)
-        any_ok = not block.any or any(_key(t) in hit for t in block.any)
-        if groups_ok and any_ok and (block.all or block.any or block.near):
+        if not (block.all or block.any or block.near):
+            continue
+        groups_ok = all(_hits_one(hit, group) for group in block.all)
+        any_ok = not block.any or _hits_one(hit, block.any)
+        near_ok = all(
+            _hits_one(hit, [t] if isinstance(t, str) else t)
+            for near in block.near
+            for t in near.terms
+        )
+        if groups_ok and any_ok and near_ok:
             return FiredRule(number=number, of=len(blocks), rule=block)
     return None
 
