@@ -79,3 +79,21 @@ def test_stories_page_names_outlets_once_as_the_alert_does(
         "TASS",
         "Reuters",
     ]
+
+
+def test_a_surge_linked_from_the_json_feed_has_a_page_without_a_story(
+    newsroom: Newsroom, signals_app: Any, console: Callable[[App], str]
+) -> None:
+    topic = SUMMIT | {"surge": {"factor": 5, "window": "1h", "min": 2}}
+    app = signals_app(["reuters"], topic)
+    for n, title in enumerate(STORIES[:2]):
+        newsroom.carry("reuters", title, f"s{n}")
+    app.poll()
+    url = console(app)
+    items = httpx.get(url + "/alerts.json", timeout=10).json()["items"]
+    surge = next(i for i in items if i["title"].startswith("surge:"))
+    page = httpx.get(surge["url"], timeout=10)
+    assert page.status_code == 200
+    assert "first reporter" not in page.text and "read the article" not in page.text
+    assert "Outlets, in the order" not in page.text
+    assert "2 matches in 1h" in page.text
