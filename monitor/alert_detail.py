@@ -70,7 +70,9 @@ def format_alert_detail(
     topic = next((t for t in topics if t.id == alert.topic), None)
     fired = fired_rule(topic, terms) if topic is not None else None
     lines += ["", head("Rule that fired")]
-    if fired is None:
+    if not alert.has_story:
+        lines.append(f"  (none: a {alert.kind} alert is about no one story)")
+    elif fired is None:
         lines.append("  (unknown: the topic is not configured as it was)")
     else:
         if fired.of > 1:

@@ -68,7 +68,9 @@ def story_outlets(alert: Alert, articles: Sequence[OutletArticle]) -> list[Outle
     """Every outlet of the story once (several feeds of one outlet, as the alert's
     ``sources`` recorded them, are one), by when its first feed carried it; feeds whose
     article is gone follow in the order they joined. The first one is the first
-    reporter."""
+    reporter. A surge or operator alert is about no story: no outlet."""
+    if not alert.has_story:
+        return []
     first_seen: dict[str, datetime] = {}
     for article in articles:
         when = article.carried_at

@@ -82,7 +82,7 @@ def test_stories_page_names_outlets_once_as_the_alert_does(
 
 
 def test_a_surge_linked_from_the_json_feed_has_a_page_without_a_story(
-    newsroom: Newsroom, signals_app: Any, console: Callable[[App], str]
+    newsroom: Newsroom, signals_app: Any, cli: Any, console: Callable[[App], str]
 ) -> None:
     topic = SUMMIT | {"surge": {"factor": 5, "window": "1h", "min": 2}}
     app = signals_app(["reuters"], topic)
@@ -97,3 +97,6 @@ def test_a_surge_linked_from_the_json_feed_has_a_page_without_a_story(
     assert "first reporter" not in page.text and "read the article" not in page.text
     assert "Outlets, in the order" not in page.text
     assert "2 matches in 1h" in page.text
+    shown = cli("alerts", "show", "-c", str(newsroom.config), surge["id"].split(":")[-1])
+    assert shown.exit_code == 0, shown.output
+    assert "first reporter" not in shown.stdout and "not configured" not in shown.stdout
