@@ -70,7 +70,9 @@ def format_alert_detail(
     topic = next((t for t in topics if t.id == alert.topic), None)
     fired = fired_rule(topic, terms) if topic is not None else None
     lines += ["", head("Rule that fired")]
-    if fired is None:
+    if not alert.has_story:
+        lines.append(f"  (none: a {alert.kind} alert is about no one story)")
+    elif fired is None:
         lines.append("  (unknown: the topic is not configured as it was)")
     else:
         if fired.of > 1:
@@ -81,7 +83,13 @@ def format_alert_detail(
     for outlet in story_outlets(alert, articles):
         mark = "  first reporter" if outlet.first else ""
         lines.append(
-            f"  {plain(outlet.feed, 200):<20} {format_time(outlet.carried_at) or '-':<21}{mark}"
+            f"  {plain(outlet.name or outlet.feed, 200):<20} "
+            f"{format_time(outlet.carried_at) or '-':<21}{mark}"
+            + (
+                f"  (feed {plain(outlet.feed, 200)})"
+                if outlet.name not in ("", outlet.feed)
+                else ""
+            )
         )
     if articles:
         lines += ["", head("Articles")]

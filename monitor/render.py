@@ -36,7 +36,8 @@ def alert_json(alert: Alert, *, muted: bool = False) -> str:
 
 
 def alert_line(alert: Alert, *, muted: bool = False) -> str:
-    """One alert as one readable line (pipes, logs); ``[muted]`` when a mute held it."""
+    """One alert as one readable line (pipes, logs); ``[muted]`` last when a mute held it
+    (where a reader of the line, or ``grep '\\[muted\\]$'``, finds it)."""
     terms = ", ".join(dict.fromkeys(e.term for e in alert.evidence))
     when = format_time(alert.published) or "-"
     feeds = "/".join(alert.feeds) or alert.feed

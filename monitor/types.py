@@ -384,14 +384,24 @@ class Alert:
         found = self.sightings()
         return found[0].source.outlet if found else self.feed
 
+    @property
+    def has_story(self) -> bool:
+        """Whether the alert is about a story that outlets carried (topic and
+        confirmation alerts), not about a topic's volume (surge) or the monitor."""
+        return self.kind in {"topic", "confirmation"}
+
     def to_json(self) -> dict[str, object]:
+        """The one JSON shape of an alert (alert log, ``--json``, webhooks, digests):
+        ``outlets`` is always a list of ``{"outlet", "kind", "country", "feed", "at"}``
+        and ``first_reported_by`` an outlet, or ``[]`` and null for an alert that is
+        about no story (surge, operator)."""
         data = self._json()
-        if self.kind in {"topic", "confirmation"}:
-            data["outlets"] = [s.to_json() for s in self.sightings()]
-            data["first_reported_by"] = self.first_reported_by
-            if self.confirmed_by:
-                data["confirmed_by"] = list(self.confirmed_by)
-                data["confirmed_at"] = format_time(self.confirmed_at)
+        story = self.has_story
+        data["outlets"] = [s.to_json() for s in self.sightings()] if story else []
+        data["first_reported_by"] = self.first_reported_by if story else None
+        if story and self.confirmed_by:
+            data["confirmed_by"] = list(self.confirmed_by)
+            data["confirmed_at"] = format_time(self.confirmed_at)
         return data
 
     def _json(self) -> dict[str, object]:
@@ -403,11 +413,10 @@ class Alert:
             "title": self.title,
             "url": self.url,
             "feed": self.feed,
-            "feeds": list(self.feeds) or [self.feed],
+            "feeds": [f for f in (self.feeds or (self.feed,)) if f],
             "published": format_time(self.published),
             "detected_at": format_time(self.detected_at),
             "evidence": [e.to_json() for e in self.evidence],
-            "outlets": [{"feed": f, "at": format_time(t)} for f, t in self.outlet_times()],
         }
 
 

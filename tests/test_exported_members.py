@@ -81,6 +81,7 @@ SURFACES = {
         "hold_for_window",
         "iter_stored_articles",
         "known_articles",
+        "last_sight_topic",
         "last_success_of_any",
         "list_alerts",
         "list_feed_status",

@@ -89,7 +89,8 @@ def render_batch_text(batch: Batch) -> str:
             out.append(f"- {clean(alert.title)}")
             if alert.url:
                 out.append(f"  {clean(alert.url, 2000)}")
-            out.append(f"  Outlets: {outlets_text(alert)}")
+            if outlets := outlets_text(alert):
+                out.append(f"  Outlets: {outlets}")
         return [*out, ""]
 
     lines += _listed(batch, topic)
@@ -109,9 +110,11 @@ def render_batch_html(batch: Batch) -> str:
     def topic(label: str, alerts: list[Alert]) -> list[str]:
         out = [f"<h3>{esc(label)} ({len(alerts)})</h3>", "<ul>"]
         for alert in alerts:
+            outlets = outlets_text(alert)
             out.append(
                 f"<li><b>{esc(clean(alert.title))}</b><br>{html_link(alert.url)}"
-                f"<br>Outlets: {esc(outlets_text(alert))}</li>"
+                + (f"<br>Outlets: {esc(outlets)}" if outlets else "")
+                + "</li>"
             )
         return [*out, "</ul>"]
 

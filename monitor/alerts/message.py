@@ -66,11 +66,14 @@ _topic = topic_label
 
 
 def outlets_text(alert: Alert) -> str:
-    """``tass-en 18:03Z, dw-en 18:10Z``: the outlets in the order they carried it."""
+    """``TASS (…18:03:00Z), DW (…18:10:00Z)``: the outlets in the order they carried it
+    (an outlet is its feed's name where none is configured), as in the alert's
+    ``outlets``."""
     parts = []
-    for feed, at in alert.outlet_times():
-        when = format_time(at)
-        parts.append(f"{feed} ({when})" if when else feed)
+    for sighting in alert.sightings() if alert.has_story else ():
+        when = format_time(sighting.at)
+        name = sighting.source.outlet
+        parts.append(f"{name} ({when})" if when else name)
     return clean(", ".join(parts), 1000)
 
 

@@ -8,7 +8,8 @@ Templates run in Jinja2's sandbox, with autoescaping where the channel is HTML
 - ``alert``: the alert as in `monitor alerts --json` (a dict), or None in a batch;
 - ``story``: ``{"title", "url", "topic", "topic_name", "first_reported_by",
   "detected_at"}``;
-- ``outlets``: ``[{"feed", "at"}]``, the feeds that carried the story, first first;
+- ``outlets``: ``[{"outlet", "kind", "country", "feed", "at"}]``, the outlets that
+  carried the story, first first (as in the alert's JSON; empty for a surge);
 - ``evidence``: ``[{"term", "field", "offset", "snippet"}]``;
 - ``batch``: for a digest or an "N more alerts" message, ``{"kind", "count",
   "period_start", "period_end", "topics": [{"name", "stories": [{"alert", "story",
@@ -53,7 +54,7 @@ def story_context(alert: Alert) -> dict[str, Any]:
             "url": alert.url,
             "topic": alert.topic,
             "topic_name": alert.topic_name or alert.topic,
-            "first_reported_by": alert.outlet_times()[0][0],
+            "first_reported_by": data["first_reported_by"],
             "detected_at": format_time(alert.detected_at),
         },
         "outlets": outlets,

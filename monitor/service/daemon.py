@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import IO, overload
@@ -127,8 +127,11 @@ class Daemon:
     retry_at: float = 0.0
     """time.monotonic() before which database work waits (backoff during an outage)."""
     signals: int = 0
-    sight: Sight = Sight.SIGHTED
-    """Whether any feed was polled successfully within ``health.blind_after``."""
+    watching_since: datetime | None = None
+    """Since when a blindness counts (the start, unless a restart found one going on)."""
+    sight: Sight | None = None
+    """Whether any feed was polled successfully within ``health.blind_after`` (None
+    until read from the stored sight alerts at the first check)."""
     scheduler: Timer | None = None
     exit_code: int = 0
     clock_offset: float | None = None
@@ -188,12 +191,20 @@ class Daemon:
     def _check_sight(self) -> None:
         """Blind when no enabled feed has been polled successfully for
         ``health.blind_after``: one operator alert, and /healthz says so."""
+        if self.sight is None:
+            # A restart during an outage already alerted stays blind (no second
+            # "blind"; "sighted" when polls succeed again).
+            stored = storage.last_sight_topic(self.app.engine)
+            self.sight = Sight.BLIND if stored == "monitor:blind" else Sight.SIGHTED
+            if self.sight is Sight.BLIND:
+                # No grace period for a fresh start: only a success ends this blindness.
+                self.watching_since = datetime.min.replace(tzinfo=UTC)
         last_success, enabled = storage.last_success_of_any(self.app.engine)
         now = utcnow()
         checked = check_sight(
             self.sight,
             last_success=last_success,
-            watching_since=self.started_at,
+            watching_since=self.watching_since or self.started_at,
             enabled_feeds=enabled,
             now=now,
             blind_after=self.config.health.blind_after,

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from monitor.storage.alert_rows import LOG_CHANNEL, delivery_id
-    from monitor.storage.alerts import list_alerts
+    from monitor.storage.alerts import last_sight_topic, list_alerts
     from monitor.storage.articles import known_articles, save_feed_update
     from monitor.storage.batches import (
         BatchTask,
@@ -71,6 +71,7 @@ if TYPE_CHECKING:
 
 _HOMES = {
     "list_alerts": "alerts",
+    "last_sight_topic": "alerts",
     "known_articles": "articles",
     "save_feed_update": "articles",
     "BatchTask": "batches",
@@ -149,6 +150,7 @@ __all__ = [
     "hold_for_window",
     "iter_stored_articles",
     "known_articles",
+    "last_sight_topic",
     "last_success_of_any",
     "list_alerts",
     "list_feed_status",

@@ -57,3 +57,19 @@ def list_alerts(
         if limit is not None:
             alerts = alerts[-limit:] if limit > 0 else []
     return alerts
+
+
+@translates_errors
+def last_sight_topic(engine: Engine) -> str | None:
+    """The topic of the newest ``monitor:blind`` or ``monitor:sighted`` alert (None when
+    the monitor never was blind): a daemon starting during an outage it already
+    alerted goes on from there instead of alerting it again or never saying "sighted"."""
+    query = (
+        select(AlertRow.topic)
+        .where(AlertRow.topic.in_(("monitor:blind", "monitor:sighted")))
+        .order_by(AlertRow.seq.desc())
+        .limit(1)
+    )
+    with engine.connect() as conn:
+        topic = conn.execute(query).scalar()
+    return str(topic) if topic is not None else None

@@ -36,8 +36,9 @@ def claim_deliveries(
 ) -> list[DeliveryTask]:
     """Lease pending deliveries (due ones, or all with ``due_only=False``), in row order,
     only rows after ``after_id`` (a cursor for walking the whole outbox once). Rows a
-    batch carries are never claimed one by one, nor topic alerts of the ``held``
-    channels (those with a digest: their operator alerts still go at once)."""
+    batch carries are never claimed one by one, nor the topic, confirmation and surge
+    alerts of the ``held`` channels (those with a digest: only their operator alerts go
+    at once, as the digest's batches take every other kind)."""
     with write_transaction(engine) as conn:
         clock = db_now(conn, now)
         # Rows written for a channel after its receiver disabled it (an operator alert
@@ -67,7 +68,9 @@ def claim_deliveries(
             conds.append(
                 or_(
                     DeliveryRow.channel.not_in(list(held)),
-                    DeliveryRow.alert_id.in_(select(AlertRow.id).where(AlertRow.kind != "topic")),
+                    DeliveryRow.alert_id.in_(
+                        select(AlertRow.id).where(AlertRow.kind == "operator")
+                    ),
                 )
             )
         if due_only:

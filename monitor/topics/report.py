@@ -178,7 +178,11 @@ def format_explanation(
         verdict = "MATCH" if trace.matched else "no match"
         lines.append(f"  {trace.topic}: {verdict}" + (f" ({trace.note})" if trace.note else ""))
         for rule in trace.rules:
-            lines.append(f"    rule {rule.index}: {'matches' if rule.matched else 'fails'}")
+            # 1-based, "of N": the console and `monitor alerts show` name rules so
+            lines.append(
+                f"    rule {rule.index + 1} of {len(trace.rules)}: "
+                + ("matches" if rule.matched else "fails")
+            )
             for check in rule.checks:
                 mark = "+" if check.ok else "-"
                 line = f"      {mark} {check.what}: {check.detail}"

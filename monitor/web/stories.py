@@ -2,8 +2,9 @@
 (first reporter first), which stored article of a headline-joined feed belongs to it,
 and which of its topic's rules fired.
 
-Until alerts carry ``outlets`` of their own, an outlet is a feed. Data in, data out:
-no database, no clock, no formatting.
+An outlet is what the alert recorded for its feeds (``source.outlet``), else the feed;
+its time is when its first feed published the story (or first carried it, if
+earlier). Data in, data out: no database, no clock, no formatting.
 """
 
 from __future__ import annotations
@@ -31,12 +32,15 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class Outlet:
-    """One outlet of a story: when it carried it (None when no article of it is
-    stored any more), and whether it was the first."""
+    """One outlet of a story: its name (the feed's ``source.outlet`` as the alert
+    recorded it, else the feed's name), its first feed to carry the story, when (None
+    when no article of it is stored any more), and whether it was the first."""
 
     feed: str
     carried_at: datetime | None
     first: bool
+    name: str = ""
+    kind: str | None = None
 
 
 def story_articles(
@@ -61,8 +65,12 @@ def story_articles(
 
 
 def story_outlets(alert: Alert, articles: Sequence[OutletArticle]) -> list[Outlet]:
-    """Every feed of the story once, by when it first carried it; feeds whose article is
-    gone follow in the order they joined. The first one is the first reporter."""
+    """Every outlet of the story once (several feeds of one outlet, as the alert's
+    ``sources`` recorded them, are one), by when its first feed carried it; feeds whose
+    article is gone follow in the order they joined. The first one is the first
+    reporter. A surge or operator alert is about no story: no outlet."""
+    if not alert.has_story:
+        return []
     first_seen: dict[str, datetime] = {}
     for article in articles:
         when = article.carried_at
@@ -71,7 +79,17 @@ def story_outlets(alert: Alert, articles: Sequence[OutletArticle]) -> list[Outle
     timed = sorted(first_seen.items(), key=lambda item: (item[1], item[0]))
     untimed = [f for f in dict.fromkeys(alert.feeds or (alert.feed,)) if f not in first_seen]
     ordered: list[tuple[str, datetime | None]] = [*timed, *((f, None) for f in untimed)]
-    return [Outlet(feed=f, carried_at=t, first=i == 0) for i, (f, t) in enumerate(ordered)]
+    sources = dict(alert.sources)
+    outlets: dict[str, Outlet] = {}
+    for feed, at in ordered:
+        source = sources.get(feed)
+        name = source.outlet if source is not None else feed
+        if name not in outlets:
+            kind = source.kind if source is not None else None
+            outlets[name] = Outlet(
+                feed=feed, carried_at=at, first=not outlets, name=name, kind=kind
+            )
+    return list(outlets.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,16 +111,41 @@ def _key(term: str) -> str:
     return " ".join(fold(w) for _, _, w in tokenize(term.rstrip("* ")))
 
 
+def _alias_keys(topic: TopicConfig) -> dict[str, set[str]]:
+    """Each aliased term's key → the keys of its aliases."""
+    found: dict[str, set[str]] = {}
+    for term, alias in topic.aliases.items():
+        names = alias if isinstance(alias, list) else alias.terms
+        found.setdefault(_key(term), set()).update(_key(n) for n in names)
+    return found
+
+
+def _hits_one(hit: set[str], terms: Sequence[str]) -> bool:
+    return any(_key(t) in hit for t in terms)
+
+
 def fired_rule(topic: TopicConfig, terms: Sequence[str]) -> FiredRule | None:
-    """The first block of ``topic`` whose every ``all`` group and (when given) ``any``
-    list has one of the evidence ``terms``; None when no block fits (the topic was
-    edited since the alert)."""
+    """The first block of ``topic`` whose every ``all`` group, (when given) ``any``
+    list and every term of each ``near`` has one of the evidence ``terms`` (an alias's
+    hit counts as its term, as in matching); None when no block fits (the topic was
+    edited since the alert). Vetoes and windows are not visible in evidence: a block
+    they decided is not told apart from the next one that fits."""
     hit = {_key(t) for t in terms}
+    for term, aliases in _alias_keys(topic).items():
+        if aliases & hit:
+            hit.add(term)
     blocks = rule_blocks(topic)
     for number, block in enumerate(blocks, start=1):
-        groups_ok = all(any(_key(t) in hit for t in group) for group in block.all)
-        any_ok = not block.any or any(_key(t) in hit for t in block.any)
-        if groups_ok and any_ok and (block.all or block.any or block.near):
+        if not (block.all or block.any or block.near):
+            continue
+        groups_ok = all(_hits_one(hit, group) for group in block.all)
+        any_ok = not block.any or _hits_one(hit, block.any)
+        near_ok = all(
+            _hits_one(hit, [t] if isinstance(t, str) else t)
+            for near in block.near
+            for t in near.terms
+        )
+        if groups_ok and any_ok and near_ok:
             return FiredRule(number=number, of=len(blocks), rule=block)
     return None
 

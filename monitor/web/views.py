@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from monitor import storage
-from monitor.render import shown_status
+from monitor.render import next_poll_why, shown_status
 from monitor.storage.console import list_stories, load_story, topic_timeline
 from monitor.storage.feeds import FeedStatus
 from monitor.topics.spec import TopicConfig
@@ -150,27 +150,13 @@ class Console:
         return query, [alert for _, alert in reversed(rows)]
 
 
-def next_poll_reason(status: FeedStatus) -> str:
-    """Why the next poll is when it is, as far as the stored state tells."""
-    shown = shown_status(status)
-    if shown == "disabled":
-        return "disabled"
-    if shown == "gone":
-        return "gone"
-    if status.state.errors:
-        return "backoff"
-    return "interval"
-
-
 def _time_key(value: datetime | None) -> float:
     return value.timestamp() if value is not None else float("-inf")
 
 
 def sort_feeds(statuses: Sequence[FeedStatus], sort: str) -> list[dict[str, Any]]:
     """Rows for the feeds page; ``health`` puts failing feeds first, most errors first."""
-    rows = [
-        {"status": s, "shown": shown_status(s), "reason": next_poll_reason(s)} for s in statuses
-    ]
+    rows = [{"status": s, "shown": shown_status(s), "reason": next_poll_why(s)} for s in statuses]
     keys = {
         "health": lambda r: (
             r["shown"] not in FAILING,

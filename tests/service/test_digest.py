@@ -191,12 +191,15 @@ def test_digest_survives_sigkill_mid_period_and_mid_send_each_alert_in_exactly_o
         first_digest = next(b for b in sent.values() if b[0]["data"]["count"] == 5)[0]
         assert first_digest["data"]["channel"] == "ops-hook"
         assert first_digest["data"]["period_start"] == "2026-12-07T10:00:00Z"
-        [outlet] = first_digest["data"]["alerts"][0]["outlets"]
-        assert (outlet["outlet"], outlet["feed"], outlet["at"]) == (
-            "tass-en",  # no source: the outlet is the feed
-            "tass-en",
-            "2026-12-07T10:05:00Z",
-        )
+        assert first_digest["data"]["alerts"][0]["outlets"] == [
+            {
+                "outlet": "tass-en",
+                "kind": None,
+                "country": None,
+                "feed": "tass-en",
+                "at": "2026-12-07T10:05:00Z",
+            }
+        ]
 
         # Apprise: plain text, title and grouped stories, nothing escaped.
         chat_bodies = digest_chats(chat)

@@ -43,11 +43,12 @@ def test_explain_names_each_rule_group_and_veto_with_where(tmp_path: Path) -> No
     lines = out.splitlines()
     assert lines[0] == "a: Trump to meet Zelensky after Putin call; Xi summit"
     assert "  meeting: no match" in lines
-    # rule 0: every group hit, but the item-wide veto fired, with its place
-    assert "    rule 0: fails" in lines
+    # rule 1 (numbered as the console and `alerts show` number rules): every group hit,
+    # but the item-wide veto fired, with its place
+    assert "    rule 1 of 2: fails" in lines
     assert any(line.startswith("      + all[2]: 'summit' at title@") for line in lines)
     assert any("- none: vetoed by 'Xi' at title@" in line and "[Xi]" in line for line in lines)
-    # rule 1: the near span held a veto
+    # rule 2: the near span held a veto
     assert any(
         "- near[0]: vetoed by 'Zelensky' inside the span at title@14" in line for line in lines
     )
@@ -61,7 +62,7 @@ def test_explain_shows_aliases_and_scoped_vetoes(tmp_path: Path) -> None:
         '{"id": "c", "title": "Board of Peace Studies open day"}',
     )
     assert "  meeting: MATCH (aliases: 'US president' counts as 'Trump' at title@4" in out
-    assert "    rule 1: matches" in out
+    assert "    rule 2 of 2: matches" in out
     assert "- scoped none: 'Studies' at title@15" in out and "drops 'Board of Peace'" in out
 
 

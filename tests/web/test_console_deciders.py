@@ -49,6 +49,28 @@ def test_fired_rule_is_the_first_block_the_evidence_satisfies() -> None:
     assert fired_rule(topic, ["Xi"]) is None
 
 
+def test_fired_rule_reads_aliases_and_near_blocks_as_the_engine_does() -> None:
+    """An alias's hit counts as its term; a ``near`` block fires only when its terms hit
+    (an empty ``all`` is not a free pass)."""
+    topic = TopicConfig.model_validate(
+        {
+            "id": "t",
+            "aliases": {"Trump": ["US president"], "Putin": {"terms": ["Kremlin leader"]}},
+            "rules": [
+                {"near": [{"terms": ["Trump", "Putin", ["meet", "summit"]], "within": 8}]},
+                {"all": [["Trump"], ["Putin"], ["Anchorage"]]},
+                {"any": ['"Board of Peace"']},
+            ],
+        }
+    )
+    board = fired_rule(topic, ['"Board of Peace"'])
+    assert board is not None and board.number == 3, "not the near block"
+    alias = fired_rule(topic, ["US president", "Kremlin leader", "Anchorage"])
+    assert alias is not None and alias.number == 2
+    near = fired_rule(topic, ["Trump", "Putin", "summit"])
+    assert near is not None and near.number == 1
+
+
 def _article(feed: str, minutes: int, published: int | None = None) -> OutletArticle:
     return OutletArticle(
         feed=feed,
