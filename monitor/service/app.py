@@ -35,11 +35,15 @@ from monitor.log import get_logger
 from monitor.metrics import Metrics
 from monitor.parsing import ParserPool
 from monitor.pipeline import FeedOutcome, Pipeline, poll_feed
+from monitor.service import hostturns
 from monitor.service.delivery import Deliverer
 from monitor.service.passes import run_pass
 from monitor.signals import DEFAULT_FOLLOW_UP, ConfirmRule, HotRule, SurgeRule
 from monitor.topics import TopicSet, compile_topics
 from monitor.types import FeedSpec
+
+PER_HOST = 2
+"""Fetches in flight to one host while it is not known to answer fast (issue 15)."""
 
 log = get_logger("monitor.service.app")
 
@@ -102,7 +106,8 @@ class App:
             due_only=due_only,
             stop=stop,
             keep_claiming=keep_claiming,
-            per_host=fetch_settings(self.config).per_host,
+            per_host=PER_HOST,
+            per_host_ceiling=fetch_settings(self.config).per_host,
         )
 
     def deliver(
@@ -190,6 +195,9 @@ def fetch_settings(config: Config) -> FetchSettings:
         allow_private_networks=config.http.allow_private_networks,
         total_timeout=config.http.timeout.total_seconds(),
         max_bytes=config.http.max_bytes,
+        # the fetcher's hard cap per host; a pass starts each host at PER_HOST and
+        # lets a fast one up to this (monitor.service.hostturns)
+        per_host=hostturns.CEILING,
     )
     if config.http.user_agent:
         settings = replace(settings, user_agent=config.http.user_agent)

@@ -23,7 +23,7 @@ from monitor import storage
 from monitor.errors import StorageError
 from monitor.log import get_logger
 from monitor.pipeline import FeedOutcome
-from monitor.service.hostturns import HostTurns
+from monitor.service.hostturns import HostPace, HostTurns, pace_of
 from monitor.types import FeedSpec, FeedState
 
 log = get_logger("monitor.service.app")
@@ -47,6 +47,7 @@ def run_pass(
     stop: threading.Event | None = None,
     keep_claiming: float | None = None,
     per_host: int = 2,
+    per_host_ceiling: int | None = None,
 ) -> list[FeedOutcome]:
     """Poll feeds (all enabled, the named, or the due ones) until none is left.
 
@@ -55,9 +56,10 @@ def run_pass(
     drips or never answers, up to the fetch deadline), feeds that fall due meanwhile are
     claimed and polled too, those polled earlier in the pass included, until the pass is
     that old: one hanging server does not hold back the feeds of every other. A feed
-    whose host already has ``per_host`` fetches in flight waits in the pass, not on a
+    whose host already has its limit of fetches in flight waits in the pass, not on a
     worker thread (:class:`~monitor.service.hostturns.HostTurns`), so feeds of other
-    hosts go first.
+    hosts go first; the limit starts at ``per_host`` and grows up to
+    ``per_host_ceiling`` while the host answers fast.
 
     Raises :class:`StorageError` when the database goes away: claiming stops, the
     feeds in flight finish (their saves fail and their leases stay ours, so the
@@ -71,7 +73,7 @@ def run_pass(
     running: dict[Future[FeedOutcome | None], FeedSpec] = {}
     # A feed whose host has all its slots in use waits here, not on a worker
     # thread (80 feeds of a host that never answers held every worker).
-    turns = HostTurns(per_host)
+    turns = HostTurns(per_host, per_host_ceiling)
     exhausted = False
     started = time.monotonic()
     keep_until = started + keep_claiming if due_only and keep_claiming else started
@@ -137,16 +139,18 @@ def run_pass(
             done, _ = wait(running, timeout=timeout, return_when=FIRST_COMPLETED)
             for future in done:
                 spec = running.pop(future)
-                turns.done(spec)
                 try:
                     outcome = future.result()
                 except StorageError as exc:
+                    turns.done(spec, HostPace.FAILED)
                     lost = lost or exc
                     continue
                 except Exception as exc:  # already logged with its traceback
+                    turns.done(spec, HostPace.FAILED)
                     crashed.append(exc)
                     release(engine, owner, [spec.name])
                     continue
+                turns.done(spec, pace_of(outcome) if outcome is not None else HostPace.SLOW)
                 if outcome is not None:
                     outcomes.append(outcome)
     if lost is not None:

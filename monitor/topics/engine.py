@@ -21,9 +21,7 @@ This module does no I/O; it reads :class:`~monitor.types.Document` and returns
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -50,20 +48,6 @@ _INFLECT, _PREFIX, _SUFFIX, _INFIX, _EXACT = range(5)
 _STEM_LANGS: tuple[LatinLang, ...] = ("en", "de", None)
 _FIELD_WEIGHT = (2.0,) + (1.0,) * (len(FIELDS) - 1)
 _MAX_EVIDENCE = 12
-
-
-@dataclass(frozen=True, slots=True)
-class _Key:
-    """What an automaton key stands for."""
-
-    words: int
-    lead: bool
-    """The key starts with a space (begins at a word boundary)."""
-    entries: tuple[tuple[int, int], ...]
-    """(kind, term id) of every term that compiles to this key."""
-    last: str
-    """The last folded word of the key (for the inflection check)."""
-    length: int
 
 
 class TopicSet:
@@ -176,33 +160,33 @@ class TopicSet:
 
     def _presearch(self, fields: Sequence[FieldText | None], latin: Sequence[LatinLang]) -> Hits:
         # the hot loop: one automaton pass per field and stemming, little else per hit
+        # (a key that begins at a word boundary finds its word by a dict lookup)
         hits: Hits = {}
         cyrillic_endings = ENDINGS["ru"]
         latin_endings = endings_for("a", latin)
+        folded = self._folded
         for index, field in enumerate(fields):
             if field is None:
                 continue
-            if self._folded is not None:
+            if folded is not None:
                 words = field.words
-                starts = field.starts
-                for end, key in self._folded.iter(field.joined):
-                    begin = end - key.length + 1
-                    if key.lead:
-                        first = bisect_left(starts, begin + 1)
-                    else:
-                        first = bisect_right(starts, begin) - 1
-                    last = first + key.words - 1
+                joined = field.joined
+                count = joined.count
+                for end, (lead, span, length, entries, inflect) in folded.iter(joined):
+                    # spaces before the key's first character: its word's index (+1 when
+                    # the key begins inside the word rather than on the space before it)
+                    first = count(" ", 0, end - length + 1) - (not lead)
+                    last = first + span
+                    if inflect:
+                        word = words[last]
+                        tail = word[inflect:]
+                        ok = not tail or tail in (
+                            cyrillic_endings if "\u0400" <= word[0] <= "\u04ff" else latin_endings
+                        )
                     hit = (index, first, last)
-                    for kind, term_id in key.entries:
-                        if kind == _INFLECT:
-                            word = words[last]
-                            tail = word[len(key.last) :]
-                            if tail and tail not in (
-                                cyrillic_endings
-                                if "\u0400" <= word[0] <= "\u04ff"
-                                else latin_endings
-                            ):
-                                continue
+                    for kind, term_id in entries:
+                        if kind == _INFLECT and not ok:
+                            continue
                         found = hits.get(term_id)
                         if found is None:
                             hits[term_id] = {hit}
@@ -212,11 +196,12 @@ class TopicSet:
                 automaton = self._stemmed[lang]
                 if automaton is None:
                     continue
-                joined, starts = field.stemmed(lang)
-                for end, key in automaton.iter(joined):
-                    first = bisect_left(starts, end - key.length + 2)
-                    hit = (index, first, first + key.words - 1)
-                    for _, term_id in key.entries:
+                joined = field.stemmed(lang)
+                count = joined.count
+                for end, (_, span, length, entries, _) in automaton.iter(joined):
+                    first = count(" ", 0, end - length + 1)
+                    hit = (index, first, first + span)
+                    for _, term_id in entries:
                         found = hits.get(term_id)
                         if found is None:
                             hits[term_id] = {hit}
@@ -348,18 +333,25 @@ def _stem_keys(terms: Sequence[Term], lang: LatinLang) -> dict[str, list[tuple[i
 
 
 def _build(keys: dict[str, list[tuple[int, int, Term]]]) -> Any:
-    """An automaton whose values are :class:`_Key`; None when there are no keys."""
+    """An automaton whose values are (lead, words - 1, length, entries, inflect):
+
+    lead: the key starts with a space (begins at a word boundary); entries: (kind, term
+    id) of every term that compiles to the key; inflect: the length of the key's last
+    word when one of them is inflected (the rest of the document's word must be an
+    ending), else 0. None when there are no keys.
+    """
     if not keys:
         return None
     automaton = ahocorasick.Automaton()
     for key, entries in keys.items():
         term = entries[0][2]
-        value = _Key(
-            words=len(term.words),
-            lead=key.startswith(" "),
-            entries=tuple((kind, term_id) for kind, term_id, _ in entries),
-            last=term.words[-1],
-            length=len(key),
+        inflect = any(kind == _INFLECT for kind, _, _ in entries)
+        value = (
+            key.startswith(" "),
+            len(term.words) - 1,
+            len(key),
+            tuple((kind, term_id) for kind, term_id, _ in entries),
+            len(term.words[-1]) if inflect else 0,
         )
         automaton.add_word(key, value)
     automaton.make_automaton()

@@ -20,8 +20,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from itertools import accumulate
+from typing import cast
 
 import Stemmer
 
@@ -35,7 +34,10 @@ LatinLang = str | None
 
 # A token starts with a letter or digit and may carry combining marks, soft hyphens
 # and zero-width characters inside it (they are dropped by folding, not split on).
-_TOKEN = re.compile(r"[^\W_](?:[^\W_]|[\u0300-\u036f\u00ad\u200b-\u200d\u2060\ufeff])*")
+# Written as runs of letters between runs of marks: the same tokens as the plain
+# "letter, then letters or marks" alternation, at half the cost.
+_TOKEN = re.compile(r"[^\W_]+(?:[\u0300-\u036f\u00ad\u200b-\u200d\u2060\ufeff]+[^\W_]*)*")
+_ASCII_TOKEN = re.compile(r"[a-z0-9]+")  # _TOKEN on lower-case ASCII text
 _DROP = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
 _SHORT_I = "\ue000"  # keeps й whole while other combining marks are stripped
 _CACHE_LIMIT = 500_000
@@ -74,6 +76,9 @@ _EN_WORDS = _words(
 
 _fold_cache: dict[str, str] = {}
 _stem_caches: dict[str | None, dict[str, str]] = {"en": {}, "de": {}, "ru": {}, None: {}}
+# a folded word's stem as FieldText.stemmed needs it: Russian for a Cyrillic word,
+# the Latin language's otherwise (one lookup a word, whatever its script)
+_word_stems: dict[LatinLang, dict[str, str]] = {"en": {}, "de": {}, None: {}}
 _stemmers = {lang: Stemmer.Stemmer(name) for lang, name in _STEMMERS.items()}
 
 
@@ -151,60 +156,70 @@ def fold_words(text: str) -> list[str]:
     return [fold(m.group()) for m in _TOKEN.finditer(text) if fold(m.group())]
 
 
-@dataclass(slots=True)
 class FieldText:
-    """One field of a document, tokenized: what the automata run over."""
+    """One field of a document, tokenized: what the automata run over.
 
-    text: str
-    spans: list[tuple[int, int]]
-    words: list[str]
-    joined: str
-    """The folded words joined as " w1 w2 … " (leading and trailing space)."""
-    starts: list[int]
-    """Where each word begins in :attr:`joined`."""
-    _stems: dict[LatinLang, tuple[str, list[int]]] = field(default_factory=dict)
+    Built without a Python loop over the tokens: an ASCII field is folded whole (lower
+    case and ae/oe/ue, which is all :func:`fold` does to ASCII), any other field token by
+    token through the fold cache in one ``map``. The character spans of the tokens (only
+    evidence and explanations need them) are found when first asked for.
+    """
+
+    __slots__ = ("_spans", "_stems", "joined", "text", "words")
+
+    def __init__(self, text: str, words: list[str], joined: str) -> None:
+        self.text = text
+        self.words = words
+        self.joined = joined
+        """The folded words joined as " w1 w2 … " (leading and trailing space): the
+        word at a position of it is the count of spaces before that position, less one."""
+        self._spans: list[tuple[int, int]] | None = None
+        self._stems: dict[LatinLang, str] = {}
 
     @classmethod
     def of(cls, text: str) -> FieldText:
-        spans: list[tuple[int, int]] = []
-        words: list[str] = []
-        starts: list[int] = []
-        position = 1
-        cache = _fold_cache
-        for m in _TOKEN.finditer(text):
-            token = m.group()
-            folded = cache.get(token)
-            if folded is None:
-                folded = fold(token)
-            if folded:
-                spans.append(m.span())
-                words.append(folded)
-                starts.append(position)
-                position += len(folded) + 1
-        return cls(text=text, spans=spans, words=words, joined=_join(words), starts=starts)
+        if text.isascii():
+            # fold() of an ASCII token is its lower case with ae/oe/ue collapsed, and a
+            # pair never spans the separating space: the whole field at once is the same
+            joined = _collapse_umlauts(" " + " ".join(_ASCII_TOKEN.findall(text.lower())) + " ")
+            words = joined.split()
+            return cls(text, words, joined if words else "")
+        tokens = _TOKEN.findall(text)
+        cached = list(map(_fold_cache.get, tokens))
+        words = (
+            [f if f is not None else fold(t) for f, t in zip(cached, tokens, strict=True)]
+            if None in cached
+            else cast("list[str]", cached)
+        )
+        if "" in words:  # a token of marks only, or NFKC punctuation
+            words = [w for w in words if w]
+        return cls(text, words, _join(words))
 
-    def stemmed(self, latin: LatinLang) -> tuple[str, list[int]]:
-        """The stems joined like :attr:`joined`, and where each begins."""
+    @property
+    def spans(self) -> list[tuple[int, int]]:
+        """Where each word stands in :attr:`text` (start, end)."""
+        if self._spans is None:
+            self._spans = [m.span() for m in _TOKEN.finditer(self.text) if fold(m.group())]
+        return self._spans
+
+    def stemmed(self, latin: LatinLang) -> str:
+        """The stems joined like :attr:`joined`."""
         got = self._stems.get(latin)
         if got is None:
-            stems = []
-            ru, other = _stem_caches["ru"], _stem_caches[latin]
-            for word in self.words:
-                stemmed = (ru if "\u0400" <= word[0] <= "\u04ff" else other).get(word)
-                stems.append(stemmed if stemmed is not None else stem(word, latin))
-            got = self._stems[latin] = (_join(stems), _starts(stems))
+            cache = _word_stems[latin]
+            stems = list(map(cache.get, self.words))
+            if None in stems:
+                if len(cache) > _CACHE_LIMIT:
+                    cache.clear()
+                for i, word in enumerate(self.words):
+                    if stems[i] is None:
+                        stems[i] = cache[word] = stem(word, latin)
+            got = self._stems[latin] = _join(stems)  # type: ignore[arg-type]
         return got
 
 
 def _join(words: list[str]) -> str:
     return " " + " ".join(words) + " " if words else ""
-
-
-def _starts(words: list[str]) -> list[int]:
-    # word i starts after the leading space and i previous words with their spaces
-    return [s + i + 1 for i, s in enumerate(accumulate((len(w) for w in words), initial=0))][
-        : len(words)
-    ]
 
 
 def latin_languages(language: str | None, fields: Sequence[FieldText]) -> tuple[LatinLang, ...]:
