@@ -7,8 +7,9 @@ operator alerts a health line raises), :class:`PollEnding`, :class:`NextState`, 
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from monitor.lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from monitor.feedstate.decider import NextState, PollEnding, decide_next_state, next_poll
@@ -27,8 +28,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{home}"), name)
+__getattr__ = lazy_getattr(__name__, _HOMES)

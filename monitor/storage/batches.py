@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 from monitor.storage.alert_rows import row_to_alert
 from monitor.storage.database import translates_errors, write_transaction
 from monitor.storage.feeds import db_now
-from monitor.storage.leases import lease_rows
+from monitor.storage.leases import failed_attempt, lease_rows
 from monitor.storage.models import AlertRow, BatchRow, DeliveryRow
 from monitor.storage.upsert import insert_ignore
 from monitor.types import Alert
@@ -234,16 +234,7 @@ def fail_batch(
     engine: Engine, batch_id: int, owner: str, error: str, next_attempt: datetime | None
 ) -> None:
     """A failed attempt; ``next_attempt=None`` gives the batch up (its rows go dead)."""
-    values: dict[str, object] = {
-        "attempts": BatchRow.attempts + 1,
-        "last_error": error[:2000],
-        "lease_owner": None,
-        "lease_until": None,
-    }
-    if next_attempt is None:
-        values["status"] = "dead"
-    else:
-        values["next_attempt"] = next_attempt
+    values = failed_attempt(BatchRow, error, next_attempt)
     with write_transaction(engine) as conn:
         done = conn.execute(
             update(BatchRow)

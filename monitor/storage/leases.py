@@ -49,6 +49,24 @@ def lease_rows(
     return rows
 
 
+def failed_attempt(
+    model: type[DeliveryRow] | type[BatchRow], error: str, next_attempt: datetime | None
+) -> dict[str, object]:
+    """The values of a leased outbox row (a delivery or a digest) after a failed attempt:
+    its lease given back, the error kept, retried at ``next_attempt`` or dead (None)."""
+    values: dict[str, object] = {
+        "attempts": model.attempts + 1,
+        "last_error": error[:2000],
+        "lease_owner": None,
+        "lease_until": None,
+    }
+    if next_attempt is None:
+        values["status"] = "dead"
+    else:
+        values["next_attempt"] = next_attempt
+    return values
+
+
 def dead_owner(owner: str, host: str) -> bool:
     """Whether ``owner`` names a process of ``host`` that no longer exists here."""
     parts = owner.split(":")

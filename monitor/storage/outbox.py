@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from monitor.storage.alert_rows import delivery_id, row_to_alert
 from monitor.storage.database import translates_errors, write_transaction
 from monitor.storage.feeds import db_now
-from monitor.storage.leases import lease_rows
+from monitor.storage.leases import failed_attempt, lease_rows
 from monitor.storage.models import AlertRow, ChannelStateRow, DeliveryRow
 from monitor.types import DeliveryTask
 
@@ -128,16 +128,7 @@ def mark_failed(
     engine: Engine, task_id: int, owner: str, error: str, next_attempt: datetime | None
 ) -> None:
     """Record a failed attempt; ``next_attempt=None`` gives up (dead letter)."""
-    values: dict[str, object] = {
-        "attempts": DeliveryRow.attempts + 1,
-        "last_error": error[:2000],
-        "lease_owner": None,
-        "lease_until": None,
-    }
-    if next_attempt is None:
-        values["status"] = "dead"
-    else:
-        values["next_attempt"] = next_attempt
+    values = failed_attempt(DeliveryRow, error, next_attempt)
     with write_transaction(engine) as conn:
         conn.execute(
             update(DeliveryRow)

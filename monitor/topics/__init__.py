@@ -15,8 +15,9 @@ Imported lazily: a name is loaded from its module on first use.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from monitor.lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from monitor.topics.engine import TopicSet, compile_topics
@@ -30,8 +31,4 @@ _HOMES = {
 __all__ = ["TopicSet", "check_topic", "compile_topics"]
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{home}"), name)
+__getattr__ = lazy_getattr(__name__, _HOMES)

@@ -1,0 +1,23 @@
+"""Lazy package surfaces: a name of a package's ``__all__`` is imported from its module on
+first use, so importing a package (``monitor --help`` imports several) loads nothing heavy.
+
+It holds no names of its own; each package gives its table of homes.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from typing import Any
+
+
+def lazy_getattr(package: str, homes: Mapping[str, str]) -> Callable[[str], Any]:
+    """A module ``__getattr__`` (PEP 562): ``name`` from ``package.<homes[name]>``."""
+
+    def attribute(name: str) -> Any:
+        home = homes.get(name)
+        if home is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        return getattr(importlib.import_module(f"{package}.{home}"), name)
+
+    return attribute
