@@ -20,10 +20,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from monitor import storage
 from monitor.config.durations import parse_duration
 from monitor.config.load import load_config
 from monitor.metrics import Metrics
-from monitor.service.health import HealthServer
+from monitor.web import Console, WebServer, create_app
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
@@ -218,7 +219,9 @@ def healthcheck_command() -> list[str]:
 
 
 @pytest.mark.parametrize(("healthy", "exit_zero"), [(True, True), (False, False)])
-def test_dockerfile_healthcheck_asks_healthz(healthy: bool, exit_zero: bool) -> None:
+def test_dockerfile_healthcheck_asks_healthz(
+    healthy: bool, exit_zero: bool, tmp_path: Path
+) -> None:
     command = healthcheck_command()
     assert command[0] == "python"
     assert env_defaults()["MONITOR_HEALTH_URL"] == "http://127.0.0.1:9464/healthz"
@@ -226,11 +229,20 @@ def test_dockerfile_healthcheck_asks_healthz(healthy: bool, exit_zero: bool) -> 
     def check() -> tuple[bool, dict[str, object]]:
         return healthy, {} if healthy else {"reason": "database unreachable"}
 
-    with HealthServer("127.0.0.1:0", check, Metrics()) as server:
-        env = {**os.environ, "MONITOR_HEALTH_URL": f"{server.url}/healthz"}
-        done = subprocess.run(
-            [sys.executable, *command[1:]], env=env, capture_output=True, timeout=30, check=False
-        )
+    engine = storage.open_database(f"sqlite:///{tmp_path / 'monitor.db'}")
+    app = create_app(Console(engine=engine, topics=()), check=check, metrics=Metrics())
+    try:
+        with WebServer("127.0.0.1:0", app) as server:
+            env = {**os.environ, "MONITOR_HEALTH_URL": f"{server.url}/healthz"}
+            done = subprocess.run(
+                [sys.executable, *command[1:]],
+                env=env,
+                capture_output=True,
+                timeout=30,
+                check=False,
+            )
+    finally:
+        engine.dispose()
     assert (done.returncode == 0) is exit_zero
 
 
