@@ -3,7 +3,8 @@
 One :class:`Metrics` object per daemon holds every series in its own
 ``CollectorRegistry`` (never the process-global one, so tests, reloads and a second
 daemon in one process do not collide). The pipeline and the daemon call the
-``record_*``/``set_*`` methods; :mod:`monitor.service.health` serves :meth:`Metrics.render`.
+``record_*``/``set_*`` methods; :mod:`monitor.web.app` serves :meth:`Metrics.render`
+at ``/metrics``.
 
 Labels are only configured names (feed names, topic ids, channel names) and short
 result words, never URLs, titles or error messages, so the number of series stays

@@ -1,36 +1,23 @@
-"""``/healthz`` and ``/metrics`` of `monitor run`, on a small HTTP server of its own.
-
-:class:`HealthServer` listens on ``http.listen`` (exactly that address; port 0 picks a
-free one, exposed as ``.port``) in daemon threads, so it never blocks the daemon:
-``GET /healthz`` answers 200 or 503 with a JSON body (a ``reason`` when unhealthy)
-from a ``check`` callable the daemon supplies; ``GET /metrics`` answers the Prometheus
-text of a :class:`~monitor.metrics.Metrics`; anything else is 404 (405 for other
-methods). Slow or idle clients time out, and concurrent connections are capped.
+"""What ``/healthz`` says: the daemon's health rule and the check's answer, no server.
 
 :func:`tick_health` is the pure rule the daemon's ``check`` uses: healthy while the last
-tick finished within three tick intervals and the database answers. This module does
-not query the database or read the clock itself.
+tick finished within three tick intervals and the database answers.
+:func:`run_health_check` turns a check (even a broken one) into the endpoint's status
+and JSON body, with a ``reason`` when unhealthy; :func:`parse_listen` reads
+``http.listen``; :data:`SERVER_NAME` is the ``Server`` header. Serving ``/healthz`` and
+``/metrics`` over HTTP is :mod:`monitor.web`'s (the console's server); this module does
+not serve, query the database or read the clock itself.
 """
 
 from __future__ import annotations
 
-import json
-import socket
-import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
-
-from monitor.errors import MonitorError
-from monitor.metrics import CONTENT_TYPE, Metrics
 
 __all__ = [
     "SERVER_NAME",
     "HealthCheck",
-    "HealthServer",
     "parse_listen",
     "run_health_check",
     "tick_health",
@@ -40,8 +27,6 @@ HealthCheck = Callable[[], tuple[bool, dict[str, object]]]
 """Returns (healthy, details); details go into the JSON body."""
 
 STALE_TICKS = 3
-_MAX_CONNECTIONS = 32
-_REQUEST_TIMEOUT = 5.0
 
 
 def _package_version() -> str:
@@ -103,7 +88,7 @@ def tick_health(
 def run_health_check(check: HealthCheck) -> tuple[bool, dict[str, object]]:
     """``check()``, with a failure of the check itself reported as unhealthy (the
     endpoint must answer even when the check is broken); the body always has a
-    ``status``, and a ``reason`` when unhealthy. Shared with the web console's server."""
+    ``status``, and a ``reason`` when unhealthy. The web console's ``/healthz`` answers it."""
     try:
         ok, details = check()
     except Exception as exc:
@@ -126,155 +111,3 @@ def parse_listen(listen: str) -> tuple[str, int]:
     if not sep or not host or not port_text.isdigit() or int(port_text) > 65535:
         raise ValueError(f"listen must be HOST:PORT, not {listen!r}")
     return host, int(port_text)
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    # A restart must not wait for TIME_WAIT sockets of the previous process.
-    allow_reuse_address = True
-
-    def __init__(
-        self, address: tuple[str, int], family: socket.AddressFamily, app: HealthServer
-    ) -> None:
-        self.address_family = family
-        self.app = app
-        self.slots = threading.BoundedSemaphore(app.max_connections)
-        super().__init__(address, _Handler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        # A flood of connections must not turn into a flood of threads.
-        if not self.slots.acquire(blocking=False):
-            self.shutdown_request(request)
-            return
-        try:
-            super().process_request(request, client_address)
-        except BaseException:
-            self.slots.release()
-            raise
-
-    def process_request_thread(self, request: Any, client_address: Any) -> None:
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            self.slots.release()
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    server_version = f"monitor/{_VERSION}"
-
-    def version_string(self) -> str:
-        # The default appends " Python/3.x" (or a bare space when sys_version is empty).
-        return self.server_version
-
-    def setup(self) -> None:
-        # The socket timeout: a client that trickles its request (or never reads the
-        # answer) is dropped after it instead of holding its thread for ever.
-        self.request.settimeout(self.server.app.request_timeout)
-        super().setup()
-
-    def do_GET(self) -> None:
-        self._answer(body=True)
-
-    def do_HEAD(self) -> None:
-        self._answer(body=False)
-
-    def _answer(self, *, body: bool) -> None:
-        path = self.path.split("?", 1)[0]
-        app = self.server.app
-        if path == "/healthz":
-            ok, details = app.run_check()
-            status = HTTPStatus.OK if ok else HTTPStatus.SERVICE_UNAVAILABLE
-            payload = json.dumps(details, default=str, sort_keys=True).encode() + b"\n"
-            self._send(status, "application/json", payload, body=body)
-        elif path == "/metrics":
-            self._send(HTTPStatus.OK, CONTENT_TYPE, app.metrics.render(), body=body)
-        else:
-            self._send(HTTPStatus.NOT_FOUND, "text/plain; charset=utf-8", b"not found\n", body=body)
-
-    def _send(self, status: HTTPStatus, ctype: str, payload: bytes, *, body: bool) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(payload)))
-        self.send_header("Cache-Control", "no-store")
-        self.end_headers()
-        if body:
-            self.wfile.write(payload)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        # Scrapes every few seconds would drown the daemon's log; stderr is its JSON log.
-        return
-
-
-class HealthServer:
-    """The daemon's HTTP endpoint; ``start()`` returns at once, ``stop()`` joins."""
-
-    def __init__(
-        self,
-        listen: str,
-        check: HealthCheck,
-        metrics: Metrics,
-        *,
-        request_timeout: float = _REQUEST_TIMEOUT,
-        max_connections: int = _MAX_CONNECTIONS,
-    ) -> None:
-        self.host, self._port = parse_listen(listen)
-        self.check = check
-        self.metrics = metrics
-        self.request_timeout = request_timeout
-        self.max_connections = max_connections
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def port(self) -> int:
-        """The bound port (the real one when configured with port 0, once started)."""
-        return self._port
-
-    @property
-    def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self._port}"
-
-    def start(self) -> None:
-        """Bind exactly the configured address and serve in a daemon thread."""
-        if self._server is not None:
-            return
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        try:
-            server = _Server((self.host, self._port), family, self)
-        except (OSError, UnicodeError) as exc:
-            raise MonitorError(
-                f"cannot listen on {self.host}:{self._port} for /healthz and /metrics: {exc}"
-            ) from exc
-        self._server = server
-        self._port = int(server.server_address[1])
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.2},
-            name="monitor-health",
-            daemon=True,
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop serving and close the socket; safe to call twice."""
-        server, thread = self._server, self._thread
-        self._server = self._thread = None
-        if server is None:
-            return
-        server.shutdown()
-        server.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
-
-    def run_check(self) -> tuple[bool, dict[str, object]]:
-        """The daemon's check, with a failure of the check itself reported as unhealthy."""
-        return run_health_check(self.check)
-
-    def __enter__(self) -> HealthServer:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
