@@ -393,6 +393,9 @@ def test_daemon_retries_a_webhook_until_it_recovers(
 def test_feed_down_after_three_failing_attempts_and_recovered_reach_every_channel(
     httpserver, write_config, cli, alert_log, receivers
 ):
+    """Down once it has failed for ``feed_down_after`` over at least 3 attempts (SPEC.md,
+    "Timeliness and health"); here the duration is 1 ms, so the attempts decide (the
+    duration is tested on a stepped clock in tests/feedstate/test_feedhealth.py)."""
     state = {"fail": True}
 
     def handler(_request: Any) -> Any:
