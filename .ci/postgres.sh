@@ -139,6 +139,9 @@ BEGIN
     END IF;
 END
 \$\$;
+-- DROP DATABASE ... WITH (FORCE) of a test's database may have to end an autovacuum
+-- worker that started on it (a superuser's process).
+GRANT pg_signal_backend TO $ROLE;
 EOF
     if [ -z "$(as_postgres psql -X -At -p "$port" -d postgres -c "SELECT 1 FROM pg_database WHERE datname = '$DATABASE'")" ]; then
         as_postgres createdb -p "$port" -O "$ROLE" "$DATABASE" >&2
