@@ -114,12 +114,9 @@ def test_good_feed_alerts_while_hostile_feeds_fail(
     )
 
     good.items = [OTHER_EN, SUMMIT_EN]
-    took = daemon.wait_for(lambda: "trump-putin-summit" in topics_of(log), 15, "the alert")
-
-    # At worst: the good feed waits for a slot behind the silent and dripping servers
-    # (two requests per host, all on 127.0.0.1) for the 2 s deadline, a tick waits for its
-    # slowest fetch, then the delivery job runs every 2 s.
-    assert took < 1 + FETCH_TIMEOUT + 2 + 2
+    # Reaching the log at all is the point (how soon is the benchmarks'); the ceiling is
+    # generous for a loaded machine.
+    daemon.wait_for(lambda: "trump-putin-summit" in topics_of(log), 60, "the alert")
     expected = {
         "silent": "timeout",
         "drip": "timeout",
@@ -205,9 +202,9 @@ def test_feeds_falling_due_while_a_server_hangs_are_polled_meanwhile(
     tmp_path: Path,
 ) -> None:
     """A pass waits for its slowest fetch (here a server that never answers, cut at the
-    10 s deadline), but meanwhile keeps claiming the feeds that fall due: a story on a
-    good feed reaches the alert log within its interval and the delivery round, not
-    after the hanging fetch."""
+    30 s deadline), but meanwhile keeps claiming the feeds that fall due: a story on a
+    good feed reaches the alert log while the hanging fetch is still in flight, not
+    after it."""
     good = LiveFeed(httpserver, "/good.xml")
     silent = hostile_servers(lambda s, r, srv: wait_stopped(srv))
     config = write_config(
@@ -215,21 +212,25 @@ def test_feeds_falling_due_while_a_server_hangs_are_polled_meanwhile(
             {"name": "good", "url": good.url, "interval": "1s"},
             {"name": "silent", "url": silent.url("/silent.xml"), "interval": "1s"},
         ],
-        http={"allow_private_networks": True, "listen": False, "timeout": "10s"},
+        http={"allow_private_networks": True, "listen": False, "timeout": "30s"},
         tick="1s",
     )
     daemon = daemons(config)
     daemon.wait_for(lambda: silent.connections >= 1, 30, "the first fetch of the silent feed")
-    time.sleep(0.5)  # the silent fetch hangs for 10 s from here
 
     good.items = [OTHER_EN, SUMMIT_EN]
-    took = daemon.wait_for(
-        lambda: "trump-putin-summit" in topics_of(tmp_path / "alerts.jsonl"), 15, "the alert"
+    daemon.wait_for(
+        lambda: "trump-putin-summit" in topics_of(tmp_path / "alerts.jsonl"), 60, "the alert"
     )
 
-    # Typically: the next claim (0.5 s), the good feed's interval (1 s + jitter), its
-    # poll, then the delivery job (every 2 s): about 3 s, with room for a busy machine.
-    # Without claiming meanwhile: 11.5 s (the rest of the hanging fetch first).
-    assert took < 7.0, took
+    # An order, not a time: the alert is in the log while the silent feed's first fetch
+    # still hangs (no outcome logged for it yet, the same one connection). Without
+    # claiming meanwhile the good feed would wait for that fetch's 30 s deadline first.
+    silent_outcomes = [
+        e
+        for e in daemon.logs()
+        if e.get("feed") == "silent" and e.get("event") in ("feed_failed", "feed_polled")
+    ]
+    assert silent_outcomes == []
     assert silent.connections == 1  # still the same hanging fetch
     assert daemon.stop() == 0
