@@ -117,14 +117,14 @@ def test_2xx_is_success_and_unsigned_without_secret(receiver, alert_factory):
 
 
 def test_slow_receiver_times_out_as_retryable(receiver, alert_factory):
-    receiver.delay = 1.0
+    receiver.delay = 20.0
     receiver.start()
     channel = WebhookChannel("hook", receiver.url(), timeout=timedelta(seconds=0.3))
     started = time.monotonic()
     with pytest.raises(DeliveryError) as info:
         channel.send(alert_factory(), delivery_id="d")
     assert info.value.retryable
-    assert time.monotonic() - started < 1.5
+    assert time.monotonic() - started < 10  # cut at 0.3 s, not after the 20 s answer
 
 
 @pytest.mark.parametrize(

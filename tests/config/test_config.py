@@ -144,7 +144,7 @@ def test_alias_bomb_is_refused_quickly(write: Callable[[str], Path]) -> None:
     path = write("\n".join(rows) + "\n")
     started = time.monotonic()
     assert problems(path) == [f"{path}: the file expands to more than 100000 values"]
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 20  # refused before expanding (minutes otherwise)
 
 
 def test_file_that_is_not_a_mapping(write: Callable[[str], Path]) -> None:
