@@ -193,14 +193,22 @@ def _next_poll(status: FeedStatus) -> datetime | None:
     return status.state.next_poll if shown_status(status) not in ("disabled", "gone") else None
 
 
+def next_poll_reason(status: FeedStatus) -> str | None:
+    """The stored reason of the next poll (``next_poll_reason`` in ``--json``); None for
+    a disabled feed (no poll comes), ``gone`` for a gone one."""
+    shown = shown_status(status)
+    if shown == "disabled":
+        return None
+    return "gone" if shown == "gone" else (status.state.next_poll_reason or "interval")
+
+
 def next_poll_why(status: FeedStatus) -> str:
     """Why the next poll is when it is, in a few words: interval, backoff after N
     errors, retry-after, cache hint, hot, gone (``-`` for a disabled feed)."""
-    shown = shown_status(status)
-    if shown == "disabled":
+    reason = next_poll_reason(status)
+    if reason is None:
         return "-"
     s = status.state
-    reason = "gone" if shown == "gone" else (s.next_poll_reason or "interval")
     if reason == "backoff":
         return f"backoff after {_count(s.errors, 'error')}"
     if reason == "hot" and s.hot_until is not None:
@@ -226,9 +234,7 @@ def feed_json(status: FeedStatus) -> str:
             "last_poll": format_time(s.last_poll),
             "last_success": format_time(s.last_success),
             "next_poll": format_time(_next_poll(status)),
-            "next_poll_reason": None
-            if shown == "disabled"
-            else ("gone" if shown == "gone" else (s.next_poll_reason or "interval")),
+            "next_poll_reason": next_poll_reason(status),
             "failing_since": format_time(s.failing_since),
             "moved_to": s.moved_to,
             "hot": (

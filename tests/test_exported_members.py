@@ -92,6 +92,7 @@ SURFACES = {
         "mute_deliveries",
         "muted_alerts",
         "open_database",
+        "outbox_backlog",
         "outbox_counts",
         "ping",
         "prune_articles",

@@ -184,7 +184,7 @@ class Deliverer:
             return
         # The database away: the gauge keeps its last value until it is back.
         with contextlib.suppress(StorageError):
-            self.metrics.set_backlog(storage.outbox_counts(self.engine).get("pending", 0))
+            self.metrics.set_backlog(storage.outbox_backlog(self.engine))
 
     def close(self, timeout: float = 5.0) -> None:
         """Take no more batches; give sends in flight up to ``timeout`` seconds.

@@ -158,6 +158,18 @@ def outbox_counts(engine: Engine, channels: Sequence[str] | None = None) -> dict
     return {str(status): int(n) for status, n in rows}
 
 
+_PENDING = select(func.count()).where(DeliveryRow.status == "pending")
+
+
+@translates_errors
+def outbox_backlog(engine: Engine) -> int:
+    """Deliveries still pending: the backlog gauge, read after every delivery round, so
+    it counts through the (status, next_attempt) index instead of grouping every row
+    ever delivered."""
+    with engine.connect() as conn:
+        return int(conn.execute(_PENDING).scalar() or 0)
+
+
 @translates_errors
 def undelivered(
     engine: Engine, channels: Sequence[str], held: Sequence[str] = ()
