@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -181,8 +182,6 @@ def test_alert_lines_show_the_first_snippet(scenario: Scenario, cli: Callable[..
 
 
 def test_slow_and_idle_clients_do_not_stall_the_console(scenario: Scenario) -> None:
-    import socket
-
     from monitor import storage
 
     engine = storage.open_database(scenario.database_url)
@@ -200,4 +199,65 @@ def test_slow_and_idle_clients_do_not_stall_the_console(scenario: Scenario) -> N
     finally:
         for sock in held:
             sock.close()
+        engine.dispose()
+
+
+def _closed_by_server(sock: socket.socket) -> bool:
+    """Reads until the server closes (b"" or a reset); False if it keeps it open 30 s."""
+    sock.settimeout(30)
+    try:
+        while sock.recv(4096):
+            pass
+    except TimeoutError:
+        return False
+    except ConnectionResetError:
+        pass
+    return True
+
+
+def test_clients_that_never_finish_a_request_head_are_cut_off(scenario: Scenario) -> None:
+    from monitor import storage
+
+    engine = storage.open_database(scenario.database_url)
+    app = create_app(Console(engine=engine), check=lambda: (True, {}), metrics=Metrics())
+    held: list[socket.socket] = []
+    try:
+        with WebServer("127.0.0.1:0", app, max_connections=8, header_timeout=0.5) as server:
+            # One that completes a request, then trickles the head of the next one.
+            kept = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+            kept.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert kept.recv(4096).startswith(b"HTTP/1.1 200")
+            kept.sendall(b"GET / HTTP/1.1\r\n")
+            held.append(kept)
+            # As many trickling clients as there are slots: a slow-loris holding them all.
+            for _ in range(8):
+                sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+                sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")
+                held.append(sock)
+            # A client that connects and says nothing at all.
+            held.append(socket.create_connection(("127.0.0.1", server.port), timeout=5))
+            assert all(_closed_by_server(sock) for sock in held)
+            # The slots are free again: the health check answers.
+            assert httpx.get(server.url + "/healthz", timeout=5).status_code == 200
+    finally:
+        for sock in held:
+            sock.close()
+        engine.dispose()
+
+
+def test_a_request_head_sent_in_pieces_in_time_is_served(scenario: Scenario) -> None:
+    from monitor import storage
+
+    engine = storage.open_database(scenario.database_url)
+    app = create_app(Console(engine=engine), check=lambda: (True, {}), metrics=Metrics())
+    try:
+        with (
+            WebServer("127.0.0.1:0", app, header_timeout=30) as server,
+            socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock,
+        ):
+            for piece in (b"GET /healthz HTTP/1.1\r\n", b"Host: x\r\n", b"\r\n"):
+                sock.sendall(piece)
+                time.sleep(0.2)
+            assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+    finally:
         engine.dispose()
