@@ -15,19 +15,19 @@ text, dates and links is :mod:`monitor.parsing.normalize`'s job.
 
 from __future__ import annotations
 
-import calendar
 import io
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urljoin
 
 import feedparser
 
 from monitor.errors import ParseError
 from monitor.parsing.charset import guess_charset
 from monitor.parsing.entities import check_entities
+from monitor.parsing.feed_fields import absolute_link, polling_hint, utc_time
+from monitor.parsing.feed_fields import text_or_none as _text
+from monitor.parsing.xml_feed import Declined, parse_well_formed
 from monitor.types import ParsedFeed, RawEntry
 
 # An HTML page announces itself before its first element: doctype or <html>, possibly
@@ -50,14 +50,39 @@ def looks_like_html(content: bytes) -> bool:
 
 
 def parse_bytes(content: bytes, *, url: str, headers: Mapping[str, str]) -> ParsedFeed:
-    """Parse in this process (no deadline). Raises ParseError (not_a_feed, parse_error)."""
+    """Parse in this process (no deadline). Raises ParseError (not_a_feed, parse_error).
+
+    A well-formed feed is read by the fast path (:mod:`monitor.parsing.xml_feed`);
+    whatever it declines, feedparser reads, as before.
+    """
+    wanted = _feed_headers(content, headers)
+    try:
+        return parse_well_formed(content, url=url, headers=wanted)
+    except Declined:
+        return _parse_with_feedparser(content, url=url, headers=wanted)
+
+
+def parse_feedparser_only(content: bytes, *, url: str, headers: Mapping[str, str]) -> ParsedFeed:
+    """:func:`parse_bytes` without the fast path (what the fast path is compared with)."""
+    return _parse_with_feedparser(content, url=url, headers=_feed_headers(content, headers))
+
+
+def parse_fast_only(content: bytes, *, url: str, headers: Mapping[str, str]) -> ParsedFeed:
+    """The fast path alone; raises :class:`~monitor.parsing.xml_feed.Declined` where
+    :func:`parse_bytes` would fall back to feedparser."""
+    return parse_well_formed(content, url=url, headers=_feed_headers(content, headers))
+
+
+def _feed_headers(content: bytes, headers: Mapping[str, str]) -> dict[str, str]:
+    """The guards every body passes, then the headers a parser is given: only those
+    that decide the encoding (no content-location: feedparser would resolve GUIDs
+    against it too, and a GUID is an opaque name that must not change when the feed
+    moves; links are joined to the feed's URL afterwards)."""
     if not content.strip():
         raise ParseError("empty body", kind="not_a_feed")
     if looks_like_html(content):
         raise ParseError("an HTML page, not a feed", kind="not_a_feed")
     check_entities(content)
-    # No content-location: feedparser would resolve GUIDs against it too, and a GUID is
-    # an opaque name that must not change when the feed moves. Links are joined below.
     wanted: dict[str, str] = {}
     for key, value in headers.items():
         if key.lower() == "content-type":
@@ -66,10 +91,14 @@ def parse_bytes(content: bytes, *, url: str, headers: Mapping[str, str]) -> Pars
     if charset is not None:
         media = wanted.get("content-type", "application/xml").split(";", 1)[0]
         wanted["content-type"] = f"{media}; charset={charset}"
+    return wanted
+
+
+def _parse_with_feedparser(content: bytes, *, url: str, headers: dict[str, str]) -> ParsedFeed:
     try:
         result: Any = feedparser.parse(
             io.BytesIO(content),
-            response_headers=wanted,
+            response_headers=headers,
             # We turn HTML into plain text ourselves; sanitizing and resolving URIs in
             # it is a third to a half of feedparser's time, spent on markup we discard.
             sanitize_html=False,
@@ -100,9 +129,8 @@ def _to_parsed_feed(result: Any, url: str) -> ParsedFeed:
         entries=entries,
         title=_text(feed.get("title")),
         language=_text(feed.get("language")) or _detail_language(feed),
-        ttl=_longest(
-            _ttl(feed.get("ttl")),
-            _update_period(feed.get("sy_updateperiod"), feed.get("sy_updatefrequency")),
+        ttl=polling_hint(
+            feed.get("ttl"), feed.get("sy_updateperiod"), feed.get("sy_updatefrequency")
         ),
         bozo=bozo,
     )
@@ -117,30 +145,16 @@ def _to_entry(entry: Mapping[str, Any], url: str) -> RawEntry:
             contents.append(value)
     return RawEntry(
         guid=_text(entry.get("id")),
-        link=_absolute(_text(entry.get("link")), url),
+        link=absolute_link(_text(entry.get("link")), url),
         title=_text(entry.get("title")),
         summary=summary,
         content="\n\n".join(contents) or None,
         author=_text(entry.get("author")),
-        published=_time(entry.get("published_parsed")),
+        published=utc_time(entry.get("published_parsed")),
         # Plain dict access: feedparser's own maps updated to published with a warning.
-        updated=_time(dict.get(entry, "updated_parsed") if isinstance(entry, dict) else None),
+        updated=utc_time(dict.get(entry, "updated_parsed") if isinstance(entry, dict) else None),
         language=_detail_language(entry),
     )
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _absolute(link: str | None, base: str) -> str | None:
-    """A relative link joined to the feed's URL; odd links are left for normalize."""
-    if link is None:
-        return None
-    try:
-        return urljoin(base, link.strip()) if base else link
-    except ValueError:
-        return link
 
 
 def _detail_language(item: Mapping[str, Any]) -> str | None:
@@ -151,51 +165,3 @@ def _detail_language(item: Mapping[str, Any]) -> str | None:
             if language:
                 return language
     return None
-
-
-def _time(value: Any) -> datetime | None:
-    """feedparser's UTC struct_time → aware datetime; impossible dates → None."""
-    if value is None:
-        return None
-    try:
-        return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
-    except (TypeError, ValueError, OverflowError, OSError):
-        return None
-
-
-_PERIODS = {
-    "hourly": timedelta(hours=1),
-    "daily": timedelta(days=1),
-    "weekly": timedelta(weeks=1),
-    "monthly": timedelta(days=30),
-    "yearly": timedelta(days=365),
-}
-
-
-def _update_period(period: Any, frequency: Any) -> timedelta | None:
-    """RDF Site Summary's ``sy:updatePeriod`` / ``sy:updateFrequency``: updated
-    ``frequency`` times a ``period`` (hourly when only the frequency is given)."""
-    name, times = _text(period), _text(frequency)
-    if name is None and times is None:
-        return None
-    span = _PERIODS.get((name or "hourly").strip().lower())
-    if span is None:
-        return None
-    count = times.strip() if times else "1"
-    if not count.isdigit() or len(count) > 6 or int(count) <= 0:
-        return None
-    return span / int(count)
-
-
-def _longest(*hints: timedelta | None) -> timedelta | None:
-    given = [h for h in hints if h is not None]
-    return max(given) if given else None
-
-
-def _ttl(value: Any) -> timedelta | None:
-    """RSS ``<ttl>`` (minutes); garbage and non-positive values mean none."""
-    text = _text(value)
-    if text is None or not text.strip().isdigit() or len(text.strip()) > 7:
-        return None
-    minutes = int(text.strip())
-    return timedelta(minutes=minutes) if minutes > 0 else None

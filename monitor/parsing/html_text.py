@@ -27,7 +27,6 @@ _BREAKS = frozenset(
 )  # fmt: skip
 _ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _INVISIBLE = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\u200b\u2060\ufeff\ufff9-\ufffb]")
-_SPACES = re.compile(r"\s+")
 _MARKUP_HINT = re.compile(r"<[A-Za-z/!]")
 _RAW_LIMIT = 4 * 1024 * 1024
 """Characters of raw input looked at; what is stored is capped far below this anyway."""
@@ -102,9 +101,12 @@ def _strip_markup(text: str) -> str:
 
 def clean_text(text: str) -> str:
     """NFC, controls and zero-width characters removed, whitespace folded to one space."""
-    text = unicodedata.normalize("NFC", text)
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text)
     text = _INVISIBLE.sub("", text)
-    return _SPACES.sub(" ", text).strip()
+    # str.split() splits at exactly the characters ``\s`` matches: one join folds
+    # every run (a regex substitution would replace every single space as well)
+    return " ".join(text.split())
 
 
 def html_to_text(value: str) -> str:
@@ -112,6 +114,8 @@ def html_to_text(value: str) -> str:
     if not value:
         return ""
     text = value[:_RAW_LIMIT]
+    if "<" not in text and "&" not in text:
+        return clean_text(text)  # plain text: no markup, no entities, nothing to parse
     if _MARKUP_HINT.search(text):
         text = _strip_markup(text)
     elif "&" in text:

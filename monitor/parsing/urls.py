@@ -14,6 +14,7 @@ Pure functions, no network.
 from __future__ import annotations
 
 import contextlib
+import re
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 MAX_LINK = 2048
@@ -31,6 +32,7 @@ _TRACKING = frozenset(
     }
 )  # fmt: skip
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
 
 
 def clean_link(link: str | None) -> str | None:
@@ -38,7 +40,7 @@ def clean_link(link: str | None) -> str | None:
     if not link:
         return None
     text = link.strip()
-    if not text or len(text) > MAX_LINK or any(ord(c) < 32 or c == "\x7f" for c in text):
+    if not text or len(text) > MAX_LINK or _CONTROL.search(text):
         return None
     try:
         parts = urlsplit(text)

@@ -1,0 +1,78 @@
+"""Feed values both parsers turn into ours the same way: dates, links, cache hints.
+
+feedparser (:mod:`monitor.parsing.feed`) and the fast parser of well-formed feeds
+(:mod:`monitor.parsing.xml_feed`) hand over the same raw values (a UTC ``struct_time``,
+a link as the feed wrote it, ``<ttl>`` and ``sy:updatePeriod`` text); this module makes
+them a :class:`~datetime.datetime`, an absolute link and one polling hint, so the two
+paths cannot drift apart here. Pure functions; it parses no XML.
+"""
+
+from __future__ import annotations
+
+import calendar
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urljoin
+
+
+def text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def absolute_link(link: str | None, base: str) -> str | None:
+    """A relative link joined to the feed's URL; odd links are left for normalize."""
+    if link is None:
+        return None
+    try:
+        return urljoin(base, link.strip()) if base else link
+    except ValueError:
+        return link
+
+
+def utc_time(value: Any) -> datetime | None:
+    """A UTC struct_time (feedparser's date parser) → aware datetime; impossible → None."""
+    if value is None:
+        return None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
+_PERIODS = {
+    "hourly": timedelta(hours=1),
+    "daily": timedelta(days=1),
+    "weekly": timedelta(weeks=1),
+    "monthly": timedelta(days=30),
+    "yearly": timedelta(days=365),
+}
+
+
+def update_period(period: Any, frequency: Any) -> timedelta | None:
+    """RDF Site Summary's ``sy:updatePeriod`` / ``sy:updateFrequency``: updated
+    ``frequency`` times a ``period`` (hourly when only the frequency is given)."""
+    name, times = text_or_none(period), text_or_none(frequency)
+    if name is None and times is None:
+        return None
+    span = _PERIODS.get((name or "hourly").strip().lower())
+    if span is None:
+        return None
+    count = times.strip() if times else "1"
+    if not count.isdigit() or len(count) > 6 or int(count) <= 0:
+        return None
+    return span / int(count)
+
+
+def ttl_hint(value: Any) -> timedelta | None:
+    """RSS ``<ttl>`` (minutes); garbage and non-positive values mean none."""
+    text = text_or_none(value)
+    if text is None or not text.strip().isdigit() or len(text.strip()) > 7:
+        return None
+    minutes = int(text.strip())
+    return timedelta(minutes=minutes) if minutes > 0 else None
+
+
+def polling_hint(ttl: Any, period: Any, frequency: Any) -> timedelta | None:
+    """The longest of ``<ttl>`` and the syndication module's period, if any."""
+    given = [h for h in (ttl_hint(ttl), update_period(period, frequency)) if h is not None]
+    return max(given) if given else None
