@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
+from itertools import accumulate
 from typing import cast
 
 import Stemmer
@@ -37,7 +38,15 @@ LatinLang = str | None
 # Written as runs of letters between runs of marks: the same tokens as the plain
 # "letter, then letters or marks" alternation, at half the cost.
 _TOKEN = re.compile(r"[^\W_]+(?:[\u0300-\u036f\u00ad\u200b-\u200d\u2060\ufeff]+[^\W_]*)*")
-_ASCII_TOKEN = re.compile(r"[a-z0-9]+")  # _TOKEN on lower-case ASCII text
+# What FieldText.of folds whole: a field with a word character other than these (or a
+# mark _TOKEN keeps inside a word) goes token by token, as does one with a word that mixes
+# Latin and Cyrillic letters (skeleton() decides those per word). No character outside
+# these lowers into one of them (tests/topics/test_topic_text.py checks every one).
+_OTHER = re.compile(r"[^\W\x00-\x7fа-яёА-ЯЁäöüßÄÖÜẞ]|[\u0300-\u036f\u00ad\u200b-\u200d\u2060\ufeff]")
+_MIXED = re.compile(r"[a-zäöüß][0-9]*[а-яё]|[а-яё][0-9]*[a-zäöüß]")
+_SEPARATORS = re.compile(r"[^a-z0-9а-яёäöüß]+")
+_WHOLE_FOLD = (("ё", "е"), ("ä", "a"), ("ö", "o"), ("ü", "u"), ("ß", "ss"))
+_RUN_SPLIT = re.compile(r"([^\W_]+)")  # the tokens of a field without marks, and between
 _DROP = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
 _SHORT_I = "\ue000"  # keeps й whole while other combining marks are stripped
 _CACHE_LIMIT = 500_000
@@ -73,6 +82,9 @@ _EN_WORDS = _words(
     "the and of to is in that with for on as was by at from are has have be it its "
     "this an will after over says said not who his her their"
 )
+
+assert not _DE_WORDS & _EN_WORDS  # detect_language counts them apart
+_CYRILLIC_WORD = re.compile(r" ([\u0400-\u04ff][^ ]*)")  # a word of FieldText.joined
 
 _fold_cache: dict[str, str] = {}
 _stem_caches: dict[str | None, dict[str, str]] = {"en": {}, "de": {}, "ru": {}, None: {}}
@@ -159,31 +171,43 @@ def fold_words(text: str) -> list[str]:
 class FieldText:
     """One field of a document, tokenized: what the automata run over.
 
-    Built without a Python loop over the tokens: an ASCII field is folded whole (lower
-    case and ae/oe/ue, which is all :func:`fold` does to ASCII), any other field token by
-    token through the fold cache in one ``map``. The character spans of the tokens (only
-    evidence and explanations need them) are found when first asked for.
+    Built without a Python loop over the tokens. A field whose letters are all ASCII,
+    Russian or German (ä, ö, ü, ß), with no combining or invisible marks and no word that
+    mixes Latin and Cyrillic letters (nearly every news text), is folded whole: lower
+    case, separators to one space, ё → е, ä → a, ß → ss, ae/oe/ue collapsed, which is what
+    :func:`fold` does to each of its tokens. Any other field goes token by token through
+    the fold cache in one ``map``. The words, their stems and their character spans in
+    the text (only evidence and explanations need those) are found when first asked for.
     """
 
-    __slots__ = ("_spans", "_stems", "joined", "text", "words")
+    __slots__ = ("_spans", "_stems", "_whole", "_words", "joined", "text")
 
-    def __init__(self, text: str, words: list[str], joined: str) -> None:
+    def __init__(
+        self, text: str, words: list[str] | None, joined: str, *, whole: bool = False
+    ) -> None:
         self.text = text
-        self.words = words
         self.joined = joined
-        """The folded words joined as " w1 w2 … " (leading and trailing space): the
-        word at a position of it is the count of spaces before that position, less one."""
+        """The folded words joined as " w1 w2 … " (leading and trailing space; "" when
+        there is no word): the word at a position of it is the count of spaces before
+        that position, less one."""
+        self._words = words
+        self._whole = whole
         self._spans: list[tuple[int, int]] | None = None
         self._stems: dict[LatinLang, str] = {}
 
     @classmethod
     def of(cls, text: str) -> FieldText:
-        if text.isascii():
-            # fold() of an ASCII token is its lower case with ae/oe/ue collapsed, and a
-            # pair never spans the separating space: the whole field at once is the same
-            joined = _collapse_umlauts(" " + " ".join(_ASCII_TOKEN.findall(text.lower())) + " ")
-            words = joined.split()
-            return cls(text, words, joined if words else "")
+        if text.isascii() or not _OTHER.search(text):
+            low = text.lower()
+            if text.isascii() or not _MIXED.search(low):
+                body = _SEPARATORS.sub(" ", low).strip(" ")
+                if not body:
+                    return cls(text, [], "", whole=True)
+                if not body.isascii():
+                    body = _fold_letters(body)
+                # no ae/oe/ue pair spans the separating space: collapsing the whole
+                # field is collapsing each word
+                return cls(text, None, _collapse_umlauts(" " + body + " "), whole=True)
         tokens = _TOKEN.findall(text)
         cached = list(map(_fold_cache.get, tokens))
         words = (
@@ -196,26 +220,48 @@ class FieldText:
         return cls(text, words, _join(words))
 
     @property
+    def words(self) -> list[str]:
+        """The folded words, in order."""
+        if self._words is None:
+            self._words = self.joined.split()
+        return self._words
+
+    @property
     def spans(self) -> list[tuple[int, int]]:
         """Where each word stands in :attr:`text` (start, end)."""
         if self._spans is None:
-            self._spans = [m.span() for m in _TOKEN.finditer(self.text) if fold(m.group())]
+            if self._whole:
+                # every token of a field folded whole is a word: [sep, word, sep, …, sep]
+                parts = _RUN_SPLIT.split(self.text)
+                at = list(accumulate(map(len, parts), initial=0))
+                self._spans = list(zip(at[1:-1:2], at[2::2], strict=True))
+            else:
+                self._spans = [m.span() for m in _TOKEN.finditer(self.text) if fold(m.group())]
         return self._spans
 
     def stemmed(self, latin: LatinLang) -> str:
         """The stems joined like :attr:`joined`."""
         got = self._stems.get(latin)
         if got is None:
+            words = self.words
             cache = _word_stems[latin]
-            stems = list(map(cache.get, self.words))
+            stems = list(map(cache.get, words))
             if None in stems:
                 if len(cache) > _CACHE_LIMIT:
                     cache.clear()
-                for i, word in enumerate(self.words):
+                for i, word in enumerate(words):
                     if stems[i] is None:
                         stems[i] = cache[word] = stem(word, latin)
             got = self._stems[latin] = _join(stems)  # type: ignore[arg-type]
         return got
+
+
+def _fold_letters(body: str) -> str:
+    # str.replace of the few letters present: translate() walks a non-ASCII text char by char
+    for letter, folded in _WHOLE_FOLD:
+        if letter in body:
+            body = body.replace(letter, folded)
+    return body
 
 
 def _join(words: list[str]) -> str:
@@ -248,17 +294,17 @@ def primary_language(language: str | None) -> str | None:
 
 def detect_language(fields: Sequence[FieldText]) -> str | None:
     """en, de or ru from the script and common words; None when it cannot tell."""
+    # Counted with C-level passes, no loop over the words: Cyrillic words (by their first
+    # letter), other all-letter words, and the function words (all Latin letters, and no
+    # word is one of both languages').
     cyrillic = latin = de = en = 0
     for f in fields:
-        for w in f.words:
-            if is_cyrillic(w):
-                cyrillic += 1
-            elif w.isalpha():
-                latin += 1
-                if w in _DE_WORDS:
-                    de += 1
-                elif w in _EN_WORDS:
-                    en += 1
+        words = f.words
+        cyrillic_words = _CYRILLIC_WORD.findall(f.joined)
+        cyrillic += len(cyrillic_words)
+        latin += sum(map(str.isalpha, words)) - sum(map(str.isalpha, cyrillic_words))
+        de += sum(map(_DE_WORDS.__contains__, words))
+        en += sum(map(_EN_WORDS.__contains__, words))
     if cyrillic > latin:
         return "ru"
     if de > en:
