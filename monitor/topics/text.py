@@ -38,15 +38,7 @@ LatinLang = str | None
 # Written as runs of letters between runs of marks: the same tokens as the plain
 # "letter, then letters or marks" alternation, at half the cost.
 _TOKEN = re.compile(r"[^\W_]+(?:[\u0300-\u036f\u00ad\u200b-\u200d\u2060\ufeff]+[^\W_]*)*")
-# What FieldText.of folds whole: a field with a word character other than these (or a
-# mark _TOKEN keeps inside a word) goes token by token, as does one with a word that mixes
-# Latin and Cyrillic letters (skeleton() decides those per word). No character outside
-# these lowers into one of them (tests/topics/test_topic_text.py checks every one).
-_OTHER = re.compile(r"[^\W\x00-\x7fа-яёА-ЯЁäöüßÄÖÜẞ]|[\u0300-\u036f\u00ad\u200b-\u200d\u2060\ufeff]")
-_MIXED = re.compile(r"[a-zäöüß][0-9]*[а-яё]|[а-яё][0-9]*[a-zäöüß]")
-_SEPARATORS = re.compile(r"[^a-z0-9а-яёäöüß]+")
-_WHOLE_FOLD = (("ё", "е"), ("ä", "a"), ("ö", "o"), ("ü", "u"), ("ß", "ss"))
-_RUN_SPLIT = re.compile(r"([^\W_]+)")  # the tokens of a field without marks, and between
+_RUN_SPLIT = re.compile(r"([^\W_]+)")  # the tokens of a text without marks, and between
 _DROP = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
 _SHORT_I = "\ue000"  # keeps й whole while other combining marks are stripped
 _CACHE_LIMIT = 500_000
@@ -171,12 +163,13 @@ def fold_words(text: str) -> list[str]:
 class FieldText:
     """One field of a document, tokenized: what the automata run over.
 
-    Built without a Python loop over the tokens. A field whose letters are all ASCII,
-    Russian or German (ä, ö, ü, ß), with no combining or invisible marks and no word that
-    mixes Latin and Cyrillic letters (nearly every news text), is folded whole: lower
-    case, separators to one space, ё → е, ä → a, ß → ss, ae/oe/ue collapsed, which is what
-    :func:`fold` does to each of its tokens. Any other field goes token by token through
-    the fold cache in one ``map``. The words, their stems and their character spans in
+    Built without a Python loop over the tokens. A field that one byte a character holds
+    (ASCII, cp1251 for Russian, cp1252 for German) is folded whole when each of its letters
+    folds to one ASCII or Russian letter, it has no soft hyphen and no word mixes Latin and
+    Cyrillic letters (nearly every news text): one byte table does what :func:`fold` does
+    to each letter (case, ё → е, ä → a, é → e), separators become one space, then ß → ss
+    and ae/oe/ue collapse. Any other field goes token by token through the fold cache in
+    one ``map``. The words, their stems and their character spans in
     the text (only evidence and explanations need those) are found when first asked for.
     """
 
@@ -197,17 +190,9 @@ class FieldText:
 
     @classmethod
     def of(cls, text: str) -> FieldText:
-        if text.isascii() or not _OTHER.search(text):
-            low = text.lower()
-            if text.isascii() or not _MIXED.search(low):
-                body = _SEPARATORS.sub(" ", low).strip(" ")
-                if not body:
-                    return cls(text, [], "", whole=True)
-                if not body.isascii():
-                    body = _fold_letters(body)
-                # no ae/oe/ue pair spans the separating space: collapsing the whole
-                # field is collapsing each word
-                return cls(text, None, _collapse_umlauts(" " + body + " "), whole=True)
+        joined = _fold_whole(text)
+        if joined is not None:
+            return cls(text, None if joined else [], joined, whole=True)
         tokens = _TOKEN.findall(text)
         cached = list(map(_fold_cache.get, tokens))
         words = (
@@ -256,12 +241,70 @@ class FieldText:
         return got
 
 
-def _fold_letters(body: str) -> str:
-    # str.replace of the few letters present: translate() walks a non-ASCII text char by char
-    for letter, folded in _WHOLE_FOLD:
-        if letter in body:
-            body = body.replace(letter, folded)
-    return body
+def _fold_table(codec: str) -> bytes:
+    """Byte → folded byte for a text in ``codec``: a letter or digit that :func:`fold`
+    maps to one ASCII or Russian letter or digit maps to it (ß to itself, expanded after),
+    any other letter or digit and the marks _TOKEN keeps inside a word to NUL (the text
+    then goes token by token), everything else (separators) to a space."""
+    out = bytearray()
+    for value in range(256):
+        try:
+            char = bytes([value]).decode(codec)
+        except UnicodeDecodeError:
+            out.append(0)  # no text encodes to it
+            continue
+        if char == "ß":
+            out.append(value)
+        elif char in _MARKS or (char.isalnum() and not _FOLDS_TO_ONE.fullmatch(fold(char))):
+            out.append(0)
+        elif char.isalnum():
+            out.extend(fold(char).encode(codec))
+        else:
+            out.append(0x20)
+    return bytes(out)
+
+
+_MARKS = "\u00ad\u200b\u200c\u200d\u2060\ufeff"  # beside combining marks, outside these codecs
+_FOLDS_TO_ONE = re.compile(r"[a-z0-9а-я]")
+# ASCII first; then Russian (and English with typographic quotes and dashes); then German
+_CODECS = ("ascii", "cp1251", "cp1252")
+_GERMAN_FIRST = ("cp1252", "cp1251")
+_FOLD_TABLES = {codec: _fold_table(codec) for codec in _CODECS}
+# a folded cp1251 text's words by script (digits dropped): a word of both is "LC" or "CL"
+_SCRIPT_TABLE = bytes(
+    ord("L") if 0x61 <= v <= 0x7A else ord("C") if v >= 0xE0 else v for v in range(256)
+)
+
+
+def _fold_whole(text: str) -> str | None:
+    """:attr:`FieldText.joined` of ``text`` folded whole, or None when it has to go token
+    by token: a letter of another alphabet, a combining or invisible mark, a word that
+    mixes Latin and Cyrillic letters (skeleton() decides those per word)."""
+    codecs = _CODECS
+    if not text.isascii() and ("ü" in text or "ä" in text or "ö" in text or "ß" in text):
+        codecs = _GERMAN_FIRST  # a failed encoding costs more than these four searches
+    for codec in codecs:
+        try:
+            raw = text.encode(codec)
+        except UnicodeEncodeError:
+            continue
+        folded = raw.translate(_FOLD_TABLES[codec])
+        if b"\x00" in folded:
+            return None
+        if codec == "cp1251":
+            scripts = folded.translate(_SCRIPT_TABLE, b"0123456789")
+            if b"LC" in scripts or b"CL" in scripts:
+                return None
+        words = folded.split()
+        if not words:
+            return ""
+        body = b" ".join(words).decode(codec)
+        if codec == "cp1252" and "ß" in body:
+            body = body.replace("ß", "ss")
+        # no ae/oe/ue pair spans the separating space: collapsing the whole field is
+        # collapsing each word
+        return _collapse_umlauts(" " + body + " ")
+    return None
 
 
 def _join(words: list[str]) -> str:
