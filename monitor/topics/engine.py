@@ -55,6 +55,7 @@ class TopicSet:
         self._by_term = tuple(map(tuple, by_term))
         # every term a topic's evaluation reads: the hits to look up when it may match
         self._related = tuple(_related_terms(t) for t in topics)
+        self._requirements = tuple(_requirements(t) for t in topics)
         # the date windows under which each positive term can count (one entry per rule,
         # () for a rule without one): a term of a closed event window cannot make a match
         live: dict[int, list[Windows]] = {}
@@ -120,7 +121,7 @@ class TopicSet:
                 seen = seen_in.get(topic.fields)  # type: ignore[assignment]
                 if seen is None:
                     seen = seen_in[topic.fields] = set().union(*(found[f] for f in topic.fields))
-            if not _may_match(topic, seen, day):
+            if not _may_match(topic, self._requirements[index], seen, day):
                 continue
             for term_id in self._related[index]:
                 if term_id in anywhere and term_id not in hits:
@@ -293,7 +294,23 @@ def _related_terms(topic: Topic) -> tuple[int, ...]:
     return tuple(dict.fromkeys(out))
 
 
-def _may_match(topic: Topic, seen: set[int], day: date | None) -> bool:
+_Requirement = tuple[Windows, tuple[int, ...], tuple[tuple[int, ...], ...]]
+
+
+def _requirements(topic: Topic) -> tuple[_Requirement, ...]:
+    """Per rule: its windows, its item-wide vetoes, and the groups of which one term
+    each must occur (every ``all`` group, the ``any`` terms, every group of a ``near``)."""
+    out = []
+    for rule in topic.rules:
+        groups = [*rule.all, *((rule.any,) if rule.any else ())]
+        groups.extend(group for near in rule.near for group in near.terms)
+        out.append((rule.windows, rule.none, tuple(groups)))
+    return tuple(out)
+
+
+def _may_match(
+    topic: Topic, requirements: tuple[_Requirement, ...], seen: set[int], day: date | None
+) -> bool:
     """Whether a rule of ``topic`` can hold, judged only by which terms occur in the
     fields it reads (``seen``): False only where :func:`rule_hits` holds for no rule.
 
@@ -306,18 +323,16 @@ def _may_match(topic: Topic, seen: set[int], day: date | None) -> bool:
         named = {a.term for a in topic.aliases if a.alias in seen and in_windows(a.windows, day)}
         if not named <= seen:
             counted = seen | named
-    for rule in topic.rules:
-        if rule.windows and not in_windows(rule.windows, day):
+    for windows, none, groups in requirements:
+        if windows and not in_windows(windows, day):
             continue
-        if rule.none and not counted.isdisjoint(rule.none):
+        if none and not counted.isdisjoint(none):
             continue
-        if any(counted.isdisjoint(group) for group in rule.all):
-            continue
-        if rule.any and counted.isdisjoint(rule.any):
-            continue
-        if any(counted.isdisjoint(group) for near in rule.near for group in near.terms):
-            continue
-        return True
+        for group in groups:
+            if counted.isdisjoint(group):
+                break
+        else:
+            return True
     return False
 
 

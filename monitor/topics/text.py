@@ -234,9 +234,9 @@ class FieldText:
             if None in stems:
                 if len(cache) > _CACHE_LIMIT:
                     cache.clear()
-                for i, word in enumerate(words):
-                    if stems[i] is None:
-                        stems[i] = cache[word] = stem(word, latin)
+                for word in set(words).difference(cache):
+                    cache[word] = stem(word, latin)
+                stems = list(map(cache.__getitem__, words))
             got = self._stems[latin] = _join(stems)  # type: ignore[arg-type]
         return got
 
@@ -332,7 +332,16 @@ def primary_language(language: str | None) -> str | None:
     """The primary subtag: en-US → en; None or an empty string → None."""
     if not language:
         return None
-    return re.split(r"[-_]", language.strip().lower(), maxsplit=1)[0] or None
+    if language in _primary:
+        return _primary[language]
+    if len(_primary) > 1000:  # a few tags in practice; a hostile stream cannot grow it
+        _primary.clear()
+    found = _primary[language] = _SUBTAG.split(language.strip().lower(), maxsplit=1)[0] or None
+    return found
+
+
+_SUBTAG = re.compile(r"[-_]")
+_primary: dict[str, str | None] = {}
 
 
 def detect_language(fields: Sequence[FieldText]) -> str | None:
