@@ -280,7 +280,7 @@ def _fold_whole(text: str) -> str | None:
     """:attr:`FieldText.joined` of ``text`` folded whole, or None when it has to go token
     by token: a letter of another alphabet, a combining or invisible mark, a word that
     mixes Latin and Cyrillic letters (skeleton() decides those per word)."""
-    codecs = _CODECS
+    codecs: tuple[str, ...] = _CODECS
     if not text.isascii() and ("ü" in text or "ä" in text or "ö" in text or "ß" in text):
         codecs = _GERMAN_FIRST  # a failed encoding costs more than these four searches
     for codec in codecs:
