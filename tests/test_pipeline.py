@@ -15,6 +15,7 @@ from monitor import storage
 from monitor.alerts.policy import AlertPolicy
 from monitor.parsing.pool import ParserPool
 from monitor.pipeline import FeedOutcome, Pipeline, poll_feed
+from monitor.sifting import TopicSource
 from monitor.topics import compile_topics
 from monitor.topics.spec import TopicConfig
 from monitor.types import ErrorKind, FeedSpec, PollStatus
@@ -24,7 +25,8 @@ from tests.support.feedgen import OTHER_EN, SUMMIT_EN
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 URL = "https://feeds.example.org/world.xml"
 SPEC = FeedSpec("world", URL, interval=timedelta(minutes=10))
-TOPICS = compile_topics([TopicConfig(id="summit", all=[["Trump"], ["Putin"], ["summit"]])])
+TOPIC_CONFIGS = [TopicConfig(id="summit", all=[["Trump"], ["Putin"], ["summit"]])]
+TOPICS = compile_topics(TOPIC_CONFIGS)
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +53,7 @@ def poll(engine: Engine, fetcher: FakeFetcher, parser: ParserPool, at: datetime)
         policy=AlertPolicy(),
         owner="test",
         parser=parser,
+        topic_source=TopicSource.of(TOPIC_CONFIGS),
     )
     [(spec, state)] = storage.claim_feeds(
         engine, owner="test", now=at, lease=timedelta(minutes=5), limit=1, due_only=False
