@@ -4,7 +4,8 @@ The polling process sends the body with the feed's known identity keys (and thei
 content hashes, so a changed item still counts); the worker parses and normalizes
 (:func:`monitor.parsing.prepare.prepare_here`), drops the items stored before and
 unchanged, and for the others computes what storage needs: the topics they match and
-their title fingerprints (:func:`monitor.alerts.policy.matched_article`), and whether a
+their title fingerprints (:func:`monitor.alerts.stories.title_key`, as
+:func:`monitor.alerts.policy.matched_article` gives them), and whether a
 new item's page is worth reading (:func:`monitor.fulltext.decide.decide_page`). Only
 those items travel back. The polling process is left to read pages, store and
 coordinate; matching runs on the workers' cores, not under its GIL.
@@ -25,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from monitor.alerts.policy import matched_article
+from monitor.alerts.stories import title_key
 from monitor.fulltext.decide import PageDecision, decide_page
 from monitor.parsing.pool import ParserPool, WorkerContext
 from monitor.parsing.prepare import prepare_here
@@ -123,7 +124,8 @@ def sift_here(
                 # as PageReader.read_pages asks: the feed's own date, not first seen
                 page_mode != "auto" or topics.hits_a_term(Document.from_article(article))
             )
-        fresh.append(FreshItem(matched_article(article, matches), known=seen, read_page=read_page))
+        item = MatchedArticle(article, matches, title_key=title_key(article))
+        fresh.append(FreshItem(item, known=seen, read_page=read_page))
     return SiftedFeed(
         feed=replace(prepared.feed, entries=()),
         entries=len(prepared.articles),
