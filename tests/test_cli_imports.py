@@ -117,3 +117,18 @@ def test_alerts_still_migrate_a_new_database(tmp_path, write_config):
 def test_the_cheap_head_is_alembics_head():
     head_revision.cache_clear()
     assert head_revision() == _alembic_head()
+
+
+def test_read_commands_build_no_channels(tmp_path, write_config, cli):
+    """Channels are built to deliver (and by `monitor check`): listing alerts of a
+    monitor that notifies a webhook and an Apprise service loads neither httpx, nor
+    Apprise, nor Jinja2."""
+    config = write_config(
+        feeds=[{"name": "a", "url": "http://127.0.0.1:9/a.xml"}],
+        notify=[{"webhook": "http://127.0.0.1:9/hook"}, {"apprise": "json://127.0.0.1:9/x"}],
+    )
+    assert cli("db", "upgrade", "-c", str(config)).exit_code == 0
+    for command in (["alerts", "--limit", "1"], ["mutes"]):
+        found = imported(*command, "-c", str(config), cwd=tmp_path)
+        assert {"apprise", "httpx", "jinja2"}.isdisjoint(found), (command, sorted(found))
+    assert "apprise" in imported("check", "-c", str(config), cwd=tmp_path)

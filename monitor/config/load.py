@@ -74,7 +74,11 @@ def load_config(
 
 
 def load_config_checked(
-    path: str | Path, *, env: Mapping[str, str] | None = None, delivers: bool = True
+    path: str | Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    delivers: bool = True,
+    channels: bool | None = None,
 ) -> tuple[Config, list[ConfigProblem]]:
     """:func:`load_config`, and the warnings: what works but is likely a mistake.
 
@@ -82,6 +86,12 @@ def load_config_checked(
     ``match``, ``check``): an environment variable missing under ``notify:`` or
     ``smtp:`` (a delivery secret kept out of their environment) is then a warning and
     that channel is left out, instead of an error.
+
+    ``channels``: build the ``notify`` channels as `monitor run` will, so one it would
+    refuse (an Apprise URL no service takes, a template with a syntax error) is a
+    problem at its line. Default: when the command ``delivers``; `monitor check` asks
+    for it too. A command that only reads the database skips it, and with it the
+    import of httpx, Apprise and Jinja2.
     """
     name = str(path)
     try:
@@ -91,7 +101,12 @@ def load_config_checked(
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise ConfigError([ConfigProblem(name, None, f"cannot read the file: {reason}")]) from exc
-    loader = _Loader(name, os.environ if env is None else env, delivers=delivers)
+    loader = _Loader(
+        name,
+        os.environ if env is None else env,
+        delivers=delivers,
+        channels=delivers if channels is None else channels,
+    )
     bad = [ConfigProblem(name, line, message) for line, message in guards.unprintable(text)]
     if bad:
         raise ConfigError(bad)
@@ -115,10 +130,13 @@ class _TooLargeError(Exception):
 class _Loader:
     """One load: the node tree's lines, the problems found so far."""
 
-    def __init__(self, file: str, env: Mapping[str, str], *, delivers: bool = True) -> None:
+    def __init__(
+        self, file: str, env: Mapping[str, str], *, delivers: bool = True, channels: bool = True
+    ) -> None:
         self.file = file
         self.env = env
         self.delivers = delivers
+        self.channels = channels
         self.problems: list[ConfigProblem] = []
         self.warnings: list[ConfigProblem] = []
         self.undelivered: set[Loc] = set()
@@ -302,7 +320,7 @@ class _Loader:
         except ValidationError as exc:
             self._report_pydantic(exc, data)
             config = None
-        if config is not None and config.notify:
+        if config is not None and config.notify and self.channels:
             self._check_channels(config)
         if self.problems or config is None:
             raise self.fail()
