@@ -101,6 +101,15 @@ def open_engine(config: Config) -> Any:
         fail(str(exc))
 
 
+def open_reader(config: Config) -> Any:
+    """The database for a command that only reads: without SQLAlchemy when it can be
+    (a current SQLite file); a :class:`~monitor.storage.Reader`, closed by the caller."""
+    try:
+        return storage.open_reader(config.database)
+    except StorageError as exc:
+        fail(str(exc))
+
+
 def utf8_stdout() -> None:
     """JSON is UTF-8 (RFC 8259) whatever the locale says, as in the alert log: a
     latin-1 or ASCII locale must neither mangle nor refuse Cyrillic titles."""
