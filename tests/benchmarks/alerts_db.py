@@ -28,11 +28,12 @@ from monitor.storage.models import AlertRow, ArticleRow, DeliveryRow, FeedRow, M
 
 REPO = Path(__file__).resolve().parents[2]
 SPAN = timedelta(days=60)
-WORDS = tuple(
+_WORDS = (
     "Trump Putin summit Anchorage talks Ukraine ceasefire Kremlin White House envoy "
     "sanctions meeting delegation Zelensky Europe leaders peace council plan Moscow "
     "Washington Alaska negotiations security guarantees"
-).split()
+)
+WORDS = tuple(_WORDS.split())
 
 
 def write_config(folder: Path) -> Path:
