@@ -25,7 +25,13 @@ from urllib.parse import urlsplit
 if TYPE_CHECKING:
     import structlog
 
-__all__ = ["clean_untrusted", "configure_logging", "get_logger", "redact_url"]
+__all__ = [
+    "clean_untrusted",
+    "configure_logging",
+    "get_logger",
+    "logging_settings",
+    "redact_url",
+]
 
 REDACTED = "***"
 
@@ -274,6 +280,9 @@ def _formatter(console: bool, colors: bool) -> logging.Formatter:
     )
 
 
+_SETTINGS: list[tuple[str, str]] = []
+"""(fmt, level) of the last :func:`configure_logging`."""
+
 _UNAPPLIED: list[tuple[bool, bool]] = []
 """(console, colors) of the last :func:`configure_logging`, while not yet given to
 structlog (empty once given)."""
@@ -312,6 +321,7 @@ def configure_logging(
     if fmt not in ("auto", "json", "console"):
         raise ValueError(f"unknown log format {fmt!r} (use auto, json or console)")
     out = stream if stream is not None else sys.stderr
+    _SETTINGS[:] = [(fmt, level)]
     terminal = _is_terminal(out)
     use_console = fmt == "console" or (fmt == "auto" and terminal)
     if "structlog" in sys.modules:
@@ -342,6 +352,12 @@ def configure_logging(
     else:
         migration.addFilter(_MIGRATIONS_RUN)
     logging.captureWarnings(True)
+
+
+def logging_settings() -> tuple[str, str]:
+    """``fmt`` and ``level`` of the last :func:`configure_logging` (its defaults before
+    one): for a child process that logs to the same stream as this one."""
+    return _SETTINGS[-1] if _SETTINGS else ("auto", "info")
 
 
 def get_logger(name: str | None = None, **bind: object) -> structlog.stdlib.BoundLogger:

@@ -112,6 +112,7 @@ SURFACES = {
         "sync_feeds",
         "undelivered",
         "upgrade",
+        "upgrade_apart",
     ],
     "monitor.topics": ["TopicSet", "check_topic", "compile_topics"],
 }

@@ -28,7 +28,13 @@ if TYPE_CHECKING:
         sent_in_window,
     )
     from monitor.storage.clock import shift_schedule
-    from monitor.storage.database import create_database_engine, open_database, ping, redacted
+    from monitor.storage.database import (
+        create_database_engine,
+        open_database,
+        ping,
+        redacted,
+        upgrade_apart,
+    )
     from monitor.storage.feeds import (
         FeedStatus,
         claim_feeds,
@@ -88,6 +94,7 @@ _HOMES = {
     "open_database": "database",
     "ping": "database",
     "redacted": "database",
+    "upgrade_apart": "database",
     "FeedStatus": "feeds",
     "claim_feeds": "feeds",
     "count_failing_feeds": "feeds",
@@ -186,6 +193,7 @@ __all__ = [
     "sync_feeds",
     "undelivered",
     "upgrade",
+    "upgrade_apart",
 ]
 
 
