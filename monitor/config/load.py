@@ -163,7 +163,7 @@ class _Loader:
     def load(self, text: str) -> Config:
         loader = yaml.SafeLoader(text)
         try:
-            root = loader.get_single_node()
+            root = _compose(text, loader)
             if root is None:
                 self.problem(1, "the file is empty: expected a mapping with feeds:, topics: …")
                 raise self.fail()
@@ -482,6 +482,24 @@ class _Loader:
             if salvaged.affected(original) or any(at[: len(r)] == r for r in self.reported):
                 continue  # the hole a refused value left, or a value reported already
             self.problem(self.line_of(at), f"{where(at)}: {message}")
+
+
+def _compose(text: str, loader: yaml.SafeLoader) -> yaml.Node | None:
+    """The node tree of ``text``: parsed by libyaml when PyYAML has it (a tenth of the
+    pure-Python parser's time, ~40 ms of every command's start), else by ``loader``.
+    A file libyaml refuses is parsed again by ``loader``, whose messages and marks are
+    the ones reported."""
+    fast = getattr(yaml, "CSafeLoader", None)
+    if fast is not None:
+        parser = fast(text)
+        try:
+            node: yaml.Node | None = parser.get_single_node()
+            return node
+        except yaml.YAMLError:
+            pass
+        finally:
+            parser.dispose()
+    return loader.get_single_node()
 
 
 def _entries(value: Any) -> Iterator[tuple[int, dict[Any, Any]]]:
