@@ -49,7 +49,7 @@ def check(config_path: Path) -> None:
     """Validate the configuration: a summary, or every problem as FILE:LINE: message."""
     from monitor.config import summarize_config
 
-    config = read_config(config_path, delivers=False, warn=True)
+    config = read_config(config_path, delivers=False, warn=True, channels=True)
     click.echo(summarize_config(config, config_path))
 
 

@@ -20,6 +20,7 @@ from monitor.cli_common import (
     common_options,
     fail,
     open_engine,
+    open_reader,
     parse_since,
     read_config,
     utf8_stdout,
@@ -66,7 +67,7 @@ def alerts(
         click.echo(f"note: {config_path} has no topic {topic!r}", err=True)
     if feed is not None and feed not in {f.name for f in config.feeds}:
         click.echo(f"note: {config_path} has no feed {feed!r}", err=True)
-    engine = open_engine(config)
+    engine = open_reader(config)
     try:
         rows = storage.list_alerts(engine, topic=topic, feed=feed, since=since_at, limit=limit)
         muted = storage.muted_alerts(engine, [a.id for _, a in rows])
@@ -85,7 +86,7 @@ def alerts(
     except KeyboardInterrupt:
         pass
     finally:
-        engine.dispose()
+        engine.close()
 
 
 def _follow(

@@ -70,17 +70,20 @@ def fail(message: str, code: int = EXIT_FAILURE) -> None:
     sys.exit(code)
 
 
-def read_config(path: Path, *, delivers: bool = True, warn: bool = False) -> Config:
+def read_config(
+    path: Path, *, delivers: bool = True, warn: bool = False, channels: bool | None = None
+) -> Config:
     """The configuration, or every problem on stderr and exit 2.
 
     ``delivers=False`` for commands that send nothing: a delivery secret missing from
-    their environment leaves its channel out instead of refusing. ``warn`` prints what
-    works but is likely a mistake (`monitor check`).
+    their environment leaves its channel out instead of refusing, and the channels are
+    not built (unless ``channels``: `monitor check` builds them to check them). ``warn``
+    prints what works but is likely a mistake (`monitor check`).
     """
     from monitor.config import load_config_checked
 
     try:
-        config, warnings = load_config_checked(path, delivers=delivers)
+        config, warnings = load_config_checked(path, delivers=delivers, channels=channels)
     except ConfigError as exc:
         for problem in exc.problems:
             click.echo(str(problem), err=True)
@@ -94,6 +97,15 @@ def read_config(path: Path, *, delivers: bool = True, warn: bool = False) -> Con
 def open_engine(config: Config) -> Any:
     try:
         return storage.open_database(config.database)
+    except StorageError as exc:
+        fail(str(exc))
+
+
+def open_reader(config: Config) -> Any:
+    """The database for a command that only reads: without SQLAlchemy when it can be
+    (a current SQLite file); a :class:`~monitor.storage.Reader`, closed by the caller."""
+    try:
+        return storage.open_reader(config.database)
     except StorageError as exc:
         fail(str(exc))
 

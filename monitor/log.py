@@ -5,6 +5,9 @@ console renderer when it is (or as forced by ``fmt``). Every line, ours or a lib
 (APScheduler, SQLAlchemy, httpx, alembic …), passes the same processors: ISO UTC
 timestamp, level, logger name, secret redaction and cleaning of untrusted strings.
 
+structlog (which imports rich and asyncio: ~80 ms) is imported on first use, when a
+line is written or a logger is asked for: a command that logs nothing never loads it.
+
 This module does not decide *what* is logged (event names and keys are the callers'),
 and it does not open files or rotate logs: it writes to one stream, stderr by default.
 """
@@ -16,12 +19,19 @@ import re
 import sys
 import unicodedata
 from collections.abc import Mapping, MutableMapping
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import urlsplit
 
-import structlog
+if TYPE_CHECKING:
+    import structlog
 
-__all__ = ["clean_untrusted", "configure_logging", "get_logger", "redact_url"]
+__all__ = [
+    "clean_untrusted",
+    "configure_logging",
+    "get_logger",
+    "logging_settings",
+    "redact_url",
+]
 
 REDACTED = "***"
 
@@ -201,6 +211,8 @@ _LEAD_KEYS = ("timestamp", "level", "event", "logger")
 def _context_first(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> Any:
     """Processor: context bound with ``bound_contextvars`` (``feed=``) goes first, as
     ``log.bind`` puts it, so a line reads the same whichever way the context came."""
+    import structlog
+
     context = structlog.contextvars.get_contextvars()
     if not context:
         return event_dict
@@ -222,7 +234,76 @@ def _is_terminal(stream: TextIO) -> bool:
 
 
 class _MonitorHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """Our root handler, recognisable so that reconfiguring replaces it."""
+    """Our root handler, recognisable so that reconfiguring replaces it. Its formatter
+    (structlog's) is made when it first formats a line."""
+
+    def __init__(self, stream: TextIO, *, console: bool, colors: bool) -> None:
+        super().__init__(stream)
+        self.console = console
+        self.colors = colors
+
+    def format(self, record: logging.LogRecord) -> str:
+        if self.formatter is None:
+            if _UNAPPLIED:
+                _configure_structlog(*_UNAPPLIED[-1])
+            self.setFormatter(_formatter(self.console, self.colors))
+        return super().format(record)
+
+
+def _shared_processors() -> list[Any]:
+    import structlog
+
+    return [
+        _context_first,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.stdlib.PositionalArgumentsFormatter(),
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _scrub_event,
+    ]
+
+
+def _formatter(console: bool, colors: bool) -> logging.Formatter:
+    import structlog
+
+    final: list[Any] = [structlog.stdlib.ProcessorFormatter.remove_processors_meta]
+    if console:
+        final.append(structlog.dev.ConsoleRenderer(colors=colors))
+    else:
+        final += [
+            structlog.processors.format_exc_info,
+            _lead_keys,
+            structlog.processors.JSONRenderer(),
+        ]
+    return structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=_shared_processors(), processors=final
+    )
+
+
+_SETTINGS: list[tuple[str, str]] = []
+"""(fmt, level) of the last :func:`configure_logging`."""
+
+_UNAPPLIED: list[tuple[bool, bool]] = []
+"""(console, colors) of the last :func:`configure_logging`, while not yet given to
+structlog (empty once given)."""
+
+
+def _configure_structlog(console: bool, colors: bool) -> None:
+    _UNAPPLIED.clear()
+    import structlog
+
+    structlog.configure(
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *_shared_processors(),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        # Loggers are created at import time, before the CLI knows the format and
+        # level; not caching lets every later configure_logging() reach them.
+        cache_logger_on_first_use=False,
+    )
 
 
 def configure_logging(
@@ -240,44 +321,15 @@ def configure_logging(
     if fmt not in ("auto", "json", "console"):
         raise ValueError(f"unknown log format {fmt!r} (use auto, json or console)")
     out = stream if stream is not None else sys.stderr
+    _SETTINGS[:] = [(fmt, level)]
     terminal = _is_terminal(out)
     use_console = fmt == "console" or (fmt == "auto" and terminal)
+    if "structlog" in sys.modules:
+        _configure_structlog(use_console, terminal)
+    else:  # given to structlog by the first get_logger() or the first line written
+        _UNAPPLIED[:] = [(use_console, terminal)]
 
-    shared: list[Any] = [
-        _context_first,
-        structlog.stdlib.add_log_level,
-        structlog.stdlib.add_logger_name,
-        structlog.stdlib.PositionalArgumentsFormatter(),
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
-        _scrub_event,
-    ]
-    final: list[Any] = [structlog.stdlib.ProcessorFormatter.remove_processors_meta]
-    if use_console:
-        final.append(structlog.dev.ConsoleRenderer(colors=terminal))
-    else:
-        final += [
-            structlog.processors.format_exc_info,
-            _lead_keys,
-            structlog.processors.JSONRenderer(),
-        ]
-
-    structlog.configure(
-        processors=[
-            structlog.stdlib.filter_by_level,
-            *shared,
-            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
-        ],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
-        # Loggers are created at import time, before the CLI knows the format and
-        # level; not caching lets every later configure_logging() reach them.
-        cache_logger_on_first_use=False,
-    )
-
-    handler = _MonitorHandler(out)
-    handler.setFormatter(
-        structlog.stdlib.ProcessorFormatter(foreign_pre_chain=shared, processors=final)
-    )
+    handler = _MonitorHandler(out, console=use_console, colors=terminal)
     root = logging.getLogger()
     for old in [h for h in root.handlers if isinstance(h, _MonitorHandler)]:
         root.removeHandler(old)
@@ -302,6 +354,12 @@ def configure_logging(
     logging.captureWarnings(True)
 
 
+def logging_settings() -> tuple[str, str]:
+    """``fmt`` and ``level`` of the last :func:`configure_logging` (its defaults before
+    one): for a child process that logs to the same stream as this one."""
+    return _SETTINGS[-1] if _SETTINGS else ("auto", "info")
+
+
 def get_logger(name: str | None = None, **bind: object) -> structlog.stdlib.BoundLogger:
     """A structlog logger (named like a stdlib logger) with ``bind`` as its context.
 
@@ -309,6 +367,10 @@ def get_logger(name: str | None = None, **bind: object) -> structlog.stdlib.Boun
     """
     if name is None:
         name = str(sys._getframe(1).f_globals.get("__name__", "monitor"))
+    import structlog
+
+    if _UNAPPLIED:
+        _configure_structlog(*_UNAPPLIED[-1])
     # Context passed as initial values keeps the logger lazy: one created at import
     # time still follows a later configure_logging().
     logger: structlog.stdlib.BoundLogger = structlog.stdlib.get_logger(name, **bind)

@@ -16,7 +16,14 @@ from pathlib import Path
 import click
 
 from monitor import storage
-from monitor.cli_common import EXIT_USAGE, common_options, fail, open_engine, read_config
+from monitor.cli_common import (
+    EXIT_USAGE,
+    common_options,
+    fail,
+    open_engine,
+    open_reader,
+    read_config,
+)
 from monitor.errors import StorageError
 from monitor.types import format_time
 
@@ -105,14 +112,14 @@ def unmute(config_path: Path, targets: tuple[str, ...]) -> None:
 def mutes(config_path: Path, as_json: bool) -> None:
     """The mutes in force, soonest to end first."""
     config = read_config(config_path, delivers=False)
-    engine = open_engine(config)
+    reader = open_reader(config)
     now = datetime.now(UTC)
     try:
-        found = storage.active_mutes(engine, now)
+        found = storage.active_mutes(reader, now)
     except StorageError as exc:
         fail(str(exc))
     finally:
-        engine.dispose()
+        reader.close()
     for m in found:
         if as_json:
             record = {

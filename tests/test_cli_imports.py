@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from monitor.storage.migrate import _alembic_head, head_revision
+from monitor.storage.revision import alembic_head, head_revision
 from tests.conftest import REPO
 
 HEAVY = (
@@ -77,13 +77,30 @@ def test_help_imports_none_of_the_heavy_stacks():
     assert heavy(imported("alerts", "--help")) == []
 
 
-def test_alerts_of_a_current_database_need_neither_alembic_nor_the_engine(
-    tmp_path, write_config, cli
-):
+def test_alerts_of_a_current_database_read_it_without_sqlalchemy(tmp_path, write_config, cli):
+    """A current SQLite file is read with the standard library's sqlite3: SQLAlchemy
+    (its engine and ORM, ~250 ms of CPU), alembic and the table models stay unloaded,
+    and so does structlog (nothing is logged)."""
     config = write_config(feeds=[{"name": "a", "url": "http://127.0.0.1:9/a.xml"}])
     assert cli("db", "upgrade", "-c", str(config)).exit_code == 0  # migrated once
+    for command in (["alerts", "--limit", "1"], ["alerts", "--json"], ["mutes"]):
+        found = heavy(imported(*command, "-c", str(config), cwd=tmp_path))
+        # what it does need, to read the file
+        assert found == ["pydantic", "yaml"], (command, found)
+
+
+def test_alerts_of_a_postgresql_database_need_neither_alembic_nor_the_engine_parts(
+    tmp_path, write_config, cli
+):
+    """Only SQLite has the path without SQLAlchemy; elsewhere (here a SQLite URL with a
+    query, which the plain path leaves alone) the engine reads, still without alembic,
+    the ORM or the rest."""
+    config = write_config(
+        feeds=[{"name": "a", "url": "http://127.0.0.1:9/a.xml"}],
+        database=f"sqlite:///{tmp_path / 'q.db'}?timeout=20",
+    )
+    assert cli("db", "upgrade", "-c", str(config)).exit_code == 0
     found = heavy(imported("alerts", "--limit", "1", "-c", str(config), cwd=tmp_path))
-    # what it does need, to read the file and the database
     assert {"pydantic", "yaml", "sqlalchemy"} <= set(found)
     unwanted = {
         "alembic",
@@ -116,4 +133,19 @@ def test_alerts_still_migrate_a_new_database(tmp_path, write_config):
 
 def test_the_cheap_head_is_alembics_head():
     head_revision.cache_clear()
-    assert head_revision() == _alembic_head()
+    assert head_revision() == alembic_head()
+
+
+def test_read_commands_build_no_channels(tmp_path, write_config, cli):
+    """Channels are built to deliver (and by `monitor check`): listing alerts of a
+    monitor that notifies a webhook and an Apprise service loads neither httpx, nor
+    Apprise, nor Jinja2."""
+    config = write_config(
+        feeds=[{"name": "a", "url": "http://127.0.0.1:9/a.xml"}],
+        notify=[{"webhook": "http://127.0.0.1:9/hook"}, {"apprise": "json://127.0.0.1:9/x"}],
+    )
+    assert cli("db", "upgrade", "-c", str(config)).exit_code == 0
+    for command in (["alerts", "--limit", "1"], ["mutes"]):
+        found = imported(*command, "-c", str(config), cwd=tmp_path)
+        assert {"apprise", "httpx", "jinja2"}.isdisjoint(found), (command, sorted(found))
+    assert "apprise" in imported("check", "-c", str(config), cwd=tmp_path)

@@ -60,6 +60,7 @@ SURFACES = {
         "BatchTask",
         "FeedStatus",
         "Mute",
+        "Reader",
         "StoredArticle",
         "active_mutes",
         "add_mute",
@@ -92,6 +93,7 @@ SURFACES = {
         "mute_deliveries",
         "muted_alerts",
         "open_database",
+        "open_reader",
         "outbox_backlog",
         "outbox_counts",
         "ping",
@@ -111,6 +113,7 @@ SURFACES = {
         "sync_feeds",
         "undelivered",
         "upgrade",
+        "upgrade_apart",
     ],
     "monitor.topics": ["TopicSet", "check_topic", "compile_topics"],
 }

@@ -326,3 +326,31 @@ def test_json_on_stderr_of_a_real_process() -> None:
     assert lines[0]["feed"] == "tass-en"
     assert lines[0]["password"] == "***"
     assert "hunter2" not in done.stderr
+
+
+def test_a_process_that_logs_nothing_loads_no_structlog_and_one_that_does_gets_its_lines() -> None:
+    """structlog (and rich, asyncio) load with the first line or logger: a command that
+    logs nothing does not pay for them, and a library's first line is still formatted."""
+    script = textwrap.dedent("""\
+        import logging, sys
+        from monitor.log import configure_logging
+
+        configure_logging(level="warning")
+        logging.getLogger("sqlalchemy.engine").info("not shown at warning")
+        print("structlog" in sys.modules)
+        logging.getLogger("alembic").warning("Running upgrade url=postgresql://u:pw@h/db")
+        print("structlog" in sys.modules)
+        """)
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        timeout=60,
+        check=True,
+    )
+    assert done.stdout.split() == ["False", "True"]
+    [line] = [json.loads(text) for text in done.stderr.splitlines()]
+    assert line["logger"] == "alembic"
+    assert line["level"] == "warning"
+    assert "pw" not in line["event"]

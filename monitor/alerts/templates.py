@@ -23,14 +23,15 @@ rendering. Sending is the channels' job.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jinja2
-from jinja2.sandbox import SandboxedEnvironment
-
-from monitor.alerts.batch import Batch
 from monitor.log import get_logger
 from monitor.types import Alert, format_time
+
+if TYPE_CHECKING:
+    import jinja2
+
+    from monitor.alerts.batch import Batch
 
 log = get_logger("monitor.alerts.templates")
 
@@ -123,6 +124,10 @@ def load_renderer(path: str | None, *, html: bool, base: Path | None = None) -> 
         source = data.decode("utf-8")
     except UnicodeDecodeError:
         raise TemplateError(f"{path}: the template is not UTF-8") from None
+    # Jinja2 is for operators' templates only: a monitor without one never loads it.
+    import jinja2
+    from jinja2.sandbox import SandboxedEnvironment
+
     env = SandboxedEnvironment(
         autoescape=html,
         undefined=jinja2.ChainableUndefined,

@@ -19,47 +19,14 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 from monitor.alerts.cadence import parse_digest, parse_rate
+from monitor.config.dburl import normalize_database_url
 from monitor.config.durations import Duration, parse_duration
 from monitor.errors import ConfigProblem
 from monitor.topics.spec import TopicConfig
 from monitor.topics.text import LANGUAGES
 from monitor.types import FeedSpec, OutletKind, Source
-
-# The drivers storage can open ("" is the backend's default); SQLAlchemy's default for
-# postgresql is psycopg2, which `monitor` does not install, so a bare postgresql://
-# is given the psycopg driver it ships with.
-_DRIVERS = {"sqlite": ("", "pysqlite"), "postgresql": ("", "psycopg")}
-_URL_FORMS = "sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/DB"
-
-
-def normalize_database_url(url: str) -> str:
-    """A database URL `monitor` can open, ``postgresql://`` given the psycopg driver.
-
-    Only parses: never connects. Raises ``ValueError`` whose message never repeats the
-    URL (it may carry a password).
-    """
-    try:
-        parsed = make_url(url)
-    except (ArgumentError, ValueError):
-        raise ValueError(f"not a database URL (write {_URL_FORMS})") from None
-    backend, _, driver = parsed.drivername.partition("+")
-    if backend == "postgres":
-        raise ValueError(f"unsupported database scheme 'postgres://' (write {_URL_FORMS})")
-    if backend not in _DRIVERS:
-        raise ValueError(
-            f"unsupported database {backend[:40]!r} (monitor runs on sqlite or postgresql:"
-            f" write {_URL_FORMS})"
-        )
-    if driver not in _DRIVERS[backend]:
-        wanted = "sqlite:///PATH" if backend == "sqlite" else "postgresql+psycopg://…"
-        raise ValueError(f"unsupported {backend} driver {driver[:40]!r} (write {wanted})")
-    if backend == "postgresql" and not driver:
-        return "postgresql+psycopg" + url[len(parsed.drivername) :]
-    return url
 
 
 class _Strict(BaseModel):

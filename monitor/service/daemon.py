@@ -465,6 +465,8 @@ def start_app(
     waited = False
     while True:
         try:
+            if engine is None:
+                storage.upgrade_apart(config.database)
             app = build_app(config, engine=engine, metrics=metrics)
         except StorageError as exc:
             failure: StorageError = exc

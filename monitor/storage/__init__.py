@@ -2,7 +2,8 @@
 
 Public surface: open the database (:func:`open_database`, migrations on start), feed
 state and claims, saving one poll (:func:`save_feed_update`), the outbox, reading
-alerts, pruning. Rows leave as :mod:`monitor.types` values, never as ORM objects.
+alerts (with :func:`open_reader`, without SQLAlchemy), pruning. Rows leave as
+:mod:`monitor.types` values, never as ORM objects.
 
 Imported lazily: a name is loaded from its module on first use.
 """
@@ -27,7 +28,13 @@ if TYPE_CHECKING:
         sent_in_window,
     )
     from monitor.storage.clock import shift_schedule
-    from monitor.storage.database import create_database_engine, open_database, ping, redacted
+    from monitor.storage.database import (
+        create_database_engine,
+        open_database,
+        ping,
+        redacted,
+        upgrade_apart,
+    )
     from monitor.storage.feeds import (
         FeedStatus,
         claim_feeds,
@@ -41,14 +48,12 @@ if TYPE_CHECKING:
     )
     from monitor.storage.leases import release_dead_leases
     from monitor.storage.migrate import upgrade
+    from monitor.storage.muted import Mute, active_mutes, muted_alerts
     from monitor.storage.mutes import (
-        Mute,
-        active_mutes,
         add_mute,
         end_mutes,
         find_story,
         mute_deliveries,
-        muted_alerts,
     )
     from monitor.storage.outbox import (
         claim_deliveries,
@@ -65,6 +70,7 @@ if TYPE_CHECKING:
         undelivered,
     )
     from monitor.storage.prune import prune_articles
+    from monitor.storage.reader import Reader, open_reader
     from monitor.storage.replay import StoredArticle, apply_replay, iter_stored_articles
     from monitor.storage.story_alerts import (
         mark_channel_disabled,
@@ -89,6 +95,7 @@ _HOMES = {
     "open_database": "database",
     "ping": "database",
     "redacted": "database",
+    "upgrade_apart": "database",
     "FeedStatus": "feeds",
     "claim_feeds": "feeds",
     "count_failing_feeds": "feeds",
@@ -100,13 +107,15 @@ _HOMES = {
     "sync_feeds": "feeds",
     "release_dead_leases": "leases",
     "upgrade": "migrate",
-    "Mute": "mutes",
-    "active_mutes": "mutes",
+    "Mute": "muted",
+    "active_mutes": "muted",
     "add_mute": "mutes",
     "end_mutes": "mutes",
     "find_story": "mutes",
     "mute_deliveries": "mutes",
-    "muted_alerts": "mutes",
+    "muted_alerts": "muted",
+    "Reader": "reader",
+    "open_reader": "reader",
     "claim_deliveries": "outbox",
     "defer_deliveries": "outbox",
     "delivery_report": "outbox",
@@ -133,6 +142,7 @@ __all__ = [
     "BatchTask",
     "FeedStatus",
     "Mute",
+    "Reader",
     "StoredArticle",
     "active_mutes",
     "add_mute",
@@ -165,6 +175,7 @@ __all__ = [
     "mute_deliveries",
     "muted_alerts",
     "open_database",
+    "open_reader",
     "outbox_backlog",
     "outbox_counts",
     "ping",
@@ -184,6 +195,7 @@ __all__ = [
     "sync_feeds",
     "undelivered",
     "upgrade",
+    "upgrade_apart",
 ]
 
 

@@ -16,9 +16,20 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.engine import Connection
 
+from monitor.storage.alert_values import row_to_alert
 from monitor.storage.models import AlertRow, DeliveryRow
 from monitor.storage.upsert import insert_ignore
-from monitor.types import Alert, Evidence, OutletKind, Source, format_time
+from monitor.types import Alert, format_time
+
+__all__ = [
+    "LOG_CHANNEL",
+    "delivery_id",
+    "insert_alert",
+    "insert_deliveries",
+    "next_seq",
+    "outlets_json",
+    "row_to_alert",
+]
 
 LOG_CHANNEL = "log"
 
@@ -136,62 +147,3 @@ def insert_deliveries(
             for name in names
         ],
     )
-
-
-def row_to_alert(row: Any) -> Alert:
-    return Alert(
-        id=row.id,
-        kind=row.kind,
-        topic=row.topic,
-        topic_name=row.topic_name,
-        title=row.title,
-        url=row.url,
-        feed=row.feed,
-        feeds=tuple(row.feeds or ()),
-        published=row.published,
-        detected_at=row.detected_at,
-        summary=row.summary or "",
-        outlets=_outlets(getattr(row, "outlets", None)),
-        sources=_sources(getattr(row, "outlets", None)),
-        confirmed_by=tuple(str(o) for o in (getattr(row, "confirmed_by", None) or ())),
-        confirmed_at=getattr(row, "confirmed_at", None),
-        evidence=tuple(
-            Evidence(
-                term=str(e.get("term", "")),
-                field=str(e.get("field", "")),
-                offset=int(e.get("offset", 0) or 0),
-                snippet=str(e.get("snippet", "")),
-            )
-            for e in (row.evidence or [])
-        ),
-    )
-
-
-def _outlets(value: Any) -> tuple[tuple[str, datetime | None], ...]:
-    found: list[tuple[str, datetime | None]] = []
-    for item in value or ():
-        if not isinstance(item, dict) or not isinstance(item.get("feed"), str):
-            continue
-        at = item.get("at")
-        try:
-            when = datetime.fromisoformat(at.replace("Z", "+00:00")) if at else None
-        except (AttributeError, ValueError):
-            when = None
-        found.append((item["feed"], when))
-    return tuple(found)
-
-
-def _sources(value: Any) -> tuple[tuple[str, Source], ...]:
-    found: list[tuple[str, Source]] = []
-    for item in value or ():
-        if not isinstance(item, dict) or not isinstance(item.get("outlet"), str):
-            continue
-        kind = item.get("kind")
-        country = item.get("country")
-        source = Source(
-            outlet=item["outlet"],
-            kind=OutletKind(str(kind)) if kind in OutletKind._value2member_map_ else None,
-            country=country if isinstance(country, str) else None,
-        )
-        found.append((str(item.get("feed")), source))
-    return tuple(found)

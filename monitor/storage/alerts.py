@@ -1,22 +1,39 @@
-"""Reading stored alerts for `monitor alerts` (filters, --follow)."""
+"""Reading stored alerts for `monitor alerts` (filters, --follow), the console's feed of
+alerts and the daemon's start.
+
+Plain SQL on a :class:`~monitor.storage.reader.Reader` (or an Engine's connection), so
+`monitor alerts` reads without importing SQLAlchemy; the columns are those of
+``AlertRow`` in :mod:`monitor.storage.models`.
+"""
 
 from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from sqlalchemy import String, cast, or_, select
-from sqlalchemy.engine import Engine
-
-from monitor.storage.alert_rows import row_to_alert
-from monitor.storage.database import translates_errors
-from monitor.storage.models import AlertRow
+from monitor.storage.alert_values import row_to_alert
+from monitor.storage.reader import Reader, reading
 from monitor.types import Alert
 
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
-@translates_errors
+_COLUMNS = (
+    "id, seq, kind, topic, topic_name, title, summary, url, feed, feeds, published, "
+    "detected_at, evidence, outlets, confirmed_by, confirmed_at"
+)
+_TIMES = ("published", "detected_at", "confirmed_at")
+_JSONS = ("feeds", "evidence", "outlets", "confirmed_by")
+
+
+def _like_escaped(text: str) -> str:
+    """``text`` for ``LIKE … ESCAPE '/'``, as SQLAlchemy's ``contains(autoescape=True)``."""
+    return text.replace("/", "//").replace("%", "/%").replace("_", "/_")
+
+
 def list_alerts(
-    engine: Engine,
+    source: Reader | Engine,
     *,
     topic: str | None = None,
     feed: str | None = None,
@@ -30,27 +47,29 @@ def list_alerts(
     alert or reported the story after another feed did (the alert's ``feeds``).
     """
     # A story held for confirmation is not an alert (yet): it is listed once released.
-    query = select(AlertRow.__table__).where(AlertRow.state.is_(None))
+    where = ["state IS NULL"]
+    params: dict[str, object] = {}
     if topic is not None:
-        query = query.where(AlertRow.topic == topic)
+        where.append("topic = :topic")
+        params["topic"] = topic
     if feed is not None:
         # The feed list is JSON (one portable column on SQLite and PostgreSQL): the text
         # search narrows the rows, the exact test on the decoded list decides.
-        query = query.where(
-            or_(
-                AlertRow.feed == feed,
-                cast(AlertRow.feeds, String).contains(json.dumps(feed), autoescape=True),
-            )
-        )
+        where.append("(feed = :feed OR CAST(feeds AS VARCHAR) LIKE :feed_like ESCAPE '/')")
+        params["feed"] = feed
+        params["feed_like"] = "%" + _like_escaped(json.dumps(feed)) + "%"
     if since is not None:
-        query = query.where(AlertRow.detected_at >= since)
+        where.append("detected_at >= :since")
+        params["since"] = since
     if after_seq is not None:
-        query = query.where(AlertRow.seq > after_seq)
-    query = query.order_by(AlertRow.seq.desc(), AlertRow.id.desc())
+        where.append("seq > :after_seq")
+        params["after_seq"] = after_seq
+    sql = f"SELECT {_COLUMNS} FROM alerts WHERE {' AND '.join(where)} ORDER BY seq DESC, id DESC"
     if limit is not None and feed is None:
-        query = query.limit(limit)
-    with engine.connect() as conn:
-        rows = conn.execute(query).all()
+        sql += " LIMIT :limit"
+        params["limit"] = limit
+    with reading(source) as reader:
+        rows = reader.rows(sql, params, times=_TIMES, jsons=_JSONS)
     alerts = [(int(r.seq), row_to_alert(r)) for r in reversed(rows)]
     if feed is not None:
         alerts = [(seq, a) for seq, a in alerts if a.feed == feed or feed in a.feeds]
@@ -59,17 +78,14 @@ def list_alerts(
     return alerts
 
 
-@translates_errors
-def last_sight_topic(engine: Engine) -> str | None:
+def last_sight_topic(source: Reader | Engine) -> str | None:
     """The topic of the newest ``monitor:blind`` or ``monitor:sighted`` alert (None when
     the monitor never was blind): a daemon starting during an outage it already
     alerted goes on from there instead of alerting it again or never saying "sighted"."""
-    query = (
-        select(AlertRow.topic)
-        .where(AlertRow.topic.in_(("monitor:blind", "monitor:sighted")))
-        .order_by(AlertRow.seq.desc())
-        .limit(1)
+    sql = (
+        "SELECT topic FROM alerts WHERE topic IN ('monitor:blind', 'monitor:sighted') "
+        "ORDER BY seq DESC LIMIT 1"
     )
-    with engine.connect() as conn:
-        topic = conn.execute(query).scalar()
-    return str(topic) if topic is not None else None
+    with reading(source) as reader:
+        rows = reader.rows(sql)
+    return str(rows[0].topic) if rows else None

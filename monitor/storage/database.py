@@ -9,6 +9,10 @@ any table: that is the repository modules' job.
 from __future__ import annotations
 
 import functools
+import json
+import os
+import subprocess
+import sys
 import threading
 import weakref
 from collections.abc import Callable, Iterator
@@ -22,7 +26,7 @@ from sqlalchemy.exc import ArgumentError, DataError, DBAPIError, IntegrityError,
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from monitor.errors import DataRefusedError, StorageError
-from monitor.storage.migrate import upgrade
+from monitor.storage.migrate import current_revision, head_revision, upgrade
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -85,6 +89,52 @@ def open_database(url: str, *, migrate: bool = True) -> Engine:
         engine.dispose()
         raise StorageError(f"database {redacted(url)} unavailable: {_short(exc)}") from exc
     return engine
+
+
+def upgrade_apart(url: str) -> None:
+    """Bring the schema up in a child process, if it is not current: a daemon that
+    migrates itself keeps Alembic and the migration scripts (~13 MiB) in memory for as
+    long as it runs. The child logs to this process's stderr; its failure is a
+    :class:`StorageError` with its message. A current schema costs one query."""
+    engine = create_database_engine(url)
+    try:
+        if current_revision(engine) == head_revision():
+            return
+    except SQLAlchemyError as exc:
+        raise StorageError(f"database {redacted(url)} unavailable: {_short(exc)}") from exc
+    finally:
+        engine.dispose()
+    from monitor.log import logging_settings
+
+    fmt, level = logging_settings()
+    env = dict(os.environ)
+    # The child must import the same code as this process, wherever it came from.
+    env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+    # The URL (it may hold a password) goes on stdin, never on a command line.
+    done = subprocess.run(
+        [sys.executable, "-c", "from monitor.storage.database import _upgrade_child as u; u()"],
+        input=json.dumps({"url": url, "fmt": fmt, "level": level}),
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+        check=False,
+    )
+    if done.returncode != 0:
+        lines = done.stdout.strip().splitlines()
+        raise StorageError(lines[-1] if lines else f"migrating {redacted(url)} failed")
+
+
+def _upgrade_child() -> None:
+    """:func:`upgrade_apart`'s child: migrate, print a failure on stdout, exit 1."""
+    from monitor.log import configure_logging
+
+    given = json.loads(sys.stdin.read())
+    configure_logging(fmt=given["fmt"], level=given["level"])
+    try:
+        open_database(given["url"]).dispose()
+    except StorageError as exc:
+        print(str(exc), flush=True)
+        sys.exit(1)
 
 
 def translates_errors(func: Callable[P, R]) -> Callable[P, R]:

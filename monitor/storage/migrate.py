@@ -18,58 +18,14 @@ revision from ``alembic_version`` with plain SQL; Alembic is imported only to mi
 
 from __future__ import annotations
 
-import functools
-import re
-from pathlib import Path
-from typing import TYPE_CHECKING
-
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.errors import StorageError
+from monitor.storage.revision import alembic_config, head_revision
 
-if TYPE_CHECKING:
-    from alembic.config import Config as AlembicConfig
-
-_SCRIPTS = Path(__file__).with_name("migrations")
-_REVISION_LINE = re.compile(r"^(revision|down_revision)\s*(?::[^=]*)?=\s*(.+?)\s*$", re.M)
-
-
-def alembic_config() -> AlembicConfig:
-    from alembic.config import Config as AlembicConfig
-
-    cfg = AlembicConfig()
-    cfg.set_main_option("script_location", str(_SCRIPTS))
-    return cfg
-
-
-@functools.cache
-def head_revision() -> str | None:
-    """The newest revision, from the revision files themselves: the one revision no
-    other names as its ``down_revision``. Falls back to Alembic's script machinery
-    when a file says something this reading does not understand (a merge, branches)."""
-    revisions: set[str] = set()
-    parents: set[str] = set()
-    for path in sorted((_SCRIPTS / "versions").glob("*.py")):
-        text_ = path.read_text("utf-8")
-        found: dict[str, str] = {m[1]: m[2] for m in _REVISION_LINE.finditer(text_)}
-        revision, down = found.get("revision", ""), found.get("down_revision", "")
-        if not re.fullmatch(r"[\"'][\w-]+[\"']", revision) or not re.fullmatch(
-            r"None|[\"'][\w-]+[\"']", down
-        ):
-            return _alembic_head()
-        revisions.add(revision[1:-1])
-        if down != "None":
-            parents.add(down[1:-1])
-    heads = revisions - parents
-    return heads.pop() if len(heads) == 1 else _alembic_head()
-
-
-def _alembic_head() -> str | None:
-    from alembic.script import ScriptDirectory
-
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+__all__ = ["alembic_config", "current_revision", "head_revision", "schema_revision", "upgrade"]
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -4,13 +4,13 @@ Mutes live in the database so every worker agrees; they end by themselves at
 ``until`` (or when `monitor unmute` ends them early). A delivery of a muted alert is
 marked ``muted`` instead of being sent: the alert stays stored and listed. Which
 alerts a mute covers is decided here in SQL (topic id, or the story key of the alert
-the operator named); the commands' wording is the CLI's.
+the operator named); the commands' wording is the CLI's. Reading the mutes in force,
+and which alerts they held, is :mod:`monitor.storage.muted`'s (no SQLAlchemy).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, insert, or_, select, update
@@ -19,18 +19,17 @@ from sqlalchemy.engine import Engine
 from monitor.storage.alert_rows import LOG_CHANNEL
 from monitor.storage.database import translates_errors, write_transaction
 from monitor.storage.models import AlertRow, DeliveryRow, MuteRow
+from monitor.storage.muted import Mute, active_mutes, muted_alerts
 
-
-@dataclass(frozen=True, slots=True)
-class Mute:
-    id: int
-    kind: str
-    """topic or story."""
-    target: str
-    label: str
-    reason: str
-    created_at: datetime
-    until: datetime
+__all__ = [
+    "Mute",
+    "active_mutes",
+    "add_mute",
+    "end_mutes",
+    "find_story",
+    "mute_deliveries",
+    "muted_alerts",
+]
 
 
 def _active(now: datetime) -> list[object]:
@@ -100,26 +99,6 @@ def end_mutes(engine: Engine, targets: Sequence[str], now: datetime) -> int:
 
 
 @translates_errors
-def active_mutes(engine: Engine, now: datetime) -> list[Mute]:
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(MuteRow.__table__).where(*_active(now)).order_by(MuteRow.until)  # type: ignore[arg-type]
-        ).all()
-    return [
-        Mute(
-            id=r.id,
-            kind=r.kind,
-            target=r.target,
-            label=r.label,
-            reason=r.reason,
-            created_at=r.created_at,
-            until=r.until,
-        )
-        for r in rows
-    ]
-
-
-@translates_errors
 def mute_deliveries(engine: Engine, now: datetime) -> int:
     """Mark the pending, unbatched deliveries of muted alerts ``muted`` (never sent);
     the alert log still records them. Returns how many."""
@@ -147,19 +126,4 @@ def mute_deliveries(engine: Engine, now: datetime) -> int:
                 )
                 .values(status="muted", last_error="muted")
             ).rowcount
-        )
-
-
-@translates_errors
-def muted_alerts(engine: Engine, alert_ids: Sequence[str]) -> set[str]:
-    """Which of these alerts had a message held by a mute."""
-    if not alert_ids:
-        return set()
-    with engine.connect() as conn:
-        return set(
-            conn.execute(
-                select(DeliveryRow.alert_id)
-                .where(DeliveryRow.alert_id.in_(list(alert_ids)), DeliveryRow.status == "muted")
-                .distinct()
-            ).scalars()
         )

@@ -1,0 +1,215 @@
+"""The daemon's memory over a long run: a real `monitor run`, sampled from outside.
+
+Starts a feed server on 127.0.0.1 (its own process: FEEDS feeds, one in CHANGE of them
+carrying a new item each second, the others answering 304 to their ETag), then
+`monitor run` (a real subprocess, a SQLite file, every feed at a 1-second interval, so
+the daemon ticks every second; the console and /metrics on loopback, as shipped) and
+samples the resident memory of the polling process, and of its parser workers apart,
+until the daemon has finished TICKS ticks (``monitor_ticks_total`` on /metrics).
+Prints start (after the first tick), idle (the median of the last tenth, sampled
+between ticks), peak, and the slope over the second half in MiB per 100 ticks, beside
+floors: a bare Python process, and one importing what the daemon imports. Run from the
+repository root:
+
+    PYTHONPATH=. .venv/bin/python tests/benchmarks/bench_daemon_memory.py [--ticks 500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+DAEMON_IMPORTS = (
+    "import monitor.service.daemon, monitor.service.app, monitor.pipeline, monitor.web,"
+    " monitor.parsing.pool, monitor.storage.articles, sqlalchemy.orm, feedparser, httpx"
+)
+
+
+def _serve(feeds: int, change: int, port_out: multiprocessing.Queue[int]) -> None:
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            index = int(self.path.strip("/").removesuffix(".xml"))
+            with lock:
+                # One feed in `change` has a new version every second; the rest never.
+                version = int(time.time()) if index % change == 0 else 0
+            etag = f'"{index}-{version}"'
+            if self.headers.get("If-None-Match") == etag:
+                self.send_response(304)
+                self.send_header("ETag", etag)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            items = "".join(
+                f"<item><title>Story {index}-{n} about the council budget and talks</title>"
+                f"<link>https://news.example.org/{index}/{n}</link><guid>g-{index}-{n}</guid>"
+                f"<description>Text of story {n} of feed {index}, a few words long.</description>"
+                f"<pubDate>{formatdate(1_700_000_000 + n, usegmt=True)}</pubDate></item>"
+                for n in range(version, version - 20, -1)
+            )
+            body = (
+                '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+                f"<title>Feed {index}</title><link>https://news.example.org/</link>"
+                f"<description>d</description>{items}</channel></rss>"
+            ).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/rss+xml")
+            self.send_header("ETag", etag)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    port_out.put(int(server.server_address[1]))
+    server.serve_forever()
+
+
+def rss_mib(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def ticks(metrics_url: str) -> int:
+    try:
+        text = urllib.request.urlopen(metrics_url, timeout=5).read().decode()
+    except OSError:
+        return 0
+    found = re.search(r"^monitor_ticks_total (\S+)$", text, re.M)
+    return int(float(found.group(1))) if found else 0
+
+
+def floor_mib(code: str, tree: Path = REPO) -> float:
+    """Peak RSS of a Python process running ``code`` (the same interpreter and path)."""
+    out = subprocess.run(
+        ["/usr/bin/time", "-f", "%M", sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(tree)},
+        check=True,
+    )
+    return int(out.stderr.split()[-1]) / 1024
+
+
+def slope(samples: list[tuple[int, float]]) -> float:
+    """Least-squares MiB per 100 ticks."""
+    if len(samples) < 2:
+        return 0.0
+    xs, ys = [t for t, _ in samples], [m for _, m in samples]
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    den = sum((x - mx) ** 2 for x in xs)
+    return 100 * sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / den if den else 0.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ticks", type=int, default=500)
+    parser.add_argument("--feeds", type=int, default=100)
+    parser.add_argument("--change", type=int, default=5, help="one feed in N changes")
+    parser.add_argument("--port", type=int, default=19464, help="the daemon's /metrics")
+    parser.add_argument("--tree", type=Path, default=REPO, help="the code the daemon runs")
+    args = parser.parse_args()
+    tree = args.tree.resolve()
+    ctx = multiprocessing.get_context("fork")
+    port_out: multiprocessing.Queue[int] = ctx.Queue()
+    server = ctx.Process(target=_serve, args=(args.feeds, args.change, port_out), daemon=True)
+    server.start()
+    base = f"http://127.0.0.1:{port_out.get(timeout=30)}"
+    with tempfile.TemporaryDirectory(prefix="daemon-mem-") as tmp:
+        folder = Path(tmp)
+        doc = yaml.safe_load((REPO / "config" / "monitor.yaml").read_text("utf-8"))
+        doc.update(
+            database=f"sqlite:///{folder / 'monitor.db'}",
+            alert_log=str(folder / "alerts.jsonl"),
+            http={"allow_private_networks": True, "listen": f"127.0.0.1:{args.port}"},
+            feeds=[
+                {"name": f"f{i}", "url": f"{base}/{i}.xml", "interval": "1s", "fulltext": "never"}
+                for i in range(args.feeds)
+            ],
+        )
+        config = folder / "monitor.yaml"
+        config.write_text(yaml.safe_dump(doc, sort_keys=False), "utf-8")
+        daemon = subprocess.Popen(
+            [sys.executable, "-m", "monitor", "run", "-c", str(config), "--log-level", "warning"],
+            cwd=folder,
+            env={**os.environ, "PYTHONPATH": str(tree)},
+            stdout=subprocess.DEVNULL,
+            stderr=(folder / "stderr.txt").open("wb"),
+        )
+        metrics = f"http://127.0.0.1:{args.port}/metrics"
+        polling: list[tuple[int, float]] = []
+        workers: list[tuple[int, float]] = []
+        started = time.monotonic()
+        try:
+            done = 0
+            while done < args.ticks:
+                if daemon.poll() is not None:
+                    raise SystemExit((folder / "stderr.txt").read_text()[-3000:])
+                time.sleep(0.5)
+                done = ticks(metrics)
+                if done >= 1:
+                    polling.append((done, rss_mib(daemon.pid)))
+                    kids = children(daemon.pid)
+                    if kids:
+                        workers.append((done, sum(rss_mib(k) for k in kids)))
+            took = time.monotonic() - started
+            worker_count = len(children(daemon.pid))
+        finally:
+            daemon.terminate()
+            daemon.wait(30)
+            server.terminate()
+    bare = floor_mib("pass")
+    imported = floor_mib(DAEMON_IMPORTS, tree)
+    print(
+        f"{args.ticks} ticks in {took:.0f} s, {args.feeds} feeds (1 in {args.change} "
+        f"changing every second), {worker_count} parser workers; code of {tree}"
+    )
+    print(f"{'process':22} {'start':>7} {'idle':>7} {'peak':>7} {'slope 2nd half':>18}")
+    for name, samples in (("polling process", polling), ("parser workers (sum)", workers)):
+        if not samples:
+            continue
+        tail = [m for t, m in samples if t >= args.ticks * 0.9]
+        half = [(t, m) for t, m in samples if t >= args.ticks / 2]
+        print(
+            f"{name:22} {samples[0][1]:7.1f} {statistics.median(tail):7.1f} "
+            f"{max(m for _, m in samples):7.1f} {slope(half):+11.2f} MiB/100 ticks"
+        )
+    print(f"{'floor: bare python':22} {bare:7.1f}")
+    print(f"{'floor: daemon imports':22} {imported:7.1f}")
+
+
+if __name__ == "__main__":
+    main()
