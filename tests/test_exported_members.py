@@ -52,7 +52,7 @@ SURFACES = {
         "PreparedFeed",
         "normalize_feed",
         "parse_bytes",
-        "prepare_feed",
+        "prepare_here",
     ],
     "monitor.service": ["App", "Deliverer", "alert_policy", "build_app", "run_daemon", "run_pass"],
     "monitor.storage": [

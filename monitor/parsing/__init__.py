@@ -1,8 +1,8 @@
 """Parsing: feed bytes → :class:`~monitor.types.Article` values, in worker processes.
 
 Public surface: :class:`ParserPool` (worker processes under a deadline, owned and shut
-down by the app), :func:`prepare_feed` (parse and normalize in one trip to a worker),
-:func:`parse_bytes` and :func:`normalize_feed` (the same, in this process). It does not
+down by the app), :func:`prepare_here` (parse and normalize: what a worker runs for a poll, see
+:mod:`monitor.sifting`), :func:`parse_bytes` and :func:`normalize_feed` (its two steps). It does not
 fetch, match or store. Imported lazily, so a command that parses nothing does not
 import feedparser.
 """
@@ -17,21 +17,21 @@ if TYPE_CHECKING:
     from monitor.parsing.feed import parse_bytes
     from monitor.parsing.normalize import normalize_feed
     from monitor.parsing.pool import ParserPool
-    from monitor.parsing.prepare import PreparedFeed, prepare_feed
+    from monitor.parsing.prepare import PreparedFeed, prepare_here
 
 _HOMES = {
     "ParserPool": "pool",
     "PreparedFeed": "prepare",
     "normalize_feed": "normalize",
     "parse_bytes": "feed",
-    "prepare_feed": "prepare",
+    "prepare_here": "prepare",
 }
 __all__ = [
     "ParserPool",
     "PreparedFeed",
     "normalize_feed",
     "parse_bytes",
-    "prepare_feed",
+    "prepare_here",
 ]
 
 

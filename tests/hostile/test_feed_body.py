@@ -20,7 +20,6 @@ from monitor.config.load import load_config
 from monitor.errors import ParseError
 from monitor.parsing.normalize import MAX_FEED_TEXT, normalize_feed
 from monitor.parsing.pool import ParserPool
-from monitor.parsing.prepare import prepare_feed
 from monitor.service.app import build_app
 from monitor.types import ParsedFeed, RawEntry
 from tests.support.feedgen import OTHER_EN, rss
@@ -136,7 +135,9 @@ def test_html_built_to_be_quadratic_parses_within_the_deadline(name: str, pool: 
 
     # Escaped once in the feed: the description is HTML that html-to-text must read.
     items = _item(1, escape("Trump meets Putin. " + QUADRATIC[name]))
-    prepared = prepare_feed(
+    from monitor.sifting import TopicSource, sift_feed
+
+    sifted = sift_feed(
         _doc("", items).replace(b"<!DOCTYPE rss []>", b""),
         url="http://127.0.0.1/",
         headers={},
@@ -144,10 +145,12 @@ def test_html_built_to_be_quadratic_parses_within_the_deadline(name: str, pool: 
         language="en",
         now=NOW,
         max_entries=500,
+        known={},
+        topics=TopicSource.of([]),
         deadline=20,  # html.parser needed minutes for these
         pool=pool,
     )
-    assert prepared.articles[0].summary.startswith("Trump meets Putin.")
+    assert sifted.fresh[0].item.article.summary.startswith("Trump meets Putin.")
 
 
 def hog(_content: bytes, **_: object) -> str:

@@ -1,4 +1,5 @@
-"""Parsing and normalizing in a parser worker: same articles, same errors, same deadline."""
+"""Parsing and normalizing in a parser worker (as a poll sifts a body there): same articles,
+same errors, same deadline."""
 
 from __future__ import annotations
 
@@ -12,11 +13,12 @@ from monitor.errors import ParseError
 from monitor.parsing.feed import parse_bytes
 from monitor.parsing.normalize import normalize_feed
 from monitor.parsing.pool import ParserPool
-from monitor.parsing.prepare import prepare_feed
+from monitor.sifting import TopicSource, sift_feed
 from tests.support.feedgen import OTHER_EN, SUMMIT_EN, rss
 
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 HEADERS = {"content-type": "application/rss+xml"}
+NO_TOPICS = TopicSource.of([])
 
 
 def slow(content: bytes, *, url: str, headers: Mapping[str, str], seconds: float) -> str:
@@ -35,7 +37,7 @@ def pool() -> Iterator[ParserPool]:
 def test_the_worker_returns_what_parsing_and_normalizing_here_gives(pool: ParserPool) -> None:
     body = rss([SUMMIT_EN, OTHER_EN], ttl=30, language="en")
 
-    prepared = prepare_feed(
+    sifted = sift_feed(
         body,
         url="http://127.0.0.1/f.xml",
         headers=HEADERS,
@@ -43,20 +45,23 @@ def test_the_worker_returns_what_parsing_and_normalizing_here_gives(pool: Parser
         language=None,
         now=NOW,
         max_entries=500,
+        known={},
+        topics=NO_TOPICS,
         deadline=30,
         pool=pool,
     )
 
     here = parse_bytes(body, url="http://127.0.0.1/f.xml", headers=HEADERS)
-    assert list(prepared.articles) == normalize_feed("wire", here, language=None, now=NOW)
-    assert [a.title for a in prepared.articles] == [SUMMIT_EN.title, OTHER_EN.title]
-    assert prepared.feed.ttl == here.ttl and prepared.feed.language == "en"
-    assert prepared.feed.entries == ()  # the articles travel back, not the raw entries
+    articles = [f.item.article for f in sifted.fresh]
+    assert articles == normalize_feed("wire", here, language=None, now=NOW)
+    assert [a.title for a in articles] == [SUMMIT_EN.title, OTHER_EN.title]
+    assert sifted.feed.ttl == here.ttl and sifted.feed.language == "en"
+    assert sifted.feed.entries == ()  # the articles travel back, not the raw entries
 
 
 def test_a_page_that_is_not_a_feed_is_the_same_error_as_before(pool: ParserPool) -> None:
     with pytest.raises(ParseError) as caught:
-        prepare_feed(
+        sift_feed(
             b"<!doctype html><html><body>hi</body></html>",
             url="http://127.0.0.1/",
             headers={},
@@ -64,6 +69,8 @@ def test_a_page_that_is_not_a_feed_is_the_same_error_as_before(pool: ParserPool)
             language=None,
             now=NOW,
             max_entries=500,
+            known={},
+            topics=NO_TOPICS,
             deadline=30,
             pool=pool,
         )
