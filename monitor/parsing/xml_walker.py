@@ -18,14 +18,15 @@ import contextlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from feedparser.datetimes import _parse_date as parse_feed_date
 from feedparser.html import _cp1252 as cp1252_points
 from feedparser.mixin import _FeedParserMixin
 from feedparser.urls import _urljoin as join_uri
 
-from monitor.parsing.feed_fields import absolute_link, text_or_none, utc_time
+from monitor.parsing.feed_dates import parse_date
+from monitor.parsing.feed_fields import absolute_link, text_or_none
 from monitor.types import RawEntry
 
 _PREFIXES: dict[str, str] = {uri.lower(): p for uri, p in _FeedParserMixin.namespaces.items()}
@@ -156,10 +157,15 @@ class _Entry:
             summary=summary,
             content="\n\n".join(contents) or None,
             author=text_or_none(v.get("author")),
-            published=utc_time(v.get("published_parsed")),
-            updated=utc_time(v.get("updated_parsed")),
+            published=_date_or_none(v.get("published_parsed")),
+            updated=_date_or_none(v.get("updated_parsed")),
             language=language or None,
         )
+
+
+def _date_or_none(value: Any) -> datetime | None:
+    # an unknown element named <published_parsed> is stored as text under its own name
+    return value if isinstance(value, datetime) else None
 
 
 class Walker:
@@ -222,7 +228,7 @@ class Walker:
             self.link(el, depth, attrs)
         elif name in _PUBLISHED or name in _UPDATED:
             key = "published" if name in _PUBLISHED else "updated"
-            self.save(f"{key}_parsed", parse_feed_date(self.plain(el, depth, key)))
+            self.save(f"{key}_parsed", parse_date(self.plain(el, depth, key)))
         elif name in _LANGUAGES:
             self.plain(el, depth, "language")
         elif name in _AUTHORS:
