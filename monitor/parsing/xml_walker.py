@@ -23,7 +23,6 @@ from typing import Any
 
 from feedparser.html import _cp1252 as cp1252_points
 from feedparser.mixin import _FeedParserMixin
-from feedparser.urls import _urljoin as join_uri
 
 from monitor.parsing.feed_dates import parse_date
 from monitor.parsing.feed_fields import absolute_link, text_or_none
@@ -39,6 +38,8 @@ _RSS10 = "http://purl.org/rss/1.0/"
 _RSS090 = "http://my.netscape.com/rdf/simple/0.9/"
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _AMP_REF = re.compile("&([A-Za-z0-9_]+);")
+_C1_CONTROLS = re.compile("[\x80-\x9f]")
+_URI_FIXER = re.compile("^([A-Za-z][A-Za-z0-9+-.]*://)(/*)")
 
 _TITLES = frozenset({"title", "dc_title", "media_title"})
 _DESCRIPTIONS = frozenset({"description", "dc_description", "media_description"})
@@ -120,13 +121,23 @@ def _finish(value: str, *, uri: bool = False) -> str:
     """feedparser's ``pop``: stripped, joined as a URI where it joins, UTF-8 read as
     Latin-1 repaired, windows-1252 code points mapped."""
     out = value.strip()
-    if uri and out:
-        out = join_uri("", out)
+    if uri and "://" in out:
+        out = join_bare(out)
     if not out.isascii():
         with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
             out = out.encode("iso-8859-1").decode("utf-8")
-        out = out.translate(cp1252_points)
+        if _C1_CONTROLS.search(out) is not None:  # translate costs a lookup per character
+            out = out.translate(cp1252_points)
     return out
+
+
+def join_bare(uri: str) -> str:
+    """feedparser's ``_urljoin("", uri)``: ``urljoin`` with no base returns ``uri`` as it
+    is, so what is left is its fixer, which drops the slashes after ``scheme://``."""
+    found = _URI_FIXER.match(uri)
+    if found is None or found.end(2) == found.start(2):
+        return uri
+    return found.group(1) + uri[found.end(2) :]
 
 
 @dataclass
@@ -374,7 +385,7 @@ class Walker:
             attrs["href"] = given
         href = attrs.get("href")
         if href is not None:
-            href = join_uri("", href)
+            href = join_bare(href) if "://" in href else href
             if rel == "alternate" and _map_type(attrs["type"]) in _HTML_TYPES:
                 self.save("link", href)
             self.children(el, depth, None)
@@ -383,10 +394,11 @@ class Walker:
         if self.sink:
             return
         if self.entry is not None:
-            value = _AMP_REF.sub(r"&\g<1>", value.replace("&amp;", "&"))
+            if "&" in value:
+                value = _AMP_REF.sub(r"&\g<1>", value.replace("&amp;", "&"))
             self.entry.values["link"] = value
         elif self.infeed:
-            self.feed["link"] = _AMP_REF.sub(r"&\g<1>", value)
+            self.feed["link"] = _AMP_REF.sub(r"&\g<1>", value) if "&" in value else value
 
     def author(self, el: Any, depth: int, lang: str | None) -> None:
         if len(el) == 0:

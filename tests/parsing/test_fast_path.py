@@ -16,11 +16,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from feedparser.urls import _urljoin as feedparser_urljoin
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from monitor.errors import ParseError
 from monitor.parsing.feed import parse_bytes, parse_fast_only, parse_feedparser_only
 from monitor.parsing.normalize import normalize_feed
 from monitor.parsing.xml_feed import Declined
+from monitor.parsing.xml_walker import join_bare
 from monitor.types import Article
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "feeds"
@@ -295,3 +299,19 @@ def test_feedparsers_corpus_gives_the_same_articles_on_both_paths(
     _report(capsys, "feedparser's corpus", taken)
     assert differ == []
     assert taken["fast"] > 500, taken
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.one_of(
+        st.text(max_size=40),
+        st.builds(
+            lambda s, slashes, rest: f"{s}:{'/' * slashes}{rest}",
+            st.sampled_from(["http", "https", "HTTP", "svn+ssh", "a,b", "1x", ""]),
+            st.integers(0, 5),
+            st.text(max_size=20),
+        ),
+    )
+)
+def test_a_uri_joined_to_no_base_is_feedparsers(uri: str) -> None:
+    assert join_bare(uri) == feedparser_urljoin("", uri)
