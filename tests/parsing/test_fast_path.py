@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urljoin
 
 import pytest
 from feedparser.urls import _urljoin as feedparser_urljoin
@@ -22,6 +23,7 @@ from hypothesis import strategies as st
 
 from monitor.errors import ParseError
 from monitor.parsing.feed import parse_bytes, parse_fast_only, parse_feedparser_only
+from monitor.parsing.feed_fields import absolute_link
 from monitor.parsing.normalize import normalize_feed
 from monitor.parsing.xml_feed import Declined
 from monitor.parsing.xml_walker import join_bare
@@ -315,3 +317,30 @@ def test_feedparsers_corpus_gives_the_same_articles_on_both_paths(
 )
 def test_a_uri_joined_to_no_base_is_feedparsers(uri: str) -> None:
     assert join_bare(uri) == feedparser_urljoin("", uri)
+
+
+_URL_CHARS = st.text(st.characters(min_codepoint=0x09, max_codepoint=0x7F), max_size=12) | st.text(
+    max_size=6
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    st.sampled_from([URL, "http://example.org/a/b", "ftp://x/y", "", "https://[::1]/x"]),
+    st.builds(
+        lambda scheme, host, parts: f"{scheme}{host}{''.join(parts)}",
+        st.sampled_from(["https://", "http://", "HTTP://", "https:", "//", ""]),
+        st.from_regex(r"[a-z0-9.\-]{0,8}(:[0-9a-z]{0,3})?", fullmatch=True) | _URL_CHARS,
+        st.lists(
+            st.sampled_from(["/", "?", "#", ";", "..", ".", "a", "%20", " ", "\t", "é", "["])
+            | _URL_CHARS,
+            max_size=6,
+        ),
+    ),
+)
+def test_links_are_joined_as_urljoin_joins_them(base: str, link: str) -> None:
+    try:
+        expected = urljoin(base, link.strip()) if base else link
+    except ValueError:
+        expected = link
+    assert absolute_link(link, base) == expected
