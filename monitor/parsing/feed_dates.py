@@ -63,10 +63,7 @@ def _fast_date(text: str) -> datetime | None:
     match = _W3DTF.fullmatch(text)
     if match is not None:
         year, month, day, hour, minute, second, zone = match.groups()
-        if zone is None or zone in "Zz":
-            east = timedelta(0)
-        else:
-            east = _offset(zone, 4)
+        east = timedelta(0) if zone is None or zone in "Zz" else _offset(zone, 4)
         return _instant(year, month, day, hour or "0", minute or "0", second or "0", east)
     match = _RFC822.fullmatch(text)
     if match is None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -81,25 +81,39 @@ class Declined(Exception):  # noqa: N818 (a verdict, not an error)
     """The fast path is not sure it reads this feed as feedparser would."""
 
 
+_NAMES: dict[str, str] = {}
+"""lxml tag → feedparser's name, for tags whose name does not depend on the prefix the
+document chose (no namespace, or one in feedparser's table); bounded by ``_NAMES_KEPT``."""
+_NAMES_KEPT = 4096
+
+
 def element_name(el: Any) -> str:
     """The element's name as feedparser dispatches it (``dc_date``, ``pubdate``)."""
     tag: str = el.tag
+    name = _NAMES.get(tag)
+    if name is not None:
+        return name
     if tag[0] != "{":
-        return tag.lower()
-    uri, local = tag[1:].split("}", 1)
-    low = uri.lower()
-    if "backend.userland.com/rss" in low:
-        low = "http://backend.userland.com/rss"
-    prefix = _PREFIXES.get(low)
-    if prefix is None:
-        prefix = el.prefix or ""
-    return f"{prefix}_{local}".lower() if prefix else local.lower()
+        name = tag.lower()
+    else:
+        uri, local = tag[1:].split("}", 1)
+        low = uri.lower()
+        if "backend.userland.com/rss" in low:
+            low = "http://backend.userland.com/rss"
+        prefix = _PREFIXES.get(low)
+        if prefix is None:  # the document's own prefix: not the same for every document
+            prefix = el.prefix or ""
+            return f"{prefix}_{local}".lower() if prefix else local.lower()
+        name = f"{prefix}_{local}".lower() if prefix else local.lower()
+    if len(_NAMES) < _NAMES_KEPT:
+        _NAMES[tag] = name
+    return name
 
 
-def _attrs(el: Any) -> dict[str, str]:
+def _attrs(items: list[tuple[str, str]]) -> dict[str, str]:
     """Attributes by lower-case local name, as feedparser's SAX handler sees them."""
     found: dict[str, str] = {}
-    for key, value in el.attrib.items():
+    for key, value in items:
         local = key.rsplit("}", 1)[-1].lower()
         found[local] = value.lower() if local in ("rel", "type") else value
     return found
@@ -197,62 +211,66 @@ class Walker:
         self.guid_is_link = False
 
     def element(self, el: Any, depth: int, lang: str | None) -> None:
-        if not isinstance(el.tag, str):
+        tag = el.tag
+        if not isinstance(tag, str):
             return  # a comment or processing instruction
         depth += 1
-        name = element_name(el)
-        attrs = _attrs(el) if len(el.attrib) else {}
-        if "base" in attrs:
-            raise Declined("xml:base")
-        given = attrs.get("lang")
-        lang = None if given == "" else (given if given is not None else lang)
-        if lang and name in ("rss", "feed"):
-            self.feed["language"] = lang.replace("_", "-")
-        if name in ("rss", "rdf_rdf") and depth == 1:
-            self.children(el, depth, lang)
-        elif name == "feed" and depth == 1:
-            self.infeed = True
-            self.children(el, depth, lang)
-            self.infeed = False
-        elif name == "channel" and self.entry is None:
-            if "lastmod" in attrs or "href" in attrs:
-                raise Declined("a CDF channel")
-            self.infeed = True
-            self.children(el, depth, lang)
-            self.infeed = False
-        elif name in ("item", "entry") and self.entry is None:
-            self.item(el, depth, lang, attrs)
-        elif name in ("image", "textinput"):
-            self.sidebar(el, depth, lang)
-        elif name in _TITLES:
-            self.title(el, depth, lang, attrs, name)
-        elif name in _DESCRIPTIONS or name in _SUMMARIES:
-            self.summary(el, depth, lang, attrs, name)
-        elif name == "abstract":
-            key = "summary" if self.entry is not None else "subtitle"
-            self.text_field(key, el, depth, lang, attrs, "text/plain")
-        elif name in _CONTENTS or name == "content":
-            self.content(el, depth, lang, attrs, name)
-        elif name in _IDS:
-            self.guid(el, depth, attrs)
-        elif name == "link":
-            self.link(el, depth, attrs)
-        elif name in _PUBLISHED or name in _UPDATED:
-            key = "published" if name in _PUBLISHED else "updated"
-            self.save(f"{key}_parsed", parse_date(self.plain(el, depth, key)))
-        elif name in _LANGUAGES:
-            self.plain(el, depth, "language")
-        elif name in _AUTHORS:
-            self.author(el, depth, lang)
-        elif name in _OPAQUE:
+        name = _NAMES.get(tag) or element_name(el)
+        items = el.items()
+        if items:
+            attrs = _attrs(items)
+            if "base" in attrs:
+                raise Declined("xml:base")
+            given = attrs.get("lang")
+            if given is not None:
+                lang = None if given == "" else given
+        else:
+            attrs = {}
+        handler = _HANDLERS.get(name)
+        if handler is not None:
+            handler(self, el, depth, lang, attrs, name)
+        else:
+            self.other(el, depth, lang, attrs, name)
+
+    def other(
+        self, el: Any, depth: int, lang: str | None, attrs: dict[str, str], name: str
+    ) -> None:
+        """An element none of the fields we keep comes from (or one out of its place)."""
+        if name in _OPAQUE:
             return
-        elif name in _HARMLESS or name not in _HANDLED_BY_FEEDPARSER:
+        if name in _HARMLESS or name not in _HANDLED_BY_FEEDPARSER:
             if name not in _HANDLED_BY_FEEDPARSER and not attrs and len(el) == 0:
                 self.plain(el, depth, name)  # stored under its own name, like <ttl>
             else:
                 self.children(el, depth, lang)
         else:
             raise Declined(f"<{name}> where the fast path does not read it")
+
+    # Structure.
+
+    def root(self, el: Any, depth: int, lang: str | None, attrs: dict[str, str], name: str) -> None:
+        if lang and name in ("rss", "feed"):
+            self.feed["language"] = lang.replace("_", "-")
+        if depth != 1:
+            self.other(el, depth, lang, attrs, name)
+        elif name == "feed":
+            self.infeed = True
+            self.children(el, depth, lang)
+            self.infeed = False
+        else:
+            self.children(el, depth, lang)
+
+    def channel(
+        self, el: Any, depth: int, lang: str | None, attrs: dict[str, str], name: str
+    ) -> None:
+        if self.entry is not None:
+            self.other(el, depth, lang, attrs, name)
+            return
+        if "lastmod" in attrs or "href" in attrs:
+            raise Declined("a CDF channel")
+        self.infeed = True
+        self.children(el, depth, lang)
+        self.infeed = False
 
     def children(self, el: Any, depth: int, lang: str | None) -> None:
         for child in el:
@@ -280,9 +298,10 @@ class Walker:
         if overwrite or key not in target:
             target[key] = value
 
-    # Structure.
-
-    def item(self, el: Any, depth: int, lang: str | None, attrs: dict[str, str]) -> None:
+    def item(self, el: Any, depth: int, lang: str | None, attrs: dict[str, str], name: str) -> None:
+        if self.entry is not None:
+            self.other(el, depth, lang, attrs, name)
+            return
         if "lastmod" in attrs or "href" in attrs:
             raise Declined("a CDF item")
         entry = _Entry()
@@ -297,7 +316,9 @@ class Walker:
         self.entry = None
         self.has_content = False
 
-    def sidebar(self, el: Any, depth: int, lang: str | None) -> None:
+    def sidebar(
+        self, el: Any, depth: int, lang: str | None, attrs: dict[str, str], name: str
+    ) -> None:
         """A feed's ``<image>`` or ``<textinput>``: its title is not the feed's."""
         if self.entry is not None or self.sink:
             raise Declined(f"<{element_name(el)}> inside an entry")
@@ -347,7 +368,10 @@ class Walker:
     def summary(
         self, el: Any, depth: int, lang: str | None, attrs: dict[str, str], name: str
     ) -> None:
-        if self._has_summary() and not self.has_content:
+        if name == "abstract":
+            key = "summary" if self.entry is not None else "subtitle"
+            self.text_field(key, el, depth, lang, attrs, "text/plain")
+        elif self._has_summary() and not self.has_content:
             # feedparser's second summary of an entry is its content
             self.content(el, depth, lang, attrs, "content")
         elif name in _DESCRIPTIONS:
@@ -370,14 +394,14 @@ class Walker:
         if kind in ("text/plain", *_HTML_TYPES):
             self.save("summary", value, overwrite=False)
 
-    def guid(self, el: Any, depth: int, attrs: dict[str, str]) -> None:
+    def guid(self, el: Any, depth: int, lang: str | None, attrs: dict[str, str], name: str) -> None:
         self.guid_is_link = attrs.get("ispermalink", "true") == "true"
         value = _finish(_text(el), uri=self.guid_is_link)
         self.store("id", value, depth)
         if self.guid_is_link:
             self.save("link", value, overwrite=False)
 
-    def link(self, el: Any, depth: int, attrs: dict[str, str]) -> None:
+    def link(self, el: Any, depth: int, lang: str | None, attrs: dict[str, str], name: str) -> None:
         rel = attrs.setdefault("rel", "alternate")
         attrs.setdefault("type", "application/atom+xml" if rel == "self" else "text/html")
         given = attrs.get("url", attrs.get("uri", attrs.get("href")))
@@ -400,7 +424,10 @@ class Walker:
         elif self.infeed:
             self.feed["link"] = _AMP_REF.sub(r"&\g<1>", value) if "&" in value else value
 
-    def author(self, el: Any, depth: int, lang: str | None) -> None:
+    def author(
+        self, el: Any, depth: int, lang: str | None, attrs: dict[str, str], name: str
+    ) -> None:
+
         if len(el) == 0:
             self.plain(el, depth, "author")
             return
@@ -414,6 +441,46 @@ class Walker:
             both = f"{name} ({email})" if name and email else name or email
             self.entry.values["author"] = both
         self.children(el, depth, lang)
+
+    def date(self, el: Any, depth: int, lang: str | None, attrs: dict[str, str], name: str) -> None:
+        key = "published" if name in _PUBLISHED else "updated"
+        self.save(f"{key}_parsed", parse_date(self.plain(el, depth, key)))
+
+    def language(
+        self, el: Any, depth: int, lang: str | None, attrs: dict[str, str], name: str
+    ) -> None:
+        self.plain(el, depth, "language")
+
+
+_Handler = Callable[[Walker, Any, int, "str | None", dict[str, str], str], None]
+
+
+def _handlers() -> dict[str, _Handler]:
+    """feedparser's element names → the walker's reading; every other name is
+    :meth:`Walker.other`'s. One lookup an element instead of a chain of tests."""
+    table: dict[str, _Handler] = {}
+    groups: list[tuple[Iterable[str], _Handler]] = [
+        (("rss", "rdf_rdf", "feed"), Walker.root),
+        (("channel",), Walker.channel),
+        (("item", "entry"), Walker.item),
+        (("image", "textinput"), Walker.sidebar),
+        (_TITLES, Walker.title),
+        (_DESCRIPTIONS | _SUMMARIES | {"abstract"}, Walker.summary),
+        (_CONTENTS | {"content"}, Walker.content),
+        (_IDS, Walker.guid),
+        (("link",), Walker.link),
+        (_PUBLISHED | _UPDATED, Walker.date),
+        (_LANGUAGES, Walker.language),
+        (_AUTHORS, Walker.author),
+    ]
+    for names, handler in groups:
+        for name in names:
+            assert name not in table, name  # one reading a name
+            table[name] = handler
+    return table
+
+
+_HANDLERS = _handlers()
 
 
 def _map_type(kind: str) -> str:

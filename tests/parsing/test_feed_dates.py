@@ -51,7 +51,8 @@ def test_the_common_forms_are_read_without_feedparser() -> None:
 def _corpus_dates() -> list[str]:
     found: set[str] = set()
     parser = etree.XMLParser(recover=True, resolve_entities=False, no_network=True)
-    for folder in ("feedparser_tests", "parser_edge_cases", "publishers", "third_party_regenerated"):
+    folders = ("feedparser_tests", "parser_edge_cases", "publishers", "third_party_regenerated")
+    for folder in folders:
         root = (SHARED / folder).resolve()
         if not root.exists():
             continue
