@@ -483,18 +483,23 @@ def _handlers() -> dict[str, _Handler]:
 _HANDLERS = _handlers()
 
 
+_TYPE_NAMES = {
+    "text": "text/plain",
+    "plain": "text/plain",
+    "html": "text/html",
+    "xhtml": "application/xhtml+xml",
+}
+
+
 def _map_type(kind: str) -> str:
     kind = kind.lower()
-    return {
-        "text": "text/plain",
-        "plain": "text/plain",
-        "html": "text/html",
-        "xhtml": "application/xhtml+xml",
-    }.get(kind, kind)
+    return _TYPE_NAMES.get(kind, kind)
 
 
 def _content_type(attrs: Mapping[str, str], default: str) -> str:
     """The text's content type; XHTML, base64 and the like decline."""
+    if not attrs:
+        return default  # every default is a text/ type
     if "mode" in attrs:
         raise Declined("an Atom 0.3 content mode")
     kind = _map_type(attrs.get("type", default))
