@@ -58,6 +58,14 @@ _OPAQUE = frozenset(
 )  # fmt: skip
 """Text elements (feedparser reads them as content) whose value we do not keep: their
 children are markup, not elements to look into."""
+_IN_SOURCE = frozenset(
+    {
+        "title", "subtitle", "id", "updated", "published", "link", "author", "contributor",
+        "rights", "category", "generator",
+    }
+)  # fmt: skip
+"""What an Atom ``<source>`` may hold for the walker to read it: its stateful readings
+(summaries, content) and images decline."""
 _HARMLESS = frozenset(
     {
         "category", "keywords", "tags", "cloud", "enclosure", "generator", "expirationdate",
@@ -316,6 +324,23 @@ class Walker:
         self.entry = None
         self.has_content = False
 
+    def source(
+        self, el: Any, depth: int, lang: str | None, attrs: dict[str, str], name: str
+    ) -> None:
+        """An entry's ``<source>``: Google News' ``<source url="…">Publisher</source>``
+        or Atom's copy of another feed's metadata. feedparser reads what is inside into
+        the source, not the entry, and forgets which title it kept (the next title of
+        the entry at the same depth or above replaces the first)."""
+        if self.entry is None or self.sink:
+            raise Declined("<source> outside an entry")
+        for child in el:
+            if isinstance(child.tag, str) and element_name(child) not in _IN_SOURCE:
+                raise Declined(f"<{element_name(child)}> inside <source>")
+        self.title_depth = -1
+        self.sink = True
+        self.children(el, depth, lang)
+        self.sink = False
+
     def sidebar(
         self, el: Any, depth: int, lang: str | None, attrs: dict[str, str], name: str
     ) -> None:
@@ -437,7 +462,7 @@ class Walker:
             if isinstance(child.tag, str) and element_name(child) in parts:
                 parts[element_name(child)] = _finish(_text(child))
         name, email = parts["name"], parts["email"]
-        if self.entry is not None and (name or email):
+        if self.entry is not None and not self.sink and (name or email):
             both = f"{name} ({email})" if name and email else name or email
             self.entry.values["author"] = both
         self.children(el, depth, lang)
@@ -464,6 +489,7 @@ def _handlers() -> dict[str, _Handler]:
         (("channel",), Walker.channel),
         (("item", "entry"), Walker.item),
         (("image", "textinput"), Walker.sidebar),
+        (("source",), Walker.source),
         (_TITLES, Walker.title),
         (_DESCRIPTIONS | _SUMMARIES | {"abstract"}, Walker.summary),
         (_CONTENTS | {"content"}, Walker.content),
