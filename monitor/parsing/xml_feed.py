@@ -29,7 +29,8 @@ from lxml import etree
 
 from monitor.parsing.feed_fields import polling_hint, text_or_none
 from monitor.parsing.xml_encoding import to_utf8
-from monitor.parsing.xml_walker import Declined, Walker
+from monitor.parsing.xml_names import Declined
+from monitor.parsing.xml_walker import Walker
 from monitor.types import ParsedFeed
 
 __all__ = ["Declined", "parse_well_formed"]

@@ -6,199 +6,52 @@ an entry has a summary yet (its second ``description`` becomes content), whether
 is a permalink (it then stands in for a missing link). :class:`Walker` keeps the same
 state over an lxml tree, in document order, for the fields :class:`~monitor.types.RawEntry`
 carries, and raises :class:`Declined` at anything it does not know feedparser's answer
-to. Element names are feedparser's (its namespace table, ``dc_date``, ``pubdate``); text
-gets feedparser's clean-up; dates feedparser's own parser.
+to. Element names are feedparser's (:mod:`~monitor.parsing.xml_names`); text gets its
+clean-up (:mod:`~monitor.parsing.xml_text`), dates its reading
+(:mod:`~monitor.parsing.feed_dates`); an entry's values become a
+:class:`~monitor.types.RawEntry` in :mod:`~monitor.parsing.xml_entry`.
 
 It neither builds the tree nor decodes the body: :mod:`monitor.parsing.xml_feed` does.
 """
 
 from __future__ import annotations
 
-import contextlib
 import re
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from feedparser.html import _cp1252 as cp1252_points
-from feedparser.mixin import _FeedParserMixin
-
 from monitor.parsing.feed_dates import parse_date
-from monitor.parsing.feed_fields import absolute_link, text_or_none
-from monitor.types import RawEntry
+from monitor.parsing.xml_entry import EntryValues
+from monitor.parsing.xml_names import (
+    AUTHORS,
+    CONTENTS,
+    DESCRIPTIONS,
+    HANDLED_BY_FEEDPARSER,
+    HARMLESS,
+    IDS,
+    IN_SOURCE,
+    LANGUAGES,
+    NAMES_BY_TAG,
+    OPAQUE,
+    PUBLISHED,
+    SUMMARIES,
+    TITLES,
+    UPDATED,
+    Declined,
+    element_name,
+)
+from monitor.parsing.xml_text import (
+    HTML_TYPES,
+    content_type,
+    element_text,
+    finish_text,
+    join_bare,
+    map_type,
+    read_attrs,
+)
 
-_PREFIXES: dict[str, str] = {uri.lower(): p for uri, p in _FeedParserMixin.namespaces.items()}
-_HANDLED_BY_FEEDPARSER = frozenset(
-    name[7:].lower() for name in dir(_FeedParserMixin) if name.startswith("_start_")
-) | frozenset(name[5:].lower() for name in dir(_FeedParserMixin) if name.startswith("_end_"))
-_ATOM = "http://www.w3.org/2005/Atom"
 _RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-_RSS10 = "http://purl.org/rss/1.0/"
-_RSS090 = "http://my.netscape.com/rdf/simple/0.9/"
-_HTML_TYPES = ("text/html", "application/xhtml+xml")
 _AMP_REF = re.compile("&([A-Za-z0-9_]+);")
-_C1_CONTROLS = re.compile("[\x80-\x9f]")
-_URI_FIXER = re.compile("^([A-Za-z][A-Za-z0-9+-.]*://)(/*)")
-
-_TITLES = frozenset({"title", "dc_title", "media_title"})
-_DESCRIPTIONS = frozenset({"description", "dc_description", "media_description"})
-_SUMMARIES = frozenset({"summary", "itunes_summary"})
-_CONTENTS = frozenset({"content_encoded", "fullitem"})
-_IDS = frozenset({"guid", "id"})
-_PUBLISHED = frozenset({"pubdate", "published", "issued", "dcterms_issued"})
-_UPDATED = frozenset({"updated", "modified", "lastbuilddate", "dc_date", "dcterms_modified"})
-_LANGUAGES = frozenset({"language", "dc_language"})
-_AUTHORS = frozenset({"author", "dc_author", "dc_creator", "itunes_author"})
-_OPAQUE = frozenset(
-    {
-        "rights", "copyright", "dc_rights", "info", "feedburner_browserfriendly",
-        "subtitle", "tagline", "itunes_subtitle",
-    }
-)  # fmt: skip
-"""Text elements (feedparser reads them as content) whose value we do not keep: their
-children are markup, not elements to look into."""
-_IN_SOURCE = frozenset(
-    {
-        "title", "subtitle", "id", "updated", "published", "link", "author", "contributor",
-        "rights", "category", "generator",
-    }
-)  # fmt: skip
-"""What an Atom ``<source>`` may hold for the walker to read it: its stateful readings
-(summaries, content) and images decline."""
-_HARMLESS = frozenset(
-    {
-        "category", "keywords", "tags", "cloud", "enclosure", "generator", "expirationdate",
-        "created", "dcterms_created", "dcterms_valid", "newlocation", "cc_license",
-        "creativecommons_license", "dc_subject", "dc_contributor", "dc_publisher",
-        "contributor", "webmaster", "managingeditor", "name", "email", "uri", "url", "href",
-        "homepage", "width", "height", "geom", "where", "georssgeom", "georss_box",
-        "georss_line", "georss_point", "georss_polygon", "georss_where", "gml_exterior",
-        "gml_linearring", "gml_linestring", "gml_point", "gml_polygon", "gml_pos",
-        "gml_poslist", "itunes_block", "itunes_category", "itunes_email", "itunes_explicit",
-        "itunes_image", "itunes_keywords", "itunes_link", "itunes_name", "itunes_owner",
-        "media_category", "media_content", "media_credit", "media_group", "media_keywords",
-        "media_license", "media_player", "media_rating", "media_restriction",
-        "media_thumbnail", "psc_chapter", "psc_chapters",
-    }
-)  # fmt: skip
-"""Elements feedparser has handlers for that touch none of the fields we keep."""
-
-
-class Declined(Exception):  # noqa: N818 (a verdict, not an error)
-    """The fast path is not sure it reads this feed as feedparser would."""
-
-
-_NAMES: dict[str, str] = {}
-"""lxml tag → feedparser's name, for tags whose name does not depend on the prefix the
-document chose (no namespace, or one in feedparser's table); bounded by ``_NAMES_KEPT``."""
-_NAMES_KEPT = 4096
-
-
-def element_name(el: Any) -> str:
-    """The element's name as feedparser dispatches it (``dc_date``, ``pubdate``)."""
-    tag: str = el.tag
-    name = _NAMES.get(tag)
-    if name is not None:
-        return name
-    if tag[0] != "{":
-        name = tag.lower()
-    else:
-        uri, local = tag[1:].split("}", 1)
-        low = uri.lower()
-        if "backend.userland.com/rss" in low:
-            low = "http://backend.userland.com/rss"
-        prefix = _PREFIXES.get(low)
-        if prefix is None:  # the document's own prefix: not the same for every document
-            prefix = el.prefix or ""
-            return f"{prefix}_{local}".lower() if prefix else local.lower()
-        name = f"{prefix}_{local}".lower() if prefix else local.lower()
-    if len(_NAMES) < _NAMES_KEPT:
-        _NAMES[tag] = name
-    return name
-
-
-def _attrs(items: list[tuple[str, str]]) -> dict[str, str]:
-    """Attributes by lower-case local name, as feedparser's SAX handler sees them."""
-    found: dict[str, str] = {}
-    for key, value in items:
-        local = key.rsplit("}", 1)[-1].lower()
-        found[local] = value.lower() if local in ("rel", "type") else value
-    return found
-
-
-def _text(el: Any) -> str:
-    """The element's character data; element children (inline markup) decline."""
-    if len(el) == 0:
-        return el.text or ""
-    parts = [el.text or ""]
-    for child in el:
-        if isinstance(child.tag, str):
-            raise Declined(f"markup inside <{element_name(el)}>")
-        parts.append(child.tail or "")
-    return "".join(parts)
-
-
-def _finish(value: str, *, uri: bool = False) -> str:
-    """feedparser's ``pop``: stripped, joined as a URI where it joins, UTF-8 read as
-    Latin-1 repaired, windows-1252 code points mapped."""
-    out = value.strip()
-    if uri and "://" in out:
-        out = join_bare(out)
-    if not out.isascii():
-        with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
-            out = out.encode("iso-8859-1").decode("utf-8")
-        if _C1_CONTROLS.search(out) is not None:  # translate costs a lookup per character
-            out = out.translate(cp1252_points)
-    return out
-
-
-def join_bare(uri: str) -> str:
-    """feedparser's ``_urljoin("", uri)``: ``urljoin`` with no base returns ``uri`` as it
-    is, so what is left is its fixer, which drops the slashes after ``scheme://``."""
-    found = _URI_FIXER.match(uri)
-    if found is None or found.end(2) == found.start(2):
-        return uri
-    return found.group(1) + uri[found.end(2) :]
-
-
-@dataclass
-class _Entry:
-    values: dict[str, Any] = field(default_factory=dict)
-    depths: dict[str, int] = field(default_factory=dict)
-    contents: list[str] = field(default_factory=list)
-    languages: dict[str, str | None] = field(default_factory=dict)
-
-    def store(self, key: str, value: str, depth: int) -> None:
-        old = self.depths.get(key)
-        if old is None or depth <= old:
-            self.depths[key] = depth
-            self.values[key] = value
-
-    def to_raw(self, url: str) -> RawEntry:
-        v = self.values
-        summary = text_or_none(v.get("summary"))
-        contents: list[str] = []
-        for value in self.contents:
-            if value and value != summary and value not in contents:
-                contents.append(value)
-        language = self.languages.get("title") or self.languages.get("summary")
-        return RawEntry(
-            guid=text_or_none(v.get("id")),
-            link=absolute_link(text_or_none(v.get("link")), url),
-            title=text_or_none(v.get("title")),
-            summary=summary,
-            content="\n\n".join(contents) or None,
-            author=text_or_none(v.get("author")),
-            published=_date_or_none(v.get("published_parsed")),
-            updated=_date_or_none(v.get("updated_parsed")),
-            language=language or None,
-        )
-
-
-def _date_or_none(value: Any) -> datetime | None:
-    # an unknown element named <published_parsed> is stored as text under its own name
-    return value if isinstance(value, datetime) else None
 
 
 class Walker:
@@ -208,8 +61,8 @@ class Walker:
 
     def __init__(self, version: str) -> None:
         self.version = version
-        self.entries: list[_Entry] = []
-        self.entry: _Entry | None = None
+        self.entries: list[EntryValues] = []
+        self.entry: EntryValues | None = None
         self.feed: dict[str, str] = {}
         self.feed_title_language: str | None = None
         self.infeed = False
@@ -223,10 +76,10 @@ class Walker:
         if not isinstance(tag, str):
             return  # a comment or processing instruction
         depth += 1
-        name = _NAMES.get(tag) or element_name(el)
+        name = NAMES_BY_TAG.get(tag) or element_name(el)
         items = el.items()
         if items:
-            attrs = _attrs(items)
+            attrs = read_attrs(items)
             if "base" in attrs:
                 raise Declined("xml:base")
             given = attrs.get("lang")
@@ -244,10 +97,10 @@ class Walker:
         self, el: Any, depth: int, lang: str | None, attrs: dict[str, str], name: str
     ) -> None:
         """An element none of the fields we keep comes from (or one out of its place)."""
-        if name in _OPAQUE:
+        if name in OPAQUE:
             return
-        if name in _HARMLESS or name not in _HANDLED_BY_FEEDPARSER:
-            if name not in _HANDLED_BY_FEEDPARSER and not attrs and len(el) == 0:
+        if name in HARMLESS or name not in HANDLED_BY_FEEDPARSER:
+            if name not in HANDLED_BY_FEEDPARSER and not attrs and len(el) == 0:
                 self.plain(el, depth, name)  # stored under its own name, like <ttl>
             else:
                 self.children(el, depth, lang)
@@ -295,7 +148,7 @@ class Walker:
             self.feed[key] = value
 
     def plain(self, el: Any, depth: int, key: str) -> str:
-        value = _finish(_text(el))
+        value = finish_text(element_text(el))
         self.store(key, value, depth)
         return value
 
@@ -312,7 +165,7 @@ class Walker:
             return
         if "lastmod" in attrs or "href" in attrs:
             raise Declined("a CDF item")
-        entry = _Entry()
+        entry = EntryValues()
         self.entries.append(entry)
         self.entry = entry
         self.guid_is_link = False
@@ -334,7 +187,7 @@ class Walker:
         if self.entry is None or self.sink:
             raise Declined("<source> outside an entry")
         for child in el:
-            if isinstance(child.tag, str) and element_name(child) not in _IN_SOURCE:
+            if isinstance(child.tag, str) and element_name(child) not in IN_SOURCE:
                 raise Declined(f"<{element_name(child)}> inside <source>")
         self.title_depth = -1
         self.sink = True
@@ -361,8 +214,8 @@ class Walker:
     def text_field(
         self, key: str, el: Any, depth: int, lang: str | None, attrs: dict[str, str], default: str
     ) -> str:
-        _content_type(attrs, default)
-        value = _finish(_text(el))
+        content_type(attrs, default)
+        value = finish_text(element_text(el))
         self.store(key, value, depth)
         if not self.sink:
             language = lang.replace("_", "-") if lang else lang
@@ -377,8 +230,8 @@ class Walker:
     ) -> None:
         before = self.title_depth
         if -1 < self.title_depth <= depth:
-            _content_type(attrs, "text/plain")
-            value = _finish(_text(el))  # feedparser reads it and keeps nothing
+            content_type(attrs, "text/plain")
+            value = finish_text(element_text(el))  # feedparser reads it and keeps nothing
         else:
             value = self.text_field("title", el, depth, lang, attrs, "text/plain")
         if value:
@@ -399,7 +252,7 @@ class Walker:
         elif self._has_summary() and not self.has_content:
             # feedparser's second summary of an entry is its content
             self.content(el, depth, lang, attrs, "content")
-        elif name in _DESCRIPTIONS:
+        elif name in DESCRIPTIONS:
             key = "summary" if self.entry is not None else "subtitle"
             self.text_field(key, el, depth, lang, attrs, "text/html")
         else:
@@ -410,18 +263,18 @@ class Walker:
     ) -> None:
         self.has_content = True
         default = "text/plain" if name == "content" else "text/html"
-        kind = _content_type(attrs, default)
-        value = _finish(_text(el))
+        kind = content_type(attrs, default)
+        value = finish_text(element_text(el))
         if self.sink:
             return
         if self.entry is not None:
             self.entry.contents.append(value)
-        if kind in ("text/plain", *_HTML_TYPES):
+        if kind in ("text/plain", *HTML_TYPES):
             self.save("summary", value, overwrite=False)
 
     def guid(self, el: Any, depth: int, lang: str | None, attrs: dict[str, str], name: str) -> None:
         self.guid_is_link = attrs.get("ispermalink", "true") == "true"
-        value = _finish(_text(el), uri=self.guid_is_link)
+        value = finish_text(element_text(el), uri=self.guid_is_link)
         self.store("id", value, depth)
         if self.guid_is_link:
             self.save("link", value, overwrite=False)
@@ -435,11 +288,11 @@ class Walker:
         href = attrs.get("href")
         if href is not None:
             href = join_bare(href) if "://" in href else href
-            if rel == "alternate" and _map_type(attrs["type"]) in _HTML_TYPES:
+            if rel == "alternate" and map_type(attrs["type"]) in HTML_TYPES:
                 self.save("link", href)
             self.children(el, depth, None)
             return
-        value = _finish(_text(el), uri=True)
+        value = finish_text(element_text(el), uri=True)
         if self.sink:
             return
         if self.entry is not None:
@@ -460,7 +313,7 @@ class Walker:
         parts = {"name": "", "email": ""}
         for child in el:
             if isinstance(child.tag, str) and element_name(child) in parts:
-                parts[element_name(child)] = _finish(_text(child))
+                parts[element_name(child)] = finish_text(element_text(child))
         name, email = parts["name"], parts["email"]
         if self.entry is not None and not self.sink and (name or email):
             both = f"{name} ({email})" if name and email else name or email
@@ -468,7 +321,7 @@ class Walker:
         self.children(el, depth, lang)
 
     def date(self, el: Any, depth: int, lang: str | None, attrs: dict[str, str], name: str) -> None:
-        key = "published" if name in _PUBLISHED else "updated"
+        key = "published" if name in PUBLISHED else "updated"
         self.save(f"{key}_parsed", parse_date(self.plain(el, depth, key)))
 
     def language(
@@ -490,14 +343,14 @@ def _handlers() -> dict[str, _Handler]:
         (("item", "entry"), Walker.item),
         (("image", "textinput"), Walker.sidebar),
         (("source",), Walker.source),
-        (_TITLES, Walker.title),
-        (_DESCRIPTIONS | _SUMMARIES | {"abstract"}, Walker.summary),
-        (_CONTENTS | {"content"}, Walker.content),
-        (_IDS, Walker.guid),
+        (TITLES, Walker.title),
+        (DESCRIPTIONS | SUMMARIES | {"abstract"}, Walker.summary),
+        (CONTENTS | {"content"}, Walker.content),
+        (IDS, Walker.guid),
         (("link",), Walker.link),
-        (_PUBLISHED | _UPDATED, Walker.date),
-        (_LANGUAGES, Walker.language),
-        (_AUTHORS, Walker.author),
+        (PUBLISHED | UPDATED, Walker.date),
+        (LANGUAGES, Walker.language),
+        (AUTHORS, Walker.author),
     ]
     for names, handler in groups:
         for name in names:
@@ -507,28 +360,3 @@ def _handlers() -> dict[str, _Handler]:
 
 
 _HANDLERS = _handlers()
-
-
-_TYPE_NAMES = {
-    "text": "text/plain",
-    "plain": "text/plain",
-    "html": "text/html",
-    "xhtml": "application/xhtml+xml",
-}
-
-
-def _map_type(kind: str) -> str:
-    kind = kind.lower()
-    return _TYPE_NAMES.get(kind, kind)
-
-
-def _content_type(attrs: Mapping[str, str], default: str) -> str:
-    """The text's content type; XHTML, base64 and the like decline."""
-    if not attrs:
-        return default  # every default is a text/ type
-    if "mode" in attrs:
-        raise Declined("an Atom 0.3 content mode")
-    kind = _map_type(attrs.get("type", default))
-    if not kind.startswith("text/"):
-        raise Declined(f"content of type {kind[:60]}")
-    return kind

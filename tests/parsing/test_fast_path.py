@@ -26,7 +26,7 @@ from monitor.parsing.feed import parse_bytes, parse_fast_only, parse_feedparser_
 from monitor.parsing.feed_fields import absolute_link
 from monitor.parsing.normalize import normalize_feed
 from monitor.parsing.xml_feed import Declined
-from monitor.parsing.xml_walker import join_bare
+from monitor.parsing.xml_text import join_bare
 from monitor.types import Article
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "feeds"
