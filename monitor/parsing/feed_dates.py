@@ -60,7 +60,7 @@ def parse_date(text: str) -> datetime | None:
 
 def _fast_date(text: str) -> datetime | None:
     """The instant when ``text`` is plainly RFC 822 or W3C-DTF; None to ask feedparser."""
-    match = _W3DTF.fullmatch(text)
+    match = _W3DTF.fullmatch(text) if text[4:5] == "-" else None
     if match is not None:
         year, month, day, hour, minute, second, zone = match.groups()
         east = timedelta(0) if zone is None or zone in "Zz" else _offset(zone, 4)
