@@ -23,13 +23,14 @@ import structlog
 from sqlalchemy.engine import Engine
 
 from monitor import storage
-from monitor.alerts import AlertPolicy, matched_article
+from monitor.alerts import AlertPolicy
 from monitor.errors import DataRefusedError, ParseError, StorageError
 from monitor.feedstate import PollEnding, decide_next_state
 from monitor.fulltext import PageReader
 from monitor.log import get_logger
 from monitor.metrics import Metrics
-from monitor.parsing import ParserPool, prepare_feed
+from monitor.parsing import ParserPool
+from monitor.sifting import FreshItem, TopicSource, sift_feed
 from monitor.topics import TopicSet
 from monitor.types import (
     Alert,
@@ -44,6 +45,9 @@ from monitor.types import (
 )
 
 log = get_logger("monitor.pipeline")
+
+KNOWN_KEYS_SENT = 2
+"""A worker gets this many times ``max_entries`` of a feed's newest known keys."""
 
 
 class FeedFetcher(Protocol):
@@ -68,6 +72,8 @@ class Pipeline:
     owner: str
     parser: ParserPool
     """The worker processes that parse (the app's, which shuts them down)."""
+    topic_source: TopicSource
+    """``topics``' configuration: what the parser workers compile and match with."""
     metrics: Metrics | None = None
     parse_deadline: float = 30.0
     max_entries: int = 500
@@ -187,10 +193,12 @@ def _poll(
         # The server ignores validators but sent the same bytes: nothing to parse.
         ending = PollEnding(PollStatus.UNCHANGED, fetched, body_hash=body_hash)
         return _end(p, spec, state, now, rng, ending)
+    # The newest keys the feed has: what the worker needs to drop the items seen before.
+    known, complete = storage.recent_keys(p.engine, spec.name, KNOWN_KEYS_SENT * p.max_entries)
     try:
-        # Parsed and normalized in a worker process: off this process's GIL, and both
-        # under the deadline.
-        prepared = prepare_feed(
+        # Parsed, normalized, sifted and matched in a worker process: off this process's
+        # GIL, and all under the deadline. Only new and changed items come back.
+        sifted = sift_feed(
             body,
             url=fetched.url,
             headers=fetched.headers,
@@ -198,34 +206,52 @@ def _poll(
             language=spec.language,
             now=now,
             max_entries=p.max_entries,
+            known=known,
+            topics=p.topic_source,
             deadline=p.parse_deadline,
             pool=p.parser,
+            page_mode=p.pages.mode_of(spec) if p.pages else "never",
+            short_text=p.pages.settings.short_text if p.pages else 0,
         )
     except ParseError as exc:
         return _end(p, spec, state, now, rng, _failed(fetched, exc.reason))
-    parsed, articles = prepared.feed, prepared.articles
-    known = storage.known_articles(p.engine, spec.name, (a.article_key for a in articles))
+    fresh = sifted.fresh if complete else _still_fresh(p, spec.name, sifted.fresh)
     # Pages only of items never stored before: no page is read twice.
-    new = [a for a in articles if a.article_key not in known]
-    pages = p.pages.read_pages(spec, new, p.topics, now=now) if p.pages and new else {}
-    fresh: list[MatchedArticle] = []
-    for article in articles:
-        if article.article_key in known and known[article.article_key] in (
-            None,
-            article.content_hash,
-        ):
-            continue  # seen before (perhaps pruned since): never news again
-        page = pages.get(article.article_key, "")
-        matches = tuple(p.topics.match(Document.from_article(article, first_seen=now, page=page)))
-        fresh.append(matched_article(article, matches))
+    chosen = [f.item.article for f in fresh if f.read_page]
+    pages = p.pages.read_chosen(spec, chosen, now=now) if p.pages and chosen else {}
+    items: list[MatchedArticle] = []
+    for one in fresh:
+        item = one.item
+        page = pages.get(item.article.article_key)
+        if page:  # matched again here, with its page's text
+            doc = Document.from_article(item.article, first_seen=now, page=page)
+            item = replace(item, matches=tuple(p.topics.match(doc)))
+        items.append(item)
         if p.metrics is not None:
-            for m in matches:
+            for m in item.matches:
                 p.metrics.record_match(m.topic)
+    parsed = sifted.feed
     if parsed.bozo:
         log.info("feed_recovered_by_parser", reason=parsed.bozo[:300])
     ending = PollEnding(PollStatus.OK, fetched, body_hash=body_hash, ttl=parsed.ttl)
-    outcome = _end(p, spec, state, now, rng, ending, tuple(fresh))
-    return replace(outcome, entries=len(articles)) if outcome.status is PollStatus.OK else outcome
+    outcome = _end(p, spec, state, now, rng, ending, tuple(items))
+    if outcome.status is PollStatus.OK:
+        return replace(outcome, entries=sifted.entries)
+    return outcome
+
+
+def _still_fresh(p: Pipeline, feed: str, fresh: tuple[FreshItem, ...]) -> tuple[FreshItem, ...]:
+    """The worker knew only the feed's newest keys: ask storage about the rest."""
+    unsure = [f.item.article.article_key for f in fresh if not f.known]
+    stored = storage.known_articles(p.engine, feed, unsure) if unsure else {}
+    kept: list[FreshItem] = []
+    for one in fresh:
+        article = one.item.article
+        if one.known or article.article_key not in stored:
+            kept.append(one)
+        elif stored[article.article_key] not in (None, article.content_hash):
+            kept.append(replace(one, known=True, read_page=False))  # changed, not new
+    return tuple(kept)
 
 
 def _end(

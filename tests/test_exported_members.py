@@ -96,6 +96,7 @@ SURFACES = {
         "outbox_counts",
         "ping",
         "prune_articles",
+        "recent_keys",
         "redacted",
         "release_dead_leases",
         "release_deliveries",

@@ -13,18 +13,21 @@ from sqlalchemy.engine import Engine
 
 from monitor import storage
 from monitor.alerts.policy import AlertPolicy
+from monitor.metrics import Metrics
 from monitor.parsing.pool import ParserPool
 from monitor.pipeline import FeedOutcome, Pipeline, poll_feed
+from monitor.sifting import TopicSource
 from monitor.topics import compile_topics
 from monitor.topics.spec import TopicConfig
 from monitor.types import ErrorKind, FeedSpec, PollStatus
 from tests.support.fakefetcher import FakeFetcher
-from tests.support.feedgen import OTHER_EN, SUMMIT_EN
+from tests.support.feedgen import OTHER_EN, PEACE_EN, SUMMIT_EN, Item
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 URL = "https://feeds.example.org/world.xml"
 SPEC = FeedSpec("world", URL, interval=timedelta(minutes=10))
-TOPICS = compile_topics([TopicConfig(id="summit", all=[["Trump"], ["Putin"], ["summit"]])])
+TOPIC_CONFIGS = [TopicConfig(id="summit", all=[["Trump"], ["Putin"], ["summit"]])]
+TOPICS = compile_topics(TOPIC_CONFIGS)
 
 
 @pytest.fixture(scope="module")
@@ -42,15 +45,26 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
     eng.dispose()
 
 
-def poll(engine: Engine, fetcher: FakeFetcher, parser: ParserPool, at: datetime) -> FeedOutcome:
+def poll(
+    engine: Engine,
+    fetcher: FakeFetcher,
+    parser: ParserPool,
+    at: datetime,
+    *,
+    max_entries: int = 500,
+    metrics: Metrics | None = None,
+) -> FeedOutcome:
     """Claim the feed as a pass does, and poll it once."""
     pipeline = Pipeline(
+        max_entries=max_entries,
+        metrics=metrics,
         engine=engine,
         fetcher=fetcher,
         topics=TOPICS,
         policy=AlertPolicy(),
         owner="test",
         parser=parser,
+        topic_source=TopicSource.of(TOPIC_CONFIGS),
     )
     [(spec, state)] = storage.claim_feeds(
         engine, owner="test", now=at, lease=timedelta(minutes=5), limit=1, due_only=False
@@ -121,3 +135,55 @@ def test_a_gone_feed_stops_being_polled_with_one_operator_alert(
     assert outcome.status is PollStatus.GONE
     assert [a.topic for a in outcome.alerts] == ["monitor:feed-gone"]
     assert state is not None and state.next_poll is None and state.status == "gone"
+
+
+def test_a_changed_item_is_matched_again_and_known_ones_are_not_counted_twice(
+    engine: Engine, parser: ParserPool
+) -> None:
+    quiet = Item("Talks planned", "https://news.example.org/talks", "Officials plan talks.")
+    loud = Item(quiet.title, quiet.link, SUMMIT_EN.description)  # the text changed
+    later = Item("Markets steady", "https://news.example.org/markets", "Shares held.")
+    fetcher = (
+        FakeFetcher()
+        .feed(URL, [quiet, OTHER_EN])
+        .feed(URL, [loud, OTHER_EN, PEACE_EN])
+        .feed(URL, [loud, OTHER_EN, PEACE_EN, later])
+    )
+    metrics = Metrics()
+
+    outcomes = [
+        poll(engine, fetcher, parser, NOW + timedelta(minutes=10 * i), metrics=metrics)
+        for i in range(3)
+    ]
+
+    assert [(o.new, o.changed, o.matched) for o in outcomes] == [(2, 0, 0), (1, 1, 1), (1, 0, 0)]
+    assert [a.topic for a in outcomes[1].alerts] == ["summit"]
+    assert b'monitor_matches_total{topic="summit"} 1.0' in metrics.render()
+
+
+def test_an_old_item_back_in_the_feed_is_not_news_beyond_the_newest_keys(
+    engine: Engine, parser: ParserPool
+) -> None:
+    """The worker is sent only the feed's newest keys; an older one is still known."""
+
+    def item(name: str, hour: int) -> Item:
+        return Item(
+            f"Item {name}",
+            f"https://news.example.org/{name}",
+            f"Text of {name}.",
+            guid=f"id-{name}",
+            published=NOW - timedelta(hours=24 - hour),
+        )
+
+    fetcher = FakeFetcher()
+    for pair in (("a", "b"), ("c", "d"), ("e", "f")):
+        fetcher.feed(URL, [item(name, i + ord(name) - 96) for i, name in enumerate(pair)])
+    # a comes back, newer than the rest (a feed that re-dates an item), with g
+    fetcher.feed(URL, [item("a", 20), item("g", 21)])
+
+    outcomes = [
+        poll(engine, fetcher, parser, NOW + timedelta(minutes=10 * i), max_entries=2)
+        for i in range(4)
+    ]
+
+    assert [(o.new, o.changed) for o in outcomes] == [(2, 0), (2, 0), (2, 0), (1, 0)]

@@ -28,6 +28,7 @@ from monitor.alerts.stories import (
     TopicWords,
     same_story_fingerprints,
     title_fingerprint,
+    title_key,
 )
 from monitor.signals.rules import ConfirmRule, HotRule, SurgeRule
 from monitor.types import Alert, Article, Match, MatchedArticle, Source
@@ -136,11 +137,6 @@ def story_key(article: Article) -> str:
     if len(key) <= STORY_KEY_MAX:
         return key
     return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
-
-
-def title_key(article: Article) -> str:
-    """The fingerprint stored with an article's alert (and compared with later titles)."""
-    return title_fingerprint(article.title, article.language)
 
 
 def matched_article(article: Article, matches: tuple[Match, ...]) -> MatchedArticle:

@@ -15,9 +15,13 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import Stemmer
 from rapidfuzz import fuzz
+
+if TYPE_CHECKING:
+    from monitor.types import Article
 
 THRESHOLD = 88.0
 """Minimum :func:`story_similarity` of the same story. Chosen on the shared streams
@@ -120,6 +124,11 @@ def title_fingerprint(title: str, language: str | None) -> str:
     # Accents go after stemming (the stemmers know umlauts); "Gípfel" equals "Gipfel".
     words = [_MARKS.sub("", unicodedata.normalize("NFD", w)) for w in words]
     return " ".join(words)
+
+
+def title_key(article: Article) -> str:
+    """The fingerprint stored with an article's alert (and compared with later titles)."""
+    return title_fingerprint(article.title, article.language)
 
 
 @dataclass(frozen=True, slots=True)

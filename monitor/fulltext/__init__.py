@@ -20,8 +20,25 @@ This package does not match or store; :mod:`monitor.pipeline` does, with what it
 
 from __future__ import annotations
 
-from monitor.fulltext.budget import PageBudget
-from monitor.fulltext.decide import PageDecision, decide_page
-from monitor.fulltext.reader import PageReader, PageSettings
+from typing import TYPE_CHECKING
 
+from monitor.lazy import lazy_getattr
+
+if TYPE_CHECKING:
+    from monitor.fulltext.budget import PageBudget
+    from monitor.fulltext.decide import PageDecision, decide_page
+    from monitor.fulltext.reader import PageReader, PageSettings
+
+# Lazy: a parser worker decides which pages to read (decide.py) without importing the
+# HTTP client that reads them.
+_HOMES = {
+    "PageBudget": "budget",
+    "PageDecision": "decide",
+    "PageReader": "reader",
+    "PageSettings": "reader",
+    "decide_page": "decide",
+}
 __all__ = ["PageBudget", "PageDecision", "PageReader", "PageSettings", "decide_page"]
+
+
+__getattr__ = lazy_getattr(__name__, _HOMES)

@@ -78,22 +78,35 @@ class PageReader:
         self, spec: FeedSpec, articles: Sequence[Article], topics: TopicSet, *, now: datetime
     ) -> dict[str, str]:
         """article_key → main text of the page, for the items worth reading and read."""
-        mode = self.modes.get(spec.name, spec.fulltext)
+        mode = self.mode_of(spec)
         if mode == "never" or not articles:
             return {}
-        counts: Counter[str] = Counter()
-        pages: dict[str, str] = {}
-        bound = log.bind(feed=spec.name)
-        started = time.monotonic()
+        chosen = []
         for article in articles:
             hits = mode == "auto" and topics.hits_a_term(Document.from_article(article))
             decision = decide_page(
                 mode, article, hits_a_term=hits, short_text=self.settings.short_text
             )
-            if decision is not PageDecision.READ:
-                counts[decision.value] += 1
+            if decision is PageDecision.READ:
+                chosen.append(article)
+        return self.read_chosen(spec, chosen, now=now)
+
+    def mode_of(self, spec: FeedSpec) -> str:
+        """The feed's ``fulltext`` mode: auto, always or never."""
+        return self.modes.get(spec.name, spec.fulltext)
+
+    def read_chosen(
+        self, spec: FeedSpec, articles: Sequence[Article], *, now: datetime
+    ) -> dict[str, str]:
+        """article_key → main text of the page, for items :func:`decide_page` chose
+        (here, or in a parser worker), within the budgets."""
+        counts: Counter[str] = Counter()
+        pages: dict[str, str] = {}
+        bound = log.bind(feed=spec.name)
+        started = time.monotonic()
+        for article in articles:
+            if article.url is None:  # decide_page reads only items with a link
                 continue
-            assert article.url is not None  # decide_page reads only items with a link
             if counts["fetched"] >= self.settings.per_poll:
                 counts["over_poll_budget"] += 1
                 continue

@@ -10,7 +10,10 @@ on demand, so one hostile feed costs one process start, not a stalled tick.
 
 This module knows nothing of feeds: it runs ``target(content, url=, headers=, **extra)``
 named as ``module:function`` (by default the parser; :meth:`ParserPool.run` names
-another) and ships back its result or ParseError.
+another) and ships back its result or ParseError. A job may name a
+:class:`WorkerContext`: state a worker builds once from a payload (compiled topics) and
+keeps for the jobs after it; the payload travels only to a worker that does not hold
+that context's key yet (a new worker, a replaced one, or a new version after a reload).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
 from monitor.errors import ParseError
@@ -32,8 +36,29 @@ from monitor.types import ParsedFeed
 
 Target = Callable[..., object]
 _Outcome = tuple[str, object, str]
-_Job = tuple[str, bytes, str, dict[str, str], dict[str, object]]
-"""target (``module:function``), content, url, headers, further keyword arguments."""
+_Context = tuple[str, str, object] | None
+"""(builder ``module:function``, key, payload or None when the worker holds the key)."""
+_Job = tuple[str, bytes, str, dict[str, str], dict[str, object], _Context]
+"""target (``module:function``), content, url, headers, further keyword arguments,
+the context the target gets as ``context=``."""
+SETUP_FAILED = "setup_failed"
+"""The error kind of a job whose context could not be built in the worker."""
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerContext:
+    """State a worker builds once, ``builder(payload)``, and hands to every job that
+    names it (as the keyword argument ``context``) until a job names another ``key``.
+
+    ``key`` identifies the payload (a digest): the payload crosses the pipe once per
+    worker and key, not with every job.
+    """
+
+    builder: str
+    """``module:function`` the worker calls with ``payload``."""
+    key: str
+    payload: object
+
 
 DEFAULT_TARGET = "monitor.parsing.feed:parse_bytes"
 MEMORY_LIMIT = 1024 << 20
@@ -50,6 +75,8 @@ def _serve(default: str) -> None:
     # Nothing a library prints may corrupt the reply channel.
     os.dup2(2, 1)
     targets: dict[str, Target] = {default: _resolve_target(default)}
+    held: dict[str, tuple[str, object]] = {}
+    """builder → (key, what it built): one context per builder, the newest."""
     while True:
         try:
             job = requests.recv()
@@ -57,8 +84,17 @@ def _serve(default: str) -> None:
             return
         if job is None:
             return
-        spec, content, url, headers, extra = job
+        spec, content, url, headers, extra, context = job
         outcome: _Outcome
+        if context is not None:
+            problem = _hold(held, context)
+            if problem:
+                try:
+                    replies.send(("error", SETUP_FAILED, problem))
+                except (EOFError, OSError):
+                    return
+                continue
+            extra = {**extra, "context": held[context[0]][1]}
         try:
             target = targets.get(spec) or targets.setdefault(spec, _resolve_target(spec))
             outcome = ("ok", target(content, url=url, headers=headers, **extra), "")
@@ -74,6 +110,24 @@ def _serve(default: str) -> None:
             return
 
 
+def _hold(held: dict[str, tuple[str, object]], context: tuple[str, str, object]) -> str:
+    """Build the job's context unless it is held already; the problem, or ""."""
+    builder, key, payload = context
+    have = held.get(builder)
+    if have is not None and have[0] == key:
+        return ""
+    if payload is None:
+        return f"context {key[:16]} of {builder} was never sent to this worker"
+    held.pop(builder, None)  # the old version's memory goes before the new is built
+    try:
+        held[builder] = (key, _resolve_target(builder)(payload))
+    except MemoryError:
+        return f"building {builder} took over the worker's {MEMORY_LIMIT >> 20} MiB"
+    except Exception as exc:
+        return f"building {builder}: {type(exc).__name__}: {exc}"[:500]
+    return ""
+
+
 def _resolve_target(spec: str) -> Target:
     module, _, name = spec.partition(":")
     target: Target = getattr(importlib.import_module(module), name)
@@ -85,6 +139,12 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     limit_memory(MEMORY_LIMIT)
     _serve(args[0] if args else DEFAULT_TARGET)
+    if argv is None:
+        # Told to stop (or the parent is gone): nothing of ours needs finalizing, and
+        # tearing down the parser and the topics took 0.1–0.5 s a worker, which the
+        # parent waited for at the end of every `monitor poll`.
+        sys.stderr.flush()
+        os._exit(0)
 
 
 def limit_memory(limit: int) -> None:
@@ -123,6 +183,8 @@ class _Worker:
         self._process.stdin.close()
         self._process.stdout.close()
         self.calls = 0
+        self.held: dict[str, str] = {}
+        """builder → key of the context this worker holds (as far as the pool knows)."""
 
     def call(self, job: _Job, deadline: float) -> _Outcome:
         self.calls += 1
@@ -132,9 +194,12 @@ class _Worker:
         outcome: _Outcome = self._recv.recv()
         return outcome
 
-    def stop(self) -> None:
+    def ask_to_stop(self) -> None:
         with contextlib.suppress(OSError, ValueError):
             self._send.send(None)
+
+    def stop(self) -> None:
+        self.ask_to_stop()
         with contextlib.suppress(subprocess.TimeoutExpired):
             self._process.wait(timeout=1.0)
         self.kill()
@@ -178,20 +243,32 @@ class ParserPool:
         url: str,
         headers: Mapping[str, str],
         deadline: float,
+        context: WorkerContext | None = None,
         **extra: object,
     ) -> object:
         """``target(content, url=, headers=, **extra)`` in a worker, within ``deadline``.
 
         ``target`` is any ``module:function`` (the workers import it on first use);
-        its arguments and result travel pickled. Raises ParseError as :meth:`parse`.
+        its arguments and result travel pickled. With ``context``, the target also gets
+        ``context=`` what the worker built from it (building it first if the worker
+        does not hold that key; the build counts against the deadline). Raises
+        ParseError as :meth:`parse`.
         """
         worker = self._checkout()
         reusable = False
+        sent: _Context = None
+        if context is not None:
+            holds = worker.held.get(context.builder) == context.key
+            sent = (context.builder, context.key, None if holds else context.payload)
         try:
             kind, value, message = worker.call(
-                (target, content, url, dict(headers), extra), deadline
+                (target, content, url, dict(headers), extra, sent), deadline
             )
             reusable = True
+            if context is not None and kind == "error" and value == SETUP_FAILED:
+                worker.held.pop(context.builder, None)  # it dropped what it held
+            elif context is not None:
+                worker.held[context.builder] = context.key
         except TimeoutError:
             raise ParseError(
                 f"parsing took longer than {deadline:g}s; the parser was stopped",
@@ -208,6 +285,8 @@ class ParserPool:
                 self._discard(worker)
         if kind == "ok":
             return value
+        if value == SETUP_FAILED:
+            raise ParseError(message, kind="parse_error")
         raise ParseError(message, kind=str(value))
 
     def _checkout(self) -> _Worker:
@@ -252,6 +331,8 @@ class ParserPool:
             except queue.Empty:
                 break
         for worker in workers:
+            worker.ask_to_stop()
+        for worker in workers:  # stopping together, not one after the other
             worker.stop()
 
 

@@ -38,6 +38,7 @@ from monitor.pipeline import FeedOutcome, Pipeline, poll_feed
 from monitor.service import hostturns
 from monitor.service.delivery import Deliverer
 from monitor.service.passes import run_pass
+from monitor.sifting import TopicSource
 from monitor.signals import DEFAULT_FOLLOW_UP, ConfirmRule, HotRule, SurgeRule
 from monitor.topics import TopicSet, compile_topics
 from monitor.types import FeedSpec
@@ -239,6 +240,7 @@ def build_app(
         owner=owner,
         metrics=metrics,
         parser=parser,
+        topic_source=TopicSource.of(config.topics),
     )
     deliverer = Deliverer(
         engine=engine,

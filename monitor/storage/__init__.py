@@ -16,7 +16,7 @@ from monitor.lazy import lazy_getattr
 if TYPE_CHECKING:
     from monitor.storage.alert_rows import LOG_CHANNEL, delivery_id
     from monitor.storage.alerts import last_sight_topic, list_alerts
-    from monitor.storage.articles import known_articles, save_feed_update
+    from monitor.storage.articles import known_articles, recent_keys, save_feed_update
     from monitor.storage.batches import (
         BatchTask,
         claim_batches,
@@ -75,6 +75,7 @@ _HOMES = {
     "list_alerts": "alerts",
     "last_sight_topic": "alerts",
     "known_articles": "articles",
+    "recent_keys": "articles",
     "save_feed_update": "articles",
     "BatchTask": "batches",
     "claim_batches": "batches",
@@ -168,6 +169,7 @@ __all__ = [
     "outbox_counts",
     "ping",
     "prune_articles",
+    "recent_keys",
     "redacted",
     "release_dead_leases",
     "release_deliveries",

@@ -59,6 +59,43 @@ def known_articles(engine: Engine, feed: str, keys: Iterable[str]) -> dict[str, 
     return found
 
 
+def _recent_keys_statement() -> Any:
+    newest = (
+        select(SeenKeyRow.feed_id, SeenKeyRow.article_key)
+        .join(FeedRow, FeedRow.id == SeenKeyRow.feed_id)
+        .where(FeedRow.name == bindparam("feed"))
+        .order_by(SeenKeyRow.first_seen.desc())
+        .limit(bindparam("limit"))
+        .subquery()
+    )
+    return select(newest.c.article_key, ArticleRow.content_hash).outerjoin(
+        ArticleRow,
+        and_(
+            ArticleRow.feed_id == newest.c.feed_id,
+            ArticleRow.article_key == newest.c.article_key,
+        ),
+    )
+
+
+_RECENT_KEYS = _recent_keys_statement()
+"""The newest identity keys of a feed with their content hashes; built once."""
+
+
+@translates_errors
+def recent_keys(engine: Engine, feed: str, limit: int) -> tuple[dict[str, str | None], bool]:
+    """The feed's ``limit`` newest known keys (key → content hash as in
+    :func:`known_articles`), and whether that is all of them.
+
+    What a parser worker needs to drop the items seen before without asking the
+    database again: a feed's body holds its newest items, so the newest keys are the
+    ones it can repeat. When the answer is not complete, an item not among them may
+    still be known: ask :func:`known_articles` about it.
+    """
+    with engine.connect() as conn:
+        rows = conn.execute(_RECENT_KEYS, {"feed": feed, "limit": limit}).all()
+    return {key: chash for key, chash in rows}, len(rows) < limit
+
+
 @translates_errors
 def save_feed_update(
     engine: Engine, update_: FeedUpdate, policy: AlertPolicy, now: datetime

@@ -1,19 +1,15 @@
 """The matching engine: presearch every term at once, then evaluate the hit topics.
 
-Every term of every topic is compiled once into Aho-Corasick automata (pyahocorasick)
-over the folded, space-joined words of a field (see :mod:`monitor.topics.text`):
-
-* one automaton over the folded words, for wildcards (`` gipfel`` for ``Gipfel*``,
-  ``rat `` for ``*rat``) and for plain words and phrases followed by an inflectional
-  ending of the token's language (``путин`` + ``ым``);
-* one automaton per Latin stemming language (en, de, none) over the stems, for plain
-  words and phrases by stem equality (Cyrillic words are always stemmed as Russian).
-
-A document costs one pass per automaton and field whatever the number of topics;
-only the topics with a positive term hit (the "presearch" of Lucene's Monitor) are
-then evaluated against their rules. The evidence of a match is the first hit (title
-first) of each term of its matched rules that hit; its score is the number of those
-terms, a term that hits the title counting 2.
+Every term of every topic is compiled once into Aho-Corasick automata
+(:mod:`monitor.topics.presearch`). A document costs one pass per automaton and field
+whatever the number of topics, and tells which terms occur in which field; only the
+topics with a positive term hit (the "presearch" of Lucene's Monitor) are considered,
+and each first by those term sets alone (its language, fields, windows, vetoes and
+groups): that settles most of them. Where a term hit (the words) is looked up only for
+the terms of a topic that passed, whose rules (near spans, scoped vetoes) and evidence
+need it. The evidence of a match is the first hit (title first) of each term of its
+matched rules that hit; its score is the number of those terms, a term that hits the
+title counting 2.
 
 This module does no I/O; it reads :class:`~monitor.types.Document` and returns
 :class:`~monitor.types.Match` values.
@@ -23,29 +19,23 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import UTC, date, datetime
-from typing import Any
-
-import ahocorasick
 
 from monitor.errors import TermError
 from monitor.topics.evaluate import Hit, Hits, Windows, in_windows, rule_hits, with_aliases
 from monitor.topics.explain import TopicTrace, trace_topic
+from monitor.topics.presearch import Automata
 from monitor.topics.rules import Rule, Term, TermTable, Topic, compile_topic
 from monitor.topics.spec import TopicConfig
 from monitor.topics.text import (
-    ENDINGS,
     FieldText,
-    LatinLang,
+    detect_language,
     document_languages,
-    endings_for,
     latin_languages,
+    primary_language,
     snippet,
-    stem,
 )
 from monitor.types import FIELDS, Document, Evidence, Match
 
-_INFLECT, _PREFIX, _SUFFIX, _INFIX, _EXACT = range(5)
-_STEM_LANGS: tuple[LatinLang, ...] = ("en", "de", None)
 _FIELD_WEIGHT = (2.0,) + (1.0,) * (len(FIELDS) - 1)
 _MAX_EVIDENCE = 12
 
@@ -58,11 +48,14 @@ class TopicSet:
         self.ids: tuple[str, ...] = tuple(t.id for t in topics)
         self._terms = table.terms
         self._list = tuple(topics)
-        by_term: dict[int, list[int]] = {}
+        by_term: list[list[int]] = [[] for _ in table.terms]
         for index, topic in enumerate(topics):
             for term_id in topic.positive:
-                by_term.setdefault(term_id, []).append(index)
-        self._by_term = {k: tuple(v) for k, v in by_term.items()}
+                by_term[term_id].append(index)
+        self._by_term = tuple(map(tuple, by_term))
+        # every term a topic's evaluation reads: the hits to look up when it may match
+        self._related = tuple(_related_terms(t) for t in topics)
+        self._requirements = tuple(_requirements(t) for t in topics)
         # the date windows under which each positive term can count (one entry per rule,
         # () for a rule without one): a term of a closed event window cannot make a match
         live: dict[int, list[Windows]] = {}
@@ -79,8 +72,7 @@ class TopicSet:
             for alias in topic.aliases:
                 named.setdefault(alias.term, []).append(alias.alias)
             self._aliases_of.append({k: tuple(v) for k, v in named.items()})
-        self._folded = _build(_folded_keys(table.terms))
-        self._stemmed = {lang: _build(_stem_keys(table.terms, lang)) for lang in _STEM_LANGS}
+        self._automata = Automata(table.terms)
 
     def name(self, topic_id: str) -> str:
         """The display name of a topic (its id when it has no name)."""
@@ -103,25 +95,40 @@ class TopicSet:
         present = [f for f in fields if f is not None]
         if not present:
             return []
-        latin = latin_languages(doc.language, present)
-        hits = self._presearch(fields, latin)
-        by_term = self._by_term
-        candidates: set[int] = set()
-        for term_id in hits:
-            if term_id in by_term:
-                candidates.update(by_term[term_id])
+        language = _language(doc.language, present)
+        latin = latin_languages(language, present)
+        found = self._automata.terms_in(fields, latin)
+        anywhere = set().union(*found)
+        if not anywhere:
+            return []
+        candidates = set().union(*map(self._by_term.__getitem__, anywhere))
         if not candidates:
             return []
-        langs = document_languages(doc.language, present)
+        langs = document_languages(language, present)
         day = _utc_date(doc.published)
+        seen_in: dict[tuple[int, ...], set[int]] = {}
+        hits: Hits = {}
         out: list[Match] = []
         for index in sorted(candidates):
             topic = self._list[index]
             if topics is not None and topic.id not in topics:
                 continue
-            found = self._evaluate(index, hits, fields, langs, day)
-            if found is not None:
-                out.append(found)
+            if topic.languages is not None and not (topic.languages & langs):
+                continue
+            if len(topic.fields) == len(FIELDS):
+                seen = anywhere
+            else:
+                seen = seen_in.get(topic.fields)  # type: ignore[assignment]
+                if seen is None:
+                    seen = seen_in[topic.fields] = set().union(*(found[f] for f in topic.fields))
+            if not _may_match(topic, self._requirements[index], seen, day):
+                continue
+            for term_id in self._related[index]:
+                if term_id in anywhere and term_id not in hits:
+                    hits[term_id] = self._automata.positions(term_id, fields, found, latin)
+            matched = self._evaluate(index, hits, fields, langs, day)
+            if matched is not None:
+                out.append(matched)
         return out
 
     def hits_a_term(self, doc: Document) -> bool:
@@ -132,9 +139,13 @@ class TopicSet:
         present = [f for f in fields if f is not None]
         if not present:
             return False
-        hits = self._presearch(fields, latin_languages(doc.language, present))
+        latin = latin_languages(doc.language, present)
+        found = self._automata.terms_in(fields, latin)
         day = _utc_date(doc.published)
-        return any(in_windows(windows, day) for t in hits for windows in self._live.get(t, ()))
+        live = self._live
+        return any(
+            in_windows(windows, day) for t in set().union(*found) for windows in live.get(t, ())
+        )
 
     def explain(self, doc: Document) -> list[TopicTrace]:
         """Every topic's rules checked against ``doc``, with where each term hit."""
@@ -143,8 +154,15 @@ class TopicSet:
             for t in (doc.title, doc.summary, doc.content, doc.article)
         ]
         present = [f for f in fields if f is not None]
-        hits = self._presearch(fields, latin_languages(doc.language, present)) if present else {}
-        langs = document_languages(doc.language, present)
+        language = _language(doc.language, present)
+        hits: Hits = {}
+        if present:
+            latin = latin_languages(language, present)
+            found = self._automata.terms_in(fields, latin)
+            hits = {
+                t: self._automata.positions(t, fields, found, latin) for t in set().union(*found)
+            }
+        langs = document_languages(language, present)
         day = _utc_date(doc.published)
         return [
             trace_topic(
@@ -157,57 +175,6 @@ class TopicSet:
             )
             for topic in self._list
         ]
-
-    def _presearch(self, fields: Sequence[FieldText | None], latin: Sequence[LatinLang]) -> Hits:
-        # the hot loop: one automaton pass per field and stemming, little else per hit
-        # (a key that begins at a word boundary finds its word by a dict lookup)
-        hits: Hits = {}
-        cyrillic_endings = ENDINGS["ru"]
-        latin_endings = endings_for("a", latin)
-        folded = self._folded
-        for index, field in enumerate(fields):
-            if field is None:
-                continue
-            if folded is not None:
-                words = field.words
-                joined = field.joined
-                count = joined.count
-                for end, (lead, span, length, entries, inflect) in folded.iter(joined):
-                    # spaces before the key's first character: its word's index (+1 when
-                    # the key begins inside the word rather than on the space before it)
-                    first = count(" ", 0, end - length + 1) - (not lead)
-                    last = first + span
-                    if inflect:
-                        word = words[last]
-                        tail = word[inflect:]
-                        ok = not tail or tail in (
-                            cyrillic_endings if "\u0400" <= word[0] <= "\u04ff" else latin_endings
-                        )
-                    hit = (index, first, last)
-                    for kind, term_id in entries:
-                        if kind == _INFLECT and not ok:
-                            continue
-                        found = hits.get(term_id)
-                        if found is None:
-                            hits[term_id] = {hit}
-                        else:
-                            found.add(hit)
-            for lang in latin:
-                automaton = self._stemmed[lang]
-                if automaton is None:
-                    continue
-                joined = field.stemmed(lang)
-                count = joined.count
-                for end, (_, span, length, entries, _) in automaton.iter(joined):
-                    first = count(" ", 0, end - length + 1)
-                    hit = (index, first, first + span)
-                    for _, term_id in entries:
-                        found = hits.get(term_id)
-                        if found is None:
-                            hits[term_id] = {hit}
-                        else:
-                            found.add(hit)
-        return hits
 
     def _evaluate(
         self,
@@ -305,57 +272,68 @@ def field_hits(topic: Topic, hits: Hits) -> Hits:
     return seen
 
 
-def _folded_keys(terms: Sequence[Term]) -> dict[str, list[tuple[int, int, Term]]]:
-    keys: dict[str, list[tuple[int, int, Term]]] = {}
-    for term_id, term in enumerate(terms):
-        body = " ".join(term.words)
-        if term.exact:
-            key, kind = " " + body + " ", _EXACT
-        elif term.prefix and term.suffix:
-            key, kind = body, _INFIX
-        elif term.prefix:
-            key, kind = " " + body, _PREFIX
-        elif term.suffix:
-            key, kind = body + " ", _SUFFIX
-        else:
-            key, kind = " " + body, _INFLECT
-        keys.setdefault(key, []).append((kind, term_id, term))
-    return keys
+def _language(given: str | None, present: Sequence[FieldText]) -> str | None:
+    """The document's language as given, else detected (once, not per question)."""
+    return given if primary_language(given) else detect_language(present)
 
 
-def _stem_keys(terms: Sequence[Term], lang: LatinLang) -> dict[str, list[tuple[int, int, Term]]]:
-    keys: dict[str, list[tuple[int, int, Term]]] = {}
-    for term_id, term in enumerate(terms):
-        if term.plain:
-            key = " " + " ".join(stem(w, lang) for w in term.words) + " "
-            keys.setdefault(key, []).append((_INFLECT, term_id, term))
-    return keys
+def _related_terms(topic: Topic) -> tuple[int, ...]:
+    """Every term whose hits an evaluation of ``topic`` reads."""
+    out: list[int] = []
+    for rule in topic.rules:
+        out.extend(t for group in rule.all for t in group)
+        out.extend(rule.any)
+        out.extend(rule.none)
+        for near in rule.near:
+            out.extend(t for group in near.terms for t in group)
+            out.extend(near.none)
+        for scoped in rule.scoped:
+            out.extend(scoped.terms)
+    for alias in topic.aliases:
+        out.extend((alias.term, alias.alias))
+    return tuple(dict.fromkeys(out))
 
 
-def _build(keys: dict[str, list[tuple[int, int, Term]]]) -> Any:
-    """An automaton whose values are (lead, words - 1, length, entries, inflect):
+_Requirement = tuple[Windows, tuple[int, ...], tuple[tuple[int, ...], ...]]
 
-    lead: the key starts with a space (begins at a word boundary); entries: (kind, term
-    id) of every term that compiles to the key; inflect: the length of the key's last
-    word when one of them is inflected (the rest of the document's word must be an
-    ending), else 0. None when there are no keys.
+
+def _requirements(topic: Topic) -> tuple[_Requirement, ...]:
+    """Per rule: its windows, its item-wide vetoes, and the groups of which one term
+    each must occur (every ``all`` group, the ``any`` terms, every group of a ``near``)."""
+    out = []
+    for rule in topic.rules:
+        groups = [*rule.all, *((rule.any,) if rule.any else ())]
+        groups.extend(group for near in rule.near for group in near.terms)
+        out.append((rule.windows, rule.none, tuple(groups)))
+    return tuple(out)
+
+
+def _may_match(
+    topic: Topic, requirements: tuple[_Requirement, ...], seen: set[int], day: date | None
+) -> bool:
+    """Whether a rule of ``topic`` can hold, judged only by which terms occur in the
+    fields it reads (``seen``): False only where :func:`rule_hits` holds for no rule.
+
+    Exact for a rule without ``near`` or scoped vetoes (windows, item-wide vetoes, groups,
+    aliases: all a matter of which terms occur); for the others a necessary condition,
+    and the rule is then evaluated on where the terms hit.
     """
-    if not keys:
-        return None
-    automaton = ahocorasick.Automaton()
-    for key, entries in keys.items():
-        term = entries[0][2]
-        inflect = any(kind == _INFLECT for kind, _, _ in entries)
-        value = (
-            key.startswith(" "),
-            len(term.words) - 1,
-            len(key),
-            tuple((kind, term_id) for kind, term_id, _ in entries),
-            len(term.words[-1]) if inflect else 0,
-        )
-        automaton.add_word(key, value)
-    automaton.make_automaton()
-    return automaton
+    counted = seen
+    if topic.aliases:
+        named = {a.term for a in topic.aliases if a.alias in seen and in_windows(a.windows, day)}
+        if not named <= seen:
+            counted = seen | named
+    for windows, none, groups in requirements:
+        if windows and not in_windows(windows, day):
+            continue
+        if none and not counted.isdisjoint(none):
+            continue
+        for group in groups:
+            if counted.isdisjoint(group):
+                break
+        else:
+            return True
+    return False
 
 
 def _utc_date(published: datetime | None) -> date | None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
+from itertools import accumulate
 from typing import cast
 
 import Stemmer
@@ -37,7 +38,7 @@ LatinLang = str | None
 # Written as runs of letters between runs of marks: the same tokens as the plain
 # "letter, then letters or marks" alternation, at half the cost.
 _TOKEN = re.compile(r"[^\W_]+(?:[\u0300-\u036f\u00ad\u200b-\u200d\u2060\ufeff]+[^\W_]*)*")
-_ASCII_TOKEN = re.compile(r"[a-z0-9]+")  # _TOKEN on lower-case ASCII text
+_RUN_SPLIT = re.compile(r"([^\W_]+)")  # the tokens of a text without marks, and between
 _DROP = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
 _SHORT_I = "\ue000"  # keeps й whole while other combining marks are stripped
 _CACHE_LIMIT = 500_000
@@ -73,6 +74,9 @@ _EN_WORDS = _words(
     "the and of to is in that with for on as was by at from are has have be it its "
     "this an will after over says said not who his her their"
 )
+
+assert not _DE_WORDS & _EN_WORDS  # detect_language counts them apart
+_CYRILLIC_WORD = re.compile(r" ([\u0400-\u04ff][^ ]*)")  # a word of FieldText.joined
 
 _fold_cache: dict[str, str] = {}
 _stem_caches: dict[str | None, dict[str, str]] = {"en": {}, "de": {}, "ru": {}, None: {}}
@@ -159,31 +163,36 @@ def fold_words(text: str) -> list[str]:
 class FieldText:
     """One field of a document, tokenized: what the automata run over.
 
-    Built without a Python loop over the tokens: an ASCII field is folded whole (lower
-    case and ae/oe/ue, which is all :func:`fold` does to ASCII), any other field token by
-    token through the fold cache in one ``map``. The character spans of the tokens (only
-    evidence and explanations need them) are found when first asked for.
+    Built without a Python loop over the tokens. A field that one byte a character holds
+    (ASCII, cp1251 for Russian, cp1252 for German) is folded whole when each of its letters
+    folds to one ASCII or Russian letter, it has no soft hyphen and no word mixes Latin and
+    Cyrillic letters (nearly every news text): one byte table does what :func:`fold` does
+    to each letter (case, ё → е, ä → a, é → e), separators become one space, then ß → ss
+    and ae/oe/ue collapse. Any other field goes token by token through the fold cache in
+    one ``map``. The words, their stems and their character spans in
+    the text (only evidence and explanations need those) are found when first asked for.
     """
 
-    __slots__ = ("_spans", "_stems", "joined", "text", "words")
+    __slots__ = ("_spans", "_stems", "_whole", "_words", "joined", "text")
 
-    def __init__(self, text: str, words: list[str], joined: str) -> None:
+    def __init__(
+        self, text: str, words: list[str] | None, joined: str, *, whole: bool = False
+    ) -> None:
         self.text = text
-        self.words = words
         self.joined = joined
-        """The folded words joined as " w1 w2 … " (leading and trailing space): the
-        word at a position of it is the count of spaces before that position, less one."""
+        """The folded words joined as " w1 w2 … " (leading and trailing space; "" when
+        there is no word): the word at a position of it is the count of spaces before
+        that position, less one."""
+        self._words = words
+        self._whole = whole
         self._spans: list[tuple[int, int]] | None = None
         self._stems: dict[LatinLang, str] = {}
 
     @classmethod
     def of(cls, text: str) -> FieldText:
-        if text.isascii():
-            # fold() of an ASCII token is its lower case with ae/oe/ue collapsed, and a
-            # pair never spans the separating space: the whole field at once is the same
-            joined = _collapse_umlauts(" " + " ".join(_ASCII_TOKEN.findall(text.lower())) + " ")
-            words = joined.split()
-            return cls(text, words, joined if words else "")
+        joined = _fold_whole(text)
+        if joined is not None:
+            return cls(text, None if joined else [], joined, whole=True)
         tokens = _TOKEN.findall(text)
         cached = list(map(_fold_cache.get, tokens))
         words = (
@@ -196,26 +205,106 @@ class FieldText:
         return cls(text, words, _join(words))
 
     @property
+    def words(self) -> list[str]:
+        """The folded words, in order."""
+        if self._words is None:
+            self._words = self.joined.split()
+        return self._words
+
+    @property
     def spans(self) -> list[tuple[int, int]]:
         """Where each word stands in :attr:`text` (start, end)."""
         if self._spans is None:
-            self._spans = [m.span() for m in _TOKEN.finditer(self.text) if fold(m.group())]
+            if self._whole:
+                # every token of a field folded whole is a word: [sep, word, sep, …, sep]
+                parts = _RUN_SPLIT.split(self.text)
+                at = list(accumulate(map(len, parts), initial=0))
+                self._spans = list(zip(at[1:-1:2], at[2::2], strict=True))
+            else:
+                self._spans = [m.span() for m in _TOKEN.finditer(self.text) if fold(m.group())]
         return self._spans
 
     def stemmed(self, latin: LatinLang) -> str:
         """The stems joined like :attr:`joined`."""
         got = self._stems.get(latin)
         if got is None:
+            words = self.words
             cache = _word_stems[latin]
-            stems = list(map(cache.get, self.words))
+            stems = list(map(cache.get, words))
             if None in stems:
                 if len(cache) > _CACHE_LIMIT:
                     cache.clear()
-                for i, word in enumerate(self.words):
-                    if stems[i] is None:
-                        stems[i] = cache[word] = stem(word, latin)
+                for word in set(words).difference(cache):
+                    cache[word] = stem(word, latin)
+                stems = list(map(cache.__getitem__, words))
             got = self._stems[latin] = _join(stems)  # type: ignore[arg-type]
         return got
+
+
+def _fold_table(codec: str) -> bytes:
+    """Byte → folded byte for a text in ``codec``: a letter or digit that :func:`fold`
+    maps to one ASCII or Russian letter or digit maps to it (ß to itself, expanded after),
+    any other letter or digit and the marks _TOKEN keeps inside a word to NUL (the text
+    then goes token by token), everything else (separators) to a space."""
+    out = bytearray()
+    for value in range(256):
+        try:
+            char = bytes([value]).decode(codec)
+        except UnicodeDecodeError:
+            out.append(0)  # no text encodes to it
+            continue
+        if char == "ß":
+            out.append(value)
+        elif char in _MARKS or (char.isalnum() and not _FOLDS_TO_ONE.fullmatch(fold(char))):
+            out.append(0)
+        elif char.isalnum():
+            out.extend(fold(char).encode(codec))
+        else:
+            out.append(0x20)
+    return bytes(out)
+
+
+_MARKS = "\u00ad\u200b\u200c\u200d\u2060\ufeff"  # beside combining marks, outside these codecs
+_FOLDS_TO_ONE = re.compile(r"[a-z0-9а-я]")
+# ASCII first; then Russian (and English with typographic quotes and dashes); then German
+_CODECS = ("ascii", "cp1251", "cp1252")
+_GERMAN_FIRST = ("cp1252", "cp1251")
+_FOLD_TABLES = {codec: _fold_table(codec) for codec in _CODECS}
+# a folded cp1251 text's words by script (digits dropped): a word of both is "LC" or "CL"
+_SCRIPT_TABLE = bytes(
+    ord("L") if 0x61 <= v <= 0x7A else ord("C") if v >= 0xE0 else v for v in range(256)
+)
+
+
+def _fold_whole(text: str) -> str | None:
+    """:attr:`FieldText.joined` of ``text`` folded whole, or None when it has to go token
+    by token: a letter of another alphabet, a combining or invisible mark, a word that
+    mixes Latin and Cyrillic letters (skeleton() decides those per word)."""
+    codecs: tuple[str, ...] = _CODECS
+    if not text.isascii() and ("ü" in text or "ä" in text or "ö" in text or "ß" in text):
+        codecs = _GERMAN_FIRST  # a failed encoding costs more than these four searches
+    for codec in codecs:
+        try:
+            raw = text.encode(codec)
+        except UnicodeEncodeError:
+            continue
+        folded = raw.translate(_FOLD_TABLES[codec])
+        if b"\x00" in folded:
+            return None
+        if codec == "cp1251":
+            scripts = folded.translate(_SCRIPT_TABLE, b"0123456789")
+            if b"LC" in scripts or b"CL" in scripts:
+                return None
+        words = folded.split()
+        if not words:
+            return ""
+        body = b" ".join(words).decode(codec)
+        if codec == "cp1252" and "ß" in body:
+            body = body.replace("ß", "ss")
+        # no ae/oe/ue pair spans the separating space: collapsing the whole field is
+        # collapsing each word
+        return _collapse_umlauts(" " + body + " ")
+    return None
 
 
 def _join(words: list[str]) -> str:
@@ -243,22 +332,31 @@ def primary_language(language: str | None) -> str | None:
     """The primary subtag: en-US → en; None or an empty string → None."""
     if not language:
         return None
-    return re.split(r"[-_]", language.strip().lower(), maxsplit=1)[0] or None
+    if language in _primary:
+        return _primary[language]
+    if len(_primary) > 1000:  # a few tags in practice; a hostile stream cannot grow it
+        _primary.clear()
+    found = _primary[language] = _SUBTAG.split(language.strip().lower(), maxsplit=1)[0] or None
+    return found
+
+
+_SUBTAG = re.compile(r"[-_]")
+_primary: dict[str, str | None] = {}
 
 
 def detect_language(fields: Sequence[FieldText]) -> str | None:
     """en, de or ru from the script and common words; None when it cannot tell."""
+    # Counted with C-level passes, no loop over the words: Cyrillic words (by their first
+    # letter), other all-letter words, and the function words (all Latin letters, and no
+    # word is one of both languages').
     cyrillic = latin = de = en = 0
     for f in fields:
-        for w in f.words:
-            if is_cyrillic(w):
-                cyrillic += 1
-            elif w.isalpha():
-                latin += 1
-                if w in _DE_WORDS:
-                    de += 1
-                elif w in _EN_WORDS:
-                    en += 1
+        words = f.words
+        cyrillic_words = _CYRILLIC_WORD.findall(f.joined)
+        cyrillic += len(cyrillic_words)
+        latin += sum(map(str.isalpha, words)) - sum(map(str.isalpha, cyrillic_words))
+        de += sum(map(_DE_WORDS.__contains__, words))
+        en += sum(map(_EN_WORDS.__contains__, words))
     if cyrillic > latin:
         return "ru"
     if de > en:

@@ -22,12 +22,20 @@ of the whole process (start-up included), user + system CPU of the process tree
 tree (sampled from /proc every 50 ms), plus what the server answered.
 
     PYTHONPATH=. .venv/bin/python tests/benchmarks/bench_poll.py [--feeds N] [--hosts H] \
-        [--workers W] [--rounds R]
+        [--workers W] [--rounds R] [--compare DIR]
+
+``--compare DIR`` adds a fourth contender, ``before``: ``monitor poll`` run from another
+tree of the code (e.g. ``git archive COMMIT | tar -x -C DIR``), interleaved with the
+others in the same rounds, so a change is measured as an A/B ratio in one run. Both trees
+are byte-compiled first: an installed package ships its bytecode, and an environment
+with ``PYTHONDONTWRITEBYTECODE`` would otherwise compile every module of a tree anew in
+every process (reader and the bare loop, from site-packages, have theirs).
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import resource
@@ -216,7 +224,7 @@ def bare_main(state_file: str, urls_file: str, workers: int) -> None:
     print(f"bare: {sum(n for _, _, n in results)} entries parsed")
 
 
-CONTENDERS = ("monitor", "reader", "bare")
+CONTENDERS = ("monitor", "before", "reader", "bare")
 PHASES = ("first poll", "re-poll, half changed", "unchanged re-poll")
 
 
@@ -248,11 +256,20 @@ def main() -> None:
     )
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (medians)")
     parser.add_argument("--only", default=",".join(CONTENDERS), help="contenders to run")
+    parser.add_argument(
+        "--compare", type=Path, default=None, help="another tree of the code: contender `before`"
+    )
     args = parser.parse_args()
     contenders = [c for c in CONTENDERS if c in args.only.split(",")]
+    if args.compare is None:
+        contenders = [c for c in contenders if c != "before"]
+    for tree in (REPO, args.compare):
+        if tree is not None:
+            compileall.compile_dir(str(tree / "monitor"), quiet=1)
 
     rounds = [
-        one_round(args.feeds, args.hosts, args.workers, contenders, r) for r in range(args.rounds)
+        one_round(args.feeds, args.hosts, args.workers, contenders, r, args.compare)
+        for r in range(args.rounds)
     ]
     print(
         f"{args.feeds} feeds on {args.hosts} host(s), {args.workers} workers, "
@@ -290,12 +307,38 @@ def main() -> None:
                 f"| {phase} | {who} | {wall:.2f} s | {cpu:.2f} s | {rss:.0f} MiB | "
                 f"{vs_reader} | {vs_bare} |"
             )
+    if "before" in contenders:
+        print()
+        print("monitor ÷ before, paired in each round (median):")
+        for phase in PHASES:
+            print(f"- {phase}: {paired(rounds, phase, 'monitor', 'before')}")
 
 
-def one_round(feeds: int, hosts: int, workers: int, contenders: list[str], index: int) -> list[Run]:
+def paired(rounds: list[list[Run]], phase: str, a: str, b: str) -> str:
+    """Median over rounds of a's wall and CPU over b's in the same round (paired A/B)."""
+    walls, cpus = [], []
+    for runs in rounds:
+        mine = {r.name.split(",")[0]: r for r in runs if r.name.endswith(phase)}
+        if a in mine and b in mine:
+            walls.append(mine[a].wall / mine[b].wall)
+            cpus.append(mine[a].cpu / mine[b].cpu)
+    if not walls:
+        return "–"
+    return f"wall {statistics.median(walls):.2f}×, CPU {statistics.median(cpus):.2f}×"
+
+
+def one_round(
+    feeds: int,
+    hosts: int,
+    workers: int,
+    contenders: list[str],
+    index: int,
+    compare: Path | None = None,
+) -> list[Run]:
     """A fresh server and fresh state: first polls, new items in half, re-polls, then
     unchanged re-polls; the contenders' order rotates with ``index``."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
+    envs = {"before": {**os.environ, "PYTHONPATH": str(compare)}} if compare else {}
     server_proc = subprocess.Popen(
         [sys.executable, str(HERE / "feedserver.py"), str(feeds), str(hosts)],
         stdout=subprocess.PIPE,
@@ -309,6 +352,9 @@ def one_round(feeds: int, hosts: int, workers: int, contenders: list[str], index
         with tempfile.TemporaryDirectory(prefix="bench-poll-") as tmp_name:
             tmp = Path(tmp_name)
             config = write_config(tmp, urls, workers)
+            before = tmp / "before"
+            before.mkdir()
+            before_config = write_config(before, urls, workers)
             urls_file = tmp / "urls.txt"
             urls_file.write_text("\n".join(urls))
             argv = {
@@ -319,6 +365,16 @@ def one_round(feeds: int, hosts: int, workers: int, contenders: list[str], index
                     "poll",
                     "-c",
                     str(config),
+                    "--log-level",
+                    "warning",
+                ],
+                "before": [
+                    sys.executable,
+                    "-m",
+                    "monitor",
+                    "poll",
+                    "-c",
+                    str(before_config),
                     "--log-level",
                     "warning",
                 ],
@@ -346,7 +402,11 @@ def one_round(feeds: int, hosts: int, workers: int, contenders: list[str], index
                 if phase == PHASES[1]:
                     control(server, "/_advance")
                 for who in order:
-                    runs.append(measure(f"{who}, {phase}", argv[who], server, env=env, cwd=tmp))
+                    runs.append(
+                        measure(
+                            f"{who}, {phase}", argv[who], server, env=envs.get(who, env), cwd=tmp
+                        )
+                    )
     finally:
         server_proc.terminate()
         server_proc.wait()
