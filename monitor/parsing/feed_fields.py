@@ -10,6 +10,7 @@ paths cannot drift apart here. Pure functions; it parses no XML.
 from __future__ import annotations
 
 import calendar
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urljoin
@@ -19,12 +20,28 @@ def text_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _printable_except(excluded: str) -> str:
+    return re.escape("".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in excluded))
+
+
+# An absolute http(s) link that urljoin gives back unchanged whatever the base: a
+# lower-case scheme (it would lower it), an ASCII host it need not check, printable
+# ASCII, no ';' in the path (parameters), no empty query or fragment (it drops them).
+_PLAIN_ABSOLUTE = re.compile(
+    rf"https?://[A-Za-z0-9.-]+(?::[0-9]+)?(?:/[{_printable_except('?#;')}]*)?"
+    rf"(?:\?[{_printable_except('#')}]+)?(?:#[{_printable_except('')}]+)?"
+)
+
+
 def absolute_link(link: str | None, base: str) -> str | None:
     """A relative link joined to the feed's URL; odd links are left for normalize."""
     if link is None:
         return None
+    link_text = link.strip()
+    if base and _PLAIN_ABSOLUTE.fullmatch(link_text) is not None:
+        return link_text  # what urljoin gives, without its three parses
     try:
-        return urljoin(base, link.strip()) if base else link
+        return urljoin(base, link_text) if base else link
     except ValueError:
         return link
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 
 from feedparser.encodings import RE_XML_DECLARATION, RE_XML_PI_ENCODING, parse_content_type
 
-from monitor.parsing.xml_walker import Declined
+from monitor.parsing.xml_names import Declined
 
 _XML_TYPES = ("application/xml", "application/xml-dtd", "application/xml-external-parsed-entity")
 _TEXT_XML_TYPES = ("text/xml", "text/xml-external-parsed-entity")

@@ -13,7 +13,7 @@ BOM), for the cases that need no guessing.
 
 Whatever it is not sure of it declines, returning the reason: ill-formed XML, a DOCTYPE,
 ``xml:base``, an undecodable or guessed encoding, Atom 0.3, inline XHTML or base64
-content, images, text inputs and sources inside entries, elements feedparser handles that
+content, images and text inputs inside entries, elements feedparser handles that
 this walker does not know. The caller then runs feedparser, so a declined feed costs one
 failed attempt, never a different result. It neither guards against hostile input (the
 caller's checks run first) nor normalizes text (``normalize`` does).
@@ -29,7 +29,8 @@ from lxml import etree
 
 from monitor.parsing.feed_fields import polling_hint, text_or_none
 from monitor.parsing.xml_encoding import to_utf8
-from monitor.parsing.xml_walker import Declined, Walker
+from monitor.parsing.xml_names import Declined
+from monitor.parsing.xml_walker import Walker
 from monitor.types import ParsedFeed
 
 __all__ = ["Declined", "parse_well_formed"]

@@ -6,160 +6,52 @@ an entry has a summary yet (its second ``description`` becomes content), whether
 is a permalink (it then stands in for a missing link). :class:`Walker` keeps the same
 state over an lxml tree, in document order, for the fields :class:`~monitor.types.RawEntry`
 carries, and raises :class:`Declined` at anything it does not know feedparser's answer
-to. Element names are feedparser's (its namespace table, ``dc_date``, ``pubdate``); text
-gets feedparser's clean-up; dates feedparser's own parser.
+to. Element names are feedparser's (:mod:`~monitor.parsing.xml_names`); text gets its
+clean-up (:mod:`~monitor.parsing.xml_text`), dates its reading
+(:mod:`~monitor.parsing.feed_dates`); an entry's values become a
+:class:`~monitor.types.RawEntry` in :mod:`~monitor.parsing.xml_entry`.
 
 It neither builds the tree nor decodes the body: :mod:`monitor.parsing.xml_feed` does.
 """
 
 from __future__ import annotations
 
-import contextlib
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from feedparser.datetimes import _parse_date as parse_feed_date
-from feedparser.html import _cp1252 as cp1252_points
-from feedparser.mixin import _FeedParserMixin
-from feedparser.urls import _urljoin as join_uri
+from monitor.parsing.feed_dates import parse_date
+from monitor.parsing.xml_entry import EntryValues
+from monitor.parsing.xml_names import (
+    AUTHORS,
+    CONTENTS,
+    DESCRIPTIONS,
+    HANDLED_BY_FEEDPARSER,
+    HARMLESS,
+    IDS,
+    IN_SOURCE,
+    LANGUAGES,
+    NAMES_BY_TAG,
+    OPAQUE,
+    PUBLISHED,
+    SUMMARIES,
+    TITLES,
+    UPDATED,
+    Declined,
+    element_name,
+)
+from monitor.parsing.xml_text import (
+    HTML_TYPES,
+    content_type,
+    element_text,
+    finish_text,
+    join_bare,
+    map_type,
+    read_attrs,
+)
 
-from monitor.parsing.feed_fields import absolute_link, text_or_none, utc_time
-from monitor.types import RawEntry
-
-_PREFIXES: dict[str, str] = {uri.lower(): p for uri, p in _FeedParserMixin.namespaces.items()}
-_HANDLED_BY_FEEDPARSER = frozenset(
-    name[7:].lower() for name in dir(_FeedParserMixin) if name.startswith("_start_")
-) | frozenset(name[5:].lower() for name in dir(_FeedParserMixin) if name.startswith("_end_"))
-_ATOM = "http://www.w3.org/2005/Atom"
 _RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-_RSS10 = "http://purl.org/rss/1.0/"
-_RSS090 = "http://my.netscape.com/rdf/simple/0.9/"
-_HTML_TYPES = ("text/html", "application/xhtml+xml")
 _AMP_REF = re.compile("&([A-Za-z0-9_]+);")
-
-_TITLES = frozenset({"title", "dc_title", "media_title"})
-_DESCRIPTIONS = frozenset({"description", "dc_description", "media_description"})
-_SUMMARIES = frozenset({"summary", "itunes_summary"})
-_CONTENTS = frozenset({"content_encoded", "fullitem"})
-_IDS = frozenset({"guid", "id"})
-_PUBLISHED = frozenset({"pubdate", "published", "issued", "dcterms_issued"})
-_UPDATED = frozenset({"updated", "modified", "lastbuilddate", "dc_date", "dcterms_modified"})
-_LANGUAGES = frozenset({"language", "dc_language"})
-_AUTHORS = frozenset({"author", "dc_author", "dc_creator", "itunes_author"})
-_OPAQUE = frozenset(
-    {
-        "rights", "copyright", "dc_rights", "info", "feedburner_browserfriendly",
-        "subtitle", "tagline", "itunes_subtitle",
-    }
-)  # fmt: skip
-"""Text elements (feedparser reads them as content) whose value we do not keep: their
-children are markup, not elements to look into."""
-_HARMLESS = frozenset(
-    {
-        "category", "keywords", "tags", "cloud", "enclosure", "generator", "expirationdate",
-        "created", "dcterms_created", "dcterms_valid", "newlocation", "cc_license",
-        "creativecommons_license", "dc_subject", "dc_contributor", "dc_publisher",
-        "contributor", "webmaster", "managingeditor", "name", "email", "uri", "url", "href",
-        "homepage", "width", "height", "geom", "where", "georssgeom", "georss_box",
-        "georss_line", "georss_point", "georss_polygon", "georss_where", "gml_exterior",
-        "gml_linearring", "gml_linestring", "gml_point", "gml_polygon", "gml_pos",
-        "gml_poslist", "itunes_block", "itunes_category", "itunes_email", "itunes_explicit",
-        "itunes_image", "itunes_keywords", "itunes_link", "itunes_name", "itunes_owner",
-        "media_category", "media_content", "media_credit", "media_group", "media_keywords",
-        "media_license", "media_player", "media_rating", "media_restriction",
-        "media_thumbnail", "psc_chapter", "psc_chapters",
-    }
-)  # fmt: skip
-"""Elements feedparser has handlers for that touch none of the fields we keep."""
-
-
-class Declined(Exception):  # noqa: N818 (a verdict, not an error)
-    """The fast path is not sure it reads this feed as feedparser would."""
-
-
-def element_name(el: Any) -> str:
-    """The element's name as feedparser dispatches it (``dc_date``, ``pubdate``)."""
-    tag: str = el.tag
-    if tag[0] != "{":
-        return tag.lower()
-    uri, local = tag[1:].split("}", 1)
-    low = uri.lower()
-    if "backend.userland.com/rss" in low:
-        low = "http://backend.userland.com/rss"
-    prefix = _PREFIXES.get(low)
-    if prefix is None:
-        prefix = el.prefix or ""
-    return f"{prefix}_{local}".lower() if prefix else local.lower()
-
-
-def _attrs(el: Any) -> dict[str, str]:
-    """Attributes by lower-case local name, as feedparser's SAX handler sees them."""
-    found: dict[str, str] = {}
-    for key, value in el.attrib.items():
-        local = key.rsplit("}", 1)[-1].lower()
-        found[local] = value.lower() if local in ("rel", "type") else value
-    return found
-
-
-def _text(el: Any) -> str:
-    """The element's character data; element children (inline markup) decline."""
-    if len(el) == 0:
-        return el.text or ""
-    parts = [el.text or ""]
-    for child in el:
-        if isinstance(child.tag, str):
-            raise Declined(f"markup inside <{element_name(el)}>")
-        parts.append(child.tail or "")
-    return "".join(parts)
-
-
-def _finish(value: str, *, uri: bool = False) -> str:
-    """feedparser's ``pop``: stripped, joined as a URI where it joins, UTF-8 read as
-    Latin-1 repaired, windows-1252 code points mapped."""
-    out = value.strip()
-    if uri and out:
-        out = join_uri("", out)
-    if not out.isascii():
-        with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
-            out = out.encode("iso-8859-1").decode("utf-8")
-        out = out.translate(cp1252_points)
-    return out
-
-
-@dataclass
-class _Entry:
-    values: dict[str, Any] = field(default_factory=dict)
-    depths: dict[str, int] = field(default_factory=dict)
-    contents: list[str] = field(default_factory=list)
-    languages: dict[str, str | None] = field(default_factory=dict)
-
-    def store(self, key: str, value: str, depth: int) -> None:
-        old = self.depths.get(key)
-        if old is None or depth <= old:
-            self.depths[key] = depth
-            self.values[key] = value
-
-    def to_raw(self, url: str) -> RawEntry:
-        v = self.values
-        summary = text_or_none(v.get("summary"))
-        contents: list[str] = []
-        for value in self.contents:
-            if value and value != summary and value not in contents:
-                contents.append(value)
-        language = self.languages.get("title") or self.languages.get("summary")
-        return RawEntry(
-            guid=text_or_none(v.get("id")),
-            link=absolute_link(text_or_none(v.get("link")), url),
-            title=text_or_none(v.get("title")),
-            summary=summary,
-            content="\n\n".join(contents) or None,
-            author=text_or_none(v.get("author")),
-            published=utc_time(v.get("published_parsed")),
-            updated=utc_time(v.get("updated_parsed")),
-            language=language or None,
-        )
 
 
 class Walker:
@@ -169,8 +61,8 @@ class Walker:
 
     def __init__(self, version: str) -> None:
         self.version = version
-        self.entries: list[_Entry] = []
-        self.entry: _Entry | None = None
+        self.entries: list[EntryValues] = []
+        self.entry: EntryValues | None = None
         self.feed: dict[str, str] = {}
         self.feed_title_language: str | None = None
         self.infeed = False
@@ -180,62 +72,66 @@ class Walker:
         self.guid_is_link = False
 
     def element(self, el: Any, depth: int, lang: str | None) -> None:
-        if not isinstance(el.tag, str):
+        tag = el.tag
+        if not isinstance(tag, str):
             return  # a comment or processing instruction
         depth += 1
-        name = element_name(el)
-        attrs = _attrs(el) if len(el.attrib) else {}
-        if "base" in attrs:
-            raise Declined("xml:base")
-        given = attrs.get("lang")
-        lang = None if given == "" else (given if given is not None else lang)
-        if lang and name in ("rss", "feed"):
-            self.feed["language"] = lang.replace("_", "-")
-        if name in ("rss", "rdf_rdf") and depth == 1:
-            self.children(el, depth, lang)
-        elif name == "feed" and depth == 1:
-            self.infeed = True
-            self.children(el, depth, lang)
-            self.infeed = False
-        elif name == "channel" and self.entry is None:
-            if "lastmod" in attrs or "href" in attrs:
-                raise Declined("a CDF channel")
-            self.infeed = True
-            self.children(el, depth, lang)
-            self.infeed = False
-        elif name in ("item", "entry") and self.entry is None:
-            self.item(el, depth, lang, attrs)
-        elif name in ("image", "textinput"):
-            self.sidebar(el, depth, lang)
-        elif name in _TITLES:
-            self.title(el, depth, lang, attrs, name)
-        elif name in _DESCRIPTIONS or name in _SUMMARIES:
-            self.summary(el, depth, lang, attrs, name)
-        elif name == "abstract":
-            key = "summary" if self.entry is not None else "subtitle"
-            self.text_field(key, el, depth, lang, attrs, "text/plain")
-        elif name in _CONTENTS or name == "content":
-            self.content(el, depth, lang, attrs, name)
-        elif name in _IDS:
-            self.guid(el, depth, attrs)
-        elif name == "link":
-            self.link(el, depth, attrs)
-        elif name in _PUBLISHED or name in _UPDATED:
-            key = "published" if name in _PUBLISHED else "updated"
-            self.save(f"{key}_parsed", parse_feed_date(self.plain(el, depth, key)))
-        elif name in _LANGUAGES:
-            self.plain(el, depth, "language")
-        elif name in _AUTHORS:
-            self.author(el, depth, lang)
-        elif name in _OPAQUE:
+        name = NAMES_BY_TAG.get(tag) or element_name(el)
+        items = el.items()
+        if items:
+            attrs = read_attrs(items)
+            if "base" in attrs:
+                raise Declined("xml:base")
+            given = attrs.get("lang")
+            if given is not None:
+                lang = None if given == "" else given
+        else:
+            attrs = {}
+        handler = _HANDLERS.get(name)
+        if handler is not None:
+            handler(self, el, depth, lang, attrs, name)
+        else:
+            self.other(el, depth, lang, attrs, name)
+
+    def other(
+        self, el: Any, depth: int, lang: str | None, attrs: dict[str, str], name: str
+    ) -> None:
+        """An element none of the fields we keep comes from (or one out of its place)."""
+        if name in OPAQUE:
             return
-        elif name in _HARMLESS or name not in _HANDLED_BY_FEEDPARSER:
-            if name not in _HANDLED_BY_FEEDPARSER and not attrs and len(el) == 0:
+        if name in HARMLESS or name not in HANDLED_BY_FEEDPARSER:
+            if name not in HANDLED_BY_FEEDPARSER and not attrs and len(el) == 0:
                 self.plain(el, depth, name)  # stored under its own name, like <ttl>
             else:
                 self.children(el, depth, lang)
         else:
             raise Declined(f"<{name}> where the fast path does not read it")
+
+    # Structure.
+
+    def root(self, el: Any, depth: int, lang: str | None, attrs: dict[str, str], name: str) -> None:
+        if lang and name in ("rss", "feed"):
+            self.feed["language"] = lang.replace("_", "-")
+        if depth != 1:
+            self.other(el, depth, lang, attrs, name)
+        elif name == "feed":
+            self.infeed = True
+            self.children(el, depth, lang)
+            self.infeed = False
+        else:
+            self.children(el, depth, lang)
+
+    def channel(
+        self, el: Any, depth: int, lang: str | None, attrs: dict[str, str], name: str
+    ) -> None:
+        if self.entry is not None:
+            self.other(el, depth, lang, attrs, name)
+            return
+        if "lastmod" in attrs or "href" in attrs:
+            raise Declined("a CDF channel")
+        self.infeed = True
+        self.children(el, depth, lang)
+        self.infeed = False
 
     def children(self, el: Any, depth: int, lang: str | None) -> None:
         for child in el:
@@ -252,7 +148,7 @@ class Walker:
             self.feed[key] = value
 
     def plain(self, el: Any, depth: int, key: str) -> str:
-        value = _finish(_text(el))
+        value = finish_text(element_text(el))
         self.store(key, value, depth)
         return value
 
@@ -263,12 +159,13 @@ class Walker:
         if overwrite or key not in target:
             target[key] = value
 
-    # Structure.
-
-    def item(self, el: Any, depth: int, lang: str | None, attrs: dict[str, str]) -> None:
+    def item(self, el: Any, depth: int, lang: str | None, attrs: dict[str, str], name: str) -> None:
+        if self.entry is not None:
+            self.other(el, depth, lang, attrs, name)
+            return
         if "lastmod" in attrs or "href" in attrs:
             raise Declined("a CDF item")
-        entry = _Entry()
+        entry = EntryValues()
         self.entries.append(entry)
         self.entry = entry
         self.guid_is_link = False
@@ -280,7 +177,26 @@ class Walker:
         self.entry = None
         self.has_content = False
 
-    def sidebar(self, el: Any, depth: int, lang: str | None) -> None:
+    def source(
+        self, el: Any, depth: int, lang: str | None, attrs: dict[str, str], name: str
+    ) -> None:
+        """An entry's ``<source>``: Google News' ``<source url="…">Publisher</source>``
+        or Atom's copy of another feed's metadata. feedparser reads what is inside into
+        the source, not the entry, and forgets which title it kept (the next title of
+        the entry at the same depth or above replaces the first)."""
+        if self.entry is None or self.sink:
+            raise Declined("<source> outside an entry")
+        for child in el:
+            if isinstance(child.tag, str) and element_name(child) not in IN_SOURCE:
+                raise Declined(f"<{element_name(child)}> inside <source>")
+        self.title_depth = -1
+        self.sink = True
+        self.children(el, depth, lang)
+        self.sink = False
+
+    def sidebar(
+        self, el: Any, depth: int, lang: str | None, attrs: dict[str, str], name: str
+    ) -> None:
         """A feed's ``<image>`` or ``<textinput>``: its title is not the feed's."""
         if self.entry is not None or self.sink:
             raise Declined(f"<{element_name(el)}> inside an entry")
@@ -298,8 +214,8 @@ class Walker:
     def text_field(
         self, key: str, el: Any, depth: int, lang: str | None, attrs: dict[str, str], default: str
     ) -> str:
-        _content_type(attrs, default)
-        value = _finish(_text(el))
+        content_type(attrs, default)
+        value = finish_text(element_text(el))
         self.store(key, value, depth)
         if not self.sink:
             language = lang.replace("_", "-") if lang else lang
@@ -314,8 +230,8 @@ class Walker:
     ) -> None:
         before = self.title_depth
         if -1 < self.title_depth <= depth:
-            _content_type(attrs, "text/plain")
-            value = _finish(_text(el))  # feedparser reads it and keeps nothing
+            content_type(attrs, "text/plain")
+            value = finish_text(element_text(el))  # feedparser reads it and keeps nothing
         else:
             value = self.text_field("title", el, depth, lang, attrs, "text/plain")
         if value:
@@ -330,10 +246,13 @@ class Walker:
     def summary(
         self, el: Any, depth: int, lang: str | None, attrs: dict[str, str], name: str
     ) -> None:
-        if self._has_summary() and not self.has_content:
+        if name == "abstract":
+            key = "summary" if self.entry is not None else "subtitle"
+            self.text_field(key, el, depth, lang, attrs, "text/plain")
+        elif self._has_summary() and not self.has_content:
             # feedparser's second summary of an entry is its content
             self.content(el, depth, lang, attrs, "content")
-        elif name in _DESCRIPTIONS:
+        elif name in DESCRIPTIONS:
             key = "summary" if self.entry is not None else "subtitle"
             self.text_field(key, el, depth, lang, attrs, "text/html")
         else:
@@ -344,23 +263,23 @@ class Walker:
     ) -> None:
         self.has_content = True
         default = "text/plain" if name == "content" else "text/html"
-        kind = _content_type(attrs, default)
-        value = _finish(_text(el))
+        kind = content_type(attrs, default)
+        value = finish_text(element_text(el))
         if self.sink:
             return
         if self.entry is not None:
             self.entry.contents.append(value)
-        if kind in ("text/plain", *_HTML_TYPES):
+        if kind in ("text/plain", *HTML_TYPES):
             self.save("summary", value, overwrite=False)
 
-    def guid(self, el: Any, depth: int, attrs: dict[str, str]) -> None:
+    def guid(self, el: Any, depth: int, lang: str | None, attrs: dict[str, str], name: str) -> None:
         self.guid_is_link = attrs.get("ispermalink", "true") == "true"
-        value = _finish(_text(el), uri=self.guid_is_link)
+        value = finish_text(element_text(el), uri=self.guid_is_link)
         self.store("id", value, depth)
         if self.guid_is_link:
             self.save("link", value, overwrite=False)
 
-    def link(self, el: Any, depth: int, attrs: dict[str, str]) -> None:
+    def link(self, el: Any, depth: int, lang: str | None, attrs: dict[str, str], name: str) -> None:
         rel = attrs.setdefault("rel", "alternate")
         attrs.setdefault("type", "application/atom+xml" if rel == "self" else "text/html")
         given = attrs.get("url", attrs.get("uri", attrs.get("href")))
@@ -368,21 +287,25 @@ class Walker:
             attrs["href"] = given
         href = attrs.get("href")
         if href is not None:
-            href = join_uri("", href)
-            if rel == "alternate" and _map_type(attrs["type"]) in _HTML_TYPES:
+            href = join_bare(href) if "://" in href else href
+            if rel == "alternate" and map_type(attrs["type"]) in HTML_TYPES:
                 self.save("link", href)
             self.children(el, depth, None)
             return
-        value = _finish(_text(el), uri=True)
+        value = finish_text(element_text(el), uri=True)
         if self.sink:
             return
         if self.entry is not None:
-            value = _AMP_REF.sub(r"&\g<1>", value.replace("&amp;", "&"))
+            if "&" in value:
+                value = _AMP_REF.sub(r"&\g<1>", value.replace("&amp;", "&"))
             self.entry.values["link"] = value
         elif self.infeed:
-            self.feed["link"] = _AMP_REF.sub(r"&\g<1>", value)
+            self.feed["link"] = _AMP_REF.sub(r"&\g<1>", value) if "&" in value else value
 
-    def author(self, el: Any, depth: int, lang: str | None) -> None:
+    def author(
+        self, el: Any, depth: int, lang: str | None, attrs: dict[str, str], name: str
+    ) -> None:
+
         if len(el) == 0:
             self.plain(el, depth, "author")
             return
@@ -390,29 +313,50 @@ class Walker:
         parts = {"name": "", "email": ""}
         for child in el:
             if isinstance(child.tag, str) and element_name(child) in parts:
-                parts[element_name(child)] = _finish(_text(child))
+                parts[element_name(child)] = finish_text(element_text(child))
         name, email = parts["name"], parts["email"]
-        if self.entry is not None and (name or email):
+        if self.entry is not None and not self.sink and (name or email):
             both = f"{name} ({email})" if name and email else name or email
             self.entry.values["author"] = both
         self.children(el, depth, lang)
 
+    def date(self, el: Any, depth: int, lang: str | None, attrs: dict[str, str], name: str) -> None:
+        key = "published" if name in PUBLISHED else "updated"
+        self.save(f"{key}_parsed", parse_date(self.plain(el, depth, key)))
 
-def _map_type(kind: str) -> str:
-    kind = kind.lower()
-    return {
-        "text": "text/plain",
-        "plain": "text/plain",
-        "html": "text/html",
-        "xhtml": "application/xhtml+xml",
-    }.get(kind, kind)
+    def language(
+        self, el: Any, depth: int, lang: str | None, attrs: dict[str, str], name: str
+    ) -> None:
+        self.plain(el, depth, "language")
 
 
-def _content_type(attrs: Mapping[str, str], default: str) -> str:
-    """The text's content type; XHTML, base64 and the like decline."""
-    if "mode" in attrs:
-        raise Declined("an Atom 0.3 content mode")
-    kind = _map_type(attrs.get("type", default))
-    if not kind.startswith("text/"):
-        raise Declined(f"content of type {kind[:60]}")
-    return kind
+_Handler = Callable[[Walker, Any, int, "str | None", dict[str, str], str], None]
+
+
+def _handlers() -> dict[str, _Handler]:
+    """feedparser's element names → the walker's reading; every other name is
+    :meth:`Walker.other`'s. One lookup an element instead of a chain of tests."""
+    table: dict[str, _Handler] = {}
+    groups: list[tuple[Iterable[str], _Handler]] = [
+        (("rss", "rdf_rdf", "feed"), Walker.root),
+        (("channel",), Walker.channel),
+        (("item", "entry"), Walker.item),
+        (("image", "textinput"), Walker.sidebar),
+        (("source",), Walker.source),
+        (TITLES, Walker.title),
+        (DESCRIPTIONS | SUMMARIES | {"abstract"}, Walker.summary),
+        (CONTENTS | {"content"}, Walker.content),
+        (IDS, Walker.guid),
+        (("link",), Walker.link),
+        (PUBLISHED | UPDATED, Walker.date),
+        (LANGUAGES, Walker.language),
+        (AUTHORS, Walker.author),
+    ]
+    for names, handler in groups:
+        for name in names:
+            assert name not in table, name  # one reading a name
+            table[name] = handler
+    return table
+
+
+_HANDLERS = _handlers()
