@@ -29,7 +29,6 @@ from datetime import datetime
 from monitor.alerts.stories import title_key
 from monitor.fulltext.decide import PageDecision, decide_page
 from monitor.parsing.pool import ParserPool, WorkerContext
-from monitor.parsing.prepare import prepare_here
 from monitor.topics import TopicSet, compile_topics
 from monitor.topics.spec import TopicConfig
 from monitor.types import Document, MatchedArticle, ParsedFeed
@@ -99,6 +98,10 @@ def sift_here(
     ``known``: key → stored content hash (None: only the key outlived pruning, so the
     item is never news again), as :func:`monitor.storage.known_articles` answers.
     """
+    # Here, not at the top: only the worker parses, so the polling process (which imports
+    # this module to send jobs) never loads feedparser, lxml or charset_normalizer.
+    from monitor.parsing.prepare import prepare_here
+
     prepared = prepare_here(
         content,
         url=url,

@@ -149,3 +149,21 @@ def test_read_commands_build_no_channels(tmp_path, write_config, cli):
         found = imported(*command, "-c", str(config), cwd=tmp_path)
         assert {"apprise", "httpx", "jinja2"}.isdisjoint(found), (command, sorted(found))
     assert "apprise" in imported("check", "-c", str(config), cwd=tmp_path)
+
+
+def test_the_polling_process_leaves_parsing_to_the_workers(tmp_path, write_config, httpserver):
+    """`monitor poll` fetches, coordinates and stores; its parser workers parse, match and
+    extract. So the polling process itself loads no feed parser, lxml, charset detector or
+    page extractor (the workers do), and still stores the match the workers found."""
+    from tests.support.feedgen import SUMMIT_EN, rss
+
+    httpserver.expect_request("/wire.xml").respond_with_data(
+        rss([SUMMIT_EN]), content_type="application/rss+xml"
+    )
+    config = write_config(feeds=[{"name": "wire", "url": httpserver.url_for("/wire.xml")}])
+    modules = imported("poll", "-c", str(config), cwd=tmp_path)
+    parsers = {"feedparser", "lxml", "lxml.etree", "charset_normalizer", "trafilatura"}
+    assert parsers.isdisjoint(modules), sorted(parsers & modules)
+    assert {"monitor.sifting", "monitor.storage.models"} <= modules  # it did poll and store
+    lines = (tmp_path / "alerts.jsonl").read_text("utf-8").splitlines()
+    assert [json.loads(line)["title"] for line in lines] == [SUMMIT_EN.title]

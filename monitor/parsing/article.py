@@ -16,8 +16,6 @@ import re
 from collections.abc import Mapping
 
 from monitor.errors import ParseError
-from monitor.parsing.charset import guess_charset
-from monitor.parsing.html_text import cap_text, clean_text
 from monitor.parsing.pool import ParserPool
 
 TARGET = "monitor.parsing.article:extract_here"
@@ -37,6 +35,8 @@ def is_html(content: bytes, headers: Mapping[str, str]) -> bool:
 
 
 def _decode(content: bytes, headers: Mapping[str, str]) -> str:
+    from monitor.parsing.charset import guess_charset  # worker side: charset_normalizer
+
     kind = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
     declared = _CHARSET.search(kind)
     for codec in (declared.group(1) if declared else None, guess_charset(content, headers)):
@@ -53,6 +53,8 @@ def extract_here(content: bytes, *, url: str, headers: Mapping[str, str]) -> str
     if not is_html(content, headers):
         raise ParseError("the page is not HTML", kind="not_html")
     import trafilatura  # imported in the worker only: it is large
+
+    from monitor.parsing.html_text import cap_text, clean_text
 
     text = trafilatura.extract(
         _decode(content, headers),
