@@ -36,7 +36,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 DAEMON_IMPORTS = (
     "import monitor.service.daemon, monitor.service.app, monitor.pipeline, monitor.web,"
-    " monitor.parsing.pool, monitor.storage.articles, sqlalchemy.orm, feedparser, httpx"
+    " monitor.parsing.pool, monitor.storage.articles, sqlalchemy.orm, httpx"
 )
 
 
