@@ -109,8 +109,9 @@ def test_a_server_dripping_a_byte_at_a_time_is_cut_at_the_total_deadline(
     elapsed = time.monotonic() - started
     assert result.status == "error" and result.error_kind == "timeout"
     assert "deadline" in (result.error or "")
-    # Cut at the 2 s deadline: not earlier, and long before the 10 s the drip would take.
-    assert 1.9 <= elapsed < 7.0
+    # Cut at the 2 s deadline: not earlier, and long before the drip ends (100,000 bytes at
+    # 0.1 s: hours); the ceiling leaves room for a loaded machine.
+    assert 1.9 <= elapsed < 60
 
 
 def test_dripping_headers_are_cut_at_the_total_deadline_too(hostile_servers: Serve) -> None:
@@ -120,7 +121,8 @@ def test_dripping_headers_are_cut_at_the_total_deadline_too(hostile_servers: Ser
     started = time.monotonic()
     result = fetch(server.url())
     assert result.error_kind == "timeout"
-    assert time.monotonic() - started < 7.0  # the 2 s deadline; the drip would take 100 s
+    # The 2 s deadline; the drip would take ~13 minutes (a loaded machine gets slack).
+    assert time.monotonic() - started < 60
 
 
 def test_a_gzip_bomb_is_stopped_at_the_cap_without_expanding_in_memory(
