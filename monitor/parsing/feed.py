@@ -25,7 +25,7 @@ import feedparser
 from monitor.errors import ParseError
 from monitor.parsing.charset import guess_charset
 from monitor.parsing.entities import check_entities
-from monitor.parsing.feed_fields import absolute_link, polling_hint, utc_time
+from monitor.parsing.feed_fields import absolute_link, joined_contents, polling_hint, utc_time
 from monitor.parsing.feed_fields import text_or_none as _text
 from monitor.parsing.xml_feed import Declined, parse_well_formed
 from monitor.types import ParsedFeed, RawEntry
@@ -138,17 +138,14 @@ def _to_parsed_feed(result: Any, url: str) -> ParsedFeed:
 
 def _to_entry(entry: Mapping[str, Any], url: str) -> RawEntry:
     summary = _text(entry.get("summary"))
-    contents: list[str] = []
-    for part in entry.get("content") or []:
-        value = _text(part.get("value")) if isinstance(part, Mapping) else None
-        if value and value != summary and value not in contents:
-            contents.append(value)
+    parts = entry.get("content") or []
+    values = (_text(p.get("value")) if isinstance(p, Mapping) else None for p in parts)
     return RawEntry(
         guid=_text(entry.get("id")),
         link=absolute_link(_text(entry.get("link")), url),
         title=_text(entry.get("title")),
         summary=summary,
-        content="\n\n".join(contents) or None,
+        content=joined_contents(values, summary),
         author=_text(entry.get("author")),
         published=utc_time(entry.get("published_parsed")),
         # Plain dict access: feedparser's own maps updated to published with a warning.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urljoin
@@ -18,6 +19,16 @@ from urllib.parse import urljoin
 
 def text_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+def joined_contents(values: Iterable[str | None], summary: str | None) -> str | None:
+    """An entry's content parts, each once and none that repeats the summary, as one text
+    (feedparser lists a second summary as content)."""
+    parts: list[str] = []
+    for value in values:
+        if value and value != summary and value not in parts:
+            parts.append(value)
+    return "\n\n".join(parts) or None
 
 
 def _printable_except(excluded: str) -> str:

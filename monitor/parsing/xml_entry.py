@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from monitor.parsing.feed_fields import absolute_link, text_or_none
+from monitor.parsing.feed_fields import absolute_link, joined_contents, text_or_none
 from monitor.types import RawEntry
 
 
@@ -34,17 +34,13 @@ class EntryValues:
     def to_raw(self, url: str) -> RawEntry:
         v = self.values
         summary = text_or_none(v.get("summary"))
-        contents: list[str] = []
-        for value in self.contents:
-            if value and value != summary and value not in contents:
-                contents.append(value)
         language = self.languages.get("title") or self.languages.get("summary")
         return RawEntry(
             guid=text_or_none(v.get("id")),
             link=absolute_link(text_or_none(v.get("link")), url),
             title=text_or_none(v.get("title")),
             summary=summary,
-            content="\n\n".join(contents) or None,
+            content=joined_contents(self.contents, summary),
             author=text_or_none(v.get("author")),
             published=_date_or_none(v.get("published_parsed")),
             updated=_date_or_none(v.get("updated_parsed")),

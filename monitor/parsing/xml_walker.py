@@ -17,7 +17,7 @@ It neither builds the tree nor decodes the body: :mod:`monitor.parsing.xml_feed`
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import Any
 
 from monitor.parsing.feed_dates import parse_date
@@ -52,6 +52,7 @@ from monitor.parsing.xml_text import (
 
 _RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 _AMP_REF = re.compile("&([A-Za-z0-9_]+);")
+_IN_SIDEBAR = frozenset(("title", "link", "description", "url", "href", "width", "height", "name"))
 
 
 class Walker:
@@ -186,13 +187,7 @@ class Walker:
         the entry at the same depth or above replaces the first)."""
         if self.entry is None or self.sink:
             raise Declined("<source> outside an entry")
-        for child in el:
-            if isinstance(child.tag, str) and element_name(child) not in IN_SOURCE:
-                raise Declined(f"<{element_name(child)}> inside <source>")
-        self.title_depth = -1
-        self.sink = True
-        self.children(el, depth, lang)
-        self.sink = False
+        self.aside(el, depth, lang, IN_SOURCE)
 
     def sidebar(
         self, el: Any, depth: int, lang: str | None, attrs: dict[str, str], name: str
@@ -200,7 +195,12 @@ class Walker:
         """A feed's ``<image>`` or ``<textinput>``: its title is not the feed's."""
         if self.entry is not None or self.sink:
             raise Declined(f"<{element_name(el)}> inside an entry")
-        allowed = ("title", "link", "description", "url", "href", "width", "height", "name")
+        self.aside(el, depth, lang, _IN_SIDEBAR)
+
+    def aside(self, el: Any, depth: int, lang: str | None, allowed: Collection[str]) -> None:
+        """Walk an element whose children feedparser reads into something else than the
+        feed or entry (a source, an image): only ``allowed`` children, their values sunk,
+        and the title kept so far forgotten."""
         for child in el:
             if isinstance(child.tag, str) and element_name(child) not in allowed:
                 raise Declined(f"<{element_name(child)}> inside <{element_name(el)}>")
