@@ -37,7 +37,10 @@ class Newsroom:
         self.server = httpserver
         self.items: dict[str, list[Item]] = {}
         self.fetches: dict[str, list[datetime]] = {}
-        self.clock = datetime.now(UTC).replace(microsecond=0)
+        # Five minutes into the current hour, not the wall clock's minute: hourly digest
+        # periods are aligned to the hour, and a test that steps a few minutes from 05:58
+        # would cross a period's end it did not mean to.
+        self.clock = datetime.now(UTC).replace(minute=5, second=0, microsecond=0)
         self.config: Path | None = None
 
     def url(self, feed: str) -> str:
