@@ -161,6 +161,18 @@ def test_three_workers_share_300_feeds_through_a_kill_and_a_database_restart(
         assert codes[1:] == [0, 0], [w.log_path.read_text()[-2000:] for w in workers[1:]]
 
 
+def _stopped_holding_leases(proc: Any, url: str, pid: int) -> dict[str, float]:
+    """SIGSTOP the worker at a moment it holds leases (up to 10 s of tries); its leases."""
+    deadline = time.monotonic() + 10
+    while True:
+        proc.send_signal(signal.SIGSTOP)
+        held = _leases_of(url, pid)
+        if held or time.monotonic() > deadline:
+            return held
+        proc.send_signal(signal.SIGCONT)
+        time.sleep(0.05)
+
+
 def _soak(url: str, farm: FeedFarm, hook: WebhookReceiver, workers: list[Worker]) -> None:
     started = time.monotonic()
     growing = [n for n in range(farm.count) if n % 10 < 3]  # 30 % get news
@@ -172,11 +184,12 @@ def _soak(url: str, farm: FeedFarm, hook: WebhookReceiver, workers: list[Worker]
         if elapsed > 14 and killed_at == (0.0, 0.0):
             victim = workers[0]
             pid = victim.proc.pid
-            wait_until(lambda pid=pid: bool(_leases_of(url, pid)), 10, "the victim to hold leases")
+            # Frozen while its leases are read, then killed: a worker that polls fast
+            # could release them between a check and the kill.
+            held = _stopped_holding_leases(victim.proc, url, pid)
             victim.proc.kill()
             killed_at = (time.monotonic(), 0.0)
             victim.proc.wait(5)
-            held = _leases_of(url, pid)
         if elapsed > 27 and restarted == (0.0, 0.0):
             before = time.monotonic()
             restart_postgres()
