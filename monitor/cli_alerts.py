@@ -23,6 +23,7 @@ from monitor.cli_common import (
     open_reader,
     parse_since,
     read_config,
+    read_outline,
     utf8_stdout,
 )
 from monitor.errors import StorageError
@@ -55,17 +56,17 @@ def alerts(
         return
     if as_json:
         utf8_stdout()
-    config = read_config(config_path, delivers=False)
+    config = read_outline(config_path)
     since_at = parse_since(since, datetime.now(UTC))
     # Not an error (alerts of a topic or feed since removed are still stored), but a
     # typo should not pass for "no alerts".
     if (
         topic is not None
         and not topic.startswith("monitor:")  # operator alerts
-        and topic not in {t.id for t in config.topics}
+        and topic not in config.topic_ids
     ):
         click.echo(f"note: {config_path} has no topic {topic!r}", err=True)
-    if feed is not None and feed not in {f.name for f in config.feeds}:
+    if feed is not None and feed not in config.feed_names:
         click.echo(f"note: {config_path} has no feed {feed!r}", err=True)
     engine = open_reader(config)
     try:

@@ -21,6 +21,7 @@ from monitor.errors import ConfigError, StorageError
 
 if TYPE_CHECKING:
     from monitor.config import Config
+    from monitor.config.outline import Outline
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -94,14 +95,28 @@ def read_config(
     return config
 
 
-def open_engine(config: Config) -> Any:
+def read_outline(path: Path) -> Outline:
+    """The database, feed names and topic ids of the configuration (all a command that
+    lists stored alerts or mutes needs: :mod:`monitor.config.outline`), or the problems
+    on stderr and exit 2."""
+    from monitor.config.outline import load_outline
+
+    try:
+        return load_outline(path)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        sys.exit(EXIT_USAGE)
+
+
+def open_engine(config: Config | Outline) -> Any:
     try:
         return storage.open_database(config.database)
     except StorageError as exc:
         fail(str(exc))
 
 
-def open_reader(config: Config) -> Any:
+def open_reader(config: Config | Outline) -> Any:
     """The database for a command that only reads: without SQLAlchemy when it can be
     (a current SQLite file); a :class:`~monitor.storage.Reader`, closed by the caller."""
     try:

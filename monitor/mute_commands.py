@@ -22,7 +22,7 @@ from monitor.cli_common import (
     fail,
     open_engine,
     open_reader,
-    read_config,
+    read_outline,
 )
 from monitor.errors import StorageError
 from monitor.types import format_time
@@ -35,7 +35,7 @@ def plain(text: str | None, limit: int = 300) -> str:
     return render_plain(text, limit)
 
 
-def _resolve(engine: object, config_topics: set[str], target: str) -> tuple[str, str, str]:
+def _resolve(engine: object, config_topics: frozenset[str], target: str) -> tuple[str, str, str]:
     """(kind, stored target, label) of what the operator named; exit 2 if nothing."""
     if target in config_topics or target.startswith("monitor:"):
         return "topic", target, target
@@ -65,11 +65,11 @@ def mute(config_path: Path, target: str, duration: str, reason: str) -> None:
         length = parse_duration(duration)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--for") from None
-    config = read_config(config_path, delivers=False)
+    config = read_outline(config_path)
     engine = open_engine(config)
     now = datetime.now(UTC)
     try:
-        kind, stored, label = _resolve(engine, {t.id for t in config.topics}, target)
+        kind, stored, label = _resolve(engine, config.topic_ids, target)
         until = now + length
         number = storage.add_mute(
             engine, kind, stored, label=label, reason=reason, now=now, until=until
@@ -86,7 +86,7 @@ def mute(config_path: Path, target: str, duration: str, reason: str) -> None:
 @click.argument("targets", nargs=-1, required=True)
 def unmute(config_path: Path, targets: tuple[str, ...]) -> None:
     """End mutes early: by topic id, alert id (its story), or #N from `monitor mutes`."""
-    config = read_config(config_path, delivers=False)
+    config = read_outline(config_path)
     engine = open_engine(config)
     try:
         keys: list[str] = []
@@ -111,7 +111,7 @@ def unmute(config_path: Path, targets: tuple[str, ...]) -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def mutes(config_path: Path, as_json: bool) -> None:
     """The mutes in force, soonest to end first."""
-    config = read_config(config_path, delivers=False)
+    config = read_outline(config_path)
     reader = open_reader(config)
     now = datetime.now(UTC)
     try:

@@ -16,18 +16,18 @@ from monitor.lazy import lazy_getattr
 if TYPE_CHECKING:
     from monitor.config.durations import parse_duration
     from monitor.config.load import (
-        default_config_path,
         load_config,
         load_config_checked,
         summarize_config,
     )
     from monitor.config.schema import Config, NotifyConfig, SmtpConfig
+    from monitor.config.source import default_config_path
 
 _HOMES = {
     "Config": "schema",
     "NotifyConfig": "schema",
     "SmtpConfig": "schema",
-    "default_config_path": "load",
+    "default_config_path": "source",
     "load_config": "load",
     "load_config_checked": "load",
     "parse_duration": "durations",

@@ -21,13 +21,19 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from monitor.config import guards
-from monitor.config.paths import Loc, data_loc, error_message, salvage, where
+from monitor.config.paths import data_loc, error_message, salvage
 from monitor.config.schema import Config, NotifyConfig, SmtpConfig
-from monitor.errors import ConfigError, ConfigProblem
+from monitor.config.source import (
+    ConfigReader,
+    Loc,
+    default_config_path,
+    read_config_text,
+    where,
+)
+from monitor.errors import ConfigProblem
 from monitor.log import redact_url
 from monitor.topics.spec import TopicConfig
 
@@ -40,15 +46,7 @@ __all__ = [
     "summarize_config",
 ]
 
-DEFAULT_CONFIG = Path("config/monitor.yaml")
-
-# $${X} is a literal ${X}; ${NAME} is substituted. Anything else with $ stays as it is.
-_VARIABLE = re.compile(r"\$(\$?)\{([^}]*)\}")
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _HTTP_URL = re.compile(r"^https?://[^/\s]+", re.IGNORECASE)
-_STR_TAG = "tag:yaml.org,2002:str"
-_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
-_MERGE_TAG = "tag:yaml.org,2002:merge"
 _EMPTY_SECTIONS: dict[str, type[list[Any]] | type[dict[Any, Any]]] = {
     "feeds": list,
     "topics": list,
@@ -58,12 +56,6 @@ _EMPTY_SECTIONS: dict[str, type[list[Any]] | type[dict[Any, Any]]] = {
 }
 _POSITIVE_TERMS = ("all", "any", "near", "rules")
 _CHANNEL_KINDS = ("webhook", "email", "apprise", "stdout")
-
-
-def default_config_path(env: Mapping[str, str] | None = None) -> Path:
-    """``$MONITOR_CONFIG`` when set and not empty, else ``config/monitor.yaml``."""
-    value = (os.environ if env is None else env).get("MONITOR_CONFIG")
-    return Path(value) if value else DEFAULT_CONFIG
 
 
 def load_config(
@@ -93,23 +85,13 @@ def load_config_checked(
     for it too. A command that only reads the database skips it, and with it the
     import of httpx, Apprise and Jinja2.
     """
-    name = str(path)
-    try:
-        text = guards.read_config_bytes(Path(path)).decode("utf-8")
-    except guards.FileRefusedError as exc:
-        raise ConfigError([ConfigProblem(name, None, str(exc))]) from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise ConfigError([ConfigProblem(name, None, f"cannot read the file: {reason}")]) from exc
+    text = read_config_text(path)
     loader = _Loader(
-        name,
+        str(path),
         os.environ if env is None else env,
         delivers=delivers,
         channels=delivers if channels is None else channels,
     )
-    bad = [ConfigProblem(name, line, message) for line, message in guards.unprintable(text)]
-    if bad:
-        raise ConfigError(bad)
     config = loader.load(text)
     config._warnings = list(loader.warnings)
     return config, loader.warnings
@@ -120,190 +102,17 @@ def config_warnings(config: Config) -> list[ConfigProblem]:
     return list(config._warnings)
 
 
-_MAX_VALUES = 100_000
-
-
-class _TooLargeError(Exception):
-    """Internal: the node tree, aliases expanded, is beyond any real configuration."""
-
-
-class _Loader:
-    """One load: the node tree's lines, the problems found so far."""
+class _Loader(ConfigReader):
+    """One load: the file read (:class:`ConfigReader`), then validated."""
 
     def __init__(
         self, file: str, env: Mapping[str, str], *, delivers: bool = True, channels: bool = True
     ) -> None:
-        self.file = file
-        self.env = env
-        self.delivers = delivers
+        super().__init__(file, env, delivers=delivers)
         self.channels = channels
-        self.problems: list[ConfigProblem] = []
-        self.warnings: list[ConfigProblem] = []
-        self.undelivered: set[Loc] = set()
-        """``notify`` entries (and ``smtp``) left out for a missing delivery variable."""
-        self.lines: dict[Loc, int] = {}
-        self.reported: set[Loc] = set()
-        self.scalars: dict[Loc, str] = {}
-        self.visits = 0
-
-    def problem(self, line: int | None, message: str) -> None:
-        self.problems.append(ConfigProblem(self.file, line, message))
-
-    def warn(self, line: int | None, message: str) -> None:
-        """Valid, but likely a mistake: `monitor check` prints ``FILE:LINE: warning: …``."""
-        self.warnings.append(ConfigProblem(self.file, line, f"warning: {message}"))
-
-    def fail(self) -> ConfigError:
-        unique = dict.fromkeys(self.problems)
-        ordered = sorted(unique, key=lambda p: (p.line or 0, p.message))
-        return ConfigError(ordered)
-
-    # --- reading ---------------------------------------------------------------------
 
     def load(self, text: str) -> Config:
-        loader = yaml.SafeLoader(text)
-        try:
-            root = _compose(text, loader)
-            if root is None:
-                self.problem(1, "the file is empty: expected a mapping with feeds:, topics: …")
-                raise self.fail()
-            if not isinstance(root, yaml.MappingNode):
-                self.problem(
-                    _line(root), f"the file must be a mapping (key: value), not {_node_kind(root)}"
-                )
-                raise self.fail()
-            self._prepare(root, (), set(), loader)
-            data = loader.construct_document(root)
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            line = mark.line + 1 if mark is not None else None
-            what = exc.problem or exc.context or "invalid YAML"
-            opened = exc.context_mark
-            at_end = "stream end" in what or "end of stream" in what
-            if at_end and opened is not None and line is not None and opened.line + 1 < line:
-                # An unclosed [ { or quote is noticed where the file ends: the line to
-                # edit is where it was opened.
-                thing = (exc.context or "").removeprefix("while parsing ")
-                thing = thing.removeprefix("while scanning ")
-                what = f"{thing} opened here is never closed (the file ends at line {line})"
-                line = opened.line + 1
-            kind = "error" if isinstance(exc, yaml.constructor.ConstructorError) else "syntax error"
-            self.problem(line, f"YAML {kind}: {what}")
-            raise self.fail() from exc
-        except RecursionError as exc:
-            self.problem(None, "YAML error: nested too deeply")
-            raise self.fail() from exc
-        except (yaml.YAMLError, ValueError) as exc:
-            # A scalar that resolves but does not construct (a date like 2026-13-45).
-            self.problem(None, f"YAML error: {exc}")
-            raise self.fail() from exc
-        finally:
-            loader.dispose()
-        try:
-            self._index(root, ())
-        except _TooLargeError as exc:
-            # Aliases of aliases ("billion laughs") would take pydantic minutes.
-            self.problem(None, f"the file expands to more than {_MAX_VALUES} values")
-            raise self.fail() from exc
-        return self._validate(data)
-
-    def _prepare(self, node: yaml.Node, loc: Loc, seen: set[int], loader: yaml.SafeLoader) -> None:
-        """Before construction: substitute ``${NAME}``, report duplicate keys, bad dates."""
-        if id(node) in seen:  # an alias: already done
-            return
-        seen.add(id(node))
-        if isinstance(node, yaml.ScalarNode):
-            if node.tag == _STR_TAG and "$" in node.value:
-                node.value = self._substitute(node, loc)
-            elif node.tag == _TIMESTAMP_TAG:
-                try:
-                    loader.construct_yaml_timestamp(node)
-                except ValueError as exc:
-                    self.problem(_line(node), f"{where(loc)}: not a date: {node.value!r} ({exc})")
-                    self.reported.add(loc)
-                    node.tag = _STR_TAG
-        elif isinstance(node, yaml.SequenceNode):
-            for i, item in enumerate(node.value):
-                self._prepare(item, (*loc, i), seen, loader)
-        elif isinstance(node, yaml.MappingNode):
-            first: dict[str, int] = {}
-            for key, value in node.value:
-                if key.tag == _MERGE_TAG:
-                    self._prepare(value, loc, seen, loader)
-                    continue
-                label = str(key.value) if isinstance(key, yaml.ScalarNode) else "?"
-                if label in first:
-                    self.problem(
-                        _line(key),
-                        f"duplicate key {label!r} in {where(loc)} (first at line {first[label]})",
-                    )
-                else:
-                    first[label] = _line(key)
-                self._prepare(value, (*loc, label), seen, loader)
-
-    def _substitute(self, node: yaml.ScalarNode, loc: Loc) -> str:
-        value: str = node.value
-
-        def replace(match: re.Match[str]) -> str:
-            escaped, name = match.group(1), match.group(2)
-            if escaped:
-                return "${" + name + "}"
-            line = _line(node)
-            if node.style in ("|", ">"):  # content starts below the indicator
-                line += 1 + value.count("\n", 0, match.start())
-            if not _NAME.match(name):
-                self.problem(
-                    line,
-                    f"{where(loc)}: invalid variable reference {match.group(0)!r}"
-                    " (write ${NAME}, or $${…} for a literal ${…})",
-                )
-            elif name not in self.env and not self.delivers and _delivery_section(loc):
-                self.warn(
-                    line,
-                    f"{where(loc)}: environment variable {name} is not set "
-                    "(needed to deliver: `monitor run`, `poll` and `deliver` refuse to start)",
-                )
-                self.undelivered.add(loc[:2] if loc[0] == "notify" else loc[:1])
-                return match.group(0)
-            elif name not in self.env:
-                self.problem(line, f"{where(loc)}: environment variable {name} is not set")
-            elif len(self.env[name]) > guards.MAX_VARIABLE_BYTES:
-                self.problem(
-                    line,
-                    f"{where(loc)}: environment variable {name} holds {len(self.env[name])} "
-                    f"characters, more than {guards.MAX_VARIABLE_BYTES} (is it the right one?)",
-                )
-            else:
-                return self.env[name]
-            self.reported.add(loc)
-            return match.group(0)
-
-        return _VARIABLE.sub(replace, value)
-
-    def _index(self, node: yaml.Node, loc: Loc) -> None:
-        """Record the line of every key and list item; runs after merges were flattened."""
-        self.visits += 1
-        if self.visits > _MAX_VALUES:
-            raise _TooLargeError
-        if loc not in self.lines:
-            self.lines[loc] = _line(node)
-        if isinstance(node, yaml.ScalarNode):
-            self.scalars[loc] = str(node.value)
-        if isinstance(node, yaml.SequenceNode):
-            for i, item in enumerate(node.value):
-                self._index(item, (*loc, i))
-        elif isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                sub = (*loc, str(key.value) if isinstance(key, yaml.ScalarNode) else "?")
-                # The key's line: a block value (a list under `feeds:`) starts below it.
-                self.lines[sub] = _line(key)
-                self._index(value, sub)
-
-    def line_of(self, loc: Loc) -> int | None:
-        for end in range(len(loc), -1, -1):
-            if loc[:end] in self.lines:
-                return self.lines[loc[:end]]
-        return None
+        return self._validate(self.read(text))
 
     # --- validating ------------------------------------------------------------------
 
@@ -484,24 +293,6 @@ class _Loader:
             self.problem(self.line_of(at), f"{where(at)}: {message}")
 
 
-def _compose(text: str, loader: yaml.SafeLoader) -> yaml.Node | None:
-    """The node tree of ``text``: parsed by libyaml when PyYAML has it (a tenth of the
-    pure-Python parser's time, ~40 ms of every command's start), else by ``loader``.
-    A file libyaml refuses is parsed again by ``loader``, whose messages and marks are
-    the ones reported."""
-    fast = getattr(yaml, "CSafeLoader", None)
-    if fast is not None:
-        parser = fast(text)
-        try:
-            node: yaml.Node | None = parser.get_single_node()
-            return node
-        except yaml.YAMLError:
-            pass
-        finally:
-            parser.dispose()
-    return loader.get_single_node()
-
-
 def _entries(value: Any) -> Iterator[tuple[int, dict[Any, Any]]]:
     if isinstance(value, list):
         for i, entry in enumerate(value):
@@ -516,21 +307,6 @@ def _groups(topic: dict[Any, Any], loc: Loc) -> Iterator[tuple[Loc, Any]]:
         groups = block.get("all")
         for j, group in enumerate(groups if isinstance(groups, list) else []):
             yield (*block_loc, "all", j), group
-
-
-def _delivery_section(loc: Loc) -> bool:
-    """Whether a value belongs to what only delivery needs (a channel, the mail server)."""
-    return bool(loc) and loc[0] in ("notify", "smtp")
-
-
-def _line(node: yaml.Node) -> int:
-    return int(node.start_mark.line) + 1
-
-
-def _node_kind(node: yaml.Node) -> str:
-    if isinstance(node, yaml.SequenceNode):
-        return "a list"
-    return f"the value {str(node.value)[:40]!r}"
 
 
 # --- summary -------------------------------------------------------------------------

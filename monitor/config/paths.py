@@ -25,6 +25,7 @@ from monitor.config.schema import (
     RetryConfig,
     SmtpConfig,
 )
+from monitor.config.source import Loc, where
 from monitor.topics.spec import (
     AliasConfig,
     NearConfig,
@@ -36,7 +37,6 @@ from monitor.topics.spec import (
 
 __all__ = ["Loc", "Salvaged", "data_loc", "error_message", "salvage", "where"]
 
-Loc = tuple[str | int, ...]
 M = TypeVar("M", bound=BaseModel)
 
 # Where each kind of mapping lives, for "unknown key … belongs in …".
@@ -57,14 +57,6 @@ _SECTIONS: dict[type[BaseModel], str] = {
 # Each round removes what the last one refused; removing can only uncover a few more
 # (a list left too short, a mapping left without a required key).
 _SALVAGE_ROUNDS = 8
-
-
-def where(loc: Loc) -> str:
-    """``feeds[2].url`` — the path an operator can find in the file."""
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "top level"
 
 
 def data_loc(data: Any, loc: Loc, missing: bool) -> Loc:
