@@ -127,7 +127,9 @@ def _build(config: Config, **kwargs: Any) -> Any:
 def run(config_path: Path) -> None:
     """The daemon: poll every feed on its schedule until SIGTERM/SIGINT."""
     from monitor.service import run_daemon
+    from monitor.service.heap import limit_arenas
 
+    limit_arenas()  # before any thread allocates
     config = read_config(config_path)
     sys.exit(run_daemon(config, config_path))
 
