@@ -9,11 +9,16 @@ over the folded, space-joined words of a field (see :mod:`monitor.topics.text`):
 * one automaton per Latin stemming language (en, de, none) over the stems, for plain
   words and phrases by stem equality (Cyrillic words are always stemmed as Russian).
 
+Terms of one word and terms of several are compiled apart (:class:`_Keys` each). A key
+of a one-word term never reaches past its word, so which of those terms a field holds is
+the union of what each of its words holds: that is worked out once per distinct word
+(and way of stemming Latin words) by running the same automata over the word alone, and
+kept (:class:`_WordTerms`); a document then costs a few set operations a field instead of
+stemming every word and a pass per automaton. Phrases still take the pass over the whole
+field, the pass over its stems only when one of its words begins a phrase's stems.
+
 :meth:`Automata.terms_in` answers the first question a document asks, which terms occur
-in each field, with one C-level pass per automaton and field that collects the keys hit
-(no Python work per hit): a plain term's key `` body`` comes with its whole-word twin
-`` body `` (the empty ending), so only a longer word that begins with the term has its
-ending checked. :meth:`Automata.positions` answers the second, where a term hit
+in each field. :meth:`Automata.positions` answers the second, where a term hit
 (field, first word, last word), for the few terms that matched topics need: every
 occurrence of its keys, as the automata would report them.
 
@@ -35,6 +40,8 @@ from monitor.topics.text import ENDINGS, FieldText, LatinLang, endings_for, is_c
 STEM_LANGS: tuple[LatinLang, ...] = ("en", "de", None)
 _INFLECT, _PREFIX, _SUFFIX, _INFIX, _EXACT = range(5)
 _KEY_ID = itemgetter(1)  # (end, value) of an automaton hit → the key's number
+_CACHE_LIMIT = 300_000  # distinct words remembered (per way of stemming)
+_NONE: frozenset[int] = frozenset()
 
 
 def folded_key(term: Term) -> tuple[str, int]:
@@ -56,65 +63,134 @@ def stem_key(term: Term, lang: LatinLang) -> str:
     return " " + " ".join(stem(w, lang) for w in term.words) + " "
 
 
-class Automata:
-    """The terms of a :class:`~monitor.topics.rules.TermTable`, compiled for search."""
+class _Keys:
+    """Some terms (by their ids) compiled into one automaton over folded words and one
+    per Latin stemming language over stems; :meth:`found` runs them over a field."""
 
-    def __init__(self, terms: Sequence[Term]) -> None:
-        self._terms = terms
+    def __init__(self, terms: Sequence[Term], ids: Sequence[int]) -> None:
         direct: dict[str, list[int]] = {}  # key → terms hit wherever it occurs
         checked: dict[str, list[int]] = {}  # key → plain terms whose ending must be checked
-        for term_id, term in enumerate(terms):
-            key, kind = folded_key(term)
+        for term_id in ids:
+            key, kind = folded_key(terms[term_id])
             if kind == _INFLECT:
                 checked.setdefault(key, []).append(term_id)
                 direct.setdefault(key + " ", []).append(term_id)  # the empty ending
             else:
                 direct.setdefault(key, []).append(term_id)
         keys = list(dict.fromkeys([*direct, *checked]))
-        self._folded = _build(keys)
-        self._direct = tuple(tuple(direct.get(k, ())) for k in keys)
+        self.folded = _build(keys)
+        self.direct = tuple(tuple(direct.get(k, ())) for k in keys)
         # key number → (key, its terms, whether its last word is Cyrillic)
-        self._checked = {
+        self.checked = {
             n: (k, tuple(checked[k]), is_cyrillic(k.rsplit(" ", 1)[-1]))
             for n, k in enumerate(keys)
             if k in checked
         }
-        self._check_ids = frozenset(self._checked)
-        self._stemmed: dict[LatinLang, tuple[Any, tuple[tuple[int, ...], ...]]] = {}
+        self.check_ids = frozenset(self.checked)
+        self.stemmed: dict[LatinLang, tuple[Any, tuple[tuple[int, ...], ...]]] = {}
+        # the stem each plain term begins with, per language (what starts a stem hit)
+        self.first_stems: dict[LatinLang, frozenset[str]] = {}
         for lang in STEM_LANGS:
             by_stem: dict[str, list[int]] = {}
-            for term_id, term in enumerate(terms):
-                if term.plain:
-                    by_stem.setdefault(stem_key(term, lang), []).append(term_id)
+            for term_id in ids:
+                if terms[term_id].plain:
+                    by_stem.setdefault(stem_key(terms[term_id], lang), []).append(term_id)
             stem_keys = list(by_stem)
-            self._stemmed[lang] = (_build(stem_keys), tuple(tuple(by_stem[k]) for k in stem_keys))
+            self.stemmed[lang] = (_build(stem_keys), tuple(tuple(by_stem[k]) for k in stem_keys))
+            self.first_stems[lang] = frozenset(k.split(" ", 2)[1] for k in stem_keys)
+
+    def found_folded(self, joined: str, latin_endings: frozenset[str], found: set[int]) -> None:
+        """Add to ``found`` the terms whose folded key occurs in ``joined``."""
+        if self.folded is None:
+            return
+        keys = set(map(_KEY_ID, self.folded.iter(joined)))
+        found.update(*map(self.direct.__getitem__, keys))
+        for number in keys & self.check_ids:
+            key, term_ids, cyrillic = self.checked[number]
+            pending = [t for t in term_ids if t not in found]
+            endings = ENDINGS["ru"] if cyrillic else latin_endings
+            if pending and _inflected(joined, key, endings):
+                found.update(pending)
+
+    def found_stemmed(self, stems: str, lang: LatinLang, found: set[int]) -> None:
+        """Add to ``found`` the plain terms whose stems occur in ``stems`` (joined)."""
+        automaton, by_key = self.stemmed[lang]
+        if automaton is not None:
+            keys = set(map(_KEY_ID, automaton.iter(stems)))
+            found.update(*map(by_key.__getitem__, keys))
+
+
+class _WordTerms:
+    """The one-word terms each distinct word holds, for one way of stemming Latin words
+    (the document's ``latin`` languages): worked out on first sight, then looked up; and
+    the words that begin the stems of some phrase, per language."""
+
+    def __init__(self, single: _Keys, phrases: _Keys, latin: Sequence[LatinLang]) -> None:
+        self._single = single
+        self._latin = tuple(latin)
+        self._endings = endings_for("a", latin)
+        self._phrase_firsts = [(lang, phrases.first_stems[lang]) for lang in self._latin]
+        self.terms: dict[str, frozenset[int]] = {}
+        self.starts: dict[LatinLang, set[str]] = {lang: set() for lang in self._latin}
+
+    def learn(self, words: set[str], distinct: set[str]) -> None:
+        """Work out ``words``, the ones of ``distinct`` (a field's words) not seen yet."""
+        if len(self.terms) + len(words) > _CACHE_LIMIT:  # forget all: a field's words stay
+            self.terms.clear()
+            for starts in self.starts.values():
+                starts.clear()
+            words = distinct
+        single = self._single
+        for word in words:
+            found: set[int] = set()
+            single.found_folded(" " + word + " ", self._endings, found)
+            for lang in self._latin:
+                stemmed = stem(word, lang)
+                single.found_stemmed(" " + stemmed + " ", lang, found)
+            self.terms[word] = frozenset(found) if found else _NONE
+            for lang, firsts in self._phrase_firsts:
+                if stem(word, lang) in firsts:
+                    self.starts[lang].add(word)
+
+
+class Automata:
+    """The terms of a :class:`~monitor.topics.rules.TermTable`, compiled for search."""
+
+    def __init__(self, terms: Sequence[Term]) -> None:
+        self._terms = terms
+        single = [n for n, t in enumerate(terms) if len(t.words) == 1]
+        several = [n for n, t in enumerate(terms) if len(t.words) > 1]
+        self._single = _Keys(terms, single)
+        self._phrases = _Keys(terms, several)
+        self._any_plain = any(t.plain for t in terms)
+        self._by_latin: dict[tuple[LatinLang, ...], _WordTerms] = {}
 
     def terms_in(
         self, fields: Sequence[FieldText | None], latin: Sequence[LatinLang]
     ) -> list[set[int]]:
         """The ids of the terms that occur in each field (an empty set for an absent one)."""
         out: list[set[int]] = []
+        by_word = self._by_latin.get(tuple(latin))
+        if by_word is None:
+            by_word = self._by_latin[tuple(latin)] = _WordTerms(
+                self._single, self._phrases, latin
+            )
         latin_endings = endings_for("a", latin)
+        phrases = self._phrases
         for field in fields:
-            found: set[int] = set()
-            out.append(found)
             if field is None or not field.joined:
+                out.append(set())
                 continue
-            joined = field.joined
-            if self._folded is not None:
-                keys = set(map(_KEY_ID, self._folded.iter(joined)))
-                found.update(*map(self._direct.__getitem__, keys))
-                for number in keys & self._check_ids:
-                    key, term_ids, cyrillic = self._checked[number]
-                    pending = [t for t in term_ids if t not in found]
-                    endings = ENDINGS["ru"] if cyrillic else latin_endings
-                    if pending and _inflected(joined, key, endings):
-                        found.update(pending)
+            distinct = set(field.words)
+            new = distinct.difference(by_word.terms)
+            if new:
+                by_word.learn(new, distinct)
+            found = set().union(*map(by_word.terms.__getitem__, distinct))
+            out.append(found)
+            phrases.found_folded(field.joined, latin_endings, found)
             for lang in latin:
-                automaton, by_key = self._stemmed[lang]
-                if automaton is not None:
-                    keys = set(map(_KEY_ID, automaton.iter(field.stemmed(lang))))
-                    found.update(*map(by_key.__getitem__, keys))
+                if not by_word.starts[lang].isdisjoint(distinct):
+                    phrases.found_stemmed(field.stemmed(lang), lang, found)
         return out
 
     def positions(
@@ -148,7 +224,7 @@ class Automata:
             if not term.plain:
                 continue
             for lang in latin:
-                if self._stemmed[lang][0] is None:
+                if not self._any_plain:
                     continue
                 stems = field.stemmed(lang)
                 key_of_stems = stem_key(term, lang)
