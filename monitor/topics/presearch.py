@@ -42,6 +42,7 @@ _INFLECT, _PREFIX, _SUFFIX, _INFIX, _EXACT = range(5)
 _KEY_ID = itemgetter(1)  # (end, value) of an automaton hit → the key's number
 _CACHE_LIMIT = 300_000  # distinct words remembered (per way of stemming)
 _NONE: frozenset[int] = frozenset()
+_STRETCHES = 6  # more stretches of a field to stem than this: stem all of it
 
 
 def folded_key(term: Term) -> tuple[str, int]:
@@ -87,9 +88,17 @@ class _Keys:
             if k in checked
         }
         self.check_ids = frozenset(self.checked)
+        # what a phrase's key begins with: a whole first word, or the end of one
+        self.first_words = frozenset(k.split(" ", 2)[1] for k in keys if k.startswith(" "))
+        self.first_ends = frozenset(k.split(" ", 1)[0] for k in keys if not k.startswith(" "))
+        # what it ends with: a whole last word, or the start of one
+        self.last_words = frozenset(k.rsplit(" ", 2)[-2] for k in keys if k.endswith(" "))
+        self.last_starts = frozenset(k.rsplit(" ", 1)[-1] for k in keys if not k.endswith(" "))
+        self.span = max((len(terms[t].words) for t in ids), default=0)
         self.stemmed: dict[LatinLang, tuple[Any, tuple[tuple[int, ...], ...]]] = {}
         # the stem each plain term begins with, per language (what starts a stem hit)
         self.first_stems: dict[LatinLang, frozenset[str]] = {}
+        self.last_stems: dict[LatinLang, frozenset[str]] = {}
         for lang in STEM_LANGS:
             by_stem: dict[str, list[int]] = {}
             for term_id in ids:
@@ -98,6 +107,7 @@ class _Keys:
             stem_keys = list(by_stem)
             self.stemmed[lang] = (_build(stem_keys), tuple(tuple(by_stem[k]) for k in stem_keys))
             self.first_stems[lang] = frozenset(k.split(" ", 2)[1] for k in stem_keys)
+            self.last_stems[lang] = frozenset(k.rsplit(" ", 2)[-2] for k in stem_keys)
 
     def found_folded(self, joined: str, latin_endings: frozenset[str], found: set[int]) -> None:
         """Add to ``found`` the terms whose folded key occurs in ``joined``."""
@@ -129,18 +139,29 @@ class _WordTerms:
         self._single = single
         self._latin = tuple(latin)
         self._endings = endings_for("a", latin)
-        self._phrase_firsts = [(lang, phrases.first_stems[lang]) for lang in self._latin]
+        self._phrases = phrases
         self.terms: dict[str, frozenset[int]] = {}
-        self.starts: dict[LatinLang, set[str]] = {lang: set() for lang in self._latin}
+        self.starts: set[str] = set()
+        """Words that may begin a phrase's folded key."""
+        self.ends: set[str] = set()
+        """Words that may end a phrase's folded key."""
+        self.stem_starts: dict[LatinLang, set[str]] = {lang: set() for lang in self._latin}
+        """Words whose stem may begin a phrase's stems, per language."""
+        self.stem_ends: dict[LatinLang, set[str]] = {lang: set() for lang in self._latin}
+        """Words whose stem may end a phrase's stems, per language."""
 
     def learn(self, words: set[str], distinct: set[str]) -> None:
         """Work out ``words``, the ones of ``distinct`` (a field's words) not seen yet."""
         if len(self.terms) + len(words) > _CACHE_LIMIT:  # forget all: a field's words stay
-            self.terms.clear()
-            for starts in self.starts.values():
-                starts.clear()
+            for known in (self.terms, self.starts, self.ends):
+                known.clear()
+            for lang in self._latin:
+                self.stem_starts[lang].clear()
+                self.stem_ends[lang].clear()
             words = distinct
-        single = self._single
+        single, phrases = self._single, self._phrases
+        first_words, first_ends = phrases.first_words, phrases.first_ends
+        last_words, last_starts = phrases.last_words, phrases.last_starts
         for word in words:
             found: set[int] = set()
             single.found_folded(" " + word + " ", self._endings, found)
@@ -148,9 +169,20 @@ class _WordTerms:
                 stemmed = stem(word, lang)
                 single.found_stemmed(" " + stemmed + " ", lang, found)
             self.terms[word] = frozenset(found) if found else _NONE
-            for lang, firsts in self._phrase_firsts:
-                if stem(word, lang) in firsts:
-                    self.starts[lang].add(word)
+            if word in first_words or (
+                first_ends and any(word[i:] in first_ends for i in range(len(word)))
+            ):
+                self.starts.add(word)
+            if word in last_words or (
+                last_starts and any(word[:i] in last_starts for i in range(1, len(word) + 1))
+            ):
+                self.ends.add(word)
+            for lang in self._latin:
+                stemmed = stem(word, lang)
+                if stemmed in phrases.first_stems[lang]:
+                    self.stem_starts[lang].add(word)
+                if stemmed in phrases.last_stems[lang]:
+                    self.stem_ends[lang].add(word)
 
 
 class Automata:
@@ -187,10 +219,21 @@ class Automata:
                 by_word.learn(new, distinct)
             found = set().union(*map(by_word.terms.__getitem__, distinct))
             out.append(found)
-            phrases.found_folded(field.joined, latin_endings, found)
+            # phrases: their keys run over the stretches of the field where one may begin
+            # (none unless a word of the field may end one too)
+            starts = by_word.starts.intersection(distinct)
+            if starts and not by_word.ends.isdisjoint(distinct):
+                stretches = _stretches(field.joined, starts, phrases.span)
+                phrases.found_folded("".join(stretches), latin_endings, found)
             for lang in latin:
-                if not by_word.starts[lang].isdisjoint(distinct):
-                    phrases.found_stemmed(field.stemmed(lang), lang, found)
+                starts = by_word.stem_starts[lang].intersection(distinct)
+                if starts and not by_word.stem_ends[lang].isdisjoint(distinct):
+                    stretches = _stretches(field.joined, starts, phrases.span)
+                    if len(stretches) > _STRETCHES:  # a common word: stem the whole field
+                        stems = field.stemmed(lang)
+                    else:
+                        stems = "".join(_stems_of(stretch, lang) for stretch in stretches)
+                    phrases.found_stemmed(stems, lang, found)
         return out
 
     def positions(
@@ -234,6 +277,33 @@ class Automata:
                     hits.add((index, first, first + span))
                     at = stems.find(key_of_stems, at + 1)
         return hits
+
+
+def _stretches(joined: str, starts: set[str], span: int) -> list[str]:
+    """The stretches of ``joined`` (" w1 … wn ", ``span`` words or up to its end) that
+    begin at a word of ``starts``. Joined together they hold every occurrence of a key of
+    at most ``span`` words that begins in one of those words, and nothing that is not in
+    ``joined``: no key holds two spaces in a row, which is where two stretches meet."""
+    out = []
+    last = len(joined) - 1
+    for word in starts:
+        key = " " + word + " "
+        at = joined.find(key)
+        while at != -1:
+            end = at
+            for _ in range(span):
+                end = joined.find(" ", end + 1)
+                if end in (-1, last):
+                    end = last
+                    break
+            out.append(joined[at : end + 1])
+            at = joined.find(key, at + 1)
+    return out
+
+
+def _stems_of(stretch: str, lang: LatinLang) -> str:
+    """A stretch of folded words as the same stretch of stems."""
+    return " " + " ".join([stem(word, lang) for word in stretch.split()]) + " "
 
 
 def _inflected(joined: str, key: str, endings: frozenset[str]) -> bool:
