@@ -50,7 +50,7 @@ class TopicSet:
         self._list = tuple(topics)
         by_term: list[list[int]] = [[] for _ in table.terms]
         for index, topic in enumerate(topics):
-            for term_id in topic.positive:
+            for term_id in _index_terms(topic):
                 by_term[term_id].append(index)
         self._by_term = tuple(map(tuple, by_term))
         # every term a topic's evaluation reads: the hits to look up when it may match
@@ -275,6 +275,20 @@ def field_hits(topic: Topic, hits: Hits) -> Hits:
 def _language(given: str | None, present: Sequence[FieldText]) -> str | None:
     """The document's language as given, else detected (once, not per question)."""
     return given if primary_language(given) else detect_language(present)
+
+
+def _index_terms(topic: Topic) -> frozenset[int]:
+    """The terms whose hit makes ``topic`` a candidate: per rule, the terms of its
+    smallest group (one of which must occur for the rule to hold) and their aliases; all
+    its positive terms for a rule without groups."""
+    out: set[int] = set()
+    for rule in topic.rules:
+        groups: list[tuple[int, ...]] = [*rule.all, *((rule.any,) if rule.any else ())]
+        groups.extend(group for near in rule.near for group in near.terms)
+        smallest = min(groups, key=len) if groups else rule.positive
+        out.update(smallest)
+    out.update(a.alias for a in topic.aliases if a.term in out)
+    return frozenset(out)
 
 
 def _related_terms(topic: Topic) -> tuple[int, ...]:
