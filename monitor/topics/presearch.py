@@ -141,6 +141,8 @@ class _WordTerms:
         self._endings = endings_for("a", latin)
         self._phrases = phrases
         self.terms: dict[str, frozenset[int]] = {}
+        self.hitting: set[str] = set()
+        """The words that hold a term."""
         self.starts: set[str] = set()
         """Words that may begin a phrase's folded key."""
         self.ends: set[str] = set()
@@ -153,7 +155,7 @@ class _WordTerms:
     def learn(self, words: set[str], distinct: set[str]) -> None:
         """Work out ``words``, the ones of ``distinct`` (a field's words) not seen yet."""
         if len(self.terms) + len(words) > _CACHE_LIMIT:  # forget all: a field's words stay
-            for known in (self.terms, self.starts, self.ends):
+            for known in (self.terms, self.hitting, self.starts, self.ends):
                 known.clear()
             for lang in self._latin:
                 self.stem_starts[lang].clear()
@@ -169,6 +171,8 @@ class _WordTerms:
                 stemmed = stem(word, lang)
                 single.found_stemmed(" " + stemmed + " ", lang, found)
             self.terms[word] = frozenset(found) if found else _NONE
+            if found:
+                self.hitting.add(word)
             if word in first_words or (
                 first_ends and any(word[i:] in first_ends for i in range(len(word)))
             ):
@@ -217,7 +221,7 @@ class Automata:
             new = distinct.difference(by_word.terms)
             if new:
                 by_word.learn(new, distinct)
-            found = set().union(*map(by_word.terms.__getitem__, distinct))
+            found = set().union(*map(by_word.terms.__getitem__, by_word.hitting & distinct))
             out.append(found)
             # phrases: their keys run over the stretches of the field where one may begin
             # (none unless a word of the field may end one too)
