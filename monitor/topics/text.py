@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
-from itertools import accumulate, islice
+from itertools import accumulate
 from typing import cast
 
 import Stemmer
@@ -39,7 +39,6 @@ LatinLang = str | None
 # "letter, then letters or marks" alternation, at half the cost.
 _TOKEN = re.compile(r"[^\W_]+(?:[\u0300-\u036f\u00ad\u200b-\u200d\u2060\ufeff]+[^\W_]*)*")
 _RUN_SPLIT = re.compile(r"([^\W_]+)")  # the tokens of a text without marks, and between
-_RUN = re.compile(r"[^\W_]+")  # a token of a text without marks
 _DROP = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
 _SHORT_I = "\ue000"  # keeps й whole while other combining marks are stripped
 _CACHE_LIMIT = 500_000
@@ -224,19 +223,6 @@ class FieldText:
             else:
                 self._spans = [m.span() for m in _TOKEN.finditer(self.text) if fold(m.group())]
         return self._spans
-
-    def span(self, first: int, last: int) -> tuple[int, int]:
-        """Where the words ``first`` to ``last`` stand in :attr:`text` (start, end).
-
-        In a field folded whole, found by skipping to the first word's token (in C) rather
-        than by working out every word's span: evidence asks for one or two a field."""
-        if self._spans is None and self._whole:
-            tokens = _RUN.finditer(self.text)
-            start = next(islice(tokens, first, None))
-            end = start if last == first else next(islice(tokens, last - first - 1, None))
-            return start.start(), end.end()
-        spans = self.spans
-        return spans[first][0], spans[last][1]
 
     def stemmed(self, latin: LatinLang) -> str:
         """The stems joined like :attr:`joined`."""
