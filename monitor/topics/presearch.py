@@ -226,18 +226,22 @@ class Automata:
             # phrases: their keys run over the stretches of the field where one may begin
             # (none unless a word of the field may end one too)
             starts = by_word.starts.intersection(distinct)
-            if starts and not by_word.ends.isdisjoint(distinct):
-                stretches = _stretches(field.joined, starts, phrases.span)
-                phrases.found_folded("".join(stretches), latin_endings, found)
+            if starts:
+                ends = by_word.ends.intersection(distinct)
+                if ends:
+                    joined = _stretches(field.joined, starts, ends, phrases.span)
+                    phrases.found_folded(joined, latin_endings, found)
             for lang in latin:
                 starts = by_word.stem_starts[lang].intersection(distinct)
-                if starts and not by_word.stem_ends[lang].isdisjoint(distinct):
-                    stretches = _stretches(field.joined, starts, phrases.span)
-                    if len(stretches) > _STRETCHES:  # a common word: stem the whole field
-                        stems = field.stemmed(lang)
-                    else:
-                        stems = "".join(_stems_of(stretch, lang) for stretch in stretches)
-                    phrases.found_stemmed(stems, lang, found)
+                if starts:
+                    ends = by_word.stem_ends[lang].intersection(distinct)
+                    if ends:
+                        stretches = _stretches(field.joined, starts, ends, phrases.span)
+                        if stretches is field.joined:
+                            stems = field.stemmed(lang)
+                        else:
+                            stems = _stems_of(stretches, lang)
+                        phrases.found_stemmed(stems, lang, found)
         return out
 
     def positions(
@@ -283,31 +287,52 @@ class Automata:
         return hits
 
 
-def _stretches(joined: str, starts: set[str], span: int) -> list[str]:
-    """The stretches of ``joined`` (" w1 … wn ", ``span`` words or up to its end) that
-    begin at a word of ``starts``. Joined together they hold every occurrence of a key of
-    at most ``span`` words that begins in one of those words, and nothing that is not in
-    ``joined``: no key holds two spaces in a row, which is where two stretches meet."""
-    out = []
-    last = len(joined) - 1
-    for word in starts:
-        key = " " + word + " "
+def _stretches(joined: str, starts: set[str], ends: set[str], span: int) -> str:
+    """The stretches of ``joined`` (" w1 … wn ", up to ``span`` words) that begin at a
+    word of ``starts`` or (when fewer) end at a word of ``ends``, joined together; all of
+    ``joined`` when there are many. They hold every occurrence of a key of at most
+    ``span`` words that begins in a word of ``starts`` and ends in one of ``ends``, and
+    nothing that is not in ``joined``: no key holds two spaces in a row, which is where
+    two stretches meet."""
+    first = [" " + word + " " for word in starts]
+    last = [" " + word + " " for word in ends]
+    if sum(map(joined.count, last)) < sum(map(joined.count, first)):
+        return _around(joined, last, span, forward=False)
+    return _around(joined, first, span, forward=True)
+
+
+def _around(joined: str, keys: list[str], span: int, *, forward: bool) -> str:
+    out: list[str] = []
+    for key in keys:
         at = joined.find(key)
         while at != -1:
-            end = at
-            for _ in range(span):
-                end = joined.find(" ", end + 1)
-                if end in (-1, last):
-                    end = last
-                    break
-            out.append(joined[at : end + 1])
+            if len(out) == _STRETCHES:
+                return joined
+            if forward:
+                start, end = at, at
+                for _ in range(span):
+                    end = joined.find(" ", end + 1)
+                    if end in (-1, len(joined) - 1):
+                        end = len(joined) - 1
+                        break
+            else:
+                start, end = at, at + len(key) - 1
+                for _ in range(span - 1):
+                    start = joined.rfind(" ", 0, start)
+                    if start == -1:
+                        start = 0
+                        break
+            out.append(joined[start : end + 1])
             at = joined.find(key, at + 1)
-    return out
+    return "".join(out)
 
 
-def _stems_of(stretch: str, lang: LatinLang) -> str:
-    """A stretch of folded words as the same stretch of stems."""
-    return " " + " ".join([stem(word, lang) for word in stretch.split()]) + " "
+def _stems_of(stretches: str, lang: LatinLang) -> str:
+    """Stretches of folded words as the same stretches of stems."""
+    return "".join(
+        " " + " ".join([stem(word, lang) for word in part.split()]) + " "
+        for part in stretches.split("  ")
+    )
 
 
 def _inflected(joined: str, key: str, endings: frozenset[str]) -> bool:
