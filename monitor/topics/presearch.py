@@ -208,9 +208,7 @@ class Automata:
         out: list[set[int]] = []
         by_word = self._by_latin.get(tuple(latin))
         if by_word is None:
-            by_word = self._by_latin[tuple(latin)] = _WordTerms(
-                self._single, self._phrases, latin
-            )
+            by_word = self._by_latin[tuple(latin)] = _WordTerms(self._single, self._phrases, latin)
         latin_endings = endings_for("a", latin)
         phrases = self._phrases
         for field in fields:
