@@ -1,10 +1,11 @@
 """The matching engine: presearch every term at once, then evaluate the hit topics.
 
 Every term of every topic is compiled once into Aho-Corasick automata
-(:mod:`monitor.topics.presearch`). A document costs one pass per automaton and field
-whatever the number of topics, and tells which terms occur in which field; only the
-topics with a positive term hit (the "presearch" of Lucene's Monitor) are considered,
-and each first by those term sets alone (its language, fields, windows, vetoes and
+(:mod:`monitor.topics.presearch`). Which terms occur in which field costs a few set
+operations a field whatever the number of topics (one-word terms are looked up by word,
+phrases searched in the stretches of a field where one may stand); only the topics with
+a hit of a term of a required group (the "presearch" of Lucene's Monitor) are
+considered, and each first by those term sets alone (its language, fields, windows, vetoes and
 groups): that settles most of them. Where a term hit (the words) is looked up only for
 the terms of a topic that passed, whose rules (near spans, scoped vetoes) and evidence
 need it. The evidence of a match is the first hit (title first) of each term of its
