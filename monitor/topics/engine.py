@@ -5,8 +5,8 @@ Every term of every topic is compiled once into Aho-Corasick automata
 operations a field whatever the number of topics (one-word terms are looked up by word,
 phrases searched in the stretches of a field where one may stand); only the topics with
 a hit of a term of a required group (the "presearch" of Lucene's Monitor) are
-considered, and each first by those term sets alone (its language, fields, windows, vetoes and
-groups): that settles most of them. Where a term hit (the words) is looked up only for
+considered, and each first by those term sets alone (its language, fields, windows,
+vetoes and groups): that settles most of them. Where a term hit (the words) is looked up only for
 the terms of a topic that passed, whose rules (near spans, scoped vetoes) and evidence
 need it. The evidence of a match is the first hit (title first) of each term of its
 matched rules that hit; its score is the number of those terms, a term that hits the
