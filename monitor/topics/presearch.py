@@ -66,9 +66,10 @@ def stem_key(term: Term, lang: LatinLang) -> str:
 
 class _Keys:
     """Some terms (by their ids) compiled into one automaton over folded words and one
-    per Latin stemming language over stems; :meth:`found` runs them over a field."""
+    per Latin stemming language over stems (phrases; a one-word term by its stem in a
+    dict); :meth:`found_folded` and :meth:`found_stemmed` run them over a field."""
 
-    def __init__(self, terms: Sequence[Term], ids: Sequence[int]) -> None:
+    def __init__(self, terms: Sequence[Term], ids: Sequence[int], *, phrases: bool) -> None:
         direct: dict[str, list[int]] = {}  # key → terms hit wherever it occurs
         checked: dict[str, list[int]] = {}  # key → plain terms whose ending must be checked
         for term_id in ids:
@@ -88,6 +89,23 @@ class _Keys:
             if k in checked
         }
         self.check_ids = frozenset(self.checked)
+        # one-word terms by stem, per language (a word's stem is looked up, not searched)
+        self.by_stem: dict[LatinLang, dict[str, tuple[int, ...]]] = {}
+        # phrases over stems, per language: an automaton and each key's terms
+        self.stemmed: dict[LatinLang, tuple[Any, tuple[tuple[int, ...], ...]]] = {}
+        stem_keys: dict[LatinLang, list[str]] = {}
+        for lang in STEM_LANGS:
+            by_stem: dict[str, list[int]] = {}
+            for term_id in ids:
+                if terms[term_id].plain:
+                    by_stem.setdefault(stem_key(terms[term_id], lang), []).append(term_id)
+            if not phrases:
+                self.by_stem[lang] = {k[1:-1]: tuple(v) for k, v in by_stem.items()}
+                continue
+            stem_keys[lang] = list(by_stem)
+            self.stemmed[lang] = (_build(stem_keys[lang]), tuple(map(tuple, by_stem.values())))
+        if not phrases:
+            return
         # what a phrase's key begins with: a whole first word, or the end of one
         self.first_words = frozenset(k.split(" ", 2)[1] for k in keys if k.startswith(" "))
         self.first_ends = frozenset(k.split(" ", 1)[0] for k in keys if not k.startswith(" "))
@@ -95,19 +113,13 @@ class _Keys:
         self.last_words = frozenset(k.rsplit(" ", 2)[-2] for k in keys if k.endswith(" "))
         self.last_starts = frozenset(k.rsplit(" ", 1)[-1] for k in keys if not k.endswith(" "))
         self.span = max((len(terms[t].words) for t in ids), default=0)
-        self.stemmed: dict[LatinLang, tuple[Any, tuple[tuple[int, ...], ...]]] = {}
-        # the stem each plain term begins with, per language (what starts a stem hit)
-        self.first_stems: dict[LatinLang, frozenset[str]] = {}
-        self.last_stems: dict[LatinLang, frozenset[str]] = {}
-        for lang in STEM_LANGS:
-            by_stem: dict[str, list[int]] = {}
-            for term_id in ids:
-                if terms[term_id].plain:
-                    by_stem.setdefault(stem_key(terms[term_id], lang), []).append(term_id)
-            stem_keys = list(by_stem)
-            self.stemmed[lang] = (_build(stem_keys), tuple(tuple(by_stem[k]) for k in stem_keys))
-            self.first_stems[lang] = frozenset(k.split(" ", 2)[1] for k in stem_keys)
-            self.last_stems[lang] = frozenset(k.rsplit(" ", 2)[-2] for k in stem_keys)
+        # the stems its stems begin and end with, per language
+        self.first_stems = {
+            lang: frozenset(k.split(" ", 2)[1] for k in keys) for lang, keys in stem_keys.items()
+        }
+        self.last_stems = {
+            lang: frozenset(k.rsplit(" ", 2)[-2] for k in keys) for lang, keys in stem_keys.items()
+        }
 
     def found_folded(self, joined: str, latin_endings: frozenset[str], found: set[int]) -> None:
         """Add to ``found`` the terms whose folded key occurs in ``joined``."""
@@ -168,8 +180,7 @@ class _WordTerms:
             found: set[int] = set()
             single.found_folded(" " + word + " ", self._endings, found)
             for lang in self._latin:
-                stemmed = stem(word, lang)
-                single.found_stemmed(" " + stemmed + " ", lang, found)
+                found.update(single.by_stem[lang].get(stem(word, lang), ()))
             self.terms[word] = frozenset(found) if found else _NONE
             if found:
                 self.hitting.add(word)
@@ -196,8 +207,8 @@ class Automata:
         self._terms = terms
         single = [n for n, t in enumerate(terms) if len(t.words) == 1]
         several = [n for n, t in enumerate(terms) if len(t.words) > 1]
-        self._single = _Keys(terms, single)
-        self._phrases = _Keys(terms, several)
+        self._single = _Keys(terms, single, phrases=False)
+        self._phrases = _Keys(terms, several, phrases=True)
         self._any_plain = any(t.plain for t in terms)
         self._by_latin: dict[tuple[LatinLang, ...], _WordTerms] = {}
 
