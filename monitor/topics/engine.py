@@ -1,11 +1,12 @@
 """The matching engine: presearch every term at once, then evaluate the hit topics.
 
 Every term of every topic is compiled once into Aho-Corasick automata
-(:mod:`monitor.topics.presearch`). A document costs one pass per automaton and field
-whatever the number of topics, and tells which terms occur in which field; only the
-topics with a positive term hit (the "presearch" of Lucene's Monitor) are considered,
-and each first by those term sets alone (its language, fields, windows, vetoes and
-groups): that settles most of them. Where a term hit (the words) is looked up only for
+(:mod:`monitor.topics.presearch`). Which terms occur in which field costs a few set
+operations a field whatever the number of topics (one-word terms are looked up by word,
+phrases searched in the stretches of a field where one may stand); only the topics with
+a hit of a term of a required group (the "presearch" of Lucene's Monitor) are
+considered, and each first by those term sets alone (its language, fields, windows,
+vetoes and groups): that settles most of them. Where a term hit (the words) is looked up only for
 the terms of a topic that passed, whose rules (near spans, scoped vetoes) and evidence
 need it. The evidence of a match is the first hit (title first) of each term of its
 matched rules that hit; its score is the number of those terms, a term that hits the
@@ -50,7 +51,7 @@ class TopicSet:
         self._list = tuple(topics)
         by_term: list[list[int]] = [[] for _ in table.terms]
         for index, topic in enumerate(topics):
-            for term_id in topic.positive:
+            for term_id in _index_terms(topic):
                 by_term[term_id].append(index)
         self._by_term = tuple(map(tuple, by_term))
         # every term a topic's evaluation reads: the hits to look up when it may match
@@ -275,6 +276,20 @@ def field_hits(topic: Topic, hits: Hits) -> Hits:
 def _language(given: str | None, present: Sequence[FieldText]) -> str | None:
     """The document's language as given, else detected (once, not per question)."""
     return given if primary_language(given) else detect_language(present)
+
+
+def _index_terms(topic: Topic) -> frozenset[int]:
+    """The terms whose hit makes ``topic`` a candidate: per rule, the terms of its
+    smallest group (one of which must occur for the rule to hold) and their aliases; all
+    its positive terms for a rule without groups."""
+    out: set[int] = set()
+    for rule in topic.rules:
+        groups: list[tuple[int, ...]] = [*rule.all, *((rule.any,) if rule.any else ())]
+        groups.extend(group for near in rule.near for group in near.terms)
+        smallest = min(groups, key=len) if groups else rule.positive
+        out.update(smallest)
+    out.update(a.alias for a in topic.aliases if a.term in out)
+    return frozenset(out)
 
 
 def _related_terms(topic: Topic) -> tuple[int, ...]:

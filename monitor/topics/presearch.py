@@ -9,11 +9,16 @@ over the folded, space-joined words of a field (see :mod:`monitor.topics.text`):
 * one automaton per Latin stemming language (en, de, none) over the stems, for plain
   words and phrases by stem equality (Cyrillic words are always stemmed as Russian).
 
+Terms of one word and terms of several are compiled apart (:class:`_Keys` each). A key
+of a one-word term never reaches past its word, so which of those terms a field holds is
+the union of what each of its words holds: that is worked out once per distinct word
+(and way of stemming Latin words) by running the same automata over the word alone, and
+kept (:class:`_WordTerms`); a document then costs a few set operations a field instead of
+stemming every word and a pass per automaton. Phrases still take the pass over the whole
+field, the pass over its stems only when one of its words begins a phrase's stems.
+
 :meth:`Automata.terms_in` answers the first question a document asks, which terms occur
-in each field, with one C-level pass per automaton and field that collects the keys hit
-(no Python work per hit): a plain term's key `` body`` comes with its whole-word twin
-`` body `` (the empty ending), so only a longer word that begins with the term has its
-ending checked. :meth:`Automata.positions` answers the second, where a term hit
+in each field. :meth:`Automata.positions` answers the second, where a term hit
 (field, first word, last word), for the few terms that matched topics need: every
 occurrence of its keys, as the automata would report them.
 
@@ -35,6 +40,9 @@ from monitor.topics.text import ENDINGS, FieldText, LatinLang, endings_for, is_c
 STEM_LANGS: tuple[LatinLang, ...] = ("en", "de", None)
 _INFLECT, _PREFIX, _SUFFIX, _INFIX, _EXACT = range(5)
 _KEY_ID = itemgetter(1)  # (end, value) of an automaton hit → the key's number
+_CACHE_LIMIT = 300_000  # distinct words remembered (per way of stemming)
+_NONE: frozenset[int] = frozenset()
+_STRETCHES = 6  # more stretches of a field to stem than this: stem all of it
 
 
 def folded_key(term: Term) -> tuple[str, int]:
@@ -56,65 +64,193 @@ def stem_key(term: Term, lang: LatinLang) -> str:
     return " " + " ".join(stem(w, lang) for w in term.words) + " "
 
 
-class Automata:
-    """The terms of a :class:`~monitor.topics.rules.TermTable`, compiled for search."""
+class _Keys:
+    """Some terms (by their ids) compiled into one automaton over folded words and one
+    per Latin stemming language over stems (phrases; a one-word term by its stem in a
+    dict); :meth:`found_folded` and :meth:`found_stemmed` run them over a field."""
 
-    def __init__(self, terms: Sequence[Term]) -> None:
-        self._terms = terms
+    def __init__(self, terms: Sequence[Term], ids: Sequence[int], *, phrases: bool) -> None:
         direct: dict[str, list[int]] = {}  # key → terms hit wherever it occurs
         checked: dict[str, list[int]] = {}  # key → plain terms whose ending must be checked
-        for term_id, term in enumerate(terms):
-            key, kind = folded_key(term)
+        for term_id in ids:
+            key, kind = folded_key(terms[term_id])
             if kind == _INFLECT:
                 checked.setdefault(key, []).append(term_id)
                 direct.setdefault(key + " ", []).append(term_id)  # the empty ending
             else:
                 direct.setdefault(key, []).append(term_id)
         keys = list(dict.fromkeys([*direct, *checked]))
-        self._folded = _build(keys)
-        self._direct = tuple(tuple(direct.get(k, ())) for k in keys)
+        self.folded = _build(keys)
+        self.direct = tuple(tuple(direct.get(k, ())) for k in keys)
         # key number → (key, its terms, whether its last word is Cyrillic)
-        self._checked = {
+        self.checked = {
             n: (k, tuple(checked[k]), is_cyrillic(k.rsplit(" ", 1)[-1]))
             for n, k in enumerate(keys)
             if k in checked
         }
-        self._check_ids = frozenset(self._checked)
-        self._stemmed: dict[LatinLang, tuple[Any, tuple[tuple[int, ...], ...]]] = {}
+        self.check_ids = frozenset(self.checked)
+        # one-word terms by stem, per language (a word's stem is looked up, not searched)
+        self.by_stem: dict[LatinLang, dict[str, tuple[int, ...]]] = {}
+        # phrases over stems, per language: an automaton and each key's terms
+        self.stemmed: dict[LatinLang, tuple[Any, tuple[tuple[int, ...], ...]]] = {}
+        stem_keys: dict[LatinLang, list[str]] = {}
         for lang in STEM_LANGS:
             by_stem: dict[str, list[int]] = {}
-            for term_id, term in enumerate(terms):
-                if term.plain:
-                    by_stem.setdefault(stem_key(term, lang), []).append(term_id)
-            stem_keys = list(by_stem)
-            self._stemmed[lang] = (_build(stem_keys), tuple(tuple(by_stem[k]) for k in stem_keys))
+            for term_id in ids:
+                if terms[term_id].plain:
+                    by_stem.setdefault(stem_key(terms[term_id], lang), []).append(term_id)
+            if not phrases:
+                self.by_stem[lang] = {k[1:-1]: tuple(v) for k, v in by_stem.items()}
+                continue
+            stem_keys[lang] = list(by_stem)
+            self.stemmed[lang] = (_build(stem_keys[lang]), tuple(map(tuple, by_stem.values())))
+        if not phrases:
+            return
+        # what a phrase's key begins with: a whole first word, or the end of one
+        self.first_words = frozenset(k.split(" ", 2)[1] for k in keys if k.startswith(" "))
+        self.first_ends = frozenset(k.split(" ", 1)[0] for k in keys if not k.startswith(" "))
+        # what it ends with: a whole last word, or the start of one
+        self.last_words = frozenset(k.rsplit(" ", 2)[-2] for k in keys if k.endswith(" "))
+        self.last_starts = frozenset(k.rsplit(" ", 1)[-1] for k in keys if not k.endswith(" "))
+        self.span = max((len(terms[t].words) for t in ids), default=0)
+        # the stems its stems begin and end with, per language
+        self.first_stems = {
+            lang: frozenset(k.split(" ", 2)[1] for k in keys) for lang, keys in stem_keys.items()
+        }
+        self.last_stems = {
+            lang: frozenset(k.rsplit(" ", 2)[-2] for k in keys) for lang, keys in stem_keys.items()
+        }
+
+    def found_folded(self, joined: str, latin_endings: frozenset[str], found: set[int]) -> None:
+        """Add to ``found`` the terms whose folded key occurs in ``joined``."""
+        if self.folded is None:
+            return
+        keys = set(map(_KEY_ID, self.folded.iter(joined)))
+        found.update(*map(self.direct.__getitem__, keys))
+        for number in keys & self.check_ids:
+            key, term_ids, cyrillic = self.checked[number]
+            pending = [t for t in term_ids if t not in found]
+            endings = ENDINGS["ru"] if cyrillic else latin_endings
+            if pending and _inflected(joined, key, endings):
+                found.update(pending)
+
+    def found_stemmed(self, stems: str, lang: LatinLang, found: set[int]) -> None:
+        """Add to ``found`` the plain terms whose stems occur in ``stems`` (joined)."""
+        automaton, by_key = self.stemmed[lang]
+        if automaton is not None:
+            keys = set(map(_KEY_ID, automaton.iter(stems)))
+            found.update(*map(by_key.__getitem__, keys))
+
+
+class _WordTerms:
+    """The one-word terms each distinct word holds, for one way of stemming Latin words
+    (the document's ``latin`` languages): worked out on first sight, then looked up; and
+    the words that begin the stems of some phrase, per language."""
+
+    def __init__(self, single: _Keys, phrases: _Keys, latin: Sequence[LatinLang]) -> None:
+        self._single = single
+        self._latin = tuple(latin)
+        self._endings = endings_for("a", latin)
+        self._phrases = phrases
+        self.terms: dict[str, frozenset[int]] = {}
+        self.hitting: set[str] = set()
+        """The words that hold a term."""
+        self.starts: set[str] = set()
+        """Words that may begin a phrase's folded key."""
+        self.ends: set[str] = set()
+        """Words that may end a phrase's folded key."""
+        self.stem_starts: dict[LatinLang, set[str]] = {lang: set() for lang in self._latin}
+        """Words whose stem may begin a phrase's stems, per language."""
+        self.stem_ends: dict[LatinLang, set[str]] = {lang: set() for lang in self._latin}
+        """Words whose stem may end a phrase's stems, per language."""
+
+    def learn(self, words: set[str], distinct: set[str]) -> None:
+        """Work out ``words``, the ones of ``distinct`` (a field's words) not seen yet."""
+        if len(self.terms) + len(words) > _CACHE_LIMIT:  # forget all: a field's words stay
+            for known in (self.terms, self.hitting, self.starts, self.ends):
+                known.clear()
+            for lang in self._latin:
+                self.stem_starts[lang].clear()
+                self.stem_ends[lang].clear()
+            words = distinct
+        single, phrases = self._single, self._phrases
+        first_words, first_ends = phrases.first_words, phrases.first_ends
+        last_words, last_starts = phrases.last_words, phrases.last_starts
+        for word in words:
+            found: set[int] = set()
+            single.found_folded(" " + word + " ", self._endings, found)
+            for lang in self._latin:
+                found.update(single.by_stem[lang].get(stem(word, lang), ()))
+            self.terms[word] = frozenset(found) if found else _NONE
+            if found:
+                self.hitting.add(word)
+            if word in first_words or (
+                first_ends and any(word[i:] in first_ends for i in range(len(word)))
+            ):
+                self.starts.add(word)
+            if word in last_words or (
+                last_starts and any(word[:i] in last_starts for i in range(1, len(word) + 1))
+            ):
+                self.ends.add(word)
+            for lang in self._latin:
+                stemmed = stem(word, lang)
+                if stemmed in phrases.first_stems[lang]:
+                    self.stem_starts[lang].add(word)
+                if stemmed in phrases.last_stems[lang]:
+                    self.stem_ends[lang].add(word)
+
+
+class Automata:
+    """The terms of a :class:`~monitor.topics.rules.TermTable`, compiled for search."""
+
+    def __init__(self, terms: Sequence[Term]) -> None:
+        self._terms = terms
+        single = [n for n, t in enumerate(terms) if len(t.words) == 1]
+        several = [n for n, t in enumerate(terms) if len(t.words) > 1]
+        self._single = _Keys(terms, single, phrases=False)
+        self._phrases = _Keys(terms, several, phrases=True)
+        self._any_plain = any(t.plain for t in terms)
+        self._by_latin: dict[tuple[LatinLang, ...], _WordTerms] = {}
 
     def terms_in(
         self, fields: Sequence[FieldText | None], latin: Sequence[LatinLang]
     ) -> list[set[int]]:
         """The ids of the terms that occur in each field (an empty set for an absent one)."""
         out: list[set[int]] = []
+        by_word = self._by_latin.get(tuple(latin))
+        if by_word is None:
+            by_word = self._by_latin[tuple(latin)] = _WordTerms(self._single, self._phrases, latin)
         latin_endings = endings_for("a", latin)
+        phrases = self._phrases
         for field in fields:
-            found: set[int] = set()
-            out.append(found)
             if field is None or not field.joined:
+                out.append(set())
                 continue
-            joined = field.joined
-            if self._folded is not None:
-                keys = set(map(_KEY_ID, self._folded.iter(joined)))
-                found.update(*map(self._direct.__getitem__, keys))
-                for number in keys & self._check_ids:
-                    key, term_ids, cyrillic = self._checked[number]
-                    pending = [t for t in term_ids if t not in found]
-                    endings = ENDINGS["ru"] if cyrillic else latin_endings
-                    if pending and _inflected(joined, key, endings):
-                        found.update(pending)
+            distinct = set(field.words)
+            new = distinct.difference(by_word.terms)
+            if new:
+                by_word.learn(new, distinct)
+            found = set().union(*map(by_word.terms.__getitem__, by_word.hitting & distinct))
+            out.append(found)
+            # phrases: their keys run over the stretches of the field where one may begin
+            # (none unless a word of the field may end one too)
+            starts = by_word.starts.intersection(distinct)
+            if starts:
+                ends = by_word.ends.intersection(distinct)
+                if ends:
+                    joined = _stretches(field.joined, starts, ends, phrases.span)
+                    phrases.found_folded(joined, latin_endings, found)
             for lang in latin:
-                automaton, by_key = self._stemmed[lang]
-                if automaton is not None:
-                    keys = set(map(_KEY_ID, automaton.iter(field.stemmed(lang))))
-                    found.update(*map(by_key.__getitem__, keys))
+                starts = by_word.stem_starts[lang].intersection(distinct)
+                if starts:
+                    ends = by_word.stem_ends[lang].intersection(distinct)
+                    if ends:
+                        stretches = _stretches(field.joined, starts, ends, phrases.span)
+                        if stretches is field.joined:
+                            stems = field.stemmed(lang)
+                        else:
+                            stems = _stems_of(stretches, lang)
+                        phrases.found_stemmed(stems, lang, found)
         return out
 
     def positions(
@@ -148,7 +284,7 @@ class Automata:
             if not term.plain:
                 continue
             for lang in latin:
-                if self._stemmed[lang][0] is None:
+                if not self._any_plain:
                     continue
                 stems = field.stemmed(lang)
                 key_of_stems = stem_key(term, lang)
@@ -158,6 +294,54 @@ class Automata:
                     hits.add((index, first, first + span))
                     at = stems.find(key_of_stems, at + 1)
         return hits
+
+
+def _stretches(joined: str, starts: set[str], ends: set[str], span: int) -> str:
+    """The stretches of ``joined`` (" w1 … wn ", up to ``span`` words) that begin at a
+    word of ``starts`` or (when fewer) end at a word of ``ends``, joined together; all of
+    ``joined`` when there are many. They hold every occurrence of a key of at most
+    ``span`` words that begins in a word of ``starts`` and ends in one of ``ends``, and
+    nothing that is not in ``joined``: no key holds two spaces in a row, which is where
+    two stretches meet."""
+    first = [" " + word + " " for word in starts]
+    last = [" " + word + " " for word in ends]
+    if sum(map(joined.count, last)) < sum(map(joined.count, first)):
+        return _around(joined, last, span, forward=False)
+    return _around(joined, first, span, forward=True)
+
+
+def _around(joined: str, keys: list[str], span: int, *, forward: bool) -> str:
+    out: list[str] = []
+    for key in keys:
+        at = joined.find(key)
+        while at != -1:
+            if len(out) == _STRETCHES:
+                return joined
+            if forward:
+                start, end = at, at
+                for _ in range(span):
+                    end = joined.find(" ", end + 1)
+                    if end in (-1, len(joined) - 1):
+                        end = len(joined) - 1
+                        break
+            else:
+                start, end = at, at + len(key) - 1
+                for _ in range(span - 1):
+                    start = joined.rfind(" ", 0, start)
+                    if start == -1:
+                        start = 0
+                        break
+            out.append(joined[start : end + 1])
+            at = joined.find(key, at + 1)
+    return "".join(out)
+
+
+def _stems_of(stretches: str, lang: LatinLang) -> str:
+    """Stretches of folded words as the same stretches of stems."""
+    return "".join(
+        " " + " ".join([stem(word, lang) for word in part.split()]) + " "
+        for part in stretches.split("  ")
+    )
 
 
 def _inflected(joined: str, key: str, endings: frozenset[str]) -> bool:

@@ -190,9 +190,9 @@ class FieldText:
 
     @classmethod
     def of(cls, text: str) -> FieldText:
-        joined = _fold_whole(text)
-        if joined is not None:
-            return cls(text, None if joined else [], joined, whole=True)
+        whole = _fold_whole(text)
+        if whole is not None:
+            return cls(text, whole, _join(whole), whole=True)
         tokens = _TOKEN.findall(text)
         cached = list(map(_fold_cache.get, tokens))
         words = (
@@ -276,9 +276,9 @@ _SCRIPT_TABLE = bytes(
 )
 
 
-def _fold_whole(text: str) -> str | None:
-    """:attr:`FieldText.joined` of ``text`` folded whole, or None when it has to go token
-    by token: a letter of another alphabet, a combining or invisible mark, a word that
+def _fold_whole(text: str) -> list[str] | None:
+    """The folded words of ``text`` folded whole, or None when it has to go token by
+    token: a letter of another alphabet, a combining or invisible mark, a word that
     mixes Latin and Cyrillic letters (skeleton() decides those per word)."""
     codecs: tuple[str, ...] = _CODECS
     if not text.isascii() and ("ü" in text or "ä" in text or "ö" in text or "ß" in text):
@@ -295,15 +295,12 @@ def _fold_whole(text: str) -> str | None:
             scripts = folded.translate(_SCRIPT_TABLE, b"0123456789")
             if b"LC" in scripts or b"CL" in scripts:
                 return None
-        words = folded.split()
-        if not words:
-            return ""
-        body = b" ".join(words).decode(codec)
+        body = folded.decode(codec)
         if codec == "cp1252" and "ß" in body:
             body = body.replace("ß", "ss")
-        # no ae/oe/ue pair spans the separating space: collapsing the whole field is
-        # collapsing each word
-        return _collapse_umlauts(" " + body + " ")
+        # every character between two words is a space now, so no ae/oe/ue pair spans
+        # two words: collapsing the whole field is collapsing each word
+        return _collapse_umlauts(body).split()
     return None
 
 

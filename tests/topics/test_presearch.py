@@ -1,0 +1,82 @@
+"""What the presearch remembers of words it has seen, and where it looks for phrases, may
+not change what matches: the same document matches the same topics whatever was matched
+before it, whatever the memory's size, and however a phrase's stretches are found."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from monitor.topics import TopicSet, compile_topics, presearch
+from monitor.topics.spec import TopicConfig
+from monitor.types import Document
+
+TOPICS: list[dict[str, Any]] = [
+    {"id": "gipfel", "any": ["Gipfel"]},
+    {"id": "white-house", "any": ["White House"]},
+    {"id": "council", "any": ["Совет мира"]},
+    {"id": "press", "any": ["press secretary", "*rat"]},
+]
+
+# (text, language); the same words under other languages, common first words of phrases
+DOCUMENTS = [
+    ("Die Gipfeln der Alpen", "en"),  # "n" is a German ending, not an English one
+    ("Die Gipfeln der Alpen", "de"),
+    ("Die Gipfeln der Alpen", None),
+    ("white " * 12 + "paper on the White Houses of the south", "en"),
+    ("white " * 12 + "paper on the White Houses of the south", "de"),
+    ("house " * 12 + "rules: the white house said", "en"),
+    ("The press " * 8 + "secretaries of the Bundesrat", "en"),
+    ("Заседание Совета мира " + "совет " * 10, "ru"),
+    ("Заседание Совета мира " + "совет " * 10, None),
+    ("Советом мира назвали", "ru"),
+]
+
+
+def matches(ts: TopicSet, text: str, language: str | None) -> list[str]:
+    return [m.topic for m in ts.match(Document(title=text, language=language))]
+
+
+def fresh(text: str, language: str | None) -> list[str]:
+    return matches(compile_topics([TopicConfig.model_validate(t) for t in TOPICS]), text, language)
+
+
+def test_the_documents_match_what_they_should() -> None:
+    got = [fresh(text, language) for text, language in DOCUMENTS]
+    assert got == [
+        [],
+        ["gipfel"],
+        ["gipfel"],
+        ["white-house"],
+        ["white-house"],  # German takes "s" too
+        ["white-house"],
+        ["press"],
+        ["council"],
+        ["council"],
+        ["council"],
+    ]
+
+
+@pytest.mark.parametrize("limit", [1, 3, 1000])
+@pytest.mark.parametrize("order", [1, -1])
+def test_words_remembered_from_other_documents_change_nothing(
+    monkeypatch: pytest.MonkeyPatch, limit: int, order: int
+) -> None:
+    monkeypatch.setattr(presearch, "_CACHE_LIMIT", limit)
+    ts = compile_topics([TopicConfig.model_validate(t) for t in TOPICS])
+    for _ in range(2):
+        for text, language in DOCUMENTS[::order]:
+            assert matches(ts, text, language) == fresh(text, language), (text, language)
+
+
+@pytest.mark.parametrize("stretches", [0, 1, 2, 100])
+def test_phrases_are_found_however_many_stretches_are_searched(
+    monkeypatch: pytest.MonkeyPatch, stretches: int
+) -> None:
+    monkeypatch.setattr(presearch, "_STRETCHES", stretches)
+    for text, language in DOCUMENTS:
+        monkeypatch.undo()
+        expected = fresh(text, language)
+        monkeypatch.setattr(presearch, "_STRETCHES", stretches)
+        assert fresh(text, language) == expected, (text, language)
