@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Connection
 
 from monitor.alerts.policy import AlertPolicy, alert_id
@@ -54,14 +54,18 @@ def held_or_confirmed(alert: Alert, policy: AlertPolicy, now: datetime) -> tuple
     return alert, UNCONFIRMED
 
 
+_JOINED = select(AlertRow.__table__).where(AlertRow.id == bindparam("story"))
+"""The story a match joins, built once: read for every match that joins one."""
+
+
 def join_story(
     conn: Connection, story: str, feed: str, policy: AlertPolicy, channels: Channels, now: datetime
 ) -> Alert | None:
     """``feed`` carried the stored story ``story`` too: add it (with its outlet), and
     return the alert this confirms, if it does: the held alert, or a ``confirmation``."""
-    row = conn.execute(select(AlertRow.__table__).where(AlertRow.id == story)).first()
-    if row is None:
-        return None
+    row = conn.execute(_JOINED, {"story": story}).first()
+    if row is None or feed in (row.feeds or ()):
+        return None  # gone, or carried by this feed already: nothing to add
     known = row_to_alert(row)
     feeds = [*known.feeds, feed]
     grown = replace(
