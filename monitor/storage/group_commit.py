@@ -123,6 +123,14 @@ def _lead(engine: Engine, groups: _Groups) -> None:
 
 
 def _write_group(engine: Engine, group: list[_Work[object]]) -> None:
+    if len(group) == 1:  # alone: its own transaction, no savepoint to pay for
+        work = group[0]
+        try:
+            with write_transaction(engine) as conn:
+                work.result = work.context.run(work.write, conn)
+        except Exception as exc:
+            work.error = exc
+        return
     with write_transaction(engine) as conn:
         # pysqlite begins a transaction only before a data change; a SAVEPOINT first
         # would start one of its own, and releasing it would commit.
