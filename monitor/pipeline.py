@@ -104,7 +104,8 @@ class FeedOutcome:
 def poll_feed(
     p: Pipeline, spec: FeedSpec, state: FeedState, now: datetime, rng: random.Random | None = None
 ) -> FeedOutcome:
-    """Poll one feed and store what it brought, in one transaction."""
+    """Poll one feed and store what it brought, all or nothing (one transaction, or one
+    savepoint of a transaction shared with other feeds: :mod:`monitor.storage.group_commit`)."""
     with structlog.contextvars.bound_contextvars(feed=spec.name):
         return _poll_logged(p, spec, state, now, rng or random.Random())
 

@@ -1,7 +1,8 @@
 """Saving one poll of one feed: articles, matches, alerts and outbox rows together.
 
-Everything :func:`save_feed_update` writes happens in ONE transaction, with the
-feed's poll state, and only while the worker holds the feed's lease. Deciding *what*
+Everything :func:`save_feed_update` writes happens in ONE transaction (or one savepoint
+of a transaction shared with other feeds' polls: :mod:`monitor.storage.group_commit`),
+with the feed's poll state, and only while the worker holds the feed's lease. Deciding *what*
 matched is the topic engine's job; whether a match is a new story is decided by
 :mod:`monitor.alerts.policy` on the facts :mod:`monitor.storage.story_alerts` reads
 inside the same transaction, which then stores that decision.
@@ -18,8 +19,9 @@ from sqlalchemy.engine import Connection, Engine
 
 from monitor.alerts.policy import AlertPolicy, StoryOutcome
 from monitor.storage.alert_rows import insert_alert
-from monitor.storage.database import translates_errors, write_transaction
+from monitor.storage.database import translates_errors
 from monitor.storage.feeds import write_feed_state
+from monitor.storage.group_commit import write_in_group
 from monitor.storage.models import ArticleRow, FeedRow, MatchRow, SeenKeyRow
 from monitor.storage.signals import check_surges, heat_feeds
 from monitor.storage.story_alerts import lock_topics, record_match
@@ -96,64 +98,78 @@ def recent_keys(engine: Engine, feed: str, limit: int) -> tuple[dict[str, str | 
     return {key: chash for key, chash in rows}, len(rows) < limit
 
 
+class _LeaseLostError(Exception):
+    """Raised inside a poll's savepoint to roll back whatever it wrote: not ours."""
+
+
 @translates_errors
 def save_feed_update(
     engine: Engine, update_: FeedUpdate, policy: AlertPolicy, now: datetime
 ) -> SaveResult:
-    """Write one poll; returns what was new. Nothing is written if the lease was lost."""
-    with write_transaction(engine) as conn:
-        fid = write_feed_state(conn, update_.state, owner=update_.lease_owner)
-        if fid is None:
-            conn.rollback()
-            return SaveResult(saved=False)
-        if not update_.articles and not update_.operator_alerts:
-            return SaveResult()  # most polls: 304 Not Modified or the same bytes
-        # Rows for a channel a receiver disabled are written too: claiming marks them
-        # skipped, and re-enabling the channel (`monitor deliver`) sends them.
-        channels = policy.channels
-        new = changed = matched = linked = old = 0
-        alerts: list[Alert] = []
-        stored = _upsert_articles(conn, fid, [item.article for item in update_.articles], now)
-        _replace_matches(conn, update_.articles, stored, now)
-        lock_topics(conn, {m.topic for item in update_.articles for m in item.matches})
-        for item, (article_id, is_new) in zip(update_.articles, stored, strict=True):
-            new += is_new
-            changed += not is_new
-            for match in item.matches:
-                matched += 1
-                outcome, alert = record_match(
-                    conn,
-                    item,
-                    article_id=article_id,
-                    match=match,
-                    policy=policy,
-                    channels=channels,
-                    now=now,
-                )
-                if alert is not None:
-                    alerts.append(alert)
-                elif outcome is StoryOutcome.JOINS_STORY:
-                    linked += 1
-                elif outcome is StoryOutcome.TOO_OLD:
-                    old += 1
-        topics = {m.topic for item in update_.articles for m in item.matches}
-        surges = check_surges(conn, topics, policy, channels, now)
-        for alert in alerts:
-            if alert.kind == "topic":
-                heat_feeds(conn, alert, policy, now)
-        alerts.extend(surges)
-        for op_alert in update_.operator_alerts:
-            if insert_alert(
+    """Write one poll; returns what was new. Nothing is written if the lease was lost.
+
+    Its own transaction, or (SQLite, other polling threads writing at the same time)
+    a savepoint of its own in a transaction shared with their polls
+    (:mod:`monitor.storage.group_commit`): either way all of it or none of it is stored.
+    """
+    try:
+        return write_in_group(engine, lambda conn: _save(conn, update_, policy, now))
+    except _LeaseLostError:
+        return SaveResult(saved=False)
+
+
+def _save(conn: Connection, update_: FeedUpdate, policy: AlertPolicy, now: datetime) -> SaveResult:
+    fid = write_feed_state(conn, update_.state, owner=update_.lease_owner)
+    if fid is None:
+        raise _LeaseLostError
+    if not update_.articles and not update_.operator_alerts:
+        return SaveResult()  # most polls: 304 Not Modified or the same bytes
+    # Rows for a channel a receiver disabled are written too: claiming marks them
+    # skipped, and re-enabling the channel (`monitor deliver`) sends them.
+    channels = policy.channels
+    new = changed = matched = linked = old = 0
+    alerts: list[Alert] = []
+    stored = _upsert_articles(conn, fid, [item.article for item in update_.articles], now)
+    _replace_matches(conn, update_.articles, stored, now)
+    lock_topics(conn, {m.topic for item in update_.articles for m in item.matches})
+    for item, (article_id, is_new) in zip(update_.articles, stored, strict=True):
+        new += is_new
+        changed += not is_new
+        for match in item.matches:
+            matched += 1
+            outcome, alert = record_match(
                 conn,
-                op_alert,
-                story=op_alert.id,
-                title_key="",
-                language=None,
-                article_id=None,
+                item,
+                article_id=article_id,
+                match=match,
+                policy=policy,
                 channels=channels,
                 now=now,
-            ):
-                alerts.append(op_alert)
+            )
+            if alert is not None:
+                alerts.append(alert)
+            elif outcome is StoryOutcome.JOINS_STORY:
+                linked += 1
+            elif outcome is StoryOutcome.TOO_OLD:
+                old += 1
+    topics = {m.topic for item in update_.articles for m in item.matches}
+    surges = check_surges(conn, topics, policy, channels, now)
+    for alert in alerts:
+        if alert.kind == "topic":
+            heat_feeds(conn, alert, policy, now)
+    alerts.extend(surges)
+    for op_alert in update_.operator_alerts:
+        if insert_alert(
+            conn,
+            op_alert,
+            story=op_alert.id,
+            title_key="",
+            language=None,
+            article_id=None,
+            channels=channels,
+            now=now,
+        ):
+            alerts.append(op_alert)
     return SaveResult(
         new=new, changed=changed, matched=matched, alerts=tuple(alerts), linked=linked, old=old
     )

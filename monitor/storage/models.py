@@ -6,6 +6,7 @@ objects, repository functions turn them into :mod:`monitor.types` values.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,6 +45,25 @@ class UTCDateTime(TypeDecorator[datetime]):
             value = value.replace(tzinfo=UTC)
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        # A poll writes the same ``now`` into several columns of every row it stores:
+        # the last value converted is remembered (one tuple, replaced whole: threads
+        # share this processor).
+        process = super().bind_processor(dialect)
+        if process is None:
+            return None
+        last: list[tuple[Any, Any]] = [(None, None)]
+
+        def remembered(value: Any) -> Any:
+            seen, out = last[0]
+            if value is seen and value is not None:
+                return out
+            out = process(value)
+            last[0] = (value, out)
+            return out
+
+        return remembered
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:

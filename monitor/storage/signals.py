@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Connection
 
 from monitor.alerts.policy import AlertPolicy, alert_id
@@ -54,13 +55,39 @@ def held_or_confirmed(alert: Alert, policy: AlertPolicy, now: datetime) -> tuple
     return alert, UNCONFIRMED
 
 
+_JOINED = select(AlertRow.__table__).where(AlertRow.id == bindparam("story"))
+"""The story a match joins, built once: read for every match that joins one."""
+
+
+def _in_order(row: Any) -> bool:
+    """The stored outlets are one per feed, in the feeds' order (as :func:`outlets_json`
+    writes them; not so in rows of older versions, which take the long way)."""
+    outlets, feeds = row.outlets, row.feeds
+    if not outlets or not feeds or len(outlets) != len(feeds):
+        return False
+    return all(
+        isinstance(o, dict) and o.get("feed") == f for o, f in zip(outlets, feeds, strict=True)
+    )
+
+
 def join_story(
     conn: Connection, story: str, feed: str, policy: AlertPolicy, channels: Channels, now: datetime
 ) -> Alert | None:
     """``feed`` carried the stored story ``story`` too: add it (with its outlet), and
     return the alert this confirms, if it does: the held alert, or a ``confirmation``."""
-    row = conn.execute(select(AlertRow.__table__).where(AlertRow.id == story)).first()
-    if row is None:
+    row = conn.execute(_JOINED, {"story": story}).first()
+    if row is None or feed in (row.feeds or ()):
+        return None  # gone, or carried by this feed already: nothing to add
+    if row.topic not in policy.confirm and row.topic not in policy.hot and _in_order(row):
+        # Nothing to decide: append the feed and its outlet to the stored lists as they
+        # are (decoding every outlet of a story and writing them back anew, for each
+        # feed that joins it, made a widely carried story quadratic to store).
+        entry = {"feed": feed, "at": format_time(now), **policy.source_of(feed).to_json()}
+        conn.execute(
+            update(AlertRow)
+            .where(AlertRow.id == story)
+            .values(feeds=[*row.feeds, feed], outlets=[*row.outlets, entry])
+        )
         return None
     known = row_to_alert(row)
     feeds = [*known.feeds, feed]

@@ -13,13 +13,15 @@ disabled channels). The rows themselves (an alert with its outbox rows, and back
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, select, text, update
+from sqlalchemy import Select, and_, bindparam, select, text, update
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.sql.elements import BindParameter
 
 from monitor.alerts.policy import (
     MAX_CANDIDATES,
@@ -81,10 +83,10 @@ def record_match(
     decision = decide_match(policy, item, match, facts, now)
     if decision.outcome is StoryOutcome.JOINS_STORY:
         assert decision.joined is not None
-        if article.feed not in decision.joined.feeds:
-            confirmed = join_story(conn, decision.joined.id, article.feed, policy, channels, now)
-            if confirmed is not None:
-                return StoryOutcome.CONFIRMS, confirmed
+        # A feed that carried the story already is not added again (join_story checks).
+        confirmed = join_story(conn, decision.joined.id, article.feed, policy, channels, now)
+        if confirmed is not None:
+            return StoryOutcome.CONFIRMS, confirmed
         return decision.outcome, None
     if decision.outcome is not StoryOutcome.NEW_STORY:
         return decision.outcome, None
@@ -109,12 +111,38 @@ def record_match(
 
 
 def _known(row: Any) -> KnownStory:
+    # No ``feeds``: a story's list of feeds grows with every feed that carries it, and
+    # decoding it for each of up to MAX_CANDIDATES candidates, on every match, made
+    # storing a poll quadratic in the story's size. Only the joined story's matters
+    # (whether this feed carried it already), and join_story reads that one.
     return KnownStory(
-        id=row.id,
-        title=row.title,
-        title_key=row.title_key or "",
-        feeds=tuple(row.feeds or ()),
-        language=row.language,
+        id=row.id, title=row.title, title_key=row.title_key or "", language=row.language
+    )
+
+
+_COLUMNS = (AlertRow.id, AlertRow.title, AlertRow.title_key, AlertRow.language)
+
+
+@functools.cache
+def _facts_statements() -> tuple[Select[Any], Select[Any], Select[Any], Select[Any]]:
+    """The statements of :func:`_story_facts`, built once: they run for every match."""
+    topic: BindParameter[str] = bindparam("topic")
+    since: BindParameter[datetime] = bindparam("since")
+    language: BindParameter[str] = bindparam("language")
+    same_url = select(*_COLUMNS).where(
+        AlertRow.topic == topic, AlertRow.story_key == bindparam("key")
+    )
+    recent = (
+        select(*_COLUMNS)
+        .where(AlertRow.topic == topic, AlertRow.kind == "topic", AlertRow.detected_at >= since)
+        .order_by(AlertRow.detected_at.desc())
+        .limit(MAX_CANDIDATES)
+    )
+    return (
+        same_url,
+        recent.where(AlertRow.language == language),
+        recent.where(AlertRow.language.is_(None)),
+        recent.where(AlertRow.language.is_not(None), AlertRow.language != language),
     )
 
 
@@ -126,38 +154,23 @@ def _story_facts(
     policy: AlertPolicy,
     now: datetime,
 ) -> StoryFacts:
-    columns = (AlertRow.id, AlertRow.feeds, AlertRow.title, AlertRow.title_key, AlertRow.language)
-    row = conn.execute(
-        select(*columns).where(AlertRow.topic == topic, AlertRow.story_key == key)
-    ).first()
+    same_url, in_language, no_language, other_languages = _facts_statements()
+    row = conn.execute(same_url, {"topic": topic, "key": key}).first()
     if row is not None:
         return StoryFacts(same_url=_known(row))
-    candidates = conn.execute(
-        select(*columns)
-        .where(
-            AlertRow.topic == topic,
-            AlertRow.kind == "topic",
-            AlertRow.detected_at >= now - policy.story_window,
-            AlertRow.language == language if language else AlertRow.language.is_(None),
-        )
-        .order_by(AlertRow.detected_at.desc())
-        .limit(MAX_CANDIDATES)
-    ).all()
+    since = now - policy.story_window
+    if language:
+        candidates = conn.execute(
+            in_language, {"topic": topic, "since": since, "language": language}
+        ).all()
+    else:
+        candidates = conn.execute(no_language, {"topic": topic, "since": since}).all()
     others: tuple[KnownStory, ...] = ()
     if language and topic in policy.entity_tables:
         others = tuple(
             _known(c)
             for c in conn.execute(
-                select(*columns)
-                .where(
-                    AlertRow.topic == topic,
-                    AlertRow.kind == "topic",
-                    AlertRow.detected_at >= now - policy.story_window,
-                    AlertRow.language.is_not(None),
-                    AlertRow.language != language,
-                )
-                .order_by(AlertRow.detected_at.desc())
-                .limit(MAX_CANDIDATES)
+                other_languages, {"topic": topic, "since": since, "language": language}
             )
         )
     return StoryFacts(recent=tuple(_known(c) for c in candidates), other_languages=others)
