@@ -15,7 +15,7 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
-pytest_plugins = ["tests.support.postgres_server"]
+pytest_plugins = ["tests.support.postgres_server", "tests.support.scheduling"]
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
