@@ -33,9 +33,7 @@ def uses_postgres(item: pytest.Item) -> bool:
     if _POSTGRES_FIXTURES & set(getattr(item, "fixturenames", ())):
         return True
     callspec = getattr(item, "callspec", None)
-    return callspec is not None and any(
-        value == "postgresql" for value in callspec.params.values()
-    )
+    return callspec is not None and any(value == "postgresql" for value in callspec.params.values())
 
 
 def under_xdist(config: pytest.Config) -> bool:
