@@ -15,7 +15,7 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
-pytest_plugins = ["tests.support.postgres_server"]
+pytest_plugins = ["tests.support.postgres_server", "tests.support.scheduling"]
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -44,19 +44,29 @@ def write_config(tmp_path: Path, database_url: str) -> Callable[..., Path]:
         topics: list[dict[str, Any]] | None = None,
         **extra: Any,
     ) -> Path:
-        doc: dict[str, Any] = {
-            "database": database_url,
-            "alert_log": str(tmp_path / "alerts.jsonl"),
-            "http": {"allow_private_networks": True, "listen": False},
-            "feeds": feeds or [],
-            "topics": topics if topics is not None else default_topics(),
-        }
-        doc.update(extra)
-        path = tmp_path / "monitor.yaml"
-        path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), "utf-8")
-        return path
+        return write_config_file(tmp_path, feeds, topics, **{"database": database_url, **extra})
 
     return write
+
+
+def write_config_file(
+    folder: Path,
+    feeds: list[dict[str, Any]] | None = None,
+    topics: list[dict[str, Any]] | None = None,
+    **extra: Any,
+) -> Path:
+    """What ``write_config`` writes, into ``folder`` (for fixtures wider than a test)."""
+    doc: dict[str, Any] = {
+        "database": f"sqlite:///{folder / 'monitor.db'}",
+        "alert_log": str(folder / "alerts.jsonl"),
+        "http": {"allow_private_networks": True, "listen": False},
+        "feeds": feeds or [],
+        "topics": topics if topics is not None else default_topics(),
+    }
+    doc.update(extra)
+    path = folder / "monitor.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), "utf-8")
+    return path
 
 
 def default_topics() -> list[dict[str, Any]]:
@@ -69,13 +79,14 @@ def default_topics() -> list[dict[str, Any]]:
 @pytest.fixture
 def cli() -> Callable[..., Result]:
     """Run a `monitor` command in-process (fast); returns click's Result."""
+    return run_cli
+
+
+def run_cli(*args: str, input: str | None = None) -> Result:
+    """Run a `monitor` command in-process (what the ``cli`` fixture gives)."""
     from monitor.cli import main
 
-    def invoke(*args: str, input: str | None = None) -> Result:
-        runner = CliRunner()
-        return runner.invoke(main, list(args), input=input, catch_exceptions=False)
-
-    return invoke
+    return CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
 
 
 def run_monitor(*args: str, timeout: float = 60, **kwargs: Any) -> subprocess.CompletedProcess[str]:

@@ -22,7 +22,7 @@ from typing import IO, Any
 import pytest
 from pytest_httpserver import HTTPServer
 
-from tests.conftest import REPO, run_monitor
+from tests.conftest import REPO, run_cli, run_monitor, write_config_file
 from tests.support.daemon_support import LiveFeed
 from tests.support.feedgen import OTHER_EN, PEACE_EN, SUMMIT_EN, Item, rss
 
@@ -45,27 +45,30 @@ def lines_of(result: Any) -> list[dict[str, Any]]:
     return [json.loads(line) for line in result.stdout.splitlines() if line]
 
 
-@pytest.fixture
-def two_feeds(httpserver: HTTPServer, write_config: Any, cli: Any, tmp_path: Path) -> Path:
+@pytest.fixture(scope="module")
+def two_feeds(make_httpserver: HTTPServer, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Feed a carries the summit story (detected 3 h ago), b the peace-council story
-    and an undated one (detected now)."""
-    httpserver.expect_request("/a.xml").respond_with_data(rss([SUMMIT_EN, OTHER_EN]))
-    httpserver.expect_request("/b.xml").respond_with_data(rss([PEACE_EN]))
-    httpserver.expect_request("/u.xml").respond_with_data(NO_DATE_RSS)
-    config = write_config(
-        feeds=[
-            {"name": "a", "url": httpserver.url_for("/a.xml")},
-            {"name": "b", "url": httpserver.url_for("/b.xml")},
-            {"name": "undated", "url": httpserver.url_for("/u.xml")},
-        ]
-    )
-    assert cli("poll", "-c", str(config), "--feed", "a").exit_code == 0
-    with sqlite3.connect(tmp_path / "monitor.db") as db:
-        db.execute(
-            "UPDATE alerts SET detected_at = datetime(detected_at, '-3 hours'), "
-            "seq = seq - 10800000000"
-        )
-    assert cli("poll", "-c", str(config)).exit_code == 0
+    and an undated one (detected now). Made once for the module: its tests only read."""
+    server, tmp_path = make_httpserver, tmp_path_factory.mktemp("two_feeds")
+    server.expect_request("/a.xml").respond_with_data(rss([SUMMIT_EN, OTHER_EN]))
+    server.expect_request("/b.xml").respond_with_data(rss([PEACE_EN]))
+    server.expect_request("/u.xml").respond_with_data(NO_DATE_RSS)
+    feeds = [
+        {"name": "a", "url": server.url_for("/a.xml")},
+        {"name": "b", "url": server.url_for("/b.xml")},
+        {"name": "undated", "url": server.url_for("/u.xml")},
+    ]
+    config = write_config_file(tmp_path, feeds)
+    try:
+        assert run_cli("poll", "-c", str(config), "--feed", "a").exit_code == 0
+        with sqlite3.connect(tmp_path / "monitor.db") as db:
+            db.execute(
+                "UPDATE alerts SET detected_at = datetime(detected_at, '-3 hours'), "
+                "seq = seq - 10800000000"
+            )
+        assert run_cli("poll", "-c", str(config)).exit_code == 0
+    finally:
+        server.clear()  # the session's server: no handler of ours outlives the polls
     return config
 
 
@@ -121,11 +124,11 @@ def test_since_limit_feed_and_topic_filters(two_feeds, cli):
     assert bad.exit_code == 2 and "--since" in bad.output
 
 
-def test_readable_table_is_rendered_by_rich(two_feeds, tmp_path, monkeypatch):
+def test_readable_table_is_rendered_by_rich(two_feeds, monkeypatch):
     from monitor import storage
     from monitor.render import alert_line, print_alerts_table
 
-    engine = storage.open_database(f"sqlite:///{tmp_path / 'monitor.db'}")
+    engine = storage.open_database(f"sqlite:///{two_feeds.parent / 'monitor.db'}")
     alerts = [a for _, a in storage.list_alerts(engine)]
     engine.dispose()
     monkeypatch.setenv("COLUMNS", "240")  # a wide terminal: nothing folded

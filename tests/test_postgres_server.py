@@ -89,6 +89,7 @@ def can_restart() -> str | None:
 
 
 @pytest.mark.postgres
+@pytest.mark.restarts_postgres
 def test_restart_cuts_connections_and_comes_back(pg_url: str) -> None:  # noqa: F811
     reason = can_restart()
     if reason:
@@ -103,6 +104,7 @@ def test_restart_cuts_connections_and_comes_back(pg_url: str) -> None:  # noqa: 
 
 
 @pytest.mark.postgres
+@pytest.mark.restarts_postgres
 def test_postgres_script_is_idempotent(pg_url: str) -> None:  # noqa: F811
     reason = can_restart()
     if reason:

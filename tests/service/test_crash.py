@@ -145,7 +145,11 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(httpserver, writ
         expected = publisher.visible()
 
         def drained() -> bool:
-            if not db.exists():
+            # The file exists before the first start has created the tables in it (on a
+            # busy machine every kill may come before that).
+            if not db.exists() or db_rows(
+                db, "SELECT count(*) FROM sqlite_master WHERE name IN ('articles', 'deliveries')"
+            ) != [(2,)]:
                 return False
             stored = db_rows(db, "SELECT count(*) FROM articles")[0][0]
             open_rows = db_rows(db, "SELECT count(*) FROM deliveries WHERE status != 'delivered'")[

@@ -140,6 +140,7 @@ def alert_links(url: str) -> Counter[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.restarts_postgres
 @pytest.mark.timeout(150)
 def test_three_workers_share_300_feeds_through_a_kill_and_a_database_restart(
     pg_url, farm, hook, tmp_path
