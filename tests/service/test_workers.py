@@ -224,7 +224,10 @@ def _soak(url: str, farm: FeedFarm, hook: WebhookReceiver, workers: list[Worker]
         # (A request the victim sent just before the kill may be served just after.)
         after = [f for f in by_feed[n] if f.at > kill_time and f.agent != "monitor-test/w0"]
         assert after, name
-        assert after[0].at < kill_time + remaining + 5, (name, remaining)
+        # The two survivors poll 300 feeds due every 2 s: they are saturated, and a feed
+        # freed by the lease's end waits its turn behind the feeds already due (on a
+        # loaded two-core machine, seconds). 15 s past the lease, it was taken over.
+        assert after[0].at < kill_time + remaining + 15, (name, remaining)
     assert not [
         f
         for fs in by_feed.values()
