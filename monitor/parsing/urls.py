@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from urllib.parse import unquote_plus, urlsplit, urlunsplit
+from urllib.parse import SplitResult, unquote_plus, urlsplit, urlunsplit
 
 MAX_LINK = 2048
 
@@ -37,6 +37,12 @@ _CONTROL = re.compile("[\x00-\x1f\x7f]")
 
 def clean_link(link: str | None) -> str | None:
     """The link if it is a usable absolute http(s) URL within the cap, else None."""
+    split = _split_link(link)
+    return None if split is None else split[0]
+
+
+def _split_link(link: str | None) -> tuple[str, SplitResult] | None:
+    """:func:`clean_link`'s link with its parts (split once for both functions)."""
     if not link:
         return None
     text = link.strip()
@@ -48,7 +54,7 @@ def clean_link(link: str | None) -> str | None:
         return None
     if parts.scheme.lower() not in _DEFAULT_PORTS or not parts.hostname:
         return None
-    return text
+    return text, parts
 
 
 def _is_tracking(pair: str) -> bool:
@@ -58,21 +64,33 @@ def _is_tracking(pair: str) -> bool:
 
 def canonicalize_url(url: str) -> str | None:
     """The canonical form of an http(s) URL, or None when it is not one."""
-    link = clean_link(url)
-    if link is None:
-        return None
+    split = _split_link(url)
+    return None if split is None else _canonical(split[1])
+
+
+def clean_and_canonical(link: str | None) -> tuple[str | None, str | None]:
+    """``(clean_link(link), canonicalize_url(link))``, the link split once."""
+    split = _split_link(link)
+    if split is None:
+        return None, None
+    return split[0], _canonical(split[1])
+
+
+def _canonical(parts: SplitResult) -> str | None:
     try:
-        parts = urlsplit(link)
         port = parts.port
     except ValueError:
         return None
     scheme = parts.scheme.lower()
     host = parts.hostname or ""
     # One spelling for internationalized hosts, whichever the feed used.
-    with contextlib.suppress(UnicodeError):
-        host = host.encode("idna").decode("ascii")
+    if not host.isascii():
+        with contextlib.suppress(UnicodeError):
+            host = host.encode("idna").decode("ascii")
     if ":" in host:
         host = f"[{host}]"
     netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
-    query = "&".join(p for p in parts.query.split("&") if p and not _is_tracking(p))
+    query = parts.query
+    if query:
+        query = "&".join(p for p in query.split("&") if p and not _is_tracking(p))
     return urlunsplit((scheme, netloc, parts.path or "/", query, ""))
