@@ -129,11 +129,9 @@ def _prepare(entry: RawEntry, *, feed_language: str | None, now: datetime) -> _P
 
 
 def _digest(*parts: str) -> str:
-    h = hashlib.blake2b(digest_size=16)
-    for part in parts:
-        h.update(part.encode("utf-8", "surrogatepass"))
-        h.update(b"\x00")
-    return h.hexdigest()
+    """Each part in UTF-8 followed by a NUL, hashed (one buffer: one update)."""
+    data = "\x00".join(parts).encode("utf-8", "surrogatepass") + b"\x00"
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def _text_identity(p: _Prepared) -> str:

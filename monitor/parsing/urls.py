@@ -52,9 +52,22 @@ def _split_link(link: str | None) -> tuple[str, SplitResult] | None:
         parts = urlsplit(text)
     except ValueError:
         return None
-    if parts.scheme.lower() not in _DEFAULT_PORTS or not parts.hostname:
+    if parts.scheme.lower() not in _DEFAULT_PORTS or not _host_and_port(parts)[0]:
         return None
     return text, parts
+
+
+# A netloc that is only a lower-case host name: what SplitResult.hostname gives for it
+# is the netloc itself, and it has no port (those properties parse the netloc anew on
+# every call).
+_PLAIN_HOST = re.compile("[a-z0-9.-]+")
+
+
+def _host_and_port(parts: SplitResult) -> tuple[str | None, int | None]:
+    """``(parts.hostname, parts.port)``; raises ValueError for a port that is not one."""
+    if _PLAIN_HOST.fullmatch(parts.netloc) is not None:
+        return parts.netloc, None
+    return parts.hostname, parts.port
 
 
 def _is_tracking(pair: str) -> bool:
@@ -78,11 +91,11 @@ def clean_and_canonical(link: str | None) -> tuple[str | None, str | None]:
 
 def _canonical(parts: SplitResult) -> str | None:
     try:
-        port = parts.port
+        hostname, port = _host_and_port(parts)
     except ValueError:
         return None
     scheme = parts.scheme.lower()
-    host = parts.hostname or ""
+    host = hostname or ""
     # One spelling for internationalized hosts, whichever the feed used.
     if not host.isascii():
         with contextlib.suppress(UnicodeError):
