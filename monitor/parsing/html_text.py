@@ -55,26 +55,28 @@ def _tag_end(text: str, pos: int) -> int:
 # The common case of feed HTML: tags without quoted attributes (and without a "<" in
 # them), no comments, CDATA, declarations or skipped elements. Each "<" of such markup
 # starts one tag that ends at the next ">", just as the general walk below reads it, so
-# one substitution gives its result (a break element's tag becomes a space, any other
-# tag nothing); whatever it leaves a "<" in is read by the general walk instead.
-_PLAIN_TAG = re.compile(r"</?([A-Za-z][A-Za-z0-9:-]{0,63})[^<>\"']*>")
+# substitutions give its result (a break element's tag becomes a space, any other tag
+# nothing); whatever they leave a "<" in is read by the general walk instead.
+_PLAIN_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9:-]{0,63}[^<>\"'\x01]*>")
+_PLAIN_BREAK_TAG = re.compile(
+    rf"</?(?:{'|'.join(sorted(_BREAKS))})(?![A-Za-z0-9:-])[^<>\"'\x01]*>", re.IGNORECASE | re.ASCII
+)
 _SKIP_START = re.compile(
     rf"<(?:{'|'.join(sorted(_SKIP))})(?![A-Za-z0-9:-])", re.IGNORECASE | re.ASCII
 )
 
 
-def _tag_replacement(tag: re.Match[str]) -> str:
-    return " " if tag.group(1).lower() in _BREAKS else ""
-
-
 def _strip_plain_markup(text: str) -> str | None:
     """:func:`_strip_markup` of markup made only of plain tags; None for anything else."""
-    if _SKIP_START.search(text) is not None:
+    if "\x01" in text or _SKIP_START.search(text) is not None:
         return None
-    stripped = _PLAIN_TAG.sub(_tag_replacement, text)
+    # Break elements' tags are marked first with a character no tag may hold (so that
+    # what is left of the text cannot join into a tag the general walk would not see),
+    # the other tags dropped, then the marks become spaces.
+    stripped = _PLAIN_TAG.sub("", _PLAIN_BREAK_TAG.sub("\x01", text))
     if "<" in stripped:
         return None  # a comment, a quoted attribute, a lone "<": the general walk's
-    return html.unescape(stripped)
+    return html.unescape(stripped.replace("\x01", " "))
 
 
 def _strip_markup(text: str) -> str:

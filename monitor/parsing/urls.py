@@ -52,7 +52,7 @@ def _split_link(link: str | None) -> tuple[str, SplitResult] | None:
         parts = urlsplit(text)
     except ValueError:
         return None
-    if parts.scheme.lower() not in _DEFAULT_PORTS or not _host_and_port(parts)[0]:
+    if parts.scheme.lower() not in _DEFAULT_PORTS or not _hostname(parts):
         return None
     return text, parts
 
@@ -61,6 +61,11 @@ def _split_link(link: str | None) -> tuple[str, SplitResult] | None:
 # is the netloc itself, and it has no port (those properties parse the netloc anew on
 # every call).
 _PLAIN_HOST = re.compile("[a-z0-9.-]+")
+
+
+def _hostname(parts: SplitResult) -> str | None:
+    """``parts.hostname``."""
+    return parts.netloc if _PLAIN_HOST.fullmatch(parts.netloc) is not None else parts.hostname
 
 
 def _host_and_port(parts: SplitResult) -> tuple[str | None, int | None]:
@@ -77,16 +82,36 @@ def _is_tracking(pair: str) -> bool:
 
 def canonicalize_url(url: str) -> str | None:
     """The canonical form of an http(s) URL, or None when it is not one."""
-    split = _split_link(url)
-    return None if split is None else _canonical(split[1])
+    return clean_and_canonical(url)[1]
 
 
 def clean_and_canonical(link: str | None) -> tuple[str | None, str | None]:
     """``(clean_link(link), canonicalize_url(link))``, the link split once."""
+    if link:
+        text = link.strip()
+        plain = _PLAIN_LINK.fullmatch(text) if len(text) <= MAX_LINK else None
+        if plain is not None:
+            return text, _plain_canonical(*plain.groups())
     split = _split_link(link)
     if split is None:
         return None, None
     return split[0], _canonical(split[1])
+
+
+# A link as most feeds write it: lower-case http(s), a lower-case host name without
+# port or credentials, printable ASCII, no fragment. urlsplit gives exactly these parts
+# for it (it has nothing to strip, lower or check), so no need to ask it.
+_PLAIN_LINK = re.compile(
+    r"(https?)://([a-z0-9.-]+)(/[\x21-\x22\x24-\x3e\x40-\x7e]*)?(?:\?([\x21-\x22\x24-\x7e]*))?"
+)
+
+
+def _plain_canonical(scheme: str, host: str, path: str | None, query: str | None) -> str:
+    """:func:`_canonical` of a link :data:`_PLAIN_LINK` matched (as urlunsplit joins it)."""
+    if query:
+        query = "&".join(p for p in query.split("&") if p and not _is_tracking(p))
+    url = f"{scheme}://{host}{path or '/'}"
+    return f"{url}?{query}" if query else url
 
 
 def _canonical(parts: SplitResult) -> str | None:

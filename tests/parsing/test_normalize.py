@@ -314,7 +314,7 @@ _FRAGMENTS = [
     "  ", "\t", "\u00a0", "<P CLASS=x>", "<Br>", "<div", ">", "<svg/>", "<math>",
     "</Div >", "<p:x>", "<br-x>", "é", "e\u0301", "<\u017fection>", "&#60;p&#62;",
     "<style>x</style>", "\x00", "\u200b", "<img src=x alt='<p>'>", "</ p>", "<1>", "&nbsp;",
-    "<" + "p" * 70 + ">", "a < b",
+    "<" + "p" * 70 + ">", "a < b", "\x01",
 ]  # fmt: skip
 
 
@@ -356,3 +356,30 @@ def test_a_links_host_and_port_are_urllibs(netloc: str) -> None:
     except ValueError as exc:
         got = type(exc)
     assert got == expected
+
+
+@pytest.mark.parametrize(
+    ("link", "url"),
+    [
+        ("http://example.org:abc/news/1", None),  # a port that is not one: no canonical URL
+        ("http://example.org:99999/news/1", None),
+        ("HTTP://Example.org:80/news/1", "http://example.org/news/1"),
+    ],
+)
+def test_a_link_with_an_odd_port_is_kept_without_a_canonical_url(link: str, url: str) -> None:
+    [article] = one(RawEntry(guid="g", link=link, title="t"))
+    assert article.link == link
+    assert article.url == url
+
+
+@given(
+    st.from_regex(
+        r"https?://[a-z0-9.-]{1,12}(/[a-zA-Z0-9/;%&=?._~'\"!$()*+,:@-]{0,20})?(\?[a-z0-9_=&?#-]{0,20})?",
+        fullmatch=True,
+    )
+)
+@settings(max_examples=2000, deadline=None)
+def test_a_plain_link_is_made_canonical_as_urllib_splits_it(link: str) -> None:
+    plain = urls._PLAIN_LINK.fullmatch(link)
+    if plain is not None:
+        assert urls._plain_canonical(*plain.groups()) == urls._canonical(urlsplit(link))
