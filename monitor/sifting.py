@@ -3,9 +3,10 @@
 The polling process sends the body with the feed's known identity keys (and their
 content hashes, so a changed item still counts); the worker parses and normalizes
 (:func:`monitor.parsing.prepare.prepare_here`), drops the items stored before and
-unchanged, and for the others computes what storage needs: the topics they match and
-their title fingerprints (:func:`monitor.alerts.stories.title_key`, as
-:func:`monitor.alerts.policy.matched_article` gives them), and whether a
+unchanged, and for the others computes what storage needs: the topics they match and,
+for those that match (or whose page is read), their title fingerprints
+(:func:`monitor.alerts.stories.title_key`, as :func:`monitor.alerts.policy.matched_article`
+gives them: only a match is joined to a story by it), and whether a
 new item's page is worth reading (:func:`monitor.fulltext.decide.decide_page`). Only
 those items travel back. The polling process is left to read pages, store and
 coordinate; matching runs on the workers' cores, not under its GIL.
@@ -23,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 
 from monitor.alerts.stories import title_key
@@ -31,7 +32,7 @@ from monitor.fulltext.decide import PageDecision, decide_page
 from monitor.parsing.pool import ParserPool, WorkerContext
 from monitor.topics import TopicSet, compile_topics
 from monitor.topics.spec import TopicConfig
-from monitor.types import Document, MatchedArticle, ParsedFeed
+from monitor.types import Article, Document, Match, MatchedArticle, ParsedFeed
 
 TARGET = "monitor.sifting:sift_here"
 BUILDER = "monitor.sifting:compile_in_worker"
@@ -77,6 +78,39 @@ class SiftedFeed:
     entries: int
     """Items the body held (after ``max_entries``), known ones included."""
     fresh: tuple[FreshItem, ...]
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Pickled back to the polling process as rows of field values: the default
+        # pickling of a slotted dataclass asks for its fields per object, and building
+        # the objects again from their states cost the polling process twice as much.
+        rows = tuple(
+            [
+                (
+                    tuple([getattr(f.item.article, name) for name in _ARTICLE_FIELDS]),
+                    f.item.matches,
+                    f.item.title_key,
+                    f.known,
+                    f.read_page,
+                )
+                for f in self.fresh
+            ]
+        )
+        return (_sifted_from_rows, (self.feed, self.entries, rows))
+
+
+_ARTICLE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Article))
+_Row = tuple[tuple[object, ...], tuple[Match, ...], str, bool, bool]
+
+
+def _sifted_from_rows(feed: ParsedFeed, entries: int, rows: tuple[_Row, ...]) -> SiftedFeed:
+    """A :class:`SiftedFeed` from what its ``__reduce__`` gave."""
+    fresh = tuple(
+        [
+            FreshItem(MatchedArticle(Article(*values), matches, title), known, read_page)  # type: ignore[arg-type]
+            for values, matches, title, known, read_page in rows
+        ]
+    )
+    return SiftedFeed(feed, entries, fresh)
 
 
 def sift_here(
@@ -127,7 +161,11 @@ def sift_here(
                 # as PageReader.read_pages asks: the feed's own date, not first seen
                 page_mode != "auto" or topics.hits_a_term(Document.from_article(article))
             )
-        item = MatchedArticle(article, matches, title_key=title_key(article))
+        # The title's fingerprint serves only to join a match to a story: none is
+        # needed for an item that matched nothing (unless its page may make it match,
+        # where the polling process would otherwise compute it)
+        key = title_key(article) if matches or read_page else ""
+        item = MatchedArticle(article, matches, title_key=key)
         fresh.append(FreshItem(item, known=seen, read_page=read_page))
     return SiftedFeed(
         feed=replace(prepared.feed, entries=()),

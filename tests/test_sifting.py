@@ -91,6 +91,9 @@ def test_only_new_and_changed_items_come_back_matched_and_fingerprinted(
     assert back[peace.title].item.matches == ()
     fresh_summit = back[summit.title].item
     assert fresh_summit.title_key == title_key(fresh_summit.article) != ""
+    # only a match is joined to a story by its title: an item that matched nothing
+    # comes back without a fingerprint (the polling process would compute one if needed)
+    assert back[peace.title].item.title_key == ""
 
 
 def test_an_item_whose_key_outlived_pruning_is_not_sent_back(pool: ParserPool) -> None:

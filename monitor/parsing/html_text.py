@@ -52,7 +52,40 @@ def _tag_end(text: str, pos: int) -> int:
         pos = close + 1
 
 
+# The common case of feed HTML: tags without quoted attributes (and without a "<" in
+# them), no comments, CDATA, declarations or skipped elements. Each "<" of such markup
+# starts one tag that ends at the next ">", just as the general walk below reads it, so
+# substitutions give its result (a break element's tag becomes a space, any other tag
+# nothing); whatever they leave a "<" in is read by the general walk instead.
+_PLAIN_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9:-]{0,63}[^<>\"'\x01]*>")
+_PLAIN_BREAK_TAG = re.compile(
+    rf"</?(?:{'|'.join(sorted(_BREAKS))})(?![A-Za-z0-9:-])[^<>\"'\x01]*>", re.IGNORECASE | re.ASCII
+)
+_SKIP_START = re.compile(
+    rf"<(?:{'|'.join(sorted(_SKIP))})(?![A-Za-z0-9:-])", re.IGNORECASE | re.ASCII
+)
+
+
+def _strip_plain_markup(text: str) -> str | None:
+    """:func:`_strip_markup` of markup made only of plain tags; None for anything else."""
+    if "\x01" in text or _SKIP_START.search(text) is not None:
+        return None
+    # Break elements' tags are marked first with a character no tag may hold (so that
+    # what is left of the text cannot join into a tag the general walk would not see),
+    # the other tags dropped, then the marks become spaces.
+    stripped = _PLAIN_TAG.sub("", _PLAIN_BREAK_TAG.sub("\x01", text))
+    if "<" in stripped:
+        return None  # a comment, a quoted attribute, a lone "<": the general walk's
+    return html.unescape(stripped.replace("\x01", " "))
+
+
 def _strip_markup(text: str) -> str:
+    """Text outside tags, comments and skipped elements."""
+    plain = _strip_plain_markup(text)
+    return plain if plain is not None else _strip_any_markup(text)
+
+
+def _strip_any_markup(text: str) -> str:
     """Text outside tags, comments and skipped elements, in one pass.
 
     Every search starts where the last one ended, and a construct that never closes
@@ -101,7 +134,11 @@ def _strip_markup(text: str) -> str:
 
 def clean_text(text: str) -> str:
     """NFC, controls and zero-width characters removed, whitespace folded to one space."""
-    if not text.isascii():
+    if text.isascii():
+        # printable ASCII holds no control character and no whitespace but the space
+        if text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " ":
+            return text
+    else:
         text = unicodedata.normalize("NFC", text)
     text = _INVISIBLE.sub("", text)
     # str.split() splits at exactly the characters ``\s`` matches: one join folds

@@ -27,10 +27,9 @@ import hashlib
 from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit
 
 from monitor.parsing.html_text import cap_text, clean_text, html_to_text
-from monitor.parsing.urls import canonicalize_url, clean_link
+from monitor.parsing.urls import canonicalize_url, clean_and_canonical
 from monitor.types import Article, ParsedFeed, RawEntry
 
 __all__ = [
@@ -115,7 +114,7 @@ def _newest(entries: tuple[RawEntry, ...], limit: int) -> list[RawEntry]:
 
 
 def _prepare(entry: RawEntry, *, feed_language: str | None, now: datetime) -> _Prepared:
-    link = clean_link(clean_text(entry.link) if entry.link else None)
+    link, url = clean_and_canonical(clean_text(entry.link) if entry.link else None)
     guid = clean_text(entry.guid)[:MAX_GUID] if entry.guid else None
     return _Prepared(
         title=html_to_text(entry.title or "")[:MAX_TITLE],
@@ -124,17 +123,15 @@ def _prepare(entry: RawEntry, *, feed_language: str | None, now: datetime) -> _P
         published=normalize_entry_date(entry.published or entry.updated, now),
         guid=guid or None,
         link=link,
-        url=canonicalize_url(link) if link else None,
+        url=url,
         language=normalize_language(entry.language) or feed_language,
     )
 
 
 def _digest(*parts: str) -> str:
-    h = hashlib.blake2b(digest_size=16)
-    for part in parts:
-        h.update(part.encode("utf-8", "surrogatepass"))
-        h.update(b"\x00")
-    return h.hexdigest()
+    """Each part in UTF-8 followed by a NUL, hashed (one buffer: one update)."""
+    data = "\x00".join(parts).encode("utf-8", "surrogatepass") + b"\x00"
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def _text_identity(p: _Prepared) -> str:
@@ -158,10 +155,12 @@ def _identities(prepared: list[_Prepared]) -> list[str]:
     # A reused GUID with a reused link (or the same link for GUID-less items) still
     # names several articles; their text tells them apart.
     counts = Counter(keys)
+    if len(counts) == len(keys):
+        return keys
     result: list[str] = []
     for key, p in zip(keys, prepared, strict=True):
-        text_key = _text_identity(p)
-        result.append(_digest(key, text_key) if counts[key] > 1 and key != text_key else key)
+        text_key = _text_identity(p) if counts[key] > 1 else key
+        result.append(_digest(key, text_key) if key != text_key else key)
     return result
 
 
@@ -178,13 +177,17 @@ def _shared_urls(keys: list[str], prepared: list[_Prepared]) -> set[str | None]:
 
 
 def _is_front_page(url: str) -> bool:
-    parts = urlsplit(url)
-    return parts.path in ("", "/") and not parts.query
+    # a canonical URL is ``scheme://host[:port]`` and a path that starts with "/"
+    # (:func:`canonicalize_url`), without fragment: its path starts at the first "/"
+    # after the "//", and its query at the first "?" (which it holds only if not empty)
+    return url.find("/", url.find("//") + 2) == len(url) - 1
 
 
 def _within_budget(prepared: list[_Prepared]) -> list[_Prepared]:
     """Summaries and contents cut so that one poll of one feed stores at most
     :data:`MAX_FEED_TEXT` of text, first come first served."""
+    if sum(len(p.summary) + len(p.content) for p in prepared) * 4 <= MAX_FEED_TEXT:
+        return prepared  # within the budget whatever the characters' UTF-8 lengths
     left = MAX_FEED_TEXT
     kept: list[_Prepared] = []
     for p in prepared:

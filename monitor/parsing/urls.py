@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from urllib.parse import unquote_plus, urlsplit, urlunsplit
+from urllib.parse import SplitResult, unquote_plus, urlsplit, urlunsplit
 
 MAX_LINK = 2048
 
@@ -37,6 +37,12 @@ _CONTROL = re.compile("[\x00-\x1f\x7f]")
 
 def clean_link(link: str | None) -> str | None:
     """The link if it is a usable absolute http(s) URL within the cap, else None."""
+    split = _split_link(link)
+    return None if split is None else split[0]
+
+
+def _split_link(link: str | None) -> tuple[str, SplitResult] | None:
+    """:func:`clean_link`'s link with its parts (split once for both functions)."""
     if not link:
         return None
     text = link.strip()
@@ -46,9 +52,27 @@ def clean_link(link: str | None) -> str | None:
         parts = urlsplit(text)
     except ValueError:
         return None
-    if parts.scheme.lower() not in _DEFAULT_PORTS or not parts.hostname:
+    if parts.scheme.lower() not in _DEFAULT_PORTS or not _hostname(parts):
         return None
-    return text
+    return text, parts
+
+
+# A netloc that is only a lower-case host name: what SplitResult.hostname gives for it
+# is the netloc itself, and it has no port (those properties parse the netloc anew on
+# every call).
+_PLAIN_HOST = re.compile("[a-z0-9.-]+")
+
+
+def _hostname(parts: SplitResult) -> str | None:
+    """``parts.hostname``."""
+    return parts.netloc if _PLAIN_HOST.fullmatch(parts.netloc) is not None else parts.hostname
+
+
+def _host_and_port(parts: SplitResult) -> tuple[str | None, int | None]:
+    """``(parts.hostname, parts.port)``; raises ValueError for a port that is not one."""
+    if _PLAIN_HOST.fullmatch(parts.netloc) is not None:
+        return parts.netloc, None
+    return parts.hostname, parts.port
 
 
 def _is_tracking(pair: str) -> bool:
@@ -58,21 +82,53 @@ def _is_tracking(pair: str) -> bool:
 
 def canonicalize_url(url: str) -> str | None:
     """The canonical form of an http(s) URL, or None when it is not one."""
-    link = clean_link(url)
-    if link is None:
-        return None
+    return clean_and_canonical(url)[1]
+
+
+def clean_and_canonical(link: str | None) -> tuple[str | None, str | None]:
+    """``(clean_link(link), canonicalize_url(link))``, the link split once."""
+    if link:
+        text = link.strip()
+        plain = _PLAIN_LINK.fullmatch(text) if len(text) <= MAX_LINK else None
+        if plain is not None:
+            return text, _plain_canonical(*plain.groups())
+    split = _split_link(link)
+    if split is None:
+        return None, None
+    return split[0], _canonical(split[1])
+
+
+# A link as most feeds write it: lower-case http(s), a lower-case host name without
+# port or credentials, printable ASCII, no fragment. urlsplit gives exactly these parts
+# for it (it has nothing to strip, lower or check), so no need to ask it.
+_PLAIN_LINK = re.compile(
+    r"(https?)://([a-z0-9.-]+)(/[\x21-\x22\x24-\x3e\x40-\x7e]*)?(?:\?([\x21-\x22\x24-\x7e]*))?"
+)
+
+
+def _plain_canonical(scheme: str, host: str, path: str | None, query: str | None) -> str:
+    """:func:`_canonical` of a link :data:`_PLAIN_LINK` matched (as urlunsplit joins it)."""
+    if query:
+        query = "&".join(p for p in query.split("&") if p and not _is_tracking(p))
+    url = f"{scheme}://{host}{path or '/'}"
+    return f"{url}?{query}" if query else url
+
+
+def _canonical(parts: SplitResult) -> str | None:
     try:
-        parts = urlsplit(link)
-        port = parts.port
+        hostname, port = _host_and_port(parts)
     except ValueError:
         return None
     scheme = parts.scheme.lower()
-    host = parts.hostname or ""
+    host = hostname or ""
     # One spelling for internationalized hosts, whichever the feed used.
-    with contextlib.suppress(UnicodeError):
-        host = host.encode("idna").decode("ascii")
+    if not host.isascii():
+        with contextlib.suppress(UnicodeError):
+            host = host.encode("idna").decode("ascii")
     if ":" in host:
         host = f"[{host}]"
     netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
-    query = "&".join(p for p in parts.query.split("&") if p and not _is_tracking(p))
+    query = parts.query
+    if query:
+        query = "&".join(p for p in query.split("&") if p and not _is_tracking(p))
     return urlunsplit((scheme, netloc, parts.path or "/", query, ""))

@@ -19,6 +19,7 @@ from monitor.parsing.xml_names import Declined, element_name
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 _C1_CONTROLS = re.compile("[\x80-\x9f]")
+_UTF8_AS_LATIN1 = re.compile("[\xc2-\xf4][\x80-\xbf]")
 _URI_FIXER = re.compile("^([A-Za-z][A-Za-z0-9+-.]*://)(/*)")
 
 
@@ -50,8 +51,12 @@ def finish_text(value: str, *, uri: bool = False) -> str:
     if uri and "://" in out:
         out = join_bare(out)
     if not out.isascii():
-        with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
-            out = out.encode("iso-8859-1").decode("utf-8")
+        # The repair can only succeed where a UTF-8 lead byte read as Latin-1 is followed
+        # by a continuation byte; elsewhere trying costs an exception, and Cyrillic or
+        # German text never has that pair.
+        if _UTF8_AS_LATIN1.search(out) is not None:
+            with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
+                out = out.encode("iso-8859-1").decode("utf-8")
         if _C1_CONTROLS.search(out) is not None:  # translate costs a lookup per character
             out = out.translate(cp1252_points)
     return out

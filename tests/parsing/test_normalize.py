@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from monitor.parsing import html_text, urls
 from monitor.parsing.feed import parse_bytes
 from monitor.parsing.normalize import canonicalize_url, html_to_text, normalize_feed
 from monitor.types import Article, ParsedFeed, RawEntry
@@ -300,3 +304,82 @@ def test_publisher_feeds_normalize_to_one_article_per_distinct_item() -> None:
         for article in articles:
             assert "&amp;" not in article.title and "&quot;" not in article.title
             assert article.url is None or article.url.startswith(("http://", "https://"))
+
+
+# -- the plain-tag reading and the general walk --------------------------------------
+
+_FRAGMENTS = [
+    "<p>", "</p>", "<br/>", "<b>", "</b>", "<a href='x'>", '<a href="y>z">', "<script>",
+    "</script>", "<!-- c -->", "<![CDATA[ x ]]>", "<?pi?>", "&amp;", "&lt;p&gt;", "word",
+    "  ", "\t", "\u00a0", "<P CLASS=x>", "<Br>", "<div", ">", "<svg/>", "<math>",
+    "</Div >", "<p:x>", "<br-x>", "é", "e\u0301", "<\u017fection>", "&#60;p&#62;",
+    "<style>x</style>", "\x00", "\u200b", "<img src=x alt='<p>'>", "</ p>", "<1>", "&nbsp;",
+    "<" + "p" * 70 + ">", "a < b", "\x01",
+]  # fmt: skip
+
+
+@given(st.lists(st.sampled_from(_FRAGMENTS), min_size=1, max_size=14))
+@settings(max_examples=3000, deadline=None)
+def test_plain_tags_read_as_the_general_walk_reads_them(parts: list[str]) -> None:
+    text = "".join(parts)
+    plain = html_text._strip_plain_markup(text)
+    assert plain is None or plain == html_text._strip_any_markup(text)
+
+
+@pytest.mark.parametrize(
+    ("html", "text"),
+    [
+        # "<div<P CLASS=x>" is one tag (a div: a break), ending at the first ">"
+        ("word<div<P CLASS=x>>after", "word >after"),
+        ("<p>one</p><p>two</p>", "one two"),
+        ('<a title="a>b">link</a> text', "link text"),
+        ("<script>var a = '<p>';</script>shown", "shown"),
+    ],
+)
+def test_tags_end_where_the_general_walk_ends_them(html: str, text: str) -> None:
+    assert html_to_text(html) == text
+
+
+@given(st.from_regex(r"[A-Za-z0-9.\-\[\]:@%_~\u00e9]{0,30}(:[0-9a-z ]{0,7})?", fullmatch=True))
+@settings(max_examples=2000, deadline=None)
+def test_a_links_host_and_port_are_urllibs(netloc: str) -> None:
+    try:
+        parts = urlsplit(f"https://{netloc}/path?q=1")
+    except ValueError:
+        return  # not a link at all
+    try:
+        expected: object = (parts.hostname, parts.port)
+    except ValueError as exc:
+        expected = type(exc)
+    try:
+        got: object = urls._host_and_port(parts)
+    except ValueError as exc:
+        got = type(exc)
+    assert got == expected
+
+
+@pytest.mark.parametrize(
+    ("link", "url"),
+    [
+        ("http://example.org:abc/news/1", None),  # a port that is not one: no canonical URL
+        ("http://example.org:99999/news/1", None),
+        ("HTTP://Example.org:80/news/1", "http://example.org/news/1"),
+    ],
+)
+def test_a_link_with_an_odd_port_is_kept_without_a_canonical_url(link: str, url: str) -> None:
+    [article] = one(RawEntry(guid="g", link=link, title="t"))
+    assert article.link == link
+    assert article.url == url
+
+
+@given(
+    st.from_regex(
+        r"https?://[a-z0-9.-]{1,12}(/[a-zA-Z0-9/;%&=?._~'\"!$()*+,:@-]{0,20})?(\?[a-z0-9_=&?#-]{0,20})?",
+        fullmatch=True,
+    )
+)
+@settings(max_examples=2000, deadline=None)
+def test_a_plain_link_is_made_canonical_as_urllib_splits_it(link: str) -> None:
+    plain = urls._PLAIN_LINK.fullmatch(link)
+    if plain is not None:
+        assert urls._plain_canonical(*plain.groups()) == urls._canonical(urlsplit(link))
