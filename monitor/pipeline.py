@@ -101,13 +101,18 @@ class FeedOutcome:
     """Matches too old (``max_age``) to raise an alert."""
 
 
+_JITTER = random.Random()
+"""One generator of poll jitter for the process (seeding one per poll read the OS's
+entropy pool 300 times a pass)."""
+
+
 def poll_feed(
     p: Pipeline, spec: FeedSpec, state: FeedState, now: datetime, rng: random.Random | None = None
 ) -> FeedOutcome:
     """Poll one feed and store what it brought, all or nothing (one transaction, or one
     savepoint of a transaction shared with other feeds: :mod:`monitor.storage.group_commit`)."""
     with structlog.contextvars.bound_contextvars(feed=spec.name):
-        return _poll_logged(p, spec, state, now, rng or random.Random())
+        return _poll_logged(p, spec, state, now, rng or _JITTER)
 
 
 def _poll_logged(
