@@ -41,6 +41,9 @@ STEM_LANGS: tuple[LatinLang, ...] = ("en", "de", None)
 _INFLECT, _PREFIX, _SUFFIX, _INFIX, _EXACT = range(5)
 _KEY_ID = itemgetter(1)  # (end, value) of an automaton hit → the key's number
 _CACHE_LIMIT = 300_000  # distinct words remembered (per way of stemming)
+_CACHE_CHARS = 4_000_000
+"""Characters of those words at most: a word can be as long as a field (a hex or
+base64 run, a URL's letters), and a count alone would let long ones take gigabytes."""
 _NONE: frozenset[int] = frozenset()
 _STRETCHES = 6  # more stretches of a field to stem than this: stem all of it
 
@@ -153,6 +156,8 @@ class _WordTerms:
         self._endings = endings_for("a", latin)
         self._phrases = phrases
         self.terms: dict[str, frozenset[int]] = {}
+        self.chars = 0
+        """Characters of the words in :attr:`terms`."""
         self.hitting: set[str] = set()
         """The words that hold a term."""
         self.starts: set[str] = set()
@@ -166,13 +171,16 @@ class _WordTerms:
 
     def learn(self, words: set[str], distinct: set[str]) -> None:
         """Work out ``words``, the ones of ``distinct`` (a field's words) not seen yet."""
-        if len(self.terms) + len(words) > _CACHE_LIMIT:  # forget all: a field's words stay
+        size = sum(map(len, words))
+        if len(self.terms) + len(words) > _CACHE_LIMIT or self.chars + size > _CACHE_CHARS:
+            # forget all: a field's words stay
             for known in (self.terms, self.hitting, self.starts, self.ends):
                 known.clear()
             for lang in self._latin:
                 self.stem_starts[lang].clear()
                 self.stem_ends[lang].clear()
-            words = distinct
+            words, size, self.chars = distinct, sum(map(len, distinct)), 0
+        self.chars += size
         single, phrases = self._single, self._phrases
         first_words, first_ends = phrases.first_words, phrases.first_ends
         last_words, last_starts = phrases.last_words, phrases.last_starts

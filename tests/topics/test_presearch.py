@@ -80,3 +80,18 @@ def test_phrases_are_found_however_many_stretches_are_searched(
         expected = fresh(text, language)
         monkeypatch.setattr(presearch, "_STRETCHES", stretches)
         assert fresh(text, language) == expected, (text, language)
+
+
+def test_the_words_remembered_are_bounded_in_characters_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A feed whose text holds long runs of letters (hex digests, base64, glued URLs)
+    brings a new long "word" with every item: memory may not grow with their length."""
+    monkeypatch.setattr(presearch, "_CACHE_CHARS", 50_000)
+    ts = compile_topics([TopicConfig.model_validate(t) for t in TOPICS])
+    for n in range(60):
+        blob = f"{n:x}".rjust(8, "g") * 500  # 4,000 letters, one word
+        assert matches(ts, f"White House {blob} said", "en") == ["white-house"]
+    remembered = [word for way in ts._automata._by_latin.values() for word in way.terms]
+    assert 0 < sum(map(len, remembered)) <= 50_000
+    assert "white" in remembered  # the last field's words stay remembered
