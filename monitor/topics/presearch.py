@@ -115,6 +115,10 @@ class _Keys:
         # what it ends with: a whole last word, or the start of one
         self.last_words = frozenset(k.rsplit(" ", 2)[-2] for k in keys if k.endswith(" "))
         self.last_starts = frozenset(k.rsplit(" ", 1)[-1] for k in keys if not k.endswith(" "))
+        # the longest of each: only a word's ends that short can be one (a word can be as
+        # long as its field, and trying every end of it was quadratic in its length)
+        self.first_end_len = max(map(len, self.first_ends), default=0)
+        self.last_start_len = max(map(len, self.last_starts), default=0)
         self.span = max((len(terms[t].words) for t in ids), default=0)
         # the stems its stems begin and end with, per language
         self.first_stems = {
@@ -184,6 +188,7 @@ class _WordTerms:
         single, phrases = self._single, self._phrases
         first_words, first_ends = phrases.first_words, phrases.first_ends
         last_words, last_starts = phrases.last_words, phrases.last_starts
+        first_len, last_len = phrases.first_end_len, phrases.last_start_len
         for word in words:
             found: set[int] = set()
             single.found_folded(" " + word + " ", self._endings, found)
@@ -193,11 +198,15 @@ class _WordTerms:
             if found:
                 self.hitting.add(word)
             if word in first_words or (
-                first_ends and any(word[i:] in first_ends for i in range(len(word)))
+                first_ends
+                and any(
+                    word[i:] in first_ends for i in range(max(0, len(word) - first_len), len(word))
+                )
             ):
                 self.starts.add(word)
             if word in last_words or (
-                last_starts and any(word[:i] in last_starts for i in range(1, len(word) + 1))
+                last_starts
+                and any(word[:i] in last_starts for i in range(1, min(len(word), last_len) + 1))
             ):
                 self.ends.add(word)
             for lang in self._latin:
