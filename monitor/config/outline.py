@@ -14,6 +14,7 @@ A problem elsewhere in the file is left to `monitor check` and the commands that
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,14 @@ __all__ = ["DEFAULT_DATABASE", "Outline", "load_outline"]
 
 DEFAULT_DATABASE = "sqlite:///data/monitor.db"
 """``database:`` when the file gives none (as :class:`~monitor.config.Config`'s default)."""
+
+# What the configuration's models take as a feed's name and a topic's id (pinned to
+# theirs by tests/config/test_outline.py). Pydantic's ``$`` takes no trailing newline,
+# Python's does: that one is checked apart.
+FEED_NAME = re.compile(r"^[^\s]+$")
+MAX_FEED_NAME = 200
+TOPIC_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+MAX_TOPIC_ID = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,8 +56,12 @@ def load_outline(path: str | Path, *, env: Mapping[str, str] | None = None) -> O
     id is not one it would take (with every problem of the file).
     """
     variables = os.environ if env is None else env
-    data = ConfigReader(str(path), variables, delivers=False).read(read_config_text(path))
-    outline = outline_of(data)
+    reader = ConfigReader(str(path), variables, delivers=False)
+    data = reader.read(read_config_text(path))
+    # A problem found while reading (a variable not set, an invalid reference, a key
+    # given twice) leaves a value that is not the file's: ``${DATA_DIR}`` kept as text
+    # would name a database nobody configured.
+    outline = None if reader.problems else outline_of(data)
     if outline is not None:
         return outline
     from monitor.config.load import load_config
@@ -71,15 +84,16 @@ def outline_of(data: Mapping[Any, Any]) -> Outline | None:
         database = normalize_database_url(database)
     except ValueError:
         return None
-    feeds = _keys(data.get("feeds"), "name")
-    topics = _keys(data.get("topics"), "id")
+    feeds = _keys(data.get("feeds"), "name", FEED_NAME, MAX_FEED_NAME)
+    topics = _keys(data.get("topics"), "id", TOPIC_ID, MAX_TOPIC_ID)
     if feeds is None or topics is None:
         return None
     return Outline(database=database, feed_names=feeds, topic_ids=topics)
 
 
-def _keys(entries: Any, key: str) -> frozenset[str] | None:
-    """Each entry's ``key`` (a section left empty is none); None for any other shape."""
+def _keys(entries: Any, key: str, pattern: re.Pattern[str], longest: int) -> frozenset[str] | None:
+    """Each entry's ``key`` (a section left empty is none); None for any other shape,
+    or a value the models would refuse."""
     if entries is None:
         return frozenset()
     if not isinstance(entries, list):
@@ -87,7 +101,9 @@ def _keys(entries: Any, key: str) -> frozenset[str] | None:
     found: list[str] = []
     for entry in entries:
         value = entry.get(key) if isinstance(entry, dict) else None
-        if not isinstance(value, str) or not value:
+        if not isinstance(value, str) or not 0 < len(value) <= longest:
+            return None
+        if pattern.match(value) is None or value.endswith("\n"):
             return None
         found.append(value)
     return frozenset(found)

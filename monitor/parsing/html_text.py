@@ -57,9 +57,13 @@ def _tag_end(text: str, pos: int) -> int:
 # starts one tag that ends at the next ">", just as the general walk below reads it, so
 # substitutions give its result (a break element's tag becomes a space, any other tag
 # nothing); whatever they leave a "<" in is read by the general walk instead.
-_PLAIN_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9:-]{0,63}[^<>\"'\x01]*>")
+# (A tag's name is a run of the characters its attributes may hold, so one run stands
+# for both: a name and a run tried apart, where no ">" comes, backtracked through 64
+# lengths of name on every "<": 50 times the general walk's time on "<a" + letters.
+# Possessive: a run that ends at no ">" is not tried shorter, as no ">" is in it.)
+_PLAIN_TAG = re.compile(r"</?[A-Za-z][^<>\"'\x01]*+>")
 _PLAIN_BREAK_TAG = re.compile(
-    rf"</?(?:{'|'.join(sorted(_BREAKS))})(?![A-Za-z0-9:-])[^<>\"'\x01]*>", re.IGNORECASE | re.ASCII
+    rf"</?(?:{'|'.join(sorted(_BREAKS))})(?![A-Za-z0-9:-])[^<>\"'\x01]*+>", re.IGNORECASE | re.ASCII
 )
 _SKIP_START = re.compile(
     rf"<(?:{'|'.join(sorted(_SKIP))})(?![A-Za-z0-9:-])", re.IGNORECASE | re.ASCII

@@ -41,6 +41,9 @@ STEM_LANGS: tuple[LatinLang, ...] = ("en", "de", None)
 _INFLECT, _PREFIX, _SUFFIX, _INFIX, _EXACT = range(5)
 _KEY_ID = itemgetter(1)  # (end, value) of an automaton hit → the key's number
 _CACHE_LIMIT = 300_000  # distinct words remembered (per way of stemming)
+_CACHE_CHARS = 4_000_000
+"""Characters of those words at most: a word can be as long as a field (a hex or
+base64 run, a URL's letters), and a count alone would let long ones take gigabytes."""
 _NONE: frozenset[int] = frozenset()
 _STRETCHES = 6  # more stretches of a field to stem than this: stem all of it
 
@@ -112,6 +115,10 @@ class _Keys:
         # what it ends with: a whole last word, or the start of one
         self.last_words = frozenset(k.rsplit(" ", 2)[-2] for k in keys if k.endswith(" "))
         self.last_starts = frozenset(k.rsplit(" ", 1)[-1] for k in keys if not k.endswith(" "))
+        # the longest of each: only a word's ends that short can be one (a word can be as
+        # long as its field, and trying every end of it was quadratic in its length)
+        self.first_end_len = max(map(len, self.first_ends), default=0)
+        self.last_start_len = max(map(len, self.last_starts), default=0)
         self.span = max((len(terms[t].words) for t in ids), default=0)
         # the stems its stems begin and end with, per language
         self.first_stems = {
@@ -153,6 +160,8 @@ class _WordTerms:
         self._endings = endings_for("a", latin)
         self._phrases = phrases
         self.terms: dict[str, frozenset[int]] = {}
+        self.chars = 0
+        """Characters of the words in :attr:`terms`."""
         self.hitting: set[str] = set()
         """The words that hold a term."""
         self.starts: set[str] = set()
@@ -166,16 +175,20 @@ class _WordTerms:
 
     def learn(self, words: set[str], distinct: set[str]) -> None:
         """Work out ``words``, the ones of ``distinct`` (a field's words) not seen yet."""
-        if len(self.terms) + len(words) > _CACHE_LIMIT:  # forget all: a field's words stay
+        size = sum(map(len, words))
+        if len(self.terms) + len(words) > _CACHE_LIMIT or self.chars + size > _CACHE_CHARS:
+            # forget all: a field's words stay
             for known in (self.terms, self.hitting, self.starts, self.ends):
                 known.clear()
             for lang in self._latin:
                 self.stem_starts[lang].clear()
                 self.stem_ends[lang].clear()
-            words = distinct
+            words, size, self.chars = distinct, sum(map(len, distinct)), 0
+        self.chars += size
         single, phrases = self._single, self._phrases
         first_words, first_ends = phrases.first_words, phrases.first_ends
         last_words, last_starts = phrases.last_words, phrases.last_starts
+        first_len, last_len = phrases.first_end_len, phrases.last_start_len
         for word in words:
             found: set[int] = set()
             single.found_folded(" " + word + " ", self._endings, found)
@@ -185,11 +198,15 @@ class _WordTerms:
             if found:
                 self.hitting.add(word)
             if word in first_words or (
-                first_ends and any(word[i:] in first_ends for i in range(len(word)))
+                first_ends
+                and any(
+                    word[i:] in first_ends for i in range(max(0, len(word) - first_len), len(word))
+                )
             ):
                 self.starts.add(word)
             if word in last_words or (
-                last_starts and any(word[:i] in last_starts for i in range(1, len(word) + 1))
+                last_starts
+                and any(word[:i] in last_starts for i in range(1, min(len(word), last_len) + 1))
             ):
                 self.ends.add(word)
             for lang in self._latin:

@@ -42,6 +42,10 @@ _RUN_SPLIT = re.compile(r"([^\W_]+)")  # the tokens of a text without marks, and
 _DROP = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
 _SHORT_I = "\ue000"  # keeps й whole while other combining marks are stripped
 _CACHE_LIMIT = 500_000
+_CACHED_WORD = 64
+"""Longest token or word whose folding and stems are remembered: a token can be as long as
+a field (a hex digest, a base64 run), and the caches are bounded in number only; a word
+this long is rare and costs one fold or stem each time it is met."""
 
 _STEMMERS = {"en": "english", "de": "german", "ru": "russian"}
 
@@ -83,7 +87,8 @@ _stem_caches: dict[str | None, dict[str, str]] = {"en": {}, "de": {}, "ru": {}, 
 # a folded word's stem as FieldText.stemmed needs it: Russian for a Cyrillic word,
 # the Latin language's otherwise (one lookup a word, whatever its script)
 _word_stems: dict[LatinLang, dict[str, str]] = {"en": {}, "de": {}, None: {}}
-_stemmers = {lang: Stemmer.Stemmer(name) for lang, name in _STEMMERS.items()}
+# no cache of PyStemmer's own (10,000 words of any length): stem() remembers short words
+_stemmers = {lang: Stemmer.Stemmer(name, 0) for lang, name in _STEMMERS.items()}
 
 
 def _collapse_umlauts(text: str) -> str:
@@ -111,9 +116,11 @@ def fold(token: str) -> str:
     """One token folded: case, width, diacritics, ё, ä = ae, ß = ss, invisible marks."""
     folded = _fold_cache.get(token)
     if folded is None:
-        if len(_fold_cache) > _CACHE_LIMIT:
-            _fold_cache.clear()
-        folded = _fold_cache[token] = _fold_uncached(token)
+        folded = _fold_uncached(token)
+        if len(token) <= _CACHED_WORD:
+            if len(_fold_cache) > _CACHE_LIMIT:
+                _fold_cache.clear()
+            _fold_cache[token] = folded
     return folded
 
 
@@ -128,10 +135,12 @@ def stem(folded: str, latin: LatinLang) -> str:
     cache = _stem_caches[lang]
     stemmed = cache.get(folded)
     if stemmed is None:
-        if len(cache) > _CACHE_LIMIT:
-            cache.clear()
         stemmed = folded if lang is None else _stemmers[lang].stemWord(folded)
-        stemmed = cache[folded] = _collapse_umlauts(stemmed)
+        stemmed = _collapse_umlauts(stemmed)
+        if len(folded) <= _CACHED_WORD:
+            if len(cache) > _CACHE_LIMIT:
+                cache.clear()
+            cache[folded] = stemmed
     return stemmed
 
 
@@ -235,8 +244,9 @@ class FieldText:
                 if len(cache) > _CACHE_LIMIT:
                     cache.clear()
                 for word in set(words).difference(cache):
-                    cache[word] = stem(word, latin)
-                stems = list(map(cache.__getitem__, words))
+                    if len(word) <= _CACHED_WORD:
+                        cache[word] = stem(word, latin)
+                stems = [s if (s := cache.get(w)) is not None else stem(w, latin) for w in words]
             got = self._stems[latin] = _join(stems)  # type: ignore[arg-type]
         return got
 

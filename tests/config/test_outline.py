@@ -93,3 +93,73 @@ def test_reading_problems_are_raised_as_load_config_raises_them(tmp_path):
     with pytest.raises(ConfigError) as loaded:
         load_config(path, env={}, delivers=False)
     assert outlined.value.problems == loaded.value.problems
+
+
+@pytest.mark.parametrize(
+    "database",
+    [
+        "sqlite:///${DATA_DIR}/m.db",  # a variable not set: not a folder named "${DATA_DIR}"
+        "sqlite:///${1DIR}/m.db",  # an invalid reference
+    ],
+)
+def test_a_variable_problem_in_the_database_is_raised_as_load_config_raises_it(
+    write_config, cli, database
+):
+    """The listing commands never open a database the full loader would not name."""
+    from monitor.config import load_config
+
+    config = write_config(database=database)
+    with pytest.raises(ConfigError) as loaded:
+        load_config(config, env={}, delivers=False)
+    with pytest.raises(ConfigError) as outlined:
+        load_outline(config, env={})
+    assert outlined.value.problems == loaded.value.problems
+    muted = cli("mute", "-c", str(config), "summit", "--for", "1h")
+    assert muted.exit_code == 2 and "DIR" in muted.stderr
+    assert not list(config.parent.glob("$*"))  # no database made at the literal path
+
+
+@pytest.mark.parametrize(
+    ("section", "value"),
+    [
+        ("feeds", [{"name": "the wire", "url": "http://127.0.0.1:9/a.xml"}]),
+        ("feeds", [{"name": "w" * 201, "url": "http://127.0.0.1:9/a.xml"}]),
+        ("feeds", [{"name": "wire\n", "url": "http://127.0.0.1:9/a.xml"}]),
+        ("topics", [{"id": "Summit", "any": ["x"]}]),
+        ("topics", [{"id": "summit talks", "any": ["x"]}]),
+        ("topics", [{"id": "s" * 101, "any": ["x"]}]),
+    ],
+)
+def test_a_name_or_id_the_configuration_refuses_is_reported_as_check_reports_it(
+    write_config, cli, section, value
+):
+    config = write_config(**{section: value})
+
+    check = cli("check", "-c", str(config))
+    assert check.exit_code == 2
+    for command in (["alerts", "--limit", "1"], ["mutes"]):
+        result = cli(*command, "-c", str(config))
+        assert (result.exit_code, result.stderr) == (2, check.stderr), command
+
+
+def test_the_outline_checks_names_and_ids_as_the_models_do():
+    """The outline's patterns and lengths are the configuration models' (written apart
+    to spare the listing commands pydantic's import)."""
+    from monitor.config import outline
+    from monitor.config.schema import FeedConfig
+    from monitor.topics.spec import TopicConfig
+
+    def constraints(model: type, field: str) -> set[object]:
+        meta = model.model_fields[field].metadata  # type: ignore[attr-defined]
+        names = ("pattern", "max_length", "min_length")
+        return {(a, getattr(m, a)) for m in meta for a in names if hasattr(m, a)}
+
+    assert constraints(FeedConfig, "name") == {
+        ("pattern", outline.FEED_NAME.pattern),
+        ("max_length", outline.MAX_FEED_NAME),
+        ("min_length", 1),
+    }
+    assert constraints(TopicConfig, "id") == {
+        ("pattern", outline.TOPIC_ID.pattern),
+        ("max_length", outline.MAX_TOPIC_ID),
+    }

@@ -61,3 +61,21 @@ def test_eight_threads_allocating_at_once_share_two_arenas():
 def test_an_operators_malloc_arena_max_is_left_alone():
     took, _ = arenas("limit", MALLOC_ARENA_MAX="4")
     assert took == "False"
+
+
+def test_a_c_library_without_mallopt_leaves_the_daemon_running(monkeypatch):
+    """Windows has no process-wide C library to open (ctypes.CDLL(None) is a TypeError
+    there), macOS no mallopt: the daemon starts all the same, arenas as they are."""
+    import ctypes
+
+    from monitor.service import heap
+
+    monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
+
+    def no_library(name: object, *args: object, **kwargs: object) -> object:
+        if name is None:
+            raise TypeError("LoadLibrary() argument 1 must be str, not None")
+        raise OSError(name)
+
+    monkeypatch.setattr(ctypes, "CDLL", no_library)
+    assert heap.limit_arenas() is False

@@ -4,6 +4,8 @@ before it, whatever the memory's size, and however a phrase's stretches are foun
 
 from __future__ import annotations
 
+import gc
+import tracemalloc
 from typing import Any
 
 import pytest
@@ -80,3 +82,45 @@ def test_phrases_are_found_however_many_stretches_are_searched(
         expected = fresh(text, language)
         monkeypatch.setattr(presearch, "_STRETCHES", stretches)
         assert fresh(text, language) == expected, (text, language)
+
+
+def test_the_words_remembered_are_bounded_in_characters_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A feed whose text holds long runs of letters (hex digests, base64, glued URLs)
+    brings a new long "word" with every item: memory may not grow with their length."""
+    monkeypatch.setattr(presearch, "_CACHE_CHARS", 50_000)
+    ts = compile_topics([TopicConfig.model_validate(t) for t in TOPICS])
+    for n in range(60):
+        blob = f"{n:x}".rjust(8, "g") * 500  # 4,000 letters, one word
+        assert matches(ts, f"White House {blob} said", "en") == ["white-house"]
+    remembered = [word for way in ts._automata._by_latin.values() for word in way.terms]
+    assert 0 < sum(map(len, remembered)) <= 50_000
+    assert "white" in remembered  # the last field's words stay remembered
+
+
+@pytest.mark.parametrize("language", ["en", None])
+def test_matching_long_words_keeps_no_memory_that_grows_with_their_length(
+    monkeypatch: pytest.MonkeyPatch, language: str | None
+) -> None:
+    """Every cache of words (folding, stems, the presearch's) leaves out or forgets long
+    ones: a hundred documents with a new 20,000-letter word each do not stay in memory."""
+    monkeypatch.setattr(presearch, "_CACHE_CHARS", 20_000)
+    ts = compile_topics([TopicConfig.model_validate(t) for t in TOPICS])
+
+    def match_words(numbers: range) -> None:
+        for n in numbers:
+            blob = f"{n:x}".rjust(8, "g") * 2500  # 20,000 letters, one word
+            assert matches(ts, f"White House {blob} said", language) == ["white-house"]
+
+    match_words(range(5))
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        match_words(range(5, 105))
+        gc.collect()
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 500_000  # the words: 2 MB each time they are all kept
