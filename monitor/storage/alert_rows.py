@@ -25,6 +25,7 @@ __all__ = [
     "LOG_CHANNEL",
     "delivery_id",
     "insert_alert",
+    "insert_alert_without_article",
     "insert_deliveries",
     "next_seq",
     "outlets_json",
@@ -107,6 +108,28 @@ def insert_alert(
     if state is None:
         insert_deliveries(conn, alert, channels, now)
     return True
+
+
+def insert_alert_without_article(
+    conn: Connection,
+    alert: Alert,
+    *,
+    story: str,
+    channels: Sequence[tuple[str, frozenset[str] | None]],
+    now: datetime,
+) -> bool:
+    """:func:`insert_alert` for an alert that no one article raised (a confirmation, a
+    surge, an alert about the monitor itself): no title fingerprint, language or article."""
+    return insert_alert(
+        conn,
+        alert,
+        story=story,
+        title_key="",
+        language=None,
+        article_id=None,
+        channels=channels,
+        now=now,
+    )
 
 
 def outlets_json(alert: Alert) -> list[dict[str, Any]]:

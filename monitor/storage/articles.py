@@ -18,7 +18,7 @@ from sqlalchemy import Table, and_, bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from monitor.alerts.policy import AlertPolicy, StoryOutcome
-from monitor.storage.alert_rows import insert_alert
+from monitor.storage.alert_rows import insert_alert_without_article
 from monitor.storage.database import translates_errors
 from monitor.storage.feeds import write_feed_state
 from monitor.storage.group_commit import write_in_group
@@ -159,15 +159,8 @@ def _save(conn: Connection, update_: FeedUpdate, policy: AlertPolicy, now: datet
             heat_feeds(conn, alert, policy, now)
     alerts.extend(surges)
     for op_alert in update_.operator_alerts:
-        if insert_alert(
-            conn,
-            op_alert,
-            story=op_alert.id,
-            title_key="",
-            language=None,
-            article_id=None,
-            channels=channels,
-            now=now,
+        if insert_alert_without_article(
+            conn, op_alert, story=op_alert.id, channels=channels, now=now
         ):
             alerts.append(op_alert)
     return SaveResult(

@@ -27,7 +27,7 @@ from monitor.signals.rules import (
     decide_surge,
 )
 from monitor.storage.alert_rows import (
-    insert_alert,
+    insert_alert_without_article,
     insert_deliveries,
     next_seq,
     outlets_json,
@@ -129,16 +129,7 @@ def _follow_up(conn: Connection, story: Alert, channels: Channels, now: datetime
         kind="confirmation",
         detected_at=now,
     )
-    stored = insert_alert(
-        conn,
-        alert,
-        story=key,
-        title_key="",
-        language=None,
-        article_id=None,
-        channels=channels,
-        now=now,
-    )
+    stored = insert_alert_without_article(conn, alert, story=key, channels=channels, now=now)
     return alert if stored else None
 
 
@@ -216,15 +207,8 @@ def check_surges(
         )
         if outcome is SurgeOutcome.STARTS:
             alert = _surge_alert(topic, policy, count, history, rule.window, now)
-            if insert_alert(
-                conn,
-                alert,
-                story=f"surge:{format_time(now)}",
-                title_key="",
-                language=None,
-                article_id=None,
-                channels=channels,
-                now=now,
+            if insert_alert_without_article(
+                conn, alert, story=f"surge:{format_time(now)}", channels=channels, now=now
             ):
                 raised.append(alert)
     return raised

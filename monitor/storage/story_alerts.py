@@ -34,6 +34,7 @@ from monitor.alerts.policy import (
 )
 from monitor.storage.alert_rows import (
     insert_alert,
+    insert_alert_without_article,
 )
 from monitor.storage.database import translates_errors, write_transaction
 from monitor.storage.models import AlertRow, ChannelStateRow, DeliveryRow
@@ -199,13 +200,6 @@ def mark_channel_disabled(engine: Engine, channel: str, reason: str, now: dateti
 def save_operator_alert(engine: Engine, alert: Alert, policy: AlertPolicy, now: datetime) -> bool:
     """Store an alert about the monitor itself (dead letters, disabled channels)."""
     with write_transaction(engine) as conn:
-        return insert_alert(
-            conn,
-            alert,
-            story=alert.id,
-            title_key="",
-            language=None,
-            article_id=None,
-            channels=policy.channels,
-            now=now,
+        return insert_alert_without_article(
+            conn, alert, story=alert.id, channels=policy.channels, now=now
         )
