@@ -39,6 +39,7 @@ from monitor.metrics import Metrics
 from monitor.service import systemd
 from monitor.service.app import App, build_app, utcnow
 from monitor.service.health import tick_health
+from monitor.service.heap import trim_heap
 from monitor.service.timer import Timer
 from monitor.topics.spec import TopicConfig
 from monitor.types import PollStatus
@@ -159,6 +160,9 @@ class Daemon:
                 self._tick(started)
             finally:
                 self.tick_started = None
+                # What the tick freed goes back to the system, not into a heap that
+                # only grows (monitor.service.heap).
+                trim_heap()
 
     def _tick(self, started: float) -> None:
         if not self._database_file_ok():
