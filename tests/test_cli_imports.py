@@ -159,9 +159,10 @@ def test_the_daemon_keeps_what_it_never_uses_out_of_memory(tmp_path, write_confi
     """`monitor run` lives for months: its polling process holds only what polling needs.
     After it has polled and stored a match and answered /healthz and /metrics, it has
     loaded no feed parser (the workers parse), no alembic (migrations run in a child),
-    no Apprise (no such channel), neither rich nor pygments (its lines are JSON; structlog
-    and httpx load them only for a terminal and a command-line client), and none of the
-    console's pages (Jinja2, the views, the renderers) until someone opens one."""
+    no ORM (storage runs Core statements), no Apprise (no such channel), neither rich
+    nor pygments (its lines are JSON; structlog and httpx load them only for a terminal
+    and a command-line client), and none of the console's pages (Jinja2, the views,
+    the renderers) until someone opens one."""
     import signal
     import time
     import urllib.request
@@ -214,6 +215,7 @@ def test_the_daemon_keeps_what_it_never_uses_out_of_memory(tmp_path, write_confi
         "charset_normalizer",
         "trafilatura",
         "alembic",
+        "sqlalchemy.orm",
         "apprise",
         "rich",
         "pygments",
