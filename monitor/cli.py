@@ -126,10 +126,15 @@ def _build(config: Config, **kwargs: Any) -> Any:
 @common_options
 def run(config_path: Path) -> None:
     """The daemon: poll every feed on its schedule until SIGTERM/SIGINT."""
-    from monitor.service import run_daemon
+    from monitor.log import console_lines
     from monitor.service.heap import limit_arenas
+    from monitor.service.lean import import_without_rich
 
     limit_arenas()  # before any thread allocates
+    if not console_lines():
+        import_without_rich()  # before the service imports structlog and httpx
+    from monitor.service import run_daemon
+
     config = read_config(config_path)
     sys.exit(run_daemon(config, config_path))
 

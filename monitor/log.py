@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = [
     "clean_untrusted",
     "configure_logging",
+    "console_lines",
     "get_logger",
     "logging_settings",
     "redact_url",
@@ -283,6 +284,9 @@ def _formatter(console: bool, colors: bool) -> logging.Formatter:
 _SETTINGS: list[tuple[str, str]] = []
 """(fmt, level) of the last :func:`configure_logging`."""
 
+_CONSOLE: list[bool] = []
+"""Whether the last :func:`configure_logging` chose the console renderer."""
+
 _UNAPPLIED: list[tuple[bool, bool]] = []
 """(console, colors) of the last :func:`configure_logging`, while not yet given to
 structlog (empty once given)."""
@@ -324,6 +328,7 @@ def configure_logging(
     _SETTINGS[:] = [(fmt, level)]
     terminal = _is_terminal(out)
     use_console = fmt == "console" or (fmt == "auto" and terminal)
+    _CONSOLE[:] = [use_console]
     if "structlog" in sys.modules:
         _configure_structlog(use_console, terminal)
     else:  # given to structlog by the first get_logger() or the first line written
@@ -358,6 +363,13 @@ def logging_settings() -> tuple[str, str]:
     """``fmt`` and ``level`` of the last :func:`configure_logging` (its defaults before
     one): for a child process that logs to the same stream as this one."""
     return _SETTINGS[-1] if _SETTINGS else ("auto", "info")
+
+
+def console_lines() -> bool:
+    """Whether lines are rendered for a terminal (structlog's console renderer, which
+    shows tracebacks with rich) rather than as JSON; True before :func:`configure_logging`
+    (structlog's own default is its console renderer)."""
+    return _CONSOLE[-1] if _CONSOLE else True
 
 
 def get_logger(name: str | None = None, **bind: object) -> structlog.stdlib.BoundLogger:

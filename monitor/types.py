@@ -2,7 +2,7 @@
 
 fetch → :class:`FetchResult`; parse → :class:`ParsedFeed` of :class:`RawEntry`;
 normalize → :class:`Article`; match → :class:`Match` with :class:`Evidence`;
-store → :class:`Alert`. ORM objects never leave ``monitor.storage``; these do.
+store → :class:`Alert`. Database rows never leave ``monitor.storage``; these do.
 Nothing here does I/O.
 """
 

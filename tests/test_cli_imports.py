@@ -153,3 +153,77 @@ def test_the_polling_process_leaves_parsing_to_the_workers(tmp_path, write_confi
     assert {"monitor.sifting", "monitor.storage.models"} <= modules  # it did poll and store
     lines = (tmp_path / "alerts.jsonl").read_text("utf-8").splitlines()
     assert [json.loads(line)["title"] for line in lines] == [SUMMIT_EN.title]
+
+
+def test_the_daemon_keeps_what_it_never_uses_out_of_memory(tmp_path, write_config, httpserver):
+    """`monitor run` lives for months: its polling process holds only what polling needs.
+    After it has polled and stored a match and answered /healthz and /metrics, it has
+    loaded no feed parser (the workers parse), no alembic (migrations run in a child),
+    no ORM (storage runs Core statements), no Apprise (no such channel), neither rich
+    nor pygments (its lines are JSON; structlog and httpx load them only for a terminal
+    and a command-line client), and none of the console's pages (Jinja2, the views,
+    the renderers) until someone opens one."""
+    import signal
+    import time
+    import urllib.request
+
+    from tests.support.feedgen import SUMMIT_EN, rss
+    from tests.support.ports import free_port
+
+    httpserver.expect_request("/wire.xml").respond_with_data(
+        rss([SUMMIT_EN]), content_type="application/rss+xml"
+    )
+    port = free_port()
+    config = write_config(
+        feeds=[{"name": "wire", "url": httpserver.url_for("/wire.xml"), "interval": "1s"}],
+        http={"allow_private_networks": True, "listen": f"127.0.0.1:{port}"},
+    )
+    daemon = subprocess.Popen(
+        [sys.executable, "-c", _PROBE, "run", "-c", str(config), "--log-format", "json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        cwd=tmp_path,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        ticks = 0.0
+        while ticks < 2 and time.monotonic() < deadline and daemon.poll() is None:
+            time.sleep(0.2)
+            try:
+                with urllib.request.urlopen(f"{base}/metrics", timeout=5) as resp:
+                    text = resp.read().decode()
+            except OSError:
+                continue
+            found = [line for line in text.splitlines() if line.startswith("monitor_ticks_total ")]
+            ticks = float(found[0].split()[1]) if found else 0.0
+        assert ticks >= 2, "the daemon did not tick twice within 60 s"
+        with urllib.request.urlopen(f"{base}/healthz", timeout=5) as resp:
+            assert resp.status == 200
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        out, err = daemon.communicate(timeout=60)
+    assert daemon.returncode == 0, err[-2000:]
+    modules = set(json.loads(out.rsplit("\nMODULES ", 1)[1]))
+    lines = (tmp_path / "alerts.jsonl").read_text("utf-8").splitlines()
+    assert [json.loads(line)["title"] for line in lines] == [SUMMIT_EN.title]  # it polled
+    never = {
+        "feedparser",
+        "lxml",
+        "charset_normalizer",
+        "trafilatura",
+        "alembic",
+        "sqlalchemy.orm",
+        "apprise",
+        "rich",
+        "pygments",
+        "attr",
+        "jinja2",
+        "monitor.web.pages",
+        "monitor.web.views",
+        "monitor.render",
+    }
+    assert never.isdisjoint(modules), sorted(never & modules)
+    assert {"monitor.service.daemon", "monitor.storage.models", "uvicorn"} <= modules

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
-from typing import IO, overload
+from typing import IO, TYPE_CHECKING, overload
 
 from sqlalchemy.engine import Engine, make_url
 
@@ -39,10 +39,15 @@ from monitor.metrics import Metrics
 from monitor.service import systemd
 from monitor.service.app import App, build_app, utcnow
 from monitor.service.health import tick_health
+from monitor.service.heap import trim_heap
 from monitor.service.timer import Timer
 from monitor.topics.spec import TopicConfig
 from monitor.types import PollStatus
-from monitor.web import Console, WebServer, create_app
+from monitor.web.app import create_app
+from monitor.web.server import WebServer
+
+if TYPE_CHECKING:
+    from monitor.web.views import Console
 
 log = get_logger("monitor.service.daemon")
 
@@ -155,6 +160,9 @@ class Daemon:
                 self._tick(started)
             finally:
                 self.tick_started = None
+                # What the tick freed goes back to the system, not into a heap that
+                # only grows (monitor.service.heap).
+                trim_heap()
 
     def _tick(self, started: float) -> None:
         if not self._database_file_ok():
@@ -596,11 +604,17 @@ class _LiveTopics(Sequence[TopicConfig]):
 
 def _web_server(config: Config, daemon: Daemon, metrics: Metrics) -> WebServer:
     """The console beside /healthz and /metrics on ``http.listen``, on uvicorn in a thread
-    (slow clients and large pages never hold up a tick)."""
-    console = Console(
-        engine=daemon.app.engine,
-        topics=_LiveTopics(daemon),
-        channels=channel_labels(config.notify),
-    )
+    (slow clients and large pages never hold up a tick). The console's pages are built
+    at their first request (:mod:`monitor.web.app`)."""
+
+    def console() -> Console:
+        from monitor.web.views import Console
+
+        return Console(
+            engine=daemon.app.engine,
+            topics=_LiveTopics(daemon),
+            channels=channel_labels(config.notify),
+        )
+
     app = create_app(console, token=config.http.token, check=daemon.health, metrics=metrics)
     return WebServer(str(config.http.listen), app)

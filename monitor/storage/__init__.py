@@ -3,7 +3,7 @@
 Public surface: open the database (:func:`open_database`, migrations on start), feed
 state and claims, saving one poll (:func:`save_feed_update`), the outbox, reading
 alerts (with :func:`open_reader`, without SQLAlchemy), pruning. Rows leave as
-:mod:`monitor.types` values, never as ORM objects.
+:mod:`monitor.types` values, never as database rows (SQLAlchemy Core only, no ORM).
 
 Imported lazily: a name is loaded from its module on first use.
 """

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, delete, insert, select, update
+from sqlalchemy import and_, bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from monitor.alerts.policy import AlertPolicy, StoryOutcome
@@ -168,7 +168,7 @@ def _save(conn: Connection, update_: FeedUpdate, policy: AlertPolicy, now: datet
     )
 
 
-_MATCHES = cast(Table, MatchRow.__table__)
+_MATCHES = MatchRow.__table__
 
 
 def _replace_matches(

@@ -27,7 +27,7 @@ def shift_schedule(engine: Engine, by: timedelta, now: datetime) -> int:
     moved = 0
     with write_transaction(engine) as conn:
         tables: tuple[tuple[Table, tuple[str, ...]], ...] = (
-            (FeedRow.__table__, ("next_poll", "lease_until")),  # type: ignore[assignment]
+            (FeedRow.__table__, ("next_poll", "lease_until")),
             (DeliveryRow.__table__, ("next_attempt", "lease_until")),
         )
         for table, columns in tables:

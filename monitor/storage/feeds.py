@@ -11,9 +11,9 @@ import functools
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.sql.dml import Update
 from sqlalchemy.sql.elements import ColumnElement
@@ -233,7 +233,7 @@ def write_feed_state(conn: Connection, state: FeedState, *, owner: str | None) -
     return int(row_id) if row_id is not None else None
 
 
-_FEEDS = cast(Table, FeedRow.__table__)
+_FEEDS = FeedRow.__table__
 
 
 @functools.cache

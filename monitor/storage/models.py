@@ -1,31 +1,33 @@
-"""The database schema: SQLAlchemy table models (the Alembic migrations mirror these).
+"""The database schema: SQLAlchemy Core tables (the Alembic migrations mirror these).
 
-Only ``monitor.storage`` imports this module; rows never leave the package as ORM
-objects, repository functions turn them into :mod:`monitor.types` values.
+Only ``monitor.storage`` imports this module; rows never leave the package, repository
+functions turn them into :mod:`monitor.types` values.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Column,
     DateTime,
     Float,
     ForeignKey,
     Index,
     Integer,
+    MetaData,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -102,8 +104,37 @@ def _without_nul(value: str | None) -> str | None:
     return value.replace("\x00", "") if value and "\x00" in value else value
 
 
-class Base(DeclarativeBase):
-    pass
+metadata = MetaData()
+
+
+class Base:
+    """A table's class: its columns as attributes (``FeedRow.name``), and the table itself
+    wherever a statement takes one (``select(FeedRow)``, ``insert(FeedRow)``).
+
+    Plain SQLAlchemy Core, no ORM mapping: the storage functions run Core statements and
+    read rows, never objects, so a process need not load the ORM (~40 modules, ~6 MiB
+    resident for as long as the daemon runs).
+    """
+
+    metadata: ClassVar[MetaData] = metadata
+    __tablename__: ClassVar[str]
+    __table__: ClassVar[Table]
+    __table_args__: ClassVar[tuple[Any, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        columns = []
+        for key, value in vars(cls).items():
+            if isinstance(value, Column):
+                value.key = key
+                if value.name is None:
+                    value.name = key
+                columns.append(value)
+        cls.__table__ = Table(cls.__tablename__, metadata, *columns, *cls.__table_args__)
+
+    @classmethod
+    def __clause_element__(cls) -> Table:
+        return cls.__table__
 
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; BigInteger elsewhere.
@@ -115,32 +146,32 @@ class FeedRow(Base):
 
     __tablename__ = "feeds"
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    name: Mapped[str] = mapped_column(NulFreeString(200), unique=True)
-    url: Mapped[str] = mapped_column(NulFreeText)
-    language: Mapped[str | None] = mapped_column(NulFreeString(16))
-    interval_s: Mapped[float] = mapped_column(Float, default=600.0)
-    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
-    etag: Mapped[str | None] = mapped_column(NulFreeText)
-    last_modified: Mapped[str | None] = mapped_column(NulFreeText)
-    content_hash: Mapped[str | None] = mapped_column(NulFreeString(64))
-    status: Mapped[str] = mapped_column(NulFreeString(32), default="new")
-    http_status: Mapped[int | None] = mapped_column(Integer)
-    errors: Mapped[int] = mapped_column(Integer, default=0)
-    last_error: Mapped[str | None] = mapped_column(NulFreeText)
-    last_poll: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    last_success: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    next_poll: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
-    down_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    next_poll_reason: Mapped[str | None] = mapped_column(NulFreeString(32))
-    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    moved_to: Mapped[str | None] = mapped_column(NulFreeText)
-    lease_owner: Mapped[str | None] = mapped_column(NulFreeString(100))
-    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    hot_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    id: Column[int] = Column(BigId, primary_key=True)
+    name: Column[str] = Column(NulFreeString(200), unique=True, nullable=False)
+    url: Column[str] = Column(NulFreeText, nullable=False)
+    language: Column[str] = Column(NulFreeString(16), nullable=True)
+    interval_s: Column[float] = Column(Float, default=600.0, nullable=False)
+    enabled: Column[bool] = Column(Boolean, default=True, nullable=False)
+    etag: Column[str] = Column(NulFreeText, nullable=True)
+    last_modified: Column[str] = Column(NulFreeText, nullable=True)
+    content_hash: Column[str] = Column(NulFreeString(64), nullable=True)
+    status: Column[str] = Column(NulFreeString(32), default="new", nullable=False)
+    http_status: Column[int] = Column(Integer, nullable=True)
+    errors: Column[int] = Column(Integer, default=0, nullable=False)
+    last_error: Column[str] = Column(NulFreeText, nullable=True)
+    last_poll: Column[datetime] = Column(UTCDateTime, nullable=True)
+    last_success: Column[datetime] = Column(UTCDateTime, nullable=True)
+    next_poll: Column[datetime] = Column(UTCDateTime, index=True, nullable=True)
+    down_since: Column[datetime] = Column(UTCDateTime, nullable=True)
+    next_poll_reason: Column[str] = Column(NulFreeString(32), nullable=True)
+    failing_since: Column[datetime] = Column(UTCDateTime, nullable=True)
+    moved_to: Column[str] = Column(NulFreeText, nullable=True)
+    lease_owner: Column[str] = Column(NulFreeString(100), nullable=True)
+    lease_until: Column[datetime] = Column(UTCDateTime, nullable=True)
+    hot_until: Column[datetime] = Column(UTCDateTime, nullable=True)
     """Polled at ``hot_interval_s`` until then: a story it carried is hot (0006)."""
-    hot_interval_s: Mapped[float | None] = mapped_column(Float, nullable=True)
-    hot_topic: Mapped[str | None] = mapped_column(NulFreeString(100), nullable=True)
+    hot_interval_s: Column[float] = Column(Float, nullable=True)
+    hot_topic: Column[str] = Column(NulFreeString(100), nullable=True)
 
 
 class SeenKeyRow(Base):
@@ -148,11 +179,11 @@ class SeenKeyRow(Base):
 
     __tablename__ = "seen_keys"
 
-    feed_id: Mapped[int] = mapped_column(
+    feed_id: Column[int] = Column(
         BigId, ForeignKey("feeds.id", ondelete="CASCADE"), primary_key=True
     )
-    article_key: Mapped[str] = mapped_column(NulFreeString(64), primary_key=True)
-    first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    article_key: Column[str] = Column(NulFreeString(64), primary_key=True)
+    first_seen: Column[datetime] = Column(UTCDateTime, nullable=False)
 
 
 class ArticleRow(Base):
@@ -163,20 +194,20 @@ class ArticleRow(Base):
         Index("ix_articles_fetched_at", "fetched_at"),
     )
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    feed_id: Mapped[int] = mapped_column(BigId, ForeignKey("feeds.id", ondelete="CASCADE"))
-    article_key: Mapped[str] = mapped_column(NulFreeString(64))
-    content_hash: Mapped[str] = mapped_column(NulFreeString(64))
-    url: Mapped[str | None] = mapped_column(NulFreeText)
-    link: Mapped[str | None] = mapped_column(NulFreeText)
-    guid: Mapped[str | None] = mapped_column(NulFreeText)
-    title: Mapped[str] = mapped_column(NulFreeText)
-    summary: Mapped[str] = mapped_column(NulFreeText, default="")
-    content: Mapped[str] = mapped_column(NulFreeText, default="")
-    language: Mapped[str | None] = mapped_column(NulFreeString(16))
-    published: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    id: Column[int] = Column(BigId, primary_key=True)
+    feed_id: Column[int] = Column(BigId, ForeignKey("feeds.id", ondelete="CASCADE"), nullable=False)
+    article_key: Column[str] = Column(NulFreeString(64), nullable=False)
+    content_hash: Column[str] = Column(NulFreeString(64), nullable=False)
+    url: Column[str] = Column(NulFreeText, nullable=True)
+    link: Column[str] = Column(NulFreeText, nullable=True)
+    guid: Column[str] = Column(NulFreeText, nullable=True)
+    title: Column[str] = Column(NulFreeText, nullable=False)
+    summary: Column[str] = Column(NulFreeText, default="", nullable=False)
+    content: Column[str] = Column(NulFreeText, default="", nullable=False)
+    language: Column[str] = Column(NulFreeString(16), nullable=True)
+    published: Column[datetime] = Column(UTCDateTime, nullable=True)
+    fetched_at: Column[datetime] = Column(UTCDateTime, nullable=False)
+    updated_at: Column[datetime] = Column(UTCDateTime, nullable=False)
 
 
 class MatchRow(Base):
@@ -187,12 +218,14 @@ class MatchRow(Base):
         Index("ix_matches_topic_article", "topic", "article_id"),
     )
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    article_id: Mapped[int] = mapped_column(BigId, ForeignKey("articles.id", ondelete="CASCADE"))
-    topic: Mapped[str] = mapped_column(NulFreeString(100), index=True)
-    score: Mapped[float] = mapped_column(Float)
-    evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
-    matched_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    id: Column[int] = Column(BigId, primary_key=True)
+    article_id: Column[int] = Column(
+        BigId, ForeignKey("articles.id", ondelete="CASCADE"), nullable=False
+    )
+    topic: Column[str] = Column(NulFreeString(100), index=True, nullable=False)
+    score: Column[float] = Column(Float, nullable=False)
+    evidence: Column[list[dict[str, Any]]] = Column(JSON, nullable=False)
+    matched_at: Column[datetime] = Column(UTCDateTime, nullable=False)
 
 
 class AlertRow(Base):
@@ -207,34 +240,34 @@ class AlertRow(Base):
         Index("ix_alerts_kind_seq", "kind", "seq"),
     )
 
-    id: Mapped[str] = mapped_column(NulFreeString(40), primary_key=True)
-    seq: Mapped[int] = mapped_column(BigInteger)
+    id: Column[str] = Column(NulFreeString(40), primary_key=True)
+    seq: Column[int] = Column(BigInteger, nullable=False)
     """Commit order for `monitor alerts --follow` (microseconds since the epoch)."""
-    kind: Mapped[str] = mapped_column(NulFreeString(16), default="topic")
-    topic: Mapped[str] = mapped_column(NulFreeString(100))
-    topic_name: Mapped[str] = mapped_column(NulFreeText, default="")
-    story_key: Mapped[str] = mapped_column(NulFreeString(200))
-    title_key: Mapped[str] = mapped_column(NulFreeText, default="")
-    article_id: Mapped[int | None] = mapped_column(
-        BigId, ForeignKey("articles.id", ondelete="SET NULL")
+    kind: Column[str] = Column(NulFreeString(16), default="topic", nullable=False)
+    topic: Column[str] = Column(NulFreeString(100), nullable=False)
+    topic_name: Column[str] = Column(NulFreeText, default="", nullable=False)
+    story_key: Column[str] = Column(NulFreeString(200), nullable=False)
+    title_key: Column[str] = Column(NulFreeText, default="", nullable=False)
+    article_id: Column[int] = Column(
+        BigId, ForeignKey("articles.id", ondelete="SET NULL"), nullable=True
     )
-    title: Mapped[str] = mapped_column(NulFreeText)
-    summary: Mapped[str] = mapped_column(NulFreeText, default="")
-    url: Mapped[str | None] = mapped_column(NulFreeText)
-    feed: Mapped[str] = mapped_column(NulFreeString(200))
-    feeds: Mapped[list[str]] = mapped_column(JSON)
-    language: Mapped[str | None] = mapped_column(NulFreeString(16))
-    published: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    detected_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
-    outlets: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
+    title: Column[str] = Column(NulFreeText, nullable=False)
+    summary: Column[str] = Column(NulFreeText, default="", nullable=False)
+    url: Column[str] = Column(NulFreeText, nullable=True)
+    feed: Column[str] = Column(NulFreeString(200), nullable=False)
+    feeds: Column[list[str]] = Column(JSON, nullable=False)
+    language: Column[str] = Column(NulFreeString(16), nullable=True)
+    published: Column[datetime] = Column(UTCDateTime, nullable=True)
+    detected_at: Column[datetime] = Column(UTCDateTime, nullable=False)
+    evidence: Column[list[dict[str, Any]]] = Column(JSON, nullable=False)
+    outlets: Column[list[dict[str, Any]]] = Column(JSON, nullable=True)
     """[{"feed", "at", "outlet", "kind", "country"}] in the order the feeds carried the
     story (0002; None before; the outlet fields since 0006)."""
-    state: Mapped[str | None] = mapped_column(NulFreeString(16), nullable=True)
+    state: Column[str] = Column(NulFreeString(16), nullable=True)
     """None: alerted. ``unconfirmed``: a story of a topic with ``confirm:`` that has not
     (yet) been carried by enough outlets: stored, not listed, not delivered (0006)."""
-    confirmed_by: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
-    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    confirmed_by: Column[list[str]] = Column(JSON, nullable=True)
+    confirmed_at: Column[datetime] = Column(UTCDateTime, nullable=True)
 
 
 class BatchRow(Base):
@@ -247,20 +280,20 @@ class BatchRow(Base):
         Index("ix_batches_due", "status", "next_attempt"),
     )
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    channel: Mapped[str] = mapped_column(NulFreeString(200))
-    kind: Mapped[str] = mapped_column(NulFreeString(16))
-    period_start: Mapped[datetime] = mapped_column(UTCDateTime)
-    period_end: Mapped[datetime] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(NulFreeString(16), default="pending")
+    id: Column[int] = Column(BigId, primary_key=True)
+    channel: Column[str] = Column(NulFreeString(200), nullable=False)
+    kind: Column[str] = Column(NulFreeString(16), nullable=False)
+    period_start: Column[datetime] = Column(UTCDateTime, nullable=False)
+    period_end: Column[datetime] = Column(UTCDateTime, nullable=False)
+    status: Column[str] = Column(NulFreeString(16), default="pending", nullable=False)
     """pending, delivered, dead."""
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt: Mapped[datetime] = mapped_column(UTCDateTime)
-    lease_owner: Mapped[str | None] = mapped_column(NulFreeString(100))
-    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    last_error: Mapped[str | None] = mapped_column(NulFreeText)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Column[int] = Column(Integer, default=0, nullable=False)
+    next_attempt: Column[datetime] = Column(UTCDateTime, nullable=False)
+    lease_owner: Column[str] = Column(NulFreeString(100), nullable=True)
+    lease_until: Column[datetime] = Column(UTCDateTime, nullable=True)
+    last_error: Column[str] = Column(NulFreeText, nullable=True)
+    created_at: Column[datetime] = Column(UTCDateTime, nullable=False)
+    delivered_at: Column[datetime] = Column(UTCDateTime, nullable=True)
 
 
 class MuteRow(Base):
@@ -269,16 +302,16 @@ class MuteRow(Base):
     __tablename__ = "mutes"
     __table_args__ = (Index("ix_mutes_until", "until"),)
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    kind: Mapped[str] = mapped_column(NulFreeString(16))
+    id: Column[int] = Column(BigId, primary_key=True)
+    kind: Column[str] = Column(NulFreeString(16), nullable=False)
     """topic or story."""
-    target: Mapped[str] = mapped_column(NulFreeString(200))
+    target: Column[str] = Column(NulFreeString(200), nullable=False)
     """The topic id, or the story key of the alert named."""
-    label: Mapped[str] = mapped_column(NulFreeText, default="")
-    reason: Mapped[str] = mapped_column(NulFreeText, default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    until: Mapped[datetime] = mapped_column(UTCDateTime)
-    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    label: Column[str] = Column(NulFreeText, default="", nullable=False)
+    reason: Column[str] = Column(NulFreeText, default="", nullable=False)
+    created_at: Column[datetime] = Column(UTCDateTime, nullable=False)
+    until: Column[datetime] = Column(UTCDateTime, nullable=False)
+    ended_at: Column[datetime] = Column(UTCDateTime, nullable=True)
 
 
 class DeliveryRow(Base):
@@ -290,21 +323,21 @@ class DeliveryRow(Base):
         Index("ix_deliveries_due", "status", "next_attempt"),
     )
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    alert_id: Mapped[str] = mapped_column(
-        NulFreeString(40), ForeignKey("alerts.id", ondelete="CASCADE")
+    id: Column[int] = Column(BigId, primary_key=True)
+    alert_id: Column[str] = Column(
+        NulFreeString(40), ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False
     )
-    channel: Mapped[str] = mapped_column(NulFreeString(200))
-    status: Mapped[str] = mapped_column(NulFreeString(16), default="pending")
+    channel: Column[str] = Column(NulFreeString(200), nullable=False)
+    status: Column[str] = Column(NulFreeString(16), default="pending", nullable=False)
     """pending, delivered, dead (gave up), skipped (channel disabled or gone), muted."""
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt: Mapped[datetime] = mapped_column(UTCDateTime)
-    lease_owner: Mapped[str | None] = mapped_column(NulFreeString(100))
-    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    last_error: Mapped[str | None] = mapped_column(NulFreeText)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    batch_id: Mapped[int | None] = mapped_column(
+    attempts: Column[int] = Column(Integer, default=0, nullable=False)
+    next_attempt: Column[datetime] = Column(UTCDateTime, nullable=False)
+    lease_owner: Column[str] = Column(NulFreeString(100), nullable=True)
+    lease_until: Column[datetime] = Column(UTCDateTime, nullable=True)
+    last_error: Column[str] = Column(NulFreeText, nullable=True)
+    created_at: Column[datetime] = Column(UTCDateTime, nullable=False)
+    delivered_at: Column[datetime] = Column(UTCDateTime, nullable=True)
+    batch_id: Column[int] = Column(
         BigId, ForeignKey("batches.id", ondelete="SET NULL"), nullable=True, index=True
     )
     """The digest or "N more alerts" message that carries this row (0002)."""
@@ -315,6 +348,6 @@ class ChannelStateRow(Base):
 
     __tablename__ = "channel_state"
 
-    channel: Mapped[str] = mapped_column(NulFreeString(200), primary_key=True)
-    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    reason: Mapped[str | None] = mapped_column(NulFreeText)
+    channel: Column[str] = Column(NulFreeString(200), primary_key=True)
+    disabled_at: Column[datetime] = Column(UTCDateTime, nullable=True)
+    reason: Column[str] = Column(NulFreeText, nullable=True)

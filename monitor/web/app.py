@@ -1,4 +1,4 @@
-"""The console as an ASGI application (Starlette): routes, the guard, errors, templates.
+"""The console as an ASGI application (Starlette): routes, the guard, errors.
 
 Read-only: GET and HEAD only (405 otherwise). Every response carries a strict
 Content-Security-Policy (no script at all, styles and images from this origin only)
@@ -7,35 +7,29 @@ and no-sniff/no-frame headers. With a ``token`` every page but ``/healthz`` and
 query parameter is a 400 with its message; a database failure a 503. Jinja2 escapes
 every value (autoescape on for every template).
 
-The pages' content comes from :mod:`monitor.web.views`; this module does not query.
+``/healthz`` and ``/metrics`` are served from the start; the pages
+(:mod:`monitor.web.pages`: Jinja2, the views, the renderers) are built at their first
+request, so the daemon does not hold them in memory until someone opens the console.
 """
 
 from __future__ import annotations
 
 import hmac
 import json
-from collections.abc import Mapping
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
-from markupsafe import Markup, escape
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from monitor.errors import StorageError
 from monitor.metrics import CONTENT_TYPE, Metrics
 from monitor.service.health import SERVER_NAME, HealthCheck, run_health_check
-from monitor.types import format_time
-from monitor.web.highlight import highlight_segments
-from monitor.web.params import ParamError
-from monitor.web.syndication import atom_feed, is_web_url, json_feed, story_path
-from monitor.web.views import Console, PageNotFoundError
+
+if TYPE_CHECKING:
+    from monitor.web.views import Console
 
 __all__ = ["CSP", "create_app"]
 
@@ -52,42 +46,6 @@ _HEADERS = [
     (b"server", SERVER_NAME.encode()),
 ]
 _OPEN_PATHS = ("/healthz", "/metrics")
-_STATIC = Path(__file__).parent / "static"
-
-
-def _when(value: datetime | None) -> str:
-    return format_time(value) or "–"
-
-
-def _highlight(snippet: str, terms: Any) -> Markup:
-    if isinstance(terms, str):
-        terms = [terms]
-    parts = [
-        Markup("<mark>") + escape(text) + Markup("</mark>") if hit else escape(text)
-        for text, hit in highlight_segments(snippet, terms)
-    ]
-    return Markup("").join(parts)
-
-
-def _clip(text: str | None, limit: int = 300) -> str:
-    value = " ".join((text or "").split())
-    return value if len(value) <= limit else value[: limit - 1] + "…"
-
-
-def _environment() -> Environment:
-    env = Environment(
-        loader=PackageLoader("monitor.web", "templates"),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["when"] = _when
-    env.filters["highlight"] = _highlight
-    env.filters["clip"] = _clip
-    env.tests["web_url"] = is_web_url
-    env.globals["story_path"] = story_path
-    return env
 
 
 class Guard:
@@ -138,75 +96,35 @@ class Guard:
         await self.app(scope, receive, send_with_headers)
 
 
+class _Pages:
+    """The console's pages, built at their first request (see the module docstring)."""
+
+    def __init__(self, console: Console | Callable[[], Console]) -> None:
+        self._console = console
+        self._app: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._app is None:
+            # One event loop calls this: no two requests build the pages at once.
+            from monitor.web.pages import console_routes
+
+            console = self._console if not callable(self._console) else self._console()
+            self._app = Starlette(routes=console_routes(console))
+        await self._app(scope, receive, send)
+
+
 def create_app(
-    console: Console,
+    console: Console | Callable[[], Console],
     *,
     token: str | None = None,
     check: HealthCheck | None = None,
     metrics: Metrics | None = None,
 ) -> ASGIApp:
-    """The console; with ``check``/``metrics`` also ``/healthz`` and ``/metrics``."""
-    env = _environment()
+    """The console; with ``check``/``metrics`` also ``/healthz`` and ``/metrics``.
 
-    def page(
-        request: Request, name: str, context: Mapping[str, Any], status: int = 200
-    ) -> Response:
-        html = env.get_template(name).render(request_path=request.url.path, **context)
-        return Response(html, status_code=status, media_type="text/html; charset=utf-8")
-
-    def problem(request: Request, status: int, message: str) -> Response:
-        return page(request, "error.html", {"status": status, "message": message}, status)
-
-    def guarded(view: Any) -> Any:
-        def endpoint(request: Request) -> Response:
-            try:
-                return view(request)  # type: ignore[no-any-return]
-            except ParamError as exc:
-                return problem(request, 400, str(exc))
-            except PageNotFoundError:
-                return problem(request, 404, "no such story or topic")
-            except StorageError:
-                return problem(request, 503, "the database does not answer; try again shortly")
-
-        return endpoint
-
-    def params(request: Request) -> dict[str, str]:
-        # A repeated parameter is ambiguous: the last one counts, like most servers do.
-        return dict(request.query_params.items())
-
-    def now() -> datetime:
-        return datetime.now(UTC)
-
-    def stories(request: Request) -> Response:
-        name, context = console.stories_page(params(request), now())
-        return page(request, name, context)
-
-    def story(request: Request) -> Response:
-        name, context = console.story_page(request.path_params["alert_id"])
-        return page(request, name, context)
-
-    def topic(request: Request) -> Response:
-        name, context = console.topic_page(request.path_params["topic"], params(request), now())
-        return page(request, name, context)
-
-    def feeds(request: Request) -> Response:
-        name, context = console.feeds_page(params(request))
-        return page(request, name, context)
-
-    def base_url(request: Request) -> str:
-        return str(request.base_url).rstrip("/")
-
-    def atom(request: Request) -> Response:
-        query, alerts = console.syndication(params(request), now())
-        body = atom_feed(
-            alerts, base=base_url(request), topic=query.topic, since=query.since, now=now()
-        )
-        return Response(body, media_type="application/atom+xml; charset=utf-8")
-
-    def feed_json(request: Request) -> Response:
-        query, alerts = console.syndication(params(request), now())
-        body = json_feed(alerts, base=base_url(request), topic=query.topic, since=query.since)
-        return Response(body, media_type="application/feed+json; charset=utf-8")
+    ``console`` may be a function that makes it, called at the first page request
+    (so the caller need not import the views either).
+    """
 
     def healthz(request: Request) -> Response:
         assert check is not None
@@ -218,18 +136,11 @@ def create_app(
         assert metrics is not None
         return Response(metrics.render(), headers={"Content-Type": CONTENT_TYPE})
 
-    routes: list[Route | Mount] = [
-        Route("/", guarded(stories)),
-        Route("/stories/{alert_id}", guarded(story)),
-        Route("/topics/{topic}", guarded(topic)),
-        Route("/feeds", guarded(feeds)),
-        Route("/alerts.atom", guarded(atom)),
-        Route("/alerts.json", guarded(feed_json)),
-        Mount("/static", StaticFiles(directory=_STATIC), name="static"),
-    ]
+    routes: list[Route | Mount] = []
     if check is not None:
         routes.append(Route("/healthz", healthz))
     if metrics is not None:
         routes.append(Route("/metrics", metrics_text))
+    routes.append(Mount("", app=_Pages(console)))
     app = Starlette(routes=routes)
     return Guard(app, token)

@@ -35,8 +35,11 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 DAEMON_IMPORTS = (
-    "import monitor.service.daemon, monitor.service.app, monitor.pipeline, monitor.web,"
-    " monitor.parsing.pool, monitor.storage.articles, sqlalchemy.orm, httpx"
+    # as `monitor run` logging JSON: structlog and httpx without rich (where the tree has it)
+    "try:\n    from monitor.service.lean import import_without_rich\n"
+    "except ImportError:\n    pass\nelse:\n    import_without_rich()\n"
+    "import monitor.service.daemon, monitor.service.app, monitor.pipeline, monitor.web.app,"
+    " monitor.web.server, monitor.parsing.pool, monitor.storage.articles, sqlalchemy.orm, httpx"
 )
 
 
@@ -96,6 +99,15 @@ def rss_mib(pid: int) -> float:
     return 0.0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of ``pid`` so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def children(pid: int) -> list[int]:
     try:
         return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
@@ -119,6 +131,7 @@ def floor_mib(code: str, tree: Path = REPO) -> float:
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHONPATH": str(tree)},
+        cwd=tree,  # `python -c` looks in its working directory first
         check=True,
     )
     return int(out.stderr.split()[-1]) / 1024
@@ -187,6 +200,7 @@ def main() -> None:
                         workers.append((done, sum(rss_mib(k) for k in kids)))
             took = time.monotonic() - started
             worker_count = len(children(daemon.pid))
+            cpu = cpu_seconds(daemon.pid)
         finally:
             daemon.terminate()
             daemon.wait(30)
@@ -207,6 +221,7 @@ def main() -> None:
             f"{name:22} {samples[0][1]:7.1f} {statistics.median(tail):7.1f} "
             f"{max(m for _, m in samples):7.1f} {slope(half):+11.2f} MiB/100 ticks"
         )
+    print(f"polling process CPU: {cpu:.1f} s ({1000 * cpu / args.ticks:.1f} ms a tick)")
     print(f"{'floor: bare python':22} {bare:7.1f}")
     print(f"{'floor: daemon imports':22} {imported:7.1f}")
 
