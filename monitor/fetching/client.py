@@ -15,12 +15,11 @@ It does not parse feeds, decide when to poll next (it reports the server's hints
 from __future__ import annotations
 
 import contextlib
-import http.cookiejar
 import ipaddress
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from types import TracebackType
 
@@ -28,6 +27,7 @@ import httpcore
 import httpx
 
 from monitor.fetching import content_coding, netguard
+from monitor.fetching.connections import Connections
 from monitor.fetching.errors import challenge_kind, classify_exception
 from monitor.fetching.http_hints import cache_hint, parse_retry_after
 from monitor.fetching.settings import ACCEPT, FetchSettings
@@ -171,28 +171,29 @@ class Fetcher:
     def __init__(self, settings: FetchSettings, *, allow_addresses: Iterable[str] = ()) -> None:
         self.settings = settings
         exceptions = [ipaddress.ip_address(a) for a in allow_addresses]
-        self._client = httpx.Client(
-            transport=_GuardedTransport(settings, exceptions),
-            follow_redirects=False,
-            # Proxies from the environment would make the address guard check the
-            # proxy instead of the feed's host.
-            trust_env=False,
-            timeout=httpx.Timeout(
-                connect=settings.connect_timeout,
-                read=settings.read_timeout,
-                write=settings.read_timeout,
-                pool=settings.total_timeout,
+        # Requests go straight to kept-alive connections (no client in between: no
+        # proxies from the environment, which would make the address guard check the
+        # proxy instead of the feed's host; no cookies, so one feed's cannot ride along
+        # to another's server).
+        self._connections = Connections(
+            ssl_context=httpx.create_ssl_context(),
+            network_backend=netguard.GuardedBackend(
+                allow_private=settings.allow_private_networks, exceptions=exceptions
             ),
-            # One feed's cookies must not ride along to another's server.
-            cookies=http.cookiejar.CookieJar(
-                http.cookiejar.DefaultCookiePolicy(allowed_domains=[])
-            ),
-            headers={
-                "User-Agent": settings.user_agent,
-                "Accept": ACCEPT,
-                "Accept-Encoding": ", ".join(content_coding.SUPPORTED),
-            },
+            max_connections=settings.max_connections,
+            keepalive_expiry=5.0,
         )
+        self._timeouts = {
+            "connect": settings.connect_timeout,
+            "read": settings.read_timeout,
+            "write": settings.read_timeout,
+            "pool": settings.total_timeout,
+        }
+        self._headers = [
+            (b"User-Agent", settings.user_agent.encode("ascii")),
+            (b"Accept", ACCEPT.encode("ascii")),
+            (b"Accept-Encoding", ", ".join(content_coding.SUPPORTED).encode("ascii")),
+        ]
         self._hosts: dict[str, threading.BoundedSemaphore] = {}
         self._hosts_lock = threading.Lock()
 
@@ -208,7 +209,7 @@ class Fetcher:
         self.close()
 
     def close(self) -> None:
-        self._client.close()
+        self._connections.close()
 
     def fetch(
         self,
@@ -290,8 +291,7 @@ class Fetcher:
         moved_to: str | None = None
         still_permanent = True
         for hop in range(self.settings.max_redirects + 1):
-            request = self._client.build_request("GET", target, headers=headers)
-            response = self._client.send(request, stream=True)
+            response = self._send(target, headers, at)
             try:
                 if response.status_code in _REDIRECTS and "location" in response.headers:
                     if hop == self.settings.max_redirects:
@@ -322,13 +322,46 @@ class Fetcher:
             return result
         raise AssertionError("unreachable: the loop returns on its last hop")
 
-    def _finish(
-        self, response: httpx.Response, now: datetime, at: float, limit: int
-    ) -> FetchResult:
+    def _send(self, target: httpx.URL, headers: dict[str, str], at: float) -> _Response:
+        """One GET on a kept-alive connection; the body is still to be read."""
+        # Header values encode as httpx encodes them (ASCII; anything else is refused).
+        fields = [
+            (b"Host", target.netloc),
+            *self._headers,
+            *((k.encode("ascii"), v.encode("ascii")) for k, v in headers.items()),
+        ]
+        request = httpcore.Request(
+            b"GET",
+            httpcore.URL(
+                scheme=target.raw_scheme,
+                host=target.raw_host,
+                port=target.port,
+                target=target.raw_path,
+            ),
+            headers=fields,
+            extensions={"timeout": self._timeouts},
+        )
+        with _httpx_errors():
+            raw = self._connections.send(request, wait=at - time.monotonic())
+        reason = raw.extensions.get("reason_phrase", b"")
+        return _Response(
+            status_code=raw.status,
+            headers=_header_dict(raw.headers),
+            reason_phrase=reason.decode("ascii", errors="ignore")
+            if isinstance(reason, bytes)
+            else "",
+            url=str(target),
+            raw=raw,
+        )
+
+    def _finish(self, response: _Response, now: datetime, at: float, limit: int) -> FetchResult:
         status = response.status_code
-        final = str(response.url)
-        headers = {k.lower(): v for k, v in response.headers.items()}
+        final = response.url
+        headers = response.headers
         if status == 304:
+            # A 304 has no body; reading to its end keeps the connection for the next.
+            for _ in _until(response.iter_raw(), at):
+                pass
             return FetchResult(
                 status="not_modified",
                 url=final,
@@ -386,7 +419,7 @@ class Fetcher:
             retry_after=retry_after,
         )
 
-    def _read(self, response: httpx.Response, at: float, limit: int) -> bytes:
+    def _read(self, response: _Response, at: float, limit: int) -> bytes:
         length = response.headers.get("content-length", "")
         if length.strip().isdigit() and int(length) > limit:
             raise content_coding.TooLargeError(
@@ -398,7 +431,7 @@ class Fetcher:
             limit,
         )
 
-    def _sniff(self, response: httpx.Response, at: float) -> bytes:
+    def _sniff(self, response: _Response, at: float) -> bytes:
         """The start of an error body, enough to recognise a bot challenge page."""
         try:
             return content_coding.read_bounded(
@@ -412,6 +445,46 @@ class Fetcher:
             httpx.HTTPError,
         ):
             return b""
+
+
+@dataclass(slots=True)
+class _Response:
+    """What the fetcher reads of a response: its head decoded, its body still to read."""
+
+    status_code: int
+    headers: dict[str, str]
+    """Names lower-cased; a repeated header's values joined by ", " (as httpx does)."""
+    reason_phrase: str
+    url: str
+    raw: httpcore.Response
+
+    def iter_raw(self) -> Iterator[bytes]:
+        with _httpx_errors():
+            yield from self.raw.iter_stream()
+
+    def close(self) -> None:
+        with _httpx_errors():
+            self.raw.close()
+
+
+def _header_dict(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    """Response headers as httpx decodes them: ASCII, else UTF-8, else Latin-1 for all."""
+    encoding = "iso-8859-1"
+    for candidate in ("ascii", "utf-8"):
+        try:
+            for name, value in raw:
+                name.decode(candidate)
+                value.decode(candidate)
+        except UnicodeDecodeError:
+            continue
+        encoding = candidate
+        break
+    headers: dict[str, str] = {}
+    for name, value in raw:
+        key = name.decode(encoding).lower()
+        text = value.decode(encoding)
+        headers[key] = f"{headers[key]}, {text}" if key in headers else text
+    return headers
 
 
 def _until(chunks: Iterator[bytes], at: float) -> Iterator[bytes]:
