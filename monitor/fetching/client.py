@@ -176,7 +176,7 @@ class Fetcher:
         # proxy instead of the feed's host; no cookies, so one feed's cannot ride along
         # to another's server).
         self._connections = Connections(
-            ssl_context=httpx.create_ssl_context(),
+            make_ssl_context=httpx.create_ssl_context,
             network_backend=netguard.GuardedBackend(
                 allow_private=settings.allow_private_networks, exceptions=exceptions
             ),

@@ -21,7 +21,7 @@ from __future__ import annotations
 import ssl
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpcore
 
@@ -34,12 +34,14 @@ class Connections:
     def __init__(
         self,
         *,
-        ssl_context: ssl.SSLContext,
+        make_ssl_context: Callable[[], ssl.SSLContext],
         network_backend: httpcore.NetworkBackend,
         max_connections: int,
         keepalive_expiry: float,
     ) -> None:
-        self._ssl_context = ssl_context
+        # Made on the first https origin (loading the CA bundle costs ~30 ms), then shared.
+        self._make_ssl_context = make_ssl_context
+        self._ssl_context: ssl.SSLContext | None = None
         self._backend = network_backend
         self._keepalive_expiry = keepalive_expiry
         self._max_idle = max_connections
@@ -105,10 +107,16 @@ class Connections:
             return connection
         return httpcore.HTTPConnection(
             origin,
-            ssl_context=self._ssl_context,
+            ssl_context=self._tls() if origin.scheme == b"https" else None,
             keepalive_expiry=self._keepalive_expiry,
             network_backend=self._backend,
         )
+
+    def _tls(self) -> ssl.SSLContext:
+        with self._lock:
+            if self._ssl_context is None:
+                self._ssl_context = self._make_ssl_context()
+            return self._ssl_context
 
     def _give_back(self, connection: httpcore.HTTPConnection, key: _Key) -> None:
         try:

@@ -110,7 +110,7 @@ def _get(pool: Connections, server: HostileServer) -> bytes:
 
 def _pool(max_connections: int) -> Connections:
     return Connections(
-        ssl_context=ssl.create_default_context(),
+        make_ssl_context=ssl.create_default_context,
         network_backend=netguard.GuardedBackend(allow_private=True, exceptions=()),
         max_connections=max_connections,
         keepalive_expiry=5.0,
