@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ssl
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 
@@ -48,7 +49,8 @@ class Connections:
         self._slots = threading.BoundedSemaphore(max_connections)
         self._lock = threading.Lock()
         self._idle: dict[_Key, list[httpcore.HTTPConnection]] = {}
-        self._idle_order: OrderedDict[httpcore.HTTPConnection, _Key] = OrderedDict()
+        self._idle_order: OrderedDict[httpcore.HTTPConnection, tuple[_Key, float]] = OrderedDict()
+        """Idle connections, the longest idle first: their origin and when they came back."""
         self._closed = False
 
     def send(self, request: httpcore.Request, *, wait: float) -> httpcore.Response:
@@ -128,10 +130,20 @@ class Connections:
                 if self._closed:
                     surplus.append(connection)
                 else:
+                    now = time.monotonic()
                     self._idle.setdefault(key, []).append(connection)
-                    self._idle_order[connection] = key
-                    while len(self._idle_order) > self._max_idle:
-                        oldest, its_key = self._idle_order.popitem(last=False)
+                    self._idle_order[connection] = (key, now)
+                    # Past their keep-alive time the longest idle are of no more use
+                    # (their sockets are not left open until their origin's next
+                    # request); past max_connections the longest idle make room.
+                    while self._idle_order:
+                        oldest, (its_key, since) = next(iter(self._idle_order.items()))
+                        if (
+                            len(self._idle_order) <= self._max_idle
+                            and now - since < self._keepalive_expiry
+                        ):
+                            break
+                        del self._idle_order[oldest]
                         self._idle[its_key].remove(oldest)
                         if not self._idle[its_key]:
                             del self._idle[its_key]

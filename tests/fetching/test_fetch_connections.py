@@ -108,12 +108,12 @@ def _get(pool: Connections, server: HostileServer) -> bytes:
         response.close()
 
 
-def _pool(max_connections: int) -> Connections:
+def _pool(max_connections: int, keepalive: float = 5.0) -> Connections:
     return Connections(
         make_ssl_context=ssl.create_default_context,
         network_backend=netguard.GuardedBackend(allow_private=True, exceptions=()),
         max_connections=max_connections,
-        keepalive_expiry=5.0,
+        keepalive_expiry=keepalive,
     )
 
 
@@ -149,3 +149,19 @@ def test_no_more_than_max_connections_exchanges_at_once(hostile_servers: Serve) 
         held.close()
     assert _get(pool, server) == RSS  # the slot is free again once the response is closed
     pool.close()
+
+
+def test_connections_idle_past_their_keep_alive_are_closed_not_kept(
+    hostile_servers: Serve,
+) -> None:
+    first, second = (hostile_servers(lambda s, r, srv: respond(s, 200, RSS)) for _ in range(2))
+    pool = _pool(8, keepalive=0.2)
+    try:
+        _get(pool, first)
+        time.sleep(0.3)
+        _get(pool, second)  # the first's connection, idle too long, is closed meanwhile
+        assert pool.idle_count() == 1
+        _get(pool, first)
+        assert first.connections == 2 and second.connections == 1
+    finally:
+        pool.close()
