@@ -14,7 +14,6 @@ It does not parse feeds, decide when to poll next (it reports the server's hints
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 import threading
 import time
@@ -31,6 +30,7 @@ from monitor.fetching.connections import Connections
 from monitor.fetching.errors import challenge_kind, classify_exception
 from monitor.fetching.http_hints import cache_hint, parse_retry_after
 from monitor.fetching.settings import ACCEPT, FetchSettings
+from monitor.fetching.transport import httpx_errors
 from monitor.types import ErrorKind, FetchResult
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -55,109 +55,6 @@ def check_url(url: str | httpx.URL) -> httpx.URL:
     if parsed.userinfo:
         raise BadUrlError("credentials in URLs are refused")
     return parsed
-
-
-# httpcore's exceptions and the httpx ones they become, as httpx's own transport maps
-# them (httpx/_transports/default.py): classification then knows httpx's tree only.
-_HTTPCORE_TO_HTTPX: dict[type[Exception], type[httpx.TransportError]] = {
-    httpcore.TimeoutException: httpx.TimeoutException,
-    httpcore.ConnectTimeout: httpx.ConnectTimeout,
-    httpcore.ReadTimeout: httpx.ReadTimeout,
-    httpcore.WriteTimeout: httpx.WriteTimeout,
-    httpcore.PoolTimeout: httpx.PoolTimeout,
-    httpcore.NetworkError: httpx.NetworkError,
-    httpcore.ConnectError: httpx.ConnectError,
-    httpcore.ReadError: httpx.ReadError,
-    httpcore.WriteError: httpx.WriteError,
-    httpcore.ProxyError: httpx.ProxyError,
-    httpcore.UnsupportedProtocol: httpx.UnsupportedProtocol,
-    httpcore.ProtocolError: httpx.ProtocolError,
-    httpcore.LocalProtocolError: httpx.LocalProtocolError,
-    httpcore.RemoteProtocolError: httpx.RemoteProtocolError,
-}
-
-
-@contextlib.contextmanager
-def _httpx_errors() -> Iterator[None]:
-    """Re-raise an httpcore exception as the most specific httpx one, ``from`` it."""
-    try:
-        yield
-    except Exception as exc:
-        mapped: type[httpx.TransportError] | None = None
-        for source, target in _HTTPCORE_TO_HTTPX.items():
-            if isinstance(exc, source) and (mapped is None or issubclass(target, mapped)):
-                mapped = target
-        if mapped is None:
-            raise
-        raise mapped(str(exc)) from exc
-
-
-class _PoolStream(httpx.SyncByteStream):
-    def __init__(self, stream: httpcore.Response) -> None:
-        self._response = stream
-
-    def __iter__(self) -> Iterator[bytes]:
-        with _httpx_errors():
-            yield from self._response.iter_stream()
-
-    def close(self) -> None:
-        with _httpx_errors():
-            self._response.close()
-
-
-class _GuardedTransport(httpx.BaseTransport):
-    """httpx's transport contract over an httpcore pool on the guarded backend.
-
-    httpx.HTTPTransport offers no way to choose the network backend, so this is the
-    small part of it we need. httpcore exceptions become httpx's here, by a table as in
-    httpx's own transport, so :mod:`monitor.fetching.errors` classifies httpx's alone.
-    """
-
-    def __init__(self, settings: FetchSettings, exceptions: Iterable[netguard.IPAddress]) -> None:
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
-            max_connections=settings.max_connections,
-            max_keepalive_connections=min(20, settings.max_connections),
-            keepalive_expiry=5.0,
-            network_backend=netguard.GuardedBackend(
-                allow_private=settings.allow_private_networks, exceptions=exceptions
-            ),
-        )
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        assert isinstance(request.stream, httpx.SyncByteStream)
-        with _httpx_errors():
-            response = self._pool.handle_request(
-                httpcore.Request(
-                    method=request.method,
-                    url=httpcore.URL(
-                        scheme=request.url.raw_scheme,
-                        host=request.url.raw_host,
-                        port=request.url.port,
-                        target=request.url.raw_path,
-                    ),
-                    headers=request.headers.raw,
-                    content=request.stream,
-                    extensions=request.extensions,
-                )
-            )
-        return httpx.Response(
-            status_code=response.status,
-            headers=response.headers,
-            stream=_PoolStream(response),
-            extensions=response.extensions,
-        )
-
-    def close(self) -> None:
-        self._pool.close()
-
-
-def deadline_transport(max_connections: int = 4) -> httpx.BaseTransport:
-    """A transport whose every socket operation respects :func:`netguard.deadline`,
-    without the address guard: for our own endpoints (webhooks), where a timeout per
-    read would let a receiver that drips its answer hold a request for ever."""
-    settings = FetchSettings(allow_private_networks=True, max_connections=max_connections)
-    return _GuardedTransport(settings, ())
 
 
 class Fetcher:
@@ -341,7 +238,7 @@ class Fetcher:
             headers=fields,
             extensions={"timeout": self._timeouts},
         )
-        with _httpx_errors():
+        with httpx_errors():
             raw = self._connections.send(request, wait=at - time.monotonic())
         reason = raw.extensions.get("reason_phrase", b"")
         return _Response(
@@ -459,11 +356,11 @@ class _Response:
     raw: httpcore.Response
 
     def iter_raw(self) -> Iterator[bytes]:
-        with _httpx_errors():
+        with httpx_errors():
             yield from self.raw.iter_stream()
 
     def close(self) -> None:
-        with _httpx_errors():
+        with httpx_errors():
             self.raw.close()
 
 
