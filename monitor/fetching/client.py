@@ -222,10 +222,13 @@ class Fetcher:
     def _send(self, target: httpx.URL, headers: dict[str, str], at: float) -> _Response:
         """One GET on a kept-alive connection; the body is still to be read."""
         # Header values encode as httpx encodes them (ASCII; anything else is refused).
+        given = [(k.encode("ascii"), v.encode("ascii")) for k, v in headers.items()]
+        named = {k.lower() for k, _ in given}
+        # A header given for this call (an article page's Accept) replaces the default.
         fields = [
             (b"Host", target.netloc),
-            *self._headers,
-            *((k.encode("ascii"), v.encode("ascii")) for k, v in headers.items()),
+            *(field for field in self._headers if field[0].lower() not in named),
+            *given,
         ]
         request = httpcore.Request(
             b"GET",

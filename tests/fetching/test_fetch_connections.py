@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -165,3 +166,31 @@ def test_connections_idle_past_their_keep_alive_are_closed_not_kept(
         assert first.connections == 2 and second.connections == 1
     finally:
         pool.close()
+
+
+def test_an_accept_given_for_one_fetch_replaces_the_default_not_joins_it() -> None:
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    heads: list[bytes] = []
+
+    def answer_once() -> None:
+        client, _ = listener.accept()
+        with client:
+            head = b""
+            while b"\r\n\r\n" not in head:
+                head += client.recv(4096)
+            heads.append(head)
+            respond(client, 200, b"<html></html>")
+
+    thread = threading.Thread(target=answer_once, daemon=True)
+    thread.start()
+    try:
+        with Fetcher(FAST) as fetcher:
+            result = fetcher.fetch(f"http://127.0.0.1:{port}/page", accept="text/html", now=NOW)
+    finally:
+        thread.join(timeout=5)
+        listener.close()
+    assert result.status == "ok"
+    lines = [line.lower() for line in heads[0].split(b"\r\n")]
+    assert [line for line in lines if line.startswith(b"accept:")] == [b"accept: text/html"]
+    assert sum(line.startswith(b"host:") for line in lines) == 1
