@@ -29,7 +29,7 @@ from monitor.alerts.batch import Batch, batch_payload
 from monitor.alerts.templates import Renderer
 from monitor.errors import DeliveryError
 from monitor.fetching import netguard
-from monitor.fetching.client import deadline_transport
+from monitor.fetching.transport import deadline_transport
 from monitor.types import Alert, format_time
 
 SECRET_PREFIX = "whsec_"

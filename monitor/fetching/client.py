@@ -14,13 +14,11 @@ It does not parse feeds, decide when to poll next (it reports the server's hints
 
 from __future__ import annotations
 
-import contextlib
-import http.cookiejar
 import ipaddress
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from types import TracebackType
 
@@ -28,9 +26,11 @@ import httpcore
 import httpx
 
 from monitor.fetching import content_coding, netguard
+from monitor.fetching.connections import Connections
 from monitor.fetching.errors import challenge_kind, classify_exception
 from monitor.fetching.http_hints import cache_hint, parse_retry_after
 from monitor.fetching.settings import ACCEPT, FetchSettings
+from monitor.fetching.transport import httpx_errors
 from monitor.types import ErrorKind, FetchResult
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -57,109 +57,6 @@ def check_url(url: str | httpx.URL) -> httpx.URL:
     return parsed
 
 
-# httpcore's exceptions and the httpx ones they become, as httpx's own transport maps
-# them (httpx/_transports/default.py): classification then knows httpx's tree only.
-_HTTPCORE_TO_HTTPX: dict[type[Exception], type[httpx.TransportError]] = {
-    httpcore.TimeoutException: httpx.TimeoutException,
-    httpcore.ConnectTimeout: httpx.ConnectTimeout,
-    httpcore.ReadTimeout: httpx.ReadTimeout,
-    httpcore.WriteTimeout: httpx.WriteTimeout,
-    httpcore.PoolTimeout: httpx.PoolTimeout,
-    httpcore.NetworkError: httpx.NetworkError,
-    httpcore.ConnectError: httpx.ConnectError,
-    httpcore.ReadError: httpx.ReadError,
-    httpcore.WriteError: httpx.WriteError,
-    httpcore.ProxyError: httpx.ProxyError,
-    httpcore.UnsupportedProtocol: httpx.UnsupportedProtocol,
-    httpcore.ProtocolError: httpx.ProtocolError,
-    httpcore.LocalProtocolError: httpx.LocalProtocolError,
-    httpcore.RemoteProtocolError: httpx.RemoteProtocolError,
-}
-
-
-@contextlib.contextmanager
-def _httpx_errors() -> Iterator[None]:
-    """Re-raise an httpcore exception as the most specific httpx one, ``from`` it."""
-    try:
-        yield
-    except Exception as exc:
-        mapped: type[httpx.TransportError] | None = None
-        for source, target in _HTTPCORE_TO_HTTPX.items():
-            if isinstance(exc, source) and (mapped is None or issubclass(target, mapped)):
-                mapped = target
-        if mapped is None:
-            raise
-        raise mapped(str(exc)) from exc
-
-
-class _PoolStream(httpx.SyncByteStream):
-    def __init__(self, stream: httpcore.Response) -> None:
-        self._response = stream
-
-    def __iter__(self) -> Iterator[bytes]:
-        with _httpx_errors():
-            yield from self._response.iter_stream()
-
-    def close(self) -> None:
-        with _httpx_errors():
-            self._response.close()
-
-
-class _GuardedTransport(httpx.BaseTransport):
-    """httpx's transport contract over an httpcore pool on the guarded backend.
-
-    httpx.HTTPTransport offers no way to choose the network backend, so this is the
-    small part of it we need. httpcore exceptions become httpx's here, by a table as in
-    httpx's own transport, so :mod:`monitor.fetching.errors` classifies httpx's alone.
-    """
-
-    def __init__(self, settings: FetchSettings, exceptions: Iterable[netguard.IPAddress]) -> None:
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
-            max_connections=settings.max_connections,
-            max_keepalive_connections=min(20, settings.max_connections),
-            keepalive_expiry=5.0,
-            network_backend=netguard.GuardedBackend(
-                allow_private=settings.allow_private_networks, exceptions=exceptions
-            ),
-        )
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        assert isinstance(request.stream, httpx.SyncByteStream)
-        with _httpx_errors():
-            response = self._pool.handle_request(
-                httpcore.Request(
-                    method=request.method,
-                    url=httpcore.URL(
-                        scheme=request.url.raw_scheme,
-                        host=request.url.raw_host,
-                        port=request.url.port,
-                        target=request.url.raw_path,
-                    ),
-                    headers=request.headers.raw,
-                    content=request.stream,
-                    extensions=request.extensions,
-                )
-            )
-        return httpx.Response(
-            status_code=response.status,
-            headers=response.headers,
-            stream=_PoolStream(response),
-            extensions=response.extensions,
-        )
-
-    def close(self) -> None:
-        self._pool.close()
-
-
-def deadline_transport(max_connections: int = 4) -> httpx.BaseTransport:
-    """A transport whose every socket operation respects :func:`netguard.deadline`,
-    without the address guard: for our own endpoints (webhooks), where a timeout per
-    read would let a receiver that drips its answer hold a request for ever."""
-    settings = FetchSettings(allow_private_networks=True, max_connections=max_connections)
-    return _GuardedTransport(settings, ())
-
-
 class Fetcher:
     """One shared HTTP client for every feed; ``fetch`` is safe from many threads.
 
@@ -171,28 +68,29 @@ class Fetcher:
     def __init__(self, settings: FetchSettings, *, allow_addresses: Iterable[str] = ()) -> None:
         self.settings = settings
         exceptions = [ipaddress.ip_address(a) for a in allow_addresses]
-        self._client = httpx.Client(
-            transport=_GuardedTransport(settings, exceptions),
-            follow_redirects=False,
-            # Proxies from the environment would make the address guard check the
-            # proxy instead of the feed's host.
-            trust_env=False,
-            timeout=httpx.Timeout(
-                connect=settings.connect_timeout,
-                read=settings.read_timeout,
-                write=settings.read_timeout,
-                pool=settings.total_timeout,
+        # Requests go straight to kept-alive connections (no client in between: no
+        # proxies from the environment, which would make the address guard check the
+        # proxy instead of the feed's host; no cookies, so one feed's cannot ride along
+        # to another's server).
+        self._connections = Connections(
+            make_ssl_context=httpx.create_ssl_context,
+            network_backend=netguard.GuardedBackend(
+                allow_private=settings.allow_private_networks, exceptions=exceptions
             ),
-            # One feed's cookies must not ride along to another's server.
-            cookies=http.cookiejar.CookieJar(
-                http.cookiejar.DefaultCookiePolicy(allowed_domains=[])
-            ),
-            headers={
-                "User-Agent": settings.user_agent,
-                "Accept": ACCEPT,
-                "Accept-Encoding": ", ".join(content_coding.SUPPORTED),
-            },
+            max_connections=settings.max_connections,
+            keepalive_expiry=5.0,
         )
+        self._timeouts = {
+            "connect": settings.connect_timeout,
+            "read": settings.read_timeout,
+            "write": settings.read_timeout,
+            "pool": settings.total_timeout,
+        }
+        self._headers = [
+            (b"User-Agent", settings.user_agent.encode("ascii")),
+            (b"Accept", ACCEPT.encode("ascii")),
+            (b"Accept-Encoding", ", ".join(content_coding.SUPPORTED).encode("ascii")),
+        ]
         self._hosts: dict[str, threading.BoundedSemaphore] = {}
         self._hosts_lock = threading.Lock()
 
@@ -208,7 +106,7 @@ class Fetcher:
         self.close()
 
     def close(self) -> None:
-        self._client.close()
+        self._connections.close()
 
     def fetch(
         self,
@@ -290,8 +188,7 @@ class Fetcher:
         moved_to: str | None = None
         still_permanent = True
         for hop in range(self.settings.max_redirects + 1):
-            request = self._client.build_request("GET", target, headers=headers)
-            response = self._client.send(request, stream=True)
+            response = self._send(target, headers, at)
             try:
                 if response.status_code in _REDIRECTS and "location" in response.headers:
                     if hop == self.settings.max_redirects:
@@ -322,13 +219,49 @@ class Fetcher:
             return result
         raise AssertionError("unreachable: the loop returns on its last hop")
 
-    def _finish(
-        self, response: httpx.Response, now: datetime, at: float, limit: int
-    ) -> FetchResult:
+    def _send(self, target: httpx.URL, headers: dict[str, str], at: float) -> _Response:
+        """One GET on a kept-alive connection; the body is still to be read."""
+        # Header values encode as httpx encodes them (ASCII; anything else is refused).
+        given = [(k.encode("ascii"), v.encode("ascii")) for k, v in headers.items()]
+        named = {k.lower() for k, _ in given}
+        # A header given for this call (an article page's Accept) replaces the default.
+        fields = [
+            (b"Host", target.netloc),
+            *(field for field in self._headers if field[0].lower() not in named),
+            *given,
+        ]
+        request = httpcore.Request(
+            b"GET",
+            httpcore.URL(
+                scheme=target.raw_scheme,
+                host=target.raw_host,
+                port=target.port,
+                target=target.raw_path,
+            ),
+            headers=fields,
+            extensions={"timeout": self._timeouts},
+        )
+        with httpx_errors():
+            raw = self._connections.send(request, wait=at - time.monotonic())
+        reason = raw.extensions.get("reason_phrase", b"")
+        return _Response(
+            status_code=raw.status,
+            headers=_header_dict(raw.headers),
+            reason_phrase=reason.decode("ascii", errors="ignore")
+            if isinstance(reason, bytes)
+            else "",
+            url=str(target),
+            raw=raw,
+        )
+
+    def _finish(self, response: _Response, now: datetime, at: float, limit: int) -> FetchResult:
         status = response.status_code
-        final = str(response.url)
-        headers = {k.lower(): v for k, v in response.headers.items()}
+        final = response.url
+        headers = response.headers
         if status == 304:
+            # A 304 has no body; reading to its end keeps the connection for the next.
+            for _ in _until(response.iter_raw(), at):
+                pass
             return FetchResult(
                 status="not_modified",
                 url=final,
@@ -386,7 +319,7 @@ class Fetcher:
             retry_after=retry_after,
         )
 
-    def _read(self, response: httpx.Response, at: float, limit: int) -> bytes:
+    def _read(self, response: _Response, at: float, limit: int) -> bytes:
         length = response.headers.get("content-length", "")
         if length.strip().isdigit() and int(length) > limit:
             raise content_coding.TooLargeError(
@@ -398,7 +331,7 @@ class Fetcher:
             limit,
         )
 
-    def _sniff(self, response: httpx.Response, at: float) -> bytes:
+    def _sniff(self, response: _Response, at: float) -> bytes:
         """The start of an error body, enough to recognise a bot challenge page."""
         try:
             return content_coding.read_bounded(
@@ -412,6 +345,46 @@ class Fetcher:
             httpx.HTTPError,
         ):
             return b""
+
+
+@dataclass(slots=True)
+class _Response:
+    """What the fetcher reads of a response: its head decoded, its body still to read."""
+
+    status_code: int
+    headers: dict[str, str]
+    """Names lower-cased; a repeated header's values joined by ", " (as httpx does)."""
+    reason_phrase: str
+    url: str
+    raw: httpcore.Response
+
+    def iter_raw(self) -> Iterator[bytes]:
+        with httpx_errors():
+            yield from self.raw.iter_stream()
+
+    def close(self) -> None:
+        with httpx_errors():
+            self.raw.close()
+
+
+def _header_dict(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    """Response headers as httpx decodes them: ASCII, else UTF-8, else Latin-1 for all."""
+    encoding = "iso-8859-1"
+    for candidate in ("ascii", "utf-8"):
+        try:
+            for name, value in raw:
+                name.decode(candidate)
+                value.decode(candidate)
+        except UnicodeDecodeError:
+            continue
+        encoding = candidate
+        break
+    headers: dict[str, str] = {}
+    for name, value in raw:
+        key = name.decode(encoding).lower()
+        text = value.decode(encoding)
+        headers[key] = f"{headers[key]}, {text}" if key in headers else text
+    return headers
 
 
 def _until(chunks: Iterator[bytes], at: float) -> Iterator[bytes]:

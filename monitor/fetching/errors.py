@@ -1,7 +1,7 @@
 """Why a fetch failed, in words an operator can act on.
 
 Translates the exceptions that enter from httpx (httpcore's are translated to httpx's
-in the guarded transport, :mod:`monitor.fetching.client`), the socket layer, our address
+where they enter, in :mod:`monitor.fetching.client`), the socket layer, our address
 guard and the body decoder into an :class:`~monitor.types.ErrorKind` (dns, connect, tls,
 timeout, too_large, refused_address, truncated, protocol, network, decoding, bad_url)
 and a message; recognises bot-challenge pages (Cloudflare and similar) on 403/429/503.

@@ -73,29 +73,41 @@ class HostTurns:
         self.ceiling = max(self.per_host, ceiling if ceiling is not None else self.per_host)
         self._busy: Counter[str] = Counter()
         self._limits: dict[str, int] = {}
-        self._waiting: deque[tuple[FeedSpec, FeedState]] = deque()
+        # The waiting feeds in a line per host, hosts in the order their first feed came,
+        # so a call of ready() looks at hosts, not at every feed (1,000 feeds of one host
+        # waited in a pass, and each finished poll looked through all of them).
+        self._waiting: dict[str, deque[tuple[FeedSpec, FeedState]]] = {}
+        self._hosts: dict[str, str] = {}
+        """Each feed's host, worked out once when it joins the line."""
 
     def wait(self, spec: FeedSpec, state: FeedState) -> None:
         """A claimed feed, in line for its host."""
-        self._waiting.append((spec, state))
+        host = self._hosts[spec.name] = host_of(spec.url)
+        self._waiting.setdefault(host, deque()).append((spec, state))
 
     def ready(self) -> list[tuple[FeedSpec, FeedState]]:
-        """The waiting feeds whose host has a free slot now (taken: counted as busy)."""
+        """The waiting feeds whose host has a free slot now (taken: counted as busy), one
+        of each host in turn."""
         start: list[tuple[FeedSpec, FeedState]] = []
-        keep: deque[tuple[FeedSpec, FeedState]] = deque()
-        for spec, state in self._waiting:
-            host = host_of(spec.url)
-            if self._busy[host] < self._limits.get(host, self.per_host):
+        took = True
+        while took:
+            took = False
+            for host in list(self._waiting):
+                if self._busy[host] >= self._limits.get(host, self.per_host):
+                    continue
+                line = self._waiting[host]
                 self._busy[host] += 1
-                start.append((spec, state))
-            else:
-                keep.append((spec, state))
-        self._waiting = keep
+                start.append(line.popleft())
+                took = True
+                if not line:
+                    del self._waiting[host]
         return start
 
     def done(self, spec: FeedSpec, pace: HostPace = HostPace.SLOW) -> None:
         """A feed of the host finished; how the host answered sets its next limit."""
-        host = host_of(spec.url)
+        host = self._hosts.pop(spec.name, None)
+        if host is None:
+            host = host_of(spec.url)
         self._busy[host] = max(0, self._busy[host] - 1)
         limit = self._limits.get(host, self.per_host)
         limit = next_limit(limit, pace, base=self.per_host, ceiling=self.ceiling)
@@ -109,10 +121,12 @@ class HostTurns:
         return self._limits.get(host, self.per_host)
 
     def names(self) -> set[str]:
-        return {spec.name for spec, _ in self._waiting}
+        return {spec.name for line in self._waiting.values() for spec, _ in line}
 
     def drop(self) -> list[str]:
         """Give up the waiting feeds (the pass stops); their names, to release."""
-        names = [spec.name for spec, _ in self._waiting]
+        names = [spec.name for line in self._waiting.values() for spec, _ in line]
+        for name in names:
+            self._hosts.pop(name, None)
         self._waiting.clear()
         return names

@@ -66,3 +66,14 @@ def test_how_a_poll_counts() -> None:
     assert pace_of(None) is HostPace.FAILED
     assert next_limit(8, HostPace.FAST, base=2, ceiling=8) == 8
     assert next_limit(7, HostPace.SLOW, base=2, ceiling=8) == 2
+
+
+def test_feeds_that_may_start_start_one_host_after_another_in_turn() -> None:
+    # Claimed host by host, started in turn: the first workers spread over the hosts.
+    turns = HostTurns(per_host=2, ceiling=8)
+    for spec, state in feeds("a.example", 3) + feeds("b.example", 3) + feeds("c.example", 1):
+        turns.wait(spec, state)
+    started = [spec.name for spec, _ in turns.ready()]
+    assert started == ["a.example-0", "b.example-0", "c.example-0", "a.example-1", "b.example-1"]
+    assert turns.names() == {"a.example-2", "b.example-2"}
+    assert sorted(turns.drop()) == ["a.example-2", "b.example-2"] and turns.ready() == []

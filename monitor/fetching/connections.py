@@ -1,0 +1,183 @@
+"""Kept-alive HTTP connections, found by origin: what the fetcher sends its requests on.
+
+httpcore's ``ConnectionPool`` walks every connection it holds (and asks the kernel
+whether each idle one is readable, and counts the idle ones again for each) on every
+request and on every response closed, all under one lock: with an idle connection per
+feed host that is quadratic work, and a pass of 304s spent more time there than in
+HTTP. Here the idle connections of an origin wait in a list of their own; a request
+takes the newest one still usable (one readability check) or opens a new
+``httpcore.HTTPConnection``, and a response, once closed, gives its connection back if
+the exchange ended cleanly. At most ``max_connections`` exchanges run at once and at
+most ``max_connections`` idle connections are kept (the oldest closed first).
+
+Every connection is opened through the network backend given (the fetcher's
+address-checking, deadline-clamping :class:`~monitor.fetching.netguard.GuardedBackend`).
+This module raises httpcore's exceptions as they come; translating them is the
+fetcher's business. It does not build requests, follow redirects or read bodies.
+"""
+
+from __future__ import annotations
+
+import ssl
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+
+import httpcore
+
+_Key = tuple[bytes, bytes, int]
+
+
+class Connections:
+    """Idle connections by origin, and a bound on the exchanges in flight; thread-safe."""
+
+    def __init__(
+        self,
+        *,
+        make_ssl_context: Callable[[], ssl.SSLContext],
+        network_backend: httpcore.NetworkBackend,
+        max_connections: int,
+        keepalive_expiry: float,
+    ) -> None:
+        # Made on the first https origin (loading the CA bundle costs ~30 ms), then shared.
+        self._make_ssl_context = make_ssl_context
+        self._ssl_context: ssl.SSLContext | None = None
+        self._backend = network_backend
+        self._keepalive_expiry = keepalive_expiry
+        self._max_idle = max_connections
+        self._slots = threading.BoundedSemaphore(max_connections)
+        self._lock = threading.Lock()
+        self._idle: dict[_Key, list[httpcore.HTTPConnection]] = {}
+        self._idle_order: OrderedDict[httpcore.HTTPConnection, tuple[_Key, float]] = OrderedDict()
+        """Idle connections, the longest idle first: their origin and when they came back."""
+        self._closed = False
+
+    def send(self, request: httpcore.Request, *, wait: float) -> httpcore.Response:
+        """Send ``request`` on a connection of its origin; the response's ``close`` gives
+        the connection back. ``wait``: longest wait for a free slot, in seconds."""
+        if not self._slots.acquire(timeout=max(wait, 0.0)):
+            raise httpcore.PoolTimeout("no connection free before the deadline")
+        try:
+            origin = request.url.origin
+            key = (origin.scheme, origin.host, origin.port)
+            connection = self._take(origin, key)
+            try:
+                response = connection.handle_request(request)
+            except BaseException:
+                connection.close()
+                raise
+        except BaseException:
+            self._slots.release()
+            raise
+        return httpcore.Response(
+            status=response.status,
+            headers=response.headers,
+            content=_GivesBack(response, connection, key, self),
+            extensions=response.extensions,
+        )
+
+    def idle_count(self) -> int:
+        """How many idle connections are kept now."""
+        with self._lock:
+            return len(self._idle_order)
+
+    def close(self) -> None:
+        """Close the idle connections; those in flight are closed when their response is."""
+        with self._lock:
+            self._closed = True
+            idle = list(self._idle_order)
+            self._idle.clear()
+            self._idle_order.clear()
+        for connection in idle:
+            connection.close()
+
+    def _take(self, origin: httpcore.Origin, key: _Key) -> httpcore.HTTPConnection:
+        while True:
+            with self._lock:
+                waiting = self._idle.get(key)
+                if not waiting:
+                    break
+                connection = waiting.pop()
+                if not waiting:
+                    del self._idle[key]
+                del self._idle_order[connection]
+            # Expired: its keep-alive time is over, or the server closed it (readable).
+            if connection.has_expired() or not connection.is_idle():
+                connection.close()
+                continue
+            return connection
+        return httpcore.HTTPConnection(
+            origin,
+            ssl_context=self._tls() if origin.scheme == b"https" else None,
+            keepalive_expiry=self._keepalive_expiry,
+            network_backend=self._backend,
+        )
+
+    def _tls(self) -> ssl.SSLContext:
+        with self._lock:
+            if self._ssl_context is None:
+                self._ssl_context = self._make_ssl_context()
+            return self._ssl_context
+
+    def _give_back(self, connection: httpcore.HTTPConnection, key: _Key) -> None:
+        try:
+            if not connection.is_idle():  # cut short, or the server asked to close
+                connection.close()
+                return
+            surplus: list[httpcore.HTTPConnection] = []
+            with self._lock:
+                if self._closed:
+                    surplus.append(connection)
+                else:
+                    now = time.monotonic()
+                    self._idle.setdefault(key, []).append(connection)
+                    self._idle_order[connection] = (key, now)
+                    # Past their keep-alive time the longest idle are of no more use
+                    # (their sockets are not left open until their origin's next
+                    # request); past max_connections the longest idle make room.
+                    while self._idle_order:
+                        oldest, (its_key, since) = next(iter(self._idle_order.items()))
+                        if (
+                            len(self._idle_order) <= self._max_idle
+                            and now - since < self._keepalive_expiry
+                        ):
+                            break
+                        del self._idle_order[oldest]
+                        self._idle[its_key].remove(oldest)
+                        if not self._idle[its_key]:
+                            del self._idle[its_key]
+                        surplus.append(oldest)
+            for extra in surplus:
+                extra.close()
+        finally:
+            self._slots.release()
+
+
+class _GivesBack:
+    """A response body that returns its connection to the pool once closed."""
+
+    def __init__(
+        self,
+        response: httpcore.Response,
+        connection: httpcore.HTTPConnection,
+        key: _Key,
+        pool: Connections,
+    ) -> None:
+        self._response = response
+        self._connection = connection
+        self._key = key
+        self._pool = pool
+        self._done = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self._response.iter_stream()
+
+    def close(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        try:
+            self._response.close()
+        finally:
+            self._pool._give_back(self._connection, self._key)
