@@ -6,7 +6,6 @@ No logic lives here beyond reading options and formatting what comes back.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sys
@@ -256,7 +255,7 @@ def match(
         InputError,
         format_explanation,
         format_matches,
-        match_json,
+        match_json_line,
         parse_published,
         read_documents,
     )
@@ -302,7 +301,7 @@ def match(
                         err=True,
                     )
             if as_json:
-                out.write(json.dumps(match_json(doc_id, found), ensure_ascii=False) + "\n")
+                out.write(match_json_line(doc_id, found) + "\n")
             else:
                 out.write(format_matches(doc_id, doc, found, color=color) + "\n")
     except (InputError, ValueError) as exc:
