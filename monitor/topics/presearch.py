@@ -14,8 +14,8 @@ of a one-word term never reaches past its word, so which of those terms a field 
 the union of what each of its words holds: that is worked out once per distinct word
 (and way of stemming Latin words) by running the same automata over the word alone, and
 kept (:class:`_WordTerms`); a document then costs a few set operations a field instead of
-stemming every word and a pass per automaton. Phrases still take the pass over the whole
-field, the pass over its stems only when one of its words begins a phrase's stems.
+stemming every word and a pass per automaton. Phrases still take the pass over the field (over the stretches where one may stand, in
+a long field), the pass over its stems only when one of its words begins a phrase's stems.
 
 :meth:`Automata.terms_in` answers the first question a document asks, which terms occur
 in each field. :meth:`Automata.positions` answers the second, where a term hit
@@ -45,6 +45,9 @@ _CACHE_CHARS = 4_000_000
 """Characters of those words at most: a word can be as long as a field (a hex or
 base64 run, a URL's letters), and a count alone would let long ones take gigabytes."""
 _NONE: frozenset[int] = frozenset()
+_SHORT = 1_000
+"""A field this long (joined) or shorter gets one pass of the phrases' automata over all
+of it: cheaper than finding the stretches where a phrase may stand (titles, summaries)."""
 _STRETCHES = 6  # more stretches of a field to stem than this: stem all of it
 
 
@@ -255,14 +258,18 @@ class Automata:
             if starts:
                 ends = by_word.ends.intersection(distinct)
                 if ends:
-                    joined = _stretches(field.joined, starts, ends, phrases.span)
+                    joined = field.joined
+                    if len(joined) > _SHORT:
+                        joined = _stretches(joined, starts, ends, phrases.span)
                     phrases.found_folded(joined, latin_endings, found)
             for lang in latin:
                 starts = by_word.stem_starts[lang].intersection(distinct)
                 if starts:
                     ends = by_word.stem_ends[lang].intersection(distinct)
                     if ends:
-                        stretches = _stretches(field.joined, starts, ends, phrases.span)
+                        stretches = field.joined
+                        if len(stretches) > _SHORT:
+                            stretches = _stretches(stretches, starts, ends, phrases.span)
                         if stretches is field.joined:
                             stems = field.stemmed(lang)
                         else:

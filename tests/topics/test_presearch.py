@@ -76,10 +76,11 @@ def test_words_remembered_from_other_documents_change_nothing(
 def test_phrases_are_found_however_many_stretches_are_searched(
     monkeypatch: pytest.MonkeyPatch, stretches: int
 ) -> None:
-    monkeypatch.setattr(presearch, "_STRETCHES", stretches)
     for text, language in DOCUMENTS:
         monkeypatch.undo()
         expected = fresh(text, language)
+        # every field is searched by stretches, however short
+        monkeypatch.setattr(presearch, "_SHORT", 0)
         monkeypatch.setattr(presearch, "_STRETCHES", stretches)
         assert fresh(text, language) == expected, (text, language)
 
