@@ -14,8 +14,9 @@ of a one-word term never reaches past its word, so which of those terms a field 
 the union of what each of its words holds: that is worked out once per distinct word
 (and way of stemming Latin words) by running the same automata over the word alone, and
 kept (:class:`_WordTerms`); a document then costs a few set operations a field instead of
-stemming every word and a pass per automaton. Phrases still take the pass over the field (over the stretches where one may stand, in
-a long field), the pass over its stems only when one of its words begins a phrase's stems.
+stemming every word and a pass per automaton. Phrases still take the pass over the field
+(over the stretches where one may stand, in a long field), the pass over its stems only
+when one of its words begins a phrase's stems.
 
 :meth:`Automata.terms_in` answers the first question a document asks, which terms occur
 in each field. :meth:`Automata.positions` answers the second, where a term hit
