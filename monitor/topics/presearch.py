@@ -28,7 +28,9 @@ This module knows nothing about topics or rules; it does no I/O.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
+from itertools import accumulate
 from operator import itemgetter
 from typing import Any
 
@@ -36,7 +38,15 @@ import ahocorasick
 
 from monitor.topics.evaluate import Hit
 from monitor.topics.rules import Term
-from monitor.topics.text import ENDINGS, FieldText, LatinLang, endings_for, is_cyrillic, stem
+from monitor.topics.text import (
+    ENDINGS,
+    FieldText,
+    LatinLang,
+    endings_for,
+    is_cyrillic,
+    stem,
+    stems,
+)
 
 STEM_LANGS: tuple[LatinLang, ...] = ("en", "de", None)
 _INFLECT, _PREFIX, _SUFFIX, _INFIX, _EXACT = range(5)
@@ -113,16 +123,13 @@ class _Keys:
             self.stemmed[lang] = (_build(stem_keys[lang]), tuple(map(tuple, by_stem.values())))
         if not phrases:
             return
-        # what a phrase's key begins with: a whole first word, or the end of one
+        # what a phrase's key begins with: a whole first word, or the end of one (a tuple
+        # for str.endswith, which tries them in C whatever the word's length)
         self.first_words = frozenset(k.split(" ", 2)[1] for k in keys if k.startswith(" "))
-        self.first_ends = frozenset(k.split(" ", 1)[0] for k in keys if not k.startswith(" "))
+        self.first_ends = tuple({k.split(" ", 1)[0] for k in keys if not k.startswith(" ")})
         # what it ends with: a whole last word, or the start of one
         self.last_words = frozenset(k.rsplit(" ", 2)[-2] for k in keys if k.endswith(" "))
-        self.last_starts = frozenset(k.rsplit(" ", 1)[-1] for k in keys if not k.endswith(" "))
-        # the longest of each: only a word's ends that short can be one (a word can be as
-        # long as its field, and trying every end of it was quadratic in its length)
-        self.first_end_len = max(map(len, self.first_ends), default=0)
-        self.last_start_len = max(map(len, self.last_starts), default=0)
+        self.last_starts = tuple({k.rsplit(" ", 1)[-1] for k in keys if not k.endswith(" ")})
         self.span = max((len(terms[t].words) for t in ids), default=0)
         # the stems its stems begin and end with, per language
         self.first_stems = {
@@ -144,6 +151,33 @@ class _Keys:
             endings = ENDINGS["ru"] if cyrillic else latin_endings
             if pending and _inflected(joined, key, endings):
                 found.update(pending)
+
+    def found_per_word(
+        self, words: Sequence[str], latin_endings: frozenset[str]
+    ) -> dict[int, set[int]]:
+        """The terms of one word whose folded key occurs in each of ``words`` (by its
+        index; words without any left out): one pass over them joined, as
+        :meth:`found_folded` would find them in each word alone (" word ")."""
+        out: dict[int, set[int]] = {}
+        if self.folded is None or not words:
+            return out
+        joined = " " + " ".join(words) + " "
+        # where each word's leading space stands: a hit ending at e is in the last word
+        # whose space stands before e (a key ending on a space ends on its word's)
+        lead = list(accumulate((len(w) + 1 for w in words[:-1]), initial=0))
+        direct, checked = self.direct, self.checked
+        for end, number in self.folded.iter(joined):
+            n = bisect_right(lead, end - 1) - 1
+            got = direct[number]
+            if got:
+                out.setdefault(n, set()).update(got)
+            if number in checked:
+                key, term_ids, cyrillic = checked[number]
+                endings = ENDINGS["ru"] if cyrillic else latin_endings
+                # the key is a space and the word's start: the rest must be an ending
+                if words[n][len(key) - 1 :] in endings:
+                    out.setdefault(n, set()).update(term_ids)
+        return out
 
     def found_stemmed(self, stems: str, lang: LatinLang, found: set[int]) -> None:
         """Add to ``found`` the plain terms whose stems occur in ``stems`` (joined)."""
@@ -190,35 +224,33 @@ class _WordTerms:
             words, size, self.chars = distinct, sum(map(len, distinct)), 0
         self.chars += size
         single, phrases = self._single, self._phrases
-        first_words, first_ends = phrases.first_words, phrases.first_ends
-        last_words, last_starts = phrases.last_words, phrases.last_starts
-        first_len, last_len = phrases.first_end_len, phrases.last_start_len
-        for word in words:
-            found: set[int] = set()
-            single.found_folded(" " + word + " ", self._endings, found)
-            for lang in self._latin:
-                found.update(single.by_stem[lang].get(stem(word, lang), ()))
-            self.terms[word] = frozenset(found) if found else _NONE
-            if found:
-                self.hitting.add(word)
-            if word in first_words or (
-                first_ends
-                and any(
-                    word[i:] in first_ends for i in range(max(0, len(word) - first_len), len(word))
-                )
-            ):
-                self.starts.add(word)
-            if word in last_words or (
-                last_starts
-                and any(word[:i] in last_starts for i in range(1, min(len(word), last_len) + 1))
-            ):
-                self.ends.add(word)
-            for lang in self._latin:
-                stemmed = stem(word, lang)
-                if stemmed in phrases.first_stems[lang]:
-                    self.stem_starts[lang].add(word)
-                if stemmed in phrases.last_stems[lang]:
-                    self.stem_ends[lang].add(word)
+        # all the new words at once: one pass of the automaton over them joined, and one
+        # batch of stems per language (a key of a one-word term never spans two words)
+        listed = list(words)
+        found = single.found_per_word(listed, self._endings)
+        stems_of = {lang: stems(listed, lang) for lang in self._latin}
+        for lang, stemmed in stems_of.items():
+            by_stem = single.by_stem[lang]
+            if by_stem:
+                for n, got in enumerate(map(by_stem.get, stemmed)):
+                    if got:
+                        found.setdefault(n, set()).update(got)
+        known = self.terms
+        known.update(dict.fromkeys(listed, _NONE))
+        for n, terms in found.items():
+            known[listed[n]] = frozenset(terms)
+            self.hitting.add(listed[n])
+        self.starts.update(words.intersection(phrases.first_words))
+        if phrases.first_ends:
+            self.starts.update(w for w in listed if w.endswith(phrases.first_ends))
+        self.ends.update(words.intersection(phrases.last_words))
+        if phrases.last_starts:
+            self.ends.update(w for w in listed if w.startswith(phrases.last_starts))
+        for lang, stemmed in stems_of.items():
+            first_stems, last_stems = phrases.first_stems[lang], phrases.last_stems[lang]
+            pairs = list(zip(listed, stemmed, strict=True))
+            self.stem_starts[lang].update(w for w, s in pairs if s in first_stems)
+            self.stem_ends[lang].update(w for w, s in pairs if s in last_stems)
 
 
 class Automata:

@@ -144,6 +144,30 @@ def stem(folded: str, latin: LatinLang) -> str:
     return stemmed
 
 
+def stems(words: Sequence[str], latin: LatinLang) -> list[str]:
+    """:func:`stem` of each folded token, each stemmer called once for all the tokens
+    of its language that are not remembered yet."""
+    out: list[str | None] = []
+    todo: dict[str | None, list[int]] = {}
+    for n, folded in enumerate(words):
+        lang = "ru" if "\u0400" <= folded[0] <= "\u04ff" else latin
+        got = _stem_caches[lang].get(folded)
+        if got is None:
+            todo.setdefault(lang, []).append(n)
+        out.append(got)
+    for lang, numbers in todo.items():
+        cache = _stem_caches[lang]
+        given = [words[n] for n in numbers]
+        stemmed = given if lang is None else _stemmers[lang].stemWords(given)
+        if len(cache) + len(given) > _CACHE_LIMIT:
+            cache.clear()
+        for n, folded, raw in zip(numbers, given, stemmed, strict=True):
+            got = out[n] = _collapse_umlauts(raw)
+            if len(folded) <= _CACHED_WORD:
+                cache[folded] = got
+    return cast("list[str]", out)
+
+
 def endings_for(folded: str, latin: Sequence[LatinLang]) -> frozenset[str]:
     """Inflectional endings a word of this script may take in the document's language."""
     if is_cyrillic(folded):
