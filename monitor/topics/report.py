@@ -67,6 +67,31 @@ def read_documents(
             on_error(exc)
 
 
+def read_batches(
+    stream: TextIO, size: int
+) -> Iterator[list[tuple[str | int, Document] | InputError]]:
+    """What :func:`read_documents` reads, in lists of ``size`` documents: each
+    (input id, document), and the :class:`InputError` of each line skipped, in input
+    order. An error that ends the reading (not JSON Lines after all, undecodable bytes)
+    is raised after the list of what was read before it."""
+    batch: list[tuple[str | int, Document] | InputError] = []
+    count = 0
+    try:
+        for item in read_documents(stream, on_error=batch.append):
+            batch.append(item)
+            count += 1
+            if count == size:
+                yield batch.copy()
+                batch.clear()
+                count = 0
+    except Exception:
+        if batch:
+            yield batch
+        raise
+    if batch:
+        yield batch
+
+
 def _is_json_object(line: str) -> bool:
     if not line.lstrip().startswith("{"):
         return False
