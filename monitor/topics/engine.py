@@ -76,7 +76,9 @@ class TopicSet:
             for alias in topic.aliases:
                 named.setdefault(alias.term, []).append(alias.alias)
             self._aliases_of.append({k: tuple(v) for k, v in named.items()})
-        self._automata = Automata(table.terms)
+        # a document that holds none of the terms that make a topic a candidate matches
+        # none: most documents, told by their words alone
+        self._automata = Automata(table.terms, [t for t, of in enumerate(self._by_term) if of])
 
     def name(self, topic_id: str) -> str:
         """The display name of a topic (its id when it has no name)."""
@@ -101,8 +103,13 @@ class TopicSet:
         documents are many (the words none of them showed before are worked out together,
         not a field at a time)."""
         read = [self._read(doc) for doc in docs]
-        self._automata.learn((fields, latin) for fields, present, _, latin in read if present)
-        return [self._match(doc, got, None) for doc, got in zip(docs, read, strict=True)]
+        learned = self._automata.learn(
+            (fields, latin) for fields, present, _, latin in read if present
+        )
+        return [
+            self._match(doc, got, None, learned=learned)
+            for doc, got in zip(docs, read, strict=True)
+        ]
 
     @staticmethod
     def _read(doc: Document) -> _Read:
@@ -114,9 +121,16 @@ class TopicSet:
         language = _language(doc.language, present)
         return fields, present, language, latin_languages(language, present)
 
-    def _match(self, doc: Document, read: _Read, topics: Collection[str] | None) -> list[Match]:
+    def _match(
+        self,
+        doc: Document,
+        read: _Read,
+        topics: Collection[str] | None,
+        *,
+        learned: bool = False,
+    ) -> list[Match]:
         fields, present, language, latin = read
-        if not present:
+        if not present or not self._automata.may_hold_index(fields, latin, learned=learned):
             return []
         found = self._automata.terms_in(fields, latin)
         anywhere = set().union(*found)

@@ -29,7 +29,7 @@ This module knows nothing about topics or rules; it does no I/O.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from itertools import accumulate
 from operator import itemgetter
 from typing import Any
@@ -81,12 +81,54 @@ def stem_key(term: Term, lang: LatinLang) -> str:
     return " " + " ".join(stem(w, lang) for w in term.words) + " "
 
 
+class _Bounds:
+    """What the keys of some phrases begin and end with: which words of a field may
+    begin or end one of them (see :meth:`_WordTerms.learn`)."""
+
+    def __init__(self, keys: Sequence[str], stem_keys: dict[LatinLang, list[str]]) -> None:
+        # a whole first word, or the end of one (a tuple for str.endswith, which tries
+        # them in C whatever the word's length)
+        self.first_words = frozenset(k.split(" ", 2)[1] for k in keys if k.startswith(" "))
+        self.first_ends = tuple({k.split(" ", 1)[0] for k in keys if not k.startswith(" ")})
+        # a whole last word, or the start of one
+        self.last_words = frozenset(k.rsplit(" ", 2)[-2] for k in keys if k.endswith(" "))
+        self.last_starts = tuple({k.rsplit(" ", 1)[-1] for k in keys if not k.endswith(" ")})
+        # the stems their stems begin and end with, per language
+        self.first_stems = {
+            lang: frozenset(k.split(" ", 2)[1] for k in keys) for lang, keys in stem_keys.items()
+        }
+        self.last_stems = {
+            lang: frozenset(k.rsplit(" ", 2)[-2] for k in keys) for lang, keys in stem_keys.items()
+        }
+
+    def starts(self, words: set[str], listed: Sequence[str]) -> set[str]:
+        """The words (``words`` as a set and a sequence) that may begin a key."""
+        out = words.intersection(self.first_words)
+        if self.first_ends:
+            out.update(w for w in listed if w.endswith(self.first_ends))
+        return out
+
+    def ends(self, words: set[str], listed: Sequence[str]) -> set[str]:
+        """The words that may end a key."""
+        out = words.intersection(self.last_words)
+        if self.last_starts:
+            out.update(w for w in listed if w.startswith(self.last_starts))
+        return out
+
+
 class _Keys:
     """Some terms (by their ids) compiled into one automaton over folded words and one
     per Latin stemming language over stems (phrases; a one-word term by its stem in a
     dict); :meth:`found_folded` and :meth:`found_stemmed` run them over a field."""
 
-    def __init__(self, terms: Sequence[Term], ids: Sequence[int], *, phrases: bool) -> None:
+    def __init__(
+        self,
+        terms: Sequence[Term],
+        ids: Sequence[int],
+        *,
+        phrases: bool,
+        index: frozenset[int] = frozenset(),
+    ) -> None:
         direct: dict[str, list[int]] = {}  # key → terms hit wherever it occurs
         checked: dict[str, list[int]] = {}  # key → plain terms whose ending must be checked
         for term_id in ids:
@@ -123,21 +165,17 @@ class _Keys:
             self.stemmed[lang] = (_build(stem_keys[lang]), tuple(map(tuple, by_stem.values())))
         if not phrases:
             return
-        # what a phrase's key begins with: a whole first word, or the end of one (a tuple
-        # for str.endswith, which tries them in C whatever the word's length)
-        self.first_words = frozenset(k.split(" ", 2)[1] for k in keys if k.startswith(" "))
-        self.first_ends = tuple({k.split(" ", 1)[0] for k in keys if not k.startswith(" ")})
-        # what it ends with: a whole last word, or the start of one
-        self.last_words = frozenset(k.rsplit(" ", 2)[-2] for k in keys if k.endswith(" "))
-        self.last_starts = tuple({k.rsplit(" ", 1)[-1] for k in keys if not k.endswith(" ")})
+        self.bounds = _Bounds(keys, stem_keys)
+        # the same for the phrases that can make a topic a candidate (``index``)
+        terms_of = {k: {*direct.get(k, ()), *checked.get(k, ())} for k in keys}
+        self.index_bounds = _Bounds(
+            [k for k in keys if not index.isdisjoint(terms_of[k])],
+            {
+                lang: [k for k, n in zip(got, self.stemmed[lang][1], strict=True) if index & set(n)]
+                for lang, got in stem_keys.items()
+            },
+        )
         self.span = max((len(terms[t].words) for t in ids), default=0)
-        # the stems its stems begin and end with, per language
-        self.first_stems = {
-            lang: frozenset(k.split(" ", 2)[1] for k in keys) for lang, keys in stem_keys.items()
-        }
-        self.last_stems = {
-            lang: frozenset(k.rsplit(" ", 2)[-2] for k in keys) for lang, keys in stem_keys.items()
-        }
 
     def found_folded(self, joined: str, latin_endings: frozenset[str], found: set[int]) -> None:
         """Add to ``found`` the terms whose folded key occurs in ``joined``."""
@@ -192,8 +230,15 @@ class _WordTerms:
     (the document's ``latin`` languages): worked out on first sight, then looked up; and
     the words that begin the stems of some phrase, per language."""
 
-    def __init__(self, single: _Keys, phrases: _Keys, latin: Sequence[LatinLang]) -> None:
+    def __init__(
+        self,
+        single: _Keys,
+        phrases: _Keys,
+        latin: Sequence[LatinLang],
+        index: frozenset[int],
+    ) -> None:
         self._single = single
+        self._index = index
         self._latin = tuple(latin)
         self._endings = endings_for("a", latin)
         self._phrases = phrases
@@ -210,13 +255,27 @@ class _WordTerms:
         """Words whose stem may begin a phrase's stems, per language."""
         self.stem_ends: dict[LatinLang, set[str]] = {lang: set() for lang in self._latin}
         """Words whose stem may end a phrase's stems, per language."""
+        self.index_hitting: set[str] = set()
+        """The words that hold an index term (see :meth:`Automata.may_hold_index`)."""
+        self.index_starts: set[str] = set()
+        """Words that may begin an index phrase (its folded key or its stems)."""
+        self.index_ends: set[str] = set()
+        """Words that may end an index phrase."""
 
     def learn(self, words: set[str], distinct: set[str]) -> None:
         """Work out ``words``, the ones of ``distinct`` (a field's words) not seen yet."""
         size = sum(map(len, words))
         if len(self.terms) + len(words) > _CACHE_LIMIT or self.chars + size > _CACHE_CHARS:
             # forget all: a field's words stay
-            for known in (self.terms, self.hitting, self.starts, self.ends):
+            for known in (
+                self.terms,
+                self.hitting,
+                self.starts,
+                self.ends,
+                self.index_hitting,
+                self.index_starts,
+                self.index_ends,
+            ):
                 known.clear()
             for lang in self._latin:
                 self.stem_starts[lang].clear()
@@ -240,43 +299,79 @@ class _WordTerms:
         for n, terms in found.items():
             known[listed[n]] = frozenset(terms)
             self.hitting.add(listed[n])
-        self.starts.update(words.intersection(phrases.first_words))
-        if phrases.first_ends:
-            self.starts.update(w for w in listed if w.endswith(phrases.first_ends))
-        self.ends.update(words.intersection(phrases.last_words))
-        if phrases.last_starts:
-            self.ends.update(w for w in listed if w.startswith(phrases.last_starts))
+            if not self._index.isdisjoint(terms):
+                self.index_hitting.add(listed[n])
+        bounds, index = phrases.bounds, phrases.index_bounds
+        self.starts.update(bounds.starts(words, listed))
+        self.ends.update(bounds.ends(words, listed))
+        self.index_starts.update(index.starts(words, listed))
+        self.index_ends.update(index.ends(words, listed))
         for lang, stemmed in stems_of.items():
-            first_stems, last_stems = phrases.first_stems[lang], phrases.last_stems[lang]
             pairs = list(zip(listed, stemmed, strict=True))
-            self.stem_starts[lang].update(w for w, s in pairs if s in first_stems)
-            self.stem_ends[lang].update(w for w, s in pairs if s in last_stems)
+            for bound, into in (
+                (bounds.first_stems[lang], self.stem_starts[lang]),
+                (bounds.last_stems[lang], self.stem_ends[lang]),
+                (index.first_stems[lang], self.index_starts),
+                (index.last_stems[lang], self.index_ends),
+            ):
+                if bound:
+                    into.update(w for w, s in pairs if s in bound)
 
 
 class Automata:
     """The terms of a :class:`~monitor.topics.rules.TermTable`, compiled for search."""
 
-    def __init__(self, terms: Sequence[Term]) -> None:
+    def __init__(self, terms: Sequence[Term], index: Collection[int] | None = None) -> None:
+        """``index``: the terms of which a document must hold one to be worth searching
+        for all (the engine's candidates); every term when not given."""
         self._terms = terms
         single = [n for n, t in enumerate(terms) if len(t.words) == 1]
         several = [n for n, t in enumerate(terms) if len(t.words) > 1]
+        self._index = frozenset(range(len(terms)) if index is None else index)
         self._single = _Keys(terms, single, phrases=False)
-        self._phrases = _Keys(terms, several, phrases=True)
+        self._phrases = _Keys(terms, several, phrases=True, index=self._index)
         self._any_plain = any(t.plain for t in terms)
         self._by_latin: dict[tuple[LatinLang, ...], _WordTerms] = {}
 
     def _word_terms(self, latin: Sequence[LatinLang]) -> _WordTerms:
         by_word = self._by_latin.get(tuple(latin))
         if by_word is None:
-            by_word = self._by_latin[tuple(latin)] = _WordTerms(self._single, self._phrases, latin)
+            by_word = self._by_latin[tuple(latin)] = _WordTerms(
+                self._single, self._phrases, latin, self._index
+            )
         return by_word
+
+    def may_hold_index(
+        self,
+        fields: Sequence[FieldText | None],
+        latin: Sequence[LatinLang],
+        *,
+        learned: bool = False,
+    ) -> bool:
+        """False when no term of the index can occur in ``fields``, judged by their words
+        alone (cheaper than :meth:`terms_in`, which then finds none of them): no word
+        holds one, and no word may begin one of its phrases or none may end one.
+        ``learned``: :meth:`learn` was given these fields."""
+        by_word = self._word_terms(latin)
+        present = [f.words for f in fields if f is not None]
+        distinct = set(present[0]).union(*present[1:]) if present else set()
+        if not learned:
+            new = distinct.difference(by_word.terms)
+            if new:
+                by_word.learn(new, distinct)
+        return not by_word.index_hitting.isdisjoint(distinct) or (
+            not by_word.index_starts.isdisjoint(distinct)
+            and not by_word.index_ends.isdisjoint(distinct)
+        )
 
     def learn(
         self, documents: Iterable[tuple[Sequence[FieldText | None], Sequence[LatinLang]]]
-    ) -> None:
+    ) -> bool:
         """Work out together the words of ``documents`` (their fields, how their Latin
         words stem) not seen yet, as :meth:`terms_in` would one field at a time: cheaper
-        for many documents. Not when they hold more words than are remembered."""
+        for many documents. Not when they hold more words than are remembered: False
+        then."""
+        learned = True
         words: dict[tuple[LatinLang, ...], set[str]] = {}
         for fields, latin in documents:
             into = words.setdefault(tuple(latin), set())
@@ -286,12 +381,15 @@ class Automata:
         for latin, distinct in words.items():
             by_word = self._word_terms(latin)
             new = distinct.difference(by_word.terms)
-            if (
-                new
-                and len(distinct) <= _CACHE_LIMIT // 4
-                and sum(map(len, distinct)) <= _CACHE_CHARS // 4
-            ):
-                by_word.learn(new, distinct)
+            if not new:
+                continue
+            if len(distinct) > _CACHE_LIMIT // 4 or sum(map(len, distinct)) > _CACHE_CHARS // 4:
+                learned = False
+                continue
+            by_word.learn(new, distinct)
+            # learning can forget what was known before (the memory is bounded), not the
+            # words it was given
+        return learned
 
     def terms_in(
         self, fields: Sequence[FieldText | None], latin: Sequence[LatinLang]
