@@ -57,7 +57,7 @@ def read_documents(
         yield 1, Document(content=text)
         return
     for number, line in enumerate(chain(head, stream), start=1):
-        if not line.strip():
+        if not line or line.isspace():  # not line.strip(): no copy of every line
             continue
         try:
             yield _read_line(line, number)
@@ -116,7 +116,8 @@ def _read_line(line: str, number: int) -> tuple[str | int, Document]:
         if not isinstance(value, str):
             raise InputError(f"line {number}: {name!r} must be a string")
         texts[name] = value
-    if not any(t.strip() for t in texts.values()):
+    joined = "".join(texts.values())
+    if not joined or joined.isspace():
         raise InputError(f"line {number}: needs a title, summary or content")
     doc_id = data.get("id")
     if doc_id is None:

@@ -303,6 +303,7 @@ _FOLDS_TO_ONE = re.compile(r"[a-z0-9а-я]")
 # ASCII first; then Russian (and English with typographic quotes and dashes); then German
 _CODECS = ("ascii", "cp1251", "cp1252")
 _GERMAN_FIRST = ("cp1252", "cp1251")
+_ASCII = ("ascii",)
 _FOLD_TABLES = {codec: _fold_table(codec) for codec in _CODECS}
 # a folded cp1251 text's words by script (digits dropped): a word of both is "LC" or "CL"
 _SCRIPT_TABLE = bytes(
@@ -314,9 +315,11 @@ def _fold_whole(text: str) -> list[str] | None:
     """The folded words of ``text`` folded whole, or None when it has to go token by
     token: a letter of another alphabet, a combining or invisible mark, a word that
     mixes Latin and Cyrillic letters (skeleton() decides those per word)."""
-    codecs: tuple[str, ...] = _CODECS
-    if not text.isascii() and ("ü" in text or "ä" in text or "ö" in text or "ß" in text):
-        codecs = _GERMAN_FIRST  # a failed encoding costs more than these four searches
+    codecs: tuple[str, ...] = _ASCII
+    if not text.isascii():  # ASCII cannot encode it: not tried (a failure costs)
+        codecs = _CODECS[1:]
+        if "ü" in text or "ä" in text or "ö" in text or "ß" in text:
+            codecs = _GERMAN_FIRST  # a failed encoding costs more than these four searches
     for codec in codecs:
         try:
             raw = text.encode(codec)
