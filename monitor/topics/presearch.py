@@ -354,15 +354,16 @@ class Automata:
         ``learned``: :meth:`learn` was given these fields."""
         by_word = self._word_terms(latin)
         present = [f.words for f in fields if f is not None]
-        distinct = set(present[0]).union(*present[1:]) if present else set()
         if not learned:
+            distinct = set(present[0]).union(*present[1:]) if present else set()
             new = distinct.difference(by_word.terms)
             if new:
                 by_word.learn(new, distinct)
-        return not by_word.index_hitting.isdisjoint(distinct) or (
-            not by_word.index_starts.isdisjoint(distinct)
-            and not by_word.index_ends.isdisjoint(distinct)
-        )
+        # each field's list of words as it is (no set of them built: these sets are small)
+        hitting, starts, ends = by_word.index_hitting, by_word.index_starts, by_word.index_ends
+        if not all(map(hitting.isdisjoint, present)):
+            return True
+        return not all(map(starts.isdisjoint, present)) and not all(map(ends.isdisjoint, present))
 
     def learn(
         self, documents: Iterable[tuple[Sequence[FieldText | None], Sequence[LatinLang]]]
