@@ -132,7 +132,7 @@ class TopicSet:
         fields, present, language, latin = read
         if not present or not self._automata.may_hold_index(fields, latin, learned=learned):
             return []
-        found = self._automata.terms_in(fields, latin)
+        found = self._automata.terms_in(fields, latin, learned=True)
         anywhere = set().union(*found)
         if not anywhere:
             return []

@@ -86,13 +86,16 @@ class _Bounds:
     begin or end one of them (see :meth:`_WordTerms.learn`)."""
 
     def __init__(self, keys: Sequence[str], stem_keys: dict[LatinLang, list[str]]) -> None:
-        # a whole first word, or the end of one (a tuple for str.endswith, which tries
-        # them in C whatever the word's length)
+        # a whole first word, or the end of one
         self.first_words = frozenset(k.split(" ", 2)[1] for k in keys if k.startswith(" "))
-        self.first_ends = tuple({k.split(" ", 1)[0] for k in keys if not k.startswith(" ")})
+        self.first_ends = frozenset(k.split(" ", 1)[0] for k in keys if not k.startswith(" "))
         # a whole last word, or the start of one
         self.last_words = frozenset(k.rsplit(" ", 2)[-2] for k in keys if k.endswith(" "))
-        self.last_starts = tuple({k.rsplit(" ", 1)[-1] for k in keys if not k.endswith(" ")})
+        self.last_starts = frozenset(k.rsplit(" ", 1)[-1] for k in keys if not k.endswith(" "))
+        # the longest of each: only a word's ends that short can be one (a word can be as
+        # long as its field, and trying every end of it was quadratic in its length)
+        self.first_end_len = max(map(len, self.first_ends), default=0)
+        self.last_start_len = max(map(len, self.last_starts), default=0)
         # the stems their stems begin and end with, per language
         self.first_stems = {
             lang: frozenset(k.split(" ", 2)[1] for k in keys) for lang, keys in stem_keys.items()
@@ -104,15 +107,25 @@ class _Bounds:
     def starts(self, words: set[str], listed: Sequence[str]) -> set[str]:
         """The words (``words`` as a set and a sequence) that may begin a key."""
         out = words.intersection(self.first_words)
-        if self.first_ends:
-            out.update(w for w in listed if w.endswith(self.first_ends))
+        ends, longest = self.first_ends, self.first_end_len
+        if ends:
+            out.update(
+                w
+                for w in listed
+                if any(w[i:] in ends for i in range(max(0, len(w) - longest), len(w)))
+            )
         return out
 
     def ends(self, words: set[str], listed: Sequence[str]) -> set[str]:
         """The words that may end a key."""
         out = words.intersection(self.last_words)
-        if self.last_starts:
-            out.update(w for w in listed if w.startswith(self.last_starts))
+        starts, longest = self.last_starts, self.last_start_len
+        if starts:
+            out.update(
+                w
+                for w in listed
+                if any(w[:i] in starts for i in range(1, min(len(w), longest) + 1))
+            )
         return out
 
 
@@ -353,17 +366,21 @@ class Automata:
         holds one, and no word may begin one of its phrases or none may end one.
         ``learned``: :meth:`learn` was given these fields."""
         by_word = self._word_terms(latin)
-        present = [f.words for f in fields if f is not None]
+        present = [f.distinct for f in fields if f is not None]
         if not learned:
-            distinct = set(present[0]).union(*present[1:]) if present else set()
-            new = distinct.difference(by_word.terms)
-            if new:
-                by_word.learn(new, distinct)
-        # each field's list of words as it is (no set of them built: these sets are small)
+            self._learn_fields(by_word, present)
         hitting, starts, ends = by_word.index_hitting, by_word.index_starts, by_word.index_ends
         if not all(map(hitting.isdisjoint, present)):
             return True
         return not all(map(starts.isdisjoint, present)) and not all(map(ends.isdisjoint, present))
+
+    @staticmethod
+    def _learn_fields(by_word: _WordTerms, fields: Sequence[frozenset[str]]) -> None:
+        """Work out the words of a document's fields not seen yet (all its words stay
+        remembered when the memory is full and is forgotten)."""
+        new = [words.difference(by_word.terms) for words in fields]
+        if any(new):
+            by_word.learn(set().union(*new), set().union(*fields))
 
     def learn(
         self, documents: Iterable[tuple[Sequence[FieldText | None], Sequence[LatinLang]]]
@@ -378,7 +395,7 @@ class Automata:
             into = words.setdefault(tuple(latin), set())
             for field in fields:
                 if field is not None:
-                    into.update(field.words)
+                    into.update(field.distinct)
         for latin, distinct in words.items():
             by_word = self._word_terms(latin)
             new = distinct.difference(by_word.terms)
@@ -393,21 +410,25 @@ class Automata:
         return learned
 
     def terms_in(
-        self, fields: Sequence[FieldText | None], latin: Sequence[LatinLang]
+        self,
+        fields: Sequence[FieldText | None],
+        latin: Sequence[LatinLang],
+        *,
+        learned: bool = False,
     ) -> list[set[int]]:
-        """The ids of the terms that occur in each field (an empty set for an absent one)."""
+        """The ids of the terms that occur in each field (an empty set for an absent one).
+        ``learned``: the fields' words were worked out (:meth:`may_hold_index`)."""
         out: list[set[int]] = []
         by_word = self._word_terms(latin)
+        if not learned:
+            self._learn_fields(by_word, [f.distinct for f in fields if f is not None])
         latin_endings = endings_for("a", latin)
         phrases = self._phrases
         for field in fields:
             if field is None or not field.joined:
                 out.append(set())
                 continue
-            distinct = set(field.words)
-            new = distinct.difference(by_word.terms)
-            if new:
-                by_word.learn(new, distinct)
+            distinct = field.distinct
             found = set().union(*map(by_word.terms.__getitem__, by_word.hitting & distinct))
             out.append(found)
             # phrases: their keys run over the stretches of the field where one may begin

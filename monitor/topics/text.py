@@ -206,7 +206,7 @@ class FieldText:
     the text (only evidence and explanations need those) are found when first asked for.
     """
 
-    __slots__ = ("_spans", "_stems", "_whole", "_words", "joined", "text")
+    __slots__ = ("_distinct", "_spans", "_stems", "_whole", "_words", "joined", "text")
 
     def __init__(
         self, text: str, words: list[str] | None, joined: str, *, whole: bool = False
@@ -220,6 +220,7 @@ class FieldText:
         self._whole = whole
         self._spans: list[tuple[int, int]] | None = None
         self._stems: dict[LatinLang, str] = {}
+        self._distinct: frozenset[str] | None = None
 
     @classmethod
     def of(cls, text: str) -> FieldText:
@@ -243,6 +244,13 @@ class FieldText:
         if self._words is None:
             self._words = self.joined.split()
         return self._words
+
+    @property
+    def distinct(self) -> frozenset[str]:
+        """The folded words, each once."""
+        if self._distinct is None:
+            self._distinct = frozenset(self.words)
+        return self._distinct
 
     @property
     def spans(self) -> list[tuple[int, int]]:
