@@ -58,7 +58,9 @@ base64 run, a URL's letters), and a count alone would let long ones take gigabyt
 _NONE: frozenset[int] = frozenset()
 _SHORT = 1_000
 """A field this long (joined) or shorter gets one pass of the phrases' automata over all
-of it: cheaper than finding the stretches where a phrase may stand (titles, summaries)."""
+of it: cheaper than finding the stretches where a phrase may stand (titles, summaries),
+when the phrases are few (:data:`_FEW_PHRASES`): many phrases hit many times a field."""
+_FEW_PHRASES = 1_000
 _STRETCHES = 6  # more stretches of a field to stem than this: stem all of it
 
 
@@ -344,6 +346,7 @@ class Automata:
         self._single = _Keys(terms, single, phrases=False)
         self._phrases = _Keys(terms, several, phrases=True, index=self._index)
         self._any_plain = any(t.plain for t in terms)
+        self._short = _SHORT if len(several) <= _FEW_PHRASES else 0
         self._by_latin: dict[tuple[LatinLang, ...], _WordTerms] = {}
 
     def _word_terms(self, latin: Sequence[LatinLang]) -> _WordTerms:
@@ -438,7 +441,7 @@ class Automata:
                 ends = by_word.ends.intersection(distinct)
                 if ends:
                     joined = field.joined
-                    if len(joined) > _SHORT:
+                    if len(joined) > self._short:
                         joined = _stretches(joined, starts, ends, phrases.span)
                     phrases.found_folded(joined, latin_endings, found)
             for lang in latin:
@@ -447,7 +450,7 @@ class Automata:
                     ends = by_word.stem_ends[lang].intersection(distinct)
                     if ends:
                         stretches = field.joined
-                        if len(stretches) > _SHORT:
+                        if len(stretches) > self._short:
                             stretches = _stretches(stretches, starts, ends, phrases.span)
                         if stretches is field.joined:
                             stems = field.stemmed(lang)
