@@ -6,9 +6,9 @@ No logic lives here beyond reading options and formatting what comes back.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
+import stat
 import sys
 import threading
 from dataclasses import replace
@@ -36,6 +36,7 @@ from monitor.errors import MonitorError, StorageError, TermError
 
 if TYPE_CHECKING:
     from monitor.config import Config
+    from monitor.types import Document, Match
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -261,8 +262,9 @@ def match(
         InputError,
         format_explanation,
         format_matches,
-        match_json,
+        match_json_line,
         parse_published,
+        read_batches,
         read_documents,
     )
 
@@ -287,33 +289,63 @@ def match(
         bad.append(exc)
         click.echo(f"{name}: {plain(str(exc), 300)}", err=True)
 
+    def dated(doc: Document) -> Document:
+        if doc.published is None and default_date is not None:
+            return replace(doc, published=default_date)
+        return doc
+
+    def report(doc_id: str | int, doc: Document, found: list[Match]) -> None:
+        if doc.published is None and windowed:
+            hit = {m.topic for m in found}
+            skipped = [t for t in windowed if t not in hit]
+            if skipped:
+                click.echo(
+                    f"note: document {plain(str(doc_id), 80)} has no date: the event-window "
+                    f"rules of {', '.join(skipped)} were not applied (--date sets one)",
+                    err=True,
+                )
+        if as_json:
+            out.write(match_json_line(doc_id, found) + "\n")
+        else:
+            out.write(format_matches(doc_id, doc, found, color=color) + "\n")
+
     try:
-        for doc_id, given in read_documents(source, on_error=report_bad):
-            doc = given
-            if doc.published is None and default_date is not None:
-                doc = replace(doc, published=default_date)
-            if explain:
+        if explain:
+            for doc_id, given in read_documents(source, on_error=report_bad):
+                doc = dated(given)
                 traces = topics.explain(doc)
                 out.write(format_explanation(doc_id, doc, traces, color=color) + "\n")
-                continue
-            found = topics.match(doc)
-            if doc.published is None and windowed:
-                hit = {m.topic for m in found}
-                skipped = [t for t in windowed if t not in hit]
-                if skipped:
-                    click.echo(
-                        f"note: document {plain(str(doc_id), 80)} has no date: the event-window "
-                        f"rules of {', '.join(skipped)} were not applied (--date sets one)",
-                        err=True,
-                    )
-            if as_json:
-                out.write(json.dumps(match_json(doc_id, found), ensure_ascii=False) + "\n")
-            else:
-                out.write(format_matches(doc_id, doc, found, color=color) + "\n")
+        elif _regular_file(source):
+            # all of it is there to read: match many documents at a time (cheaper); a
+            # pipe or a terminal gets each document's line as soon as it is read
+            for batch in read_batches(source, _MATCH_BATCH):
+                docs = [dated(item[1]) for item in batch if not isinstance(item, InputError)]
+                matched = iter(zip(docs, topics.match_many(docs), strict=True))
+                for item in batch:
+                    if isinstance(item, InputError):
+                        report_bad(item)
+                    else:
+                        doc, found = next(matched)
+                        report(item[0], doc, found)
+        else:
+            for doc_id, given in read_documents(source, on_error=report_bad):
+                doc = dated(given)
+                report(doc_id, doc, topics.match(doc))
     except (InputError, ValueError) as exc:
         fail(f"{name}: {exc}", EXIT_USAGE)
     if bad:
         fail(f"{name}: {len(bad)} line{'s' if len(bad) != 1 else ''} skipped", EXIT_FAILURE)
+
+
+_MATCH_BATCH = 256  # documents matched together by `monitor match` reading a file
+
+
+def _regular_file(source: Any) -> bool:
+    """Whether ``source`` (an open file, maybe stdin) reads a regular file."""
+    try:
+        return stat.S_ISREG(os.fstat(source.fileno()).st_mode)
+    except (AttributeError, OSError, ValueError):
+        return False
 
 
 @main.command()

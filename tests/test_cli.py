@@ -107,6 +107,41 @@ def test_match_reads_json_lines_and_prints_the_spec_schema(tmp_path):
     assert second == {"id": 2, "topics": []}
 
 
+def test_match_of_a_file_prints_what_it_prints_for_the_same_lines_piped(tmp_path):
+    """A file is matched many documents at a time, a pipe one at a time: the same lines
+    on stdout, and the same skipped lines and undated notes, in input order, on stderr."""
+    lines = []
+    for n in range(700):  # more than one batch
+        title = "Putin und Trump beim Gipfel in Anchorage" if n % 3 else "Weather in Berlin"
+        doc = {"id": f"d{n}", "title": f"{title} {n}", "language": "de"}
+        if n % 5:
+            doc["published"] = "Fri, 15 Aug 2025 20:02:00 +0200"
+        lines.append(json.dumps(doc))
+        if n % 97 == 0:
+            lines.append('{"id": "bad", "title": 3}')
+    lines.append("[]")
+    docs = tmp_path / "docs.jsonl"
+    docs.write_text("\n".join(lines) + "\n", "utf-8")
+    config = str(REPO / "config/monitor.yaml")
+
+    from_file = run_monitor("match", "--json", str(docs), "-c", config)
+    piped = run_monitor("match", "--json", "-", "-c", config, input=docs.read_text("utf-8"))
+
+    assert from_file.returncode == piped.returncode == 1
+    assert from_file.stdout == piped.stdout
+    assert from_file.stderr.replace(str(docs), "<stdin>") == piped.stderr
+    out = [json.loads(line) for line in from_file.stdout.splitlines()]
+    assert len(out) == 700 and sum(bool(o["topics"]) for o in out) > 300
+    notes = [line for line in from_file.stderr.splitlines() if "line" in line or "note" in line]
+    assert notes[:3] == [
+        "note: document d0 has no date: the event-window rules of trump-putin-summit, "
+        "peace-council were not applied (--date sets one)",
+        f"{docs}: line 2: 'title' must be a string",
+        "note: document d5 has no date: the event-window rules of peace-council were not "
+        "applied (--date sets one)",  # d5 matches the summit topic
+    ]
+
+
 # -- what an operator meets at the prompt (CliRunner: fast, in-process) ------------------
 
 import json  # noqa: E402

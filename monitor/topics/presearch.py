@@ -14,8 +14,9 @@ of a one-word term never reaches past its word, so which of those terms a field 
 the union of what each of its words holds: that is worked out once per distinct word
 (and way of stemming Latin words) by running the same automata over the word alone, and
 kept (:class:`_WordTerms`); a document then costs a few set operations a field instead of
-stemming every word and a pass per automaton. Phrases still take the pass over the whole
-field, the pass over its stems only when one of its words begins a phrase's stems.
+stemming every word and a pass per automaton. Phrases still take the pass over the field
+(over the stretches where one may stand, in a long field), the pass over its stems only
+when one of its words begins a phrase's stems.
 
 :meth:`Automata.terms_in` answers the first question a document asks, which terms occur
 in each field. :meth:`Automata.positions` answers the second, where a term hit
@@ -27,7 +28,9 @@ This module knows nothing about topics or rules; it does no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from bisect import bisect_right
+from collections.abc import Collection, Iterable, Sequence
+from itertools import accumulate
 from operator import itemgetter
 from typing import Any
 
@@ -35,7 +38,15 @@ import ahocorasick
 
 from monitor.topics.evaluate import Hit
 from monitor.topics.rules import Term
-from monitor.topics.text import ENDINGS, FieldText, LatinLang, endings_for, is_cyrillic, stem
+from monitor.topics.text import (
+    ENDINGS,
+    FieldText,
+    LatinLang,
+    endings_for,
+    is_cyrillic,
+    stem,
+    stems,
+)
 
 STEM_LANGS: tuple[LatinLang, ...] = ("en", "de", None)
 _INFLECT, _PREFIX, _SUFFIX, _INFIX, _EXACT = range(5)
@@ -45,6 +56,11 @@ _CACHE_CHARS = 4_000_000
 """Characters of those words at most: a word can be as long as a field (a hex or
 base64 run, a URL's letters), and a count alone would let long ones take gigabytes."""
 _NONE: frozenset[int] = frozenset()
+_SHORT = 1_000
+"""A field this long (joined) or shorter gets one pass of the phrases' automata over all
+of it: cheaper than finding the stretches where a phrase may stand (titles, summaries),
+when the phrases are few (:data:`_FEW_PHRASES`): many phrases hit many times a field."""
+_FEW_PHRASES = 1_000
 _STRETCHES = 6  # more stretches of a field to stem than this: stem all of it
 
 
@@ -67,12 +83,67 @@ def stem_key(term: Term, lang: LatinLang) -> str:
     return " " + " ".join(stem(w, lang) for w in term.words) + " "
 
 
+class _Bounds:
+    """What the keys of some phrases begin and end with: which words of a field may
+    begin or end one of them (see :meth:`_WordTerms.learn`)."""
+
+    def __init__(self, keys: Sequence[str], stem_keys: dict[LatinLang, list[str]]) -> None:
+        # a whole first word, or the end of one
+        self.first_words = frozenset(k.split(" ", 2)[1] for k in keys if k.startswith(" "))
+        self.first_ends = frozenset(k.split(" ", 1)[0] for k in keys if not k.startswith(" "))
+        # a whole last word, or the start of one
+        self.last_words = frozenset(k.rsplit(" ", 2)[-2] for k in keys if k.endswith(" "))
+        self.last_starts = frozenset(k.rsplit(" ", 1)[-1] for k in keys if not k.endswith(" "))
+        # the longest of each: only a word's ends that short can be one (a word can be as
+        # long as its field, and trying every end of it was quadratic in its length)
+        self.first_end_len = max(map(len, self.first_ends), default=0)
+        self.last_start_len = max(map(len, self.last_starts), default=0)
+        # the stems their stems begin and end with, per language
+        self.first_stems = {
+            lang: frozenset(k.split(" ", 2)[1] for k in keys) for lang, keys in stem_keys.items()
+        }
+        self.last_stems = {
+            lang: frozenset(k.rsplit(" ", 2)[-2] for k in keys) for lang, keys in stem_keys.items()
+        }
+
+    def starts(self, words: set[str], listed: Sequence[str]) -> set[str]:
+        """The words (``words`` as a set and a sequence) that may begin a key."""
+        out = words.intersection(self.first_words)
+        ends, longest = self.first_ends, self.first_end_len
+        if ends:
+            out.update(
+                w
+                for w in listed
+                if any(w[i:] in ends for i in range(max(0, len(w) - longest), len(w)))
+            )
+        return out
+
+    def ends(self, words: set[str], listed: Sequence[str]) -> set[str]:
+        """The words that may end a key."""
+        out = words.intersection(self.last_words)
+        starts, longest = self.last_starts, self.last_start_len
+        if starts:
+            out.update(
+                w
+                for w in listed
+                if any(w[:i] in starts for i in range(1, min(len(w), longest) + 1))
+            )
+        return out
+
+
 class _Keys:
     """Some terms (by their ids) compiled into one automaton over folded words and one
     per Latin stemming language over stems (phrases; a one-word term by its stem in a
     dict); :meth:`found_folded` and :meth:`found_stemmed` run them over a field."""
 
-    def __init__(self, terms: Sequence[Term], ids: Sequence[int], *, phrases: bool) -> None:
+    def __init__(
+        self,
+        terms: Sequence[Term],
+        ids: Sequence[int],
+        *,
+        phrases: bool,
+        index: frozenset[int] = frozenset(),
+    ) -> None:
         direct: dict[str, list[int]] = {}  # key → terms hit wherever it occurs
         checked: dict[str, list[int]] = {}  # key → plain terms whose ending must be checked
         for term_id in ids:
@@ -109,24 +180,17 @@ class _Keys:
             self.stemmed[lang] = (_build(stem_keys[lang]), tuple(map(tuple, by_stem.values())))
         if not phrases:
             return
-        # what a phrase's key begins with: a whole first word, or the end of one
-        self.first_words = frozenset(k.split(" ", 2)[1] for k in keys if k.startswith(" "))
-        self.first_ends = frozenset(k.split(" ", 1)[0] for k in keys if not k.startswith(" "))
-        # what it ends with: a whole last word, or the start of one
-        self.last_words = frozenset(k.rsplit(" ", 2)[-2] for k in keys if k.endswith(" "))
-        self.last_starts = frozenset(k.rsplit(" ", 1)[-1] for k in keys if not k.endswith(" "))
-        # the longest of each: only a word's ends that short can be one (a word can be as
-        # long as its field, and trying every end of it was quadratic in its length)
-        self.first_end_len = max(map(len, self.first_ends), default=0)
-        self.last_start_len = max(map(len, self.last_starts), default=0)
+        self.bounds = _Bounds(keys, stem_keys)
+        # the same for the phrases that can make a topic a candidate (``index``)
+        terms_of = {k: {*direct.get(k, ()), *checked.get(k, ())} for k in keys}
+        self.index_bounds = _Bounds(
+            [k for k in keys if not index.isdisjoint(terms_of[k])],
+            {
+                lang: [k for k, n in zip(got, self.stemmed[lang][1], strict=True) if index & set(n)]
+                for lang, got in stem_keys.items()
+            },
+        )
         self.span = max((len(terms[t].words) for t in ids), default=0)
-        # the stems its stems begin and end with, per language
-        self.first_stems = {
-            lang: frozenset(k.split(" ", 2)[1] for k in keys) for lang, keys in stem_keys.items()
-        }
-        self.last_stems = {
-            lang: frozenset(k.rsplit(" ", 2)[-2] for k in keys) for lang, keys in stem_keys.items()
-        }
 
     def found_folded(self, joined: str, latin_endings: frozenset[str], found: set[int]) -> None:
         """Add to ``found`` the terms whose folded key occurs in ``joined``."""
@@ -141,6 +205,33 @@ class _Keys:
             if pending and _inflected(joined, key, endings):
                 found.update(pending)
 
+    def found_per_word(
+        self, words: Sequence[str], latin_endings: frozenset[str]
+    ) -> dict[int, set[int]]:
+        """The terms of one word whose folded key occurs in each of ``words`` (by its
+        index; words without any left out): one pass over them joined, as
+        :meth:`found_folded` would find them in each word alone (" word ")."""
+        out: dict[int, set[int]] = {}
+        if self.folded is None or not words:
+            return out
+        joined = " " + " ".join(words) + " "
+        # where each word's leading space stands: a hit ending at e is in the last word
+        # whose space stands before e (a key ending on a space ends on its word's)
+        lead = list(accumulate((len(w) + 1 for w in words[:-1]), initial=0))
+        direct, checked = self.direct, self.checked
+        for end, number in self.folded.iter(joined):
+            n = bisect_right(lead, end - 1) - 1
+            got = direct[number]
+            if got:
+                out.setdefault(n, set()).update(got)
+            if number in checked:
+                key, term_ids, cyrillic = checked[number]
+                endings = ENDINGS["ru"] if cyrillic else latin_endings
+                # the key is a space and the word's start: the rest must be an ending
+                if words[n][len(key) - 1 :] in endings:
+                    out.setdefault(n, set()).update(term_ids)
+        return out
+
     def found_stemmed(self, stems: str, lang: LatinLang, found: set[int]) -> None:
         """Add to ``found`` the plain terms whose stems occur in ``stems`` (joined)."""
         automaton, by_key = self.stemmed[lang]
@@ -154,8 +245,15 @@ class _WordTerms:
     (the document's ``latin`` languages): worked out on first sight, then looked up; and
     the words that begin the stems of some phrase, per language."""
 
-    def __init__(self, single: _Keys, phrases: _Keys, latin: Sequence[LatinLang]) -> None:
+    def __init__(
+        self,
+        single: _Keys,
+        phrases: _Keys,
+        latin: Sequence[LatinLang],
+        index: frozenset[int],
+    ) -> None:
         self._single = single
+        self._index = index
         self._latin = tuple(latin)
         self._endings = endings_for("a", latin)
         self._phrases = phrases
@@ -172,13 +270,27 @@ class _WordTerms:
         """Words whose stem may begin a phrase's stems, per language."""
         self.stem_ends: dict[LatinLang, set[str]] = {lang: set() for lang in self._latin}
         """Words whose stem may end a phrase's stems, per language."""
+        self.index_hitting: set[str] = set()
+        """The words that hold an index term (see :meth:`Automata.may_hold_index`)."""
+        self.index_starts: set[str] = set()
+        """Words that may begin an index phrase (its folded key or its stems)."""
+        self.index_ends: set[str] = set()
+        """Words that may end an index phrase."""
 
     def learn(self, words: set[str], distinct: set[str]) -> None:
         """Work out ``words``, the ones of ``distinct`` (a field's words) not seen yet."""
         size = sum(map(len, words))
         if len(self.terms) + len(words) > _CACHE_LIMIT or self.chars + size > _CACHE_CHARS:
             # forget all: a field's words stay
-            for known in (self.terms, self.hitting, self.starts, self.ends):
+            for known in (
+                self.terms,
+                self.hitting,
+                self.starts,
+                self.ends,
+                self.index_hitting,
+                self.index_starts,
+                self.index_ends,
+            ):
                 known.clear()
             for lang in self._latin:
                 self.stem_starts[lang].clear()
@@ -186,67 +298,140 @@ class _WordTerms:
             words, size, self.chars = distinct, sum(map(len, distinct)), 0
         self.chars += size
         single, phrases = self._single, self._phrases
-        first_words, first_ends = phrases.first_words, phrases.first_ends
-        last_words, last_starts = phrases.last_words, phrases.last_starts
-        first_len, last_len = phrases.first_end_len, phrases.last_start_len
-        for word in words:
-            found: set[int] = set()
-            single.found_folded(" " + word + " ", self._endings, found)
-            for lang in self._latin:
-                found.update(single.by_stem[lang].get(stem(word, lang), ()))
-            self.terms[word] = frozenset(found) if found else _NONE
-            if found:
-                self.hitting.add(word)
-            if word in first_words or (
-                first_ends
-                and any(
-                    word[i:] in first_ends for i in range(max(0, len(word) - first_len), len(word))
-                )
+        # all the new words at once: one pass of the automaton over them joined, and one
+        # batch of stems per language (a key of a one-word term never spans two words)
+        listed = list(words)
+        found = single.found_per_word(listed, self._endings)
+        stems_of = {lang: stems(listed, lang) for lang in self._latin}
+        for lang, stemmed in stems_of.items():
+            by_stem = single.by_stem[lang]
+            if by_stem:
+                for n, got in enumerate(map(by_stem.get, stemmed)):
+                    if got:
+                        found.setdefault(n, set()).update(got)
+        known = self.terms
+        known.update(dict.fromkeys(listed, _NONE))
+        for n, terms in found.items():
+            known[listed[n]] = frozenset(terms)
+            self.hitting.add(listed[n])
+            if not self._index.isdisjoint(terms):
+                self.index_hitting.add(listed[n])
+        bounds, index = phrases.bounds, phrases.index_bounds
+        self.starts.update(bounds.starts(words, listed))
+        self.ends.update(bounds.ends(words, listed))
+        self.index_starts.update(index.starts(words, listed))
+        self.index_ends.update(index.ends(words, listed))
+        for lang, stemmed in stems_of.items():
+            pairs = list(zip(listed, stemmed, strict=True))
+            for bound, into in (
+                (bounds.first_stems[lang], self.stem_starts[lang]),
+                (bounds.last_stems[lang], self.stem_ends[lang]),
+                (index.first_stems[lang], self.index_starts),
+                (index.last_stems[lang], self.index_ends),
             ):
-                self.starts.add(word)
-            if word in last_words or (
-                last_starts
-                and any(word[:i] in last_starts for i in range(1, min(len(word), last_len) + 1))
-            ):
-                self.ends.add(word)
-            for lang in self._latin:
-                stemmed = stem(word, lang)
-                if stemmed in phrases.first_stems[lang]:
-                    self.stem_starts[lang].add(word)
-                if stemmed in phrases.last_stems[lang]:
-                    self.stem_ends[lang].add(word)
+                if bound:
+                    into.update(w for w, s in pairs if s in bound)
 
 
 class Automata:
     """The terms of a :class:`~monitor.topics.rules.TermTable`, compiled for search."""
 
-    def __init__(self, terms: Sequence[Term]) -> None:
+    def __init__(self, terms: Sequence[Term], index: Collection[int] | None = None) -> None:
+        """``index``: the terms of which a document must hold one to be worth searching
+        for all (the engine's candidates); every term when not given."""
         self._terms = terms
         single = [n for n, t in enumerate(terms) if len(t.words) == 1]
         several = [n for n, t in enumerate(terms) if len(t.words) > 1]
+        self._index = frozenset(range(len(terms)) if index is None else index)
         self._single = _Keys(terms, single, phrases=False)
-        self._phrases = _Keys(terms, several, phrases=True)
+        self._phrases = _Keys(terms, several, phrases=True, index=self._index)
         self._any_plain = any(t.plain for t in terms)
+        self._short = _SHORT if len(several) <= _FEW_PHRASES else 0
         self._by_latin: dict[tuple[LatinLang, ...], _WordTerms] = {}
 
-    def terms_in(
-        self, fields: Sequence[FieldText | None], latin: Sequence[LatinLang]
-    ) -> list[set[int]]:
-        """The ids of the terms that occur in each field (an empty set for an absent one)."""
-        out: list[set[int]] = []
+    def _word_terms(self, latin: Sequence[LatinLang]) -> _WordTerms:
         by_word = self._by_latin.get(tuple(latin))
         if by_word is None:
-            by_word = self._by_latin[tuple(latin)] = _WordTerms(self._single, self._phrases, latin)
+            by_word = self._by_latin[tuple(latin)] = _WordTerms(
+                self._single, self._phrases, latin, self._index
+            )
+        return by_word
+
+    def may_hold_index(
+        self,
+        fields: Sequence[FieldText | None],
+        latin: Sequence[LatinLang],
+        *,
+        learned: bool = False,
+    ) -> bool:
+        """False when no term of the index can occur in ``fields``, judged by their words
+        alone (cheaper than :meth:`terms_in`, which then finds none of them): no word
+        holds one, and no word may begin one of its phrases or none may end one.
+        ``learned``: :meth:`learn` was given these fields."""
+        by_word = self._word_terms(latin)
+        present = [f.distinct for f in fields if f is not None]
+        if not learned:
+            self._learn_fields(by_word, present)
+        hitting, starts, ends = by_word.index_hitting, by_word.index_starts, by_word.index_ends
+        if not all(map(hitting.isdisjoint, present)):
+            return True
+        return not all(map(starts.isdisjoint, present)) and not all(map(ends.isdisjoint, present))
+
+    @staticmethod
+    def _learn_fields(by_word: _WordTerms, fields: Sequence[frozenset[str]]) -> None:
+        """Work out the words of a document's fields not seen yet (all its words stay
+        remembered when the memory is full and is forgotten)."""
+        new = [words.difference(by_word.terms) for words in fields]
+        if any(new):
+            by_word.learn(set().union(*new), set().union(*fields))
+
+    def learn(
+        self, documents: Iterable[tuple[Sequence[FieldText | None], Sequence[LatinLang]]]
+    ) -> bool:
+        """Work out together the words of ``documents`` (their fields, how their Latin
+        words stem) not seen yet, as :meth:`terms_in` would one field at a time: cheaper
+        for many documents. Not when they hold more words than are remembered: False
+        then."""
+        learned = True
+        words: dict[tuple[LatinLang, ...], set[str]] = {}
+        for fields, latin in documents:
+            into = words.setdefault(tuple(latin), set())
+            for field in fields:
+                if field is not None:
+                    into.update(field.distinct)
+        for latin, distinct in words.items():
+            by_word = self._word_terms(latin)
+            new = distinct.difference(by_word.terms)
+            if not new:
+                continue
+            if len(distinct) > _CACHE_LIMIT // 4 or sum(map(len, distinct)) > _CACHE_CHARS // 4:
+                learned = False
+                continue
+            by_word.learn(new, distinct)
+            # learning can forget what was known before (the memory is bounded), not the
+            # words it was given
+        return learned
+
+    def terms_in(
+        self,
+        fields: Sequence[FieldText | None],
+        latin: Sequence[LatinLang],
+        *,
+        learned: bool = False,
+    ) -> list[set[int]]:
+        """The ids of the terms that occur in each field (an empty set for an absent one).
+        ``learned``: the fields' words were worked out (:meth:`may_hold_index`)."""
+        out: list[set[int]] = []
+        by_word = self._word_terms(latin)
+        if not learned:
+            self._learn_fields(by_word, [f.distinct for f in fields if f is not None])
         latin_endings = endings_for("a", latin)
         phrases = self._phrases
         for field in fields:
             if field is None or not field.joined:
                 out.append(set())
                 continue
-            distinct = set(field.words)
-            new = distinct.difference(by_word.terms)
-            if new:
-                by_word.learn(new, distinct)
+            distinct = field.distinct
             found = set().union(*map(by_word.terms.__getitem__, by_word.hitting & distinct))
             out.append(found)
             # phrases: their keys run over the stretches of the field where one may begin
@@ -255,14 +440,18 @@ class Automata:
             if starts:
                 ends = by_word.ends.intersection(distinct)
                 if ends:
-                    joined = _stretches(field.joined, starts, ends, phrases.span)
+                    joined = field.joined
+                    if len(joined) > self._short:
+                        joined = _stretches(joined, starts, ends, phrases.span)
                     phrases.found_folded(joined, latin_endings, found)
             for lang in latin:
                 starts = by_word.stem_starts[lang].intersection(distinct)
                 if starts:
                     ends = by_word.stem_ends[lang].intersection(distinct)
                     if ends:
-                        stretches = _stretches(field.joined, starts, ends, phrases.span)
+                        stretches = field.joined
+                        if len(stretches) > self._short:
+                            stretches = _stretches(stretches, starts, ends, phrases.span)
                         if stretches is field.joined:
                             stems = field.stemmed(lang)
                         else:

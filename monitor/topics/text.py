@@ -144,6 +144,30 @@ def stem(folded: str, latin: LatinLang) -> str:
     return stemmed
 
 
+def stems(words: Sequence[str], latin: LatinLang) -> list[str]:
+    """:func:`stem` of each folded token, each stemmer called once for all the tokens
+    of its language that are not remembered yet."""
+    out: list[str | None] = []
+    todo: dict[str | None, list[int]] = {}
+    for n, folded in enumerate(words):
+        lang = "ru" if "\u0400" <= folded[0] <= "\u04ff" else latin
+        got = _stem_caches[lang].get(folded)
+        if got is None:
+            todo.setdefault(lang, []).append(n)
+        out.append(got)
+    for lang, numbers in todo.items():
+        cache = _stem_caches[lang]
+        given = [words[n] for n in numbers]
+        stemmed = given if lang is None else _stemmers[lang].stemWords(given)
+        if len(cache) + len(given) > _CACHE_LIMIT:
+            cache.clear()
+        for n, folded, raw in zip(numbers, given, stemmed, strict=True):
+            got = out[n] = _collapse_umlauts(raw)
+            if len(folded) <= _CACHED_WORD:
+                cache[folded] = got
+    return cast("list[str]", out)
+
+
 def endings_for(folded: str, latin: Sequence[LatinLang]) -> frozenset[str]:
     """Inflectional endings a word of this script may take in the document's language."""
     if is_cyrillic(folded):
@@ -182,7 +206,7 @@ class FieldText:
     the text (only evidence and explanations need those) are found when first asked for.
     """
 
-    __slots__ = ("_spans", "_stems", "_whole", "_words", "joined", "text")
+    __slots__ = ("_distinct", "_spans", "_stems", "_whole", "_words", "joined", "text")
 
     def __init__(
         self, text: str, words: list[str] | None, joined: str, *, whole: bool = False
@@ -196,6 +220,7 @@ class FieldText:
         self._whole = whole
         self._spans: list[tuple[int, int]] | None = None
         self._stems: dict[LatinLang, str] = {}
+        self._distinct: frozenset[str] | None = None
 
     @classmethod
     def of(cls, text: str) -> FieldText:
@@ -219,6 +244,13 @@ class FieldText:
         if self._words is None:
             self._words = self.joined.split()
         return self._words
+
+    @property
+    def distinct(self) -> frozenset[str]:
+        """The folded words, each once."""
+        if self._distinct is None:
+            self._distinct = frozenset(self.words)
+        return self._distinct
 
     @property
     def spans(self) -> list[tuple[int, int]]:
@@ -279,6 +311,7 @@ _FOLDS_TO_ONE = re.compile(r"[a-z0-9а-я]")
 # ASCII first; then Russian (and English with typographic quotes and dashes); then German
 _CODECS = ("ascii", "cp1251", "cp1252")
 _GERMAN_FIRST = ("cp1252", "cp1251")
+_ASCII = ("ascii",)
 _FOLD_TABLES = {codec: _fold_table(codec) for codec in _CODECS}
 # a folded cp1251 text's words by script (digits dropped): a word of both is "LC" or "CL"
 _SCRIPT_TABLE = bytes(
@@ -290,9 +323,11 @@ def _fold_whole(text: str) -> list[str] | None:
     """The folded words of ``text`` folded whole, or None when it has to go token by
     token: a letter of another alphabet, a combining or invisible mark, a word that
     mixes Latin and Cyrillic letters (skeleton() decides those per word)."""
-    codecs: tuple[str, ...] = _CODECS
-    if not text.isascii() and ("ü" in text or "ä" in text or "ö" in text or "ß" in text):
-        codecs = _GERMAN_FIRST  # a failed encoding costs more than these four searches
+    codecs: tuple[str, ...] = _ASCII
+    if not text.isascii():  # ASCII cannot encode it: not tried (a failure costs)
+        codecs = _CODECS[1:]
+        if "ü" in text or "ä" in text or "ö" in text or "ß" in text:
+            codecs = _GERMAN_FIRST  # a failed encoding costs more than these four searches
     for codec in codecs:
         try:
             raw = text.encode(codec)

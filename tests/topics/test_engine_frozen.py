@@ -119,12 +119,18 @@ def topic_set(items: list[dict[str, Any]]) -> TopicSet:
     )
 
 
-def results() -> list[dict[str, Any]]:
+def results(*, many: bool = False) -> list[dict[str, Any]]:
+    """The frozen rows; ``many``: matched 256 documents at a time (``match_many``)."""
     items = read_items()
     topics = topic_set(items)
+    docs = documents(items)
+    if many:
+        batches = [docs[i : i + 256] for i in range(0, len(docs), 256)]
+        each = [f for b in batches for f in topics.match_many([doc for _, doc in b])]
+    else:
+        each = [topics.match(doc) for _, doc in docs]
     out = []
-    for item_id, doc in documents(items):
-        found = topics.match(doc)
+    for (item_id, _), found in zip(docs, each, strict=True):
         if found:
             out.append(
                 {
@@ -138,8 +144,9 @@ def results() -> list[dict[str, Any]]:
     return out
 
 
-def test_the_engine_matches_the_frozen_results() -> None:
-    got = results()
+@pytest.mark.parametrize("many", [False, True], ids=["one at a time", "many at a time"])
+def test_the_engine_matches_the_frozen_results(many: bool) -> None:
+    got = results(many=many)
     expected = [json.loads(line) for line in FROZEN.read_text(encoding="utf-8").splitlines()]
     assert len(got) > 1000, "the generated topics should match many items"
     expected_by_id = {e["id"]: e for e in expected}

@@ -76,10 +76,11 @@ def test_words_remembered_from_other_documents_change_nothing(
 def test_phrases_are_found_however_many_stretches_are_searched(
     monkeypatch: pytest.MonkeyPatch, stretches: int
 ) -> None:
-    monkeypatch.setattr(presearch, "_STRETCHES", stretches)
     for text, language in DOCUMENTS:
         monkeypatch.undo()
         expected = fresh(text, language)
+        # every field is searched by stretches, however short
+        monkeypatch.setattr(presearch, "_SHORT", 0)
         monkeypatch.setattr(presearch, "_STRETCHES", stretches)
         assert fresh(text, language) == expected, (text, language)
 
@@ -124,3 +125,64 @@ def test_matching_long_words_keeps_no_memory_that_grows_with_their_length(
     finally:
         tracemalloc.stop()
     assert grown < 500_000  # the words: 2 MB each time they are all kept
+
+
+# Topics whose candidates need one term of a small group (the "index"): a document with
+# none of those terms is told apart by its words before the full search.
+GATED_TOPICS: list[dict[str, Any]] = [
+    {"id": "summit", "all": [["Trump"], ["summit", "meeting", "talks", "Gipfel*"]]},
+    {
+        "id": "council",
+        "all": [["Совет мира", "Board of Peace"], ["Trump", "Трамп", "Gaza", "members"]],
+    },
+]
+GATED_DOCUMENTS = [
+    Document(title="The summit talks were long", language="en"),  # no index term
+    Document(title="Trump at the summit", language="en"),
+    Document(title="Talks", summary="Trump spoke at the meeting", language="en"),
+    Document(title="The Board of Peace members met", language="en"),
+    Document(title="The board", summary="of peace and its members", language="en"),
+    Document(title="Трамп и Совету мира", language="ru"),  # the phrase by its stems
+    Document(title="Совет", summary="мира Трамп", language="ru"),  # not across fields
+    Document(title="Gaza members", language=None),
+]
+
+
+@pytest.mark.parametrize("limit", [1, 3, 1000])
+def test_documents_told_apart_by_their_words_match_as_when_searched_in_full(
+    monkeypatch: pytest.MonkeyPatch, limit: int
+) -> None:
+    monkeypatch.setattr(presearch, "_CACHE_LIMIT", limit)
+    configs = [TopicConfig.model_validate(t) for t in GATED_TOPICS]
+
+    def topics_of(ts: TopicSet, doc: Document) -> list[str]:
+        return [m.topic for m in ts.match(doc)]
+
+    one_by_one = [topics_of(compile_topics(configs), doc) for doc in GATED_DOCUMENTS]
+    together = [
+        [m.topic for m in got] for got in compile_topics(configs).match_many(GATED_DOCUMENTS)
+    ]
+    with monkeypatch.context() as searched_in_full:
+        told_apart = presearch.Automata.may_hold_index
+        searched_in_full.setattr(
+            presearch.Automata,
+            "may_hold_index",
+            lambda *args, **kwargs: told_apart(*args, **kwargs) or True,
+        )
+        full = [topics_of(compile_topics(configs), doc) for doc in GATED_DOCUMENTS]
+
+    assert (
+        one_by_one
+        == together
+        == full
+        == [
+            [],
+            ["summit"],
+            ["summit"],
+            ["council"],
+            [],
+            ["council"],
+            [],
+            [],
+        ]
+    )

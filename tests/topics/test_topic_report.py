@@ -9,7 +9,13 @@ from datetime import UTC, datetime
 import pytest
 
 from monitor.topics import compile_topics
-from monitor.topics.report import InputError, format_matches, match_json, read_documents
+from monitor.topics.report import (
+    InputError,
+    format_matches,
+    match_json,
+    parse_published,
+    read_documents,
+)
 from monitor.topics.spec import TopicConfig
 from monitor.types import Document
 
@@ -103,3 +109,51 @@ def test_human_output_in_color_and_without_matches() -> None:
     colored = format_matches(1, doc, TOPICS.match(doc), color=True)
     assert "\x1b[1;31mAnchorage\x1b[0m" in colored
     assert "no topic matches" in format_matches(2, Document(title="x"), [], color=False)
+
+
+def _general_parser(text: str) -> datetime | str | None:
+    """What parse_published gives for an RFC 822 date read by email.utils alone."""
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return "error"
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    try:
+        return when.astimezone(UTC)
+    except OverflowError:
+        return None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Thu, 18 Dec 2025 06:45:02 +0000",
+        "18 Dec 2025 06:45:02 -0000",
+        "Thu, 8 Dec 2025 06:45:02 GMT",
+        "Thu, 18 Dec 2025 06:45:02 UT",
+        "Thu, 18 Dec 2025 23:45:02 -0130",
+        "Thu, 18 Dec 2025 00:15:02 +1445",
+        "Mon, 01 Jan 1000 00:30:00 +0100",
+        "Fri, 31 Dec 9999 23:00:00 -0200",  # past year 9999 in UTC
+        "Thu, 31 Feb 2025 06:45:02 +0000",  # no such day
+        "Thu, 18 Dec 2025 24:00:00 +0000",
+        "Thu, 18 Dec 2025 06:60:02 +0000",
+        "Thu, 18 Dec 2025 06:45:02 +2400",  # no such offset
+        "Thu, 18 Dec 2025 06:45:02 +0099",
+        "Thu, 18 Dec 0025 06:45:02 +0000",  # a two-digit year, as the general parser reads it
+        "Thu, 18 dec 2025 06:45:02 +0000",
+        "Thu, 18 Dec 2025 06:45 +0000",
+    ],
+)
+def test_rfc822_dates_read_as_the_general_parser_reads_them(text: str) -> None:
+    try:
+        got: datetime | str | None = parse_published(text)
+    except ValueError:
+        got = "error"
+    expected = _general_parser(text)
+    assert got == expected
+    if isinstance(got, datetime):
+        assert got.tzinfo == UTC
