@@ -222,7 +222,7 @@ class Fetcher:
     def _send(self, target: httpx.URL, headers: dict[str, str], at: float) -> _Response:
         """One GET on a kept-alive connection; the body is still to be read."""
         # Header values encode as httpx encodes them (ASCII; anything else is refused).
-        given = [(k.encode("ascii"), v.encode("ascii")) for k, v in headers.items()]
+        given = [(k.encode("ascii"), _wire(v)) for k, v in headers.items()]
         named = {k.lower() for k, _ in given}
         # A header given for this call (an article page's Accept) replaces the default.
         fields = [
@@ -277,8 +277,8 @@ class Fetcher:
                 http_status=status,
                 content=body,
                 headers=headers,
-                etag=headers.get("etag"),
-                last_modified=headers.get("last-modified"),
+                etag=_validator(response.raw.headers, b"etag"),
+                last_modified=_validator(response.raw.headers, b"last-modified"),
                 retry_after=cache_hint(headers, now),
             )
         retry_after = None
@@ -385,6 +385,24 @@ def _header_dict(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
         text = value.decode(encoding)
         headers[key] = f"{headers[key]}, {text}" if key in headers else text
     return headers
+
+
+def _validator(raw: list[tuple[bytes, bytes]], name: bytes) -> str | None:
+    """A validator as the server sent it, byte for byte (Latin-1 maps each byte to one
+    character): sent back by :func:`_wire`, it is the same bytes, whatever their
+    encoding. Decoded as UTF-8, a non-ASCII ETag could not go back as it came."""
+    values = [value.decode("iso-8859-1") for key, value in raw if key.lower() == name]
+    return ", ".join(values) if values else None
+
+
+def _wire(value: str) -> bytes:
+    """A request header's value as bytes: a validator from :func:`_validator` as it came
+    (Latin-1), one stored by an older version as UTF-8 (never refused: the feed would
+    fail at every poll)."""
+    try:
+        return value.encode("iso-8859-1")
+    except UnicodeEncodeError:
+        return value.encode("utf-8")
 
 
 def _until(chunks: Iterator[bytes], at: float) -> Iterator[bytes]:

@@ -120,6 +120,51 @@ def test_conditional_get_sends_back_the_validators_exactly_and_304_has_no_body(
     assert sent["if-none-match"] == etag and sent["if-modified-since"] == modified
 
 
+@pytest.mark.parametrize(
+    "etag",
+    [
+        '"caf\u00e9"'.encode().decode("latin-1"),  # UTF-8 bytes on the wire
+        'W/"\u00e9t\u00e9"',  # Latin-1 bytes, not UTF-8
+    ],
+    ids=["utf-8", "latin-1"],
+)
+def test_a_non_ascii_validator_goes_back_byte_for_byte(
+    fetcher: Fetcher, server_factory: Factory, etag: str
+) -> None:
+    """obs-text in an ETag is allowed (RFC 9110): sent back as it came, the poll is
+    conditional; refused, the feed would fail at every poll."""
+    modified = "Wed, 14 Jan 2026 08:00:00 GMT \u00e9"
+    server = server_factory({"/feed": (200, {"ETag": etag, "Last-Modified": modified}, RSS)})
+    first = fetcher.fetch(server.url(), now=NOW)
+    assert first.status == "ok"
+
+    def conditional(sock: socket.socket, request: Request, srv: HostileServer) -> None:
+        # The test server reads a request head as Latin-1: these are the bytes it got.
+        if request.headers.get("if-none-match") == etag:
+            respond(sock, 304, b"", {"ETag": etag})
+        else:
+            respond(sock, 200, RSS)
+
+    server.handler = conditional
+    second = fetcher.fetch(
+        server.url(), etag=first.etag, last_modified=first.last_modified, now=NOW
+    )
+    assert second.status == "not_modified", second.error
+    sent = server.requests[-1].headers
+    assert sent["if-none-match"] == etag and sent["if-modified-since"] == modified
+
+
+def test_a_validator_stored_as_utf_8_text_is_still_sent(
+    fetcher: Fetcher, server_factory: Factory
+) -> None:
+    """A validator stored by an older version (decoded as UTF-8, so with characters past
+    Latin-1) goes out as UTF-8 instead of failing the fetch."""
+    server = server_factory({"/feed": (200, {}, RSS)})
+    result = fetcher.fetch(server.url(), etag='"\u20ac1"', now=NOW)
+    assert result.status == "ok", result.error
+    assert server.requests[-1].headers["if-none-match"] == '"\u20ac1"'.encode().decode("latin-1")
+
+
 def test_validators_are_only_taken_from_successful_responses(
     fetcher: Fetcher, server_factory: Factory
 ) -> None:
