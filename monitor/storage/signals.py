@@ -79,7 +79,8 @@ def _in_order(row: Any) -> bool:
         return False
     # one list built and compared at C speed: a zip and a generator cost a widely
     # carried story's every join a Python step per feed
-    return [o.get("feed") if isinstance(o, dict) else _NOT_A_FEED for o in outlets] == feeds
+    named = [o.get("feed") if isinstance(o, dict) else _NOT_A_FEED for o in outlets]
+    return bool(named == feeds)
 
 
 _NOT_A_FEED = object()
