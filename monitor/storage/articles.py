@@ -243,13 +243,16 @@ def _upsert_articles(
     if not articles:
         return []
     keys = list(dict.fromkeys(item.article.article_key for item in articles))
-    conn.execute(
+    first_seen = conn.execute(
         insert_ignore(
             SeenKeyRow, ["feed_id", "article_key"], ["feed_id", "article_key", "first_seen"]
         ),
         [{"feed_id": fid, "article_key": k, "first_seen": now} for k in keys],
-    )
-    ids = _article_ids(conn, fid, keys)
+    ).rowcount
+    # Every stored article has its key (written together, and the key outlives it): when
+    # every key is seen for the first time, no article of these is stored yet, and there
+    # is nothing to look up (a driver that cannot count its inserts looks them up).
+    ids = {} if first_seen == len(keys) else _article_ids(conn, fid, keys)
     fresh: dict[str, Article] = {}
     wanted: list[str] = []
     for item in articles:
