@@ -200,7 +200,13 @@ def _poll(
         ending = PollEnding(PollStatus.UNCHANGED, fetched, body_hash=body_hash)
         return _end(p, spec, state, now, rng, ending)
     # The newest keys the feed has: what the worker needs to drop the items seen before.
-    known, complete = storage.recent_keys(p.engine, spec.name, KNOWN_KEYS_SENT * p.max_entries)
+    # A feed never polled successfully has none (its articles are stored only with a
+    # poll that succeeds, which sets last_success): a first poll does not ask.
+    if state.last_success is None:
+        known: dict[str, str | None] = {}
+        complete = True
+    else:
+        known, complete = storage.recent_keys(p.engine, spec.name, KNOWN_KEYS_SENT * p.max_entries)
     try:
         # Parsed, normalized, sifted and matched in a worker process: off this process's
         # GIL, and all under the deadline. Only new and changed items come back.

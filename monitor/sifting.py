@@ -154,8 +154,14 @@ def sift_here(
         doc = Document.from_article(article, first_seen=now)
         matches = tuple(topics.match(doc))
         read_page = False
-        if not seen and page_mode != "never":
-            # whether a term hits matters only to an item that is otherwise read
+        if (
+            not seen
+            and page_mode != "never"
+            and (page_mode != "auto" or _short(article, short_text))
+        ):
+            # whether a term hits matters only to an item that is otherwise read; in
+            # auto mode a long feed text is never read (asked first: cheaper than the
+            # link's host, which decide_page checks before it)
             decision = decide_page(page_mode, article, hits_a_term=True, short_text=short_text)
             read_page = decision is PageDecision.READ and (
                 # as PageReader.read_pages asks: the feed's own date, not first seen
@@ -172,6 +178,11 @@ def sift_here(
         entries=len(prepared.articles),
         fresh=tuple(fresh),
     )
+
+
+def _short(article: Article, short_text: int) -> bool:
+    """Whether ``article``'s feed text is short, as :func:`decide_page` asks in auto mode."""
+    return len(article.summary) + len(article.content) < short_text
 
 
 def sift_feed(

@@ -6,6 +6,7 @@ fetch, count budgets or match (:mod:`monitor.fulltext.reader` does).
 
 from __future__ import annotations
 
+import re
 from enum import Enum
 from urllib.parse import urlsplit
 
@@ -44,7 +45,7 @@ def decide_page(
         return PageDecision.OFF
     if not article.url:
         return PageDecision.NO_LINK
-    if is_reserved_host(urlsplit(article.url).hostname or ""):
+    if is_reserved_host(_host_of(article.url)):
         return PageDecision.RESERVED
     if mode == "always":
         return PageDecision.READ
@@ -53,6 +54,19 @@ def decide_page(
     if not hits_a_term:
         return PageDecision.NO_TERM
     return PageDecision.READ
+
+
+# A link as canonicalization writes it: lower-case http(s), a lower-case host name, maybe a
+# port. Its host is what urlsplit would call it, without asking urlsplit (asked for every
+# new item of every feed in auto mode).
+_PLAIN_HOST = re.compile(r"https?://([a-z0-9.-]+)(?::[0-9]*)?(?=[/?#]|$)")
+
+
+def _host_of(url: str) -> str:
+    plain = _PLAIN_HOST.match(url)
+    if plain is not None:
+        return plain.group(1)
+    return urlsplit(url).hostname or ""
 
 
 def is_reserved_host(host: str) -> bool:

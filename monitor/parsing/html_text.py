@@ -138,12 +138,15 @@ def _strip_any_markup(text: str) -> str:
 
 def clean_text(text: str) -> str:
     """NFC, controls and zero-width characters removed, whitespace folded to one space."""
-    if text.isascii():
-        # printable ASCII holds no control character and no whitespace but the space
-        if text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " ":
-            return text
-    else:
+    if not text.isascii():
         text = unicodedata.normalize("NFC", text)
+    if text.isprintable():
+        # No control, format or separator character but the space (every character
+        # _INVISIBLE removes is one, and so is all whitespace but the space): only
+        # runs of spaces to fold, if any.
+        if "  " not in text and text[:1] != " " and text[-1:] != " ":
+            return text
+        return " ".join(text.split())
     text = _INVISIBLE.sub("", text)
     # str.split() splits at exactly the characters ``\s`` matches: one join folds
     # every run (a regex substitution would replace every single space as well)

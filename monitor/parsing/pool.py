@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import pickle
 import queue
 import resource
 import signal
@@ -30,6 +31,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from typing import Any
 
 from monitor.errors import ParseError
 from monitor.types import ParsedFeed
@@ -65,6 +67,18 @@ MEMORY_LIMIT = 1024 << 20
 """Address space of one parser worker (RLIMIT_AS): a feed needing more is its error."""
 
 
+def _post(channel: Connection, message: object) -> None:
+    """``channel.send(message)`` with a plain pickler: Connection.send builds a
+    ForkingPickler per message, copying the copyreg table each time, for reducers
+    (sockets, file descriptors) that no job or result holds."""
+    channel.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def _receive(channel: Connection) -> Any:
+    """What :func:`_post` sent (``channel.recv()`` unpickles the same way)."""
+    return pickle.loads(channel.recv_bytes())
+
+
 def _serve(default: str) -> None:
     """The worker's loop: run the jobs that arrive on stdin until it closes or says stop."""
     # Ctrl-C in the daemon's terminal is the parent's to handle; workers just go away
@@ -79,7 +93,7 @@ def _serve(default: str) -> None:
     """builder → (key, what it built): one context per builder, the newest."""
     while True:
         try:
-            job = requests.recv()
+            job = _receive(requests)
         except (EOFError, OSError):
             return
         if job is None:
@@ -90,7 +104,7 @@ def _serve(default: str) -> None:
             problem = _hold(held, context)
             if problem:
                 try:
-                    replies.send(("error", SETUP_FAILED, problem))
+                    _post(replies, ("error", SETUP_FAILED, problem))
                 except (EOFError, OSError):
                     return
                 continue
@@ -105,7 +119,7 @@ def _serve(default: str) -> None:
         except Exception as exc:  # a bug in the parser is still one feed's error
             outcome = ("error", "parse_error", f"{type(exc).__name__}: {exc}"[:500])
         try:
-            replies.send(outcome)
+            _post(replies, outcome)
         except (EOFError, OSError):
             return
 
@@ -188,15 +202,15 @@ class _Worker:
 
     def call(self, job: _Job, deadline: float) -> _Outcome:
         self.calls += 1
-        self._send.send(job)
+        _post(self._send, job)
         if not self._recv.poll(deadline):
             raise TimeoutError
-        outcome: _Outcome = self._recv.recv()
+        outcome: _Outcome = _receive(self._recv)
         return outcome
 
     def ask_to_stop(self) -> None:
         with contextlib.suppress(OSError, ValueError):
-            self._send.send(None)
+            _post(self._send, None)
 
     def stop(self) -> None:
         self.ask_to_stop()

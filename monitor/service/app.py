@@ -66,7 +66,8 @@ class App:
     deliverer: Deliverer
     alert_log: AlertLog
     channels: dict[str, Channel]
-    metrics: Metrics
+    metrics: Metrics | None
+    """The daemon's series; None in a one-shot command, which exports none."""
     owner: str
     parser: ParserPool
     """The parser worker processes; this app shuts them down in :meth:`close`."""
@@ -218,12 +219,13 @@ def build_app(
 
     ``parser``: the worker processes of an app this one replaces (a reload), so the
     workers outlive the configuration; by default a new pool, started on first use.
+    ``metrics``: the daemon's series to record in; without, nothing is recorded (a
+    one-shot command such as `monitor poll` has nobody to export them to).
     """
     parser = parser or ParserPool()
     engine = engine or storage.open_database(config.database)
     topics = compile_topics(config.topics)
     owner = owner or worker_id()
-    metrics = metrics or Metrics()
     alert_log = AlertLog(config.alert_log)
     channels: dict[str, Channel] = {storage.LOG_CHANNEL: alert_log}
     for channel in build_channels(config.notify, config.smtp):

@@ -129,13 +129,14 @@ def _save(conn: Connection, update_: FeedUpdate, policy: AlertPolicy, now: datet
     channels = policy.channels
     new = changed = matched = linked = old = 0
     alerts: list[Alert] = []
-    stored = _upsert_articles(conn, fid, [item.article for item in update_.articles], now)
+    stored = _upsert_articles(conn, fid, update_.articles, now)
     _replace_matches(conn, update_.articles, stored, now)
     lock_topics(conn, {m.topic for item in update_.articles for m in item.matches})
     for item, (article_id, is_new) in zip(update_.articles, stored, strict=True):
         new += is_new
         changed += not is_new
         for match in item.matches:
+            assert article_id is not None  # read for every item that matched
             matched += 1
             outcome, alert = record_match(
                 conn,
@@ -174,12 +175,12 @@ _MATCHES = MatchRow.__table__
 def _replace_matches(
     conn: Connection,
     items: Sequence[MatchedArticle],
-    stored: Sequence[tuple[int, bool]],
+    stored: Sequence[tuple[int | None, bool]],
     now: datetime,
 ) -> None:
     """A changed article's matches are recomputed from its new text: old ones go,
     every item's matches are written, in two statements for the whole poll."""
-    changed = [article_id for article_id, is_new in stored if not is_new]
+    changed = [article_id for article_id, is_new in stored if not is_new and article_id is not None]
     if changed:
         conn.execute(delete(_MATCHES).where(_MATCHES.c.article_id.in_(changed)))
     rows = [
@@ -217,65 +218,68 @@ _ARTICLE_IDS = select(ArticleRow.id, ArticleRow.article_key).where(
     ArticleRow.feed_id == bindparam("fid"),
     ArticleRow.article_key.in_(bindparam("keys", expanding=True)),
 )
-_INSERT_ARTICLES = insert(ArticleRow).returning(ArticleRow.id, sort_by_parameter_order=True)
+_INSERT_ARTICLES = insert(ArticleRow)
 
 
-def _upsert_articles(
-    conn: Connection, fid: int, articles: Sequence[Article], now: datetime
-) -> list[tuple[int, bool]]:
-    """(article id, is new) for each article, in order; a few statements per feed.
-
-    One executemany per kind of write rather than three statements per article: building
-    and compiling a statement per row was most of a first poll's time.
-    """
-    if not articles:
-        return []
-    conn.execute(
-        insert_ignore(
-            SeenKeyRow, ["feed_id", "article_key"], ["feed_id", "article_key", "first_seen"]
-        ),
-        [
-            {"feed_id": fid, "article_key": k, "first_seen": now}
-            for k in dict.fromkeys(a.article_key for a in articles)
-        ],
-    )
+def _article_ids(conn: Connection, fid: int, keys: Sequence[str]) -> dict[str, int]:
     ids: dict[str, int] = {}
-    keys = list(dict.fromkeys(a.article_key for a in articles))
     for start in range(0, len(keys), 500):
         for row in conn.execute(_ARTICLE_IDS, {"fid": fid, "keys": keys[start : start + 500]}):
             ids[row.article_key] = int(row.id)
+    return ids
+
+
+def _upsert_articles(
+    conn: Connection, fid: int, articles: Sequence[MatchedArticle], now: datetime
+) -> list[tuple[int | None, bool]]:
+    """(article id, is new) for each item, in order; a few statements per feed.
+
+    One executemany per kind of write rather than three statements per article: building
+    and compiling a statement per row was most of a first poll's time. New articles are
+    inserted without asking for their ids back (a RETURNING executemany cost the polling
+    process twice as much as the plain one): only a new item that matched needs its id
+    (for its matches and alert), read in one more statement; the others' is None.
+    """
+    if not articles:
+        return []
+    keys = list(dict.fromkeys(item.article.article_key for item in articles))
+    first_seen = conn.execute(
+        insert_ignore(
+            SeenKeyRow, ["feed_id", "article_key"], ["feed_id", "article_key", "first_seen"]
+        ),
+        [{"feed_id": fid, "article_key": k, "first_seen": now} for k in keys],
+    ).rowcount
+    # Every stored article has its key (written together, and the key outlives it): when
+    # every key is seen for the first time, no article of these is stored yet, and there
+    # is nothing to look up (a driver that cannot count its inserts looks them up).
+    ids = {} if first_seen == len(keys) else _article_ids(conn, fid, keys)
     fresh: dict[str, Article] = {}
-    for a in articles:
-        if a.article_key not in ids:
-            fresh.setdefault(a.article_key, a)
+    wanted: list[str] = []
+    for item in articles:
+        a = item.article
+        if a.article_key not in ids and a.article_key not in fresh:
+            fresh[a.article_key] = a
+            if item.matches:
+                wanted.append(a.article_key)
     if fresh:
-        inserted = (
-            conn.execute(
-                _INSERT_ARTICLES,
-                [
-                    {
-                        "feed_id": fid,
-                        "article_key": key,
-                        "fetched_at": now,
-                        **_article_values(a, now),
-                    }
-                    for key, a in fresh.items()
-                ],
-            )
-            .scalars()
-            .all()
+        conn.execute(
+            _INSERT_ARTICLES,
+            [
+                {"feed_id": fid, "article_key": key, "fetched_at": now, **_article_values(a, now)}
+                for key, a in fresh.items()
+            ],
         )
-        new_ids = dict(zip(fresh, (int(i) for i in inserted), strict=True))
-    else:
-        new_ids = {}
-    result: list[tuple[int, bool]] = []
-    for a in articles:
+    new_ids = _article_ids(conn, fid, wanted) if wanted else {}
+    result: list[tuple[int | None, bool]] = []
+    for item in articles:
+        a = item.article
         key = a.article_key
         if fresh.get(key) is a:
-            result.append((new_ids[key], True))
+            result.append((new_ids.get(key), True))
             continue
         article_id = ids.get(key, new_ids.get(key))
-        assert article_id is not None
+        if article_id is None:  # a second copy of a new key: only its first is stored
+            article_id = _article_ids(conn, fid, [key])[key]
         conn.execute(
             update(ArticleRow).where(ArticleRow.id == article_id).values(**_article_values(a, now))
         )
