@@ -144,7 +144,7 @@ def test_the_polling_process_leaves_parsing_to_the_workers(tmp_path, write_confi
     lines are JSON (stderr is no terminal here): like `monitor run`, it does not load
     rich, which structlog and httpx bring for a terminal's tracebacks and httpx's
     command-line client. (pygments still comes here with alembic, which migrates the
-    new database.)"""
+    new database.) Nor prometheus-client: only `monitor run` serves metrics."""
     from tests.support.feedgen import SUMMIT_EN, rss
 
     httpserver.expect_request("/wire.xml").respond_with_data(
@@ -154,7 +154,7 @@ def test_the_polling_process_leaves_parsing_to_the_workers(tmp_path, write_confi
     modules = imported("poll", "-c", str(config), cwd=tmp_path)
     parsers = {"feedparser", "lxml", "lxml.etree", "charset_normalizer", "trafilatura"}
     assert parsers.isdisjoint(modules), sorted(parsers & modules)
-    assert "rich" not in modules
+    assert {"rich", "prometheus_client"}.isdisjoint(modules)
     assert {"monitor.sifting", "monitor.storage.models"} <= modules  # it did poll and store
     lines = (tmp_path / "alerts.jsonl").read_text("utf-8").splitlines()
     assert [json.loads(line)["title"] for line in lines] == [SUMMIT_EN.title]

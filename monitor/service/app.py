@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
 
@@ -32,7 +32,6 @@ from monitor.errors import StorageError
 from monitor.fetching import Fetcher, FetchSettings
 from monitor.fulltext import PageReader
 from monitor.log import get_logger
-from monitor.metrics import Metrics
 from monitor.parsing import ParserPool
 from monitor.pipeline import FeedOutcome, Pipeline, poll_feed
 from monitor.service import hostturns
@@ -42,6 +41,9 @@ from monitor.sifting import TopicSource
 from monitor.signals import DEFAULT_FOLLOW_UP, ConfirmRule, HotRule, SurgeRule
 from monitor.topics import TopicSet, compile_topics
 from monitor.types import FeedSpec
+
+if TYPE_CHECKING:
+    from monitor.metrics import Metrics
 
 PER_HOST = 2
 """Fetches in flight to one host while it is not known to answer fast (issue 15)."""
@@ -66,7 +68,9 @@ class App:
     deliverer: Deliverer
     alert_log: AlertLog
     channels: dict[str, Channel]
-    metrics: Metrics
+    metrics: Metrics | None
+    """Counted only where someone reads them: `monitor run` passes its own (served
+    on /metrics); a `monitor poll` keeps none."""
     owner: str
     parser: ParserPool
     """The parser worker processes; this app shuts them down in :meth:`close`."""
@@ -223,7 +227,6 @@ def build_app(
     engine = engine or storage.open_database(config.database)
     topics = compile_topics(config.topics)
     owner = owner or worker_id()
-    metrics = metrics or Metrics()
     alert_log = AlertLog(config.alert_log)
     channels: dict[str, Channel] = {storage.LOG_CHANNEL: alert_log}
     for channel in build_channels(config.notify, config.smtp):
