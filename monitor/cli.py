@@ -96,6 +96,9 @@ def poll(config_path: Path, feeds: tuple[str, ...], catch_up: bool) -> None:
 
     for line in poll_report(outcomes, skipped, catch_up=catch_up):
         click.echo(line)
+    from monitor.teardown import mark_finished
+
+    mark_finished()  # all it opened is closed: the process may end without teardown
 
 
 def _skipped(engine: Any, names: set[str]) -> list[tuple[str, str]]:
@@ -497,9 +500,17 @@ def run_main() -> None:
     # monitor uses none; an operator who wants one sets the variable (empty: all).
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     try:
-        main(standalone_mode=True)
-    except MonitorError as exc:
-        fail(str(exc))
+        try:
+            main(standalone_mode=True)
+        except MonitorError as exc:
+            fail(str(exc))
+    except SystemExit as exc:
+        # A finished `monitor poll` ends here, without Python's teardown
+        # (monitor.teardown); anything else exits as usual.
+        from monitor.teardown import end_process
+
+        end_process(exc.code)
+        raise
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -41,15 +41,17 @@ HEAVY = (
     "monitor.service",
 )
 
+# The modules are listed at exit (an atexit function): a finished `monitor poll` ends
+# its process without Python's teardown, after running those (monitor.teardown).
 _PROBE = """
-import json, runpy, sys
+import atexit, json, runpy, sys
 sys.argv = ["monitor", *sys.argv[1:]]
+atexit.register(lambda: print("\\nMODULES " + json.dumps(sorted(sys.modules)), flush=True))
 try:
     runpy.run_module("monitor", run_name="__main__")
 except SystemExit:
     pass
 sys.stdout.flush()
-print("\\nMODULES " + json.dumps(sorted(sys.modules)))
 """
 
 
