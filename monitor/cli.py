@@ -65,7 +65,13 @@ def check(config_path: Path) -> None:
 )
 def poll(config_path: Path, feeds: tuple[str, ...], catch_up: bool) -> None:
     """One pass over every enabled feed, then exit."""
+    from monitor.log import console_lines
+    from monitor.service.lean import import_without_rich
 
+    if not console_lines():
+        # JSON lines (cron, a pipe, a timer's journal): as `monitor run`, without rich,
+        # which only shows tracebacks on a terminal (~0.1 s of a 304-only pass's start).
+        import_without_rich()
     config = read_config(config_path)
     known = {f.name: f for f in config.feeds}
     for name in feeds:
@@ -91,6 +97,9 @@ def poll(config_path: Path, feeds: tuple[str, ...], catch_up: bool) -> None:
 
     for line in poll_report(outcomes, skipped, catch_up=catch_up):
         click.echo(line)
+    from monitor.teardown import mark_finished
+
+    mark_finished()  # all it opened is closed: the process may end without teardown
 
 
 def _skipped(engine: Any, names: set[str]) -> list[tuple[str, str]]:
@@ -523,9 +532,17 @@ def run_main() -> None:
     # monitor uses none; an operator who wants one sets the variable (empty: all).
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     try:
-        main(standalone_mode=True)
-    except MonitorError as exc:
-        fail(str(exc))
+        try:
+            main(standalone_mode=True)
+        except MonitorError as exc:
+            fail(str(exc))
+    except SystemExit as exc:
+        # A finished `monitor poll` ends here, without Python's teardown
+        # (monitor.teardown); anything else exits as usual.
+        from monitor.teardown import end_process
+
+        end_process(exc.code)
+        raise
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -17,7 +17,7 @@ import random
 import time
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import structlog
 from sqlalchemy.engine import Engine
@@ -28,7 +28,6 @@ from monitor.errors import DataRefusedError, ParseError, StorageError
 from monitor.feedstate import PollEnding, decide_next_state
 from monitor.fulltext import PageReader
 from monitor.log import get_logger
-from monitor.metrics import Metrics
 from monitor.parsing import ParserPool
 from monitor.sifting import FreshItem, TopicSource, sift_feed
 from monitor.topics import TopicSet
@@ -43,6 +42,9 @@ from monitor.types import (
     MatchedArticle,
     PollStatus,
 )
+
+if TYPE_CHECKING:  # prometheus-client: only where metrics are read (`monitor run`)
+    from monitor.metrics import Metrics
 
 log = get_logger("monitor.pipeline")
 

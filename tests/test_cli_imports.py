@@ -41,15 +41,17 @@ HEAVY = (
     "monitor.service",
 )
 
+# The modules are listed at exit (an atexit function): a finished `monitor poll` ends
+# its process without Python's teardown, after running those (monitor.teardown).
 _PROBE = """
-import json, runpy, sys
+import atexit, json, runpy, sys
 sys.argv = ["monitor", *sys.argv[1:]]
+atexit.register(lambda: print("\\nMODULES " + json.dumps(sorted(sys.modules)), flush=True))
 try:
     runpy.run_module("monitor", run_name="__main__")
 except SystemExit:
     pass
 sys.stdout.flush()
-print("\\nMODULES " + json.dumps(sorted(sys.modules)))
 """
 
 
@@ -140,7 +142,11 @@ def test_read_commands_build_no_channels(tmp_path, write_config, cli):
 def test_the_polling_process_leaves_parsing_to_the_workers(tmp_path, write_config, httpserver):
     """`monitor poll` fetches, coordinates and stores; its parser workers parse, match and
     extract. So the polling process itself loads no feed parser, lxml, charset detector or
-    page extractor (the workers do), and still stores the match the workers found."""
+    page extractor (the workers do), and still stores the match the workers found. Its
+    lines are JSON (stderr is no terminal here): like `monitor run`, it does not load
+    rich, which structlog and httpx bring for a terminal's tracebacks and httpx's
+    command-line client. (pygments still comes here with alembic, which migrates the
+    new database.) Nor prometheus-client: only `monitor run` serves metrics."""
     from tests.support.feedgen import SUMMIT_EN, rss
 
     httpserver.expect_request("/wire.xml").respond_with_data(
@@ -150,6 +156,7 @@ def test_the_polling_process_leaves_parsing_to_the_workers(tmp_path, write_confi
     modules = imported("poll", "-c", str(config), cwd=tmp_path)
     parsers = {"feedparser", "lxml", "lxml.etree", "charset_normalizer", "trafilatura"}
     assert parsers.isdisjoint(modules), sorted(parsers & modules)
+    assert {"rich", "prometheus_client"}.isdisjoint(modules)
     assert {"monitor.sifting", "monitor.storage.models"} <= modules  # it did poll and store
     lines = (tmp_path / "alerts.jsonl").read_text("utf-8").splitlines()
     assert [json.loads(line)["title"] for line in lines] == [SUMMIT_EN.title]

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
 
@@ -32,7 +32,6 @@ from monitor.errors import StorageError
 from monitor.fetching import Fetcher, FetchSettings
 from monitor.fulltext import PageReader
 from monitor.log import get_logger
-from monitor.metrics import Metrics
 from monitor.parsing import ParserPool
 from monitor.pipeline import FeedOutcome, Pipeline, poll_feed
 from monitor.service import hostturns
@@ -42,6 +41,9 @@ from monitor.sifting import TopicSource
 from monitor.signals import DEFAULT_FOLLOW_UP, ConfirmRule, HotRule, SurgeRule
 from monitor.topics import TopicSet, compile_topics
 from monitor.types import FeedSpec
+
+if TYPE_CHECKING:
+    from monitor.metrics import Metrics
 
 PER_HOST = 2
 """Fetches in flight to one host while it is not known to answer fast (issue 15)."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 
@@ -24,8 +25,10 @@ from monitor.alerts.naming import Cadence
 from monitor.alerts.retry import retry_delay
 from monitor.errors import DeliveryError
 from monitor.log import get_logger
-from monitor.metrics import Metrics
 from monitor.types import DeliveryTask
+
+if TYPE_CHECKING:
+    from monitor.metrics import Metrics
 
 log = get_logger("monitor.service.batching")
 

@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 
@@ -30,9 +31,11 @@ from monitor.alerts.policy import AlertPolicy
 from monitor.alerts.retry import retry_delay
 from monitor.errors import DeliveryError, StorageError
 from monitor.log import get_logger
-from monitor.metrics import Metrics
 from monitor.service.batching import close_digests, send_batches, split_by_rate
 from monitor.types import DeliveryTask
+
+if TYPE_CHECKING:
+    from monitor.metrics import Metrics
 
 log = get_logger("monitor.service.delivery")
 

@@ -70,6 +70,7 @@ def run_pass(
     lost: StorageError | None = None
     batch = max(4, workers * 4)
     seen: set[str] = set()
+    last = ""  # the last name claimed, in a pass over every feed
     running: dict[Future[FeedOutcome | None], FeedSpec] = {}
     # A feed whose host has all its slots in use waits here, not on a worker
     # thread (80 feeds of a host that never answers held every worker).
@@ -101,6 +102,9 @@ def run_pass(
                 # jittered), and a batch of those alone would end the pass early.
                 # While waiting on the last ones, only those are left out (the
                 # others are not due again before their interval).
+                # A pass over every feed (not only the due ones) walks them in name
+                # order instead: nothing to leave out but what comes before the last
+                # one claimed.
                 exclude = {s.name for s in running.values()} | turns.names() if exhausted else seen
                 try:
                     claimed = storage.claim_feeds(
@@ -111,12 +115,15 @@ def run_pass(
                         limit=batch - len(running),
                         names=names,
                         due_only=due_only,
-                        exclude=exclude,
+                        exclude=exclude if due_only else (),
+                        after=None if due_only else last,
                     )
                 except StorageError as exc:
                     lost, claimed = exc, []
                 exhausted = not claimed
                 next_claim = clock + RECLAIM_EVERY
+                if claimed:  # in the database's order (its collation, not Python's)
+                    last = claimed[-1][0].name
                 for spec, state in claimed:
                     seen.add(spec.name)
                     turns.wait(spec, state)

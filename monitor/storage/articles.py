@@ -113,7 +113,11 @@ def save_feed_update(
     (:mod:`monitor.storage.group_commit`): either way all of it or none of it is stored.
     """
     try:
-        return write_in_group(engine, lambda conn: _save(conn, update_, policy, now))
+        return write_in_group(
+            engine,
+            lambda conn: _save(conn, update_, policy, now),
+            one_statement=not update_.articles and not update_.operator_alerts,
+        )
     except _LeaseLostError:
         return SaveResult(saved=False)
 

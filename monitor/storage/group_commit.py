@@ -48,6 +48,8 @@ of them waits for its commit)."""
 class _Work(Generic[R]):
     write: Callable[[Connection], R]
     context: contextvars.Context
+    one_statement: bool = False
+    """Writes by one statement at most: it needs no savepoint (below)."""
     woken: threading.Event = field(default_factory=threading.Event)
     lead: bool = False
     """Woken to write the next group (this work first in it), not because it is done."""
@@ -68,9 +70,16 @@ _GROUPS: weakref.WeakKeyDictionary[Engine, _Groups] = weakref.WeakKeyDictionary(
 _GROUPS_GUARD = threading.Lock()
 
 
-def write_in_group(engine: Engine, write: Callable[[Connection], R]) -> R:
+def write_in_group(
+    engine: Engine, write: Callable[[Connection], R], *, one_statement: bool = False
+) -> R:
     """Run ``write`` in a write transaction, possibly shared with other threads' work
     (under a savepoint of its own), and return what it returned once committed.
+
+    ``one_statement``: ``write`` changes the database by one statement at most (a
+    feed's state after a 304). It gets no savepoint: SQLite undoes a failed statement
+    by itself, and whatever ``write`` raises after it has written nothing. Two
+    statements fewer for most polls.
 
     An exception ``write`` raises is raised here, its writes rolled back; an error of
     the shared transaction itself (begin, commit) is raised in every thread of the
@@ -84,7 +93,7 @@ def write_in_group(engine: Engine, write: Callable[[Connection], R]) -> R:
         groups = _GROUPS.get(engine)
         if groups is None:
             groups = _GROUPS[engine] = _Groups()
-    work: _Work[R] = _Work(write, contextvars.copy_context())
+    work: _Work[R] = _Work(write, contextvars.copy_context(), one_statement)
     with groups.guard:
         groups.queue.append(work)  # type: ignore[arg-type]
         if not groups.writing:
@@ -136,6 +145,12 @@ def _write_group(engine: Engine, group: list[_Work[object]]) -> None:
         # would start one of its own, and releasing it would commit.
         conn.exec_driver_sql("BEGIN")
         for work in group:
+            if work.one_statement:
+                try:
+                    work.result = work.context.run(work.write, conn)
+                except Exception as exc:
+                    work.error = exc
+                continue
             savepoint = conn.begin_nested()
             try:
                 work.result = work.context.run(work.write, conn)

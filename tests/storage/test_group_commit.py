@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import structlog
-from sqlalchemy import event, select
+from sqlalchemy import event, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
@@ -181,3 +181,56 @@ def test_work_written_by_another_thread_logs_with_its_own_context(engine: Engine
     results = in_one_group(engine, {g: bound(g) for g in GOOD})
 
     assert results == {g: g for g in GOOD}
+
+
+def test_polls_that_only_change_a_feeds_state_share_a_group_without_savepoints(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 304 writes its feed's state alone, one statement: in a group it needs no
+    savepoint (SQLite undoes a failed statement by itself), and one that fails still
+    costs neither the others nor its feed's earlier state."""
+    for feed in ["first", *GOOD, "bad"]:
+        claim_one(engine, feed)
+    storage.save_feed_update(engine, poll_update("bad", "bad-1", "k0"), POLICY, NOW)
+    claim_one(engine, "bad")
+    claim_one(engine, "lost", owner="slow")
+    expire_leases(engine)
+    claim_one(engine, "lost", owner="fast", now=NOW + timedelta(minutes=6))
+
+    real = articles.write_feed_state
+
+    def write_feed_state(conn: Any, state: FeedState, **kwargs: Any) -> Any:
+        if state.name == "bad":  # the database refuses this one statement
+            conn.execute(update(FeedRow).where(FeedRow.name == "bad").values(name=None))
+        return real(conn, state, **kwargs)
+
+    monkeypatch.setattr(articles, "write_feed_state", write_feed_state)
+    statements: list[str] = []
+    event.listen(
+        engine, "before_cursor_execute", lambda *args: statements.append(args[2].split()[0])
+    )
+
+    def not_modified(feed: str, etag: str, owner: str = "w1") -> Callable[[], Any]:
+        state = FeedState(name=feed, status="not_modified", etag=etag, last_poll=NOW)
+        update_ = FeedUpdate(feed=feed, state=state, lease_owner=owner)
+        return lambda: storage.save_feed_update(engine, update_, POLICY, NOW)
+
+    results = in_one_group(
+        engine,
+        {
+            "first": not_modified("first", "first-1"),
+            **{g: not_modified(g, f"{g}-1") for g in GOOD[:2]},
+            "bad": not_modified("bad", "bad-2"),
+            "lost": not_modified("lost", "lost-1", owner="slow"),
+            **{g: not_modified(g, f"{g}-1") for g in GOOD[2:]},
+        },
+    )
+
+    for feed in ["first", *GOOD]:
+        assert results[feed].saved
+        assert stored(engine, feed)[0] == f"{feed}-1"
+    assert isinstance(results["bad"], StorageError)
+    assert stored(engine, "bad") == ("bad-1", ["k0"])
+    assert not results["lost"].saved
+    assert stored(engine, "lost") == (None, [])
+    assert "SAVEPOINT" not in statements and "RELEASE" not in statements

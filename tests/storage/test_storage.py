@@ -112,6 +112,27 @@ def test_a_leased_feed_is_not_claimed_twice_until_the_lease_expires(engine):
     assert {s.name for s, _ in taken} == {"a", "b"}
 
 
+def test_a_walk_in_name_order_claims_every_feed_once_whatever_their_next_poll(engine):
+    """A pass over every feed claims them in name order after the last one it took: a
+    feed it just polled (next poll soon, sorting first) is not taken again, and it
+    needs no list of the feeds it took."""
+    names = ["Zeta", "alpha", "beta", "Éclair", "c1", "c10", "c2"]
+    storage.sync_feeds(
+        engine, [FeedSpec(n, f"http://127.0.0.1:1/{i}") for i, n in enumerate(names)], NOW
+    )
+    lease = timedelta(minutes=5)
+    walked: list[str] = []
+    last = ""
+    while batch := storage.claim_feeds(
+        engine, owner="w", now=NOW, lease=lease, limit=2, due_only=False, after=last
+    ):
+        last = batch[-1][0].name
+        walked += [s.name for s, _ in batch]
+        storage.release_feeds(engine, "w")  # polled: no lease, and due again at once
+    assert sorted(walked) == sorted(names)  # a and b, left out of the sync, are disabled
+    assert len(walked) == len(set(walked))
+
+
 def test_a_worker_that_lost_its_lease_writes_nothing(engine):
     claim_one(engine, "a", owner="slow")
     later = NOW + timedelta(minutes=6)
