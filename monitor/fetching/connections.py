@@ -7,8 +7,9 @@ feed host that is quadratic work, and a pass of 304s spent more time there than 
 HTTP. Here the idle connections of an origin wait in a list of their own; a request
 takes the newest one still usable (one readability check) or opens a new
 ``httpcore.HTTPConnection``, and a response, once closed, gives its connection back if
-the exchange ended cleanly. At most ``max_connections`` exchanges run at once and at
-most ``max_connections`` idle connections are kept (the oldest closed first).
+the exchange ended cleanly (nothing left unread, nothing sent after the response). At
+most ``max_connections`` exchanges run at once and at most ``max_connections`` idle
+connections are kept (the oldest closed first).
 
 Every connection is opened through the network backend given (the fetcher's
 address-checking, deadline-clamping :class:`~monitor.fetching.netguard.GuardedBackend`).
@@ -122,7 +123,8 @@ class Connections:
 
     def _give_back(self, connection: httpcore.HTTPConnection, key: _Key) -> None:
         try:
-            if not connection.is_idle():  # cut short, or the server asked to close
+            if not connection.is_idle() or _sent_more(connection):
+                # cut short, the server asked to close, or it sent more than its answer
                 connection.close()
                 return
             surplus: list[httpcore.HTTPConnection] = []
@@ -152,6 +154,17 @@ class Connections:
                 extra.close()
         finally:
             self._slots.release()
+
+
+def _sent_more(connection: httpcore.HTTPConnection) -> bool:
+    """Whether bytes came after the response that just ended (a body on a 304, say): the
+    next response read on the connection would begin with them and fail as invalid HTTP.
+    Read from httpcore's HTTP/1.1 state (h11's unprocessed data); False where there is none."""
+    state = getattr(getattr(connection, "_connection", None), "_h11_state", None)
+    if state is None:
+        return False
+    data, closed = state.trailing_data
+    return bool(data) or bool(closed)
 
 
 class _GivesBack:

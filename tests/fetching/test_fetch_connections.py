@@ -85,6 +85,26 @@ def test_a_connection_whose_body_was_left_unread_is_not_reused(hostile_servers: 
     assert server.connections == 2
 
 
+def test_a_body_sent_on_a_304_does_not_fail_the_next_poll(hostile_servers: Serve) -> None:
+    """A 304 has no body; bytes a server sends after it anyway would be read as the start
+    of the next response on the connection, failing that poll as invalid HTTP."""
+
+    def not_modified_with_a_body(sock: socket.socket, request: Request, srv: HostileServer) -> None:
+        if request.headers.get("if-none-match") == ETAG:
+            sock.sendall(
+                f"HTTP/1.1 304 X\r\nContent-Length: 5\r\nETag: {ETAG}\r\n\r\nhello".encode()
+            )
+        else:
+            respond(sock, 200, RSS, {"ETag": ETAG})
+
+    server = hostile_servers(not_modified_with_a_body)
+    with Fetcher(FAST) as fetcher:
+        first = fetcher.fetch(server.url(), now=NOW)
+        again = [fetcher.fetch(server.url(), etag=first.etag, now=NOW) for _ in range(3)]
+    assert first.status == "ok"
+    assert [(r.status, r.error) for r in again] == [("not_modified", None)] * 3
+
+
 def test_a_server_that_asks_to_close_gets_a_new_connection_each_time(
     hostile_servers: Serve,
 ) -> None:
