@@ -24,18 +24,17 @@ from datetime import UTC, date, datetime
 from monitor.errors import TermError
 from monitor.topics.evaluate import Hit, Hits, Windows, in_windows, rule_hits, with_aliases
 from monitor.topics.explain import TopicTrace, trace_topic
-from monitor.topics.presearch import Automata
-from monitor.topics.rules import Rule, Term, TermTable, Topic, compile_topic
-from monitor.topics.spec import TopicConfig
-from monitor.topics.text import (
-    FieldText,
-    LatinLang,
+from monitor.topics.language import (
     detect_language,
     document_languages,
     latin_languages,
     primary_language,
-    snippet,
 )
+from monitor.topics.presearch import Automata
+from monitor.topics.rules import Rule, Term, TermTable, Topic, compile_topic
+from monitor.topics.snippet import snippet
+from monitor.topics.spec import TopicConfig
+from monitor.topics.text import FieldText, LatinLang
 from monitor.types import FIELDS, Document, Evidence, Match
 
 _Read = tuple[list[FieldText | None], list[FieldText], str | None, tuple[LatinLang, ...]]

@@ -20,7 +20,8 @@ from typing import TextIO
 
 from monitor.errors import MonitorError
 from monitor.topics.explain import TopicTrace
-from monitor.topics.text import fold_words, hit_end, snippet
+from monitor.topics.snippet import hit_end, snippet
+from monitor.topics.text import fold_words
 from monitor.types import Document, Evidence, Match
 
 _TEXT_FIELDS = ("title", "summary", "content", "article")
