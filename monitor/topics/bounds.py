@@ -7,6 +7,9 @@ This module knows nothing about topics or rules; it does no I/O.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
+
+import ahocorasick
 
 from monitor.topics.text import LatinLang
 
@@ -22,10 +25,13 @@ class Bounds:
         # a whole last word, or the start of one
         self.last_words = frozenset(k.rsplit(" ", 2)[-2] for k in keys if k.endswith(" "))
         self.last_starts = frozenset(k.rsplit(" ", 1)[-1] for k in keys if not k.endswith(" "))
-        # the longest of each: only a word's ends that short can be one (a word can be as
-        # long as its field, and trying every end of it was quadratic in its length)
-        self.first_end_len = max(map(len, self.first_ends), default=0)
-        self.last_start_len = max(map(len, self.last_starts), default=0)
+        # an automaton over the ends of first words (each followed by the space that ends
+        # its word) and one over the starts of last words (each after the space that
+        # begins its word): one pass over a batch of words joined finds the words that end
+        # or begin with one, in time linear in their length (a word can be as long as its
+        # field)
+        self._first_ends = _anchored([e + " " for e in self.first_ends])
+        self._last_starts = _anchored([" " + s for s in self.last_starts])
         # the stems their stems begin and end with, per language
         self.first_stems = {
             lang: frozenset(k.split(" ", 2)[1] for k in keys) for lang, keys in stem_keys.items()
@@ -34,26 +40,32 @@ class Bounds:
             lang: frozenset(k.rsplit(" ", 2)[-2] for k in keys) for lang, keys in stem_keys.items()
         }
 
-    def starts(self, words: set[str], listed: Sequence[str]) -> set[str]:
-        """The words (``words`` as a set and a sequence) that may begin a key."""
+    def starts(self, words: set[str], joined: str) -> set[str]:
+        """The words (``words`` as a set and joined as " w1 w2 … ") that may begin a key."""
         out = words.intersection(self.first_words)
-        ends, longest = self.first_ends, self.first_end_len
-        if ends:
-            out.update(
-                w
-                for w in listed
-                if any(w[i:] in ends for i in range(max(0, len(w) - longest), len(w)))
-            )
+        if self._first_ends is not None:
+            for end, _ in self._first_ends.iter(joined):
+                # the hit ends on the space after its word
+                out.add(joined[joined.rfind(" ", 0, end) + 1 : end])
         return out
 
-    def ends(self, words: set[str], listed: Sequence[str]) -> set[str]:
+    def ends(self, words: set[str], joined: str) -> set[str]:
         """The words that may end a key."""
         out = words.intersection(self.last_words)
-        starts, longest = self.last_starts, self.last_start_len
-        if starts:
-            out.update(
-                w
-                for w in listed
-                if any(w[:i] in starts for i in range(1, min(len(w), longest) + 1))
-            )
+        if self._last_starts is not None:
+            for end, size in self._last_starts.iter(joined):
+                # the hit begins on the space before its word
+                start = end - size + 2
+                out.add(joined[start : joined.find(" ", start)])
         return out
+
+
+def _anchored(keys: list[str]) -> Any:
+    """An automaton whose value for each key is its length; None when there is none."""
+    if not keys:
+        return None
+    automaton = ahocorasick.Automaton()
+    for key in keys:
+        automaton.add_word(key, len(key))
+    automaton.make_automaton()
+    return automaton

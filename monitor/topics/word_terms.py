@@ -95,10 +95,11 @@ class WordTerms:
             if not self._index.isdisjoint(terms):
                 self.index_hitting.add(listed[n])
         bounds, index = phrases.bounds, phrases.index_bounds
-        self.starts.update(bounds.starts(words, listed))
-        self.ends.update(bounds.ends(words, listed))
-        self.index_starts.update(index.starts(words, listed))
-        self.index_ends.update(index.ends(words, listed))
+        joined = " " + " ".join(listed) + " "
+        self.starts.update(bounds.starts(words, joined))
+        self.ends.update(bounds.ends(words, joined))
+        self.index_starts.update(index.starts(words, joined))
+        self.index_ends.update(index.ends(words, joined))
         for lang, stemmed in stems_of.items():
             pairs = list(zip(listed, stemmed, strict=True))
             for bound, into in (
