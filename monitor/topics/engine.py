@@ -129,9 +129,13 @@ class TopicSet:
         learned: bool = False,
     ) -> list[Match]:
         fields, present, language, latin = read
-        if not present or not self._automata.may_hold_index(fields, latin, learned=learned):
+        if not present:
             return []
-        found = self._automata.terms_in(fields, latin, learned=True)
+        automata = self._automata
+        notable = automata.notable(fields, latin, learned=learned)
+        if not automata.may_hold_index(fields, latin, notable=notable):
+            return []
+        found = automata.terms_in(fields, latin, notable=notable)
         anywhere = set().union(*found)
         if not anywhere:
             return []

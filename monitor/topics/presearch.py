@@ -69,33 +69,53 @@ class Automata:
             )
         return by_word
 
+    def notable(
+        self,
+        fields: Sequence[FieldText | None],
+        latin: Sequence[LatinLang],
+        *,
+        learned: bool = False,
+    ) -> list[set[str]]:
+        """Per field, its words that hold a term or may begin or end a phrase (an empty
+        set for an absent field): the only words :meth:`may_hold_index` and
+        :meth:`terms_in` look at. ``learned``: :meth:`learn` was given these fields."""
+        by_word = self._word_terms(latin)
+        present = [f.words for f in fields if f is not None]
+        if not learned:
+            self._learn_fields(by_word, present)
+        known = by_word.notable
+        return [known.intersection(f.words) if f is not None else set() for f in fields]
+
     def may_hold_index(
         self,
         fields: Sequence[FieldText | None],
         latin: Sequence[LatinLang],
         *,
         learned: bool = False,
+        notable: Sequence[set[str]] | None = None,
     ) -> bool:
         """False when no term of the index can occur in ``fields``, judged by their words
         alone (cheaper than :meth:`terms_in`, which then finds none of them): no word
         holds one, and no word may begin one of its phrases or none may end one.
-        ``learned``: :meth:`learn` was given these fields."""
+        ``learned``: :meth:`learn` was given these fields; ``notable``: what
+        :meth:`notable` says of them."""
+        if notable is None:
+            notable = self.notable(fields, latin, learned=learned)
         by_word = self._word_terms(latin)
-        present = [f.distinct for f in fields if f is not None]
-        if not learned:
-            self._learn_fields(by_word, present)
         hitting, starts, ends = by_word.index_hitting, by_word.index_starts, by_word.index_ends
-        if not all(map(hitting.isdisjoint, present)):
+        if not all(map(hitting.isdisjoint, notable)):
             return True
-        return not all(map(starts.isdisjoint, present)) and not all(map(ends.isdisjoint, present))
+        return not all(map(starts.isdisjoint, notable)) and not all(map(ends.isdisjoint, notable))
 
     @staticmethod
-    def _learn_fields(by_word: WordTerms, fields: Sequence[frozenset[str]]) -> None:
+    def _learn_fields(by_word: WordTerms, fields: Sequence[Sequence[str]]) -> None:
         """Work out the words of a document's fields not seen yet (all its words stay
         remembered when the memory is full and is forgotten)."""
-        new = [words.difference(by_word.terms) for words in fields]
-        if any(new):
-            by_word.learn(set().union(*new), set().union(*fields))
+        known = by_word.terms.__contains__
+        if all(all(map(known, words)) for words in fields):
+            return
+        distinct = set().union(*fields)
+        by_word.learn(distinct.difference(by_word.terms), distinct)
 
     def learn(
         self, documents: Iterable[tuple[Sequence[FieldText | None], Sequence[LatinLang]]]
@@ -110,7 +130,7 @@ class Automata:
             into = words.setdefault(tuple(latin), set())
             for field in fields:
                 if field is not None:
-                    into.update(field.distinct)
+                    into.update(field.words)
         for latin, distinct in words.items():
             by_word = self._word_terms(latin)
             new = distinct.difference(by_word.terms)
@@ -133,20 +153,22 @@ class Automata:
         latin: Sequence[LatinLang],
         *,
         learned: bool = False,
+        notable: Sequence[set[str]] | None = None,
     ) -> list[set[int]]:
         """The ids of the terms that occur in each field (an empty set for an absent one).
-        ``learned``: the fields' words were worked out (:meth:`may_hold_index`)."""
+        ``learned``: the fields' words were worked out (:meth:`learn`); ``notable``: what
+        :meth:`notable` says of them."""
+        if notable is None:
+            notable = self.notable(fields, latin, learned=learned)
         out: list[set[int]] = []
         by_word = self._word_terms(latin)
-        if not learned:
-            self._learn_fields(by_word, [f.distinct for f in fields if f is not None])
         latin_endings = endings_for("a", latin)
         phrases = self._phrases
-        for field in fields:
-            if field is None or not field.joined:
+        for field, distinct in zip(fields, notable, strict=True):
+            if field is None or not distinct:
                 out.append(set())
                 continue
-            distinct = field.distinct
+            # every set of words below is within ``distinct``, the field's notable words
             found = set().union(*map(by_word.terms.__getitem__, by_word.hitting & distinct))
             out.append(found)
             # phrases: their keys run over the stretches of the field where one may begin

@@ -54,6 +54,9 @@ class WordTerms:
         """Words that may begin an index phrase (its folded key or its stems)."""
         self.index_ends: set[str] = set()
         """Words that may end an index phrase."""
+        self.notable: set[str] = set()
+        """The words of all the sets above: a word of a field not among them holds no
+        term and can neither begin nor end a phrase (the presearch looks no further)."""
 
     def learn(self, words: set[str], distinct: set[str]) -> None:
         """Work out ``words``, the ones of ``distinct`` (a field's words) not seen yet."""
@@ -68,6 +71,7 @@ class WordTerms:
                 self.index_hitting,
                 self.index_starts,
                 self.index_ends,
+                self.notable,
             ):
                 known.clear()
             for lang in self._latin:
@@ -89,6 +93,8 @@ class WordTerms:
                         found.setdefault(n, set()).update(got)
         known = self.terms
         known.update(dict.fromkeys(listed, _NONE))
+        notable = self.notable
+        notable.update(listed[n] for n in found)
         for n, terms in found.items():
             known[listed[n]] = frozenset(terms)
             self.hitting.add(listed[n])
@@ -96,10 +102,14 @@ class WordTerms:
                 self.index_hitting.add(listed[n])
         bounds, index = phrases.bounds, phrases.index_bounds
         joined = " " + " ".join(listed) + " "
-        self.starts.update(bounds.starts(words, joined))
-        self.ends.update(bounds.ends(words, joined))
-        self.index_starts.update(index.starts(words, joined))
-        self.index_ends.update(index.ends(words, joined))
+        for into, bounding in (
+            (self.starts, bounds.starts(words, joined)),
+            (self.ends, bounds.ends(words, joined)),
+            (self.index_starts, index.starts(words, joined)),
+            (self.index_ends, index.ends(words, joined)),
+        ):
+            into.update(bounding)
+            notable.update(bounding)
         for lang, stemmed in stems_of.items():
             pairs = list(zip(listed, stemmed, strict=True))
             for bound, into in (
@@ -109,4 +119,6 @@ class WordTerms:
                 (index.last_stems[lang], self.index_ends),
             ):
                 if bound:
-                    into.update(w for w, s in pairs if s in bound)
+                    bounding = {w for w, s in pairs if s in bound}
+                    into.update(bounding)
+                    notable.update(bounding)
