@@ -111,11 +111,10 @@ class Automata:
     def _learn_fields(by_word: WordTerms, fields: Sequence[Sequence[str]]) -> None:
         """Work out the words of a document's fields not seen yet (all its words stay
         remembered when the memory is full and is forgotten)."""
-        known = by_word.terms.__contains__
-        if all(all(map(known, words)) for words in fields):
+        if all(map(by_word.known.issuperset, fields)):
             return
         distinct = set().union(*fields)
-        by_word.learn(distinct.difference(by_word.terms), distinct)
+        by_word.learn(distinct.difference(by_word.known), distinct)
 
     def learn(
         self, documents: Iterable[tuple[Sequence[FieldText | None], Sequence[LatinLang]]]
@@ -133,7 +132,7 @@ class Automata:
                     into.update(field.words)
         for latin, distinct in words.items():
             by_word = self._word_terms(latin)
-            new = distinct.difference(by_word.terms)
+            new = distinct.difference(by_word.known)
             if not new:
                 continue
             if (

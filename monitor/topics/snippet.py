@@ -34,9 +34,12 @@ def snippet(text: str, start: int, end: int, *, width: int = 50) -> tuple[str, i
     if right < len(text):
         space = text.rfind(" ", end, right)
         right = space if space != -1 else right
-    before = _collapse_space(text[left:start]).lstrip()
-    hit = _collapse_space(text[start:end])
-    after = _collapse_space(text[end:right]).rstrip()
+    before, hit, after = text[left:start], text[start:end], text[end:right]
+    window = text[left:right]
+    if "  " in window or not window.isprintable():
+        # whitespace other than single spaces (the one printable whitespace) to collapse
+        before, hit, after = map(_collapse_space, (before, hit, after))
+    before, after = before.lstrip(), after.rstrip()
     prefix = "…" if left > 0 else ""
     suffix = "…" if right < len(text) else ""
     out = prefix + before + hit + after + suffix

@@ -38,7 +38,7 @@ LatinLang = str | None
 # Written as runs of letters between runs of marks: the same tokens as the plain
 # "letter, then letters or marks" alternation, at half the cost.
 TOKEN = re.compile(r"[^\W_]+(?:[\u0300-\u036f\u00ad\u200b-\u200d\u2060\ufeff]+[^\W_]*)*")
-_RUN_SPLIT = re.compile(r"([^\W_]+)")  # the tokens of a text without marks, and between
+_ONE = 1  # a part of a layout and the space after it: its length plus one
 _DROP = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
 _SHORT_I = "\ue000"  # keeps й whole while other combining marks are stripped
 _CACHE_LIMIT = 500_000
@@ -196,7 +196,7 @@ class FieldText:
     __slots__ = ("_distinct", "_spans", "_stems", "_whole", "_words", "joined", "text")
 
     def __init__(
-        self, text: str, words: list[str] | None, joined: str, *, whole: bool = False
+        self, text: str, words: list[str] | None, joined: str, *, whole: str | None = None
     ) -> None:
         self.text = text
         self.joined = joined
@@ -205,15 +205,18 @@ class FieldText:
         that position, less one."""
         self._words = words
         self._whole = whole
+        """For a field folded whole: the text with each separator a space and each other
+        character something else, character for character (where its words stand)."""
         self._spans: list[tuple[int, int]] | None = None
         self._stems: dict[LatinLang, str] = {}
         self._distinct: frozenset[str] | None = None
 
     @classmethod
     def of(cls, text: str) -> FieldText:
-        whole = _fold_whole(text)
-        if whole is not None:
-            return cls(text, whole, _join(whole), whole=True)
+        folded = _fold_whole(text)
+        if folded is not None:
+            words, layout = folded
+            return cls(text, words, _join(words), whole=layout)
         tokens = TOKEN.findall(text)
         cached = list(map(_fold_cache.get, tokens))
         words = (
@@ -243,11 +246,14 @@ class FieldText:
     def spans(self) -> list[tuple[int, int]]:
         """Where each word stands in :attr:`text` (start, end)."""
         if self._spans is None:
-            if self._whole:
-                # every token of a field folded whole is a word: [sep, word, sep, …, sep]
-                parts = _RUN_SPLIT.split(self.text)
-                at = list(accumulate(map(len, parts), initial=0))
-                self._spans = list(zip(at[1:-1:2], at[2::2], strict=True))
+            if self._whole is not None:
+                # every token of a field folded whole is a word: a run of other characters
+                # than spaces in its layout, where runs of separators give empty parts
+                parts = self._whole.split(" ")
+                at = accumulate(map(_ONE.__add__, map(len, parts)), initial=0)
+                # (one start more than parts: the end of the last)
+                pairs = zip(at, parts, strict=False)
+                self._spans = [(start, start + len(p)) for start, p in pairs if p]
             else:
                 self._spans = [m.span() for m in TOKEN.finditer(self.text) if fold(m.group())]
         return self._spans
@@ -306,10 +312,12 @@ _SCRIPT_TABLE = bytes(
 )
 
 
-def _fold_whole(text: str) -> list[str] | None:
-    """The folded words of ``text`` folded whole, or None when it has to go token by
-    token: a letter of another alphabet, a combining or invisible mark, a word that
-    mixes Latin and Cyrillic letters (skeleton() decides those per word)."""
+def _fold_whole(text: str) -> tuple[list[str], str] | None:
+    """The folded words of ``text`` folded whole, and its layout (the text with each
+    separator a space, one character for each of the text's, see :attr:`FieldText.spans`);
+    or None when it has to go token by token: a letter of another alphabet, a combining
+    or invisible mark, a word that mixes Latin and Cyrillic letters (skeleton() decides
+    those per word)."""
     codecs: tuple[str, ...] = _ASCII
     if not text.isascii():  # ASCII cannot encode it: not tried (a failure costs)
         codecs = _CODECS[1:]
@@ -327,12 +335,12 @@ def _fold_whole(text: str) -> list[str] | None:
             scripts = folded.translate(_SCRIPT_TABLE, b"0123456789")
             if b"LC" in scripts or b"CL" in scripts:
                 return None
-        body = folded.decode(codec)
+        layout = body = folded.decode(codec)
         if codec == "cp1252" and "ß" in body:
             body = body.replace("ß", "ss")
         # every character between two words is a space now, so no ae/oe/ue pair spans
         # two words: collapsing the whole field is collapsing each word
-        return _collapse_umlauts(body).split()
+        return _collapse_umlauts(body).split(), layout
     return None
 
 

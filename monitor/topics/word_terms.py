@@ -15,7 +15,6 @@ CACHE_LIMIT = 300_000  # distinct words remembered (per way of stemming)
 CACHE_CHARS = 4_000_000
 """Characters of those words at most: a word can be as long as a field (a hex or
 base64 run, a URL's letters), and a count alone would let long ones take gigabytes."""
-_NONE: frozenset[int] = frozenset()
 
 
 class WordTerms:
@@ -35,9 +34,12 @@ class WordTerms:
         self._latin = tuple(latin)
         self._endings = endings_for("a", latin)
         self._phrases = phrases
+        self.known: set[str] = set()
+        """The words worked out."""
         self.terms: dict[str, frozenset[int]] = {}
+        """The terms each of them that holds any holds."""
         self.chars = 0
-        """Characters of the words in :attr:`terms`."""
+        """Characters of the words in :attr:`known`."""
         self.hitting: set[str] = set()
         """The words that hold a term."""
         self.starts: set[str] = set()
@@ -61,9 +63,10 @@ class WordTerms:
     def learn(self, words: set[str], distinct: set[str]) -> None:
         """Work out ``words``, the ones of ``distinct`` (a field's words) not seen yet."""
         size = sum(map(len, words))
-        if len(self.terms) + len(words) > CACHE_LIMIT or self.chars + size > CACHE_CHARS:
+        if len(self.known) + len(words) > CACHE_LIMIT or self.chars + size > CACHE_CHARS:
             # forget all: a field's words stay
             for known in (
+                self.known,
                 self.terms,
                 self.hitting,
                 self.starts,
@@ -91,8 +94,8 @@ class WordTerms:
                 for n, got in enumerate(map(by_stem.get, stemmed)):
                     if got:
                         found.setdefault(n, set()).update(got)
+        self.known.update(listed)
         known = self.terms
-        known.update(dict.fromkeys(listed, _NONE))
         notable = self.notable
         notable.update(listed[n] for n in found)
         for n, terms in found.items():

@@ -95,7 +95,7 @@ def test_the_words_remembered_are_bounded_in_characters_too(
     for n in range(60):
         blob = f"{n:x}".rjust(8, "g") * 500  # 4,000 letters, one word
         assert matches(ts, f"White House {blob} said", "en") == ["white-house"]
-    remembered = [word for way in ts._automata._by_latin.values() for word in way.terms]
+    remembered = [word for way in ts._automata._by_latin.values() for word in way.known]
     assert 0 < sum(map(len, remembered)) <= 50_000
     assert "white" in remembered  # the last field's words stay remembered
 
