@@ -217,6 +217,14 @@ class FieldText:
         if folded is not None:
             words, layout = folded
             return cls(text, words, _join(words), whole=layout)
+        if any(map(text.__contains__, _MARKS)):
+            # invisible marks (zero-width spaces and joiners, soft hyphens): folding drops
+            # them, and they join the letters around them into one token or stand among
+            # separators, so the text without them has the same words (its spans are
+            # then found by tokens, the text's own)
+            folded = _fold_whole(text.translate(_DROP))
+            if folded is not None:
+                return cls(text, folded[0], _join(folded[0]))
         tokens = TOKEN.findall(text)
         cached = list(map(_fold_cache.get, tokens))
         words = (
