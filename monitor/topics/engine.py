@@ -59,6 +59,7 @@ class TopicSet:
         # every term a topic's evaluation reads: the hits to look up when it may match
         self._related = tuple(_related_terms(t) for t in topics)
         self._requirements = tuple(_requirements(t) for t in topics)
+        self._alias_ids = tuple(frozenset(a.alias for a in t.aliases) for t in topics)
         # the date windows under which each positive term can count (one entry per rule,
         # () for a rule without one): a term of a closed event window cannot make a match
         live: dict[int, list[Windows]] = {}
@@ -159,7 +160,7 @@ class TopicSet:
                 seen = seen_in.get(topic.fields)  # type: ignore[assignment]
                 if seen is None:
                     seen = seen_in[topic.fields] = set().union(*(found[f] for f in topic.fields))
-            if not _may_match(topic, self._requirements[index], seen, day):
+            if not _may_match(topic, self._requirements[index], self._alias_ids[index], seen, day):
                 continue
             for term_id in self._related[index]:
                 if term_id in anywhere and term_id not in hits:
@@ -361,17 +362,22 @@ def _requirements(topic: Topic) -> tuple[_Requirement, ...]:
 
 
 def _may_match(
-    topic: Topic, requirements: tuple[_Requirement, ...], seen: set[int], day: date | None
+    topic: Topic,
+    requirements: tuple[_Requirement, ...],
+    alias_ids: frozenset[int],
+    seen: set[int],
+    day: date | None,
 ) -> bool:
     """Whether a rule of ``topic`` can hold, judged only by which terms occur in the
     fields it reads (``seen``): False only where :func:`rule_hits` holds for no rule.
 
     Exact for a rule without ``near`` or scoped vetoes (windows, item-wide vetoes, groups,
     aliases: all a matter of which terms occur); for the others a necessary condition,
-    and the rule is then evaluated on where the terms hit.
+    and the rule is then evaluated on where the terms hit. ``alias_ids``: the ids of the
+    topic's aliases (a term they name counts where one of them hits).
     """
     counted = seen
-    if topic.aliases:
+    if not alias_ids.isdisjoint(seen):
         named = {a.term for a in topic.aliases if a.alias in seen and in_windows(a.windows, day)}
         if not named <= seen:
             counted = seen | named
