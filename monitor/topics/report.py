@@ -144,7 +144,8 @@ def parse_published(value: object) -> datetime | None:
     if not isinstance(value, str):
         raise ValueError(f"'published' must be a string, got {value!r}")
     text = value.strip()
-    when = _common_rfc822(text)
+    # an ISO date's year is followed by a dash, where no RFC 822 date has one
+    when = _common_rfc822(text) if text[4:5] != "-" else None
     if when is None:
         try:
             when = datetime.fromisoformat(text)
