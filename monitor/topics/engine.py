@@ -24,18 +24,17 @@ from datetime import UTC, date, datetime
 from monitor.errors import TermError
 from monitor.topics.evaluate import Hit, Hits, Windows, in_windows, rule_hits, with_aliases
 from monitor.topics.explain import TopicTrace, trace_topic
-from monitor.topics.presearch import Automata
-from monitor.topics.rules import Rule, Term, TermTable, Topic, compile_topic
-from monitor.topics.spec import TopicConfig
-from monitor.topics.text import (
-    FieldText,
-    LatinLang,
+from monitor.topics.language import (
     detect_language,
     document_languages,
     latin_languages,
     primary_language,
-    snippet,
 )
+from monitor.topics.presearch import Automata
+from monitor.topics.rules import Rule, Term, TermTable, Topic, compile_topic
+from monitor.topics.snippet import snippet
+from monitor.topics.spec import TopicConfig
+from monitor.topics.text import FieldText, LatinLang
 from monitor.types import FIELDS, Document, Evidence, Match
 
 _Read = tuple[list[FieldText | None], list[FieldText], str | None, tuple[LatinLang, ...]]
@@ -60,6 +59,7 @@ class TopicSet:
         # every term a topic's evaluation reads: the hits to look up when it may match
         self._related = tuple(_related_terms(t) for t in topics)
         self._requirements = tuple(_requirements(t) for t in topics)
+        self._alias_ids = tuple(frozenset(a.alias for a in t.aliases) for t in topics)
         # the date windows under which each positive term can count (one entry per rule,
         # () for a rule without one): a term of a closed event window cannot make a match
         live: dict[int, list[Windows]] = {}
@@ -130,9 +130,13 @@ class TopicSet:
         learned: bool = False,
     ) -> list[Match]:
         fields, present, language, latin = read
-        if not present or not self._automata.may_hold_index(fields, latin, learned=learned):
+        if not present:
             return []
-        found = self._automata.terms_in(fields, latin, learned=True)
+        automata = self._automata
+        notable = automata.notable(fields, latin, learned=learned)
+        if not automata.may_hold_index(fields, latin, notable=notable):
+            return []
+        found = automata.terms_in(fields, latin, notable=notable)
         anywhere = set().union(*found)
         if not anywhere:
             return []
@@ -156,7 +160,7 @@ class TopicSet:
                 seen = seen_in.get(topic.fields)  # type: ignore[assignment]
                 if seen is None:
                     seen = seen_in[topic.fields] = set().union(*(found[f] for f in topic.fields))
-            if not _may_match(topic, self._requirements[index], seen, day):
+            if not _may_match(topic, self._requirements[index], self._alias_ids[index], seen, day):
                 continue
             for term_id in self._related[index]:
                 if term_id in anywhere and term_id not in hits:
@@ -358,17 +362,22 @@ def _requirements(topic: Topic) -> tuple[_Requirement, ...]:
 
 
 def _may_match(
-    topic: Topic, requirements: tuple[_Requirement, ...], seen: set[int], day: date | None
+    topic: Topic,
+    requirements: tuple[_Requirement, ...],
+    alias_ids: frozenset[int],
+    seen: set[int],
+    day: date | None,
 ) -> bool:
     """Whether a rule of ``topic`` can hold, judged only by which terms occur in the
     fields it reads (``seen``): False only where :func:`rule_hits` holds for no rule.
 
     Exact for a rule without ``near`` or scoped vetoes (windows, item-wide vetoes, groups,
     aliases: all a matter of which terms occur); for the others a necessary condition,
-    and the rule is then evaluated on where the terms hit.
+    and the rule is then evaluated on where the terms hit. ``alias_ids``: the ids of the
+    topic's aliases (a term they name counts where one of them hits).
     """
     counted = seen
-    if topic.aliases:
+    if not alias_ids.isdisjoint(seen):
         named = {a.term for a in topic.aliases if a.alias in seen and in_windows(a.windows, day)}
         if not named <= seen:
             counted = seen | named

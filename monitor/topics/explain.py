@@ -28,7 +28,8 @@ from monitor.topics.evaluate import (
     with_aliases,
 )
 from monitor.topics.rules import Rule, Term, Topic
-from monitor.topics.text import FieldText, snippet
+from monitor.topics.snippet import snippet
+from monitor.topics.text import FieldText
 from monitor.types import FIELDS
 
 

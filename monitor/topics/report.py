@@ -20,7 +20,8 @@ from typing import TextIO
 
 from monitor.errors import MonitorError
 from monitor.topics.explain import TopicTrace
-from monitor.topics.text import fold_words, hit_end, snippet
+from monitor.topics.snippet import hit_end, snippet
+from monitor.topics.text import fold_words
 from monitor.types import Document, Evidence, Match
 
 _TEXT_FIELDS = ("title", "summary", "content", "article")
@@ -143,7 +144,8 @@ def parse_published(value: object) -> datetime | None:
     if not isinstance(value, str):
         raise ValueError(f"'published' must be a string, got {value!r}")
     text = value.strip()
-    when = _common_rfc822(text)
+    # an ISO date's year is followed by a dash, where no RFC 822 date has one
+    when = _common_rfc822(text) if text[4:5] != "-" else None
     if when is None:
         try:
             when = datetime.fromisoformat(text)

@@ -37,8 +37,8 @@ LatinLang = str | None
 # and zero-width characters inside it (they are dropped by folding, not split on).
 # Written as runs of letters between runs of marks: the same tokens as the plain
 # "letter, then letters or marks" alternation, at half the cost.
-_TOKEN = re.compile(r"[^\W_]+(?:[\u0300-\u036f\u00ad\u200b-\u200d\u2060\ufeff]+[^\W_]*)*")
-_RUN_SPLIT = re.compile(r"([^\W_]+)")  # the tokens of a text without marks, and between
+TOKEN = re.compile(r"[^\W_]+(?:[\u0300-\u036f\u00ad\u200b-\u200d\u2060\ufeff]+[^\W_]*)*")
+_ONE = 1  # a part of a layout and the space after it: its length plus one
 _DROP = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
 _SHORT_I = "\ue000"  # keeps й whole while other combining marks are stripped
 _CACHE_LIMIT = 500_000
@@ -68,19 +68,6 @@ ENDINGS: dict[str, frozenset[str]] = {
     | {""},
 }
 _ANY_LATIN_ENDINGS = ENDINGS["en"] | ENDINGS["de"]
-
-_DE_WORDS = _words(
-    "der die das und ist nicht mit den dem des von zu ein eine einen im auf fur sich "
-    "auch als bei nach wird wurde sind hat haben uber aus oder werden noch wie zum zur "
-    "dass vor beim"
-)
-_EN_WORDS = _words(
-    "the and of to is in that with for on as was by at from are has have be it its "
-    "this an will after over says said not who his her their"
-)
-
-assert not _DE_WORDS & _EN_WORDS  # detect_language counts them apart
-_CYRILLIC_WORD = re.compile(r" ([\u0400-\u04ff][^ ]*)")  # a word of FieldText.joined
 
 _fold_cache: dict[str, str] = {}
 _stem_caches: dict[str | None, dict[str, str]] = {"en": {}, "de": {}, "ru": {}, None: {}}
@@ -181,7 +168,7 @@ def endings_for(folded: str, latin: Sequence[LatinLang]) -> frozenset[str]:
 def tokenize(text: str) -> list[tuple[int, int, str]]:
     """The tokens of ``text``: (start, end, folded form), spans in the original text."""
     out: list[tuple[int, int, str]] = []
-    for m in _TOKEN.finditer(text):
+    for m in TOKEN.finditer(text):
         folded = fold(m.group())
         if folded:
             out.append((m.start(), m.end(), folded))
@@ -190,7 +177,7 @@ def tokenize(text: str) -> list[tuple[int, int, str]]:
 
 def fold_words(text: str) -> list[str]:
     """The folded tokens of a term or text, without spans."""
-    return [fold(m.group()) for m in _TOKEN.finditer(text) if fold(m.group())]
+    return [fold(m.group()) for m in TOKEN.finditer(text) if fold(m.group())]
 
 
 class FieldText:
@@ -209,7 +196,7 @@ class FieldText:
     __slots__ = ("_distinct", "_spans", "_stems", "_whole", "_words", "joined", "text")
 
     def __init__(
-        self, text: str, words: list[str] | None, joined: str, *, whole: bool = False
+        self, text: str, words: list[str] | None, joined: str, *, whole: str | None = None
     ) -> None:
         self.text = text
         self.joined = joined
@@ -218,16 +205,27 @@ class FieldText:
         that position, less one."""
         self._words = words
         self._whole = whole
+        """For a field folded whole: the text with each separator a space and each other
+        character something else, character for character (where its words stand)."""
         self._spans: list[tuple[int, int]] | None = None
         self._stems: dict[LatinLang, str] = {}
         self._distinct: frozenset[str] | None = None
 
     @classmethod
     def of(cls, text: str) -> FieldText:
-        whole = _fold_whole(text)
-        if whole is not None:
-            return cls(text, whole, _join(whole), whole=True)
-        tokens = _TOKEN.findall(text)
+        folded = _fold_whole(text)
+        if folded is not None:
+            words, layout = folded
+            return cls(text, words, _join(words), whole=layout)
+        if any(map(text.__contains__, _MARKS)):
+            # invisible marks (zero-width spaces and joiners, soft hyphens): folding drops
+            # them, and they join the letters around them into one token or stand among
+            # separators, so the text without them has the same words (its spans are
+            # then found by tokens, the text's own)
+            folded = _fold_whole(text.translate(_DROP))
+            if folded is not None:
+                return cls(text, folded[0], _join(folded[0]))
+        tokens = TOKEN.findall(text)
         cached = list(map(_fold_cache.get, tokens))
         words = (
             [f if f is not None else fold(t) for f, t in zip(cached, tokens, strict=True)]
@@ -256,13 +254,16 @@ class FieldText:
     def spans(self) -> list[tuple[int, int]]:
         """Where each word stands in :attr:`text` (start, end)."""
         if self._spans is None:
-            if self._whole:
-                # every token of a field folded whole is a word: [sep, word, sep, …, sep]
-                parts = _RUN_SPLIT.split(self.text)
-                at = list(accumulate(map(len, parts), initial=0))
-                self._spans = list(zip(at[1:-1:2], at[2::2], strict=True))
+            if self._whole is not None:
+                # every token of a field folded whole is a word: a run of other characters
+                # than spaces in its layout, where runs of separators give empty parts
+                parts = self._whole.split(" ")
+                at = accumulate(map(_ONE.__add__, map(len, parts)), initial=0)
+                # (one start more than parts: the end of the last)
+                pairs = zip(at, parts, strict=False)
+                self._spans = [(start, start + len(p)) for start, p in pairs if p]
             else:
-                self._spans = [m.span() for m in _TOKEN.finditer(self.text) if fold(m.group())]
+                self._spans = [m.span() for m in TOKEN.finditer(self.text) if fold(m.group())]
         return self._spans
 
     def stemmed(self, latin: LatinLang) -> str:
@@ -286,7 +287,7 @@ class FieldText:
 def _fold_table(codec: str) -> bytes:
     """Byte → folded byte for a text in ``codec``: a letter or digit that :func:`fold`
     maps to one ASCII or Russian letter or digit maps to it (ß to itself, expanded after),
-    any other letter or digit and the marks _TOKEN keeps inside a word to NUL (the text
+    any other letter or digit and the marks TOKEN keeps inside a word to NUL (the text
     then goes token by token), everything else (separators) to a space."""
     out = bytearray()
     for value in range(256):
@@ -319,10 +320,12 @@ _SCRIPT_TABLE = bytes(
 )
 
 
-def _fold_whole(text: str) -> list[str] | None:
-    """The folded words of ``text`` folded whole, or None when it has to go token by
-    token: a letter of another alphabet, a combining or invisible mark, a word that
-    mixes Latin and Cyrillic letters (skeleton() decides those per word)."""
+def _fold_whole(text: str) -> tuple[list[str], str] | None:
+    """The folded words of ``text`` folded whole, and its layout (the text with each
+    separator a space, one character for each of the text's, see :attr:`FieldText.spans`);
+    or None when it has to go token by token: a letter of another alphabet, a combining
+    or invisible mark, a word that mixes Latin and Cyrillic letters (skeleton() decides
+    those per word)."""
     codecs: tuple[str, ...] = _ASCII
     if not text.isascii():  # ASCII cannot encode it: not tried (a failure costs)
         codecs = _CODECS[1:]
@@ -340,116 +343,14 @@ def _fold_whole(text: str) -> list[str] | None:
             scripts = folded.translate(_SCRIPT_TABLE, b"0123456789")
             if b"LC" in scripts or b"CL" in scripts:
                 return None
-        body = folded.decode(codec)
+        layout = body = folded.decode(codec)
         if codec == "cp1252" and "ß" in body:
             body = body.replace("ß", "ss")
         # every character between two words is a space now, so no ae/oe/ue pair spans
         # two words: collapsing the whole field is collapsing each word
-        return _collapse_umlauts(body).split()
+        return _collapse_umlauts(body).split(), layout
     return None
 
 
 def _join(words: list[str]) -> str:
     return " " + " ".join(words) + " " if words else ""
-
-
-def latin_languages(language: str | None, fields: Sequence[FieldText]) -> tuple[LatinLang, ...]:
-    """How to stem Latin tokens: the document's language, detected when not given."""
-    lang = primary_language(language)
-    if lang == "ru":
-        return ("en",)  # Latin words in Russian copy are mostly English names
-    if lang in ("en", "de"):
-        return (lang,)
-    if lang is not None:
-        return (None,)
-    detected = detect_language(fields)
-    if detected in ("en", "de"):
-        return (detected,)
-    if detected == "ru":
-        return ("en",)
-    return ("en", "de")
-
-
-def primary_language(language: str | None) -> str | None:
-    """The primary subtag: en-US → en; None or an empty string → None."""
-    if not language:
-        return None
-    if language in _primary:
-        return _primary[language]
-    if len(_primary) > 1000:  # a few tags in practice; a hostile stream cannot grow it
-        _primary.clear()
-    found = _primary[language] = _SUBTAG.split(language.strip().lower(), maxsplit=1)[0] or None
-    return found
-
-
-_SUBTAG = re.compile(r"[-_]")
-_primary: dict[str, str | None] = {}
-
-
-def detect_language(fields: Sequence[FieldText]) -> str | None:
-    """en, de or ru from the script and common words; None when it cannot tell."""
-    # Counted with C-level passes, no loop over the words: Cyrillic words (by their first
-    # letter), other all-letter words, and the function words (all Latin letters, and no
-    # word is one of both languages').
-    cyrillic = latin = de = en = 0
-    for f in fields:
-        words = f.words
-        cyrillic_words = _CYRILLIC_WORD.findall(f.joined)
-        cyrillic += len(cyrillic_words)
-        latin += sum(map(str.isalpha, words)) - sum(map(str.isalpha, cyrillic_words))
-        de += sum(map(_DE_WORDS.__contains__, words))
-        en += sum(map(_EN_WORDS.__contains__, words))
-    if cyrillic > latin:
-        return "ru"
-    if de > en:
-        return "de"
-    if en > de:
-        return "en"
-    return None
-
-
-def document_languages(language: str | None, fields: Sequence[FieldText]) -> frozenset[str]:
-    """The languages a document may be in, for a topic's ``languages:`` filter."""
-    lang = primary_language(language) or detect_language(fields)
-    return frozenset({lang}) if lang else frozenset(LANGUAGES)
-
-
-def hit_end(text: str, offset: int, words: int) -> int:
-    """The end of the ``words`` tokens that start at ``offset`` in ``text``."""
-    end = offset
-    for i, m in enumerate(_TOKEN.finditer(text, offset)):
-        end = m.end()
-        if i + 1 >= words:
-            break
-    return end
-
-
-def snippet(text: str, start: int, end: int, *, width: int = 50) -> tuple[str, int, int]:
-    """About 100 characters around ``text[start:end]``, whitespace collapsed, "…" where cut.
-
-    Returns the snippet and where the hit sits inside it.
-    """
-    left = max(0, start - width)
-    right = min(len(text), end + width)
-    # cut at a space, not inside a word
-    if left > 0:
-        space = text.find(" ", left, start)
-        left = space + 1 if space != -1 else left
-    if right < len(text):
-        space = text.rfind(" ", end, right)
-        right = space if space != -1 else right
-    before = _collapse_space(text[left:start]).lstrip()
-    hit = _collapse_space(text[start:end])
-    after = _collapse_space(text[end:right]).rstrip()
-    prefix = "…" if left > 0 else ""
-    suffix = "…" if right < len(text) else ""
-    out = prefix + before + hit + after + suffix
-    hit_start = len(prefix) + len(before)
-    return out, hit_start, hit_start + len(hit)
-
-
-_SPACE = re.compile(r"\s+")
-
-
-def _collapse_space(text: str) -> str:
-    return _SPACE.sub(" ", text)

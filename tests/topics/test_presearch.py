@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from monitor.topics import TopicSet, compile_topics, presearch
+from monitor.topics import TopicSet, compile_topics, presearch, word_terms
 from monitor.topics.spec import TopicConfig
 from monitor.types import Document
 
@@ -65,7 +65,7 @@ def test_the_documents_match_what_they_should() -> None:
 def test_words_remembered_from_other_documents_change_nothing(
     monkeypatch: pytest.MonkeyPatch, limit: int, order: int
 ) -> None:
-    monkeypatch.setattr(presearch, "_CACHE_LIMIT", limit)
+    monkeypatch.setattr(word_terms, "CACHE_LIMIT", limit)
     ts = compile_topics([TopicConfig.model_validate(t) for t in TOPICS])
     for _ in range(2):
         for text, language in DOCUMENTS[::order]:
@@ -90,12 +90,12 @@ def test_the_words_remembered_are_bounded_in_characters_too(
 ) -> None:
     """A feed whose text holds long runs of letters (hex digests, base64, glued URLs)
     brings a new long "word" with every item: memory may not grow with their length."""
-    monkeypatch.setattr(presearch, "_CACHE_CHARS", 50_000)
+    monkeypatch.setattr(word_terms, "CACHE_CHARS", 50_000)
     ts = compile_topics([TopicConfig.model_validate(t) for t in TOPICS])
     for n in range(60):
         blob = f"{n:x}".rjust(8, "g") * 500  # 4,000 letters, one word
         assert matches(ts, f"White House {blob} said", "en") == ["white-house"]
-    remembered = [word for way in ts._automata._by_latin.values() for word in way.terms]
+    remembered = [word for way in ts._automata._by_latin.values() for word in way.known]
     assert 0 < sum(map(len, remembered)) <= 50_000
     assert "white" in remembered  # the last field's words stay remembered
 
@@ -106,7 +106,7 @@ def test_matching_long_words_keeps_no_memory_that_grows_with_their_length(
 ) -> None:
     """Every cache of words (folding, stems, the presearch's) leaves out or forgets long
     ones: a hundred documents with a new 20,000-letter word each do not stay in memory."""
-    monkeypatch.setattr(presearch, "_CACHE_CHARS", 20_000)
+    monkeypatch.setattr(word_terms, "CACHE_CHARS", 20_000)
     ts = compile_topics([TopicConfig.model_validate(t) for t in TOPICS])
 
     def match_words(numbers: range) -> None:
@@ -152,7 +152,7 @@ GATED_DOCUMENTS = [
 def test_documents_told_apart_by_their_words_match_as_when_searched_in_full(
     monkeypatch: pytest.MonkeyPatch, limit: int
 ) -> None:
-    monkeypatch.setattr(presearch, "_CACHE_LIMIT", limit)
+    monkeypatch.setattr(word_terms, "CACHE_LIMIT", limit)
     configs = [TopicConfig.model_validate(t) for t in GATED_TOPICS]
 
     def topics_of(ts: TopicSet, doc: Document) -> list[str]:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from monitor.topics import compile_topics
+from monitor.topics.language import detect_language
+from monitor.topics.snippet import snippet
 from monitor.topics.spec import TopicConfig
-from monitor.topics.text import FieldText, detect_language, fold, snippet
+from monitor.topics.text import FieldText, fold
 from monitor.types import Document
 
 

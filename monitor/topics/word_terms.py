@@ -1,0 +1,127 @@
+"""The presearch's memory of words: the one-word terms each distinct word holds, and
+whether it may begin or end a phrase, worked out on first sight and then looked up.
+
+This module knows nothing about topics or rules; it does no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from monitor.topics.keys import Keys
+from monitor.topics.text import LatinLang, endings_for, stems
+
+CACHE_LIMIT = 300_000  # distinct words remembered (per way of stemming)
+CACHE_CHARS = 4_000_000
+"""Characters of those words at most: a word can be as long as a field (a hex or
+base64 run, a URL's letters), and a count alone would let long ones take gigabytes."""
+
+
+class WordTerms:
+    """The one-word terms each distinct word holds, for one way of stemming Latin words
+    (the document's ``latin`` languages): worked out on first sight, then looked up; and
+    the words that begin the stems of some phrase, per language."""
+
+    def __init__(
+        self,
+        single: Keys,
+        phrases: Keys,
+        latin: Sequence[LatinLang],
+        index: frozenset[int],
+    ) -> None:
+        self._single = single
+        self._index = index
+        self._latin = tuple(latin)
+        self._endings = endings_for("a", latin)
+        self._phrases = phrases
+        self.known: set[str] = set()
+        """The words worked out."""
+        self.terms: dict[str, frozenset[int]] = {}
+        """The terms each of them that holds any holds."""
+        self.chars = 0
+        """Characters of the words in :attr:`known`."""
+        self.hitting: set[str] = set()
+        """The words that hold a term."""
+        self.starts: set[str] = set()
+        """Words that may begin a phrase's folded key."""
+        self.ends: set[str] = set()
+        """Words that may end a phrase's folded key."""
+        self.stem_starts: dict[LatinLang, set[str]] = {lang: set() for lang in self._latin}
+        """Words whose stem may begin a phrase's stems, per language."""
+        self.stem_ends: dict[LatinLang, set[str]] = {lang: set() for lang in self._latin}
+        """Words whose stem may end a phrase's stems, per language."""
+        self.index_hitting: set[str] = set()
+        """The words that hold an index term (see :meth:`Automata.may_hold_index`)."""
+        self.index_starts: set[str] = set()
+        """Words that may begin an index phrase (its folded key or its stems)."""
+        self.index_ends: set[str] = set()
+        """Words that may end an index phrase."""
+        self.notable: set[str] = set()
+        """The words of all the sets above: a word of a field not among them holds no
+        term and can neither begin nor end a phrase (the presearch looks no further)."""
+
+    def learn(self, words: set[str], distinct: set[str]) -> None:
+        """Work out ``words``, the ones of ``distinct`` (a field's words) not seen yet."""
+        size = sum(map(len, words))
+        if len(self.known) + len(words) > CACHE_LIMIT or self.chars + size > CACHE_CHARS:
+            # forget all: a field's words stay
+            for known in (
+                self.known,
+                self.terms,
+                self.hitting,
+                self.starts,
+                self.ends,
+                self.index_hitting,
+                self.index_starts,
+                self.index_ends,
+                self.notable,
+            ):
+                known.clear()
+            for lang in self._latin:
+                self.stem_starts[lang].clear()
+                self.stem_ends[lang].clear()
+            words, size, self.chars = distinct, sum(map(len, distinct)), 0
+        self.chars += size
+        single, phrases = self._single, self._phrases
+        # all the new words at once: one pass of the automaton over them joined, and one
+        # batch of stems per language (a key of a one-word term never spans two words)
+        listed = list(words)
+        found = single.found_per_word(listed, self._endings)
+        stems_of = {lang: stems(listed, lang) for lang in self._latin}
+        for lang, stemmed in stems_of.items():
+            by_stem = single.by_stem[lang]
+            if by_stem:
+                for n, got in enumerate(map(by_stem.get, stemmed)):
+                    if got:
+                        found.setdefault(n, set()).update(got)
+        self.known.update(listed)
+        known = self.terms
+        notable = self.notable
+        notable.update(listed[n] for n in found)
+        for n, terms in found.items():
+            known[listed[n]] = frozenset(terms)
+            self.hitting.add(listed[n])
+            if not self._index.isdisjoint(terms):
+                self.index_hitting.add(listed[n])
+        bounds, index = phrases.bounds, phrases.index_bounds
+        joined = " " + " ".join(listed) + " "
+        for into, bounding in (
+            (self.starts, bounds.starts(words, joined)),
+            (self.ends, bounds.ends(words, joined)),
+            (self.index_starts, index.starts(words, joined)),
+            (self.index_ends, index.ends(words, joined)),
+        ):
+            into.update(bounding)
+            notable.update(bounding)
+        for lang, stemmed in stems_of.items():
+            pairs = list(zip(listed, stemmed, strict=True))
+            for bound, into in (
+                (bounds.first_stems[lang], self.stem_starts[lang]),
+                (bounds.last_stems[lang], self.stem_ends[lang]),
+                (index.first_stems[lang], self.index_starts),
+                (index.last_stems[lang], self.index_ends),
+            ):
+                if bound:
+                    bounding = {w for w, s in pairs if s in bound}
+                    into.update(bounding)
+                    notable.update(bounding)
