@@ -36,6 +36,18 @@ def routes(table: dict[str, tuple[int, dict[str, str], bytes]]) -> Handler:
     return handler
 
 
+def not_modified_if(etag: str) -> Handler:
+    """A handler answering 304 to a request that names ``etag``, the feed otherwise."""
+
+    def conditional(sock: socket.socket, request: Request, srv: HostileServer) -> None:
+        if request.headers.get("if-none-match") == etag:
+            respond(sock, 304, b"", {"ETag": etag})
+        else:
+            respond(sock, 200, RSS)
+
+    return conditional
+
+
 @pytest.fixture
 def server_factory(hostile_servers: Callable[[Handler], HostileServer]) -> Factory:
     return lambda table: hostile_servers(routes(table))
@@ -104,13 +116,7 @@ def test_conditional_get_sends_back_the_validators_exactly_and_304_has_no_body(
     first = fetcher.fetch(server.url(), now=NOW)
     assert (first.etag, first.last_modified) == (etag, modified)
 
-    def conditional(sock: socket.socket, request: Request, srv: HostileServer) -> None:
-        if request.headers.get("if-none-match") == etag:
-            respond(sock, 304, b"", {"ETag": etag})
-        else:
-            respond(sock, 200, RSS)
-
-    server.handler = conditional
+    server.handler = not_modified_if(etag)
     second = fetcher.fetch(
         server.url(), etag=first.etag, last_modified=first.last_modified, now=NOW
     )
@@ -138,14 +144,8 @@ def test_a_non_ascii_validator_goes_back_byte_for_byte(
     first = fetcher.fetch(server.url(), now=NOW)
     assert first.status == "ok"
 
-    def conditional(sock: socket.socket, request: Request, srv: HostileServer) -> None:
-        # The test server reads a request head as Latin-1: these are the bytes it got.
-        if request.headers.get("if-none-match") == etag:
-            respond(sock, 304, b"", {"ETag": etag})
-        else:
-            respond(sock, 200, RSS)
-
-    server.handler = conditional
+    # The test server reads a request head as Latin-1: these are the bytes it got.
+    server.handler = not_modified_if(etag)
     second = fetcher.fetch(
         server.url(), etag=first.etag, last_modified=first.last_modified, now=NOW
     )

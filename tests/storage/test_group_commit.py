@@ -95,9 +95,8 @@ def stored(engine: Engine, feed: str) -> tuple[str | None, list[str]]:
         return etag, list(keys)
 
 
-def test_a_poll_that_fails_in_a_group_loses_neither_the_others_nor_its_earlier_state(
-    engine: Engine, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def claim_group(engine: Engine) -> None:
+    """The group's feeds claimed: "first", GOOD, "bad" and "lost"."""
     for feed in ["first", *GOOD, "bad"]:
         claim_one(engine, feed)
     # "bad" was polled before: its etag and its article are stored.
@@ -107,6 +106,12 @@ def test_a_poll_that_fails_in_a_group_loses_neither_the_others_nor_its_earlier_s
     claim_one(engine, "lost", owner="slow")
     expire_leases(engine)
     claim_one(engine, "lost", owner="fast", now=NOW + timedelta(minutes=6))
+
+
+def test_a_poll_that_fails_in_a_group_loses_neither_the_others_nor_its_earlier_state(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    claim_group(engine)
 
     real = articles.record_match
 
@@ -189,13 +194,7 @@ def test_polls_that_only_change_a_feeds_state_share_a_group_without_savepoints(
     """A 304 writes its feed's state alone, one statement: in a group it needs no
     savepoint (SQLite undoes a failed statement by itself), and one that fails still
     costs neither the others nor its feed's earlier state."""
-    for feed in ["first", *GOOD, "bad"]:
-        claim_one(engine, feed)
-    storage.save_feed_update(engine, poll_update("bad", "bad-1", "k0"), POLICY, NOW)
-    claim_one(engine, "bad")
-    claim_one(engine, "lost", owner="slow")
-    expire_leases(engine)
-    claim_one(engine, "lost", owner="fast", now=NOW + timedelta(minutes=6))
+    claim_group(engine)
 
     real = articles.write_feed_state
 
