@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import stat
 import sys
 import threading
 from dataclasses import replace
@@ -36,7 +35,6 @@ from monitor.errors import MonitorError, StorageError, TermError
 
 if TYPE_CHECKING:
     from monitor.config import Config
-    from monitor.types import Document, Match
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -243,122 +241,6 @@ def feeds(config_path: Path, as_json: bool, reset: tuple[str, ...]) -> None:
 
 @main.command()
 @common_options
-@click.argument("source", default="-", type=click.File("r", encoding="utf-8"))
-@click.option("--json", "as_json", is_flag=True, help="One JSON line per input document.")
-@click.option(
-    "--date",
-    "date_text",
-    default=None,
-    help="Publication date for documents that give none (ISO 8601 or RFC 822), "
-    "so event-window rules apply to them.",
-)
-@click.option(
-    "--explain",
-    is_flag=True,
-    help="Every topic's rules per document: which groups hit, which veto fired, and where.",
-)
-def match(
-    config_path: Path, source: Any, as_json: bool, date_text: str | None, explain: bool
-) -> None:
-    """Run the topics over texts (a file or - for stdin), without the database.
-
-    A JSON Lines line that is not a usable document is reported on stderr and
-    skipped; the exit code is then 1.
-    """
-    from monitor.render import plain
-    from monitor.topics import compile_topics
-    from monitor.topics.report import (
-        InputError,
-        format_explanation,
-        format_matches,
-        match_json_line,
-        parse_published,
-        read_batches,
-        read_documents,
-    )
-
-    if explain and as_json:
-        fail("--explain and --json cannot be combined", EXIT_USAGE)
-
-    if as_json:
-        utf8_stdout()
-    config = read_config(config_path, delivers=False)
-    try:
-        default_date = parse_published(date_text) if date_text is not None else None
-    except ValueError as exc:
-        fail(f"--date: {exc}", EXIT_USAGE)
-    topics = compile_topics(config.topics)
-    windowed = topics.windowed()
-    color = sys.stdout.isatty()
-    out = sys.stdout
-    name = getattr(source, "name", "input")
-    bad: list[InputError] = []
-
-    def report_bad(exc: InputError) -> None:
-        bad.append(exc)
-        click.echo(f"{name}: {plain(str(exc), 300)}", err=True)
-
-    def dated(doc: Document) -> Document:
-        if doc.published is None and default_date is not None:
-            return replace(doc, published=default_date)
-        return doc
-
-    def report(doc_id: str | int, doc: Document, found: list[Match]) -> None:
-        if doc.published is None and windowed:
-            hit = {m.topic for m in found}
-            skipped = [t for t in windowed if t not in hit]
-            if skipped:
-                click.echo(
-                    f"note: document {plain(str(doc_id), 80)} has no date: the event-window "
-                    f"rules of {', '.join(skipped)} were not applied (--date sets one)",
-                    err=True,
-                )
-        if as_json:
-            out.write(match_json_line(doc_id, found) + "\n")
-        else:
-            out.write(format_matches(doc_id, doc, found, color=color) + "\n")
-
-    try:
-        if explain:
-            for doc_id, given in read_documents(source, on_error=report_bad):
-                doc = dated(given)
-                traces = topics.explain(doc)
-                out.write(format_explanation(doc_id, doc, traces, color=color) + "\n")
-        elif _regular_file(source):
-            # all of it is there to read: match many documents at a time (cheaper); a
-            # pipe or a terminal gets each document's line as soon as it is read
-            for batch in read_batches(source, _MATCH_BATCH):
-                docs = [dated(item[1]) for item in batch if not isinstance(item, InputError)]
-                matched = iter(zip(docs, topics.match_many(docs), strict=True))
-                for item in batch:
-                    if isinstance(item, InputError):
-                        report_bad(item)
-                    else:
-                        doc, found = next(matched)
-                        report(item[0], doc, found)
-        else:
-            for doc_id, given in read_documents(source, on_error=report_bad):
-                doc = dated(given)
-                report(doc_id, doc, topics.match(doc))
-    except (InputError, ValueError) as exc:
-        fail(f"{name}: {exc}", EXIT_USAGE)
-    if bad:
-        fail(f"{name}: {len(bad)} line{'s' if len(bad) != 1 else ''} skipped", EXIT_FAILURE)
-
-
-_MATCH_BATCH = 256  # documents matched together by `monitor match` reading a file
-
-
-def _regular_file(source: Any) -> bool:
-    """Whether ``source`` (an open file, maybe stdin) reads a regular file."""
-    try:
-        return stat.S_ISREG(os.fstat(source.fileno()).st_mode)
-    except (AttributeError, OSError, ValueError):
-        return False
-
-
-@main.command()
-@common_options
 @click.option("--since", default=None, help="Articles fetched since: 2h, 3d, or an ISO time.")
 @click.option("--topic", "topic_ids", multiple=True, help="Only this topic (repeatable).")
 @click.option("--apply", "apply_", is_flag=True, help="Store the added and dropped matches.")
@@ -509,8 +391,10 @@ def db_upgrade(config_path: Path) -> None:
 
 def _add_commands() -> None:
     from monitor.cli_alerts import alerts
+    from monitor.cli_match import match
 
     main.add_command(alerts)
+    main.add_command(match)
     _add_mute_commands()
 
 
