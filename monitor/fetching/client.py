@@ -30,7 +30,7 @@ from monitor.fetching.connections import Connections
 from monitor.fetching.errors import challenge_kind, classify_exception
 from monitor.fetching.http_hints import cache_hint, parse_retry_after
 from monitor.fetching.settings import ACCEPT, FetchSettings
-from monitor.fetching.transport import httpx_errors
+from monitor.fetching.transport import MappedStream, httpx_errors
 from monitor.types import ErrorKind, FetchResult
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -359,12 +359,10 @@ class _Response:
     raw: httpcore.Response
 
     def iter_raw(self) -> Iterator[bytes]:
-        with httpx_errors():
-            yield from self.raw.iter_stream()
+        return iter(MappedStream(self.raw))
 
     def close(self) -> None:
-        with httpx_errors():
-            self.raw.close()
+        MappedStream(self.raw).close()
 
 
 def _header_dict(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:

@@ -52,7 +52,10 @@ def httpx_errors() -> Iterator[None]:
         raise mapped(str(exc)) from exc
 
 
-class _PoolStream(httpx.SyncByteStream):
+class MappedStream(httpx.SyncByteStream):
+    """An httpcore response's body, read and closed with httpcore's exceptions raised as
+    httpx's (:func:`httpx_errors`)."""
+
     def __init__(self, stream: httpcore.Response) -> None:
         self._response = stream
 
@@ -104,7 +107,7 @@ class GuardedTransport(httpx.BaseTransport):
         return httpx.Response(
             status_code=response.status,
             headers=response.headers,
-            stream=_PoolStream(response),
+            stream=MappedStream(response),
             extensions=response.extensions,
         )
 
