@@ -113,7 +113,9 @@ def match(
             # all of it is there to read: match many documents at a time (cheaper); a
             # pipe or a terminal gets each document's line as soon as it is read
             for batch in read_batches(source, _MATCH_BATCH):
-                docs = [dated(item[1]) for item in batch if not isinstance(item, InputError)]
+                docs = [item[1] for item in batch if not isinstance(item, InputError)]
+                if default_date is not None:
+                    docs = [dated(doc) for doc in docs]
                 matched = iter(zip(docs, topics.match_many(docs), strict=True))
                 for item in batch:
                     if isinstance(item, InputError):
