@@ -4,6 +4,7 @@ Registered by :mod:`monitor.cli`.
 
 from __future__ import annotations
 
+import gc
 import os
 import stat
 import sys
@@ -74,6 +75,9 @@ def match(
         fail(f"--date: {exc}", EXIT_USAGE)
     topics = compile_topics(config.topics)
     windowed = topics.windowed()
+    # What is read so far (modules, configuration, compiled topics) lives as long as
+    # the process: the collector need not walk it again and again while documents pass.
+    gc.freeze()
     color = sys.stdout.isatty()
     out = sys.stdout
     name = getattr(source, "name", "input")
