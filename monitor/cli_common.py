@@ -7,9 +7,11 @@ imports none of them, and only what `monitor --help` can afford at module level.
 from __future__ import annotations
 
 import functools
+import gc
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -81,10 +83,11 @@ def read_config(
     not built (unless ``channels``: `monitor check` builds them to check them). ``warn``
     prints what works but is likely a mistake (`monitor check`).
     """
-    from monitor.config import load_config_checked
-
     try:
-        config, warnings = load_config_checked(path, delivers=delivers, channels=channels)
+        with collector_paused():
+            from monitor.config import load_config_checked
+
+            config, warnings = load_config_checked(path, delivers=delivers, channels=channels)
     except ConfigError as exc:
         for problem in exc.problems:
             click.echo(str(problem), err=True)
@@ -93,6 +96,21 @@ def read_config(
         for warning in warnings:
             click.echo(str(warning), err=True)
     return config
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off inside (on again after, if it was on):
+    for a command's start-up, which makes many lasting objects (modules, pydantic's
+    models, the configuration) and next to no garbage, so that collections there only
+    walk what stays (~8 % of reading the configuration)."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
 
 def read_outline(path: Path) -> Outline:

@@ -4,6 +4,7 @@ Registered by :mod:`monitor.cli`.
 
 from __future__ import annotations
 
+import gc
 import os
 import stat
 import sys
@@ -16,6 +17,7 @@ import click
 from monitor.cli_common import (
     EXIT_FAILURE,
     EXIT_USAGE,
+    collector_paused,
     common_options,
     fail,
     read_config,
@@ -23,6 +25,9 @@ from monitor.cli_common import (
 )
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
+    from monitor.topics import TopicSet
     from monitor.types import Document, Match
 
 
@@ -50,29 +55,51 @@ def match(
     A JSON Lines line that is not a usable document is reported on stderr and
     skipped; the exit code is then 1.
     """
-    from monitor.render import plain
-    from monitor.topics import compile_topics
-    from monitor.topics.report import (
-        InputError,
-        format_explanation,
-        format_matches,
-        match_json_line,
-        parse_published,
-        read_batches,
-        read_documents,
-    )
-
     if explain and as_json:
         fail("--explain and --json cannot be combined", EXIT_USAGE)
 
     if as_json:
         utf8_stdout()
-    config = read_config(config_path, delivers=False)
+    # Start-up (the engine's and the configuration's modules, the configuration, the
+    # topics compiled) makes many objects and next to no garbage: no collections then.
+    with collector_paused():
+        from monitor.topics import compile_topics
+        from monitor.topics.report import parse_published
+
+        config = read_config(config_path, delivers=False)
+        try:
+            default_date = parse_published(date_text) if date_text is not None else None
+        except ValueError as exc:
+            fail(f"--date: {exc}", EXIT_USAGE)
+        topics = compile_topics(config.topics)
+        # What is there now lives as long as the process: the collector need not
+        # walk it again and again while the documents pass.
+        gc.freeze()
     try:
-        default_date = parse_published(date_text) if date_text is not None else None
-    except ValueError as exc:
-        fail(f"--date: {exc}", EXIT_USAGE)
-    topics = compile_topics(config.topics)
+        _match_all(topics, source, as_json=as_json, default_date=default_date, explain=explain)
+    finally:
+        gc.unfreeze()  # for a caller in the same process (tests)
+
+
+def _match_all(
+    topics: TopicSet,
+    source: Any,
+    *,
+    as_json: bool,
+    default_date: datetime | None,
+    explain: bool,
+) -> None:
+    """`monitor match`'s output for every document of ``source``."""
+    from monitor.render import plain
+    from monitor.topics.report import (
+        InputError,
+        format_explanation,
+        format_matches,
+        match_json_line,
+        read_batches,
+        read_documents,
+    )
+
     windowed = topics.windowed()
     color = sys.stdout.isatty()
     out = sys.stdout
@@ -113,7 +140,9 @@ def match(
             # all of it is there to read: match many documents at a time (cheaper); a
             # pipe or a terminal gets each document's line as soon as it is read
             for batch in read_batches(source, _MATCH_BATCH):
-                docs = [dated(item[1]) for item in batch if not isinstance(item, InputError)]
+                docs = [item[1] for item in batch if not isinstance(item, InputError)]
+                if default_date is not None:
+                    docs = [dated(doc) for doc in docs]
                 matched = iter(zip(docs, topics.match_many(docs), strict=True))
                 for item in batch:
                     if isinstance(item, InputError):

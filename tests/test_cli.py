@@ -354,3 +354,25 @@ def test_poll_says_why_a_gone_feed_is_no_longer_polled(httpserver, write_config,
     assert again.exit_code == 0, again.output
     assert "skipped old: gone" in again.stdout and "polling stopped" in again.stdout
     assert len(httpserver.log) == 1
+
+
+def test_the_collector_is_on_again_after_a_command_read_its_configuration(cli, tmp_path):
+    """A command reads its configuration with Python's cyclic garbage collector paused
+    (start-up): it is on again after, the file good or refused, and `monitor match`
+    leaves nothing frozen in the process it ran in (a daemon must not run without it)."""
+    import gc
+
+    docs = tmp_path / "docs.jsonl"
+    docs.write_text('{"title": "Putin und Trump beim Gipfel in Anchorage"}\n', "utf-8")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("topics: [{id: Bad Id, any: [Putin]}]\n", "utf-8")
+    assert gc.isenabled()
+
+    good = cli("match", "--json", str(docs), "-c", str(REPO / "config/monitor.yaml"))
+    assert good.exit_code == 0, good.output
+    assert '"trump-putin-summit"' in good.stdout
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+
+    refused = cli("match", "--json", str(docs), "-c", str(bad))
+    assert refused.exit_code == 2
+    assert gc.isenabled() and gc.get_freeze_count() == 0

@@ -45,23 +45,19 @@ def read_documents(
     raised, or handed to ``on_error`` and the line skipped when that is given).
     Anything else is one plain-text document with id 1.
     """
-    head: list[str] = []
-    for line in stream:
-        head.append(line)
-        if line.strip():
-            break
-    first = head[-1] if head else ""
-    if not first.strip():
+    head = _head(stream)
+    if head is None:
         return
-    if not _is_json_object(first):
+    if not _is_json_object(head[-1]):
         text = "".join(chain(head, stream)).strip()
         yield 1, Document(content=text)
         return
+    read = _LineReader()
     for number, line in enumerate(chain(head, stream), start=1):
         if not line or line.isspace():  # not line.strip(): no copy of every line
             continue
         try:
-            yield _read_line(line, number)
+            yield read(line, number)
         except InputError as exc:
             if on_error is None:
                 raise
@@ -76,14 +72,30 @@ def read_batches(
     order. An error that ends the reading (not JSON Lines after all, undecodable bytes)
     is raised after the list of what was read before it."""
     batch: list[tuple[str | int, Document] | InputError] = []
-    count = 0
     try:
-        for item in read_documents(stream, on_error=batch.append):
-            batch.append(item)
+        head = _head(stream)
+        if head is None:
+            return
+        if not _is_json_object(head[-1]):
+            yield [(1, Document(content="".join(chain(head, stream)).strip()))]
+            return
+        # read_documents' loop without a generator between the lines and the lists
+        read = _LineReader()
+        count = 0
+        number = 0
+        for line in chain(head, stream):
+            number += 1
+            if not line or line.isspace():
+                continue
+            try:
+                batch.append(read(line, number))
+            except InputError as exc:
+                batch.append(exc)
+                continue
             count += 1
             if count == size:
-                yield batch.copy()
-                batch.clear()
+                yield batch
+                batch = []
                 count = 0
     except Exception:
         if batch:
@@ -91,6 +103,16 @@ def read_batches(
         raise
     if batch:
         yield batch
+
+
+def _head(stream: TextIO) -> list[str] | None:
+    """The lines up to the first non-blank one, or None when all are blank."""
+    head: list[str] = []
+    for line in stream:
+        head.append(line)
+        if line.strip():
+            return head
+    return None
 
 
 def _is_json_object(line: str) -> bool:
@@ -102,38 +124,86 @@ def _is_json_object(line: str) -> bool:
         return False
 
 
-def _read_line(line: str, number: int) -> tuple[str | int, Document]:
-    try:
-        data = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"line {number}: not valid JSON ({exc.msg})") from exc
-    if not isinstance(data, dict):
-        raise InputError(f"line {number}: expected a JSON object")
-    texts: dict[str, str] = {}
+_raw_decode = json.JSONDecoder().raw_decode
+_LINE_ENDS = ("\n", "\r\n")
+_DATES_KEPT = 1024  # dates read, kept by their text: feeds repeat them in a row
+
+
+class _LineReader:
+    """One JSON Lines line → (id, document), or :class:`InputError` naming the line.
+
+    Keeps the dates it read (a stream often repeats one): the same datetime for the
+    same text."""
+
+    def __init__(self) -> None:
+        self._dates: dict[str, datetime | None] = {}
+
+    def __call__(self, line: str, number: int) -> tuple[str | int, Document]:
+        try:
+            # json.loads without its checks, for a line that is one object and its end
+            data, end = _raw_decode(line)
+            if end != len(line) and line[end:] not in _LINE_ENDS:
+                raise ValueError(line)
+        except ValueError:
+            try:
+                data = json.loads(line)  # what it accepts, or its words for why not
+            except json.JSONDecodeError as exc:
+                raise InputError(f"line {number}: not valid JSON ({exc.msg})") from exc
+        if not isinstance(data, dict):
+            raise InputError(f"line {number}: expected a JSON object")
+        get = data.get
+        title, summary, content, article = (
+            get("title"),
+            get("summary"),
+            get("content"),
+            get("article"),
+        )
+        if (
+            (title is not None and title.__class__ is not str)
+            or (summary is not None and summary.__class__ is not str)
+            or (content is not None and content.__class__ is not str)
+            or (article is not None and article.__class__ is not str)
+        ):
+            _refuse_texts(data, number)
+        if not (
+            (title and not title.isspace())
+            or (summary and not summary.isspace())
+            or (content and not content.isspace())
+            or (article and not article.isspace())
+        ):
+            raise InputError(f"line {number}: needs a title, summary or content")
+        doc_id = get("id")
+        if doc_id is None:
+            doc_id = number
+        elif doc_id.__class__ is not str and doc_id.__class__ is not int:
+            raise InputError(f"line {number}: 'id' must be a string or a number")
+        language = get("language")
+        if language is not None and language.__class__ is not str:
+            raise InputError(f"line {number}: 'language' must be a string")
+        published = get("published")
+        if published is None:
+            when = None
+        elif published.__class__ is str and published in self._dates:
+            when = self._dates[published]
+        else:
+            try:
+                when = parse_published(published)
+            except ValueError as exc:
+                raise InputError(f"line {number}: {exc}") from exc
+            if len(self._dates) >= _DATES_KEPT:
+                self._dates.clear()
+            self._dates[published] = when
+        return doc_id, Document(
+            title or "", summary or "", content or "", language or None, when, article or ""
+        )
+
+
+def _refuse_texts(data: dict[str, object], number: int) -> None:
+    """The error of the first text field that is not a string."""
     for name in _TEXT_FIELDS:
         value = data.get(name)
-        if value is None:
-            continue
-        if not isinstance(value, str):
+        if value is not None and not isinstance(value, str):
             raise InputError(f"line {number}: {name!r} must be a string")
-        texts[name] = value
-    joined = "".join(texts.values())
-    if not joined or joined.isspace():
-        raise InputError(f"line {number}: needs a title, summary or content")
-    doc_id = data.get("id")
-    if doc_id is None:
-        doc_id = number
-    elif not isinstance(doc_id, str | int) or isinstance(doc_id, bool):
-        raise InputError(f"line {number}: 'id' must be a string or a number")
-    language = data.get("language")
-    if language is not None and not isinstance(language, str):
-        raise InputError(f"line {number}: 'language' must be a string")
-    published = data.get("published")
-    try:
-        when = parse_published(published)
-    except ValueError as exc:
-        raise InputError(f"line {number}: {exc}") from exc
-    return doc_id, Document(language=language or None, published=when, **texts)
 
 
 def parse_published(value: object) -> datetime | None:
@@ -205,8 +275,12 @@ def match_json(doc_id: str | int, matches: Sequence[Match]) -> dict[str, object]
 def match_json_line(doc_id: str | int, matches: Sequence[Match]) -> str:
     """:func:`match_json` as the line `monitor match --json` prints (no newline)."""
     if not matches:  # most documents: the same text without building the dict
-        return '{"id": ' + json.dumps(doc_id, ensure_ascii=False) + ', "topics": []}'
-    return json.dumps(match_json(doc_id, matches), ensure_ascii=False)
+        return '{"id": ' + _to_json(doc_id) + ', "topics": []}'
+    return _to_json(match_json(doc_id, matches))
+
+
+# json.dumps(..., ensure_ascii=False) builds this encoder on every call
+_to_json = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def format_matches(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import random
 from datetime import UTC, datetime
 
 import pytest
@@ -14,6 +15,7 @@ from monitor.topics.report import (
     format_matches,
     match_json,
     parse_published,
+    read_batches,
     read_documents,
 )
 from monitor.topics.spec import TopicConfig
@@ -157,3 +159,97 @@ def test_rfc822_dates_read_as_the_general_parser_reads_them(text: str) -> None:
     assert got == expected
     if isinstance(got, datetime):
         assert got.tzinfo == UTC
+
+
+def _read_reference(line: str, number: int) -> tuple[str | int, Document] | str:
+    """One line read one check at a time, as SPEC.md says (the reader's shortcuts
+    must not change a document or a message): (id, document) or the error's text."""
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return f"line {number}: not valid JSON ({exc.msg})"
+    if not isinstance(data, dict):
+        return f"line {number}: expected a JSON object"
+    texts: dict[str, str] = {}
+    for name in ("title", "summary", "content", "article"):
+        value = data.get(name)
+        if value is not None and not isinstance(value, str):
+            return f"line {number}: {name!r} must be a string"
+        if value is not None:
+            texts[name] = value
+    if not "".join(texts.values()).strip():
+        return f"line {number}: needs a title, summary or content"
+    doc_id = data.get("id", number) if data.get("id") is not None else number
+    if not isinstance(doc_id, str | int) or isinstance(doc_id, bool):
+        return f"line {number}: 'id' must be a string or a number"
+    language = data.get("language")
+    if language is not None and not isinstance(language, str):
+        return f"line {number}: 'language' must be a string"
+    try:
+        when = parse_published(data.get("published"))
+    except ValueError as exc:
+        return f"line {number}: {exc}"
+    return doc_id, Document(language=language or None, published=when, **texts)
+
+
+def _random_line(rng: random.Random) -> str:
+    texts: list[object] = ["Trump", "", "  ", "\t\n", "Путин встретился", 5, True, ["x"], {}]
+    dates: list[object] = [
+        "Thu, 18 Dec 2025 06:45:02 +0000",
+        "2025-12-18T06:45:02Z",
+        "2025-12-18",
+        "Thu, 31 Feb 2025 06:45:02 +0000",
+        "Fri, 31 Dec 9999 23:00:00 -0200",
+        "yesterday",
+        "",
+        12,
+        ["x"],
+    ]
+    data: dict[str, object] = {}
+    for name in ("id", "title", "summary", "content", "article", "language", "published"):
+        if rng.random() < 0.5:
+            continue
+        if name == "id":
+            data[name] = rng.choice(["a-1", 7, 0, True, 1.5, None, ""])
+        elif name == "language":
+            data[name] = rng.choice(["en", "", None, 3])
+        elif name == "published":
+            data[name] = rng.choice(dates)
+        else:
+            data[name] = rng.choice(texts)
+    body = json.dumps(data, ensure_ascii=rng.random() < 0.5)
+    form = rng.randrange(10)
+    if form == 0:
+        body = " " + body
+    elif form == 1:
+        body += "  "
+    elif form == 2:
+        body += " {}"
+    elif form == 3:
+        body = "\ufeff" + body
+    elif form == 4:
+        body = rng.choice(["[1]", "null", '"text"', "{broken", body[:-1]])
+    return body + rng.choice(["\n", "\r\n"])
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_lines_read_as_one_check_at_a_time(seed: int) -> None:
+    """The reader's short cuts (one decoding call for a line that is one object, dates
+    kept by their text, the batches) give the documents and the messages, in input
+    order, that reading each line one check at a time gives."""
+    rng = random.Random(seed)
+    lines = ['{"title": "first"}\n'] + [_random_line(rng) for _ in range(400)]
+    expected = [
+        _read_reference(line, number) for number, line in enumerate(lines, start=1) if line.strip()
+    ]
+    got: list[tuple[str | int, Document] | str] = []
+    for item in read_documents(io.StringIO("".join(lines)), on_error=got.append):  # type: ignore[arg-type]
+        got.append(item)
+    got = [str(item) if isinstance(item, InputError) else item for item in got]
+    assert got == expected
+    batched = [
+        str(item) if isinstance(item, InputError) else item
+        for batch in read_batches(io.StringIO("".join(lines)), 16)
+        for item in batch
+    ]
+    assert batched == expected
