@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
@@ -69,7 +70,8 @@ class Pipeline:
 
     engine: Engine
     fetcher: FeedFetcher
-    topics: TopicSet
+    compiled_topics: Callable[[], TopicSet]
+    """The topics compiled, at first call (a pass of unchanged feeds never asks)."""
     policy: AlertPolicy
     owner: str
     parser: ParserPool
@@ -81,6 +83,10 @@ class Pipeline:
     max_entries: int = 500
     pages: PageReader | None = None
     """Reads article pages of short new items (full text); None: feed text only."""
+
+    @property
+    def topics(self) -> TopicSet:
+        return self.compiled_topics()
 
 
 @dataclass(frozen=True, slots=True)

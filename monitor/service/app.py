@@ -23,10 +23,8 @@ from sqlalchemy.engine import Engine
 from monitor import storage
 from monitor.alerts import AlertPolicy
 from monitor.alerts.base import Channel, build_channels
-from monitor.alerts.crosslang import topic_table
 from monitor.alerts.logfile import AlertLog
 from monitor.alerts.naming import channel_cadences, channel_names
-from monitor.alerts.stories import topic_words
 from monitor.config import Config
 from monitor.errors import StorageError
 from monitor.fetching import Fetcher, FetchSettings
@@ -35,6 +33,7 @@ from monitor.log import get_logger
 from monitor.parsing import ParserPool
 from monitor.pipeline import FeedOutcome, Pipeline, poll_feed
 from monitor.service import hostturns
+from monitor.service.deferred import DeferredMapping, once
 from monitor.service.delivery import Deliverer
 from monitor.service.passes import run_pass
 from monitor.sifting import TopicSource
@@ -43,6 +42,8 @@ from monitor.topics import TopicSet, compile_topics
 from monitor.types import FeedSpec
 
 if TYPE_CHECKING:
+    from monitor.alerts.crosslang import EntityTable
+    from monitor.alerts.stories import TopicWords
     from monitor.metrics import Metrics
 
 PER_HOST = 2
@@ -146,21 +147,40 @@ def _configured(stored: FeedSpec, configured: Mapping[str, FeedSpec]) -> FeedSpe
 
 
 def alert_policy(
-    config: Config, topics: TopicSet, channels: dict[str, Channel], *, raise_alerts: bool = True
+    config: Config,
+    topics: Callable[[], TopicSet],
+    channels: dict[str, Channel],
+    *,
+    raise_alerts: bool = True,
 ) -> AlertPolicy:
+    """The policy of ``config``; its tables of topic names and words are built at their
+    first use (a pass whose feeds all answer 304 or the same bytes never looks at them),
+    ``topics()`` compiled then too."""
     return AlertPolicy(
         channels=tuple(
             (name, ch.topics) for name, ch in channels.items() if name != storage.LOG_CHANNEL
         ),
         max_age=config.max_age,
-        topic_names={tid: topics.name(tid) for tid in topics.ids},
+        topic_names=DeferredMapping(lambda: {tid: topics().name(tid) for tid in topics().ids}),
         # A topic's own words are shared by all its titles: they make no two one story.
-        topic_words={tid: topic_words(topics.terms(tid)) for tid in topics.ids},
+        topic_words=DeferredMapping(lambda: _topic_words(topics())),
         raise_alerts=raise_alerts,
         # Names that are one across languages: a story in Russian and English is one.
-        entity_tables={t.id: topic_table(t) for t in config.topics},
+        entity_tables=DeferredMapping(lambda: _entity_tables(config)),
         **signal_rules(config),
     )
+
+
+def _topic_words(topics: TopicSet) -> dict[str, TopicWords]:
+    from monitor.alerts.stories import topic_words
+
+    return {tid: topic_words(topics.terms(tid)) for tid in topics.ids}
+
+
+def _entity_tables(config: Config) -> dict[str, EntityTable]:
+    from monitor.alerts.crosslang import topic_table
+
+    return {t.id: topic_table(t) for t in config.topics}
 
 
 def signal_rules(config: Config) -> dict[str, Any]:
@@ -226,7 +246,7 @@ def build_app(
     """
     parser = parser or ParserPool()
     engine = engine or storage.open_database(config.database)
-    topics = compile_topics(config.topics)
+    topics = once(lambda: compile_topics(config.topics))
     owner = owner or worker_id()
     alert_log = AlertLog(config.alert_log)
     channels: dict[str, Channel] = {storage.LOG_CHANNEL: alert_log}
@@ -239,7 +259,7 @@ def build_app(
         engine=engine,
         fetcher=fetcher,
         pages=PageReader(fetcher, modes={f.name: f.fulltext for f in config.feeds}, parser=parser),
-        topics=topics,
+        compiled_topics=topics,
         policy=policy,
         owner=owner,
         metrics=metrics,
