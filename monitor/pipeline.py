@@ -31,7 +31,6 @@ from monitor.fulltext import PageReader
 from monitor.log import get_logger
 from monitor.parsing import ParserPool
 from monitor.sifting import FreshItem, TopicSource, sift_feed
-from monitor.topics import TopicSet
 from monitor.types import (
     Alert,
     Document,
@@ -46,6 +45,7 @@ from monitor.types import (
 
 if TYPE_CHECKING:  # prometheus-client: only where metrics are read (`monitor run`)
     from monitor.metrics import Metrics
+    from monitor.topics import TopicSet  # compiled at first use (App)
 
 log = get_logger("monitor.pipeline")
 

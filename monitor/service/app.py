@@ -37,14 +37,14 @@ from monitor.service.deferred import DeferredMapping, once
 from monitor.service.delivery import Deliverer
 from monitor.service.passes import run_pass
 from monitor.sifting import TopicSource
-from monitor.signals import DEFAULT_FOLLOW_UP, ConfirmRule, HotRule, SurgeRule
-from monitor.topics import TopicSet, compile_topics
 from monitor.types import FeedSpec
 
 if TYPE_CHECKING:
     from monitor.alerts.crosslang import EntityTable
     from monitor.alerts.stories import TopicWords
     from monitor.metrics import Metrics
+    from monitor.signals import ConfirmRule, HotRule, SurgeRule
+    from monitor.topics import TopicSet
 
 PER_HOST = 2
 """Fetches in flight to one host while it is not known to answer fast (issue 15)."""
@@ -171,6 +171,12 @@ def alert_policy(
     )
 
 
+def _compiled(config: Config) -> TopicSet:
+    from monitor.topics import compile_topics
+
+    return compile_topics(config.topics)
+
+
 def _topic_words(topics: TopicSet) -> dict[str, TopicWords]:
     from monitor.alerts.stories import topic_words
 
@@ -184,7 +190,19 @@ def _entity_tables(config: Config) -> dict[str, EntityTable]:
 
 
 def signal_rules(config: Config) -> dict[str, Any]:
-    """The outlets of the feeds and the topics' signal rules, as plain data."""
+    """The outlets of the feeds and the topics' signal rules, as plain data (each table
+    built at its first use: a pass of unchanged feeds raises no signal)."""
+    return {
+        "sources": DeferredMapping(lambda: {f.name: f.outlet() for f in config.feeds}),
+        "confirm": DeferredMapping(lambda: _confirm_rules(config)),
+        "surge": DeferredMapping(lambda: _surge_rules(config)),
+        "hot": DeferredMapping(lambda: _hot_rules(config)),
+    }
+
+
+def _confirm_rules(config: Config) -> dict[str, ConfirmRule]:
+    from monitor.signals import DEFAULT_FOLLOW_UP, ConfirmRule
+
     confirm: dict[str, ConfirmRule] = {}
     for t in config.topics:
         if t.confirm is not None:
@@ -193,18 +211,23 @@ def signal_rules(config: Config) -> dict[str, Any]:
             confirm[t.id] = replace(rule, hold=not t.notify_confirmation)
         elif t.notify_confirmation:
             confirm[t.id] = DEFAULT_FOLLOW_UP
+    return confirm
+
+
+def _surge_rules(config: Config) -> dict[str, SurgeRule]:
+    from monitor.signals import SurgeRule
+
     return {
-        "sources": {f.name: f.outlet() for f in config.feeds},
-        "confirm": confirm,
-        "surge": {
-            t.id: SurgeRule(t.surge.factor, t.surge.window, t.surge.min)
-            for t in config.topics
-            if t.surge is not None
-        },
-        "hot": {
-            t.id: HotRule(t.hot.interval, t.hot.for_) for t in config.topics if t.hot is not None
-        },
+        t.id: SurgeRule(t.surge.factor, t.surge.window, t.surge.min)
+        for t in config.topics
+        if t.surge is not None
     }
+
+
+def _hot_rules(config: Config) -> dict[str, HotRule]:
+    from monitor.signals import HotRule
+
+    return {t.id: HotRule(t.hot.interval, t.hot.for_) for t in config.topics if t.hot is not None}
 
 
 def adopt_legacy_channels(engine: Engine, config: Config) -> None:
@@ -246,7 +269,7 @@ def build_app(
     """
     parser = parser or ParserPool()
     engine = engine or storage.open_database(config.database)
-    topics = once(lambda: compile_topics(config.topics))
+    topics = once(lambda: _compiled(config))
     owner = owner or worker_id()
     alert_log = AlertLog(config.alert_log)
     channels: dict[str, Channel] = {storage.LOG_CHANNEL: alert_log}
