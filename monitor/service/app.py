@@ -9,6 +9,7 @@ owns what it starts (the parser worker processes, the HTTP client, the channels)
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import threading
@@ -81,8 +82,13 @@ class App:
     def topics(self) -> TopicSet:
         return self.pipeline.topics
 
+    @functools.cached_property
+    def feed_specs(self) -> tuple[FeedSpec, ...]:
+        """The configuration's feeds, made once per app (a pass and the sync both ask)."""
+        return tuple(self.config.feed_specs())
+
     def sync_feeds(self) -> None:
-        storage.sync_feeds(self.engine, self.config.feed_specs(), self.now())
+        storage.sync_feeds(self.engine, self.feed_specs, self.now())
 
     def poll(
         self,
@@ -99,7 +105,7 @@ class App:
         pipe = pipeline or self.pipeline
         # The database's feed rows hold what claiming needs (name, URL, interval); the
         # rest of a feed's settings (cache hints, when it is down …) come from the file.
-        configured = {s.name: s for s in self.config.feed_specs()}
+        configured = {s.name: s for s in self.feed_specs}
         return run_pass(
             self.engine,
             lambda spec, state: poll_feed(pipe, _configured(spec, configured), state, self.now()),
