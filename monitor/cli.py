@@ -300,7 +300,9 @@ def replay(
             click.echo(replay_change(sign, stored.article, topic, terms, as_json=as_json))
         alerts = []
         if apply_ and (added or dropped):
-            policy = alert_policy(config, app.topics, app.channels, raise_alerts=raise_alerts)
+            policy = alert_policy(
+                config, app.pipeline.compiled_topics, app.channels, raise_alerts=raise_alerts
+            )
             policy = replace(policy, max_age=timedelta(days=365 * 100))
             alerts = storage.apply_replay(app.engine, added, dropped, policy, now)
             if alerts:

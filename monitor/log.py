@@ -14,10 +14,10 @@ and it does not open files or rotate logs: it writes to one stream, stderr by de
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import sys
-import unicodedata
 from collections.abc import Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import urlsplit
@@ -101,6 +101,9 @@ _QUERY_SECRET = re.compile(
 _ANSI_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|.)?")
 # Bidirectional overrides can make a log line read differently from what it contains.
 _BIDI = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# Unicode's control characters (category Cc, which is closed: C0, DEL and C1), one
+# pattern instead of a category lookup per character.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 # Keys whose text is ours and long on purpose (tracebacks), or structural.
 _UNCLEANED_KEYS = frozenset({"exception", "stack", "exc_info", "stack_info"})
@@ -122,8 +125,7 @@ def clean_untrusted(value: str, limit: int = _VALUE_LIMIT) -> str:
     """
     text = _ANSI_ESCAPE.sub("", value)
     text = _BIDI.sub("", text)
-    if any(unicodedata.category(ch) == "Cc" for ch in text):
-        text = "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in text)
+    text = _CONTROL.sub(" ", text)
     if len(text) > limit:
         text = text[: max(limit - 1, 0)] + "…"
     return text
@@ -173,7 +175,13 @@ def _redact_text(text: str) -> str:
     return _QUERY_SECRET.sub(lambda m: f"{m.group('head')}{REDACTED}", text)
 
 
+_SCALARS = frozenset({int, float, bool, type(None)})
+"""Types whose values are logged as they are (most values of a line: counts, durations)."""
+
+
 def _scrub(value: Any, limit: int, depth: int) -> Any:
+    if type(value) in _SCALARS:
+        return value
     if isinstance(value, str):
         return clean_untrusted(_redact_text(value), limit)
     if depth >= _MAX_DEPTH:
@@ -189,7 +197,13 @@ def _scrub(value: Any, limit: int, depth: int) -> Any:
 
 
 def _is_secret_key(key: object, value: object) -> bool:
-    return isinstance(key, str) and bool(_SECRET_KEY.search(key)) and value not in (None, "")
+    return isinstance(key, str) and _secret_name(key) and value not in (None, "")
+
+
+@functools.lru_cache(maxsize=1024)
+def _secret_name(key: str) -> bool:
+    """Whether ``key`` names a secret (a line's keys are few and come again and again)."""
+    return bool(_SECRET_KEY.search(key))
 
 
 def _scrub_event(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> Any:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
@@ -30,7 +31,6 @@ from monitor.fulltext import PageReader
 from monitor.log import get_logger
 from monitor.parsing import ParserPool
 from monitor.sifting import FreshItem, TopicSource, sift_feed
-from monitor.topics import TopicSet
 from monitor.types import (
     Alert,
     Document,
@@ -45,6 +45,7 @@ from monitor.types import (
 
 if TYPE_CHECKING:  # prometheus-client: only where metrics are read (`monitor run`)
     from monitor.metrics import Metrics
+    from monitor.topics import TopicSet  # compiled at first use (App)
 
 log = get_logger("monitor.pipeline")
 
@@ -69,7 +70,8 @@ class Pipeline:
 
     engine: Engine
     fetcher: FeedFetcher
-    topics: TopicSet
+    compiled_topics: Callable[[], TopicSet]
+    """The topics compiled, at first call (a pass of unchanged feeds never asks)."""
     policy: AlertPolicy
     owner: str
     parser: ParserPool
@@ -81,6 +83,10 @@ class Pipeline:
     max_entries: int = 500
     pages: PageReader | None = None
     """Reads article pages of short new items (full text); None: feed text only."""
+
+    @property
+    def topics(self) -> TopicSet:
+        return self.compiled_topics()
 
 
 @dataclass(frozen=True, slots=True)

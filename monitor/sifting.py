@@ -26,13 +26,15 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from monitor.alerts.stories import title_key
 from monitor.fulltext.decide import PageDecision, decide_page
 from monitor.parsing.pool import ParserPool, WorkerContext
-from monitor.topics import TopicSet, compile_topics
 from monitor.topics.spec import TopicConfig
 from monitor.types import Article, Document, Match, MatchedArticle, ParsedFeed
+
+if TYPE_CHECKING:  # the engine and the fingerprints: only the workers use them
+    from monitor.topics import TopicSet
 
 TARGET = "monitor.sifting:sift_here"
 BUILDER = "monitor.sifting:compile_in_worker"
@@ -57,6 +59,8 @@ class TopicSource:
 
 def compile_in_worker(configs: Sequence[TopicConfig]) -> TopicSet:
     """What a worker builds from a :class:`TopicSource` once (the pool calls it)."""
+    from monitor.topics import compile_topics
+
     return compile_topics(configs)
 
 
@@ -134,6 +138,7 @@ def sift_here(
     """
     # Here, not at the top: only the worker parses, so the polling process (which imports
     # this module to send jobs) never loads feedparser, lxml or charset_normalizer.
+    from monitor.alerts.stories import title_key
     from monitor.parsing.prepare import prepare_here
 
     prepared = prepare_here(

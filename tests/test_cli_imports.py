@@ -234,3 +234,66 @@ def test_the_daemon_keeps_what_it_never_uses_out_of_memory(tmp_path, write_confi
     }
     assert never.isdisjoint(modules), sorted(never & modules)
     assert {"monitor.service.daemon", "monitor.storage.models", "uvicorn"} <= modules
+
+
+def test_a_poll_of_unchanged_feeds_loads_nothing_that_judges_or_parses(
+    tmp_path, write_config, httpserver
+):
+    """A re-poll whose feeds all answer 304 or the same bytes again matches nothing and
+    decides no story: the process compiles no topic and loads neither the topic engine,
+    nor the judges of stories (title fingerprints, names across languages), nor the
+    signal rules or their writes, nor multiprocessing (no parser worker starts). It
+    still polls and stores every feed's state, as the first poll did. (The first poll,
+    which brought a body and a match, loaded them all.)"""
+    import sqlite3
+
+    from werkzeug import Request, Response
+
+    from tests.support.feedgen import SUMMIT_EN, rss
+
+    body = rss([SUMMIT_EN])
+
+    def with_etag(request: Request) -> Response:
+        if request.headers.get("If-None-Match") == '"v1"':
+            return Response(status=304, headers={"ETag": '"v1"'})
+        return Response(body, content_type="application/rss+xml", headers={"ETag": '"v1"'})
+
+    httpserver.expect_request("/etag.xml").respond_with_handler(with_etag)
+    httpserver.expect_request("/plain.xml").respond_with_data(
+        body, content_type="application/rss+xml"
+    )
+    config = write_config(
+        feeds=[
+            {"name": "etag", "url": httpserver.url_for("/etag.xml")},
+            {"name": "plain", "url": httpserver.url_for("/plain.xml")},
+        ]
+    )
+    judges = {
+        "monitor.topics.engine",
+        "monitor.alerts.stories",
+        "monitor.alerts.crosslang",
+        "monitor.signals.rules",
+        "monitor.storage.signals",
+        "monitor.storage.story_alerts",
+        "multiprocessing",
+    }
+    first = imported("poll", "-c", str(config), cwd=tmp_path)
+    assert judges <= first  # a body, parsed and matched
+    db = tmp_path / "monitor.db"
+    with sqlite3.connect(db) as conn:
+        polled = dict(conn.execute("select name, last_poll from feeds"))
+    modules = imported("poll", "-c", str(config), cwd=tmp_path)
+    assert judges.isdisjoint(modules), sorted(judges & modules)
+    assert {"monitor.pipeline", "monitor.storage.group_commit"} <= modules  # it polled
+    with sqlite3.connect(db) as conn:
+        rows = {
+            n: (s, h, p)
+            for n, s, h, p in conn.execute("select name, status, http_status, last_poll from feeds")
+        }
+    assert {n: r[:2] for n, r in rows.items()} == {
+        "etag": ("not_modified", 304),
+        "plain": ("unchanged", 200),
+    }
+    assert all(rows[n][2] > polled[n] for n in rows)  # each feed's state written again
+    lines = (tmp_path / "alerts.jsonl").read_text("utf-8").splitlines()
+    assert len(lines) == 1  # the first poll's alert, none again

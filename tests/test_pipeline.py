@@ -60,7 +60,7 @@ def poll(
         metrics=metrics,
         engine=engine,
         fetcher=fetcher,
-        topics=TOPICS,
+        compiled_topics=lambda: TOPICS,
         policy=AlertPolicy(),
         owner="test",
         parser=parser,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.alerts.policy import title_key
+from monitor.alerts.stories import title_key
 from monitor.errors import ParseError
 from monitor.parsing.pool import ParserPool, WorkerContext
 from monitor.parsing.prepare import prepare_here

@@ -22,16 +22,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from monitor.alerts.crosslang import EntityTable, story_across_languages
-from monitor.alerts.stories import (
-    TopicWords,
-    same_story_fingerprints,
-    title_fingerprint,
-    title_key,
-)
-from monitor.signals.rules import ConfirmRule, HotRule, SurgeRule
 from monitor.types import Alert, Article, Match, MatchedArticle, Source
+
+if TYPE_CHECKING:
+    # The judges of a story (title fingerprints, names across languages) are imported
+    # where they judge: a poll of unchanged feeds decides no match and loads neither.
+    from monitor.alerts.crosslang import EntityTable
+    from monitor.alerts.stories import TopicWords
+    from monitor.signals.rules import ConfirmRule, HotRule, SurgeRule
 
 STORY_KEY_MAX = 200
 """The width of ``alerts.story_key``; PostgreSQL refuses anything longer."""
@@ -141,10 +141,14 @@ def story_key(article: Article) -> str:
 
 def matched_article(article: Article, matches: tuple[Match, ...]) -> MatchedArticle:
     """An article with its matches and its title fingerprint: poll and replay alike."""
+    from monitor.alerts.stories import title_key
+
     return MatchedArticle(article=article, matches=matches, title_key=title_key(article))
 
 
 def _fingerprint_of(story: KnownStory, language: str | None) -> str:
+    from monitor.alerts.stories import title_fingerprint
+
     return story.title_key or title_fingerprint(story.title, language)
 
 
@@ -155,6 +159,8 @@ def similar_story(
     words: TopicWords | None,
 ) -> KnownStory | None:
     """The newest candidate that tells the same story as ``fingerprint``, or None."""
+    from monitor.alerts.stories import same_story_fingerprints
+
     for cand in candidates:
         if same_story_fingerprints(fingerprint, _fingerprint_of(cand, language), words):
             return cand
@@ -168,6 +174,8 @@ def story_in_other_language(
     table = policy.entity_tables.get(topic)
     if table is None or not article.language or not candidates:
         return None
+    from monitor.alerts.crosslang import story_across_languages
+
     others = [c for c in candidates if c.language and c.language != article.language]
     found = story_across_languages(
         article.title, article.language, ((c.title, c.language) for c in others), table
@@ -179,6 +187,8 @@ def decide_match(
     policy: AlertPolicy, item: MatchedArticle, match: Match, facts: StoryFacts, now: datetime
 ) -> StoryDecision:
     """New story, joins a story, too old, or catch-up: for one match of one article."""
+    from monitor.alerts.stories import title_key
+
     article = item.article
     key = story_key(article)
     fingerprint = item.title_key or title_key(article)

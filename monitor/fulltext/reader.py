@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from monitor.errors import ParseError
@@ -27,8 +28,10 @@ from monitor.fulltext.decide import SHORT_TEXT, PageDecision, decide_page
 from monitor.log import get_logger
 from monitor.parsing.article import extract_article, is_html
 from monitor.parsing.pool import ParserPool
-from monitor.topics import TopicSet
 from monitor.types import Article, Document, FeedSpec
+
+if TYPE_CHECKING:
+    from monitor.topics import TopicSet
 
 log = get_logger("monitor.fulltext")
 

@@ -30,11 +30,13 @@ import sys
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monitor.errors import ParseError
 from monitor.types import ParsedFeed
+
+if TYPE_CHECKING:  # imported when a worker starts: a pass that parses nothing never does
+    from multiprocessing.connection import Connection
 
 Target = Callable[..., object]
 _Outcome = tuple[str, object, str]
@@ -84,6 +86,8 @@ def _serve(default: str) -> None:
     # Ctrl-C in the daemon's terminal is the parent's to handle; workers just go away
     # with it, instead of dying mid-parse with a traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from multiprocessing.connection import Connection
+
     requests = Connection(os.dup(0), writable=False)
     replies = Connection(os.dup(1), readable=False)
     # Nothing a library prints may corrupt the reply channel.
@@ -192,6 +196,8 @@ class _Worker:
             close_fds=True,
         )
         assert self._process.stdin is not None and self._process.stdout is not None
+        from multiprocessing.connection import Connection
+
         self._send = Connection(os.dup(self._process.stdin.fileno()), readable=False)
         self._recv = Connection(os.dup(self._process.stdout.fileno()), writable=False)
         self._process.stdin.close()

@@ -9,6 +9,7 @@ owns what it starts (the parser worker processes, the HTTP client, the channels)
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import threading
@@ -23,10 +24,8 @@ from sqlalchemy.engine import Engine
 from monitor import storage
 from monitor.alerts import AlertPolicy
 from monitor.alerts.base import Channel, build_channels
-from monitor.alerts.crosslang import topic_table
 from monitor.alerts.logfile import AlertLog
 from monitor.alerts.naming import channel_cadences, channel_names
-from monitor.alerts.stories import topic_words
 from monitor.config import Config
 from monitor.errors import StorageError
 from monitor.fetching import Fetcher, FetchSettings
@@ -35,15 +34,18 @@ from monitor.log import get_logger
 from monitor.parsing import ParserPool
 from monitor.pipeline import FeedOutcome, Pipeline, poll_feed
 from monitor.service import hostturns
+from monitor.service.deferred import DeferredMapping, once
 from monitor.service.delivery import Deliverer
 from monitor.service.passes import run_pass
 from monitor.sifting import TopicSource
-from monitor.signals import DEFAULT_FOLLOW_UP, ConfirmRule, HotRule, SurgeRule
-from monitor.topics import TopicSet, compile_topics
 from monitor.types import FeedSpec
 
 if TYPE_CHECKING:
+    from monitor.alerts.crosslang import EntityTable
+    from monitor.alerts.stories import TopicWords
     from monitor.metrics import Metrics
+    from monitor.signals import ConfirmRule, HotRule, SurgeRule
+    from monitor.topics import TopicSet
 
 PER_HOST = 2
 """Fetches in flight to one host while it is not known to answer fast (issue 15)."""
@@ -80,8 +82,13 @@ class App:
     def topics(self) -> TopicSet:
         return self.pipeline.topics
 
+    @functools.cached_property
+    def feed_specs(self) -> tuple[FeedSpec, ...]:
+        """The configuration's feeds, made once per app (a pass and the sync both ask)."""
+        return tuple(self.config.feed_specs())
+
     def sync_feeds(self) -> None:
-        storage.sync_feeds(self.engine, self.config.feed_specs(), self.now())
+        storage.sync_feeds(self.engine, self.feed_specs, self.now())
 
     def poll(
         self,
@@ -98,7 +105,7 @@ class App:
         pipe = pipeline or self.pipeline
         # The database's feed rows hold what claiming needs (name, URL, interval); the
         # rest of a feed's settings (cache hints, when it is down …) come from the file.
-        configured = {s.name: s for s in self.config.feed_specs()}
+        configured = {s.name: s for s in self.feed_specs}
         return run_pass(
             self.engine,
             lambda spec, state: poll_feed(pipe, _configured(spec, configured), state, self.now()),
@@ -146,25 +153,62 @@ def _configured(stored: FeedSpec, configured: Mapping[str, FeedSpec]) -> FeedSpe
 
 
 def alert_policy(
-    config: Config, topics: TopicSet, channels: dict[str, Channel], *, raise_alerts: bool = True
+    config: Config,
+    topics: Callable[[], TopicSet],
+    channels: dict[str, Channel],
+    *,
+    raise_alerts: bool = True,
 ) -> AlertPolicy:
+    """The policy of ``config``; its tables of topic names and words are built at their
+    first use (a pass whose feeds all answer 304 or the same bytes never looks at them),
+    ``topics()`` compiled then too."""
     return AlertPolicy(
         channels=tuple(
             (name, ch.topics) for name, ch in channels.items() if name != storage.LOG_CHANNEL
         ),
         max_age=config.max_age,
-        topic_names={tid: topics.name(tid) for tid in topics.ids},
+        topic_names=DeferredMapping(lambda: {tid: topics().name(tid) for tid in topics().ids}),
         # A topic's own words are shared by all its titles: they make no two one story.
-        topic_words={tid: topic_words(topics.terms(tid)) for tid in topics.ids},
+        topic_words=DeferredMapping(lambda: _topic_words(topics())),
         raise_alerts=raise_alerts,
         # Names that are one across languages: a story in Russian and English is one.
-        entity_tables={t.id: topic_table(t) for t in config.topics},
+        entity_tables=DeferredMapping(lambda: _entity_tables(config)),
         **signal_rules(config),
     )
 
 
+def _compiled(config: Config) -> TopicSet:
+    from monitor.topics import compile_topics
+
+    return compile_topics(config.topics)
+
+
+def _topic_words(topics: TopicSet) -> dict[str, TopicWords]:
+    from monitor.alerts.stories import topic_words
+
+    return {tid: topic_words(topics.terms(tid)) for tid in topics.ids}
+
+
+def _entity_tables(config: Config) -> dict[str, EntityTable]:
+    from monitor.alerts.crosslang import topic_table
+
+    return {t.id: topic_table(t) for t in config.topics}
+
+
 def signal_rules(config: Config) -> dict[str, Any]:
-    """The outlets of the feeds and the topics' signal rules, as plain data."""
+    """The outlets of the feeds and the topics' signal rules, as plain data (each table
+    built at its first use: a pass of unchanged feeds raises no signal)."""
+    return {
+        "sources": DeferredMapping(lambda: {f.name: f.outlet() for f in config.feeds}),
+        "confirm": DeferredMapping(lambda: _confirm_rules(config)),
+        "surge": DeferredMapping(lambda: _surge_rules(config)),
+        "hot": DeferredMapping(lambda: _hot_rules(config)),
+    }
+
+
+def _confirm_rules(config: Config) -> dict[str, ConfirmRule]:
+    from monitor.signals import DEFAULT_FOLLOW_UP, ConfirmRule
+
     confirm: dict[str, ConfirmRule] = {}
     for t in config.topics:
         if t.confirm is not None:
@@ -173,18 +217,23 @@ def signal_rules(config: Config) -> dict[str, Any]:
             confirm[t.id] = replace(rule, hold=not t.notify_confirmation)
         elif t.notify_confirmation:
             confirm[t.id] = DEFAULT_FOLLOW_UP
+    return confirm
+
+
+def _surge_rules(config: Config) -> dict[str, SurgeRule]:
+    from monitor.signals import SurgeRule
+
     return {
-        "sources": {f.name: f.outlet() for f in config.feeds},
-        "confirm": confirm,
-        "surge": {
-            t.id: SurgeRule(t.surge.factor, t.surge.window, t.surge.min)
-            for t in config.topics
-            if t.surge is not None
-        },
-        "hot": {
-            t.id: HotRule(t.hot.interval, t.hot.for_) for t in config.topics if t.hot is not None
-        },
+        t.id: SurgeRule(t.surge.factor, t.surge.window, t.surge.min)
+        for t in config.topics
+        if t.surge is not None
     }
+
+
+def _hot_rules(config: Config) -> dict[str, HotRule]:
+    from monitor.signals import HotRule
+
+    return {t.id: HotRule(t.hot.interval, t.hot.for_) for t in config.topics if t.hot is not None}
 
 
 def adopt_legacy_channels(engine: Engine, config: Config) -> None:
@@ -226,7 +275,7 @@ def build_app(
     """
     parser = parser or ParserPool()
     engine = engine or storage.open_database(config.database)
-    topics = compile_topics(config.topics)
+    topics = once(lambda: _compiled(config))
     owner = owner or worker_id()
     alert_log = AlertLog(config.alert_log)
     channels: dict[str, Channel] = {storage.LOG_CHANNEL: alert_log}
@@ -239,7 +288,7 @@ def build_app(
         engine=engine,
         fetcher=fetcher,
         pages=PageReader(fetcher, modes={f.name: f.fulltext for f in config.feeds}, parser=parser),
-        topics=topics,
+        compiled_topics=topics,
         policy=policy,
         owner=owner,
         metrics=metrics,

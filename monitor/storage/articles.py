@@ -18,13 +18,10 @@ from sqlalchemy import and_, bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from monitor.alerts.policy import AlertPolicy, StoryOutcome
-from monitor.storage.alert_rows import insert_alert_without_article
 from monitor.storage.database import translates_errors
 from monitor.storage.feeds import write_feed_state
 from monitor.storage.group_commit import write_in_group
 from monitor.storage.models import ArticleRow, FeedRow, MatchRow, SeenKeyRow
-from monitor.storage.signals import check_surges, heat_feeds
-from monitor.storage.story_alerts import lock_topics, record_match
 from monitor.storage.upsert import insert_ignore
 from monitor.types import Alert, Article, FeedUpdate, MatchedArticle, SaveResult
 
@@ -128,6 +125,11 @@ def _save(conn: Connection, update_: FeedUpdate, policy: AlertPolicy, now: datet
         raise _LeaseLostError
     if not update_.articles and not update_.operator_alerts:
         return SaveResult()  # most polls: 304 Not Modified or the same bytes
+    # Imported here: a pass whose feeds all answer 304 or the same bytes never needs them.
+    from monitor.storage.alert_rows import insert_alert_without_article
+    from monitor.storage.signals import check_surges, heat_feeds
+    from monitor.storage.story_alerts import lock_topics, record_match
+
     # Rows for a channel a receiver disabled are written too: claiming marks them
     # skipped, and re-enabling the channel (`monitor deliver`) sends them.
     channels = policy.channels

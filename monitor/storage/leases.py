@@ -10,14 +10,16 @@ expire: freeing a live worker's lease could send an alert twice.
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, distinct, select, update
+from sqlalchemy import Select, Table, bindparam, distinct, select, update
 from sqlalchemy.engine import Connection, Engine, Row
+from sqlalchemy.sql.dml import Update
 
 from monitor.storage.database import translates_errors, write_transaction
 from monitor.storage.models import BatchRow, DeliveryRow, FeedRow
@@ -30,8 +32,10 @@ def lease_rows(
     *,
     owner: str,
     until: datetime,
+    params: Mapping[str, Any] | None = None,
 ) -> Sequence[Row[Any]]:
-    """Run ``query`` (which selects ``id``) and lease its rows to ``owner`` until ``until``.
+    """Run ``query`` (which selects ``id``; with ``params`` for its bound parameters) and
+    lease its rows to ``owner`` until ``until``.
 
     On PostgreSQL the rows are locked and rows another worker is claiming right now are
     skipped (``FOR UPDATE SKIP LOCKED``): two workers never claim the same row. The
@@ -39,14 +43,24 @@ def lease_rows(
     """
     if conn.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    rows = conn.execute(query).all()
+    rows = conn.execute(query, params).all()
     if rows:
-        conn.execute(
-            update(model)
-            .where(model.id.in_([r.id for r in rows]))
-            .values(lease_owner=owner, lease_until=until)
-        )
+        leased = {"l_ids": [r.id for r in rows], "l_owner": owner, "l_until": until}
+        conn.execute(_lease_update(model.__table__), leased)
     return rows
+
+
+@functools.cache
+def _lease_update(table: Table) -> Update:
+    """The UPDATE that leases rows by id, built once per table (a pass claims many times)."""
+    return (
+        update(table)
+        .where(table.c.id.in_(bindparam("l_ids", expanding=True)))
+        .values(
+            lease_owner=bindparam("l_owner", type_=table.c.lease_owner.type),
+            lease_until=bindparam("l_until", type_=table.c.lease_until.type),
+        )
+    )
 
 
 def failed_attempt(

@@ -12,9 +12,8 @@ from monitor.alerts.policy import (
     alert_id,
     decide_match,
     matched_article,
-    title_key,
 )
-from monitor.alerts.stories import topic_words
+from monitor.alerts.stories import title_key, topic_words
 from monitor.types import Article, Evidence, Match
 
 NOW = datetime(2026, 8, 15, 18, 0, tzinfo=UTC)

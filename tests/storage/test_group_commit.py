@@ -19,7 +19,7 @@ from sqlalchemy.exc import OperationalError
 
 from monitor import storage
 from monitor.errors import StorageError
-from monitor.storage import articles, group_commit
+from monitor.storage import articles, group_commit, story_alerts
 from monitor.storage.database import write_transaction
 from monitor.storage.models import ArticleRow, FeedRow
 from monitor.types import FeedSpec, FeedState, FeedUpdate, MatchedArticle
@@ -113,14 +113,15 @@ def test_a_poll_that_fails_in_a_group_loses_neither_the_others_nor_its_earlier_s
 ) -> None:
     claim_group(engine)
 
-    real = articles.record_match
+    # imported by the save where it stores a match, from its home
+    real = story_alerts.record_match
 
     def record_match(conn: Any, item: MatchedArticle, **kwargs: Any) -> Any:
         if item.article.feed == "bad":
             raise RuntimeError("a bug while storing bad's story")
         return real(conn, item, **kwargs)
 
-    monkeypatch.setattr(articles, "record_match", record_match)
+    monkeypatch.setattr(story_alerts, "record_match", record_match)
     committed = commits(engine)
 
     def saving(update: FeedUpdate) -> Callable[[], Any]:
