@@ -276,7 +276,7 @@ class TopicSet:
         index, first, last = min(term_hits)
         field = fields[index]
         assert field is not None  # a hit comes from a present field
-        start, end = field.spans[first][0], field.spans[last][1]
+        start, end = field.span(first, last)
         text, _, _ = snippet(field.text, start, end)
         return [Evidence(term=term.text, field=FIELDS[index], offset=start, snippet=text)]
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
-from itertools import accumulate
+from itertools import islice
 from typing import cast
 
 import Stemmer
@@ -38,7 +38,8 @@ LatinLang = str | None
 # Written as runs of letters between runs of marks: the same tokens as the plain
 # "letter, then letters or marks" alternation, at half the cost.
 TOKEN = re.compile(r"[^\W_]+(?:[\u0300-\u036f\u00ad\u200b-\u200d\u2060\ufeff]+[^\W_]*)*")
-_ONE = 1  # a part of a layout and the space after it: its length plus one
+_RUN = re.compile(r"[^ ]+")  # a word in a field's layout
+_SPAN = re.Match.span
 _DROP = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
 _SHORT_I = "\ue000"  # keeps й whole while other combining marks are stripped
 _CACHE_LIMIT = 500_000
@@ -193,7 +194,16 @@ class FieldText:
     the text (only evidence and explanations need those) are found when first asked for.
     """
 
-    __slots__ = ("_distinct", "_spans", "_stems", "_whole", "_words", "joined", "text")
+    __slots__ = (
+        "_all_spans",
+        "_distinct",
+        "_spans",
+        "_stems",
+        "_whole",
+        "_words",
+        "joined",
+        "text",
+    )
 
     def __init__(
         self, text: str, words: list[str] | None, joined: str, *, whole: str | None = None
@@ -208,6 +218,7 @@ class FieldText:
         """For a field folded whole: the text with each separator a space and each other
         character something else, character for character (where its words stand)."""
         self._spans: list[tuple[int, int]] | None = None
+        self._all_spans = False
         self._stems: dict[LatinLang, str] = {}
         self._distinct: frozenset[str] | None = None
 
@@ -253,18 +264,33 @@ class FieldText:
     @property
     def spans(self) -> list[tuple[int, int]]:
         """Where each word stands in :attr:`text` (start, end)."""
-        if self._spans is None:
-            if self._whole is not None:
-                # every token of a field folded whole is a word: a run of other characters
-                # than spaces in its layout, where runs of separators give empty parts
-                parts = self._whole.split(" ")
-                at = accumulate(map(_ONE.__add__, map(len, parts)), initial=0)
-                # (one start more than parts: the end of the last)
-                pairs = zip(at, parts, strict=False)
-                self._spans = [(start, start + len(p)) for start, p in pairs if p]
-            else:
-                self._spans = [m.span() for m in TOKEN.finditer(self.text) if fold(m.group())]
-        return self._spans
+        return self._spans_to(len(self.words))
+
+    def span(self, first: int, last: int) -> tuple[int, int]:
+        """Where the words ``first`` to ``last`` stand in :attr:`text` (start, end): only
+        the words up to ``last`` are located (evidence is mostly near a field's start)."""
+        spans = self._spans
+        if spans is None or len(spans) <= last:
+            spans = self._spans_to(last + 1)
+        return spans[first][0], spans[last][1]
+
+    def _spans_to(self, count: int) -> list[tuple[int, int]]:
+        """The spans of at least the first ``count`` words (all when fewer)."""
+        spans = self._spans
+        if spans is not None and (len(spans) >= count or self._all_spans):
+            return spans
+        # twice what was located before: a field asked again and again costs linear time
+        count = max(count, 2 * len(spans) if spans else 0)
+        if self._whole is not None:
+            # every token of a field folded whole is a word: a run of other characters
+            # than spaces in its layout
+            spans = list(map(_SPAN, islice(_RUN.finditer(self._whole), count)))
+        else:
+            tokens = (m for m in TOKEN.finditer(self.text) if fold(m.group()))
+            spans = list(map(_SPAN, islice(tokens, count)))
+        self._all_spans = len(spans) < count
+        self._spans = spans
+        return spans
 
     def stemmed(self, latin: LatinLang) -> str:
         """The stems joined like :attr:`joined`."""
