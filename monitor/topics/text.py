@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_left
 from collections.abc import Sequence
-from itertools import islice
 from typing import cast
 
 import Stemmer
@@ -38,7 +38,10 @@ LatinLang = str | None
 # Written as runs of letters between runs of marks: the same tokens as the plain
 # "letter, then letters or marks" alternation, at half the cost.
 TOKEN = re.compile(r"[^\W_]+(?:[\u0300-\u036f\u00ad\u200b-\u200d\u2060\ufeff]+[^\W_]*)*")
-_RUN = re.compile(r"[^ ]+")  # a word in a field's layout
+_RUN = re.compile(rb"[^ ]+")  # a word in a field's layout
+_LETTER = b"a"
+_MARK_TABLE = bytes(0x20 if v == 0x20 else _LETTER[0] for v in range(256))
+_WORD_START = b" " + _LETTER
 _SPAN = re.Match.span
 _DROP = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
 _SHORT_I = "\ue000"  # keeps й whole while other combining marks are stripped
@@ -195,8 +198,8 @@ class FieldText:
     """
 
     __slots__ = (
-        "_all_spans",
         "_distinct",
+        "_marked",
         "_spans",
         "_stems",
         "_whole",
@@ -206,7 +209,7 @@ class FieldText:
     )
 
     def __init__(
-        self, text: str, words: list[str] | None, joined: str, *, whole: str | None = None
+        self, text: str, words: list[str] | None, joined: str, *, whole: bytes | None = None
     ) -> None:
         self.text = text
         self.joined = joined
@@ -216,9 +219,10 @@ class FieldText:
         self._words = words
         self._whole = whole
         """For a field folded whole: the text with each separator a space and each other
-        character something else, character for character (where its words stand)."""
+        character some other byte, byte for character (where its words stand); turned
+        into :data:`_LETTER` and spaces when a span is first asked for."""
+        self._marked = False
         self._spans: list[tuple[int, int]] | None = None
-        self._all_spans = False
         self._stems: dict[LatinLang, str] = {}
         self._distinct: frozenset[str] | None = None
 
@@ -264,33 +268,30 @@ class FieldText:
     @property
     def spans(self) -> list[tuple[int, int]]:
         """Where each word stands in :attr:`text` (start, end)."""
-        return self._spans_to(len(self.words))
+        if self._spans is None:
+            if self._whole is not None:
+                # every token of a field folded whole is a word: a run of other bytes
+                # than spaces in its layout
+                self._spans = list(map(_SPAN, _RUN.finditer(self._whole)))
+            else:
+                self._spans = [m.span() for m in TOKEN.finditer(self.text) if fold(m.group())]
+        return self._spans
 
     def span(self, first: int, last: int) -> tuple[int, int]:
-        """Where the words ``first`` to ``last`` stand in :attr:`text` (start, end): only
-        the words up to ``last`` are located (evidence is mostly near a field's start)."""
-        spans = self._spans
-        if spans is None or len(spans) <= last:
-            spans = self._spans_to(last + 1)
-        return spans[first][0], spans[last][1]
-
-    def _spans_to(self, count: int) -> list[tuple[int, int]]:
-        """The spans of at least the first ``count`` words (all when fewer)."""
-        spans = self._spans
-        if spans is not None and (len(spans) >= count or self._all_spans):
-            return spans
-        # twice what was located before: a field asked again and again costs linear time
-        count = max(count, 2 * len(spans) if spans else 0)
-        if self._whole is not None:
-            # every token of a field folded whole is a word: a run of other characters
-            # than spaces in its layout
-            spans = list(map(_SPAN, islice(_RUN.finditer(self._whole), count)))
-        else:
-            tokens = (m for m in TOKEN.finditer(self.text) if fold(m.group()))
-            spans = list(map(_SPAN, islice(tokens, count)))
-        self._all_spans = len(spans) < count
-        self._spans = spans
-        return spans
+        """Where the words ``first`` to ``last`` stand in :attr:`text` (start, end),
+        without locating every word of a field folded whole (evidence asks for one or
+        two words of a long field)."""
+        layout = self._whole
+        if layout is None or self._spans is not None:
+            spans = self.spans
+            return spans[first][0], spans[last][1]
+        if not self._marked:
+            layout = self._whole = layout.translate(_MARK_TABLE)
+            self._marked = True
+        start = _word_start(layout, first)
+        start_last = _word_start(layout, last) if last != first else start
+        end = layout.find(b" ", start_last)
+        return start, end if end != -1 else len(layout)
 
     def stemmed(self, latin: LatinLang) -> str:
         """The stems joined like :attr:`joined`."""
@@ -346,9 +347,10 @@ _SCRIPT_TABLE = bytes(
 )
 
 
-def _fold_whole(text: str) -> tuple[list[str], str] | None:
+def _fold_whole(text: str) -> tuple[list[str], bytes] | None:
     """The folded words of ``text`` folded whole, and its layout (the text with each
-    separator a space, one character for each of the text's, see :attr:`FieldText.spans`);
+    separator a space, one byte for each of the text's characters, see
+    :attr:`FieldText.spans`);
     or None when it has to go token by token: a letter of another alphabet, a combining
     or invisible mark, a word that mixes Latin and Cyrillic letters (skeleton() decides
     those per word)."""
@@ -369,13 +371,27 @@ def _fold_whole(text: str) -> tuple[list[str], str] | None:
             scripts = folded.translate(_SCRIPT_TABLE, b"0123456789")
             if b"LC" in scripts or b"CL" in scripts:
                 return None
-        layout = body = folded.decode(codec)
+        body = folded.decode(codec)
         if codec == "cp1252" and "ß" in body:
             body = body.replace("ß", "ss")
         # every character between two words is a space now, so no ae/oe/ue pair spans
         # two words: collapsing the whole field is collapsing each word
-        return _collapse_umlauts(body).split(), layout
+        return _collapse_umlauts(body).split(), folded
     return None
+
+
+def _word_start(layout: bytes, n: int) -> int:
+    """Where word ``n`` (from 0) of a layout of letters and spaces begins: after the
+    space of its ``n``-th space-letter pair (a binary search by counting them, no
+    Python object a word), or at 0 for the first word when the layout begins with one."""
+    if layout[:1] == _LETTER:
+        if n == 0:
+            return 0
+        n -= 1
+    pair = bisect_left(
+        range(len(layout)), n + 1, key=lambda at: layout.count(_WORD_START, 0, at + 2)
+    )
+    return pair + 1
 
 
 def _join(words: list[str]) -> str:
