@@ -21,6 +21,7 @@ import re
 import unicodedata
 from bisect import bisect_left
 from collections.abc import Sequence
+from itertools import islice
 from typing import cast
 
 import Stemmer
@@ -282,8 +283,12 @@ class FieldText:
         without locating every word of a field folded whole (evidence asks for one or
         two words of a long field)."""
         layout = self._whole
-        if layout is None or self._spans is not None:
-            spans = self.spans
+        if self._spans is not None:
+            return self._spans[first][0], self._spans[last][1]
+        if layout is None:
+            # the tokens up to the last word only
+            tokens = (m.span() for m in TOKEN.finditer(self.text) if fold(m.group()))
+            spans = list(islice(tokens, last + 1))
             return spans[first][0], spans[last][1]
         if not self._marked:
             layout = self._whole = layout.translate(_MARK_TABLE)
