@@ -43,7 +43,9 @@ _RUN = re.compile(rb"[^ ]+")  # a word in a field's layout
 _LETTER = b"a"
 _MARK_TABLE = bytes(0x20 if v == 0x20 else _LETTER[0] for v in range(256))
 _WORD_START = b" " + _LETTER
+_SPLIT_WORDS = 400  # words to split off a layout at most to find where the next begins
 _SPAN = re.Match.span
+_GROUP = re.Match.group
 _DROP = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
 _SHORT_I = "\ue000"  # keeps й whole while other combining marks are stripped
 _CACHE_LIMIT = 500_000
@@ -286,10 +288,15 @@ class FieldText:
         if self._spans is not None:
             return self._spans[first][0], self._spans[last][1]
         if layout is None:
-            # the tokens up to the last word only
-            tokens = (m.span() for m in TOKEN.finditer(self.text) if fold(m.group()))
-            spans = list(islice(tokens, last + 1))
-            return spans[first][0], spans[last][1]
+            # the tokens up to the last word only; each a word unless one folds to nothing
+            # (the fold of each is remembered but for a long one)
+            found = list(islice(TOKEN.finditer(self.text), last + 1))
+            folded = list(map(_fold_cache.get, map(_GROUP, found)))
+            if None in folded or "" in folded:
+                tokens = (m.span() for m in TOKEN.finditer(self.text) if fold(m.group()))
+                spans = list(islice(tokens, last + 1))
+                return spans[first][0], spans[last][1]
+            return found[first].start(), found[last].end()
         if not self._marked:
             layout = self._whole = layout.translate(_MARK_TABLE)
             self._marked = True
@@ -386,9 +393,12 @@ def _fold_whole(text: str) -> tuple[list[str], bytes] | None:
 
 
 def _word_start(layout: bytes, n: int) -> int:
-    """Where word ``n`` (from 0) of a layout of letters and spaces begins: after the
-    space of its ``n``-th space-letter pair (a binary search by counting them, no
-    Python object a word), or at 0 for the first word when the layout begins with one."""
+    """Where word ``n`` (from 0) of a layout of letters and spaces begins, without a
+    Python loop over its words: what is left of the layout once its first ``n`` words are
+    split off; far into a long field, after the space of its ``n``-th space-letter pair
+    (a binary search by counting them, which costs less than that many words)."""
+    if n < _SPLIT_WORDS:
+        return len(layout) - len(layout.split(None, n)[n])
     if layout[:1] == _LETTER:
         if n == 0:
             return 0

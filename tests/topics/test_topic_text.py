@@ -110,6 +110,21 @@ def test_a_span_of_some_words_is_where_the_tokens_stand() -> None:
     assert whole > 500  # the layout path was taken
 
 
+@pytest.mark.parametrize("script", ["ascii", "mixed"])
+def test_a_span_far_into_a_long_field_is_where_its_token_stands(script: str) -> None:
+    rng = random.Random(7)
+    pieces = ["ab", " ", "  ", ",", "c", "Ü", "ae"] + (
+        ["жЁ", "x\u200by"] if script == "mixed" else []
+    )
+    for _ in range(30):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(2_000, 6_000)))
+        tokens = [m.span() for m in TOKEN.finditer(text) if fold(m.group())]
+        field = FieldText.of(text)
+        for first in (0, len(tokens) - 1, *rng.sample(range(len(tokens)), 5)):
+            last = min(len(tokens) - 1, first + rng.randrange(3))
+            assert field.span(first, last) == (tokens[first][0], tokens[last][1])
+
+
 @pytest.mark.parametrize(
     ("text", "language"),
     [
