@@ -70,6 +70,18 @@ class TopicSet:
             for alias in topic.aliases:
                 live.setdefault(alias.alias, []).extend(live.get(alias.term, []))
         self._live = {k: tuple(v) for k, v in live.items()}
+        # per topic, what the candidate loop reads: its languages, the fields it reads
+        # (None: all), the requirements of its rules, its aliases' ids, the terms it reads
+        self._candidate = tuple(
+            (
+                t.languages,
+                None if len(t.fields) == len(FIELDS) else t.fields,
+                self._requirements[n],
+                self._alias_ids[n],
+                self._related[n],
+            )
+            for n, t in enumerate(topics)
+        )
         self._aliases_of: list[dict[int, tuple[int, ...]]] = []
         for topic in topics:
             named: dict[int, list[int]] = {}
@@ -148,23 +160,27 @@ class TopicSet:
         seen_in: dict[tuple[int, ...], set[int]] = {}
         hits: Hits = {}
         out: list[Match] = []
+        listed, candidate = self._list, self._candidate
         for index in sorted(candidates):
-            topic = self._list[index]
-            if topics is not None and topic.id not in topics:
+            languages, within, requirements, alias_ids, related = candidate[index]
+            if topics is not None and listed[index].id not in topics:
                 continue
-            if topic.languages is not None and not (topic.languages & langs):
+            if languages is not None and not (languages & langs):
                 continue
-            if len(topic.fields) == len(FIELDS):
+            if within is None:
                 seen = anywhere
             else:
-                seen = seen_in.get(topic.fields)  # type: ignore[assignment]
+                seen = seen_in.get(within)  # type: ignore[assignment]
                 if seen is None:
-                    seen = seen_in[topic.fields] = set().union(*(found[f] for f in topic.fields))
-            if not _may_match(topic, self._requirements[index], self._alias_ids[index], seen, day):
+                    seen = seen_in[within] = set().union(*(found[f] for f in within))
+            if alias_ids:
+                if not _may_match(listed[index], requirements, alias_ids, seen, day):
+                    continue
+            elif not _holds(requirements, seen, day):
                 continue
-            for term_id in self._related[index]:
+            for term_id in related:
                 if term_id in anywhere and term_id not in hits:
-                    hits[term_id] = self._automata.positions(term_id, fields, found, latin)
+                    hits[term_id] = automata.positions(term_id, fields, found, latin)
             matched = self._evaluate(index, hits, fields, langs, day)
             if matched is not None:
                 out.append(matched)
@@ -276,7 +292,7 @@ class TopicSet:
         index, first, last = min(term_hits)
         field = fields[index]
         assert field is not None  # a hit comes from a present field
-        start, end = field.spans[first][0], field.spans[last][1]
+        start, end = field.span(first, last)
         text, _, _ = snippet(field.text, start, end)
         return [Evidence(term=term.text, field=FIELDS[index], offset=start, snippet=text)]
 
@@ -381,6 +397,11 @@ def _may_match(
         named = {a.term for a in topic.aliases if a.alias in seen and in_windows(a.windows, day)}
         if not named <= seen:
             counted = seen | named
+    return _holds(requirements, counted, day)
+
+
+def _holds(requirements: tuple[_Requirement, ...], counted: set[int], day: date | None) -> bool:
+    """Whether a rule's requirements hold, given the terms that count (``counted``)."""
     for windows, none, groups in requirements:
         if windows and not in_windows(windows, day):
             continue

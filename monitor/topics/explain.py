@@ -68,7 +68,7 @@ class _Where:
         field = self.fields[index]
         if field is None:
             return FIELDS[index]
-        start, end = field.spans[first][0], field.spans[last][1]
+        start, end = field.span(first, last)
         text, lo, hi = snippet(field.text, start, end, width=30)
         return f"{FIELDS[index]}@{start} {text[:lo]}[{text[lo:hi]}]{text[hi:]}"
 

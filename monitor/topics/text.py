@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_left
 from collections.abc import Sequence
-from itertools import accumulate
+from itertools import islice
 from typing import cast
 
 import Stemmer
@@ -38,7 +39,13 @@ LatinLang = str | None
 # Written as runs of letters between runs of marks: the same tokens as the plain
 # "letter, then letters or marks" alternation, at half the cost.
 TOKEN = re.compile(r"[^\W_]+(?:[\u0300-\u036f\u00ad\u200b-\u200d\u2060\ufeff]+[^\W_]*)*")
-_ONE = 1  # a part of a layout and the space after it: its length plus one
+_RUN = re.compile(rb"[^ ]+")  # a word in a field's layout
+_LETTER = b"a"
+_MARK_TABLE = bytes(0x20 if v == 0x20 else _LETTER[0] for v in range(256))
+_WORD_START = b" " + _LETTER
+_SPLIT_WORDS = 400  # words to split off a layout at most to find where the next begins
+_SPAN = re.Match.span
+_GROUP = re.Match.group
 _DROP = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
 _SHORT_I = "\ue000"  # keeps й whole while other combining marks are stripped
 _CACHE_LIMIT = 500_000
@@ -193,10 +200,19 @@ class FieldText:
     the text (only evidence and explanations need those) are found when first asked for.
     """
 
-    __slots__ = ("_distinct", "_spans", "_stems", "_whole", "_words", "joined", "text")
+    __slots__ = (
+        "_distinct",
+        "_marked",
+        "_spans",
+        "_stems",
+        "_whole",
+        "_words",
+        "joined",
+        "text",
+    )
 
     def __init__(
-        self, text: str, words: list[str] | None, joined: str, *, whole: str | None = None
+        self, text: str, words: list[str] | None, joined: str, *, whole: bytes | None = None
     ) -> None:
         self.text = text
         self.joined = joined
@@ -206,7 +222,9 @@ class FieldText:
         self._words = words
         self._whole = whole
         """For a field folded whole: the text with each separator a space and each other
-        character something else, character for character (where its words stand)."""
+        character some other byte, byte for character (where its words stand); turned
+        into :data:`_LETTER` and spaces when a span is first asked for."""
+        self._marked = False
         self._spans: list[tuple[int, int]] | None = None
         self._stems: dict[LatinLang, str] = {}
         self._distinct: frozenset[str] | None = None
@@ -255,16 +273,37 @@ class FieldText:
         """Where each word stands in :attr:`text` (start, end)."""
         if self._spans is None:
             if self._whole is not None:
-                # every token of a field folded whole is a word: a run of other characters
-                # than spaces in its layout, where runs of separators give empty parts
-                parts = self._whole.split(" ")
-                at = accumulate(map(_ONE.__add__, map(len, parts)), initial=0)
-                # (one start more than parts: the end of the last)
-                pairs = zip(at, parts, strict=False)
-                self._spans = [(start, start + len(p)) for start, p in pairs if p]
+                # every token of a field folded whole is a word: a run of other bytes
+                # than spaces in its layout
+                self._spans = list(map(_SPAN, _RUN.finditer(self._whole)))
             else:
                 self._spans = [m.span() for m in TOKEN.finditer(self.text) if fold(m.group())]
         return self._spans
+
+    def span(self, first: int, last: int) -> tuple[int, int]:
+        """Where the words ``first`` to ``last`` stand in :attr:`text` (start, end),
+        without locating every word of a field folded whole (evidence asks for one or
+        two words of a long field)."""
+        layout = self._whole
+        if self._spans is not None:
+            return self._spans[first][0], self._spans[last][1]
+        if layout is None:
+            # the tokens up to the last word only; each a word unless one folds to nothing
+            # (the fold of each is remembered but for a long one)
+            found = list(islice(TOKEN.finditer(self.text), last + 1))
+            folded = list(map(_fold_cache.get, map(_GROUP, found)))
+            if None in folded or "" in folded:
+                tokens = (m.span() for m in TOKEN.finditer(self.text) if fold(m.group()))
+                spans = list(islice(tokens, last + 1))
+                return spans[first][0], spans[last][1]
+            return found[first].start(), found[last].end()
+        if not self._marked:
+            layout = self._whole = layout.translate(_MARK_TABLE)
+            self._marked = True
+        start = _word_start(layout, first)
+        start_last = _word_start(layout, last) if last != first else start
+        end = layout.find(b" ", start_last)
+        return start, end if end != -1 else len(layout)
 
     def stemmed(self, latin: LatinLang) -> str:
         """The stems joined like :attr:`joined`."""
@@ -320,9 +359,10 @@ _SCRIPT_TABLE = bytes(
 )
 
 
-def _fold_whole(text: str) -> tuple[list[str], str] | None:
+def _fold_whole(text: str) -> tuple[list[str], bytes] | None:
     """The folded words of ``text`` folded whole, and its layout (the text with each
-    separator a space, one character for each of the text's, see :attr:`FieldText.spans`);
+    separator a space, one byte for each of the text's characters, see
+    :attr:`FieldText.spans`);
     or None when it has to go token by token: a letter of another alphabet, a combining
     or invisible mark, a word that mixes Latin and Cyrillic letters (skeleton() decides
     those per word)."""
@@ -343,13 +383,30 @@ def _fold_whole(text: str) -> tuple[list[str], str] | None:
             scripts = folded.translate(_SCRIPT_TABLE, b"0123456789")
             if b"LC" in scripts or b"CL" in scripts:
                 return None
-        layout = body = folded.decode(codec)
+        body = folded.decode(codec)
         if codec == "cp1252" and "ß" in body:
             body = body.replace("ß", "ss")
         # every character between two words is a space now, so no ae/oe/ue pair spans
         # two words: collapsing the whole field is collapsing each word
-        return _collapse_umlauts(body).split(), layout
+        return _collapse_umlauts(body).split(), folded
     return None
+
+
+def _word_start(layout: bytes, n: int) -> int:
+    """Where word ``n`` (from 0) of a layout of letters and spaces begins, without a
+    Python loop over its words: what is left of the layout once its first ``n`` words are
+    split off; far into a long field, after the space of its ``n``-th space-letter pair
+    (a binary search by counting them, which costs less than that many words)."""
+    if n < _SPLIT_WORDS:
+        return len(layout) - len(layout.split(None, n)[n])
+    if layout[:1] == _LETTER:
+        if n == 0:
+            return 0
+        n -= 1
+    pair = bisect_left(
+        range(len(layout)), n + 1, key=lambda at: layout.count(_WORD_START, 0, at + 2)
+    )
+    return pair + 1
 
 
 def _join(words: list[str]) -> str:

@@ -7,6 +7,7 @@ This module knows nothing about topics or rules; it does no I/O.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import compress
 
 from monitor.topics.keys import Keys
 from monitor.topics.text import LatinLang, endings_for, stems
@@ -114,7 +115,6 @@ class WordTerms:
             into.update(bounding)
             notable.update(bounding)
         for lang, stemmed in stems_of.items():
-            pairs = list(zip(listed, stemmed, strict=True))
             for bound, into in (
                 (bounds.first_stems[lang], self.stem_starts[lang]),
                 (bounds.last_stems[lang], self.stem_ends[lang]),
@@ -122,6 +122,6 @@ class WordTerms:
                 (index.last_stems[lang], self.index_ends),
             ):
                 if bound:
-                    bounding = {w for w, s in pairs if s in bound}
+                    bounding = set(compress(listed, map(bound.__contains__, stemmed)))
                     into.update(bounding)
                     notable.update(bounding)

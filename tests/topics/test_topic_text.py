@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from monitor.topics import compile_topics
 from monitor.topics.language import detect_language
 from monitor.topics.snippet import snippet
 from monitor.topics.spec import TopicConfig
-from monitor.topics.text import FieldText, fold
+from monitor.topics.text import TOKEN, FieldText, fold
 from monitor.types import Document
 
 
@@ -87,6 +89,40 @@ def test_field_text_keeps_spans_into_the_original() -> None:
     assert field.words == ["trump", "putin", "in", "anchorage"]
     start, end = field.spans[3]
     assert field.text[start:end] == "Anchorage"
+
+
+def test_a_span_of_some_words_is_where_the_tokens_stand() -> None:
+    # evidence locates one or two words of a field folded whole without the others
+    rng = random.Random(6)
+    alphabet = [*"ab cdéßäöüÜ,-'\n\t.зжЁё日", "ae", "oe", "\u200b", "\u00ad", "  ", "Ⅻ"]
+    whole = 0
+    for _ in range(20_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 60)))
+        tokens = [m.span() for m in TOKEN.finditer(text) if fold(m.group())]
+        field = FieldText.of(text)
+        whole += field.spans == tokens and FieldText.of(text)._whole is not None
+        asked = FieldText.of(text)
+        for _ in range(3 if tokens else 0):
+            first = rng.randrange(len(tokens))
+            last = min(len(tokens) - 1, first + rng.randrange(4))
+            assert asked.span(first, last) == (tokens[first][0], tokens[last][1]), text
+        assert field.spans == tokens, text
+    assert whole > 500  # the layout path was taken
+
+
+@pytest.mark.parametrize("script", ["ascii", "mixed"])
+def test_a_span_far_into_a_long_field_is_where_its_token_stands(script: str) -> None:
+    rng = random.Random(7)
+    pieces = ["ab", " ", "  ", ",", "c", "Ü", "ae"] + (
+        ["жЁ", "x\u200by"] if script == "mixed" else []
+    )
+    for _ in range(30):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(2_000, 6_000)))
+        tokens = [m.span() for m in TOKEN.finditer(text) if fold(m.group())]
+        field = FieldText.of(text)
+        for first in (0, len(tokens) - 1, *rng.sample(range(len(tokens)), 5)):
+            last = min(len(tokens) - 1, first + rng.randrange(3))
+            assert field.span(first, last) == (tokens[first][0], tokens[last][1])
 
 
 @pytest.mark.parametrize(
