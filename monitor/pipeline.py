@@ -83,6 +83,10 @@ class Pipeline:
     max_entries: int = 500
     pages: PageReader | None = None
     """Reads article pages of short new items (full text); None: feed text only."""
+    prepare: Callable[[], None] = lambda: None
+    """Builds what storing new articles needs and is made at first use (the topics
+    compiled, the alert policy's tables): called before the store's transaction, so
+    that no write lock is held while they are built."""
 
     @property
     def topics(self) -> TopicSet:
@@ -236,6 +240,8 @@ def _poll(
     except ParseError as exc:
         return _end(p, spec, state, now, rng, _failed(fetched, exc.reason))
     fresh = sifted.fresh if complete else _still_fresh(p, spec.name, sifted.fresh)
+    if fresh:
+        p.prepare()
     # Pages only of items never stored before: no page is read twice.
     chosen = [f.item.article for f in fresh if f.read_page]
     pages = p.pages.read_chosen(spec, chosen, now=now) if p.pages and chosen else {}

@@ -42,6 +42,10 @@ class DeferredMapping(Mapping[K, V], Generic[K, V]):
     def __init__(self, build: Callable[[], Mapping[K, V]]) -> None:
         self._value = once(build)
 
+    def build(self) -> None:
+        """Make the items now (if they are not made yet)."""
+        self._value()
+
     def __getitem__(self, key: K) -> V:
         return self._value()[key]
 
