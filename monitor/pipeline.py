@@ -84,9 +84,9 @@ class Pipeline:
     pages: PageReader | None = None
     """Reads article pages of short new items (full text); None: feed text only."""
     prepare: Callable[[], None] = lambda: None
-    """Builds what storing new articles needs and is made at first use (the topics
-    compiled, the alert policy's tables): called before the store's transaction, so
-    that no write lock is held while they are built."""
+    """Builds what deciding the stories of matches needs and is made at first use (the
+    topics compiled, the alert policy's tables): called before the store's transaction
+    of a poll with matches, so that no write lock is held while they are built."""
 
     @property
     def topics(self) -> TopicSet:
@@ -240,8 +240,6 @@ def _poll(
     except ParseError as exc:
         return _end(p, spec, state, now, rng, _failed(fetched, exc.reason))
     fresh = sifted.fresh if complete else _still_fresh(p, spec.name, sifted.fresh)
-    if fresh:
-        p.prepare()
     # Pages only of items never stored before: no page is read twice.
     chosen = [f.item.article for f in fresh if f.read_page]
     pages = p.pages.read_chosen(spec, chosen, now=now) if p.pages and chosen else {}
@@ -256,6 +254,8 @@ def _poll(
         if p.metrics is not None:
             for m in item.matches:
                 p.metrics.record_match(m.topic)
+    if any(item.matches for item in items):
+        p.prepare()  # what deciding a story reads: built now, outside the store's transaction
     parsed = sifted.feed
     if parsed.bozo:
         log.info("feed_recovered_by_parser", reason=parsed.bozo[:300])
