@@ -83,6 +83,10 @@ class Pipeline:
     max_entries: int = 500
     pages: PageReader | None = None
     """Reads article pages of short new items (full text); None: feed text only."""
+    prepare: Callable[[], None] = lambda: None
+    """Builds what deciding the stories of matches needs and is made at first use (the
+    topics compiled, the alert policy's tables): called before the store's transaction
+    of a poll with matches, so that no write lock is held while they are built."""
 
     @property
     def topics(self) -> TopicSet:
@@ -250,6 +254,8 @@ def _poll(
         if p.metrics is not None:
             for m in item.matches:
                 p.metrics.record_match(m.topic)
+    if any(item.matches for item in items):
+        p.prepare()  # what deciding a story reads: built now, outside the store's transaction
     parsed = sifted.feed
     if parsed.bozo:
         log.info("feed_recovered_by_parser", reason=parsed.bozo[:300])

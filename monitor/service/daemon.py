@@ -372,6 +372,15 @@ class Daemon:
             log.error("config_reload_failed", path=str(self.config_path), problems=[str(exc)])
             return
         try:
+            # Compiled here, in the tick, before any feed of the new configuration is
+            # polled: not by the first poll that finds a new article, while others wait.
+            new_app.prepare()
+        except (MonitorError, ValueError) as exc:
+            new_app.pipeline.fetcher.close()
+            new_app.deliverer.close()
+            log.error("config_reload_failed", path=str(self.config_path), problems=[str(exc)])
+            return
+        try:
             new_app.sync_feeds()
         except StorageError:
             # Keep it for the tick after the outage; the running app stays as it is.
@@ -487,6 +496,14 @@ def start_app(
             else:
                 if waited:
                     log.info("database_available")
+                try:
+                    # Topics compiled and alert tables built before the first tick:
+                    # the first new article is not kept waiting (nor its poll's
+                    # lease), and a topic that cannot be built stops the start.
+                    app.prepare()
+                except BaseException:
+                    app.close()
+                    raise
                 return app
         if not waited:
             log.error(

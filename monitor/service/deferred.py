@@ -20,7 +20,11 @@ T = TypeVar("T")
 
 
 def once(build: Callable[[], T]) -> Callable[[], T]:
-    """``build()``'s value, built at the first call and returned by every later one."""
+    """``build()``'s value, built at the first call and returned by every later one.
+
+    Callers that come while it is being built wait for it. A build that raises keeps
+    nothing: the exception goes to that caller (a poll: that feed fails, logged with
+    its traceback) and the next call builds again."""
     lock = threading.Lock()
     made: list[T] = []
 
@@ -41,6 +45,10 @@ class DeferredMapping(Mapping[K, V], Generic[K, V]):
 
     def __init__(self, build: Callable[[], Mapping[K, V]]) -> None:
         self._value = once(build)
+
+    def build(self) -> None:
+        """Make the items now (if they are not made yet)."""
+        self._value()
 
     def __getitem__(self, key: K) -> V:
         return self._value()[key]
