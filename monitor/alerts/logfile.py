@@ -175,7 +175,7 @@ class AlertLog:
     def _read_id(self, line: bytes) -> None:
         try:
             value = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):
             return  # a cut line or foreign text: not an alert of ours
         if isinstance(value, dict) and isinstance(value.get("id"), str):
             self._remember(value["id"])

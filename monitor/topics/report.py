@@ -120,7 +120,7 @@ def _is_json_object(line: str) -> bool:
         return False
     try:
         return isinstance(json.loads(line), dict)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
 
 
@@ -144,11 +144,8 @@ class _LineReader:
             data, end = _raw_decode(line)
             if end != len(line) and line[end:] not in _LINE_ENDS:
                 raise ValueError(line)
-        except ValueError:
-            try:
-                data = json.loads(line)  # what it accepts, or its words for why not
-            except json.JSONDecodeError as exc:
-                raise InputError(f"line {number}: not valid JSON ({exc.msg})") from exc
+        except (ValueError, RecursionError):
+            data = _loads(line, number)
         if not isinstance(data, dict):
             raise InputError(f"line {number}: expected a JSON object")
         get = data.get
@@ -196,6 +193,20 @@ class _LineReader:
         return doc_id, Document(
             title or "", summary or "", content or "", language or None, when, article or ""
         )
+
+
+def _loads(line: str, number: int) -> object:
+    """``json.loads(line)``, or the :class:`InputError` that says why the line is not
+    usable JSON (also where Python's own limits refuse it: a number of over 4,300
+    digits, arrays or objects nested past the recursion limit)."""
+    try:
+        return json.loads(line)  # what it accepts, or its words for why not
+    except json.JSONDecodeError as exc:
+        raise InputError(f"line {number}: not valid JSON ({exc.msg})") from exc
+    except RecursionError as exc:
+        raise InputError(f"line {number}: not valid JSON (nested too deeply)") from exc
+    except ValueError as exc:  # int(): more digits than Python converts
+        raise InputError(f"line {number}: not valid JSON (a number too long)") from exc
 
 
 def _refuse_texts(data: dict[str, object], number: int) -> None:

@@ -85,6 +85,19 @@ def test_a_partial_last_line_from_a_crash_does_not_corrupt_the_next(tmp_path, al
     assert json.loads(lines(path)[2])["title"] == "Trump and Putin meet in Anchorage"
 
 
+def test_a_foreign_line_nested_past_pythons_limit_is_not_an_alert(tmp_path, alert_factory):
+    """A line the log's reader cannot take (nested past Python's recursion limit) is
+    skipped when the log is scanned for ids, as any foreign line is."""
+    path = tmp_path / "alerts.jsonl"
+    path.write_text('{"id": "a1"}\n' + "[" * 100_000 + "]" * 100_000 + "\n", encoding="utf-8")
+    log = AlertLog(path)
+    log.send(alert_factory("a1"), delivery_id="d1")  # already there: not written again
+    log.send(alert_factory("a2"), delivery_id="d2")
+    log.close()
+    assert lines(path)[2:] and json.loads(lines(path)[2])["id"] == "a2"
+    assert len(lines(path)) == 3
+
+
 def test_ids_beyond_the_tail_window_are_read_only_from_the_tail(tmp_path, alert_factory):
     path = tmp_path / "alerts.jsonl"
     log = AlertLog(path)

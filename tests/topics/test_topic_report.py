@@ -72,6 +72,38 @@ def test_bad_lines_name_their_line_number(line: str, message: str) -> None:
         read('{"title": "ok"}\n' + line + "\n")
 
 
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('{"title": "t", "n": ' + "9" * 5000 + "}", "line 2: not valid JSON (a number too long)"),
+        ('{"title": "t", "n": ' + "[" * 100_000 + "]" * 100_000 + "}", "nested too deeply"),
+        ("[" * 100_000, "line 2: not valid JSON"),
+    ],
+)
+def test_lines_past_pythons_own_limits_are_skipped_with_their_line_number(
+    line: str, message: str
+) -> None:
+    """Python refuses a number of over 4,300 digits and nesting past its recursion
+    limit with errors of its own: each is one bad line, not the end of the reading."""
+    errors: list[InputError] = []
+    text = '{"title": "first"}\n' + line + '\n{"title": "last"}\n'
+    docs = list(read_documents(io.StringIO(text), on_error=errors.append))
+    assert [d[1].title for d in docs] == ["first", "last"]
+    assert [str(e) for e in errors] == [str(errors[0])] and message in str(errors[0])
+    batches = list(read_batches(io.StringIO(text), 256))
+    assert [str(i) if isinstance(i, InputError) else i[1].title for i in batches[0]] == [
+        "first",
+        str(errors[0]),
+        "last",
+    ]
+
+
+def test_a_first_line_past_pythons_limits_is_read_as_text() -> None:
+    """Where the first line is not a usable JSON object the input is one plain text."""
+    [(doc_id, doc)] = read('{"a": ' + "[" * 100_000 + "\nTrump und Putin\n")
+    assert doc_id == 1 and doc.content.endswith("Trump und Putin")
+
+
 def test_match_json_is_the_spec_line() -> None:
     doc = Document(title="Trump meets Putin in Anchorage")
     line = match_json("a", TOPICS.match(doc))
