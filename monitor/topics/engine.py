@@ -145,9 +145,10 @@ class TopicSet:
         if not present:
             return []
         automata = self._automata
-        notable = automata.notable(fields, latin, learned=learned)
-        if not automata.may_hold_index(fields, latin, notable=notable):
+        if not automata.may_hold_index(fields, latin, learned=learned):
             return []
+        # may_hold_index learned the fields' words when they were not
+        notable = automata.notable(fields, latin, learned=True)
         found = automata.terms_in(fields, latin, notable=notable)
         anywhere = set().union(*found)
         if not anywhere:
