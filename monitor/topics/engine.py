@@ -147,8 +147,7 @@ class TopicSet:
         automata = self._automata
         if not automata.may_hold_index(fields, latin, learned=learned):
             return []
-        # may_hold_index learned the fields' words when they were not
-        notable = automata.notable(fields, latin, learned=True)
+        notable = automata.notable(fields, latin, learned=learned)
         found = automata.terms_in(fields, latin, notable=notable)
         anywhere = set().union(*found)
         if not anywhere:
