@@ -100,17 +100,15 @@ class Automata:
         ``learned``: :meth:`learn` was given these fields; ``notable``: what
         :meth:`notable` says of them."""
         by_word = self._word_terms(latin)
-        words: Sequence[Collection[str]]
-        if notable is None:
+        words: Sequence[Collection[str]] | None = notable
+        if words is None:
             # the fields' words themselves, not sets of them: one pass over each field's
             # words for most documents (none of them is a word of the index's)
-            words = [f.words for f in fields if f is not None]
+            words = present = [f.words for f in fields if f is not None]
             if not learned:
-                self._learn_fields(by_word, words)
-            if all(map(by_word.index_any.isdisjoint, words)):
+                self._learn_fields(by_word, present)
+            if all(map(by_word.index_any.isdisjoint, present)):
                 return False
-        else:
-            words = notable
         hitting, starts, ends = by_word.index_hitting, by_word.index_starts, by_word.index_ends
         if not all(map(hitting.isdisjoint, words)):
             return True
