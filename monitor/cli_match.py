@@ -146,8 +146,8 @@ def _match_all(
                 # matching makes no lasting objects but the words it learns, and no
                 # cycles: no collections while it runs (they found nothing to free)
                 with collector_paused():
-                    found = topics.match_many(docs)
-                matched = iter(zip(docs, found, strict=True))
+                    each = topics.match_many(docs)
+                matched = iter(zip(docs, each, strict=True))
                 for item in batch:
                     if isinstance(item, InputError):
                         report_bad(item)
