@@ -148,9 +148,11 @@ class TopicSet:
         if not present:
             return []
         automata = self._automata
-        if not automata.may_hold_index(fields, latin, learned=learned):
+        if not learned:
+            automata.learn_fields(fields, latin)
+        if not automata.may_hold_index(fields, latin, learned=True):
             return []
-        notable = automata.notable(fields, latin, learned=learned)
+        notable = automata.notable(fields, latin, learned=True)
         found = automata.terms_in(fields, latin, notable=notable)
         anywhere = set().union(*found)
         if not anywhere:

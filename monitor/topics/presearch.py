@@ -114,6 +114,11 @@ class Automata:
             return True
         return not all(map(starts.isdisjoint, words)) and not all(map(ends.isdisjoint, words))
 
+    def learn_fields(self, fields: Sequence[FieldText | None], latin: Sequence[LatinLang]) -> None:
+        """Work out the words of one document's fields not seen yet (what :meth:`notable`
+        and :meth:`may_hold_index` do first when not told they were)."""
+        self._learn_fields(self._word_terms(latin), [f.words for f in fields if f is not None])
+
     @staticmethod
     def _learn_fields(by_word: WordTerms, fields: Sequence[Sequence[str]]) -> None:
         """Work out the words of a document's fields not seen yet (all its words stay
