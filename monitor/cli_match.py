@@ -143,7 +143,11 @@ def _match_all(
                 docs = [item[1] for item in batch if not isinstance(item, InputError)]
                 if default_date is not None:
                     docs = [dated(doc) for doc in docs]
-                matched = iter(zip(docs, topics.match_many(docs), strict=True))
+                # matching makes no lasting objects but the words it learns, and no
+                # cycles: no collections while it runs (they found nothing to free)
+                with collector_paused():
+                    each = topics.match_many(docs)
+                matched = iter(zip(docs, each, strict=True))
                 for item in batch:
                     if isinstance(item, InputError):
                         report_bad(item)

@@ -5,7 +5,7 @@ so a word with Cyrillic or Greek look-alikes mixed into Latin letters (or Latin 
 into a Cyrillic word) evades every topic. :func:`skeleton` decides the script of the
 word by the most of its letters and replaces each letter of another script by its
 look-alike in that script, as Unicode TR39 confusables list them (the data of the
-``confusable_homoglyphs`` package, loaded on the first mixed word). A word in one
+``confusable_homoglyphs`` package, kept in :mod:`monitor.topics.look_alikes`). A word in one
 script is left as it is: "Трамп" stays Cyrillic, "Putin" Latin.
 
 Pure; per word; :mod:`monitor.topics.text` calls it before folding (and caches).
@@ -13,7 +13,7 @@ Pure; per word; :mod:`monitor.topics.text` calls it before folding (and caches).
 
 from __future__ import annotations
 
-import functools
+from monitor.topics.look_alikes import PAIRS
 
 _SCRIPTS = ("LATIN", "CYRILLIC", "GREEK")
 
@@ -47,15 +47,11 @@ def skeleton(word: str) -> str:
     return "".join(c if _script(c) in (None, main) else _look_alike(c, main) for c in word)
 
 
-@functools.lru_cache(maxsize=4096)
 def _look_alike(char: str, script: str) -> str:
     """The letter of ``script`` that ``char`` is confusable with, else ``char``."""
-    from confusable_homoglyphs import confusables
+    return _LOOK_ALIKES[script].get(char, char)
 
-    found = confusables.is_confusable(char, greedy=True, preferred_aliases=[script.lower()])
-    for entry in found or ():
-        for glyph in entry.get("homoglyphs", ()):
-            candidate = glyph.get("c", "")
-            if len(candidate) == 1 and _script(candidate) == script:
-                return str(candidate)
-    return char
+
+_LOOK_ALIKES = {
+    script: dict(zip(pairs[::2], pairs[1::2], strict=True)) for script, pairs in PAIRS.items()
+}

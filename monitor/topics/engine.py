@@ -20,10 +20,10 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
 
 from monitor.errors import TermError
 from monitor.topics.evaluate import Hit, Hits, Windows, in_windows, rule_hits, with_aliases
-from monitor.topics.explain import TopicTrace, trace_topic
 from monitor.topics.language import (
     detect_language,
     document_languages,
@@ -36,6 +36,9 @@ from monitor.topics.snippet import snippet
 from monitor.topics.spec import TopicConfig
 from monitor.topics.text import FieldText, LatinLang
 from monitor.types import FIELDS, Document, Evidence, Match
+
+if TYPE_CHECKING:
+    from monitor.topics.explain import TopicTrace
 
 _Read = tuple[list[FieldText | None], list[FieldText], str | None, tuple[LatinLang, ...]]
 """A document's fields, the present ones, its language and how its Latin words stem."""
@@ -145,9 +148,11 @@ class TopicSet:
         if not present:
             return []
         automata = self._automata
-        notable = automata.notable(fields, latin, learned=learned)
-        if not automata.may_hold_index(fields, latin, notable=notable):
+        if not learned:
+            automata.learn_fields(fields, latin)
+        if not automata.may_hold_index(fields, latin, learned=True):
             return []
+        notable = automata.notable(fields, latin, learned=True)
         found = automata.terms_in(fields, latin, notable=notable)
         anywhere = set().union(*found)
         if not anywhere:
@@ -204,6 +209,8 @@ class TopicSet:
 
     def explain(self, doc: Document) -> list[TopicTrace]:
         """Every topic's rules checked against ``doc``, with where each term hit."""
+        from monitor.topics.explain import trace_topic  # only `monitor match --explain`
+
         fields = [
             FieldText.of(t) if t else None
             for t in (doc.title, doc.summary, doc.content, doc.article)

@@ -99,13 +99,25 @@ class Automata:
         holds one, and no word may begin one of its phrases or none may end one.
         ``learned``: :meth:`learn` was given these fields; ``notable``: what
         :meth:`notable` says of them."""
-        if notable is None:
-            notable = self.notable(fields, latin, learned=learned)
         by_word = self._word_terms(latin)
+        words: Sequence[Collection[str]] | None = notable
+        if words is None:
+            # the fields' words themselves, not sets of them: one pass over each field's
+            # words for most documents (none of them is a word of the index's)
+            words = present = [f.words for f in fields if f is not None]
+            if not learned:
+                self._learn_fields(by_word, present)
+            if all(map(by_word.index_any.isdisjoint, present)):
+                return False
         hitting, starts, ends = by_word.index_hitting, by_word.index_starts, by_word.index_ends
-        if not all(map(hitting.isdisjoint, notable)):
+        if not all(map(hitting.isdisjoint, words)):
             return True
-        return not all(map(starts.isdisjoint, notable)) and not all(map(ends.isdisjoint, notable))
+        return not all(map(starts.isdisjoint, words)) and not all(map(ends.isdisjoint, words))
+
+    def learn_fields(self, fields: Sequence[FieldText | None], latin: Sequence[LatinLang]) -> None:
+        """Work out the words of one document's fields not seen yet (what :meth:`notable`
+        and :meth:`may_hold_index` do first when not told they were)."""
+        self._learn_fields(self._word_terms(latin), [f.words for f in fields if f is not None])
 
     @staticmethod
     def _learn_fields(by_word: WordTerms, fields: Sequence[Sequence[str]]) -> None:

@@ -202,24 +202,20 @@ class FieldText:
 
     __slots__ = (
         "_distinct",
+        "_joined",
         "_marked",
         "_spans",
         "_stems",
         "_whole",
-        "_words",
-        "joined",
         "text",
+        "words",
     )
 
-    def __init__(
-        self, text: str, words: list[str] | None, joined: str, *, whole: bytes | None = None
-    ) -> None:
+    def __init__(self, text: str, words: list[str], *, whole: bytes | None = None) -> None:
         self.text = text
-        self.joined = joined
-        """The folded words joined as " w1 w2 … " (leading and trailing space; "" when
-        there is no word): the word at a position of it is the count of spaces before
-        that position, less one."""
-        self._words = words
+        self._joined: str | None = None
+        self.words = words
+        """The folded words, in order."""
         self._whole = whole
         """For a field folded whole: the text with each separator a space and each other
         character some other byte, byte for character (where its words stand); turned
@@ -234,7 +230,7 @@ class FieldText:
         folded = _fold_whole(text)
         if folded is not None:
             words, layout = folded
-            return cls(text, words, _join(words), whole=layout)
+            return cls(text, words, whole=layout)
         if any(map(text.__contains__, _MARKS)):
             # invisible marks (zero-width spaces and joiners, soft hyphens): folding drops
             # them, and they join the letters around them into one token or stand among
@@ -242,7 +238,7 @@ class FieldText:
             # then found by tokens, the text's own)
             folded = _fold_whole(text.translate(_DROP))
             if folded is not None:
-                return cls(text, folded[0], _join(folded[0]))
+                return cls(text, folded[0])
         tokens = TOKEN.findall(text)
         cached = list(map(_fold_cache.get, tokens))
         words = (
@@ -252,14 +248,18 @@ class FieldText:
         )
         if "" in words:  # a token of marks only, or NFKC punctuation
             words = [w for w in words if w]
-        return cls(text, words, _join(words))
+        return cls(text, words)
 
     @property
-    def words(self) -> list[str]:
-        """The folded words, in order."""
-        if self._words is None:
-            self._words = self.joined.split()
-        return self._words
+    def joined(self) -> str:
+        """The folded words joined as " w1 w2 … " (leading and trailing space; "" when
+        there is no word): the word at a position of it is the count of spaces before
+        that position, less one. Made when first asked for: a document that no term
+        can hit is told apart by its words alone."""
+        joined = self._joined
+        if joined is None:
+            joined = self._joined = _join(self.words)
+        return joined
 
     @property
     def distinct(self) -> frozenset[str]:

@@ -57,6 +57,9 @@ class WordTerms:
         """Words that may begin an index phrase (its folded key or its stems)."""
         self.index_ends: set[str] = set()
         """Words that may end an index phrase."""
+        self.index_any: set[str] = set()
+        """The words of the three sets above: a document with none of them holds no
+        index term (told by one pass over its words)."""
         self.notable: set[str] = set()
         """The words of all the sets above: a word of a field not among them holds no
         term and can neither begin nor end a phrase (the presearch looks no further)."""
@@ -75,6 +78,7 @@ class WordTerms:
                 self.index_hitting,
                 self.index_starts,
                 self.index_ends,
+                self.index_any,
                 self.notable,
             ):
                 known.clear()
@@ -98,30 +102,36 @@ class WordTerms:
         self.known.update(listed)
         known = self.terms
         notable = self.notable
+        index_any = self.index_any
         notable.update(listed[n] for n in found)
         for n, terms in found.items():
             known[listed[n]] = frozenset(terms)
             self.hitting.add(listed[n])
             if not self._index.isdisjoint(terms):
                 self.index_hitting.add(listed[n])
+                index_any.add(listed[n])
         bounds, index = phrases.bounds, phrases.index_bounds
         joined = " " + " ".join(listed) + " "
-        for into, bounding in (
-            (self.starts, bounds.starts(words, joined)),
-            (self.ends, bounds.ends(words, joined)),
-            (self.index_starts, index.starts(words, joined)),
-            (self.index_ends, index.ends(words, joined)),
+        for into, bounding, of_index in (
+            (self.starts, bounds.starts(words, joined), False),
+            (self.ends, bounds.ends(words, joined), False),
+            (self.index_starts, index.starts(words, joined), True),
+            (self.index_ends, index.ends(words, joined), True),
         ):
             into.update(bounding)
             notable.update(bounding)
+            if of_index:
+                index_any.update(bounding)
         for lang, stemmed in stems_of.items():
-            for bound, into in (
-                (bounds.first_stems[lang], self.stem_starts[lang]),
-                (bounds.last_stems[lang], self.stem_ends[lang]),
-                (index.first_stems[lang], self.index_starts),
-                (index.last_stems[lang], self.index_ends),
+            for bound, into, of_index in (
+                (bounds.first_stems[lang], self.stem_starts[lang], False),
+                (bounds.last_stems[lang], self.stem_ends[lang], False),
+                (index.first_stems[lang], self.index_starts, True),
+                (index.last_stems[lang], self.index_ends, True),
             ):
                 if bound:
                     bounding = set(compress(listed, map(bound.__contains__, stemmed)))
                     into.update(bounding)
                     notable.update(bounding)
+                    if of_index:
+                        index_any.update(bounding)

@@ -5,6 +5,7 @@ before it, whatever the memory's size, and however a phrase's stretches are foun
 from __future__ import annotations
 
 import gc
+import random
 import tracemalloc
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 
 from monitor.topics import TopicSet, compile_topics, presearch, word_terms
 from monitor.topics.spec import TopicConfig
-from monitor.types import Document
+from monitor.types import Document, Match
 
 TOPICS: list[dict[str, Any]] = [
     {"id": "gipfel", "any": ["Gipfel"]},
@@ -186,3 +187,82 @@ def test_documents_told_apart_by_their_words_match_as_when_searched_in_full(
             [],
         ]
     )
+
+
+# Words of the gated topics' index terms and phrases, their inflections and stems, and
+# words that begin or end a phrase without the rest of it.
+_GATED_WORDS = [
+    "Trump",
+    "Trumps",
+    "Трамп",
+    "Трампа",
+    "Трампом",
+    "Board",
+    "board",
+    "boards",
+    "of",
+    "Peace",
+    "peace",
+    "Совет",
+    "Совета",
+    "совет",
+    "мира",
+    "мир",
+    "Gaza",
+    "members",
+    "member",
+    "summit",
+    "meeting",
+    "Gipfel",
+    "Gipfeltreffen",
+    "talks",
+    "the",
+    "a",
+    "press",
+    "house",
+    "Мира",
+    "peaces",
+]
+
+
+@pytest.mark.parametrize("limit", [2, 40, 1000])
+def test_documents_told_apart_by_one_pass_over_their_words_match_as_searched_in_full(
+    monkeypatch: pytest.MonkeyPatch, limit: int
+) -> None:
+    # The engine rejects a document none of whose words is a word of the index (a word
+    # that holds an index term or may begin or end an index phrase) by one pass over its
+    # fields' words, before any set of its notable words is built: random documents,
+    # matched one by one and in batches, as when every document is searched in full.
+    monkeypatch.setattr(word_terms, "CACHE_LIMIT", limit)
+    rng = random.Random(limit)
+    configs = [TopicConfig.model_validate(t) for t in GATED_TOPICS]
+    docs = []
+    for _ in range(400):
+        fields = [
+            " ".join(rng.choices(_GATED_WORDS + ["x", "y"] * 20, k=rng.randint(0, 6)))
+            for _ in range(4)
+        ]
+        docs.append(
+            Document(
+                title=fields[0] or "t",
+                summary=fields[1] or None,
+                content=fields[2] or None,
+                article=fields[3] or None,
+                language=rng.choice(["en", "de", "ru", None]),
+            )
+        )
+
+    def names(found: list[list[Match]]) -> list[list[str]]:
+        return [[m.topic for m in got] for got in found]
+
+    one_by_one = compile_topics(configs)
+    alone = names([one_by_one.match(doc) for doc in docs])
+    batches = compile_topics(configs)
+    together = names(
+        [got for n in range(0, 400, 64) for got in batches.match_many(docs[n : n + 64])]
+    )
+    with monkeypatch.context() as searched_in_full:
+        searched_in_full.setattr(presearch.Automata, "may_hold_index", lambda *args, **kwargs: True)
+        full = names(compile_topics(configs).match_many(docs))
+    assert alone == together == full
+    assert sum(map(bool, full)) > 20  # the documents match, some of them
