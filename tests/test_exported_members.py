@@ -103,6 +103,7 @@ SURFACES = {
         "release_dead_leases",
         "release_deliveries",
         "release_feeds",
+        "renew_leases",
         "reset_feed",
         "rename_channels",
         "revive_dead_deliveries",

@@ -116,6 +116,14 @@ class HostTurns:
         else:
             self._limits[host] = limit
 
+    def skip(self, spec: FeedSpec) -> None:
+        """A feed taken from the line but not fetched: its host's slot is free again,
+        and the host's limit stays as it is (nothing was learned of its pace)."""
+        host = self._hosts.pop(spec.name, None)
+        if host is None:
+            host = host_of(spec.url)
+        self._busy[host] = max(0, self._busy[host] - 1)
+
     def limit(self, host: str) -> int:
         """How many fetches of ``host`` may run at once now."""
         return self._limits.get(host, self.per_host)

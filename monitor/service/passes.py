@@ -72,6 +72,7 @@ def run_pass(
     seen: set[str] = set()
     last = ""  # the last name claimed, in a pass over every feed
     running: dict[Future[FeedOutcome | None], FeedSpec] = {}
+    claimed_at: dict[str, float] = {}  # feeds waiting for their host: when claimed
     # A feed whose host has all its slots in use waits here, not on a worker
     # thread (80 feeds of a host that never answers held every worker).
     turns = HostTurns(per_host, per_host_ceiling)
@@ -126,10 +127,16 @@ def run_pass(
                     last = claimed[-1][0].name
                 for spec, state in claimed:
                     seen.add(spec.name)
+                    claimed_at[spec.name] = time.monotonic()
                     turns.wait(spec, state)
             if stopping and turns.names():
                 release(engine, owner, turns.drop())
-            for spec, state in turns.ready():
+            try:
+                ready = _ready_leased(engine, turns, claimed_at, owner, now, lease)
+            except StorageError as exc:
+                lost, ready = exc, []  # as a failed claim: the feeds in flight finish
+            for spec, state in ready:
+                claimed_at.pop(spec.name, None)
                 running[pool.submit(poll_one, spec, state)] = spec
             if not running:
                 break
@@ -166,6 +173,39 @@ def run_pass(
     if crashed:
         raise crashed[0]
     return outcomes
+
+
+def _ready_leased(
+    engine: Engine,
+    turns: HostTurns,
+    claimed_at: dict[str, float],
+    owner: str,
+    now: Callable[[], datetime],
+    lease: timedelta,
+) -> list[tuple[FeedSpec, FeedState]]:
+    """The waiting feeds whose host has a free slot, to fetch now. One that waited past
+    a third of its lease has the lease renewed first; one whose lease ran out and that
+    another worker claimed meanwhile is left to that worker (fetching it too would poll
+    it twice at once) and its host's slot goes to the next feed in line."""
+    start: list[tuple[FeedSpec, FeedState]] = []
+    ready = turns.ready()
+    while ready:
+        stale = time.monotonic() - lease.total_seconds() / 3
+        old = [spec.name for spec, _ in ready if claimed_at.get(spec.name, stale) < stale]
+        if not old:
+            return start + ready
+        kept = storage.renew_leases(engine, owner, old, now=now(), lease=lease)
+        lost = set(old) - kept
+        for spec, state in ready:
+            if spec.name in lost:
+                turns.skip(spec)
+                log.info("feed_lease_lost", feed=spec.name, reason="taken over while it waited")
+            else:
+                start.append((spec, state))
+        if not lost:
+            break
+        ready = turns.ready()
+    return start
 
 
 def release(engine: Engine, owner: str, names: list[str] | None = None) -> None:

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
         list_feed_status,
         load_feed_state,
         release_feeds,
+        renew_leases,
         reset_feed,
         sync_feeds,
     )
@@ -103,6 +104,7 @@ _HOMES = {
     "list_feed_status": "feeds",
     "load_feed_state": "feeds",
     "release_feeds": "feeds",
+    "renew_leases": "feeds",
     "reset_feed": "feeds",
     "sync_feeds": "feeds",
     "release_dead_leases": "leases",
@@ -186,6 +188,7 @@ __all__ = [
     "release_deliveries",
     "release_feeds",
     "rename_channels",
+    "renew_leases",
     "reset_feed",
     "revive_dead_deliveries",
     "save_feed_update",

@@ -256,6 +256,24 @@ def release_feeds(engine: Engine, owner: str, names: Sequence[str] | None = None
         conn.execute(update(FeedRow).where(cond).values(lease_owner=None, lease_until=None))
 
 
+@translates_errors
+def renew_leases(
+    engine: Engine, owner: str, names: Sequence[str], *, now: datetime, lease: timedelta
+) -> set[str]:
+    """Extend ``owner``'s leases of ``names`` to ``lease`` from now; the names it still
+    holds. A feed another worker claimed after our lease ran out (while it waited for
+    its host) is not renewed and not among them: that worker polls it.
+
+    The UPDATE takes the row lock: a concurrent claim either sees the renewed lease or
+    has already moved it (then ``lease_owner`` is no longer ours)."""
+    wanted = list(names)
+    with write_transaction(engine) as conn:
+        clock = db_now(conn, now)
+        ours = and_(FeedRow.lease_owner == owner, FeedRow.name.in_(wanted))
+        conn.execute(update(FeedRow).where(ours).values(lease_until=clock + lease))
+        return set(conn.execute(select(FeedRow.name).where(ours)).scalars())
+
+
 def write_feed_state(conn: Connection, state: FeedState, *, owner: str | None) -> int | None:
     """Store a feed's poll state; its row id, or None when ``owner`` no longer holds
     the lease (nothing written).
