@@ -211,8 +211,9 @@ class LeaseConfig(_Strict):
     """How long a worker holds what it claimed before another worker may take it over.
 
     A worker killed mid-poll leaves its claims behind; they are taken over when the
-    lease runs out. ``feeds`` must exceed the slowest poll of a claimed batch (fetch
-    timeout + parse deadline + storing), or a live worker's feed is polled twice.
+    lease runs out. ``feeds`` must exceed the slowest poll of one feed (fetch timeout +
+    parse deadline + storing), or a live worker's feed is polled twice; a feed that waits
+    in its pass for its host has its lease renewed before its fetch.
     """
 
     feeds: Duration = timedelta(minutes=5)
