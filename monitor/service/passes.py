@@ -199,6 +199,7 @@ def _ready_leased(
         for spec, state in ready:
             if spec.name in lost:
                 turns.skip(spec)
+                del claimed_at[spec.name]
                 log.info("feed_lease_lost", feed=spec.name, reason="taken over while it waited")
             else:
                 start.append((spec, state))
