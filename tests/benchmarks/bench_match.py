@@ -12,9 +12,12 @@ Run: ``PYTHONPATH=. python tests/benchmarks/bench_match.py [--articles 20000] [-
   every item of ../shared/data/streams/*.jsonl, compiles config/monitor.yaml's topics,
   matches and prints one JSON line per item (skipped when ../shared is absent).
 
-Matching rates are CPU time of this process (``time.process_time``), best of interleaved
-rounds: the machine is shared, and wall time swings with other people's work. The
-streams run is wall time of the child process, start-up included.
+Matching rates are CPU time of this process (``time.process_time``), medians of
+interleaved reps (engine, floor and naive take turns): the machine is shared, and wall
+time swings with other people's work. The word caches are warmed on 2,000 *other*
+articles; the first rep still meets the timed articles' own new words and is printed
+apart ("first rep"), the later reps see words the first one learned. The streams run
+times whole child processes (wall, CPU, peak RSS), start-up included.
 
 Not run by pytest (tests/benchmarks is excluded); figures go to tests/benchmarks/README.md.
 """
