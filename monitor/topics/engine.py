@@ -150,9 +150,11 @@ class TopicSet:
         automata = self._automata
         if not learned:
             automata.learn_fields(fields, latin)
-        if not automata.may_hold_index(fields, latin, learned=True):
-            return []
+        # the fields' notable words first: one pass over each field's words, then the
+        # index is asked of those few words, not of all of them again
         notable = automata.notable(fields, latin, learned=True)
+        if not automata.may_hold_index(fields, latin, learned=True, notable=notable):
+            return []
         found = automata.terms_in(fields, latin, notable=notable)
         anywhere = set().union(*found)
         if not anywhere:
