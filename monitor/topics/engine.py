@@ -150,11 +150,9 @@ class TopicSet:
         automata = self._automata
         if not learned:
             automata.learn_fields(fields, latin)
-        # the fields' notable words first: one pass over each field's words, then the
-        # index is asked of those few words, not of all of them again
-        notable = automata.notable(fields, latin, learned=True)
-        if not automata.may_hold_index(fields, latin, learned=True, notable=notable):
+        if not automata.may_hold_index(fields, latin, learned=True):
             return []
+        notable = automata.notable(fields, latin, learned=True)
         found = automata.terms_in(fields, latin, notable=notable)
         anywhere = set().union(*found)
         if not anywhere:
