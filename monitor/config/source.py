@@ -264,11 +264,12 @@ class ConfigReader:
 # Text that libyaml and PyYAML's own parser read differently. A tab: libyaml takes it
 # as a separator (``key:<TAB>value``, before a comment, inside [ ]), the pure parser
 # refuses it. A tag followed by ``,`` ``[`` or ``]``: the pure parser takes them into
-# the tag (``[!!str, x]`` names a tag that does not exist), libyaml ends it. A ``?`` inside [ ] or { }: the pure parser ends a plain scalar there
-# (``[a?b]`` is refused), libyaml reads on (:func:`_read_alike`). A tree nested deeper
-# than :data:`_FAST_DEPTH`: the pure parser recurses a few frames a level and refuses
-# one some hundreds of levels deep ("nested too deeply"), libyaml does not. Such files
-# are read by the pure parser alone, as they always were; no real configuration is one.
+# the tag (``[!!str, x]`` names a tag that does not exist), libyaml ends it. A ``?``
+# inside [ ] or { }: the pure parser ends a plain scalar there (``[a?b]`` is refused),
+# libyaml reads on (:func:`_read_alike`). A tree nested deeper than :data:`_FAST_DEPTH`:
+# the pure parser recurses a few frames a level and refuses one some hundreds of levels
+# deep ("nested too deeply"), libyaml does not. Such files are read by the pure parser
+# alone, as they always were; no real configuration is one.
 _PURE_ONLY = re.compile(r"\t|!\S*[,\[\]]")
 _FAST_DEPTH = 64
 
@@ -308,7 +309,7 @@ def _read_alike(root: yaml.Node) -> bool:
             continue
         if depth >= _FAST_DEPTH:
             return False
-        if id(node) in seen:
+        if id(node) in seen or not isinstance(node, yaml.nodes.CollectionNode):
             continue
         seen.add(id(node))
         flow = in_flow or bool(node.flow_style)
