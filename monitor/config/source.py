@@ -261,22 +261,65 @@ class ConfigReader:
         return None
 
 
+# Text that libyaml and PyYAML's own parser read differently. A tab: libyaml takes it
+# as a separator (``key:<TAB>value``, before a comment, inside [ ]), the pure parser
+# refuses it. A tag followed by ``,`` ``[`` or ``]``: the pure parser takes them into
+# the tag (``[!!str, x]`` names a tag that does not exist), libyaml ends it. A ``?``
+# inside [ ] or { }: the pure parser ends a plain scalar there (``[a?b]`` is refused),
+# libyaml reads on (:func:`_read_alike`). A tree nested deeper than :data:`_FAST_DEPTH`:
+# the pure parser recurses a few frames a level and refuses one some hundreds of levels
+# deep ("nested too deeply"), libyaml does not. Such files are read by the pure parser
+# alone, as they always were; no real configuration is one.
+_PURE_ONLY = re.compile(r"\t|!\S*[,\[\]]")
+_FAST_DEPTH = 64
+
+
 def _compose(text: str, loader: yaml.SafeLoader) -> yaml.Node | None:
     """The node tree of ``text``: parsed by libyaml when PyYAML has it (a tenth of the
-    pure-Python parser's time, ~40 ms of every command's start), else by ``loader``.
-    A file libyaml refuses is parsed again by ``loader``, whose messages and marks are
-    the ones reported."""
+    pure-Python parser's time, ~70 ms of every command's start at 300 feeds), else by
+    ``loader``. A file libyaml refuses, or one the two parsers would read differently
+    (see :data:`_PURE_ONLY`), is parsed again by ``loader``, whose results, messages and
+    marks are the ones reported."""
     fast = getattr(yaml, "CSafeLoader", None)
-    if fast is not None:
+    if fast is not None and not _PURE_ONLY.search(text):
         parser = fast(text)
         try:
             node: yaml.Node | None = parser.get_single_node()
-            return node
+            if node is None or _read_alike(node):
+                return node
         except yaml.YAMLError:
             pass
         finally:
             parser.dispose()
     return loader.get_single_node()
+
+
+def _read_alike(root: yaml.Node) -> bool:
+    """Whether the pure parser would have made this tree of libyaml's too: no plain
+    scalar inside [ ] or { } holds a ``?``, and no more than :data:`_FAST_DEPTH`
+    collections nest. Each node is walked once (an alias is not followed again),
+    without recursion."""
+    seen: set[int] = set()
+    stack: list[tuple[yaml.Node, int, bool]] = [(root, 0, False)]
+    while stack:
+        node, depth, in_flow = stack.pop()
+        if isinstance(node, yaml.ScalarNode):
+            if in_flow and not node.style and "?" in node.value:
+                return False
+            continue
+        if depth >= _FAST_DEPTH:
+            return False
+        if id(node) in seen or not isinstance(node, yaml.nodes.CollectionNode):
+            continue
+        seen.add(id(node))
+        flow = in_flow or bool(node.flow_style)
+        if isinstance(node, yaml.SequenceNode):
+            stack += [(item, depth + 1, flow) for item in node.value]
+        else:
+            for key, value in node.value:
+                stack.append((key, depth + 1, flow))
+                stack.append((value, depth + 1, flow))
+    return True
 
 
 def _delivery_section(loc: Loc) -> bool:
