@@ -211,18 +211,20 @@ class FieldText:
         "words",
     )
 
-    def __init__(self, text: str, words: list[str], *, whole: bytes | None = None) -> None:
+    def __init__(self, text: str, words: list[str], whole: bytes | None = None) -> None:
+        # positional ``whole`` and nothing made but what every field needs: one of
+        # these is built for each field of each document
         self.text = text
-        self._joined: str | None = None
         self.words = words
         """The folded words, in order."""
         self._whole = whole
         """For a field folded whole: the text with each separator a space and each other
         character some other byte, byte for character (where its words stand); turned
         into :data:`_LETTER` and spaces when a span is first asked for."""
+        self._joined: str | None = None
         self._marked = False
         self._spans: list[tuple[int, int]] | None = None
-        self._stems: dict[LatinLang, str] = {}
+        self._stems: dict[LatinLang, str] | None = None
         self._distinct: frozenset[str] | None = None
 
     @classmethod
@@ -230,7 +232,7 @@ class FieldText:
         folded = _fold_whole(text)
         if folded is not None:
             words, layout = folded
-            return cls(text, words, whole=layout)
+            return cls(text, words, layout)
         if any(map(text.__contains__, _MARKS)):
             # invisible marks (zero-width spaces and joiners, soft hyphens): folding drops
             # them, and they join the letters around them into one token or stand among
@@ -307,7 +309,10 @@ class FieldText:
 
     def stemmed(self, latin: LatinLang) -> str:
         """The stems joined like :attr:`joined`."""
-        got = self._stems.get(latin)
+        made = self._stems
+        if made is None:
+            made = self._stems = {}
+        got = made.get(latin)
         if got is None:
             words = self.words
             cache = _word_stems[latin]
@@ -319,7 +324,7 @@ class FieldText:
                     if len(word) <= _CACHED_WORD:
                         cache[word] = stem(word, latin)
                 stems = [s if (s := cache.get(w)) is not None else stem(w, latin) for w in words]
-            got = self._stems[latin] = _join(stems)  # type: ignore[arg-type]
+            got = made[latin] = _join(stems)  # type: ignore[arg-type]
         return got
 
 
