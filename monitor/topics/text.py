@@ -229,6 +229,11 @@ class FieldText:
 
     @classmethod
     def of(cls, text: str) -> FieldText:
+        if text.isascii():
+            # most fields: :func:`_fold_whole`'s first codec inline; an ASCII text has no
+            # character its table sends to NUL (each letter and digit folds to one)
+            layout = text.encode("ascii").translate(_ASCII_TABLE)
+            return cls(text, _collapse_umlauts(layout.decode("ascii")).split(), layout)
         folded = _fold_whole(text)
         if folded is not None:
             words, layout = folded
@@ -358,6 +363,7 @@ _CODECS = ("ascii", "cp1251", "cp1252")
 _GERMAN_FIRST = ("cp1252", "cp1251")
 _ASCII = ("ascii",)
 _FOLD_TABLES = {codec: _fold_table(codec) for codec in _CODECS}
+_ASCII_TABLE = _FOLD_TABLES["ascii"]
 # a folded cp1251 text's words by script (digits dropped): a word of both is "LC" or "CL"
 _SCRIPT_TABLE = bytes(
     ord("L") if 0x61 <= v <= 0x7A else ord("C") if v >= 0xE0 else v for v in range(256)
