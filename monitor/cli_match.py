@@ -79,6 +79,11 @@ def match(
         _match_all(topics, source, as_json=as_json, default_date=default_date, explain=explain)
     finally:
         gc.unfreeze()  # for a caller in the same process (tests)
+    from monitor.teardown import mark_finished
+
+    # nothing is open but the streams, which the end flushes: the process may end
+    # without freeing the words and folds remembered one by one (monitor.teardown)
+    mark_finished()
 
 
 def _match_all(
