@@ -79,6 +79,11 @@ def match(
         _match_all(topics, source, as_json=as_json, default_date=default_date, explain=explain)
     finally:
         gc.unfreeze()  # for a caller in the same process (tests)
+    from monitor.teardown import mark_finished
+
+    # nothing is open but the streams, which the end flushes: the process may end
+    # without freeing the words and folds remembered one by one (monitor.teardown)
+    mark_finished()
 
 
 def _match_all(
@@ -106,8 +111,18 @@ def _match_all(
     name = getattr(source, "name", "input")
     bad: list[InputError] = []
 
+    # the lines for stdout not written yet: written together (one write a batch), and
+    # before anything goes to stderr, so that the two streams keep their order
+    pending: list[str] = []
+
+    def write_pending() -> None:
+        if pending:
+            out.write("".join(pending))
+            pending.clear()
+
     def report_bad(exc: InputError) -> None:
         bad.append(exc)
+        write_pending()
         click.echo(f"{name}: {plain(str(exc), 300)}", err=True)
 
     def dated(doc: Document) -> Document:
@@ -120,15 +135,16 @@ def _match_all(
             hit = {m.topic for m in found}
             skipped = [t for t in windowed if t not in hit]
             if skipped:
+                write_pending()
                 click.echo(
                     f"note: document {plain(str(doc_id), 80)} has no date: the event-window "
                     f"rules of {', '.join(skipped)} were not applied (--date sets one)",
                     err=True,
                 )
         if as_json:
-            out.write(match_json_line(doc_id, found) + "\n")
+            pending.append(match_json_line(doc_id, found) + "\n")
         else:
-            out.write(format_matches(doc_id, doc, found, color=color) + "\n")
+            pending.append(format_matches(doc_id, doc, found, color=color) + "\n")
 
     try:
         if explain:
@@ -140,25 +156,40 @@ def _match_all(
             # all of it is there to read: match many documents at a time (cheaper); a
             # pipe or a terminal gets each document's line as soon as it is read
             for batch in read_batches(source, _MATCH_BATCH):
-                docs = [item[1] for item in batch if not isinstance(item, InputError)]
+                read = [item for item in batch if not isinstance(item, InputError)]
+                docs = [item[1] for item in read]
                 if default_date is not None:
                     docs = [dated(doc) for doc in docs]
                 # matching makes no lasting objects but the words it learns, and no
                 # cycles: no collections while it runs (they found nothing to free)
                 with collector_paused():
                     each = topics.match_many(docs)
-                matched = iter(zip(docs, each, strict=True))
-                for item in batch:
-                    if isinstance(item, InputError):
-                        report_bad(item)
-                    else:
-                        doc, found = next(matched)
-                        report(item[0], doc, found)
+                if (
+                    as_json
+                    and len(read) == len(batch)
+                    and (not windowed or all(doc.published is not None for doc in docs))
+                ):
+                    # every line a document and none to note on stderr: the lines alone
+                    pending.extend(
+                        match_json_line(doc_id, found) + "\n"
+                        for (doc_id, _), found in zip(read, each, strict=True)
+                    )
+                else:
+                    matched = iter(zip(docs, each, strict=True))
+                    for item in batch:
+                        if isinstance(item, InputError):
+                            report_bad(item)
+                        else:
+                            doc, found = next(matched)
+                            report(item[0], doc, found)
+                write_pending()
         else:
             for doc_id, given in read_documents(source, on_error=report_bad):
                 doc = dated(given)
                 report(doc_id, doc, topics.match(doc))
+                write_pending()
     except (InputError, ValueError) as exc:
+        write_pending()
         fail(f"{name}: {exc}", EXIT_USAGE)
     if bad:
         fail(f"{name}: {len(bad)} line{'s' if len(bad) != 1 else ''} skipped", EXIT_FAILURE)

@@ -1,4 +1,4 @@
-"""A finished `monitor poll` ends its process without Python's teardown
+"""A finished `monitor poll` or `monitor match` ends its process without Python's teardown
 (:mod:`monitor.teardown`): nothing it wrote may be lost on the way out, and a command
 that fails keeps its exit status."""
 
@@ -64,3 +64,54 @@ def test_a_poll_that_fails_keeps_its_exit_status(tmp_path, write_config):
     result = run("poll", "-c", str(config), "--feed", "nosuch", cwd=tmp_path)
     assert result.returncode == 2
     assert "no feed named 'nosuch'" in result.stderr
+
+
+# A module's object that says so when the interpreter's teardown frees it.
+_TORN_PROBE = """
+import json, os, runpy, sys
+class Torn:
+    def __del__(self):
+        os.write(2, b"TORN DOWN\\n")
+json.torn_probe = Torn()
+sys.argv = ["monitor", *sys.argv[1:]]
+runpy.run_module("monitor", run_name="__main__")
+"""
+
+
+def run_probed(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", _TORN_PROBE, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        cwd=cwd,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_a_finished_match_ends_without_teardown_and_with_every_line_written(tmp_path, write_config):
+    config = write_config()
+    docs = [
+        {"id": f"d{n}", "title": SUMMIT_EN.title if n % 7 == 0 else OTHER_EN.title}
+        for n in range(3000)
+    ]
+    source = tmp_path / "docs.jsonl"
+    source.write_text("".join(json.dumps(d) + "\n" for d in docs), "utf-8")
+
+    for args, stdin in (([str(source)], None), (["-"], source.read_text("utf-8"))):
+        done = run_probed("match", "--json", "-c", str(config), *args, cwd=tmp_path, stdin=stdin)
+        assert done.returncode == 0, done.stderr[-2000:]
+        out = [json.loads(line) for line in done.stdout.splitlines()]
+        assert [o["id"] for o in out] == [d["id"] for d in docs]  # every byte flushed
+        assert sum(bool(o["topics"]) for o in out) == len(range(0, 3000, 7))
+        assert "TORN DOWN" not in done.stderr  # the words it learned were not freed one by one
+
+    # a match that skipped a line fails, and exits as usual with its status
+    source.write_text("".join(json.dumps(d) + "\n" for d in docs[:10]) + "{oops\n", "utf-8")
+    failed = run_probed("match", "--json", "-c", str(config), str(source), cwd=tmp_path)
+    assert failed.returncode == 1
+    assert len(failed.stdout.splitlines()) == 10
+    assert "1 line skipped" in failed.stderr
+    assert "TORN DOWN" in failed.stderr

@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from itertools import chain
+from json.encoder import encode_basestring
+from json.scanner import make_scanner
 from typing import TextIO
 
 from monitor.errors import MonitorError
@@ -124,7 +126,9 @@ def _is_json_object(line: str) -> bool:
         return False
 
 
-_raw_decode = json.JSONDecoder().raw_decode
+# JSONDecoder.raw_decode without its Python frame: (value, end) of the JSON value at
+# an offset, StopIteration when none begins there (raw_decode's JSONDecodeError)
+_scan_once = make_scanner(json.JSONDecoder())  # type: ignore[arg-type]  # typeshed: a scanner
 _LINE_ENDS = ("\n", "\r\n")
 _DATES_KEPT = 1024  # dates read, kept by their text: feeds repeat them in a row
 
@@ -141,10 +145,10 @@ class _LineReader:
     def __call__(self, line: str, number: int) -> tuple[str | int, Document]:
         try:
             # json.loads without its checks, for a line that is one object and its end
-            data, end = _raw_decode(line)
+            data, end = _scan_once(line, 0)
             if end != len(line) and line[end:] not in _LINE_ENDS:
                 raise ValueError(line)
-        except (ValueError, RecursionError):
+        except (StopIteration, ValueError, RecursionError):
             data = _loads(line, number)
         if not isinstance(data, dict):
             raise InputError(f"line {number}: expected a JSON object")
@@ -286,12 +290,20 @@ def match_json(doc_id: str | int, matches: Sequence[Match]) -> dict[str, object]
 def match_json_line(doc_id: str | int, matches: Sequence[Match]) -> str:
     """:func:`match_json` as the line `monitor match --json` prints (no newline)."""
     if not matches:  # most documents: the same text without building the dict
-        return '{"id": ' + _to_json(doc_id) + ', "topics": []}'
+        # the encoder's own forms of a str and an int, without its call for each
+        if doc_id.__class__ is str:
+            shown = _json_string(doc_id)
+        elif doc_id.__class__ is int:
+            shown = int.__repr__(doc_id)
+        else:
+            shown = _to_json(doc_id)
+        return '{"id": ' + shown + ', "topics": []}'
     return _to_json(match_json(doc_id, matches))
 
 
 # json.dumps(..., ensure_ascii=False) builds this encoder on every call
 _to_json = json.JSONEncoder(ensure_ascii=False).encode
+_json_string = encode_basestring  # what that encoder makes of a str
 
 
 def format_matches(

@@ -211,32 +211,39 @@ class FieldText:
         "words",
     )
 
-    def __init__(self, text: str, words: list[str], *, whole: bytes | None = None) -> None:
+    def __init__(self, text: str, words: list[str], whole: bytes | None = None) -> None:
+        # positional ``whole`` and nothing made but what every field needs: one of
+        # these is built for each field of each document
         self.text = text
-        self._joined: str | None = None
         self.words = words
         """The folded words, in order."""
         self._whole = whole
         """For a field folded whole: the text with each separator a space and each other
         character some other byte, byte for character (where its words stand); turned
         into :data:`_LETTER` and spaces when a span is first asked for."""
+        self._joined: str | None = None
         self._marked = False
         self._spans: list[tuple[int, int]] | None = None
-        self._stems: dict[LatinLang, str] = {}
+        self._stems: dict[LatinLang, str] | None = None
         self._distinct: frozenset[str] | None = None
 
     @classmethod
     def of(cls, text: str) -> FieldText:
+        if text.isascii():
+            # most fields: :func:`_fold_whole`'s first codec inline; an ASCII text has no
+            # character its table sends to NUL (each letter and digit folds to one)
+            layout = text.encode("ascii").translate(_ASCII_TABLE)
+            return cls(text, _collapse_umlauts(layout.decode("ascii")).split(), layout)
         folded = _fold_whole(text)
         if folded is not None:
             words, layout = folded
-            return cls(text, words, whole=layout)
+            return cls(text, words, layout)
         if any(map(text.__contains__, _MARKS)):
             # invisible marks (zero-width spaces and joiners, soft hyphens): folding drops
             # them, and they join the letters around them into one token or stand among
             # separators, so the text without them has the same words (its spans are
             # then found by tokens, the text's own)
-            folded = _fold_whole(text.translate(_DROP))
+            folded = _fold_whole(_drop_marks(text))
             if folded is not None:
                 return cls(text, folded[0])
         tokens = TOKEN.findall(text)
@@ -307,7 +314,10 @@ class FieldText:
 
     def stemmed(self, latin: LatinLang) -> str:
         """The stems joined like :attr:`joined`."""
-        got = self._stems.get(latin)
+        made = self._stems
+        if made is None:
+            made = self._stems = {}
+        got = made.get(latin)
         if got is None:
             words = self.words
             cache = _word_stems[latin]
@@ -319,7 +329,7 @@ class FieldText:
                     if len(word) <= _CACHED_WORD:
                         cache[word] = stem(word, latin)
                 stems = [s if (s := cache.get(w)) is not None else stem(w, latin) for w in words]
-            got = self._stems[latin] = _join(stems)  # type: ignore[arg-type]
+            got = made[latin] = _join(stems)  # type: ignore[arg-type]
         return got
 
 
@@ -353,6 +363,7 @@ _CODECS = ("ascii", "cp1251", "cp1252")
 _GERMAN_FIRST = ("cp1252", "cp1251")
 _ASCII = ("ascii",)
 _FOLD_TABLES = {codec: _fold_table(codec) for codec in _CODECS}
+_ASCII_TABLE = _FOLD_TABLES["ascii"]
 # a folded cp1251 text's words by script (digits dropped): a word of both is "LC" or "CL"
 _SCRIPT_TABLE = bytes(
     ord("L") if 0x61 <= v <= 0x7A else ord("C") if v >= 0xE0 else v for v in range(256)
@@ -390,6 +401,15 @@ def _fold_whole(text: str) -> tuple[list[str], bytes] | None:
         # two words: collapsing the whole field is collapsing each word
         return _collapse_umlauts(body).split(), folded
     return None
+
+
+def _drop_marks(text: str) -> str:
+    """``text.translate(_DROP)``: the invisible marks taken out, a ``replace`` for each that
+    is there (a translation by a mapping looks up every character, ~10 times slower)."""
+    for mark in _MARKS:
+        if mark in text:
+            text = text.replace(mark, "")
+    return text
 
 
 def _word_start(layout: bytes, n: int) -> int:

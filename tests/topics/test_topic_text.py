@@ -110,6 +110,34 @@ def test_a_span_of_some_words_is_where_the_tokens_stand() -> None:
     assert whole > 500  # the layout path was taken
 
 
+def test_an_ascii_field_has_the_words_and_spans_of_its_tokens() -> None:
+    # ASCII fields are folded whole by a byte table, without the check for letters that
+    # need the token path: the words and spans are those of the tokens, every character
+    # of ASCII (controls, NUL, punctuation, "ae"/"oe"/"ue" that collapse) among them
+    rng = random.Random(8)
+    alphabet = [chr(c) for c in range(128)] + ["ae", "oe", "ue", "AE", "  ", "Ss"] * 8
+    for _ in range(20_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 40)))
+        tokens = [m for m in TOKEN.finditer(text) if fold(m.group())]
+        field = FieldText.of(text)
+        assert field.words == [fold(m.group()) for m in tokens], repr(text)
+        assert field.spans == [m.span() for m in tokens], repr(text)
+        assert field.joined == (" " + " ".join(field.words) + " " if tokens else "")
+
+
+def test_a_field_with_invisible_marks_has_the_words_of_its_tokens() -> None:
+    # the marks are taken out before the field is folded whole (one replace a mark)
+    rng = random.Random(9)
+    marks = ["\u00ad", "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"]
+    alphabet = [*"abzAЖжёÜß ,-.\n", "ae", "\u200e", *marks * 3]
+    for _ in range(20_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 40)))
+        tokens = [m for m in TOKEN.finditer(text) if fold(m.group())]
+        field = FieldText.of(text)
+        assert field.words == [fold(m.group()) for m in tokens], repr(text)
+        assert field.spans == [m.span() for m in tokens], repr(text)
+
+
 @pytest.mark.parametrize("script", ["ascii", "mixed"])
 def test_a_span_far_into_a_long_field_is_where_its_token_stands(script: str) -> None:
     rng = random.Random(7)
