@@ -14,12 +14,20 @@ from tests.conftest import REPO
 from tests.support.feedgen import OTHER_EN, SUMMIT_EN, rss
 
 
+def environment() -> dict[str, str]:
+    """This repository importable; stdout and stderr block-buffered on pipes, as a user's
+    are (PYTHONUNBUFFERED, set on some machines, would hide a buffer left unflushed)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env.pop("PYTHONUNBUFFERED", None)
+    return env
+
+
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "monitor", *args],
         capture_output=True,  # pipes: stdout and stderr are block-buffered
         text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
+        env=environment(),
         cwd=cwd,
         timeout=120,
         check=False,
@@ -84,7 +92,7 @@ def run_probed(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.Co
         input=stdin,
         capture_output=True,
         text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
+        env=environment(),
         cwd=cwd,
         timeout=120,
         check=False,
@@ -115,3 +123,34 @@ def test_a_finished_match_ends_without_teardown_and_with_every_line_written(tmp_
     assert len(failed.stdout.splitlines()) == 10
     assert "1 line skipped" in failed.stderr
     assert "TORN DOWN" in failed.stderr
+
+
+def test_output_lost_on_the_way_out_is_not_an_exit_status_of_0(tmp_path):
+    # what a finished command printed is still in stdout's buffer when the process ends;
+    # if the reader has closed its pipe, the last flush fails: the process must not end
+    # with 0 as if everything had been written
+    script = (
+        "import sys\n"
+        "from monitor.teardown import end_process, mark_finished\n"
+        "sys.stdout.write('a line the reader never gets\\n')\n"
+        "mark_finished()\n"
+        "end_process(0)\n"
+        "raise SystemExit(0)\n"
+    )
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", script],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=environment(),
+            cwd=tmp_path,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert result.returncode == 120, result.stderr
+    assert "BrokenPipeError" in result.stderr
