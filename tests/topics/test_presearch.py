@@ -266,3 +266,95 @@ def test_documents_told_apart_by_one_pass_over_their_words_match_as_searched_in_
         full = names(compile_topics(configs).match_many(docs))
     assert alone == together == full
     assert sum(map(bool, full)) > 20  # the documents match, some of them
+
+
+def _positions_reference(
+    terms: list[Any], term_id: int, fields: list[Any], found: list[set[int]], latin: Any
+) -> set[tuple[int, int, int]]:
+    """Where a term hits, worked out from the term itself on every call (the reference
+    for :meth:`Automata.positions`, which remembers what it derives of a term)."""
+    from monitor.topics.keys import INFLECT, folded_key, stem_key
+    from monitor.topics.text import endings_for
+
+    term = terms[term_id]
+    key, kind = folded_key(term)
+    span = len(term.words) - 1
+    endings = endings_for(term.words[-1], latin)
+    hits: set[tuple[int, int, int]] = set()
+    for index, field in enumerate(fields):
+        if field is None or term_id not in found[index]:
+            continue
+        words = field.words
+        for first in range(len(words) - span):
+            stretch = " " + " ".join(words[first : first + span + 1]) + " "
+            at = stretch.find(key)
+            while at != -1:
+                # the key starts on this stretch's first word (its space, or inside it)
+                if stretch.count(" ", 0, at + 1) == 1 and (
+                    kind != INFLECT or words[first + span][len(term.words[-1]) :] in endings
+                ):
+                    hits.add((index, first, first + span))
+                at = stretch.find(key, at + 1)
+        if term.plain:
+            for lang in latin:
+                stems = field.stemmed(lang)
+                key_of_stems = stem_key(term, lang)
+                at = stems.find(key_of_stems)
+                while at != -1:
+                    first = stems.count(" ", 0, at)
+                    hits.add((index, first, first + span))
+                    at = stems.find(key_of_stems, at + 1)
+    return hits
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_where_terms_hit_is_the_same_whatever_was_asked_before(seed: int) -> None:
+    """A term's hits, asked of many documents in several languages of one compiled set
+    (what it derives of a term on the first hit is kept), are the hits worked out from
+    the term alone each time."""
+    from monitor.topics.presearch import Automata
+    from monitor.topics.rules import TermTable
+    from monitor.topics.text import FieldText
+
+    rng = random.Random(seed)
+    vocab = [
+        "summit",
+        "summits",
+        "Gipfel",
+        "Gipfeln",
+        "meeting",
+        "meets",
+        "house",
+        "Houses",
+        "white",
+        "press",
+        "rat",
+        "Bundesrat",
+        "совет",
+        "Совета",
+        "мира",
+        "the",
+    ]
+    table = TermTable()
+    ids: set[int] = set()
+    for _ in range(30):
+        words = " ".join(rng.choice(vocab) for _ in range(rng.choice((1, 1, 2, 3))))
+        shape = rng.choice(("{}", "{}", "{}*", "*{}", '"{}"'))
+        if " " in words and shape != "{}":
+            shape = "{}"
+        ids.add(table.add(shape.format(words)))
+    automata = Automata(table.terms)
+    languages: list[tuple[Any, ...]] = [("en",), ("de",), (None,), ("en", "de")]
+    for _ in range(40):
+        fields = [
+            FieldText.of(" ".join(rng.choice(vocab) for _ in range(rng.randint(1, 30))))
+            if rng.random() < 0.8
+            else None
+            for _ in range(4)
+        ]
+        latin = rng.choice(languages)
+        found = automata.terms_in(fields, latin)
+        for term_id in sorted(set().union(*found)):
+            assert automata.positions(term_id, fields, found, latin) == _positions_reference(
+                table.terms, term_id, fields, found, latin
+            )
