@@ -59,8 +59,6 @@ class TopicSet:
             for term_id in _index_terms(topic):
                 by_term[term_id].append(index)
         self._by_term = tuple(map(tuple, by_term))
-        self._indexed = frozenset(t for t, of in enumerate(by_term) if of)
-        """The terms whose hit makes some topic a candidate."""
         # every term a topic's evaluation reads: the hits to look up when it may match
         self._related = tuple(_related_terms(t) for t in topics)
         self._requirements = tuple(_requirements(t) for t in topics)
@@ -95,7 +93,7 @@ class TopicSet:
             self._aliases_of.append({k: tuple(v) for k, v in named.items()})
         # a document that holds none of the terms that make a topic a candidate matches
         # none: most documents, told by their words alone
-        self._automata = Automata(table.terms, self._indexed)
+        self._automata = Automata(table.terms, [t for t, of in enumerate(self._by_term) if of])
 
     def name(self, topic_id: str) -> str:
         """The display name of a topic (its id when it has no name)."""
@@ -159,7 +157,7 @@ class TopicSet:
         anywhere = set().union(*found)
         if not anywhere:
             return []
-        candidates = set().union(*map(self._by_term.__getitem__, anywhere & self._indexed))
+        candidates = set().union(*map(self._by_term.__getitem__, anywhere))
         if not candidates:
             return []
         langs = document_languages(language, present)

@@ -60,9 +60,6 @@ class Automata:
         self._any_plain = any(t.plain for t in terms)
         self._short = _SHORT if len(several) <= _FEW_PHRASES else 0
         self._by_latin: dict[tuple[LatinLang, ...], WordTerms] = {}
-        # what :meth:`positions` reads of a term, worked out on its first hit
-        self._shapes: dict[int, _Shape] = {}
-        self._stem_keys: dict[tuple[int, LatinLang], str] = {}
 
     def _word_terms(self, latin: Sequence[LatinLang]) -> WordTerms:
         by_word = self._by_latin.get(tuple(latin))
@@ -219,11 +216,12 @@ class Automata:
     ) -> set[Hit]:
         """Every hit of the term: (field index, first word, last word), as one pass of
         each automaton would find them, in the fields where :meth:`terms_in` found it."""
-        shape = self._shapes.get(term_id)
-        if shape is None:
-            shape = self._shapes[term_id] = _shape(self._terms[term_id])
-        key, kind, lead, span, length, last, plain = shape
-        endings = endings_for(last, latin)
+        term = self._terms[term_id]
+        key, kind = folded_key(term)
+        lead = key.startswith(" ")
+        span = len(term.words) - 1
+        length = len(term.words[-1])
+        endings = endings_for(term.words[-1], latin)
         hits: set[Hit] = set()
         for index, field in enumerate(fields):
             if field is None or term_id not in found[index]:
@@ -237,32 +235,19 @@ class Automata:
                 if kind != INFLECT or field.words[first + span][length:] in endings:
                     hits.add((index, first, first + span))
                 at = joined.find(key, at + 1)
-            if not plain or not self._any_plain:
+            if not term.plain:
                 continue
             for lang in latin:
+                if not self._any_plain:
+                    continue
                 stems = field.stemmed(lang)
-                key_of_stems = self._stem_keys.get((term_id, lang))
-                if key_of_stems is None:
-                    key_of_stems = self._stem_keys[(term_id, lang)] = stem_key(
-                        self._terms[term_id], lang
-                    )
+                key_of_stems = stem_key(term, lang)
                 at = stems.find(key_of_stems)
                 while at != -1:
                     first = stems.count(" ", 0, at)
                     hits.add((index, first, first + span))
                     at = stems.find(key_of_stems, at + 1)
         return hits
-
-
-_Shape = tuple[str, int, bool, int, int, str, bool]
-"""A term's folded key, how a hit of it counts, whether the key begins on a space, its
-words but one, the length and text of its last word, whether it is plain."""
-
-
-def _shape(term: Term) -> _Shape:
-    key, kind = folded_key(term)
-    last = term.words[-1]
-    return key, kind, key.startswith(" "), len(term.words) - 1, len(last), last, term.plain
 
 
 def _stretches(joined: str, starts: set[str], ends: set[str], span: int) -> str:
