@@ -100,3 +100,32 @@ def test_redirects_join_as_httpx_joins():
         expected = httpx.URL(str(base)).join(location)
         assert str(base.join(location)) == str(expected)
         assert base.join(location).netloc == expected.netloc
+
+
+def test_httpx_imported_on_first_need_leaves_rich_out():
+    """An https feed or a redirect imports httpx in the middle of a poll: without rich
+    and pygments (its command-line client's), which stay importable for anyone else."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    script = (
+        "import sys\n"
+        "from monitor.fetching.urls import parse\n"
+        "assert 'httpx' not in sys.modules\n"
+        "target = parse('http://Example.org/a b')\n"
+        "assert 'httpx' in sys.modules and str(target) == 'http://example.org/a%20b'\n"
+        "assert {'rich', 'pygments'}.isdisjoint(sys.modules), sorted(sys.modules)\n"
+        "import rich\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
