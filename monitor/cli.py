@@ -69,8 +69,12 @@ def poll(config_path: Path, feeds: tuple[str, ...], catch_up: bool) -> None:
     if not console_lines():
         # JSON lines (cron, a pipe, a timer's journal): as `monitor run`, without rich,
         # which only shows tracebacks on a terminal (~0.1 s of a 304-only pass's start).
-        import_without_rich()
+        # httpx only for a webhook: the fetcher imports it (as lean) only for unusual URLs,
+        # redirects and TLS, so an unchanged poll of plain http URLs goes without.
+        import_without_rich(("structlog",))
     config = read_config(config_path)
+    if not console_lines() and any(channel.webhook for channel in config.notify):
+        import_without_rich(("httpx",))
     known = {f.name: f for f in config.feeds}
     for name in feeds:
         if name not in known:

@@ -162,6 +162,38 @@ def test_the_polling_process_leaves_parsing_to_the_workers(tmp_path, write_confi
     assert [json.loads(line)["title"] for line in lines] == [SUMMIT_EN.title]
 
 
+def test_an_unchanged_poll_of_plain_urls_loads_no_httpx(tmp_path, write_config, httpserver):
+    """The fetcher drives httpcore; httpx (~40 ms of imports with urllib.request and the
+    e-mail package) is only its reader of unusual URLs and redirects and its TLS
+    defaults. An unchanged re-poll of a plain http URL (a 304) imports none of it, and
+    still reports the feed as not modified."""
+    from tests.support.feedgen import SUMMIT_EN, rss
+
+    httpserver.expect_request("/wire.xml", headers={"If-None-Match": '"v1"'}).respond_with_data(
+        "", status=304
+    )
+    httpserver.expect_request("/wire.xml").respond_with_data(
+        rss([SUMMIT_EN]), content_type="application/rss+xml", headers={"ETag": '"v1"'}
+    )
+    config = write_config(feeds=[{"name": "wire", "url": httpserver.url_for("/wire.xml")}])
+    imported("poll", "-c", str(config), cwd=tmp_path)  # the first poll stores the ETag
+    result = subprocess.run(
+        [sys.executable, "-c", _PROBE, "poll", "-c", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        cwd=tmp_path,
+        check=False,
+    )
+    assert "wire: not_modified (HTTP 304)" in result.stdout, result.stderr[-2000:]
+    modules = set(json.loads(result.stdout.rsplit("\nMODULES ", 1)[1]))
+    assert "monitor.fetching.client" in modules  # it did fetch
+    assert {"httpx", "urllib.request"}.isdisjoint(modules), sorted(
+        {"httpx", "urllib.request"} & modules
+    )
+
+
 def test_the_daemon_keeps_what_it_never_uses_out_of_memory(tmp_path, write_config, httpserver):
     """`monitor run` lives for months: its polling process holds only what polling needs.
     After it has polled and stored a match and answered /healthz and /metrics, it has

@@ -15,6 +15,7 @@ It does not parse feeds, decide when to poll next (it reports the server's hints
 from __future__ import annotations
 
 import ipaddress
+import ssl
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -23,30 +24,35 @@ from datetime import datetime
 from types import TracebackType
 
 import httpcore
-import httpx
 
-from monitor.fetching import content_coding, netguard
+from monitor.fetching import content_coding, lazy_httpx, netguard
 from monitor.fetching.connections import Connections
-from monitor.fetching.errors import challenge_kind, classify_exception
+from monitor.fetching.errors import TRANSPORT_ERRORS, challenge_kind, classify_exception
 from monitor.fetching.http_hints import cache_hint, parse_retry_after
 from monitor.fetching.settings import ACCEPT, FetchSettings
-from monitor.fetching.transport import MappedStream, httpx_errors
+from monitor.fetching.urls import InvalidUrlError, Target, parse
 from monitor.types import ErrorKind, FetchResult
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _PERMANENT = frozenset({301, 308})
 _ERROR_BODY_SNIFF = 32 * 1024
+# What reading an error body may raise that leaves it unread (the page is then no challenge).
+_SNIFF_SPARED: tuple[type[Exception], ...] = (
+    content_coding.TooLargeError,
+    content_coding.DecodingError,
+    *TRANSPORT_ERRORS,
+)
 
 
 class BadUrlError(Exception):
     """A URL the fetcher will not request (scheme, credentials, no host)."""
 
 
-def check_url(url: str | httpx.URL) -> httpx.URL:
+def check_url(url: str | Target) -> Target:
     """The URL parsed, if it is http(s) with a host and no credentials; else BadUrlError."""
     try:
-        parsed = url if isinstance(url, httpx.URL) else httpx.URL(url.strip())
-    except (httpx.InvalidURL, TypeError, ValueError, UnicodeError) as exc:
+        parsed = url if isinstance(url, Target) else parse(url.strip())
+    except (InvalidUrlError, TypeError, ValueError, UnicodeError) as exc:
         raise BadUrlError(f"not a valid URL: {exc}") from exc
     if parsed.scheme not in ("http", "https"):
         raise BadUrlError(f"only http and https are fetched, not {parsed.scheme or 'no scheme'!r}")
@@ -73,7 +79,7 @@ class Fetcher:
         # proxy instead of the feed's host; no cookies, so one feed's cannot ride along
         # to another's server).
         self._connections = Connections(
-            make_ssl_context=httpx.create_ssl_context,
+            make_ssl_context=_ssl_context,
             network_backend=netguard.GuardedBackend(
                 allow_private=settings.allow_private_networks, exceptions=exceptions
             ),
@@ -179,7 +185,7 @@ class Fetcher:
     def _follow(
         self,
         url: str,
-        target: httpx.URL,
+        target: Target,
         headers: dict[str, str],
         now: datetime,
         at: float,
@@ -201,7 +207,7 @@ class Fetcher:
                         )
                     try:
                         target = check_url(target.join(response.headers["location"]))
-                    except (BadUrlError, httpx.InvalidURL) as exc:
+                    except (BadUrlError, InvalidUrlError) as exc:
                         return _error(
                             url, ErrorKind.BAD_URL, f"redirect refused: {exc}", response.status_code
                         )
@@ -219,7 +225,7 @@ class Fetcher:
             return result
         raise AssertionError("unreachable: the loop returns on its last hop")
 
-    def _send(self, target: httpx.URL, headers: dict[str, str], at: float) -> _Response:
+    def _send(self, target: Target, headers: dict[str, str], at: float) -> _Response:
         """One GET on a kept-alive connection; the body is still to be read."""
         # Header values encode as httpx encodes them (ASCII; anything else is refused).
         given = [(k.encode("ascii"), _wire(v)) for k, v in headers.items()]
@@ -241,8 +247,7 @@ class Fetcher:
             headers=fields,
             extensions={"timeout": self._timeouts},
         )
-        with httpx_errors():
-            raw = self._connections.send(request, wait=at - time.monotonic())
+        raw = self._connections.send(request, wait=at - time.monotonic())
         reason = raw.extensions.get("reason_phrase", b"")
         return _Response(
             status_code=raw.status,
@@ -339,11 +344,7 @@ class Fetcher:
                 response.headers.get("content-encoding"),
                 _ERROR_BODY_SNIFF,
             )
-        except (
-            content_coding.TooLargeError,
-            content_coding.DecodingError,
-            httpx.HTTPError,
-        ):
+        except _SNIFF_SPARED:
             return b""
 
 
@@ -359,10 +360,10 @@ class _Response:
     raw: httpcore.Response
 
     def iter_raw(self) -> Iterator[bytes]:
-        return iter(MappedStream(self.raw))
+        return self.raw.iter_stream()
 
     def close(self) -> None:
-        MappedStream(self.raw).close()
+        self.raw.close()
 
 
 def _header_dict(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
@@ -407,7 +408,14 @@ def _until(chunks: Iterator[bytes], at: float) -> Iterator[bytes]:
     for chunk in chunks:
         yield chunk
         if time.monotonic() > at:
-            raise httpx.ReadTimeout("total deadline exceeded while reading the body")
+            raise httpcore.ReadTimeout("total deadline exceeded while reading the body")
+
+
+def _ssl_context() -> ssl.SSLContext:
+    """httpx's default TLS context (certifi's roots, or SSL_CERT_FILE / SSL_CERT_DIR),
+    made on the first https request: a poll of http feeds does not import httpx."""
+    context: ssl.SSLContext = lazy_httpx.httpx().create_ssl_context()
+    return context
 
 
 def _error(

@@ -1,7 +1,7 @@
 """Why a fetch failed, in words an operator can act on.
 
-Translates the exceptions that enter from httpx (httpcore's are translated to httpx's
-where they enter, in :mod:`monitor.fetching.client`), the socket layer, our address
+Translates the exceptions that enter from httpcore (the fetcher's) or httpx (the webhook
+clients', whose transport turns httpcore's into httpx's), the socket layer, our address
 guard and the body decoder into an :class:`~monitor.types.ErrorKind` (dns, connect, tls,
 timeout, too_large, refused_address, truncated, protocol, network, decoding, bad_url)
 and a message; recognises bot-challenge pages (Cloudflare and similar) on 403/429/503.
@@ -12,12 +12,14 @@ propagate.
 from __future__ import annotations
 
 import ssl
+import sys
 from collections.abc import Mapping
 
-import httpx
+import httpcore
 
 from monitor.fetching import content_coding, netguard
 from monitor.fetching.settings import FetchSettings
+from monitor.fetching.urls import InvalidUrlError
 from monitor.types import ErrorKind
 
 
@@ -28,6 +30,26 @@ def _chain(exc: BaseException) -> list[BaseException]:
         seen.append(current)
         current = current.__cause__ or current.__context__
     return seen
+
+
+# httpcore's exceptions a server or the network can cause (what httpx's transport maps to
+# its own TransportError tree).
+TRANSPORT_ERRORS: tuple[type[Exception], ...] = (
+    httpcore.TimeoutException,
+    httpcore.NetworkError,
+    httpcore.ProtocolError,
+    httpcore.ProxyError,
+    httpcore.UnsupportedProtocol,
+)
+
+
+def _is(exc: Exception, name: str) -> bool:
+    """Whether ``exc`` is httpcore's exception ``name`` or httpx's (httpx only checked
+    once something imported it: an exception of it cannot exist before)."""
+    if isinstance(exc, getattr(httpcore, name)):
+        return True
+    httpx = sys.modules.get("httpx")
+    return httpx is not None and isinstance(exc, getattr(httpx, name))
 
 
 def classify_exception(
@@ -44,27 +66,30 @@ def classify_exception(
         return ErrorKind.DECODING, text
     if any(isinstance(e, ssl.SSLError | ssl.CertificateError) for e in _chain(exc)):
         return ErrorKind.TLS, f"TLS failed: {text}"
-    if isinstance(exc, httpx.ConnectTimeout):
+    if _is(exc, "ConnectTimeout"):
         return ErrorKind.TIMEOUT, f"connect timed out (limit {settings.connect_timeout:g}s): {text}"
-    if isinstance(exc, httpx.TimeoutException):
+    if _is(exc, "TimeoutException"):
         if deadline_passed or "deadline" in text:
             return (
                 ErrorKind.TIMEOUT,
                 f"gave up after the {settings.total_timeout:g}s total deadline",
             )
         return ErrorKind.TIMEOUT, f"no data for {settings.read_timeout:g}s: {text}"
-    if isinstance(exc, httpx.RemoteProtocolError):
+    if _is(exc, "RemoteProtocolError"):
         lowered = text.lower()
         if "incomplete" in lowered or "without sending complete" in lowered:
             return ErrorKind.TRUNCATED, f"body cut short: {text}"
         return ErrorKind.PROTOCOL, f"invalid HTTP from server: {text}"
-    if isinstance(exc, httpx.ConnectError):
+    if _is(exc, "ConnectError"):
         return ErrorKind.CONNECT, f"could not connect: {text}"
-    if isinstance(exc, httpx.NetworkError | ConnectionError):
+    if _is(exc, "NetworkError") or isinstance(exc, ConnectionError):
         return ErrorKind.NETWORK, f"connection failed: {text}"
-    if isinstance(exc, httpx.ProtocolError):
+    if _is(exc, "ProtocolError"):
         return ErrorKind.PROTOCOL, f"invalid HTTP: {text}"
-    if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol | UnicodeError):
+    if _is(exc, "UnsupportedProtocol") or isinstance(exc, InvalidUrlError | UnicodeError):
+        return ErrorKind.BAD_URL, text
+    httpx = sys.modules.get("httpx")
+    if httpx is not None and isinstance(exc, httpx.InvalidURL):
         return ErrorKind.BAD_URL, text
     if isinstance(exc, OSError):
         return ErrorKind.NETWORK, f"connection failed: {text}"

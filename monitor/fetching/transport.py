@@ -1,9 +1,10 @@
 """An httpx transport on the guarded network backend, for the httpx clients of our own
 endpoints (webhooks), and the table that turns httpcore's exceptions into httpx's.
 
-The fetcher does not use the transport (it sends its requests on
-:class:`~monitor.fetching.connections.Connections` itself) but translates httpcore's
-exceptions with the same table, so :mod:`monitor.fetching.errors` classifies httpx's alone.
+The fetcher uses neither (it sends its requests on
+:class:`~monitor.fetching.connections.Connections` itself, without importing httpx, and
+:mod:`monitor.fetching.errors` classifies httpcore's exceptions as the httpx ones this
+table makes of them).
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ class GuardedTransport(httpx.BaseTransport):
 
     httpx.HTTPTransport offers no way to choose the network backend, so this is the
     small part of it we need. httpcore exceptions become httpx's here, by a table as in
-    httpx's own transport, so :mod:`monitor.fetching.errors` classifies httpx's alone.
+    httpx's own transport.
     """
 
     def __init__(self, settings: FetchSettings, exceptions: Iterable[netguard.IPAddress]) -> None:

@@ -21,15 +21,16 @@ HIDDEN = ("rich", "pygments")
 LIBRARIES = ("structlog", "httpx")
 
 
-def import_without_rich() -> None:
-    """Import structlog and httpx with rich and pygments hidden (see the module)."""
-    if all(name in sys.modules for name in LIBRARIES):
+def import_without_rich(libraries: tuple[str, ...] = LIBRARIES) -> None:
+    """Import ``libraries`` (structlog and httpx) with rich and pygments hidden (see the
+    module)."""
+    if all(name in sys.modules for name in libraries):
         return
     hidden = [name for name in HIDDEN if name not in sys.modules]
     for name in hidden:
         sys.modules[name] = None  # type: ignore[assignment]  # `import name` raises ImportError
     try:
-        for name in LIBRARIES:
+        for name in libraries:
             importlib.import_module(name)
     finally:
         for name in hidden:
