@@ -63,8 +63,8 @@ def check(config_path: Path) -> None:
 )
 def poll(config_path: Path, feeds: tuple[str, ...], catch_up: bool) -> None:
     """One pass over every enabled feed, then exit."""
+    from monitor.lean import import_without_rich
     from monitor.log import console_lines
-    from monitor.service.lean import import_without_rich
 
     if not console_lines():
         # JSON lines (cron, a pipe, a timer's journal): as `monitor run`, without rich,
@@ -138,9 +138,9 @@ def _build(config: Config, **kwargs: Any) -> Any:
 @common_options
 def run(config_path: Path) -> None:
     """The daemon: poll every feed on its schedule until SIGTERM/SIGINT."""
+    from monitor.lean import import_without_rich
     from monitor.log import console_lines
     from monitor.service.heap import limit_arenas
-    from monitor.service.lean import import_without_rich
 
     limit_arenas()  # before any thread allocates
     if not console_lines():

@@ -36,8 +36,10 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 DAEMON_IMPORTS = (
     # as `monitor run` logging JSON: structlog and httpx without rich (where the tree has it)
-    "try:\n    from monitor.service.lean import import_without_rich\n"
-    "except ImportError:\n    pass\nelse:\n    import_without_rich()\n"
+    "try:\n    from monitor.lean import import_without_rich\n"
+    "except ImportError:\n    try:\n        from monitor.service.lean import import_without_rich\n"
+    "    except ImportError:\n        import_without_rich = None\n"
+    "if import_without_rich is not None:\n    import_without_rich()\n"
     "import monitor.service.daemon, monitor.service.app, monitor.pipeline, monitor.web.app,"
     " monitor.web.server, monitor.parsing.pool, monitor.storage.articles, sqlalchemy.orm, httpx"
 )
