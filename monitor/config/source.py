@@ -266,12 +266,14 @@ class ConfigReader:
 # refuses it. A tag followed by ``,`` ``[`` or ``]``: the pure parser takes them into
 # the tag (``[!!str, x]`` names a tag that does not exist), libyaml ends it. A ``?``
 # inside [ ] or { }: the pure parser ends a plain scalar there (``[a?b]`` is refused),
-# libyaml reads on (:func:`_read_alike`). A tree nested deeper than :data:`_FAST_DEPTH`:
+# libyaml reads on (:func:`_read_alike`). The tag ``!`` on an empty value: a null to
+# the pure parser, ``""`` to libyaml (:func:`_read_alike`). A tree nested deeper than :data:`_FAST_DEPTH`:
 # the pure parser recurses a few frames a level and refuses one some hundreds of levels
 # deep ("nested too deeply"), libyaml does not. Such files are read by the pure parser
 # alone, as they always were; no real configuration is one.
 _PURE_ONLY = re.compile(r"\t|!\S*[,\[\]]")
 _FAST_DEPTH = 64
+_STR_TAG = "tag:yaml.org,2002:str"
 
 
 def _compose(text: str, loader: yaml.SafeLoader) -> yaml.Node | None:
@@ -296,7 +298,9 @@ def _compose(text: str, loader: yaml.SafeLoader) -> yaml.Node | None:
 
 def _read_alike(root: yaml.Node) -> bool:
     """Whether the pure parser would have made this tree of libyaml's too: no plain
-    scalar inside [ ] or { } holds a ``?``, and no more than :data:`_FAST_DEPTH`
+    scalar inside [ ] or { } holds a ``?``, no empty plain scalar is tagged a string
+    (libyaml's ``""`` for ``key: !``, the pure parser's null; ``key: !!str`` is one too,
+    and goes to the pure parser with them), and no more than :data:`_FAST_DEPTH`
     collections nest. Each node is walked once (an alias is not followed again),
     without recursion."""
     seen: set[int] = set()
@@ -304,7 +308,9 @@ def _read_alike(root: yaml.Node) -> bool:
     while stack:
         node, depth, in_flow = stack.pop()
         if isinstance(node, yaml.ScalarNode):
-            if in_flow and not node.style and "?" in node.value:
+            if not node.style and (
+                (in_flow and "?" in node.value) or (not node.value and node.tag == _STR_TAG)
+            ):
                 return False
             continue
         if depth >= _FAST_DEPTH:

@@ -17,6 +17,7 @@ from monitor.config import source
 from monitor.config.source import ConfigReader
 from monitor.errors import ConfigError
 from tests.config.test_config import GOOD
+from tests.conftest import run_monitor
 
 pytestmark = pytest.mark.skipif(
     not getattr(yaml, "__with_libyaml__", False), reason="PyYAML without libyaml"
@@ -132,6 +133,10 @@ DIFFERENT = {
     "? in a flow key": HEAD + "x: {a?b: 1}\n",
     "tag run into a comma": HEAD + "topics: [{id: a, any: [!!str, Putin]}]\n",
     "tag run into a bracket": HEAD + "x: [!!str]\n",
+    # the non-specific tag on an empty value: null to the pure parser, "" to libyaml
+    "! on an empty value": HEAD + "feeds:\n  - name: a\n    url: http://x.org/\n    language: !\n",
+    "!<!> on an empty value": HEAD + "max_age: !<!>\n",
+    "! on an empty key": HEAD + "? ! # no key\n: 2d\n",
     "nested 70 levels": HEAD + "x: " + "[" * 70 + "]" * 70 + "\n",
     "nested 300 levels, block": HEAD
     + "".join("  " * i + f"k{i}:\n" for i in range(300))
@@ -240,3 +245,17 @@ def test_edited_configurations_read_alike() -> None:
                 text = text[:at] + rnd.choice(marks) + text[at + 1 :]
         fast, pure = both(text)
         assert fast == pure, text
+
+
+def test_check_reads_an_empty_value_tagged_with_a_bang_as_left_out(tmp_path: Path) -> None:
+    """``language: !`` is a null to PyYAML's own parser (the key left out), not the
+    empty string libyaml makes of it: `monitor check` accepts the file on every machine."""
+    config = tmp_path / "monitor.yaml"
+    config.write_text(
+        HEAD + "feeds:\n  - name: a\n    url: http://127.0.0.1:9/a.xml\n    language: !\n"
+        "topics:\n  - id: t\n    any: [Trump]\n",
+        "utf-8",
+    )
+    result = run_monitor("check", "-c", str(config))
+    assert result.returncode == 0, result.stderr
+    assert "unknown language" not in result.stderr
