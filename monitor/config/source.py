@@ -267,7 +267,9 @@ class ConfigReader:
 # the tag (``[!!str, x]`` names a tag that does not exist), libyaml ends it. A ``?``
 # inside [ ] or { }: the pure parser ends a plain scalar there (``[a?b]`` is refused),
 # libyaml reads on (:func:`_read_alike`). The tag ``!`` on an empty value: a null to
-# the pure parser, ``""`` to libyaml (:func:`_read_alike`). A tree nested deeper than :data:`_FAST_DEPTH`:
+# the pure parser, ``""`` to libyaml (:func:`_read_alike`). A byte-order mark past the
+# file's start (files joined by ``cat``): libyaml skips one that begins a line, the pure
+# parser reads it as a character. A tree nested deeper than :data:`_FAST_DEPTH`:
 # the pure parser recurses a few frames a level and refuses one some hundreds of levels
 # deep ("nested too deeply"), libyaml does not. Such files are read by the pure parser
 # alone, as they always were; no real configuration is one.
@@ -283,7 +285,7 @@ def _compose(text: str, loader: yaml.SafeLoader) -> yaml.Node | None:
     (see :data:`_PURE_ONLY`), is parsed again by ``loader``, whose results, messages and
     marks are the ones reported."""
     fast = getattr(yaml, "CSafeLoader", None)
-    if fast is not None and not _PURE_ONLY.search(text):
+    if fast is not None and not _PURE_ONLY.search(text) and text.find("\ufeff", 1) < 0:
         parser = fast(text)
         try:
             node: yaml.Node | None = parser.get_single_node()

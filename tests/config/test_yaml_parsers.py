@@ -137,6 +137,11 @@ DIFFERENT = {
     "! on an empty value": HEAD + "feeds:\n  - name: a\n    url: http://x.org/\n    language: !\n",
     "!<!> on an empty value": HEAD + "max_age: !<!>\n",
     "! on an empty key": HEAD + "? ! # no key\n: 2d\n",
+    # a byte-order mark past the file's start (files joined with cat): libyaml skips one
+    # that starts a line, the pure parser reads it as a character
+    "BOM before a comment": HEAD + "\ufeff# the second file\nfeeds: []\n",
+    "BOM before indentation": HEAD + "topics:\n\ufeff - id: t\n    any: [Trump]\n",
+    "BOM on a line of its own": HEAD + "feeds: []\n\ufeff\n",
     "nested 70 levels": HEAD + "x: " + "[" * 70 + "]" * 70 + "\n",
     "nested 300 levels, block": HEAD
     + "".join("  " * i + f"k{i}:\n" for i in range(300))
@@ -259,3 +264,16 @@ def test_check_reads_an_empty_value_tagged_with_a_bang_as_left_out(tmp_path: Pat
     result = run_monitor("check", "-c", str(config))
     assert result.returncode == 0, result.stderr
     assert "unknown language" not in result.stderr
+
+
+def test_check_refuses_a_byte_order_mark_inside_the_file_at_its_line(tmp_path: Path) -> None:
+    """Two files joined with ``cat``, the second saved with a byte-order mark: refused
+    where it stands, as PyYAML's own parser refuses it, not read on some machines only."""
+    config = tmp_path / "monitor.yaml"
+    config.write_text(
+        "\ufeff" + HEAD + "\ufeff# feeds and topics\nfeeds: []\ntopics:\n  - id: t\n    any: [a]\n",
+        "utf-8",
+    )
+    result = run_monitor("check", "-c", str(config))
+    assert result.returncode == 2, result.stdout
+    assert result.stderr.startswith(f"{config}:4: YAML syntax error")
