@@ -171,6 +171,17 @@ def test_match_of_an_id_stdout_cannot_take_prints_the_lines_before_it_and_the_er
         assert json.loads(first)["id"] == "a" if "--json" in args else first.startswith("a: ")
         assert "Weather" not in result.stdout and '"c"' not in result.stdout
 
+    # the same for a title an ASCII stdout (a POSIX locale's terminal) cannot take
+    docs.write_text(
+        '{"id": "a", "title": "Putin und Trump beim Gipfel in Anchorage"}\n'
+        '{"id": "b", "title": "Путин и Трамп"}\n{"id": "c", "title": "Weather"}\n',
+        "utf-8",
+    )
+    ascii_out = run_monitor("match", str(docs), "-c", config, env={"PYTHONIOENCODING": "ascii"})
+    assert ascii_out.returncode == 2 and "Traceback" not in ascii_out.stderr
+    assert "'ascii' codec can't encode" in ascii_out.stderr
+    assert ascii_out.stdout.startswith("a: Putin und Trump") and "c: " not in ascii_out.stdout
+
 
 # -- what an operator meets at the prompt (CliRunner: fast, in-process) ------------------
 
