@@ -289,7 +289,7 @@ def _compose(text: str, loader: yaml.SafeLoader) -> yaml.Node | None:
         parser = fast(text)
         try:
             node: yaml.Node | None = parser.get_single_node()
-            if node is None or _read_alike(node):
+            if node is None or _read_alike(node, len(text)):
                 return node
         except yaml.YAMLError:
             pass
@@ -298,16 +298,19 @@ def _compose(text: str, loader: yaml.SafeLoader) -> yaml.Node | None:
     return loader.get_single_node()
 
 
-def _read_alike(root: yaml.Node) -> bool:
+def _read_alike(root: yaml.Node, budget: int) -> bool:
     """Whether the pure parser would have made this tree of libyaml's too: no plain
     scalar inside [ ] or { } holds a ``?``, no empty plain scalar is tagged a string
     (libyaml's ``""`` for ``key: !``, the pure parser's null; ``key: !!str`` is one too,
     and goes to the pure parser with them), and no more than :data:`_FAST_DEPTH`
-    collections nest. Each node is walked once (an alias is not followed again),
-    without recursion."""
-    seen: set[int] = set()
+    collections nest. Walked without recursion, an alias followed as its node (a
+    nesting the text hides behind anchors is counted); more than ``budget`` nodes walked
+    (aliases of aliases, an alias inside its own node) is not read alike either."""
     stack: list[tuple[yaml.Node, int, bool]] = [(root, 0, False)]
     while stack:
+        budget -= 1
+        if budget < 0:
+            return False
         node, depth, in_flow = stack.pop()
         if isinstance(node, yaml.ScalarNode):
             if not node.style and (
@@ -317,13 +320,10 @@ def _read_alike(root: yaml.Node) -> bool:
             continue
         if depth >= _FAST_DEPTH:
             return False
-        if id(node) in seen or not isinstance(node, yaml.nodes.CollectionNode):
-            continue
-        seen.add(id(node))
         flow = in_flow or bool(node.flow_style)
         if isinstance(node, yaml.SequenceNode):
             stack += [(item, depth + 1, flow) for item in node.value]
-        else:
+        elif isinstance(node, yaml.MappingNode):
             for key, value in node.value:
                 stack.append((key, depth + 1, flow))
                 stack.append((value, depth + 1, flow))
