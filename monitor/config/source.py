@@ -158,6 +158,11 @@ class ConfigReader:
             # Aliases of aliases ("billion laughs") would take pydantic minutes.
             self.problem(None, f"the file expands to more than {_MAX_VALUES} values")
             raise self.fail() from exc
+        except RecursionError as exc:
+            # an alias inside the value it names (``a: &a [1, *a]``), or aliases of
+            # aliases some thousand deep: pydantic would recurse without end as well
+            self.problem(None, "YAML error: nested too deeply")
+            raise self.fail() from exc
         return data  # type: ignore[no-any-return]
 
     def _prepare(self, node: yaml.Node, loc: Loc, seen: set[int], loader: yaml.SafeLoader) -> None:

@@ -285,3 +285,15 @@ def test_check_refuses_a_byte_order_mark_inside_the_file_at_its_line(tmp_path: P
     result = run_monitor("check", "-c", str(config))
     assert result.returncode == 2, result.stdout
     assert result.stderr.startswith(f"{config}:4: YAML syntax error")
+
+
+@pytest.mark.parametrize("body", ["a: &a [1, *a]\n", "b: &b {x: *b}\n"])
+def test_check_refuses_an_alias_inside_the_value_it_names(tmp_path: Path, body: str) -> None:
+    """A value that holds itself nests without end: refused in the words of a nesting
+    too deep, not a traceback (libyaml or not)."""
+    config = tmp_path / "monitor.yaml"
+    config.write_text(HEAD + "feeds: []\n" + body, "utf-8")
+    result = run_monitor("check", "-c", str(config))
+    assert result.returncode == 2, result.stderr[-500:]
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().endswith(f"{config}: YAML error: nested too deeply")
