@@ -417,4 +417,3 @@ def test_the_collector_is_on_again_after_a_command_read_its_configuration(cli, t
     refused = cli("match", "--json", str(docs), "-c", str(bad))
     assert refused.exit_code == 2
     assert gc.isenabled() and gc.get_freeze_count() == 0
-
