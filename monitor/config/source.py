@@ -325,6 +325,8 @@ def _read_alike(root: yaml.Node, budget: int) -> bool:
             continue
         if depth >= _FAST_DEPTH:
             return False
+        if not isinstance(node, yaml.nodes.CollectionNode):
+            continue
         flow = in_flow or bool(node.flow_style)
         if isinstance(node, yaml.SequenceNode):
             stack += [(item, depth + 1, flow) for item in node.value]
