@@ -117,8 +117,15 @@ def _match_all(
 
     def write_pending() -> None:
         if pending:
-            out.write("".join(pending))
-            pending.clear()
+            try:
+                out.write("".join(pending))
+            except UnicodeEncodeError:
+                # a line stdout cannot take (a lone surrogate from a "\ud800" escape):
+                # the lines before it are written, then the error, as line by line
+                for line in pending:
+                    out.write(line)
+            finally:
+                pending.clear()
 
     def report_bad(exc: InputError) -> None:
         bad.append(exc)

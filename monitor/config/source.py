@@ -158,6 +158,11 @@ class ConfigReader:
             # Aliases of aliases ("billion laughs") would take pydantic minutes.
             self.problem(None, f"the file expands to more than {_MAX_VALUES} values")
             raise self.fail() from exc
+        except RecursionError as exc:
+            # an alias inside the value it names (``a: &a [1, *a]``), or aliases of
+            # aliases some thousand deep: pydantic would recurse without end as well
+            self.problem(None, "YAML error: nested too deeply")
+            raise self.fail() from exc
         return data  # type: ignore[no-any-return]
 
     def _prepare(self, node: yaml.Node, loc: Loc, seen: set[int], loader: yaml.SafeLoader) -> None:
@@ -266,12 +271,16 @@ class ConfigReader:
 # refuses it. A tag followed by ``,`` ``[`` or ``]``: the pure parser takes them into
 # the tag (``[!!str, x]`` names a tag that does not exist), libyaml ends it. A ``?``
 # inside [ ] or { }: the pure parser ends a plain scalar there (``[a?b]`` is refused),
-# libyaml reads on (:func:`_read_alike`). A tree nested deeper than :data:`_FAST_DEPTH`:
+# libyaml reads on (:func:`_read_alike`). The tag ``!`` on an empty value: a null to
+# the pure parser, ``""`` to libyaml (:func:`_read_alike`). A byte-order mark past the
+# file's start (files joined by ``cat``): libyaml skips one that begins a line, the pure
+# parser reads it as a character. A tree nested deeper than :data:`_FAST_DEPTH`:
 # the pure parser recurses a few frames a level and refuses one some hundreds of levels
 # deep ("nested too deeply"), libyaml does not. Such files are read by the pure parser
 # alone, as they always were; no real configuration is one.
 _PURE_ONLY = re.compile(r"\t|!\S*[,\[\]]")
 _FAST_DEPTH = 64
+_STR_TAG = "tag:yaml.org,2002:str"
 
 
 def _compose(text: str, loader: yaml.SafeLoader) -> yaml.Node | None:
@@ -281,11 +290,11 @@ def _compose(text: str, loader: yaml.SafeLoader) -> yaml.Node | None:
     (see :data:`_PURE_ONLY`), is parsed again by ``loader``, whose results, messages and
     marks are the ones reported."""
     fast = getattr(yaml, "CSafeLoader", None)
-    if fast is not None and not _PURE_ONLY.search(text):
+    if fast is not None and not _PURE_ONLY.search(text) and text.find("\ufeff", 1) < 0:
         parser = fast(text)
         try:
             node: yaml.Node | None = parser.get_single_node()
-            if node is None or _read_alike(node):
+            if node is None or _read_alike(node, len(text)):
                 return node
         except yaml.YAMLError:
             pass
@@ -294,28 +303,34 @@ def _compose(text: str, loader: yaml.SafeLoader) -> yaml.Node | None:
     return loader.get_single_node()
 
 
-def _read_alike(root: yaml.Node) -> bool:
+def _read_alike(root: yaml.Node, budget: int) -> bool:
     """Whether the pure parser would have made this tree of libyaml's too: no plain
-    scalar inside [ ] or { } holds a ``?``, and no more than :data:`_FAST_DEPTH`
-    collections nest. Each node is walked once (an alias is not followed again),
-    without recursion."""
-    seen: set[int] = set()
+    scalar inside [ ] or { } holds a ``?``, no empty plain scalar is tagged a string
+    (libyaml's ``""`` for ``key: !``, the pure parser's null; ``key: !!str`` is one too,
+    and goes to the pure parser with them), and no more than :data:`_FAST_DEPTH`
+    collections nest. Walked without recursion, an alias followed as its node (a
+    nesting the text hides behind anchors is counted); more than ``budget`` nodes walked
+    (aliases of aliases, an alias inside its own node) is not read alike either."""
     stack: list[tuple[yaml.Node, int, bool]] = [(root, 0, False)]
     while stack:
+        budget -= 1
+        if budget < 0:
+            return False
         node, depth, in_flow = stack.pop()
         if isinstance(node, yaml.ScalarNode):
-            if in_flow and not node.style and "?" in node.value:
+            if not node.style and (
+                (in_flow and "?" in node.value) or (not node.value and node.tag == _STR_TAG)
+            ):
                 return False
             continue
         if depth >= _FAST_DEPTH:
             return False
-        if id(node) in seen or not isinstance(node, yaml.nodes.CollectionNode):
+        if not isinstance(node, yaml.nodes.CollectionNode):
             continue
-        seen.add(id(node))
         flow = in_flow or bool(node.flow_style)
         if isinstance(node, yaml.SequenceNode):
             stack += [(item, depth + 1, flow) for item in node.value]
-        else:
+        elif isinstance(node, yaml.MappingNode):
             for key, value in node.value:
                 stack.append((key, depth + 1, flow))
                 stack.append((value, depth + 1, flow))

@@ -17,6 +17,7 @@ from monitor.config import source
 from monitor.config.source import ConfigReader
 from monitor.errors import ConfigError
 from tests.config.test_config import GOOD
+from tests.conftest import run_monitor
 
 pytestmark = pytest.mark.skipif(
     not getattr(yaml, "__with_libyaml__", False), reason="PyYAML without libyaml"
@@ -106,7 +107,7 @@ def test_every_yaml_file_makes_the_same_tree_in_both_parsers(name: str) -> None:
     assert shape(fast, {}) == shape(pure, {})
     # ... and is read by libyaml: none of them is a file the pure parser must read.
     assert source._PURE_ONLY.search(text) is None
-    assert source._read_alike(fast)
+    assert source._read_alike(fast, len(text))
 
 
 def test_the_shipped_file_is_read_by_libyaml(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -132,11 +133,28 @@ DIFFERENT = {
     "? in a flow key": HEAD + "x: {a?b: 1}\n",
     "tag run into a comma": HEAD + "topics: [{id: a, any: [!!str, Putin]}]\n",
     "tag run into a bracket": HEAD + "x: [!!str]\n",
+    # the non-specific tag on an empty value: null to the pure parser, "" to libyaml
+    "! on an empty value": HEAD + "feeds:\n  - name: a\n    url: http://x.org/\n    language: !\n",
+    "!<!> on an empty value": HEAD + "max_age: !<!>\n",
+    "! on an empty key": HEAD + "? ! # no key\n: 2d\n",
+    # a byte-order mark past the file's start (files joined with cat): libyaml skips one
+    # that starts a line, the pure parser reads it as a character
+    "BOM before a comment": HEAD + "\ufeff# the second file\nfeeds: []\n",
+    "BOM before indentation": HEAD + "topics:\n\ufeff - id: t\n    any: [Trump]\n",
+    "BOM on a line of its own": HEAD + "feeds: []\n\ufeff\n",
     "nested 70 levels": HEAD + "x: " + "[" * 70 + "]" * 70 + "\n",
     "nested 300 levels, block": HEAD
     + "".join("  " * i + f"k{i}:\n" for i in range(300))
     + "  " * 300
     + "v\n",
+    # 601 levels, an anchor every 50 and each aliased at the top: each alias is 50 deep
+    "nested 601 levels behind anchors": HEAD
+    + "a: "
+    + "".join("[" * 50 + f"&x{i} " for i in range(12))
+    + "[1]"
+    + "]" * 600
+    + "\n"
+    + "".join(f"b{i}: *x{i}\n" for i in range(12)),
     "nested 600 levels, block": HEAD
     + "".join("  " * i + f"k{i}:\n" for i in range(600))
     + "  " * 600
@@ -240,3 +258,42 @@ def test_edited_configurations_read_alike() -> None:
                 text = text[:at] + rnd.choice(marks) + text[at + 1 :]
         fast, pure = both(text)
         assert fast == pure, text
+
+
+def test_check_reads_an_empty_value_tagged_with_a_bang_as_left_out(tmp_path: Path) -> None:
+    """``language: !`` is a null to PyYAML's own parser (the key left out), not the
+    empty string libyaml makes of it: `monitor check` accepts the file on every machine."""
+    config = tmp_path / "monitor.yaml"
+    config.write_text(
+        HEAD + "feeds:\n  - name: a\n    url: http://127.0.0.1:9/a.xml\n    language: !\n"
+        "topics:\n  - id: t\n    any: [Trump]\n",
+        "utf-8",
+    )
+    result = run_monitor("check", "-c", str(config))
+    assert result.returncode == 0, result.stderr
+    assert "unknown language" not in result.stderr
+
+
+def test_check_refuses_a_byte_order_mark_inside_the_file_at_its_line(tmp_path: Path) -> None:
+    """Two files joined with ``cat``, the second saved with a byte-order mark: refused
+    where it stands, as PyYAML's own parser refuses it, not read on some machines only."""
+    config = tmp_path / "monitor.yaml"
+    config.write_text(
+        "\ufeff" + HEAD + "\ufeff# feeds and topics\nfeeds: []\ntopics:\n  - id: t\n    any: [a]\n",
+        "utf-8",
+    )
+    result = run_monitor("check", "-c", str(config))
+    assert result.returncode == 2, result.stdout
+    assert result.stderr.startswith(f"{config}:4: YAML syntax error")
+
+
+@pytest.mark.parametrize("body", ["a: &a [1, *a]\n", "b: &b {x: *b}\n"])
+def test_check_refuses_an_alias_inside_the_value_it_names(tmp_path: Path, body: str) -> None:
+    """A value that holds itself nests without end: refused in the words of a nesting
+    too deep, not a traceback (libyaml or not)."""
+    config = tmp_path / "monitor.yaml"
+    config.write_text(HEAD + "feeds: []\n" + body, "utf-8")
+    result = run_monitor("check", "-c", str(config))
+    assert result.returncode == 2, result.stderr[-500:]
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().endswith(f"{config}: YAML error: nested too deeply")
