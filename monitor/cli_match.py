@@ -112,7 +112,8 @@ def _match_all(
     bad: list[InputError] = []
 
     # the lines for stdout not written yet: written together (one write a batch), and
-    # before anything goes to stderr, so that the two streams keep their order
+    # flushed before anything goes to stderr (:func:`before_stderr`), so that the two
+    # streams keep their order where they meet (``2>&1`` into one file or pipe)
     pending: list[str] = []
 
     def write_pending() -> None:
@@ -127,9 +128,13 @@ def _match_all(
             finally:
                 pending.clear()
 
+    def before_stderr() -> None:
+        write_pending()
+        out.flush()
+
     def report_bad(exc: InputError) -> None:
         bad.append(exc)
-        write_pending()
+        before_stderr()
         click.echo(f"{name}: {plain(str(exc), 300)}", err=True)
 
     def dated(doc: Document) -> Document:
@@ -142,7 +147,7 @@ def _match_all(
             hit = {m.topic for m in found}
             skipped = [t for t in windowed if t not in hit]
             if skipped:
-                write_pending()
+                before_stderr()
                 click.echo(
                     f"note: document {plain(str(doc_id), 80)} has no date: the event-window "
                     f"rules of {', '.join(skipped)} were not applied (--date sets one)",
@@ -160,8 +165,7 @@ def _match_all(
                 traces = topics.explain(doc)
                 out.write(format_explanation(doc_id, doc, traces, color=color) + "\n")
         elif _regular_file(source):
-            # all of it is there to read: match many documents at a time (cheaper); a
-            # pipe or a terminal gets each document's line as soon as it is read
+            # all of it is there to read: match many documents at a time (cheaper)
             for batch in read_batches(source, _MATCH_BATCH):
                 read = [item for item in batch if not isinstance(item, InputError)]
                 docs = [item[1] for item in read]
@@ -191,14 +195,18 @@ def _match_all(
                             report(item[0], doc, found)
                 write_pending()
         else:
+            # a pipe or a terminal: each document's line goes out as soon as it is
+            # matched, for whoever reads the other end line by line
             for doc_id, given in read_documents(source, on_error=report_bad):
                 doc = dated(given)
                 report(doc_id, doc, topics.match(doc))
                 write_pending()
+                out.flush()
     except (InputError, ValueError) as exc:
-        write_pending()
+        before_stderr()
         fail(f"{name}: {exc}", EXIT_USAGE)
     if bad:
+        out.flush()
         fail(f"{name}: {len(bad)} line{'s' if len(bad) != 1 else ''} skipped", EXIT_FAILURE)
 
 

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import queue
+import subprocess
+import sys
+import threading
+
 from tests.conftest import REPO, run_monitor
 
 
@@ -181,6 +187,84 @@ def test_match_of_an_id_stdout_cannot_take_prints_the_lines_before_it_and_the_er
     assert ascii_out.returncode == 2 and "Traceback" not in ascii_out.stderr
     assert "'ascii' codec can't encode" in ascii_out.stderr
     assert ascii_out.stdout.startswith("a: Putin und Trump") and "c: " not in ascii_out.stdout
+
+
+def _block_buffered() -> dict[str, str]:
+    """The environment of a user's shell: stdout block-buffered on a pipe or a file
+    (PYTHONUNBUFFERED, set on some machines, would hide a buffer left unflushed)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env.pop("PYTHONUNBUFFERED", None)
+    return env
+
+
+def test_match_with_stdout_and_stderr_in_one_file_keeps_their_order(tmp_path):
+    """``monitor match docs.jsonl > out 2>&1``: a skipped line's message and a note
+    stand between the lines of the documents before and after them, in both the
+    batched path (a file) and the streamed one (stdin)."""
+    dated = '"published": "2026-01-01T00:00:00Z"'
+    lines = [f'{{"id": "a{i}", "title": "Weather in Berlin", {dated}}}' for i in range(300)]
+    lines.append("not json")
+    lines.append('{"id": "undated", "title": "Weather in Berlin"}')
+    lines += [f'{{"id": "b{i}", "title": "Weather in Berlin", {dated}}}' for i in range(300)]
+    docs = tmp_path / "docs.jsonl"
+    docs.write_text("\n".join(lines) + "\n", "utf-8")
+    config = str(REPO / "config/monitor.yaml")
+
+    for source in (str(docs), "-"):
+        out = tmp_path / "out.txt"
+        with out.open("wb") as both, docs.open("rb") as stdin:
+            code = subprocess.run(
+                [sys.executable, "-m", "monitor", "match", "--json", "-c", config, source],
+                stdin=stdin,
+                stdout=both,
+                stderr=both,
+                env=_block_buffered(),
+                timeout=120,
+                check=False,
+            ).returncode
+
+        shown = out.read_text("utf-8").splitlines()
+        assert code == 1, shown[-5:]
+        ids = [json.loads(line)["id"] if line.startswith("{") else line for line in shown]
+        bad = next(i for i, line in enumerate(ids) if "not valid JSON" in str(line))
+        note = next(i for i, line in enumerate(ids) if str(line).startswith("note: "))
+        assert ids[bad - 1] == "a299" and bad == 300, (source, ids[bad - 2 : bad + 2])
+        assert "undated" in str(ids[note]) and ids[note + 1] == "undated"
+        assert ids[-2] == "b299" and "1 line skipped" in str(ids[-1])
+
+
+def test_match_on_a_pipe_answers_each_document_as_it_comes(tmp_path):
+    """A live pipe into ``monitor match -`` (a feed of documents that stays open): the
+    answer to each line comes out before the next line is sent, not at the end."""
+    config = str(REPO / "config/monitor.yaml")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "match", "--json", "-c", config, "-"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=_block_buffered(),
+        text=True,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    answers: queue.Queue[str] = queue.Queue()
+    threading.Thread(
+        target=lambda: [answers.put(line) for line in proc.stdout], daemon=True
+    ).start()
+    try:
+        for i, title in enumerate(["Trump and Putin meet for a summit in Anchorage", "Weather"]):
+            proc.stdin.write(
+                json.dumps({"id": i, "title": title, "published": "2025-08-15T12:00:00Z"}) + "\n"
+            )
+            proc.stdin.flush()
+            # a deadline, not a latency: without the flush the line never comes while
+            # the pipe stays open
+            answer = json.loads(answers.get(timeout=60))
+            assert answer["id"] == i
+            assert bool(answer["topics"]) is (i == 0)
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=60)
+    assert proc.returncode == 0
 
 
 # -- what an operator meets at the prompt (CliRunner: fast, in-process) ------------------
