@@ -6,6 +6,7 @@ No logic lives here beyond reading options and formatting what comes back.
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import sys
@@ -24,6 +25,7 @@ from monitor import storage
 from monitor.cli_common import (
     EXIT_FAILURE,
     EXIT_USAGE,
+    collector_paused,
     common_options,
     fail,
     open_engine,
@@ -63,6 +65,33 @@ def check(config_path: Path) -> None:
 )
 def poll(config_path: Path, feeds: tuple[str, ...], catch_up: bool) -> None:
     """One pass over every enabled feed, then exit."""
+    with collector_paused():
+        app, config = _start_poll(config_path, feeds, catch_up)
+        # What is there now (modules, the configuration, the app) lives as long as the
+        # process: the collections of the pass need not walk it (they walked the
+        # start's objects ~100 times, ~30 ms of an unchanged poll's ~1 s).
+        gc.freeze()
+    try:
+        app.sync_feeds()
+        outcomes = app.poll(names=list(feeds) or None)
+        app.deliver(due_only=False)
+        wanted = list(feeds) or [f.name for f in config.feeds if f.enabled]
+        skipped = _skipped(app.engine, set(wanted) - {o.feed for o in outcomes})
+    except StorageError as exc:
+        fail(str(exc))
+    finally:
+        app.close()
+        gc.unfreeze()  # for a caller in the same process (tests)
+    from monitor.render import poll_report
+
+    for line in poll_report(outcomes, skipped, catch_up=catch_up):
+        click.echo(line)
+    from monitor.teardown import mark_finished
+
+    mark_finished()  # all it opened is closed: the process may end without teardown
+
+
+def _start_poll(config_path: Path, feeds: tuple[str, ...], catch_up: bool) -> tuple[Any, Config]:
     from monitor.lean import import_without_rich
     from monitor.log import console_lines
 
@@ -84,24 +113,7 @@ def poll(config_path: Path, feeds: tuple[str, ...], catch_up: bool) -> None:
                 f"feed {name!r} is disabled in {config_path} (enabled: false): not polled",
                 EXIT_USAGE,
             )
-    app = _build(config, catch_up=catch_up)
-    try:
-        app.sync_feeds()
-        outcomes = app.poll(names=list(feeds) or None)
-        app.deliver(due_only=False)
-        wanted = list(feeds) or [f.name for f in config.feeds if f.enabled]
-        skipped = _skipped(app.engine, set(wanted) - {o.feed for o in outcomes})
-    except StorageError as exc:
-        fail(str(exc))
-    finally:
-        app.close()
-    from monitor.render import poll_report
-
-    for line in poll_report(outcomes, skipped, catch_up=catch_up):
-        click.echo(line)
-    from monitor.teardown import mark_finished
-
-    mark_finished()  # all it opened is closed: the process may end without teardown
+    return _build(config, catch_up=catch_up), config
 
 
 def _skipped(engine: Any, names: set[str]) -> list[tuple[str, str]]:

@@ -104,6 +104,11 @@ _BIDI = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 # Unicode's control characters (category Cc, which is closed: C0, DEL and C1), one
 # pattern instead of a category lookup per character.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+# Printable ASCII without "@" (every credential the redaction finds has one), "?" and
+# "&" (every query secret follows one): a string of these alone has nothing to redact
+# and nothing to clean. Most strings of a line are such (event, level, logger, feed,
+# status, timestamp), and one match costs less than the five substitutions.
+_PLAIN = re.compile(r"[ -%'->A-~]*")
 
 # Keys whose text is ours and long on purpose (tracebacks), or structural.
 _UNCLEANED_KEYS = frozenset({"exception", "stack", "exc_info", "stack_info"})
@@ -183,6 +188,8 @@ def _scrub(value: Any, limit: int, depth: int) -> Any:
     if type(value) in _SCALARS:
         return value
     if isinstance(value, str):
+        if type(value) is str and len(value) <= limit and _PLAIN.fullmatch(value):
+            return value  # as the substitutions would give it back
         return clean_untrusted(_redact_text(value), limit)
     if depth >= _MAX_DEPTH:
         return value
@@ -211,8 +218,10 @@ def _scrub_event(_logger: Any, _method: str, event_dict: MutableMapping[str, Any
     for key, value in list(event_dict.items()):
         if key.startswith("_") or key in _UNCLEANED_KEYS:
             continue
-        if _is_secret_key(key, value):
+        if _secret_name(key) and value not in (None, ""):  # keys are str: startswith
             event_dict[key] = REDACTED
+        elif type(value) in _SCALARS:
+            continue  # as _scrub would give it back
         elif key == "event":
             event_dict[key] = _scrub(value, _EVENT_LIMIT, 0)
         else:

@@ -501,3 +501,32 @@ def test_the_collector_is_on_again_after_a_command_read_its_configuration(cli, t
     refused = cli("match", "--json", str(docs), "-c", str(bad))
     assert refused.exit_code == 2
     assert gc.isenabled() and gc.get_freeze_count() == 0
+
+
+def test_a_poll_leaves_the_collector_on_and_nothing_frozen(httpserver, write_config, cli):
+    """`monitor poll` starts with the collector paused and freezes what the start made
+    (the pass's collections do not walk it): a caller in the same process gets the
+    collector back on and nothing frozen, after a pass and after a refused feed name."""
+    import gc
+
+    url = serve_rss(httpserver, "/a.xml", rss([SUMMIT_EN]))
+    config = write_config(feeds=[{"name": "a", "url": url}])
+    frozen: list[int] = []
+    original = gc.unfreeze
+
+    def unfreeze() -> None:  # what the pass ran with, seen as it ends
+        frozen.append(gc.get_freeze_count())
+        original()
+
+    gc.unfreeze = unfreeze  # type: ignore[assignment]
+    try:
+        done = cli("poll", "-c", str(config))
+    finally:
+        gc.unfreeze = original  # type: ignore[assignment]
+    assert done.exit_code == 0 and "a: ok" in done.stdout, done.output
+    assert frozen and frozen[0] > 0  # the start's objects were out of the collector's way
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+
+    refused = cli("poll", "-c", str(config), "--feed", "nope")
+    assert refused.exit_code == 2 and "no feed named 'nope'" in refused.stderr
+    assert gc.isenabled() and gc.get_freeze_count() == 0

@@ -354,3 +354,44 @@ def test_a_process_that_logs_nothing_loads_no_structlog_and_one_that_does_gets_i
     assert line["logger"] == "alembic"
     assert line["level"] == "warning"
     assert "pw" not in line["event"]
+
+
+def _scrubbed_as_before(value: object, limit: int) -> object:
+    """What a line's value became before plain strings were passed through untouched:
+    every string redacted and cleaned."""
+    from monitor.log import _redact_text
+
+    if isinstance(value, str):
+        return clean_untrusted(_redact_text(value), limit)
+    return value
+
+
+def test_every_string_value_is_redacted_and_cleaned_whatever_it_looks_like() -> None:
+    import random
+
+    from monitor.log import _scrub_event
+
+    rng = random.Random(1507)
+    pieces = [
+        "feed-12", "not_modified", "2026-12-07T15:25:27.421586Z", " ", "a", "Z", "~", "%",
+        "'", ">", "=", "/", ":", "@", "?", "&", "http://u:pw@h/p", "?token=abc", "&sig=1",
+        "\x1b[31m", "\x07", "\n", "\t", "\x7f", "\x85", "\u202e", "\u2066", "é", "Путин",
+        "x" * 290, "https://h.example/a?api_key=k&b=2", "postgres://mon:s3@db/x",
+    ]  # fmt: skip
+    for _ in range(4000):
+        value = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 6)))
+        event = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 3)))
+        line = {"event": event, "feed": value, "status": value[:301], "new": 3, "error": None}
+        want = {
+            "event": _scrubbed_as_before(event, 1000),
+            "feed": _scrubbed_as_before(value, 300),
+            "status": _scrubbed_as_before(value[:301], 300),
+            "new": 3,
+            "error": None,
+        }
+        assert _scrub_event(None, "info", dict(line)) == want, line
+    # a key naming a secret hides its value, a number included; an empty one stays
+    line = {"event": "x", "token": 5, "api_key": "", "password": None, "n": 1}
+    assert _scrub_event(None, "info", line) == {
+        "event": "x", "token": "***", "api_key": "", "password": None, "n": 1,
+    }  # fmt: skip
