@@ -55,8 +55,9 @@ sys.stdout.flush()
 """
 
 
-def imported(*args: str, cwd: Path | None = None) -> set[str]:
-    result = subprocess.run(
+def probe(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """``monitor *args`` in a subprocess that prints the modules it imported last."""
+    return subprocess.run(
         [sys.executable, "-c", _PROBE, *args],
         capture_output=True,
         text=True,
@@ -65,9 +66,16 @@ def imported(*args: str, cwd: Path | None = None) -> set[str]:
         cwd=cwd,
         check=False,
     )
+
+
+def modules_of(result: subprocess.CompletedProcess[str]) -> set[str]:
     line = result.stdout.rsplit("\nMODULES ", 1)
     assert len(line) == 2, result.stderr[-2000:]
     return set(json.loads(line[1]))
+
+
+def imported(*args: str, cwd: Path | None = None) -> set[str]:
+    return modules_of(probe(*args, cwd=cwd))
 
 
 def heavy(modules: set[str]) -> list[str]:
@@ -177,17 +185,9 @@ def test_an_unchanged_poll_of_plain_urls_loads_no_httpx(tmp_path, write_config, 
     )
     config = write_config(feeds=[{"name": "wire", "url": httpserver.url_for("/wire.xml")}])
     imported("poll", "-c", str(config), cwd=tmp_path)  # the first poll stores the ETag
-    result = subprocess.run(
-        [sys.executable, "-c", _PROBE, "poll", "-c", str(config)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        cwd=tmp_path,
-        check=False,
-    )
+    result = probe("poll", "-c", str(config), cwd=tmp_path)
     assert "wire: not_modified (HTTP 304)" in result.stdout, result.stderr[-2000:]
-    modules = set(json.loads(result.stdout.rsplit("\nMODULES ", 1)[1]))
+    modules = modules_of(result)
     assert "monitor.fetching.client" in modules  # it did fetch
     assert {"httpx", "urllib.request"}.isdisjoint(modules), sorted(
         {"httpx", "urllib.request"} & modules

@@ -7,7 +7,7 @@ import random
 import httpx
 import pytest
 
-from monitor.fetching.urls import InvalidUrlError, Target, _plain, parse
+from monitor.fetching.urls import InvalidUrlError, Target, _of_httpx, _plain, parse
 
 PLAIN = [
     "http://127.0.0.1:8080/feed/0.xml",
@@ -45,16 +45,7 @@ def _httpx(text: str) -> Target | str:
         url = httpx.URL(text)
     except httpx.InvalidURL as exc:
         return f"refused: {exc}"
-    return Target(
-        scheme=url.scheme,
-        host=url.host,
-        port=url.port,
-        raw_host=url.raw_host,
-        raw_path=url.raw_path,
-        netloc=url.netloc,
-        userinfo=url.userinfo,
-        text=str(url),
-    )
+    return _of_httpx(url)  # httpx's own reading, field by field
 
 
 def _ours(text: str) -> Target | str:
