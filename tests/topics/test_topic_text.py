@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+import re
+from collections.abc import Iterator
 
 import pytest
 
@@ -114,28 +116,30 @@ def test_an_ascii_field_has_the_words_and_spans_of_its_tokens() -> None:
     # ASCII fields are folded whole by a byte table, without the check for letters that
     # need the token path: the words and spans are those of the tokens, every character
     # of ASCII (controls, NUL, punctuation, "ae"/"oe"/"ue" that collapse) among them
-    rng = random.Random(8)
     alphabet = [chr(c) for c in range(128)] + ["ae", "oe", "ue", "AE", "  ", "Ss"] * 8
-    for _ in range(20_000):
-        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 40)))
-        tokens = [m for m in TOKEN.finditer(text) if fold(m.group())]
-        field = FieldText.of(text)
-        assert field.words == [fold(m.group()) for m in tokens], repr(text)
-        assert field.spans == [m.span() for m in tokens], repr(text)
-        assert field.joined == (" " + " ".join(field.words) + " " if tokens else "")
+    for text, field, tokens in _random_fields(random.Random(8), alphabet):
+        assert field.joined == (" " + " ".join(field.words) + " " if tokens else ""), text
 
 
 def test_a_field_with_invisible_marks_has_the_words_of_its_tokens() -> None:
     # the marks are taken out before the field is folded whole (one replace a mark)
-    rng = random.Random(9)
     marks = ["\u00ad", "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"]
     alphabet = [*"abzAЖжёÜß ,-.\n", "ae", "\u200e", *marks * 3]
+    assert sum(1 for _ in _random_fields(random.Random(9), alphabet)) == 20_000
+
+
+def _random_fields(
+    rng: random.Random, alphabet: list[str]
+) -> Iterator[tuple[str, FieldText, list[re.Match[str]]]]:
+    """20,000 random texts of ``alphabet``'s pieces as fields, each checked to have the
+    words and spans of its tokens (the text's own reading) before it is given out."""
     for _ in range(20_000):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 40)))
         tokens = [m for m in TOKEN.finditer(text) if fold(m.group())]
         field = FieldText.of(text)
         assert field.words == [fold(m.group()) for m in tokens], repr(text)
         assert field.spans == [m.span() for m in tokens], repr(text)
+        yield text, field, tokens
 
 
 @pytest.mark.parametrize("script", ["ascii", "mixed"])
