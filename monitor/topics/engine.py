@@ -150,9 +150,9 @@ class TopicSet:
         automata = self._automata
         if not learned:
             automata.learn_fields(fields, latin)
-        if not automata.may_hold_index(fields, latin, learned=True):
-            return []
         notable = automata.notable(fields, latin, learned=True)
+        if not automata.may_hold_index(fields, latin, learned=True, notable=notable):
+            return []
         found = automata.terms_in(fields, latin, notable=notable)
         anywhere = set().union(*found)
         if not anywhere:
@@ -185,7 +185,7 @@ class TopicSet:
                 continue
             for term_id in related:
                 if term_id in anywhere and term_id not in hits:
-                    hits[term_id] = automata.positions(term_id, fields, found, latin)
+                    hits[term_id] = automata.positions(term_id, fields, found, latin, notable)
             matched = self._evaluate(index, hits, fields, langs, day)
             if matched is not None:
                 out.append(matched)

@@ -80,11 +80,12 @@ class Automata:
         set for an absent field): the only words :meth:`may_hold_index` and
         :meth:`terms_in` look at. ``learned``: :meth:`learn` was given these fields."""
         by_word = self._word_terms(latin)
-        present = [f.words for f in fields if f is not None]
         if not learned:
-            self._learn_fields(by_word, present)
+            self._learn_fields(by_word, [f.distinct for f in fields if f is not None])
+        # each distinct word looked up once (the sets of words learned are large: a
+        # lookup is a cache miss, building a field's own small set is not)
         known = by_word.notable
-        return [known.intersection(f.words) if f is not None else set() for f in fields]
+        return [known.intersection(f.distinct) if f is not None else set() for f in fields]
 
     def may_hold_index(
         self,
@@ -117,10 +118,10 @@ class Automata:
     def learn_fields(self, fields: Sequence[FieldText | None], latin: Sequence[LatinLang]) -> None:
         """Work out the words of one document's fields not seen yet (what :meth:`notable`
         and :meth:`may_hold_index` do first when not told they were)."""
-        self._learn_fields(self._word_terms(latin), [f.words for f in fields if f is not None])
+        self._learn_fields(self._word_terms(latin), [f.distinct for f in fields if f is not None])
 
     @staticmethod
-    def _learn_fields(by_word: WordTerms, fields: Sequence[Sequence[str]]) -> None:
+    def _learn_fields(by_word: WordTerms, fields: Sequence[Collection[str]]) -> None:
         """Work out the words of a document's fields not seen yet (all its words stay
         remembered when the memory is full and is forgotten)."""
         if all(map(by_word.known.issuperset, fields)):
@@ -213,10 +214,14 @@ class Automata:
         fields: Sequence[FieldText | None],
         found: Sequence[set[int]],
         latin: Sequence[LatinLang],
+        notable: Sequence[set[str]] | None = None,
     ) -> set[Hit]:
         """Every hit of the term: (field index, first word, last word), as one pass of
-        each automaton would find them, in the fields where :meth:`terms_in` found it."""
+        each automaton would find them, in the fields where :meth:`terms_in` found it.
+        ``notable``: what :meth:`notable` said of the fields."""
         term = self._terms[term_id]
+        if len(term.words) == 1:
+            return self._word_positions(term_id, fields, found, latin, notable)
         key, kind = folded_key(term)
         lead = key.startswith(" ")
         span = len(term.words) - 1
@@ -247,6 +252,35 @@ class Automata:
                     first = stems.count(" ", 0, at)
                     hits.add((index, first, first + span))
                     at = stems.find(key_of_stems, at + 1)
+        return hits
+
+    def _word_positions(
+        self,
+        term_id: int,
+        fields: Sequence[FieldText | None],
+        found: Sequence[set[int]],
+        latin: Sequence[LatinLang],
+        notable: Sequence[set[str]] | None,
+    ) -> set[Hit]:
+        """:meth:`positions` of a one-word term: the words that hold it are known
+        (:attr:`WordTerms.terms`, what its keys and stems found in each word alone), so
+        its hits are where those words stand; no key is searched, no field stemmed."""
+        by_word = self._word_terms(latin)
+        terms, hitting = by_word.terms, by_word.hitting
+        hits: set[Hit] = set()
+        for index, field in enumerate(fields):
+            if field is None or term_id not in found[index]:
+                continue
+            words = field.words
+            candidates = (
+                notable[index] if notable is not None else by_word.notable.intersection(words)
+            )
+            for word in hitting.intersection(candidates):
+                if term_id in terms[word]:
+                    at = -1
+                    for _ in range(words.count(word)):
+                        at = words.index(word, at + 1)
+                        hits.add((index, at, at))
         return hits
 
 
