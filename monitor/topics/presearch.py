@@ -14,8 +14,9 @@ A key of a one-word term never reaches past its word, so which of those terms a 
 holds is the union of what each of its words holds: that is worked out once per distinct
 word (and way of stemming Latin words) by running the same automata over the word alone,
 and kept (:class:`~.word_terms.WordTerms`); a document then costs a few set operations a
-field instead of stemming every word and a pass per automaton. Phrases still take the
-pass over the field (over the stretches where one may stand, in a long field), the pass
+field instead of stemming every word and a pass per automaton. A two-word phrase without
+a wildcard is found from the places where a word that begins it stands (:mod:`.pairs`);
+longer phrases and those with a wildcard still take the pass over the field (over the stretches where one may stand, in a long field), the pass
 over its stems only when one of its words begins a phrase's stems.
 
 :meth:`Automata.terms_in` answers the first question a document asks, which terms occur
@@ -33,6 +34,7 @@ from collections.abc import Collection, Iterable, Sequence
 from monitor.topics import word_terms
 from monitor.topics.evaluate import Hit
 from monitor.topics.keys import INFLECT, Keys, folded_key, stem_key
+from monitor.topics.pairs import found_pairs
 from monitor.topics.rules import Term
 from monitor.topics.text import FieldText, LatinLang, endings_for, stem
 from monitor.topics.word_terms import WordTerms
@@ -183,8 +185,11 @@ class Automata:
             # every set of words below is within ``distinct``, the field's notable words
             found = set().union(*map(by_word.terms.__getitem__, by_word.hitting & distinct))
             out.append(found)
-            # phrases: their keys run over the stretches of the field where one may begin
-            # (none unless a word of the field may end one too)
+            pair_words = by_word.pair_words.intersection(distinct)
+            if pair_words:
+                found_pairs(field.words, pair_words, by_word.pair_starts, latin_endings, found)
+            # longer phrases (or with a wildcard): their keys run over the stretches of
+            # the field where one may begin (none unless a word of it may end one too)
             starts = by_word.starts.intersection(distinct)
             if starts:
                 ends = by_word.ends.intersection(distinct)
