@@ -107,3 +107,45 @@ def found_pairs(
                 got = by_second.get(stem(after, lang))
                 if got is not None:
                     found.update(got)
+
+
+def pair_positions(
+    words: Sequence[str],
+    starts: set[str],
+    start_of: dict[str, Start],
+    latin_endings: frozenset[str],
+    term_id: int,
+) -> list[int]:
+    """Where (the first word's index) the phrase ``term_id`` begins: the places of
+    :func:`found_pairs` that find it."""
+    out: list[int] = []
+    last = len(words) - 1
+    for word in starts:
+        seconds, by_stem = start_of[word]
+        # only the second words (or stems) that end this phrase
+        mine = [s for s in seconds if term_id in s[2] or term_id in s[3]]
+        stemmed = [
+            (lang, second)
+            for lang, by_second in by_stem
+            for second, got in by_second.items()
+            if term_id in got
+        ]
+        if not mine and not stemmed:
+            continue
+        at = -1
+        for _ in range(words.count(word)):
+            at = words.index(word, at + 1)
+            if at == last:
+                break
+            after = words[at + 1]
+            if any(
+                (after == second and (term_id in plain or term_id in exact))
+                or (
+                    term_id in plain
+                    and after.startswith(second)
+                    and after[len(second) :] in (_RU if cyrillic else latin_endings)
+                )
+                for second, cyrillic, plain, exact in mine
+            ) or any(stem(after, lang) == second for lang, second in stemmed):
+                out.append(at)
+    return out

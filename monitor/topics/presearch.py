@@ -16,8 +16,9 @@ word (and way of stemming Latin words) by running the same automata over the wor
 and kept (:class:`~.word_terms.WordTerms`); a document then costs a few set operations a
 field instead of stemming every word and a pass per automaton. A two-word phrase without
 a wildcard is found from the places where a word that begins it stands (:mod:`.pairs`);
-longer phrases and those with a wildcard still take the pass over the field (over the stretches where one may stand, in a long field), the pass
-over its stems only when one of its words begins a phrase's stems.
+longer phrases and those with a wildcard still take the pass over the field (over the
+stretches where one may stand, in a long field), the pass over its stems only when one of
+its words begins a phrase's stems.
 
 :meth:`Automata.terms_in` answers the first question a document asks, which terms occur
 in each field. :meth:`Automata.positions` answers the second, where a term hit
@@ -33,8 +34,8 @@ from collections.abc import Collection, Iterable, Sequence
 
 from monitor.topics import word_terms
 from monitor.topics.evaluate import Hit
-from monitor.topics.keys import INFLECT, Keys, folded_key, stem_key
-from monitor.topics.pairs import found_pairs
+from monitor.topics.keys import INFLECT, Keys, folded_key, is_pair, stem_key
+from monitor.topics.pairs import found_pairs, pair_positions
 from monitor.topics.rules import Term
 from monitor.topics.text import FieldText, LatinLang, endings_for, stem
 from monitor.topics.word_terms import WordTerms
@@ -227,6 +228,8 @@ class Automata:
         term = self._terms[term_id]
         if len(term.words) == 1:
             return self._word_positions(term_id, fields, found, latin, notable)
+        if is_pair(term):
+            return self._pair_positions(term_id, fields, found, latin, notable)
         key, kind = folded_key(term)
         lead = key.startswith(" ")
         span = len(term.words) - 1
@@ -286,6 +289,31 @@ class Automata:
                     for _ in range(words.count(word)):
                         at = words.index(word, at + 1)
                         hits.add((index, at, at))
+        return hits
+
+    def _pair_positions(
+        self,
+        term_id: int,
+        fields: Sequence[FieldText | None],
+        found: Sequence[set[int]],
+        latin: Sequence[LatinLang],
+        notable: Sequence[set[str]] | None,
+    ) -> set[Hit]:
+        """:meth:`positions` of a two-word phrase: where a word that may begin it
+        stands and the next word ends it (:mod:`.pairs`)."""
+        by_word = self._word_terms(latin)
+        latin_endings = endings_for("a", latin)
+        hits: set[Hit] = set()
+        for index, field in enumerate(fields):
+            if field is None or term_id not in found[index]:
+                continue
+            words = field.words
+            candidates = (
+                notable[index] if notable is not None else by_word.notable.intersection(words)
+            )
+            starts = by_word.pair_words.intersection(candidates)
+            for at in pair_positions(words, starts, by_word.pair_starts, latin_endings, term_id):
+                hits.add((index, at, at + 1))
         return hits
 
 
