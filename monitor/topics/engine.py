@@ -93,7 +93,8 @@ class TopicSet:
             self._aliases_of.append({k: tuple(v) for k, v in named.items()})
         # a document that holds none of the terms that make a topic a candidate matches
         # none: most documents, told by their words alone
-        self._automata = Automata(table.terms, [t for t, of in enumerate(self._by_term) if of])
+        self._indexed = frozenset(t for t, of in enumerate(self._by_term) if of)
+        self._automata = Automata(table.terms, self._indexed)
 
     def name(self, topic_id: str) -> str:
         """The display name of a topic (its id when it has no name)."""
@@ -157,7 +158,8 @@ class TopicSet:
         anywhere = set().union(*found)
         if not anywhere:
             return []
-        candidates = set().union(*map(self._by_term.__getitem__, anywhere))
+        # only the index terms make candidates (the others' entries are empty)
+        candidates = set().union(*map(self._by_term.__getitem__, anywhere & self._indexed))
         if not candidates:
             return []
         langs = document_languages(language, present)

@@ -184,7 +184,8 @@ class Automata:
                 out.append(set())
                 continue
             # every set of words below is within ``distinct``, the field's notable words
-            found = set().union(*map(by_word.terms.__getitem__, by_word.hitting & distinct))
+            # one lookup a notable word (None for those that hold no term)
+            found = set().union(*filter(None, map(by_word.terms.get, distinct)))
             out.append(found)
             pair_words = by_word.pair_words.intersection(distinct)
             if pair_words:
