@@ -93,7 +93,8 @@ class TopicSet:
             self._aliases_of.append({k: tuple(v) for k, v in named.items()})
         # a document that holds none of the terms that make a topic a candidate matches
         # none: most documents, told by their words alone
-        self._automata = Automata(table.terms, [t for t, of in enumerate(self._by_term) if of])
+        self._indexed = frozenset(t for t, of in enumerate(self._by_term) if of)
+        self._automata = Automata(table.terms, self._indexed)
 
     def name(self, topic_id: str) -> str:
         """The display name of a topic (its id when it has no name)."""
@@ -150,14 +151,15 @@ class TopicSet:
         automata = self._automata
         if not learned:
             automata.learn_fields(fields, latin)
-        if not automata.may_hold_index(fields, latin, learned=True):
-            return []
         notable = automata.notable(fields, latin, learned=True)
+        if not automata.may_hold_index(fields, latin, learned=True, notable=notable):
+            return []
         found = automata.terms_in(fields, latin, notable=notable)
         anywhere = set().union(*found)
         if not anywhere:
             return []
-        candidates = set().union(*map(self._by_term.__getitem__, anywhere))
+        # only the index terms make candidates (the others' entries are empty)
+        candidates = set().union(*map(self._by_term.__getitem__, anywhere & self._indexed))
         if not candidates:
             return []
         langs = document_languages(language, present)
@@ -185,7 +187,7 @@ class TopicSet:
                 continue
             for term_id in related:
                 if term_id in anywhere and term_id not in hits:
-                    hits[term_id] = automata.positions(term_id, fields, found, latin)
+                    hits[term_id] = automata.positions(term_id, fields, found, latin, notable)
             matched = self._evaluate(index, hits, fields, langs, day)
             if matched is not None:
                 out.append(matched)

@@ -15,6 +15,7 @@ from typing import Any
 import ahocorasick
 
 from monitor.topics.bounds import Bounds
+from monitor.topics.pairs import Pairs
 from monitor.topics.rules import Term
 from monitor.topics.text import ENDINGS, LatinLang, is_cyrillic, stem
 
@@ -57,15 +58,12 @@ class Keys:
         phrases: bool,
         index: frozenset[int] = frozenset(),
     ) -> None:
-        direct: dict[str, list[int]] = {}  # key → terms hit wherever it occurs
-        checked: dict[str, list[int]] = {}  # key → plain terms whose ending must be checked
-        for term_id in ids:
-            key, kind = folded_key(terms[term_id])
-            if kind == INFLECT:
-                checked.setdefault(key, []).append(term_id)
-                direct.setdefault(key + " ", []).append(term_id)  # the empty ending
-            else:
-                direct.setdefault(key, []).append(term_id)
+        # two-word phrases are found from the words that begin them (:class:`Pairs`),
+        # not searched: only the longer ones and those with a wildcard go to automata
+        pairs = [t for t in ids if phrases and is_pair(terms[t])]
+        searched = [t for t in ids if not is_pair(terms[t])] if pairs else ids
+        self.pairs = Pairs(terms, pairs)
+        direct, checked = _folded_keys(terms, searched)
         keys = list(dict.fromkeys([*direct, *checked]))
         self.folded = build(keys)
         self.direct = tuple(tuple(direct.get(k, ())) for k in keys)
@@ -82,10 +80,7 @@ class Keys:
         self.stemmed: dict[LatinLang, tuple[Any, tuple[tuple[int, ...], ...]]] = {}
         stem_keys: dict[LatinLang, list[str]] = {}
         for lang in STEM_LANGS:
-            by_stem: dict[str, list[int]] = {}
-            for term_id in ids:
-                if terms[term_id].plain:
-                    by_stem.setdefault(stem_key(terms[term_id], lang), []).append(term_id)
+            by_stem = _stem_keys(terms, searched, lang)
             if not phrases:
                 self.by_stem[lang] = {k[1:-1]: tuple(v) for k, v in by_stem.items()}
                 continue
@@ -94,16 +89,10 @@ class Keys:
         if not phrases:
             return
         self.bounds = Bounds(keys, stem_keys)
-        # the same for the phrases that can make a topic a candidate (``index``)
-        terms_of = {k: {*direct.get(k, ()), *checked.get(k, ())} for k in keys}
-        self.index_bounds = Bounds(
-            [k for k in keys if not index.isdisjoint(terms_of[k])],
-            {
-                lang: [k for k, n in zip(got, self.stemmed[lang][1], strict=True) if index & set(n)]
-                for lang, got in stem_keys.items()
-            },
-        )
-        self.span = max((len(terms[t].words) for t in ids), default=0)
+        # what the phrases that can make a topic a candidate (``index``) begin and end
+        # with, two-word ones included
+        self.index_bounds = _index_bounds(terms, [t for t in ids if t in index])
+        self.span = max((len(terms[t].words) for t in searched), default=0)
 
     def found_folded(self, joined: str, latin_endings: frozenset[str], found: set[int]) -> None:
         """Add to ``found`` the terms whose folded key occurs in ``joined``."""
@@ -151,6 +140,45 @@ class Keys:
         if automaton is not None:
             keys = set(map(_KEY_ID, automaton.iter(stems)))
             found.update(*map(by_key.__getitem__, keys))
+
+
+def is_pair(term: Term) -> bool:
+    """Whether a term is a two-word phrase without a wildcard (see :class:`Pairs`)."""
+    return len(term.words) == 2 and not (term.prefix or term.suffix)
+
+
+def _folded_keys(
+    terms: Sequence[Term], ids: Sequence[int]
+) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
+    """Per folded key, the terms hit wherever it occurs, and the plain terms whose
+    ending must be checked."""
+    direct: dict[str, list[int]] = {}
+    checked: dict[str, list[int]] = {}
+    for term_id in ids:
+        key, kind = folded_key(terms[term_id])
+        if kind == INFLECT:
+            checked.setdefault(key, []).append(term_id)
+            direct.setdefault(key + " ", []).append(term_id)  # the empty ending
+        else:
+            direct.setdefault(key, []).append(term_id)
+    return direct, checked
+
+
+def _stem_keys(terms: Sequence[Term], ids: Sequence[int], lang: LatinLang) -> dict[str, list[int]]:
+    """Per key over stems, its plain terms."""
+    by_stem: dict[str, list[int]] = {}
+    for term_id in ids:
+        if terms[term_id].plain:
+            by_stem.setdefault(stem_key(terms[term_id], lang), []).append(term_id)
+    return by_stem
+
+
+def _index_bounds(terms: Sequence[Term], ids: Sequence[int]) -> Bounds:
+    direct, checked = _folded_keys(terms, ids)
+    return Bounds(
+        list(dict.fromkeys([*direct, *checked])),
+        {lang: list(_stem_keys(terms, ids, lang)) for lang in STEM_LANGS},
+    )
 
 
 def inflected(joined: str, key: str, endings: frozenset[str]) -> bool:

@@ -71,9 +71,12 @@ def detect_language(fields: Sequence[FieldText]) -> str | None:
     cyrillic = latin = de = en = 0
     for f in fields:
         words = f.words
-        cyrillic_words = _CYRILLIC_WORD.findall(f.joined)
-        cyrillic += len(cyrillic_words)
-        latin += sum(map(str.isalpha, words)) - sum(map(str.isalpha, cyrillic_words))
+        if f.text.isascii():  # no Cyrillic word: neither joined nor scanned for one
+            latin += sum(map(str.isalpha, words))
+        else:
+            cyrillic_words = _CYRILLIC_WORD.findall(f.joined)
+            cyrillic += len(cyrillic_words)
+            latin += sum(map(str.isalpha, words)) - sum(map(str.isalpha, cyrillic_words))
         de += sum(map(_DE_WORDS.__contains__, words))
         en += sum(map(_EN_WORDS.__contains__, words))
     if cyrillic > latin:

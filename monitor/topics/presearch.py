@@ -14,9 +14,11 @@ A key of a one-word term never reaches past its word, so which of those terms a 
 holds is the union of what each of its words holds: that is worked out once per distinct
 word (and way of stemming Latin words) by running the same automata over the word alone,
 and kept (:class:`~.word_terms.WordTerms`); a document then costs a few set operations a
-field instead of stemming every word and a pass per automaton. Phrases still take the
-pass over the field (over the stretches where one may stand, in a long field), the pass
-over its stems only when one of its words begins a phrase's stems.
+field instead of stemming every word and a pass per automaton. A two-word phrase without
+a wildcard is found from the places where a word that begins it stands (:mod:`.pairs`);
+longer phrases and those with a wildcard still take the pass over the field (over the
+stretches where one may stand, in a long field), the pass over its stems only when one of
+its words begins a phrase's stems.
 
 :meth:`Automata.terms_in` answers the first question a document asks, which terms occur
 in each field. :meth:`Automata.positions` answers the second, where a term hit
@@ -32,7 +34,8 @@ from collections.abc import Collection, Iterable, Sequence
 
 from monitor.topics import word_terms
 from monitor.topics.evaluate import Hit
-from monitor.topics.keys import INFLECT, Keys, folded_key, stem_key
+from monitor.topics.keys import INFLECT, Keys, folded_key, is_pair, stem_key
+from monitor.topics.pairs import found_pairs, pair_positions
 from monitor.topics.rules import Term
 from monitor.topics.text import FieldText, LatinLang, endings_for, stem
 from monitor.topics.word_terms import WordTerms
@@ -80,11 +83,12 @@ class Automata:
         set for an absent field): the only words :meth:`may_hold_index` and
         :meth:`terms_in` look at. ``learned``: :meth:`learn` was given these fields."""
         by_word = self._word_terms(latin)
-        present = [f.words for f in fields if f is not None]
         if not learned:
-            self._learn_fields(by_word, present)
+            self._learn_fields(by_word, [f.distinct for f in fields if f is not None])
+        # each distinct word looked up once (the sets of words learned are large: a
+        # lookup is a cache miss, building a field's own small set is not)
         known = by_word.notable
-        return [known.intersection(f.words) if f is not None else set() for f in fields]
+        return [known.intersection(f.distinct) if f is not None else set() for f in fields]
 
     def may_hold_index(
         self,
@@ -117,10 +121,10 @@ class Automata:
     def learn_fields(self, fields: Sequence[FieldText | None], latin: Sequence[LatinLang]) -> None:
         """Work out the words of one document's fields not seen yet (what :meth:`notable`
         and :meth:`may_hold_index` do first when not told they were)."""
-        self._learn_fields(self._word_terms(latin), [f.words for f in fields if f is not None])
+        self._learn_fields(self._word_terms(latin), [f.distinct for f in fields if f is not None])
 
     @staticmethod
-    def _learn_fields(by_word: WordTerms, fields: Sequence[Sequence[str]]) -> None:
+    def _learn_fields(by_word: WordTerms, fields: Sequence[Collection[str]]) -> None:
         """Work out the words of a document's fields not seen yet (all its words stay
         remembered when the memory is full and is forgotten)."""
         if all(map(by_word.known.issuperset, fields)):
@@ -180,10 +184,14 @@ class Automata:
                 out.append(set())
                 continue
             # every set of words below is within ``distinct``, the field's notable words
-            found = set().union(*map(by_word.terms.__getitem__, by_word.hitting & distinct))
+            # one lookup a notable word (None for those that hold no term)
+            found = set().union(*filter(None, map(by_word.terms.get, distinct)))
             out.append(found)
-            # phrases: their keys run over the stretches of the field where one may begin
-            # (none unless a word of the field may end one too)
+            pair_words = by_word.pair_words.intersection(distinct)
+            if pair_words:
+                found_pairs(field.words, pair_words, by_word.pair_starts, latin_endings, found)
+            # longer phrases (or with a wildcard): their keys run over the stretches of
+            # the field where one may begin (none unless a word of it may end one too)
             starts = by_word.starts.intersection(distinct)
             if starts:
                 ends = by_word.ends.intersection(distinct)
@@ -213,10 +221,16 @@ class Automata:
         fields: Sequence[FieldText | None],
         found: Sequence[set[int]],
         latin: Sequence[LatinLang],
+        notable: Sequence[set[str]] | None = None,
     ) -> set[Hit]:
         """Every hit of the term: (field index, first word, last word), as one pass of
-        each automaton would find them, in the fields where :meth:`terms_in` found it."""
+        each automaton would find them, in the fields where :meth:`terms_in` found it.
+        ``notable``: what :meth:`notable` said of the fields."""
         term = self._terms[term_id]
+        if len(term.words) == 1:
+            return self._word_positions(term_id, fields, found, latin, notable)
+        if is_pair(term):
+            return self._pair_positions(term_id, fields, found, latin, notable)
         key, kind = folded_key(term)
         lead = key.startswith(" ")
         span = len(term.words) - 1
@@ -247,6 +261,60 @@ class Automata:
                     first = stems.count(" ", 0, at)
                     hits.add((index, first, first + span))
                     at = stems.find(key_of_stems, at + 1)
+        return hits
+
+    def _word_positions(
+        self,
+        term_id: int,
+        fields: Sequence[FieldText | None],
+        found: Sequence[set[int]],
+        latin: Sequence[LatinLang],
+        notable: Sequence[set[str]] | None,
+    ) -> set[Hit]:
+        """:meth:`positions` of a one-word term: the words that hold it are known
+        (:attr:`WordTerms.terms`, what its keys and stems found in each word alone), so
+        its hits are where those words stand; no key is searched, no field stemmed."""
+        by_word = self._word_terms(latin)
+        terms, hitting = by_word.terms, by_word.hitting
+        hits: set[Hit] = set()
+        for index, field in enumerate(fields):
+            if field is None or term_id not in found[index]:
+                continue
+            words = field.words
+            candidates = (
+                notable[index] if notable is not None else by_word.notable.intersection(words)
+            )
+            for word in hitting.intersection(candidates):
+                if term_id in terms[word]:
+                    at = -1
+                    for _ in range(words.count(word)):
+                        at = words.index(word, at + 1)
+                        hits.add((index, at, at))
+        return hits
+
+    def _pair_positions(
+        self,
+        term_id: int,
+        fields: Sequence[FieldText | None],
+        found: Sequence[set[int]],
+        latin: Sequence[LatinLang],
+        notable: Sequence[set[str]] | None,
+    ) -> set[Hit]:
+        """:meth:`positions` of a two-word phrase: where a word that may begin it
+        stands and the next word ends it (:mod:`.pairs`)."""
+        by_word = self._word_terms(latin)
+        latin_endings = endings_for("a", latin)
+        hits: set[Hit] = set()
+        for index, field in enumerate(fields):
+            if field is None or term_id not in found[index]:
+                continue
+            words = field.words
+            candidates = (
+                notable[index] if notable is not None else by_word.notable.intersection(words)
+            )
+            starts = by_word.pair_words.intersection(candidates)
+            for at in pair_positions(words, starts, by_word.pair_starts, latin_endings, term_id):
+                hits.add((index, at, at + 1))
         return hits
 
 

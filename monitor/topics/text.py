@@ -394,12 +394,15 @@ def _fold_whole(text: str) -> tuple[list[str], bytes] | None:
             scripts = folded.translate(_SCRIPT_TABLE, b"0123456789")
             if b"LC" in scripts or b"CL" in scripts:
                 return None
-        body = folded.decode(codec)
-        if codec == "cp1252" and "ß" in body:
-            body = body.replace("ß", "ss")
         # every character between two words is a space now, so no ae/oe/ue pair spans
-        # two words: collapsing the whole field is collapsing each word
-        return _collapse_umlauts(body).split(), folded
+        # two words: collapsing the whole field is collapsing each word; done on the
+        # bytes (one byte a letter in these codecs; the str of a Cyrillic text is not)
+        body = folded
+        if b"ae" in body or b"oe" in body or b"ue" in body:
+            body = body.replace(b"ae", b"a").replace(b"oe", b"o").replace(b"ue", b"u")
+        if codec == "cp1252" and b"\xdf" in body:
+            body = body.replace(b"\xdf", b"ss")  # ß
+        return body.decode(codec).split(), folded
     return None
 
 

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from itertools import compress
 
 from monitor.topics.keys import Keys
+from monitor.topics.pairs import Start
 from monitor.topics.text import LatinLang, endings_for, stems
 
 CACHE_LIMIT = 300_000  # distinct words remembered (per way of stemming)
@@ -60,6 +61,10 @@ class WordTerms:
         self.index_any: set[str] = set()
         """The words of the three sets above: a document with none of them holds no
         index term (told by one pass over its words)."""
+        self.pair_starts: dict[str, Start] = {}
+        """Words that may begin a two-word phrase: what each may begin."""
+        self.pair_words: set[str] = set()
+        """The words of :attr:`pair_starts`."""
         self.notable: set[str] = set()
         """The words of all the sets above: a word of a field not among them holds no
         term and can neither begin nor end a phrase (the presearch looks no further)."""
@@ -79,6 +84,8 @@ class WordTerms:
                 self.index_starts,
                 self.index_ends,
                 self.index_any,
+                self.pair_starts,
+                self.pair_words,
                 self.notable,
             ):
                 known.clear()
@@ -122,6 +129,7 @@ class WordTerms:
             notable.update(bounding)
             if of_index:
                 index_any.update(bounding)
+        self._learn_pairs(listed, stems_of)
         for lang, stemmed in stems_of.items():
             for bound, into, of_index in (
                 (bounds.first_stems[lang], self.stem_starts[lang], False),
@@ -135,3 +143,19 @@ class WordTerms:
                     notable.update(bounding)
                     if of_index:
                         index_any.update(bounding)
+
+    def _learn_pairs(self, listed: list[str], stems_of: dict[LatinLang, list[str]]) -> None:
+        """Which of the new words may begin a two-word phrase, and what."""
+        pairs = self._phrases.pairs
+        numbers = compress(range(len(listed)), map(pairs.first.__contains__, listed))
+        maybe = set(numbers)
+        for lang, stemmed in stems_of.items():
+            by_stem = pairs.first_stems.get(lang)
+            if by_stem:
+                maybe.update(compress(range(len(listed)), map(by_stem.__contains__, stemmed)))
+        for n in maybe:
+            start = pairs.start(listed[n], [(lang, got[n]) for lang, got in stems_of.items()])
+            if start is not None:
+                self.pair_starts[listed[n]] = start
+                self.pair_words.add(listed[n])
+                self.notable.add(listed[n])

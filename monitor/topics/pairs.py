@@ -1,0 +1,151 @@
+"""Two-word phrases without a wildcard, found from the words that begin them.
+
+A phrase ``a b`` hits where a word is ``a`` and the next is ``b`` or ``b`` and an
+inflectional ending (plain), or ``b`` (exact), or, plain, where a word's stem is the stem
+of ``a`` and the next word's that of ``b``: what one pass of the phrases' automata over
+the field (:class:`~monitor.topics.keys.Keys`) would find, told instead by the few
+places where a word that begins one stands. Which words begin one is worked out once
+per distinct word (:class:`~monitor.topics.word_terms.WordTerms`), so a field costs a
+lookup of its notable words and a look at the word after each place one of them stands;
+no stretch of it is cut out, stemmed or searched.
+
+This module knows nothing about topics or rules; it does no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from monitor.topics.rules import Term
+from monitor.topics.text import ENDINGS, LatinLang, is_cyrillic, stem
+
+Second = tuple[str, bool, tuple[int, ...], tuple[int, ...]]
+"""A second word, whether it is Cyrillic (its endings are Russian), the plain phrases it
+ends (an ending may follow it) and the exact ones (none may)."""
+Start = tuple[tuple[Second, ...], tuple[tuple[LatinLang, dict[str, tuple[int, ...]]], ...]]
+"""What a word may begin: the second words that follow it, and per way of stemming, the
+stems of the second words (each with its phrases) that follow its stem."""
+_RU = ENDINGS["ru"]
+
+
+class Pairs:
+    """Two-word phrases (by their term ids) by their first word and by its stem."""
+
+    def __init__(self, terms: Sequence[Term], ids: Sequence[int]) -> None:
+        seconds: dict[str, dict[str, tuple[list[int], list[int]]]] = {}
+        stems: dict[LatinLang, dict[str, dict[str, list[int]]]] = {}
+        for term_id in ids:
+            term = terms[term_id]
+            first, second = term.words
+            plain, exact = seconds.setdefault(first, {}).setdefault(second, ([], []))
+            (exact if term.exact else plain).append(term_id)
+            if term.exact:
+                continue
+            for lang in ("en", "de", None):
+                by_first = stems.setdefault(lang, {})
+                of = by_first.setdefault(stem(first, lang), {})
+                of.setdefault(stem(second, lang), []).append(term_id)
+        self.first: dict[str, tuple[Second, ...]] = {
+            first: tuple(
+                (second, is_cyrillic(second), tuple(plain), tuple(exact))
+                for second, (plain, exact) in after.items()
+            )
+            for first, after in seconds.items()
+        }
+        """First word → what may follow it."""
+        self.first_stems: dict[LatinLang, dict[str, dict[str, tuple[int, ...]]]] = {
+            lang: {
+                first: {second: tuple(got) for second, got in after.items()}
+                for first, after in by_first.items()
+            }
+            for lang, by_first in stems.items()
+        }
+        """Per way of stemming, a first word's stem → second stem → its phrases."""
+
+    def start(self, word: str, stems: Sequence[tuple[LatinLang, str]]) -> Start | None:
+        """What ``word`` (whose stem in each way of stemming is given) may begin; None
+        when it begins no phrase."""
+        seconds = self.first.get(word, ())
+        by_stem = tuple(
+            (lang, after)
+            for lang, stemmed in stems
+            if (after := self.first_stems.get(lang, {}).get(stemmed)) is not None
+        )
+        if not seconds and not by_stem:
+            return None
+        return seconds, by_stem
+
+
+def found_pairs(
+    words: Sequence[str],
+    starts: set[str],
+    start_of: dict[str, Start],
+    latin_endings: frozenset[str],
+    found: set[int],
+) -> None:
+    """Add to ``found`` the phrases that begin at a word of ``starts`` (words of
+    ``words``, each with what it may begin in ``start_of``)."""
+    last = len(words) - 1
+    for word in starts:
+        seconds, by_stem = start_of[word]
+        at = -1
+        for _ in range(words.count(word)):
+            at = words.index(word, at + 1)
+            if at == last:
+                break
+            after = words[at + 1]
+            for second, cyrillic, plain, exact in seconds:
+                if after == second:
+                    found.update(plain, exact)
+                elif (
+                    plain
+                    and after.startswith(second)
+                    and after[len(second) :] in (_RU if cyrillic else latin_endings)
+                ):
+                    found.update(plain)
+            for lang, by_second in by_stem:
+                got = by_second.get(stem(after, lang))
+                if got is not None:
+                    found.update(got)
+
+
+def pair_positions(
+    words: Sequence[str],
+    starts: set[str],
+    start_of: dict[str, Start],
+    latin_endings: frozenset[str],
+    term_id: int,
+) -> list[int]:
+    """Where (the first word's index) the phrase ``term_id`` begins: the places of
+    :func:`found_pairs` that find it."""
+    out: list[int] = []
+    last = len(words) - 1
+    for word in starts:
+        seconds, by_stem = start_of[word]
+        # only the second words (or stems) that end this phrase
+        mine = [s for s in seconds if term_id in s[2] or term_id in s[3]]
+        stemmed = [
+            (lang, second)
+            for lang, by_second in by_stem
+            for second, got in by_second.items()
+            if term_id in got
+        ]
+        if not mine and not stemmed:
+            continue
+        at = -1
+        for _ in range(words.count(word)):
+            at = words.index(word, at + 1)
+            if at == last:
+                break
+            after = words[at + 1]
+            if any(
+                (after == second and (term_id in plain or term_id in exact))
+                or (
+                    term_id in plain
+                    and after.startswith(second)
+                    and after[len(second) :] in (_RU if cyrillic else latin_endings)
+                )
+                for second, cyrillic, plain, exact in mine
+            ) or any(stem(after, lang) == second for lang, second in stemmed):
+                out.append(at)
+    return out

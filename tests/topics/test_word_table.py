@@ -1,0 +1,115 @@
+"""Terms told from the words that hold or begin them hit exactly where their definition
+says: a one-word term's hits are the words that hold it, a two-word phrase is found from
+the places its first word stands; checked against a plain reading of what a term means
+(words equal, an inflectional ending, equal stems, a wildcard's prefix or suffix) on
+random documents of inflected, stemmed and look-alike words."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from monitor.topics import word_terms
+from monitor.topics.evaluate import Hit
+from monitor.topics.presearch import Automata
+from monitor.topics.rules import Term, TermTable
+from monitor.topics.text import FieldText, LatinLang, endings_for, stem
+
+_BASES = ["gipfel", "treffen", "board", "peace", "house", "white", "совет", "мир", "трамп"]
+_ENDINGS = ["", "s", "es", "en", "er", "e", "а", "ом", "ы", "ing", "ed"]
+_TERM_TEXTS = [
+    "Gipfel",
+    "Gipfel*",
+    "*fel",
+    '"board"',
+    "Board of",
+    "Board Peace",
+    '"white house"',
+    "White House",
+    "white Houses",
+    "Совет мира",
+    "совет мир",
+    "Трамп Совет",
+    "peace*",
+    "house board",
+    "Gipfel Treffen",
+    "Gipfels Treffen*",
+    "*ite house",
+    "board of peace",
+    "мир",
+    "Houses",
+]
+
+
+def _expected(term: Term, fields: list[FieldText | None], latin: tuple[LatinLang, ...]) -> set[Hit]:
+    """Where ``term`` hits, read from its definition word by word."""
+    size = len(term.words)
+    out: set[Hit] = set()
+    for index, field in enumerate(fields):
+        if field is None:
+            continue
+        words = field.words
+        for at in range(len(words) - size + 1):
+            got = words[at : at + size]
+            head, last = list(term.words[:-1]), term.words[-1]
+            if term.exact:
+                hit = tuple(got) == term.words
+            elif term.prefix and term.suffix:
+                hit = (size == 1 and last in got[0]) or (
+                    size > 1
+                    and got[0].endswith(head[0])
+                    and got[1:-1] == head[1:]
+                    and got[-1].startswith(last)
+                )
+            elif term.prefix:
+                hit = got[:-1] == head and got[-1].startswith(last)
+            elif term.suffix:
+                first = term.words[0]
+                hit = got[0].endswith(first) and tuple(got[1:]) == term.words[1:]
+            else:
+                ending = got[-1][len(last) :]
+                hit = (
+                    got[:-1] == head
+                    and got[-1].startswith(last)
+                    and ending in endings_for(last, latin)
+                ) or any(
+                    [stem(w, lang) for w in got] == [stem(w, lang) for w in term.words]
+                    for lang in latin
+                )
+            if hit:
+                out.add((index, at, at + size - 1))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_terms_found_from_the_words_hit_where_their_definition_says(
+    monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    rng = random.Random(seed)
+    # a small memory of words as well: what is forgotten is learned again
+    monkeypatch.setattr(word_terms, "CACHE_LIMIT", (30, 100_000)[seed % 2])
+    table = TermTable()
+    ids = [table.add(text) for text in _TERM_TEXTS]
+    automata = Automata(table.terms)
+    words = [b + e for b in _BASES for e in _ENDINGS] + ["of", "the", "Gipfeltreffen", "x"]
+    for _ in range(150):
+        fields: list[FieldText | None] = [
+            FieldText.of(" ".join(rng.choices(words, k=rng.randint(0, 14))))
+            if rng.random() < 0.8
+            else None
+            for _ in range(3)
+        ]
+        fields = [f if f is not None and f.words else None for f in fields]
+        latin: tuple[LatinLang, ...] = rng.choice([("en",), ("de",), (None,), ("en", "de")])
+        found = automata.terms_in(fields, latin)
+        notable = automata.notable(fields, latin, learned=True)
+        for term_id in ids:
+            term = table.terms[term_id]
+            expected = _expected(term, fields, latin)
+            assert {i for i, f in enumerate(fields) if term_id in found[i]} == {
+                h[0] for h in expected
+            }, (term.text, [f.text if f else None for f in fields], latin)
+            got = automata.positions(term_id, fields, found, latin, notable)
+            assert got == expected, (term.text, [f.text if f else None for f in fields])
+            assert automata.positions(term_id, fields, found, latin) == expected
