@@ -189,12 +189,7 @@ def claim_feeds(
         clock = db_now(conn, now)
         if not exclude:  # every claim of a pass: one statement, built once
             query = _claim_query(due_only, after is not None, names is not None)
-            params: dict[str, object] = {
-                "c_clock": clock,
-                "c_now": now,
-                "c_after": after,
-                "c_limit": limit,
-            }
+            params = {"c_clock": clock, "c_now": now, "c_after": after, "c_limit": limit}
             if names is not None:
                 params["c_names"] = list(names)
             rows = lease_rows(conn, FeedRow, query, owner=owner, until=clock + lease, params=params)
