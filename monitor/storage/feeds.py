@@ -187,11 +187,9 @@ def claim_feeds(
     table = FeedRow.__table__
     with write_transaction(engine) as conn:
         clock = db_now(conn, now)
-        if not exclude:  # every claim of a pass: one statement, built once
-            query = _claim_query(due_only, after is not None, names is not None)
+        if names is None and not exclude:  # every claim of a pass: one statement, built once
+            query = _claim_query(due_only, after is not None)
             params = {"c_clock": clock, "c_now": now, "c_after": after, "c_limit": limit}
-            if names is not None:
-                params["c_names"] = list(names)
             rows = lease_rows(conn, FeedRow, query, owner=owner, until=clock + lease, params=params)
             return [(_spec(r), _state(r)) for r in rows]
         conds: list[ColumnElement[bool]] = [
@@ -216,10 +214,10 @@ def claim_feeds(
 
 
 @functools.cache
-def _claim_query(due_only: bool, by_name: bool, named: bool = False) -> Select[Any]:
-    """What :func:`claim_feeds` asks when it is given no exclusions, with bound
-    parameters (``c_clock``, ``c_now``, ``c_after``, ``c_limit``, and ``c_names`` when
-    ``named``): the same query, built once instead of on every claim."""
+def _claim_query(due_only: bool, by_name: bool) -> Select[Any]:
+    """What :func:`claim_feeds` asks when it is given neither names nor exclusions, with
+    bound parameters (``c_clock``, ``c_now``, ``c_after``, ``c_limit``): the same query,
+    built once instead of on every claim."""
     conds: list[ColumnElement[bool]] = [
         FeedRow.enabled.is_(True),
         FeedRow.status != "gone",
@@ -235,8 +233,6 @@ def _claim_query(due_only: bool, by_name: bool, named: bool = False) -> Select[A
                 FeedRow.next_poll <= bindparam("c_now", type_=FeedRow.next_poll.type),
             )
         )
-    if named:
-        conds.append(FeedRow.name.in_(bindparam("c_names", expanding=True)))
     if by_name:
         conds.append(FeedRow.name > bindparam("c_after", type_=FeedRow.name.type))
         order: tuple[ColumnElement[Any], ...] = (FeedRow.name.asc(),)
