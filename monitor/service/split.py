@@ -92,7 +92,6 @@ def poll_split(app: App, specs: Sequence[FeedSpec]) -> list[FeedOutcome] | None:
         _child(app, theirs, app.config.workers - workers, tag, write_end)
     os.close(write_end)
     child_owner = _owner(app.owner, pid, tag)
-    log.debug("pass_split", feeds=len(mine), child_feeds=len(theirs), child=pid)
     try:
         outcomes = app.poll(names=mine, workers=workers)
     finally:
