@@ -73,7 +73,7 @@ def poll(config_path: Path, feeds: tuple[str, ...], catch_up: bool) -> None:
         gc.freeze()
     try:
         app.sync_feeds()
-        outcomes = _poll_pass(app, config, feeds)
+        outcomes = app.poll(names=list(feeds) or None)
         app.deliver(due_only=False)
         wanted = list(feeds) or [f.name for f in config.feeds if f.enabled]
         skipped = _skipped(app.engine, set(wanted) - {o.feed for o in outcomes})
@@ -89,16 +89,6 @@ def poll(config_path: Path, feeds: tuple[str, ...], catch_up: bool) -> None:
     from monitor.teardown import mark_finished
 
     mark_finished()  # all it opened is closed: the process may end without teardown
-
-
-def _poll_pass(app: Any, config: Config, feeds: tuple[str, ...]) -> Any:
-    """The pass of `monitor poll`: over two processes where that pays (see
-    :mod:`monitor.service.split`), else in this one."""
-    from monitor.service.split import poll_split
-
-    wanted = [f for f in app.feed_specs if f.enabled and (not feeds or f.name in feeds)]
-    split = poll_split(app, wanted)
-    return split if split is not None else app.poll(names=list(feeds) or None)
 
 
 def _start_poll(config_path: Path, feeds: tuple[str, ...], catch_up: bool) -> tuple[Any, Config]:

@@ -247,14 +247,6 @@ class ParserPool:
         self._lock = threading.Lock()
         self._workers: set[_Worker] = set()
 
-    def share(self, processes: int) -> None:
-        """Before any worker started: this pool is about to be one of ``processes``
-        copies (a forked pass), so each starts its share of the workers, at least one."""
-        with self._lock:
-            if self._workers:
-                raise RuntimeError("a pool is shared before its workers start")
-            self._size = max(1, self._size // processes)
-
     def parse(
         self, content: bytes, *, url: str, headers: Mapping[str, str], deadline: float
     ) -> ParsedFeed:

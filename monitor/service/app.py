@@ -106,12 +106,10 @@ class App:
         stop: threading.Event | None = None,
         pipeline: Pipeline | None = None,
         keep_claiming: float | None = None,
-        workers: int | None = None,
     ) -> list[FeedOutcome]:
         """Poll feeds (all enabled, the named, or the due ones) until none is left: one
         pass of :func:`monitor.service.passes.run_pass` (see there, also for
-        ``keep_claiming`` and what happens when the database goes away); ``workers``
-        threads, by default the configuration's."""
+        ``keep_claiming`` and what happens when the database goes away)."""
         pipe = pipeline or self.pipeline
         # The database's feed rows hold what claiming needs (name, URL, interval); the
         # rest of a feed's settings (cache hints, when it is down …) come from the file.
@@ -122,7 +120,7 @@ class App:
             owner=self.owner,
             now=self.now,
             lease=self.config.lease.feeds,
-            workers=workers or self.config.workers,
+            workers=self.config.workers,
             names=names,
             due_only=due_only,
             stop=stop,
