@@ -74,8 +74,8 @@ def run_pass(
     last = ""  # the last name claimed, in a pass over every feed
     running: dict[Future[FeedOutcome | None], FeedSpec] = {}
     # Each future puts itself here when it is done: the loop takes what finished
-    # without waiting on every running future anew each time one ends (what
-    # ``concurrent.futures.wait`` does: ~25 ms of a 300-feed pass's main thread).
+    # without installing a waiter on every running future anew each time one ends
+    # (what ``concurrent.futures.wait`` does: ~5 ms of a 300-feed pass's main thread).
     finished: queue.SimpleQueue[Future[FeedOutcome | None]] = queue.SimpleQueue()
     claimed_at: dict[str, float] = {}  # feeds waiting for their host: when claimed
     # A feed whose host has all its slots in use waits here, not on a worker
