@@ -9,6 +9,7 @@ daemon imports it up front (httpx falls back on a stub of its ``main``).
 
 from __future__ import annotations
 
+import importlib
 import sys
 from types import ModuleType
 
@@ -17,8 +18,8 @@ from monitor.lean import import_without_rich
 
 def httpx() -> ModuleType:
     """The httpx module, imported now if nothing has imported it yet."""
-    loaded = sys.modules.get("httpx")
-    if loaded is None:
+    if "httpx" not in sys.modules:
         import_without_rich(("httpx",))
-        loaded = sys.modules["httpx"]
-    return loaded
+    # Through the import system, not sys.modules: while another polling thread imports
+    # httpx, its module is there half made; the import waits until it is whole.
+    return importlib.import_module("httpx")

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import random
+import subprocess
+import sys
 
 import httpx
 import pytest
 
 from monitor.fetching.urls import InvalidUrlError, Target, _of_httpx, _plain, parse
+from tests.conftest import REPO
 
 PLAIN = [
     "http://127.0.0.1:8080/feed/0.xml",
@@ -120,3 +124,39 @@ def test_httpx_imported_on_first_need_leaves_rich_out():
         check=False,
     )
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+_RACE = """
+import threading
+from monitor.fetching import lazy_httpx
+barrier = threading.Barrier(8)
+seen = []
+def first_use():
+    barrier.wait()
+    try:
+        seen.append(lazy_httpx.httpx().InvalidURL.__name__)
+    except Exception as exc:
+        seen.append(repr(exc))
+threads = [threading.Thread(target=first_use) for _ in range(8)]
+for t in threads: t.start()
+for t in threads: t.join()
+print("\\n".join(seen))
+"""
+
+
+def test_polling_threads_that_first_need_httpx_together_all_get_it_whole():
+    """httpx is imported by the first fetch of an unusual URL ([::1], say), on a polling
+    thread; the others may ask while it is still being imported, half made in
+    sys.modules (those feeds failed with "partially initialized module 'httpx' has no
+    attribute 'InvalidURL'"). Each waits for the whole module instead."""
+    for _ in range(3):
+        result = subprocess.run(
+            [sys.executable, "-c", _RACE],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert result.stdout.split() == ["InvalidURL"] * 8, result.stdout
