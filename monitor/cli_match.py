@@ -10,7 +10,7 @@ import stat
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
@@ -20,6 +20,7 @@ from monitor.cli_common import (
     collector_paused,
     common_options,
     fail,
+    output_failed,
     read_config,
     utf8_stdout,
 )
@@ -57,6 +58,8 @@ def match(
     """
     if explain and as_json:
         fail("--explain and --json cannot be combined", EXIT_USAGE)
+    if sys.stdout is None:  # started with its descriptor closed (`>&-`)
+        fail("cannot write output: stdout is closed")
 
     if as_json:
         utf8_stdout()
@@ -75,8 +78,10 @@ def match(
         # What is there now lives as long as the process: the collector need not
         # walk it again and again while the documents pass.
         gc.freeze()
+    out = _Output(sys.stdout)
     try:
-        _match_all(topics, source, as_json=as_json, default_date=default_date, explain=explain)
+        _match_all(topics, source, out, as_json=as_json, default_date=default_date, explain=explain)
+        out.flush()  # here, where a failure can be told as one (monitor.teardown)
     finally:
         gc.unfreeze()  # for a caller in the same process (tests)
     from monitor.teardown import mark_finished
@@ -89,6 +94,7 @@ def match(
 def _match_all(
     topics: TopicSet,
     source: Any,
+    out: _Output,
     *,
     as_json: bool,
     default_date: datetime | None,
@@ -107,7 +113,6 @@ def _match_all(
 
     windowed = topics.windowed()
     color = sys.stdout.isatty()
-    out = sys.stdout
     name = getattr(source, "name", "input")
     bad: list[InputError] = []
 
@@ -208,6 +213,28 @@ def _match_all(
     if bad:
         out.flush()
         fail(f"{name}: {len(bad)} line{'s' if len(bad) != 1 else ''} skipped", EXIT_FAILURE)
+
+
+class _Output:
+    """stdout, whose write errors end the command with one clear line
+    (:func:`~monitor.cli_common.output_failed`), not with a traceback."""
+
+    __slots__ = ("_stream",)
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> None:
+        try:
+            self._stream.write(text)
+        except OSError as exc:
+            output_failed(exc)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except OSError as exc:
+            output_failed(exc)
 
 
 _MATCH_BATCH = 256  # documents matched together by `monitor match` reading a file
