@@ -63,6 +63,7 @@ def match(
 
     if as_json:
         utf8_stdout()
+    _escape_unencodable()
     # Start-up (the engine's and the configuration's modules, the configuration, the
     # topics compiled) makes many objects and next to no garbage: no collections then.
     with collector_paused():
@@ -125,11 +126,6 @@ def _match_all(
         if pending:
             try:
                 out.write("".join(pending))
-            except UnicodeEncodeError:
-                # a line stdout cannot take (a lone surrogate from a "\ud800" escape):
-                # the lines before it are written, then the error, as line by line
-                for line in pending:
-                    out.write(line)
             finally:
                 pending.clear()
 
@@ -213,6 +209,19 @@ def _match_all(
     if bad:
         out.flush()
         fail(f"{name}: {len(bad)} line{'s' if len(bad) != 1 else ''} skipped", EXIT_FAILURE)
+
+
+def _escape_unencodable() -> None:
+    """What stdout's encoding has no bytes for is printed as Python's escapes, as Python
+    prints it on stderr: a Cyrillic title on an ASCII stdout (``PYTHONIOENCODING=ascii``, a
+    terminal set to ASCII) as ``\\u041f\\u0443…``, a lone surrogate from a JSON
+    ``"\\ud800"`` escape as ``\\ud800`` again. The document is the operator's, valid
+    input, and is reported with the others (it stopped the run with exit 2 before). In
+    ``--json`` lines, which are UTF-8, only a lone surrogate can need it, and its escape,
+    inside a JSON string, is the JSON escape it came as: each line stays valid JSON."""
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None:
+        reconfigure(errors="backslashreplace")
 
 
 class _Output:
