@@ -75,7 +75,7 @@ def match(
             default_date = parse_published(date_text) if date_text is not None else None
         except ValueError as exc:
             fail(f"--date: {exc}", EXIT_USAGE)
-        topics = compile_topics(config.topics)
+        topics = compile_topics(config.topics, checked=config.topics_checked)
         # What is there now lives as long as the process: the collector need not
         # walk it again and again while the documents pass.
         gc.freeze()
