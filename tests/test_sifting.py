@@ -229,7 +229,8 @@ def slow_with_context(
 
 
 def test_a_build_past_the_pools_build_deadline_fails_that_job_and_the_next_builds_anew() -> None:
-    pool = ParserPool(size=1, build_deadline=1)
+    # 5 s: room for a new worker's start on a loaded machine, far below the build's 60 s
+    pool = ParserPool(size=1, build_deadline=5)
     try:
         with pytest.raises(ParseError) as caught:
             pool.run(
@@ -242,7 +243,7 @@ def test_a_build_past_the_pools_build_deadline_fails_that_job_and_the_next_build
             )
         assert caught.value.kind == "parse_error"
         assert str(caught.value) == (
-            "building tests.test_sifting:sleepy_build took longer than 1s; the parser was stopped"
+            "building tests.test_sifting:sleepy_build took longer than 5s; the parser was stopped"
         )
 
         # the job's own deadline still holds once the context is built
