@@ -6,15 +6,17 @@ imports none of them, and only what `monitor --help` can afford at module level.
 
 from __future__ import annotations
 
+import errno
 import functools
 import gc
+import os
 import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -68,9 +70,35 @@ def common_options(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def fail(message: str, code: int = EXIT_FAILURE) -> None:
+def fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:
     click.echo(f"monitor: {message}", err=True)
     sys.exit(code)
+
+
+def output_failed(exc: OSError) -> NoReturn:
+    """End a command whose stdout refused what it printed (a full disk, a closed or
+    revoked descriptor, a reader gone): one line on stderr and exit 1, never a
+    traceback. A reader that closed its pipe (``monitor match … | head -1``) got what
+    it wanted: then nothing is said, as other Unix tools say nothing (exit 1, as click
+    ends any other command on a broken pipe)."""
+    _discard_stdout()
+    if exc.errno == errno.EPIPE:
+        sys.exit(EXIT_FAILURE)
+    fail(f"cannot write output: {exc.strerror or exc}")
+
+
+def _discard_stdout() -> None:
+    """What stdout still holds goes nowhere: the exit's last flush of it would fail
+    again and print Python's "Exception ignored" lines (and end with status 120)."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return  # not a file (a test's capture): nothing at the exit to fail
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
 
 
 def read_config(

@@ -10,7 +10,7 @@ import stat
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
@@ -20,6 +20,7 @@ from monitor.cli_common import (
     collector_paused,
     common_options,
     fail,
+    output_failed,
     read_config,
     utf8_stdout,
 )
@@ -57,9 +58,12 @@ def match(
     """
     if explain and as_json:
         fail("--explain and --json cannot be combined", EXIT_USAGE)
+    if sys.stdout is None:  # started with its descriptor closed (`>&-`)
+        fail("cannot write output: stdout is closed")
 
     if as_json:
         utf8_stdout()
+    _escape_unencodable()
     # Start-up (the engine's and the configuration's modules, the configuration, the
     # topics compiled) makes many objects and next to no garbage: no collections then.
     with collector_paused():
@@ -71,12 +75,14 @@ def match(
             default_date = parse_published(date_text) if date_text is not None else None
         except ValueError as exc:
             fail(f"--date: {exc}", EXIT_USAGE)
-        topics = compile_topics(config.topics)
+        topics = compile_topics(config.topics, checked=config.topics_checked)
         # What is there now lives as long as the process: the collector need not
         # walk it again and again while the documents pass.
         gc.freeze()
+    out = _Output(sys.stdout)
     try:
-        _match_all(topics, source, as_json=as_json, default_date=default_date, explain=explain)
+        _match_all(topics, source, out, as_json=as_json, default_date=default_date, explain=explain)
+        out.flush()  # here, where a failure can be told as one (monitor.teardown)
     finally:
         gc.unfreeze()  # for a caller in the same process (tests)
     from monitor.teardown import mark_finished
@@ -89,6 +95,7 @@ def match(
 def _match_all(
     topics: TopicSet,
     source: Any,
+    out: _Output,
     *,
     as_json: bool,
     default_date: datetime | None,
@@ -107,7 +114,6 @@ def _match_all(
 
     windowed = topics.windowed()
     color = sys.stdout.isatty()
-    out = sys.stdout
     name = getattr(source, "name", "input")
     bad: list[InputError] = []
 
@@ -120,11 +126,6 @@ def _match_all(
         if pending:
             try:
                 out.write("".join(pending))
-            except UnicodeEncodeError:
-                # a line stdout cannot take (a lone surrogate from a "\ud800" escape):
-                # the lines before it are written, then the error, as line by line
-                for line in pending:
-                    out.write(line)
             finally:
                 pending.clear()
 
@@ -208,6 +209,41 @@ def _match_all(
     if bad:
         out.flush()
         fail(f"{name}: {len(bad)} line{'s' if len(bad) != 1 else ''} skipped", EXIT_FAILURE)
+
+
+def _escape_unencodable() -> None:
+    """What stdout's encoding has no bytes for is printed as Python's escapes, as Python
+    prints it on stderr: a Cyrillic title on an ASCII stdout (``PYTHONIOENCODING=ascii``, a
+    terminal set to ASCII) as ``\\u041f\\u0443…``, a lone surrogate from a JSON
+    ``"\\ud800"`` escape as ``\\ud800`` again. The document is the operator's, valid
+    input, and is reported with the others (it stopped the run with exit 2 before). In
+    ``--json`` lines, which are UTF-8, only a lone surrogate can need it, and its escape,
+    inside a JSON string, is the JSON escape it came as: each line stays valid JSON."""
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None:
+        reconfigure(errors="backslashreplace")
+
+
+class _Output:
+    """stdout, whose write errors end the command with one clear line
+    (:func:`~monitor.cli_common.output_failed`), not with a traceback."""
+
+    __slots__ = ("_stream",)
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> None:
+        try:
+            self._stream.write(text)
+        except OSError as exc:
+            output_failed(exc)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except OSError as exc:
+            output_failed(exc)
 
 
 _MATCH_BATCH = 256  # documents matched together by `monitor match` reading a file

@@ -46,22 +46,24 @@ class TopicSource:
 
     digest: str
     configs: tuple[TopicConfig, ...]
+    checked: bool = False
+    """The loader checked every topic (``Config.topics_checked``): the workers need not."""
 
     @classmethod
-    def of(cls, configs: Sequence[TopicConfig]) -> TopicSource:
+    def of(cls, configs: Sequence[TopicConfig], *, checked: bool = False) -> TopicSource:
         dumped = [c.model_dump(mode="json", by_alias=True) for c in configs]
         text = json.dumps(dumped, sort_keys=True, ensure_ascii=False)
-        return cls(hashlib.sha256(text.encode()).hexdigest(), tuple(configs))
+        return cls(hashlib.sha256(text.encode()).hexdigest(), tuple(configs), checked)
 
     def context(self) -> WorkerContext:
-        return WorkerContext(builder=BUILDER, key=self.digest, payload=self.configs)
+        return WorkerContext(builder=BUILDER, key=self.digest, payload=self)
 
 
-def compile_in_worker(configs: Sequence[TopicConfig]) -> TopicSet:
+def compile_in_worker(source: TopicSource) -> TopicSet:
     """What a worker builds from a :class:`TopicSource` once (the pool calls it)."""
     from monitor.topics import compile_topics
 
-    return compile_topics(configs)
+    return compile_topics(source.configs, checked=source.checked)
 
 
 @dataclass(frozen=True, slots=True)

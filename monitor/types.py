@@ -350,7 +350,8 @@ class Alert:
     (feed down / recovered, dead letters …)."""
     summary: str = ""
     outlets: tuple[tuple[str, datetime | None], ...] = ()
-    """(feed, when it carried the story) in that order; empty: only ``feeds`` is known."""
+    """(feed, when it carried the story: :func:`carried_time`) in the order the feeds
+    joined the story; empty: only ``feeds`` is known."""
     sources: tuple[tuple[str, Source], ...] = ()
     """feed → its outlet, as configured when the feed carried the story (none: the
     outlet is the feed's name)."""
@@ -359,8 +360,8 @@ class Alert:
     confirmed_at: datetime | None = None
 
     def outlet_times(self) -> list[tuple[str, datetime | None]]:
-        """Every feed that carried the story, with its time where known (the first feed's
-        is the detection time)."""
+        """Every feed that carried the story, in the order they joined it, with its time
+        where known (else the first feed's is the detection time)."""
         known = dict(self.outlets)
         feeds = list(self.feeds or (self.feed,))
         feeds += [f for f in known if f not in feeds]
@@ -369,11 +370,16 @@ class Alert:
         ]
 
     def sightings(self) -> list[Sighting]:
-        """One per outlet, in the order the outlets carried the story (an outlet with
-        several feeds counts once, at its first feed's time)."""
+        """One per outlet, in the order the outlets carried the story (SPEC.md: by when
+        each carried it, not by when the monitor saw it; an outlet with several feeds
+        counts once, at its first feed's time; feeds of the same time, and feeds whose
+        time is not known, in the order they joined). The first is the first reporter,
+        as the console names it (:func:`monitor.web.stories.story_outlets`)."""
         known = dict(self.sources)
         seen: dict[str, Sighting] = {}
-        for feed, at in self.outlet_times():
+        joined = self.outlet_times()
+        order = sorted(range(len(joined)), key=lambda i: (_instant(joined[i][1]), i))
+        for feed, at in (joined[i] for i in order):
             source = known.get(feed) or Source(outlet=feed)
             if source.outlet not in seen:
                 seen[source.outlet] = Sighting(source, feed, at)
@@ -418,6 +424,27 @@ class Alert:
             "detected_at": format_time(self.detected_at),
             "evidence": [e.to_json() for e in self.evidence],
         }
+
+
+def _instant(at: datetime | None) -> float:
+    """A sort key of a time (naive: UTC); an unknown time after every known one."""
+    if at is None:
+        return float("inf")
+    if at.tzinfo is None:
+        from datetime import UTC
+
+        at = at.replace(tzinfo=UTC)
+    return at.timestamp()
+
+
+def carried_time(published: datetime | None, seen: datetime) -> datetime:
+    """When an outlet carried an article (SPEC.md: "the time it carried the story"): its
+    own date, unless it has none ("counts as published when first seen") or the date lies
+    after ``seen``, when the monitor first saw it (a clock ahead, a date set in the
+    future)."""
+    if published is not None and published < seen:
+        return published
+    return seen
 
 
 def format_time(value: datetime | None) -> str | None:

@@ -4,17 +4,19 @@ and a reload or a replaced worker still matches with the current topics."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from monitor import sifting
 from monitor.alerts.stories import title_key
 from monitor.errors import ParseError
 from monitor.parsing.pool import ParserPool, WorkerContext
 from monitor.parsing.prepare import prepare_here
-from monitor.sifting import SiftedFeed, TopicSource, sift_feed
+from monitor.sifting import SiftedFeed, TopicSource, compile_in_worker, sift_feed
 from monitor.topics.spec import TopicConfig
 from tests.support.feedgen import OTHER_EN, PEACE_EN, SUMMIT_EN, Item, rss
 
@@ -181,6 +183,93 @@ def test_a_context_is_built_once_per_worker_not_per_job(tmp_path: Path) -> None:
     assert results == ["built"] * 6
     pids = builds.read_text().split()
     assert len(pids) == len(set(pids))  # never twice in one worker (one or two workers)
+
+
+def slow_compile(source: TopicSource) -> object:
+    """The topics compiled as a worker compiles them, after a slow start (10,000 topics
+    take seconds): imported by the worker by name."""
+    time.sleep(3)
+    return compile_in_worker(source)
+
+
+def test_a_slow_compile_of_the_topics_does_not_count_against_the_first_feed_deadline(
+    pool: ParserPool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the worker's first job brings the topics; their compile (3 s here) is the worker's
+    # start, not the feed's parse: the feed, well within its 2 s, is sifted and matched
+    monkeypatch.setattr(sifting, "BUILDER", "tests.test_sifting:slow_compile")
+    first = sift_feed(
+        rss([SUMMIT_EN, OTHER_EN]),
+        url=URL,
+        headers=HEADERS,
+        feed="wire",
+        language=None,
+        now=NOW,
+        max_entries=500,
+        known={},
+        topics=SUMMIT,
+        deadline=2,
+        pool=pool,
+    )
+
+    assert [m.topic for f in first.fresh for m in f.item.matches] == ["summit"]
+
+
+def sleepy_build(seconds: float) -> str:
+    """A context builder that takes ``seconds`` (imported by the worker by name)."""
+    time.sleep(seconds)
+    return f"built in {seconds}s"
+
+
+def slow_with_context(
+    content: bytes, *, url: str, headers: Mapping[str, str], context: str, seconds: float
+) -> str:
+    time.sleep(seconds)
+    return context
+
+
+def test_a_build_past_the_pools_build_deadline_fails_that_job_and_the_next_builds_anew() -> None:
+    # 5 s: room for a new worker's start on a loaded machine, far below the build's 60 s
+    pool = ParserPool(size=1, build_deadline=5)
+    try:
+        with pytest.raises(ParseError) as caught:
+            pool.run(
+                "tests.test_sifting:with_context",
+                b"",
+                url=URL,
+                headers={},
+                deadline=30,
+                context=WorkerContext("tests.test_sifting:sleepy_build", "v1", 60),
+            )
+        assert caught.value.kind == "parse_error"
+        assert str(caught.value) == (
+            "building tests.test_sifting:sleepy_build took longer than 5s; the parser was stopped"
+        )
+
+        # the job's own deadline still holds once the context is built
+        with pytest.raises(ParseError) as late:
+            pool.run(
+                "tests.test_sifting:slow_with_context",
+                b"",
+                url=URL,
+                headers={},
+                deadline=0.5,
+                context=WorkerContext("tests.test_sifting:sleepy_build", "v2", 0),
+                seconds=60,
+            )
+        assert late.value.kind == "parse_timeout"
+
+        built = pool.run(
+            "tests.test_sifting:with_context",
+            b"",
+            url=URL,
+            headers={},
+            deadline=30,
+            context=WorkerContext("tests.test_sifting:sleepy_build", "v2", 0),
+        )
+        assert built == "built in 0s"
+    finally:
+        pool.shutdown()
 
 
 def test_the_page_of_a_short_new_item_naming_a_topic_term_is_chosen(pool: ParserPool) -> None:

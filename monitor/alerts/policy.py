@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from monitor.types import Alert, Article, Match, MatchedArticle, Source
+from monitor.types import Alert, Article, Match, MatchedArticle, Source, carried_time
 
 if TYPE_CHECKING:
     # The judges of a story (title fingerprints, names across languages) are imported
@@ -218,5 +218,6 @@ def decide_match(
         feeds=(article.feed,),
         summary=article.summary[:500],
         sources=((article.feed, policy.source_of(article.feed)),),
+        outlets=((article.feed, carried_time(article.published, now)),),
     )
     return StoryDecision(StoryOutcome.NEW_STORY, key, fingerprint, alert=alert)

@@ -19,12 +19,12 @@ import os
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from monitor.config import guards
-from monitor.config.paths import data_loc, error_message, salvage
+from monitor.config.paths import Salvaged, data_loc, error_message, salvage
 from monitor.config.schema import Config, NotifyConfig, SmtpConfig
 from monitor.config.source import (
     ConfigReader,
@@ -36,6 +36,9 @@ from monitor.config.source import (
 from monitor.errors import ConfigProblem
 from monitor.log import redact_url
 from monitor.topics.spec import TopicConfig
+
+if TYPE_CHECKING:
+    from monitor.topics.rules import Problem
 
 __all__ = [
     "config_warnings",
@@ -129,6 +132,7 @@ class _Loader(ConfigReader):
         except ValidationError as exc:
             self._report_pydantic(exc, data)
             config = None
+        self._check_topic_terms(data, config)
         if config is not None and config.notify and self.channels:
             self._check_channels(config)
         if self.problems or config is None:
@@ -139,6 +143,7 @@ class _Loader(ConfigReader):
             self.warn(None, "no feeds: nothing is polled")
         for line, message in guards.term_warnings(data, self.line_of):
             self.warn(line, message)
+        config._topics_checked = True  # compiling them need not check them again
         return config
 
     def _leave_out_undelivered(self, data: dict[Any, Any]) -> None:
@@ -277,19 +282,36 @@ class _Loader(ConfigReader):
         for group_loc, group in _groups(topic, loc):
             if isinstance(group, list) and not group:
                 self.problem(self.line_of(group_loc), f"{where(group_loc)}: empty group")
-        # A topic with a shape problem (an unknown key, a number for a term) is checked
-        # without the refused values, so its other problems show in the same run.
-        salvaged = salvage(TopicConfig, topic, {"id": "salvaged"})
-        if salvaged is None:
-            return
+
+    def _check_topic_terms(self, data: dict[Any, Any], config: Config | None) -> None:
+        """The engine's check of every topic (:func:`monitor.topics.check_topic`: terms
+        that compile, windows, fields …), once a topic: on the validated configuration's
+        own models, which compiling then need not check again (``topics_checked``)."""
         # The engine is heavy and imports this module's neighbours: imported late.
         from monitor.topics import check_topic
 
-        for sub, message in check_topic(salvaged.model):
-            original = salvaged.original(sub)
+        if config is not None:
+            for i, model in enumerate(config.topics):
+                self._report_topic(check_topic(model), ("topics", i), None)
+            return
+        # A topic with a shape problem (an unknown key, a number for a term), or in a
+        # file with problems elsewhere, is checked without the refused values, so its
+        # other problems show in the same run.
+        for i, topic in _entries(data.get("topics")):
+            salvaged = salvage(TopicConfig, topic, {"id": "salvaged"})
+            if salvaged is not None:
+                self._report_topic(check_topic(salvaged.model), ("topics", i), salvaged)
+
+    def _report_topic(
+        self, problems: list[Problem], loc: Loc, salvaged: Salvaged[TopicConfig] | None
+    ) -> None:
+        for sub, message in problems:
+            original = salvaged.original(sub) if salvaged is not None else sub
             at = (*loc, *original)
-            if salvaged.affected(original) or any(at[: len(r)] == r for r in self.reported):
-                continue  # the hole a refused value left, or a value reported already
+            if salvaged is not None and salvaged.affected(original):
+                continue  # the hole a refused value left
+            if any(at[: len(r)] == r for r in self.reported):
+                continue  # a value reported already
             self.problem(self.line_of(at), f"{where(at)}: {message}")
 
 

@@ -235,6 +235,8 @@ class HealthConfig(_Strict):
 class Config(_Strict):
     _warnings: list[ConfigProblem] = PrivateAttr(default_factory=list)
     """Set by the loader: what `monitor check` warns about (valid, but suspicious)."""
+    _topics_checked: bool = PrivateAttr(default=False)
+    """Set by the loader: it checked every topic (:attr:`topics_checked`)."""
     database: str = "sqlite:///data/monitor.db"
     alert_log: str = "data/alerts.jsonl"
     max_age: Duration = timedelta(days=2)
@@ -256,6 +258,14 @@ class Config(_Strict):
     @classmethod
     def _check_database(cls, value: str) -> str:
         return normalize_database_url(value)
+
+    @property
+    def topics_checked(self) -> bool:
+        """Whether the loader found no problem in any topic with
+        :func:`monitor.topics.check_topic`, on these very models: compiling them need
+        not check again (``compile_topics(config.topics, checked=…)``). False for a
+        configuration built in code, which compiling then checks."""
+        return self._topics_checked
 
     def feed_specs(self) -> list[FeedSpec]:
         return [

@@ -14,6 +14,9 @@ another) and ships back its result or ParseError. A job may name a
 :class:`WorkerContext`: state a worker builds once from a payload (compiled topics) and
 keeps for the jobs after it; the payload travels only to a worker that does not hold
 that context's key yet (a new worker, a replaced one, or a new version after a reload).
+Building it is the worker's, not the job's: the worker says when it has built it, and
+the job's deadline starts then (compiling 10,000 topics takes seconds; a feed's parse
+deadline is for the feed).
 """
 
 from __future__ import annotations
@@ -47,6 +50,10 @@ _Job = tuple[str, bytes, str, dict[str, str], dict[str, object], _Context]
 the context the target gets as ``context=``."""
 SETUP_FAILED = "setup_failed"
 """The error kind of a job whose context could not be built in the worker."""
+_BUILT = "built"
+"""What a worker answers first to a job that brought a context's payload: it holds it."""
+BUILD_DEADLINE = 300.0
+"""Seconds a worker may take to build a context (not counted in any job's deadline)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,12 +113,14 @@ def _serve(default: str) -> None:
         outcome: _Outcome
         if context is not None:
             problem = _hold(held, context)
-            if problem:
-                try:
+            try:
+                if problem:
                     _post(replies, ("error", SETUP_FAILED, problem))
-                except (EOFError, OSError):
-                    return
-                continue
+                    continue
+                if context[2] is not None:  # the parent waits for the build, then the job
+                    _post(replies, (_BUILT, "", ""))
+            except (EOFError, OSError):
+                return
             extra = {**extra, "context": held[context[0]][1]}
         try:
             target = targets.get(spec) or targets.setdefault(spec, _resolve_target(spec))
@@ -176,6 +185,10 @@ def limit_memory(limit: int) -> None:
             resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
+class _BuildTimeoutError(Exception):
+    """A worker took longer than the pool's ``build_deadline`` to build a context."""
+
+
 class _Worker:
     """One worker process, spoken to with pickled messages over its stdin and stdout.
 
@@ -206,9 +219,18 @@ class _Worker:
         self.held: dict[str, str] = {}
         """builder → key of the context this worker holds (as far as the pool knows)."""
 
-    def call(self, job: _Job, deadline: float) -> _Outcome:
+    def call(self, job: _Job, deadline: float, build: float | None = None) -> _Outcome:
+        """The job's outcome. ``build``: the job brings a context's payload; the worker
+        gets that long to build it (:class:`_BuildTimeoutError`), then ``deadline`` for the
+        job (TimeoutError)."""
         self.calls += 1
         _post(self._send, job)
+        if build is not None:
+            if not self._recv.poll(build):
+                raise _BuildTimeoutError
+            first: _Outcome = _receive(self._recv)
+            if first[0] != _BUILT:
+                return first  # the build failed: that is the job's outcome
         if not self._recv.poll(deadline):
             raise TimeoutError
         outcome: _Outcome = _receive(self._recv)
@@ -236,9 +258,15 @@ class ParserPool:
     """Up to ``size`` parser processes shared by all threads."""
 
     def __init__(
-        self, size: int | None = None, target: str = DEFAULT_TARGET, max_calls: int = 500
+        self,
+        size: int | None = None,
+        target: str = DEFAULT_TARGET,
+        max_calls: int = 500,
+        build_deadline: float = BUILD_DEADLINE,
     ) -> None:
         self._target = target
+        self._build_deadline = build_deadline
+        """Seconds a worker may take to build a job's context, before the job's deadline."""
         """``module:function`` the workers import and call."""
         self._max_calls = max_calls
         """Parses before a worker is replaced, so whatever a parser leaks is returned."""
@@ -271,18 +299,20 @@ class ParserPool:
         ``target`` is any ``module:function`` (the workers import it on first use);
         its arguments and result travel pickled. With ``context``, the target also gets
         ``context=`` what the worker built from it (building it first if the worker
-        does not hold that key; the build counts against the deadline). Raises
-        ParseError as :meth:`parse`.
+        does not hold that key: within the pool's ``build_deadline``, and the job's
+        ``deadline`` starts once it is built). Raises ParseError as :meth:`parse`.
         """
         worker = self._checkout()
         reusable = False
         sent: _Context = None
+        build: float | None = None
         if context is not None:
             holds = worker.held.get(context.builder) == context.key
             sent = (context.builder, context.key, None if holds else context.payload)
+            build = None if holds else self._build_deadline
         try:
             kind, value, message = worker.call(
-                (target, content, url, dict(headers), extra, sent), deadline
+                (target, content, url, dict(headers), extra, sent), deadline, build
             )
             reusable = True
             if context is not None and kind == "error" and value == SETUP_FAILED:
@@ -293,6 +323,13 @@ class ParserPool:
             raise ParseError(
                 f"parsing took longer than {deadline:g}s; the parser was stopped",
                 kind="parse_timeout",
+            ) from None
+        except _BuildTimeoutError:
+            assert context is not None
+            raise ParseError(
+                f"building {context.builder} took longer than {self._build_deadline:g}s; "
+                "the parser was stopped",
+                kind="parse_error",
             ) from None
         except (EOFError, OSError) as exc:
             raise ParseError(f"the parser process died: {exc}", kind="parse_error") from exc

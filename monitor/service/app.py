@@ -201,7 +201,7 @@ def _prepared(topics: Callable[[], TopicSet], policy: AlertPolicy) -> Callable[[
 def _compiled(config: Config) -> TopicSet:
     from monitor.topics import compile_topics
 
-    return compile_topics(config.topics)
+    return compile_topics(config.topics, checked=config.topics_checked)
 
 
 def _topic_words(topics: TopicSet) -> dict[str, TopicWords]:
@@ -314,7 +314,7 @@ def build_app(
         owner=owner,
         metrics=metrics,
         parser=parser,
-        topic_source=TopicSource.of(config.topics),
+        topic_source=TopicSource.of(config.topics, checked=config.topics_checked),
         prepare=_prepared(topics, policy),
     )
     deliverer = Deliverer(

@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection, Engine
 from monitor.storage.alert_rows import row_to_alert
 from monitor.storage.database import translates_errors
 from monitor.storage.models import AlertRow, ArticleRow, DeliveryRow, FeedRow, MatchRow
-from monitor.types import Alert, Evidence
+from monitor.types import Alert, Evidence, carried_time
 
 __all__ = [
     "DeliveryState",
@@ -57,10 +57,9 @@ class OutletArticle:
 
     @property
     def carried_at(self) -> datetime:
-        """When the outlet carried it: its own date, unless that lies after we saw it."""
-        if self.published is not None and self.published < self.first_seen:
-            return self.published
-        return self.first_seen
+        """When the outlet carried it: its own date, unless that lies after we saw it
+        (the same rule as an alert's outlets: :func:`~monitor.types.carried_time`)."""
+        return carried_time(self.published, self.first_seen)
 
 
 @dataclass(frozen=True, slots=True)

@@ -88,10 +88,20 @@ _NOT_A_FEED = object()
 
 
 def join_story(
-    conn: Connection, story: str, feed: str, policy: AlertPolicy, channels: Channels, now: datetime
+    conn: Connection,
+    story: str,
+    feed: str,
+    policy: AlertPolicy,
+    channels: Channels,
+    now: datetime,
+    *,
+    carried: datetime | None = None,
 ) -> Alert | None:
-    """``feed`` carried the stored story ``story`` too: add it (with its outlet), and
+    """``feed`` carried the stored story ``story`` too, at ``carried`` (its article's
+    :func:`~monitor.types.carried_time`; default ``now``): add it (with its outlet), and
     return the alert this confirms, if it does: the held alert, or a ``confirmation``."""
+    if carried is None:
+        carried = now
     lists = conn.execute(_JOINED_LISTS, {"story": story}).first()
     if lists is None or feed in (lists.feeds or ()):
         return None  # gone, or carried by this feed already: nothing to add
@@ -99,7 +109,7 @@ def join_story(
         # Nothing to decide: append the feed and its outlet to the stored lists as they
         # are (decoding every outlet of a story and writing them back anew, for each
         # feed that joins it, made a widely carried story quadratic to store).
-        entry = {"feed": feed, "at": format_time(now), **policy.source_of(feed).to_json()}
+        entry = {"feed": feed, "at": format_time(carried), **policy.source_of(feed).to_json()}
         conn.execute(
             _APPEND,
             {
@@ -117,7 +127,7 @@ def join_story(
     grown = replace(
         known,
         feeds=tuple(feeds),
-        outlets=(*known.outlet_times(), (feed, now)),
+        outlets=(*known.outlet_times(), (feed, carried)),
         sources=(*known.sources, (feed, policy.source_of(feed))),
     )
     values: dict[str, object] = {"feeds": feeds, "outlets": outlets_json(grown)}

@@ -40,11 +40,7 @@ from monitor.storage.database import translates_errors, write_transaction
 from monitor.storage.models import AlertRow, ChannelStateRow, DeliveryRow
 from monitor.storage.signals import held_or_confirmed, join_story
 from monitor.storage.upsert import insert_ignore
-from monitor.types import (
-    Alert,
-    Match,
-    MatchedArticle,
-)
+from monitor.types import Alert, Match, MatchedArticle, carried_time
 
 
 @translates_errors
@@ -85,7 +81,10 @@ def record_match(
     if decision.outcome is StoryOutcome.JOINS_STORY:
         assert decision.joined is not None
         # A feed that carried the story already is not added again (join_story checks).
-        confirmed = join_story(conn, decision.joined.id, article.feed, policy, channels, now)
+        carried = carried_time(article.published, now)
+        confirmed = join_story(
+            conn, decision.joined.id, article.feed, policy, channels, now, carried=carried
+        )
         if confirmed is not None:
             return StoryOutcome.CONFIRMS, confirmed
         return decision.outcome, None

@@ -310,8 +310,11 @@ def _evidence_rank(e: Evidence) -> tuple[int, int]:
     return (-len(e.term.split()), len(e.term))
 
 
-def compile_topics(topics: Sequence[TopicConfig]) -> TopicSet:
-    """Compile every topic once; :class:`~monitor.errors.TermError` on a bad one."""
+def compile_topics(topics: Sequence[TopicConfig], *, checked: bool = False) -> TopicSet:
+    """Compile every topic once; :class:`~monitor.errors.TermError` on a bad one.
+
+    ``checked``: every topic passed :func:`~monitor.topics.rules.check_topic` already
+    (the loader's, ``Config.topics_checked``), so it is not run a second time."""
     table = TermTable()
     compiled: list[Topic] = []
     seen: set[str] = set()
@@ -319,7 +322,7 @@ def compile_topics(topics: Sequence[TopicConfig]) -> TopicSet:
         if config.id in seen:
             raise TermError(f"topic {config.id}: duplicate topic id")
         seen.add(config.id)
-        compiled.append(compile_topic(config, table))
+        compiled.append(compile_topic(config, table, checked=checked))
     return TopicSet(compiled, table)
 
 

@@ -270,9 +270,10 @@ def _check_window(window: WindowConfig | None, path: Path, problems: list[Proble
         problems.append((path, "window 'from' is after 'to'"))
 
 
-def compile_topic(topic: TopicConfig, table: TermTable) -> Topic:
-    """One topic compiled against ``table``; :class:`TermError` names the first problem."""
-    problems = check_topic(topic)
+def compile_topic(topic: TopicConfig, table: TermTable, *, checked: bool = False) -> Topic:
+    """One topic compiled against ``table``; :class:`TermError` names the first problem
+    (found by :func:`check_topic`, unless the topic was ``checked`` already)."""
+    problems = [] if checked else check_topic(topic)
     if problems:
         path, message = problems[0]
         where = ".".join(str(p) for p in path)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from monitor.alerts.stories import same_story_fingerprints, story_similarity, title_fingerprint
 from monitor.storage.console import OutletArticle
@@ -66,16 +66,22 @@ def story_articles(
 
 def story_outlets(alert: Alert, articles: Sequence[OutletArticle]) -> list[Outlet]:
     """Every outlet of the story once (several feeds of one outlet, as the alert's
-    ``sources`` recorded them, are one), by when its first feed carried it; feeds whose
-    article is gone follow in the order they joined. The first one is the first
-    reporter. A surge or operator alert is about no story: no outlet."""
+    ``sources`` recorded them, are one), by when its first feed carried it (its stored
+    article's date, or the time the alert recorded for it, whichever is earlier); feeds
+    with neither follow in the order they joined. The first one is the first reporter,
+    as the alert's ``first_reported_by`` names it. A surge or operator alert is about no
+    story: no outlet."""
     if not alert.has_story:
         return []
     first_seen: dict[str, datetime] = {}
-    for article in articles:
-        when = article.carried_at
-        if article.feed not in first_seen or when < first_seen[article.feed]:
-            first_seen[article.feed] = when
+    carried = [(a.feed, a.carried_at) for a in articles]
+    # what the alert recorded: when each feed carried the story (a feed joined by its
+    # headline has no article linked on the list of stories)
+    carried += [(feed, at) for feed, at in alert.outlet_times() if at is not None]
+    for feed, carried_at in carried:
+        when = _utc(carried_at)
+        if feed not in first_seen or when < first_seen[feed]:
+            first_seen[feed] = when
     timed = sorted(first_seen.items(), key=lambda item: (item[1], item[0]))
     untimed = [f for f in dict.fromkeys(alert.feeds or (alert.feed,)) if f not in first_seen]
     ordered: list[tuple[str, datetime | None]] = [*timed, *((f, None) for f in untimed)]
@@ -90,6 +96,12 @@ def story_outlets(alert: Alert, articles: Sequence[OutletArticle]) -> list[Outle
                 feed=feed, carried_at=at, first=not outlets, name=name, kind=kind
             )
     return list(outlets.values())
+
+
+def _utc(at: datetime) -> datetime:
+    """``at`` aware (a naive time is UTC), so that times from rows and from an alert's
+    JSON compare."""
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,11 +41,12 @@ def one_rep(feeds: int) -> dict[str, float]:
     sys.path.insert(0, str(HERE))
     from feedserver import Feed
 
-    from monitor.sifting import compile_in_worker, sift_here
+    from monitor.sifting import sift_here
+    from monitor.topics import compile_topics
     from monitor.topics.spec import TopicConfig
 
     raw = yaml.safe_load((REPO / "config" / "monitor.yaml").read_text("utf-8"))["topics"]
-    topics = compile_in_worker(TypeAdapter(list[TopicConfig]).validate_python(raw))
+    topics = compile_topics(TypeAdapter(list[TopicConfig]).validate_python(raw))
     start = datetime(2026, 12, 1, tzinfo=UTC)
     now = datetime(2026, 12, 1, 1, tzinfo=UTC)
     headers = {"Content-Type": "application/rss+xml; charset=utf-8"}

@@ -6,15 +6,25 @@ and topics whose term and field problems show in the same run as their shape pro
 
 from __future__ import annotations
 
+import json
+import pickle
 import socket
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from click.testing import Result
+from pytest_httpserver import HTTPServer
 
 from monitor.config.load import load_config, summarize_config
-from tests.conftest import problems
+from monitor.errors import TermError
+from monitor.service.app import build_app
+from monitor.sifting import compile_in_worker
+from monitor.topics import compile_topics
+from monitor.topics.spec import TopicConfig
+from tests.conftest import default_topics, problems
+from tests.support.feedgen import SUMMIT_EN, rss
 
 URL_FORMS = "sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/DB"
 
@@ -238,6 +248,90 @@ def test_a_refused_value_does_not_leave_a_made_up_problem(write: Callable[[str],
         f"{path}:3: topics[0].all[0][0]: must be text (got 5)",
         f"{path}:4: topics[0].window.from: not a date: '2025-13-01' (month must be in 1..12)",
     ]
+
+
+def test_term_problems_of_a_file_that_is_otherwise_valid_are_each_listed(
+    write: Callable[[str], Path],
+) -> None:
+    path = write("""\
+        topics:
+          - id: a
+            any: [summit, "!!"]
+          - id: b
+            rules:
+              - all: [[Trump], ["?"]]
+            window: {from: 2026-02-01, to: 2026-01-01}
+        """)
+    assert problems(path) == [
+        f"{path}:3: topics[0].any[1]: term '!!' has no letters",
+        f"{path}:6: topics[1].rules[0].all[1][0]: term '?' has no letters",
+        f"{path}:7: topics[1].window: window 'from' is after 'to'",
+    ]
+
+
+# --- each topic checked once -----------------------------------------------------------
+
+
+def _counting_checks(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """How many times the engine's check ran, per topic id."""
+    from monitor.topics import rules
+
+    calls: Counter[str] = Counter()
+    check = rules.check_topic
+
+    def counted(topic: TopicConfig) -> list[rules.Problem]:
+        calls[topic.id] += 1
+        return check(topic)
+
+    monkeypatch.setattr(rules, "check_topic", counted)
+    return calls
+
+
+def test_each_topic_is_checked_once_from_the_file_to_the_matching(
+    monkeypatch: pytest.MonkeyPatch,
+    write_config: Callable[..., Path],
+    cli: Callable[..., Result],
+    httpserver: HTTPServer,
+) -> None:
+    # The loader checks every topic (terms, windows, fields); compiling the topics it
+    # checked, in this process or in a parser worker, does not check them again.
+    calls = _counting_checks(monkeypatch)
+    httpserver.expect_request("/summit.xml").respond_with_data(
+        rss([SUMMIT_EN]), content_type="application/rss+xml"
+    )
+    path = write_config(feeds=[{"name": "wire", "url": httpserver.url_for("/summit.xml")}])
+    ids = [t["id"] for t in default_topics()]
+    doc = json.dumps({"title": SUMMIT_EN.title, "published": "2025-08-15T12:00:00Z"})
+
+    matched = cli("match", "--json", "-c", str(path), "-", input=doc + "\n")
+
+    assert matched.exit_code == 0, matched.output
+    assert [t["id"] for t in json.loads(matched.stdout)["topics"]] == ["trump-putin-summit"]
+    assert calls == dict.fromkeys(ids, 1)
+
+    calls.clear()
+    polled = cli("poll", "-c", str(path))  # the topics compiled for the alert's story
+
+    assert polled.exit_code == 0, polled.output
+    assert "1 alert" in polled.stdout
+    assert calls == dict.fromkeys(ids, 1)
+
+    # what a parser worker compiles: the configuration the loader checked
+    calls.clear()
+    config = load_config(path)
+    app = build_app(config)
+    try:
+        source = app.pipeline.topic_source
+        compile_in_worker(pickle.loads(pickle.dumps(source.context().payload)))
+    finally:
+        app.close()
+    assert calls == dict.fromkeys(ids, 1)  # the loader's
+
+    # topics built in code, not loaded, are still checked when compiled
+    calls.clear()
+    with pytest.raises(TermError, match=r"topic t: any\.0: term '!!' has no letters"):
+        compile_topics([TopicConfig(id="t", any=["!!"])])
+    assert calls == {"t": 1}
 
 
 # --- through the command line ----------------------------------------------------------

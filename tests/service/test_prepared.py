@@ -118,7 +118,7 @@ def test_a_poll_builds_the_topics_while_the_database_can_be_written(
     writable: list[bool] = []
     real = monitor.topics.compile_topics
 
-    def compile_and_write(configs: Sequence[TopicConfig]) -> TopicSet:
+    def compile_and_write(configs: Sequence[TopicConfig], **options: Any) -> TopicSet:
         # Another process (`monitor mute`, a daemon) writing while the topics compile.
         other = sqlite3.connect(database, timeout=0)
         try:
@@ -129,7 +129,7 @@ def test_a_poll_builds_the_topics_while_the_database_can_be_written(
             writable.append(False)
         finally:
             other.close()
-        return real(configs)
+        return real(configs, **options)
 
     try:
         app.sync_feeds()

@@ -118,6 +118,25 @@ def test_a_second_outlet_after_the_window_raises_nothing(
     assert logged(app) == []
 
 
+def test_the_window_counts_when_the_outlets_carried_the_story_not_when_they_were_polled(
+    newsroom: Newsroom, signals_app: Any
+) -> None:
+    # Reuters and Meduza publish 10 minutes apart; Meduza's feed is read 40 minutes
+    # after Reuters' was: they carried it within the 30 minutes, and it is confirmed
+    topic = SUMMIT | {"confirm": {"outlets": 2, "within": "30m"}}
+    app = signals_app(["reuters", "meduza"], topic)
+    newsroom.carry("reuters", HEADLINE, "r1")
+    app.poll(names=["reuters"])
+    step(newsroom, minutes=10)
+    newsroom.carry("meduza", HEADLINE, "m1")
+    step(newsroom, minutes=30)
+    app.poll(names=["meduza"])
+
+    (alert,) = alerts(app)
+    assert alert["confirmed_by"] == ["Reuters", "Meduza"]
+    assert alert["first_reported_by"] == "Reuters"
+
+
 def test_notify_confirmation_sends_one_follow_up_on_the_same_story(
     newsroom: Newsroom, signals_app: Any
 ) -> None:

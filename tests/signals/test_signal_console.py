@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from monitor.service.app import App
+from monitor.types import format_time
 from tests.signals.conftest import SUMMIT, Newsroom, step
 from tests.signals.test_surge_hot import STORIES
 
@@ -78,6 +79,52 @@ def test_stories_page_names_outlets_once_as_the_alert_does(
     assert re.findall(r'<li[^>]*>\s*<span class="outlet"[^>]*>([^<]*)</span>', story) == [
         "TASS",
         "Reuters",
+    ]
+
+
+def test_the_alert_and_the_console_name_the_same_first_reporter_by_when_each_carried_it(
+    newsroom: Newsroom, signals_app: Any, cli: Any, console: Callable[[App], str]
+) -> None:
+    """SPEC.md: the first reporter is the outlet that carried the story first. Reuters
+    publishes it at 12:05 but is polled only later; TASS publishes it at 12:15 and is
+    polled first. The monitor saw TASS first; Reuters reported first, and the alert (its
+    ``outlets`` in order, their times, ``first_reported_by``), `monitor alerts show`
+    and the console all say so."""
+    app = signals_app(["tass-en", "reuters"], SUMMIT)
+    newsroom.carry("reuters", STORIES[0], "r1")
+    published_reuters = newsroom.clock
+    step(newsroom, minutes=10)
+    newsroom.carry("tass-en", STORIES[0], "t1")
+    published_tass = newsroom.clock
+    app.poll(names=["tass-en"])  # detected first
+    (raised,) = [
+        json.loads(line)
+        for line in cli("alerts", "-c", str(newsroom.config), "--json").stdout.splitlines()
+    ]
+    assert raised["first_reported_by"] == "TASS"  # the only outlet known yet
+    step(newsroom, minutes=5)
+    app.poll(names=["reuters"])  # detected second, published first
+
+    (line,) = cli("alerts", "-c", str(newsroom.config), "--json").stdout.splitlines()
+    alert = json.loads(line)
+    assert alert["feeds"] == ["tass-en", "reuters"]  # the order the monitor saw them
+    assert [(o["outlet"], o["at"]) for o in alert["outlets"]] == [
+        ("Reuters", format_time(published_reuters)),
+        ("TASS", format_time(published_tass)),
+    ]
+    assert alert["first_reported_by"] == "Reuters"
+
+    shown = cli("alerts", "show", "-c", str(newsroom.config), alert["id"]).stdout
+    (first,) = [row for row in shown.splitlines() if "first reporter" in row]
+    assert "Reuters" in first and "TASS" not in first
+
+    url = console(app)
+    html = httpx.get(url + "/", timeout=10).text
+    assert re.search(r'class="first">\s*<span class="outlet"[^>]*>Reuters', html), html
+    story = httpx.get(url + f"/stories/{alert['id']}", timeout=10).text
+    assert re.findall(r'<li[^>]*>\s*<span class="outlet"[^>]*>([^<]*)</span>', story) == [
+        "Reuters",
+        "TASS",
     ]
 
 

@@ -1,0 +1,180 @@
+"""`monitor match` and its stdout: what an operator sees when the output cannot be
+written (a full disk, a closed descriptor, a reader that went away) or cannot be
+encoded (a title stdout's encoding has no letters for)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+CONFIG = str(REPO / "config" / "monitor.yaml")
+SUMMIT = "Putin und Trump beim Gipfel in Anchorage"
+DATED = "2026-01-01T00:00:00Z"  # no "no date" notes on stderr
+
+
+def environment(**extra: str) -> dict[str, str]:
+    """This repository importable; stdout block-buffered on a pipe or a file, as a
+    user's is (PYTHONUNBUFFERED, set on some machines, would write every line at once)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), **extra}
+    env.pop("PYTHONUNBUFFERED", None)
+    return env
+
+
+def write_docs(path: Path, count: int) -> Path:
+    path.write_text(
+        "".join(
+            json.dumps({"id": f"d{n}", "title": f"{SUMMIT} {n}", "published": DATED}) + "\n"
+            for n in range(count)
+        ),
+        "utf-8",
+    )
+    return path
+
+
+def match(
+    args: list[str], docs: Path, *, stdout: int, wrap: list[str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`monitor match ARGS -c CONFIG` with ``docs`` as its stdin as well (for ``-``)."""
+    command = [sys.executable, "-m", "monitor", "match", *args, "-c", CONFIG]
+    with docs.open("rb") as stdin:
+        return subprocess.run(
+            [*(wrap or []), *command],
+            stdin=stdin,
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=environment(),
+            timeout=120,
+            check=False,
+        )
+
+
+# a few lines fit the output's buffer and fail at the end; thousands fail mid-run
+SIZES = [3, 3000]
+MODES = [["--json"], [], ["--explain"]]
+
+
+@pytest.mark.parametrize("count", SIZES, ids=["at-the-end", "mid-run"])
+@pytest.mark.parametrize("mode", MODES, ids=["json", "text", "explain"])
+def test_match_onto_a_full_disk_says_so_in_one_line(tmp_path, count, mode):
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full on this system")
+    docs = write_docs(tmp_path / "docs.jsonl", count)
+    for source in (str(docs), "-"):  # batched from a file, streamed from stdin
+        with open("/dev/full", "wb") as full:
+            result = match([*mode, source], docs, stdout=full.fileno())
+
+        assert result.returncode == 1, result.stderr[-2000:]
+        assert result.stderr == "monitor: cannot write output: No space left on device\n"
+
+
+@pytest.mark.parametrize("count", SIZES, ids=["at-the-end", "mid-run"])
+@pytest.mark.parametrize("mode", MODES, ids=["json", "text", "explain"])
+def test_match_into_a_pipe_its_reader_closed_ends_quietly_and_not_with_0(tmp_path, count, mode):
+    # `monitor match … | head -1`: the reader has what it wanted; like other Unix tools,
+    # nothing said, and the status is not 0 (`set -o pipefail` sees the output was cut)
+    docs = write_docs(tmp_path / "docs.jsonl", count)
+    for source in (str(docs), "-"):
+        read_end, write_end = os.pipe()
+        os.close(read_end)
+        try:
+            result = match([*mode, source], docs, stdout=write_end)
+        finally:
+            os.close(write_end)
+
+        assert result.returncode == 1, result.stderr[-2000:]
+        assert result.stderr == ""
+
+
+def test_match_with_stdout_closed_says_so_in_one_line(tmp_path):
+    docs = write_docs(tmp_path / "docs.jsonl", 3)
+    # `monitor match docs.jsonl >&-`
+    closed = ["sh", "-c", 'exec "$@" >&-', "sh"]
+    for source in (str(docs), "-"):
+        result = match(["--json", source], docs, stdout=subprocess.DEVNULL, wrap=closed)
+
+        assert result.returncode == 1, result.stderr[-2000:]
+        assert result.stderr == "monitor: cannot write output: stdout is closed\n"
+
+
+def run_match(*args: str, env: dict[str, str] | None = None, stdin: str | None = None):
+    return subprocess.run(
+        [sys.executable, "-m", "monitor", "match", *args, "-c", CONFIG],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=environment(**(env or {})),
+        timeout=120,
+        check=False,
+    )
+
+
+def test_a_lone_surrogate_is_printed_as_the_escape_it_came_as(tmp_path):
+    """A JSON ``\\ud800`` escape makes a lone surrogate, which no encoding takes: that
+    document is reported with the others, the surrogate written as ``\\ud800`` again,
+    so that each ``--json`` line is still valid JSON and gives back the input's id."""
+    docs = tmp_path / "docs.jsonl"
+    docs.write_text(
+        f'{{"id": "a", "title": "{SUMMIT}", "published": "{DATED}"}}\n'
+        f'{{"id": "b\\ud800", "title": "{SUMMIT} \\udfff", "published": "{DATED}"}}\n'
+        f'{{"id": "c", "title": "Weather in Berlin", "published": "{DATED}"}}\n',
+        "utf-8",
+    )
+    for source, stdin in ((str(docs), None), ("-", docs.read_text("utf-8"))):
+        as_json = run_match("--json", source, stdin=stdin)
+
+        assert as_json.returncode == 0, as_json.stderr[-2000:]
+        assert as_json.stderr == ""
+        out = [json.loads(line) for line in as_json.stdout.splitlines()]
+        assert [o["id"] for o in out] == ["a", "b\ud800", "c"]
+        assert [bool(o["topics"]) for o in out] == [True, True, False]
+        snippets = {e["snippet"] for e in out[1]["topics"][0]["evidence"]}
+        assert snippets == {f"{SUMMIT} \udfff"}
+
+        for mode in ([], ["--explain"]):
+            text = run_match(*mode, source, stdin=stdin)
+
+            assert text.returncode == 0, text.stderr[-2000:]
+            assert text.stderr == ""
+            assert f"b\\ud800: {SUMMIT} \\udfff" in text.stdout.splitlines()
+            assert "c: Weather in Berlin" in text.stdout.splitlines()
+
+
+def test_a_title_an_ascii_stdout_cannot_take_is_printed_escaped(tmp_path):
+    """A terminal set to ASCII (``PYTHONIOENCODING=ascii``): a Cyrillic title is printed
+    with Python's escapes, as Python prints it on stderr, and the run goes on; `--json`
+    is UTF-8 whatever the locale (RFC 8259)."""
+    docs = tmp_path / "docs.jsonl"
+    docs.write_text(
+        f'{{"id": "a", "title": "{SUMMIT}", "published": "{DATED}"}}\n'
+        f'{{"id": "b", "title": "Путин и Трамп на саммите", "published": "{DATED}"}}\n'
+        f'{{"id": "c", "title": "Weather", "published": "{DATED}"}}\n',
+        "utf-8",
+    )
+    ascii_env = {"PYTHONIOENCODING": "ascii"}
+    for source, stdin in ((str(docs), None), ("-", docs.read_text("utf-8"))):
+        for mode in ([], ["--explain"]):
+            text = run_match(*mode, source, env=ascii_env, stdin=stdin)
+
+            assert text.returncode == 0, text.stderr[-2000:]
+            assert text.stderr == ""
+            lines = text.stdout.splitlines()
+            assert lines[0] == f"a: {SUMMIT}"
+            assert (
+                "b: \\u041f\\u0443\\u0442\\u0438\\u043d \\u0438 \\u0422\\u0440\\u0430\\u043c"
+                "\\u043f \\u043d\\u0430 \\u0441\\u0430\\u043c\\u043c\\u0438\\u0442\\u0435"
+            ) in lines
+            assert "c: Weather" in lines
+
+        as_json = run_match("--json", source, env=ascii_env, stdin=stdin)
+        assert as_json.returncode == 0, as_json.stderr[-2000:]
+        ids = [json.loads(line)["id"] for line in as_json.stdout.splitlines()]
+        assert ids == ["a", "b", "c"]
+        assert "Путин" in as_json.stdout
