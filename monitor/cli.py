@@ -155,14 +155,11 @@ def run(config_path: Path) -> None:
     from monitor.service.heap import limit_arenas
 
     limit_arenas()  # before any thread allocates
-    # The start makes lasting objects and next to no garbage: no collection walks them
-    # (run_daemon freezes what the start made before its first tick).
-    with collector_paused():
-        if not console_lines():
-            import_without_rich()  # before the service imports structlog and httpx
-        from monitor.service import run_daemon
+    if not console_lines():
+        import_without_rich()  # before the service imports structlog and httpx
+    from monitor.service import run_daemon
 
-        config = read_config(config_path)
+    config = read_config(config_path)
     sys.exit(run_daemon(config, config_path))
 
 

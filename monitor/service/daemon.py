@@ -14,7 +14,6 @@ The polling itself is ``monitor.service.app``.
 from __future__ import annotations
 
 import fcntl
-import gc
 import os
 import signal
 import sys
@@ -396,10 +395,6 @@ class Daemon:
         old.deliverer.close()
         for channel in old.channels.values():
             channel.close()
-        del old
-        # The replaced configuration, topics and app were frozen with the start: thawed,
-        # they can be collected (a cycle among them would otherwise stay for good).
-        freeze_lasting(thaw=True)
         self._reschedule()
         log.info(
             "config_reloaded",
@@ -456,21 +451,6 @@ class Daemon:
         self.stop.set()
         if self.scheduler is not None:
             self.scheduler.shutdown()
-
-
-def freeze_lasting(*, thaw: bool = False) -> None:
-    """Collect the garbage once, then leave what is left out of every later collection.
-
-    What the start made (modules, the configuration, the compiled topics, the app) lives
-    as long as the process; a tick makes objects by the hundred thousand, so the
-    collector runs many times a tick, and each full collection walked all of it again.
-    ``thaw``: first put the frozen objects back under the collector (after a reload, the
-    replaced configuration among them).
-    """
-    if thaw:
-        gc.unfreeze()
-    gc.collect()
-    gc.freeze()
 
 
 def database_file(url: str) -> tuple[Path, int, int] | None:
@@ -601,7 +581,6 @@ def run_daemon(config: Config, config_path: Path, *, engine: Engine | None = Non
         alert_log=config.alert_log,
     )
     threading.Thread(target=daemon.watch_ticks, name="tick-watch", daemon=True).start()
-    freeze_lasting()
     systemd.ready()
     try:
         scheduler.start()
