@@ -7,7 +7,9 @@ the daemon ticks every second; the console and /metrics on loopback, as shipped)
 samples the resident memory of the polling process, and of its parser workers apart,
 until the daemon has finished TICKS ticks (``monitor_ticks_total`` on /metrics).
 Prints start (after the first tick), idle (the median of the last tenth, sampled
-between ticks), peak, and the slope over the second half in MiB per 100 ticks, beside
+between ticks), peak, the slope over the second half in MiB per 100 ticks, and whether
+the second half is flat: its growth on the fitted line against the spread of the last
+tenth's samples (a rise smaller than what samples differ by anyway is not shown); beside
 floors: a bare Python process, and one importing what the daemon imports. Run from the
 repository root:
 
@@ -149,6 +151,14 @@ def slope(samples: list[tuple[int, float]]) -> float:
     return 100 * sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / den if den else 0.0
 
 
+def spread(values: list[float]) -> float:
+    """Interquartile range of ``values`` (0 for fewer than two)."""
+    if len(values) < 2:
+        return 0.0
+    quartiles = statistics.quantiles(values, n=4)
+    return quartiles[2] - quartiles[0]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ticks", type=int, default=500)
@@ -213,16 +223,28 @@ def main() -> None:
         f"{args.ticks} ticks in {took:.0f} s, {args.feeds} feeds (1 in {args.change} "
         f"changing every second), {worker_count} parser workers; code of {tree}"
     )
-    print(f"{'process':22} {'start':>7} {'idle':>7} {'peak':>7} {'slope 2nd half':>18}")
+    print(
+        f"{'process':22} {'start':>7} {'idle':>7} {'peak':>7} {'slope 2nd half':>18}"
+        f" {'2nd half':>9} {'spread':>7}  verdict"
+    )
     for name, samples in (("polling process", polling), ("parser workers (sum)", workers)):
         if not samples:
             continue
         tail = [m for t, m in samples if t >= args.ticks * 0.9]
         half = [(t, m) for t, m in samples if t >= args.ticks / 2]
+        per_100 = slope(half)
+        grown = per_100 * (args.ticks / 2) / 100
+        noise = spread(tail)
         print(
             f"{name:22} {samples[0][1]:7.1f} {statistics.median(tail):7.1f} "
-            f"{max(m for _, m in samples):7.1f} {slope(half):+11.2f} MiB/100 ticks"
+            f"{max(m for _, m in samples):7.1f} {per_100:+11.2f} MiB/100 ticks"
+            f" {grown:+9.2f} {noise:7.2f}  {'flat' if grown <= noise else 'rising'}"
         )
+    print(
+        "2nd half: the growth over the second half's ticks on the fitted line; spread: the\n"
+        "interquartile range of the samples of the last tenth (samples fall between and during\n"
+        "ticks); flat: the second half grew less than the samples spread."
+    )
     print(f"polling process CPU: {cpu:.1f} s ({1000 * cpu / args.ticks:.1f} ms a tick)")
     print(f"{'floor: bare python':22} {bare:7.1f}")
     print(f"{'floor: daemon imports':22} {imported:7.1f}")
