@@ -19,13 +19,14 @@ from collections.abc import Iterable, Iterator, Sequence
 from monitor.topics.rules import Term
 from monitor.topics.text import ENDINGS, LatinLang, is_cyrillic, stem
 
-Second = tuple[str, bool, tuple[int, ...], tuple[int, ...]]
-"""A second word, whether it is Cyrillic (its endings are Russian), the plain phrases it
-ends (an ending may follow it) and the exact ones (none may)."""
-Start = tuple[tuple[Second, ...], tuple[tuple[LatinLang, dict[str, tuple[int, ...]]], ...]]
+Second = tuple[bool, tuple[int, ...], tuple[int, ...]]
+"""Of a second word: whether it is Cyrillic (its endings are Russian), the plain phrases
+it ends (an ending may follow it) and the exact ones (none may)."""
+Start = tuple[dict[str, Second], tuple[tuple[LatinLang, dict[str, tuple[int, ...]]], ...]]
 """What a word may begin: the second words that follow it, and per way of stemming, the
 stems of the second words (each with its phrases) that follow its stem."""
 _RU = ENDINGS["ru"]
+_LONGEST_ENDING = max(len(e) for endings in ENDINGS.values() for e in endings)
 
 
 class Pairs:
@@ -45,14 +46,14 @@ class Pairs:
                 by_first = stems.setdefault(lang, {})
                 of = by_first.setdefault(stem(first, lang), {})
                 of.setdefault(stem(second, lang), []).append(term_id)
-        self.first: dict[str, tuple[Second, ...]] = {
-            first: tuple(
-                (second, is_cyrillic(second), tuple(plain), tuple(exact))
+        self.first: dict[str, dict[str, Second]] = {
+            first: {
+                second: (is_cyrillic(second), tuple(plain), tuple(exact))
                 for second, (plain, exact) in after.items()
-            )
+            }
             for first, after in seconds.items()
         }
-        """First word → what may follow it."""
+        """First word → the second words that may follow it."""
         self.first_stems: dict[LatinLang, dict[str, dict[str, tuple[int, ...]]]] = {
             lang: {
                 first: {second: tuple(got) for second, got in after.items()}
@@ -65,7 +66,7 @@ class Pairs:
     def start(self, word: str, stems: Sequence[tuple[LatinLang, str]]) -> Start | None:
         """What ``word`` (whose stem in each way of stemming is given) may begin; None
         when it begins no phrase."""
-        seconds = self.first.get(word, ())
+        seconds = self.first.get(word, {})
         by_stem = tuple(
             (lang, after)
             for lang, stemmed in stems
@@ -107,15 +108,20 @@ def found_pairs(
         seconds, by_stem = start_of[word]
         after = words[at + 1]
         got: list[tuple[int, ...]] | None = None
-        for second, cyrillic, plain, exact in seconds:
-            if after == second:
-                got = [plain, exact] if got is None else [*got, plain, exact]
-            elif (
-                plain
-                and after.startswith(second)
-                and after[len(second) :] in (_RU if cyrillic else latin_endings)
-            ):
-                got = [plain] if got is None else [*got, plain]
+        if seconds:
+            # the next word as a second word, or a second word and an ending: looked up
+            # (however many second words follow this one), not compared with each
+            equal = seconds.get(after)
+            if equal is not None:
+                got = [equal[1], equal[2]]
+            for cut in range(1, min(_LONGEST_ENDING, len(after) - 1) + 1):
+                stemless = seconds.get(after[:-cut])
+                if (
+                    stemless is not None
+                    and stemless[1]
+                    and after[-cut:] in (_RU if stemless[0] else latin_endings)
+                ):
+                    got = [stemless[1]] if got is None else [*got, stemless[1]]
         for lang, by_second in by_stem:
             ids = by_second.get(stem(after, lang))
             if ids is not None:
