@@ -300,6 +300,7 @@ def _end(
             articles=articles,
             operator_alerts=decided.operator_alerts,
             lease_owner=p.owner,
+            since=state.last_success,
         ),
         p.policy,
         now,

@@ -437,14 +437,21 @@ def _instant(at: datetime | None) -> float:
     return at.timestamp()
 
 
-def carried_time(published: datetime | None, seen: datetime) -> datetime:
+def carried_time(
+    published: datetime | None, seen: datetime, since: datetime | None = None
+) -> datetime:
     """When an outlet carried an article (SPEC.md: "the time it carried the story"): its
     own date, unless it has none ("counts as published when first seen") or the date lies
     after ``seen``, when the monitor first saw it (a clock ahead, a date set in the
-    future)."""
-    if published is not None and published < seen:
-        return published
-    return seen
+    future); and never before ``since``, the feed's last successful poll before the one
+    that brought the article, which did not carry it (a feed can date an item at will:
+    an old date would make it the first reporter of every story it joins and close a
+    ``confirm:`` window before the outlets that confirm the story carried it)."""
+    if published is None or published >= seen:
+        return seen
+    if since is not None and published < since:
+        return min(since, seen)
+    return published
 
 
 def format_time(value: datetime | None) -> str | None:
@@ -478,6 +485,9 @@ class FeedUpdate:
     operator_alerts: tuple[Alert, ...] = ()
     lease_owner: str | None = None
     """Write only while this owner still holds the feed's lease (None: no lease)."""
+    since: datetime | None = None
+    """The feed's last successful poll before this one (None: its first): its articles
+    were not carried then (:func:`carried_time`)."""
 
 
 @dataclass(frozen=True, slots=True)

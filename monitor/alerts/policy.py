@@ -184,9 +184,17 @@ def story_in_other_language(
 
 
 def decide_match(
-    policy: AlertPolicy, item: MatchedArticle, match: Match, facts: StoryFacts, now: datetime
+    policy: AlertPolicy,
+    item: MatchedArticle,
+    match: Match,
+    facts: StoryFacts,
+    now: datetime,
+    *,
+    since: datetime | None = None,
 ) -> StoryDecision:
-    """New story, joins a story, too old, or catch-up: for one match of one article."""
+    """New story, joins a story, too old, or catch-up: for one match of one article.
+    ``since``: the feed's last successful poll before this one (the outlet's time is not
+    before it: :func:`~monitor.types.carried_time`)."""
     from monitor.alerts.stories import title_key
 
     article = item.article
@@ -218,6 +226,6 @@ def decide_match(
         feeds=(article.feed,),
         summary=article.summary[:500],
         sources=((article.feed, policy.source_of(article.feed)),),
-        outlets=((article.feed, carried_time(article.published, now)),),
+        outlets=((article.feed, carried_time(article.published, now, since)),),
     )
     return StoryDecision(StoryOutcome.NEW_STORY, key, fingerprint, alert=alert)

@@ -152,6 +152,7 @@ def _save(conn: Connection, update_: FeedUpdate, policy: AlertPolicy, now: datet
                 policy=policy,
                 channels=channels,
                 now=now,
+                since=update_.since,
             )
             if alert is not None:
                 alerts.append(alert)

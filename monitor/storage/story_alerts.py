@@ -70,18 +70,21 @@ def record_match(
     policy: AlertPolicy,
     channels: Sequence[tuple[str, frozenset[str] | None]],
     now: datetime,
+    since: datetime | None = None,
 ) -> tuple[StoryOutcome, Alert | None]:
     """Read what the topic's stories hold, let :func:`decide_match` decide, store that.
+    ``since``: the feed's last successful poll before this one (see
+    :func:`~monitor.types.carried_time`).
 
     Returns the outcome and, for a new story that this transaction stored, its alert.
     """
     article = item.article
     facts = _story_facts(conn, match.topic, story_key(article), article.language, policy, now)
-    decision = decide_match(policy, item, match, facts, now)
+    decision = decide_match(policy, item, match, facts, now, since=since)
     if decision.outcome is StoryOutcome.JOINS_STORY:
         assert decision.joined is not None
         # A feed that carried the story already is not added again (join_story checks).
-        carried = carried_time(article.published, now)
+        carried = carried_time(article.published, now, since)
         confirmed = join_story(
             conn, decision.joined.id, article.feed, policy, channels, now, carried=carried
         )

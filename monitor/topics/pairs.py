@@ -14,18 +14,19 @@ This module knows nothing about topics or rules; it does no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from monitor.topics.rules import Term
 from monitor.topics.text import ENDINGS, LatinLang, is_cyrillic, stem
 
-Second = tuple[str, bool, tuple[int, ...], tuple[int, ...]]
-"""A second word, whether it is Cyrillic (its endings are Russian), the plain phrases it
-ends (an ending may follow it) and the exact ones (none may)."""
-Start = tuple[tuple[Second, ...], tuple[tuple[LatinLang, dict[str, tuple[int, ...]]], ...]]
+Second = tuple[bool, tuple[int, ...], tuple[int, ...]]
+"""Of a second word: whether it is Cyrillic (its endings are Russian), the plain phrases
+it ends (an ending may follow it) and the exact ones (none may)."""
+Start = tuple[dict[str, Second], tuple[tuple[LatinLang, dict[str, tuple[int, ...]]], ...]]
 """What a word may begin: the second words that follow it, and per way of stemming, the
 stems of the second words (each with its phrases) that follow its stem."""
 _RU = ENDINGS["ru"]
+_LONGEST_ENDING = max(len(e) for endings in ENDINGS.values() for e in endings)
 
 
 class Pairs:
@@ -45,14 +46,14 @@ class Pairs:
                 by_first = stems.setdefault(lang, {})
                 of = by_first.setdefault(stem(first, lang), {})
                 of.setdefault(stem(second, lang), []).append(term_id)
-        self.first: dict[str, tuple[Second, ...]] = {
-            first: tuple(
-                (second, is_cyrillic(second), tuple(plain), tuple(exact))
+        self.first: dict[str, dict[str, Second]] = {
+            first: {
+                second: (is_cyrillic(second), tuple(plain), tuple(exact))
                 for second, (plain, exact) in after.items()
-            )
+            }
             for first, after in seconds.items()
         }
-        """First word → what may follow it."""
+        """First word → the second words that may follow it."""
         self.first_stems: dict[LatinLang, dict[str, dict[str, tuple[int, ...]]]] = {
             lang: {
                 first: {second: tuple(got) for second, got in after.items()}
@@ -65,7 +66,7 @@ class Pairs:
     def start(self, word: str, stems: Sequence[tuple[LatinLang, str]]) -> Start | None:
         """What ``word`` (whose stem in each way of stemming is given) may begin; None
         when it begins no phrase."""
-        seconds = self.first.get(word, ())
+        seconds = self.first.get(word, {})
         by_stem = tuple(
             (lang, after)
             for lang, stemmed in stems
@@ -76,76 +77,65 @@ class Pairs:
         return seconds, by_stem
 
 
+_FEW_STARTS = 16
+"""A field with at most this many distinct words that may begin a phrase has each looked
+for with ``list.count`` and ``list.index`` (C loops, cheapest for the usual few); with more,
+one pass over its words (a feed can send a long field of many such words: a search per word
+would cost the field's length times their number)."""
+
+
 def found_pairs(
     words: Sequence[str],
     starts: set[str],
     start_of: dict[str, Start],
     latin_endings: frozenset[str],
-    found: set[int],
-) -> None:
-    """Add to ``found`` the phrases that begin at a word of ``starts`` (words of
-    ``words``, each with what it may begin in ``start_of``)."""
+) -> dict[int, list[int]]:
+    """The phrases that begin at a word of ``starts`` (words of ``words``, each with what
+    it may begin in ``start_of``), each with where it begins (the first word's index,
+    ascending per start word): what the engine asks for of a term found later
+    (:meth:`~monitor.topics.presearch.Automata.positions`), so it never looks again."""
+    at_of: dict[int, list[int]] = {}
     last = len(words) - 1
-    for word in starts:
-        seconds, by_stem = start_of[word]
-        at = -1
-        for _ in range(words.count(word)):
-            at = words.index(word, at + 1)
-            if at == last:
-                break
-            after = words[at + 1]
-            for second, cyrillic, plain, exact in seconds:
-                if after == second:
-                    found.update(plain, exact)
-                elif (
-                    plain
-                    and after.startswith(second)
-                    and after[len(second) :] in (_RU if cyrillic else latin_endings)
-                ):
-                    found.update(plain)
-            for lang, by_second in by_stem:
-                got = by_second.get(stem(after, lang))
-                if got is not None:
-                    found.update(got)
-
-
-def pair_positions(
-    words: Sequence[str],
-    starts: set[str],
-    start_of: dict[str, Start],
-    latin_endings: frozenset[str],
-    term_id: int,
-) -> list[int]:
-    """Where (the first word's index) the phrase ``term_id`` begins: the places of
-    :func:`found_pairs` that find it."""
-    out: list[int] = []
-    last = len(words) - 1
-    for word in starts:
-        seconds, by_stem = start_of[word]
-        # only the second words (or stems) that end this phrase
-        mine = [s for s in seconds if term_id in s[2] or term_id in s[3]]
-        stemmed = [
-            (lang, second)
-            for lang, by_second in by_stem
-            for second, got in by_second.items()
-            if term_id in got
-        ]
-        if not mine and not stemmed:
+    if len(starts) <= _FEW_STARTS:
+        places: Iterable[tuple[int, str]] = (
+            (at, word) for word in starts for at in _places(words, word)
+        )
+    else:
+        places = ((at, word) for at, word in enumerate(words) if word in starts)
+    for at, word in places:
+        if at == last:
             continue
-        at = -1
-        for _ in range(words.count(word)):
-            at = words.index(word, at + 1)
-            if at == last:
-                break
-            after = words[at + 1]
-            if any(
-                (after == second and (term_id in plain or term_id in exact))
-                or (
-                    term_id in plain
-                    and after.startswith(second)
-                    and after[len(second) :] in (_RU if cyrillic else latin_endings)
-                )
-                for second, cyrillic, plain, exact in mine
-            ) or any(stem(after, lang) == second for lang, second in stemmed):
-                out.append(at)
-    return out
+        seconds, by_stem = start_of[word]
+        after = words[at + 1]
+        got: list[tuple[int, ...]] | None = None
+        if seconds:
+            # the next word as a second word, or a second word and an ending: looked up
+            # (however many second words follow this one), not compared with each
+            equal = seconds.get(after)
+            if equal is not None:
+                got = [equal[1], equal[2]]
+            for cut in range(1, min(_LONGEST_ENDING, len(after) - 1) + 1):
+                stemless = seconds.get(after[:-cut])
+                if (
+                    stemless is not None
+                    and stemless[1]
+                    and after[-cut:] in (_RU if stemless[0] else latin_endings)
+                ):
+                    got = [stemless[1]] if got is None else [*got, stemless[1]]
+        for lang, by_second in by_stem:
+            ids = by_second.get(stem(after, lang))
+            if ids is not None:
+                got = [ids] if got is None else [*got, ids]
+        if got is not None:
+            # a phrase once a place, however many ways it was found there
+            for term_id in set().union(*got):
+                at_of.setdefault(term_id, []).append(at)
+    return at_of
+
+
+def _places(words: Sequence[str], word: str) -> Iterator[int]:
+    """Where ``word`` stands in ``words``."""
+    at = -1
+    for _ in range(words.count(word)):
+        at = words.index(word, at + 1)
+        yield at

@@ -35,7 +35,7 @@ from collections.abc import Collection, Iterable, Sequence
 from monitor.topics import word_terms
 from monitor.topics.evaluate import Hit
 from monitor.topics.keys import INFLECT, Keys, folded_key, is_pair, stem_key
-from monitor.topics.pairs import found_pairs, pair_positions
+from monitor.topics.pairs import found_pairs
 from monitor.topics.rules import Term
 from monitor.topics.text import FieldText, LatinLang, endings_for, stem
 from monitor.topics.word_terms import WordTerms
@@ -46,6 +46,17 @@ of it: cheaper than finding the stretches where a phrase may stand (titles, summ
 when the phrases are few (:data:`_FEW_PHRASES`): many phrases hit many times a field."""
 _FEW_PHRASES = 1_000
 _STRETCHES = 6  # more stretches of a field to stem than this: stem all of it
+
+
+class FieldTerms(set[int]):
+    """The ids of the terms that occur in a field (:meth:`Automata.terms_in`), with where
+    each two-word phrase found begins (its positions are read from the same pass)."""
+
+    __slots__ = ("pairs",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pairs: dict[int, list[int]] = {}
 
 
 class Automata:
@@ -185,11 +196,15 @@ class Automata:
                 continue
             # every set of words below is within ``distinct``, the field's notable words
             # one lookup a notable word (None for those that hold no term)
-            found = set().union(*filter(None, map(by_word.terms.get, distinct)))
+            found = FieldTerms()
+            found.update(*filter(None, map(by_word.terms.get, distinct)))
             out.append(found)
             pair_words = by_word.pair_words.intersection(distinct)
             if pair_words:
-                found_pairs(field.words, pair_words, by_word.pair_starts, latin_endings, found)
+                found.pairs = found_pairs(
+                    field.words, pair_words, by_word.pair_starts, latin_endings
+                )
+                found.update(found.pairs)
             # longer phrases (or with a wildcard): their keys run over the stretches of
             # the field where one may begin (none unless a word of it may end one too)
             starts = by_word.starts.intersection(distinct)
@@ -308,12 +323,15 @@ class Automata:
         for index, field in enumerate(fields):
             if field is None or term_id not in found[index]:
                 continue
-            words = field.words
-            candidates = (
-                notable[index] if notable is not None else by_word.notable.intersection(words)
-            )
-            starts = by_word.pair_words.intersection(candidates)
-            for at in pair_positions(words, starts, by_word.pair_starts, latin_endings, term_id):
+            at_of = getattr(found[index], "pairs", None)
+            if at_of is None:  # not found by :meth:`terms_in`
+                words = field.words
+                candidates = (
+                    notable[index] if notable is not None else by_word.notable.intersection(words)
+                )
+                starts = by_word.pair_words.intersection(candidates)
+                at_of = found_pairs(words, starts, by_word.pair_starts, latin_endings)
+            for at in at_of.get(term_id, ()):
                 hits.add((index, at, at + 1))
         return hits
 

@@ -66,22 +66,29 @@ def story_articles(
 
 def story_outlets(alert: Alert, articles: Sequence[OutletArticle]) -> list[Outlet]:
     """Every outlet of the story once (several feeds of one outlet, as the alert's
-    ``sources`` recorded them, are one), by when its first feed carried it (its stored
-    article's date, or the time the alert recorded for it, whichever is earlier); feeds
-    with neither follow in the order they joined. The first one is the first reporter,
-    as the alert's ``first_reported_by`` names it. A surge or operator alert is about no
-    story: no outlet."""
+    ``sources`` recorded them, are one), by when its first feed carried it: the time the
+    alert recorded for the feed (bounded when it was recorded:
+    :func:`~monitor.types.carried_time`), else its stored article's date; feeds with
+    neither follow in the order they joined. The first one is the first reporter, as the
+    alert's ``first_reported_by`` names it. A surge or operator alert is about no story:
+    no outlet."""
     if not alert.has_story:
         return []
-    first_seen: dict[str, datetime] = {}
-    carried = [(a.feed, a.carried_at) for a in articles]
-    # what the alert recorded: when each feed carried the story (a feed joined by its
-    # headline has no article linked on the list of stories)
-    carried += [(feed, at) for feed, at in alert.outlet_times() if at is not None]
-    for feed, carried_at in carried:
-        when = _utc(carried_at)
-        if feed not in first_seen or when < first_seen[feed]:
-            first_seen[feed] = when
+    # what the alert recorded: when each feed carried the story; a stored article's own
+    # date is not bounded by the feed's polls, so it does not overrule the alert
+    recorded = {feed: _utc(at) for feed, at in alert.outlets if at is not None}
+    first_seen: dict[str, datetime] = dict(recorded)
+    for article in articles:
+        if article.feed in recorded:
+            continue
+        when = _utc(article.carried_at)
+        if article.feed not in first_seen or when < first_seen[article.feed]:
+            first_seen[article.feed] = when
+    # an alert of an older version, which recorded no times: its detection time for the
+    # first feed, where its article is gone
+    for feed, at in alert.outlet_times():
+        if at is not None and feed not in first_seen:
+            first_seen[feed] = _utc(at)
     timed = sorted(first_seen.items(), key=lambda item: (item[1], item[0]))
     untimed = [f for f in dict.fromkeys(alert.feeds or (alert.feed,)) if f not in first_seen]
     ordered: list[tuple[str, datetime | None]] = [*timed, *((f, None) for f in untimed)]

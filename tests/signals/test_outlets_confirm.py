@@ -4,6 +4,8 @@ different outlets (issue 17, points 1 and 2)."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 from monitor import storage
@@ -165,3 +167,36 @@ def test_the_shipped_configuration_labels_every_feed_with_its_outlet() -> None:
     assert all(o.kind is not None and o.country for o in outlets.values()), outlets
     assert outlets["tass-en"].outlet == outlets["tass-ru"].outlet == "TASS"
     assert outlets["tass-en"].kind == "state" and outlets["reuters"].kind == "wire"
+
+
+def test_a_feed_that_backdates_its_item_neither_closes_the_window_nor_leads_by_more_than_a_poll(
+    newsroom: Newsroom, signals_app: Any
+) -> None:
+    # a feed that dates its item in 2000 joins the story between outlets that carry it
+    # within the 30 minutes: its time is not before its last poll, so the window stays
+    # open for the third (it used to open in 2000, and the story was never alerted)
+    topic = SUMMIT | {"confirm": {"outlets": 3, "within": "30m"}}
+    app = signals_app(["reuters", "dw", "meduza"], topic)
+    app.poll()  # every feed read once, carrying nothing
+    polled = newsroom.clock
+    step(newsroom, minutes=5)
+    newsroom.carry("reuters", HEADLINE, "r1")
+    app.poll(names=["reuters"])
+    step(newsroom, minutes=2)
+    newsroom.carry("dw", HEADLINE, "d1")
+    newsroom.items["dw"][0] = replace(
+        newsroom.items["dw"][0], published=datetime(2000, 1, 1, tzinfo=UTC)
+    )
+    app.poll(names=["dw"])
+    step(newsroom, minutes=3)
+    newsroom.carry("meduza", HEADLINE, "m1")
+    app.poll(names=["meduza"])
+
+    (alert,) = alerts(app)
+    assert alert["confirmed_by"] == ["DW", "Reuters", "Meduza"]
+    times = {o["outlet"]: datetime.fromisoformat(o["at"]) for o in alert["outlets"]}
+    assert times["DW"] == polled, "no earlier than its last poll, which did not carry it"
+    assert (alert["first_reported_by"], [o["outlet"] for o in logged(app)[0]["outlets"]]) == (
+        "DW",
+        ["DW", "Reuters", "Meduza"],
+    )

@@ -7,14 +7,20 @@ random documents of inflected, stemmed and look-alike words."""
 from __future__ import annotations
 
 import random
+import sys
+import types
+from typing import Any
 
 import pytest
 
-from monitor.topics import word_terms
+from monitor.topics import compile_topics, pairs, word_terms
 from monitor.topics.evaluate import Hit
+from monitor.topics.pairs import Start
 from monitor.topics.presearch import Automata
 from monitor.topics.rules import Term, TermTable
+from monitor.topics.spec import TopicConfig
 from monitor.topics.text import FieldText, LatinLang, endings_for, stem
+from monitor.types import Document
 
 _BASES = ["gipfel", "treffen", "board", "peace", "house", "white", "совет", "мир", "трамп"]
 _ENDINGS = ["", "s", "es", "en", "er", "e", "а", "ом", "ы", "ing", "ed"]
@@ -82,11 +88,14 @@ def _expected(term: Term, fields: list[FieldText | None], latin: tuple[LatinLang
     return out
 
 
+@pytest.mark.parametrize("few_starts", [16, 0])
 @pytest.mark.parametrize("seed", range(6))
 def test_terms_found_from_the_words_hit_where_their_definition_says(
-    monkeypatch: pytest.MonkeyPatch, seed: int
+    monkeypatch: pytest.MonkeyPatch, seed: int, few_starts: int
 ) -> None:
     rng = random.Random(seed)
+    # a field's phrase-beginning words looked for one by one, or found in one pass
+    monkeypatch.setattr(pairs, "_FEW_STARTS", few_starts)
     # a small memory of words as well: what is forgotten is learned again
     monkeypatch.setattr(word_terms, "CACHE_LIMIT", (30, 100_000)[seed % 2])
     table = TermTable()
@@ -113,3 +122,78 @@ def test_terms_found_from_the_words_hit_where_their_definition_says(
             got = automata.positions(term_id, fields, found, latin, notable)
             assert got == expected, (term.text, [f.text if f else None for f in fields])
             assert automata.positions(term_id, fields, found, latin) == expected
+            # the same when told nothing of the pass that found them
+            plain_found = [set(f) for f in found]
+            assert automata.positions(term_id, fields, plain_found, latin) == expected
+
+
+def test_many_phrases_found_in_one_long_field_cost_their_places_not_a_search_each(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A feed's field that holds a thousand configured two-word phrases: where each hit
+    is read from the one pass that found them, not looked for again phrase by phrase
+    over every place a phrase may begin (which cost the number of phrases times their
+    places: 24 s for one 8,000-word item at bench_match's 10,000 topics)."""
+    rng = random.Random(7)
+    letters = "bcdfghklmnprstvz"
+    made: set[str] = set()
+    while len(made) < 2_000:
+        made.add("".join(rng.choice(letters) + rng.choice("aeiou") for _ in range(3)))
+    vocabulary = sorted(made)
+    phrases = [f"{a} {b}" for a, b in zip(vocabulary[::2], vocabulary[1::2], strict=True)]
+    topics = compile_topics([TopicConfig(id=f"t{n}", any=[p]) for n, p in enumerate(phrases)])
+    looked_up = 0
+
+    class Counted(dict[str, Start]):
+        def __getitem__(self, word: str) -> Start:
+            nonlocal looked_up
+            looked_up += 1
+            return super().__getitem__(word)
+
+    made_by = word_terms.WordTerms.__init__
+
+    def init(self: word_terms.WordTerms, *args: Any, **kwargs: Any) -> None:
+        made_by(self, *args, **kwargs)
+        self.pair_starts = Counted()
+
+    monkeypatch.setattr(word_terms.WordTerms, "__init__", init)
+    text = " ".join(phrases)
+    matches = topics.match(Document(title="x", content=text, language="en"))
+    assert [m.topic for m in matches] == [f"t{n}" for n in range(len(phrases))]
+    for match in matches:
+        (evidence,) = match.evidence
+        assert text[evidence.offset :].startswith(evidence.term)
+    # what a word may begin looked up once a place it stands, not once a phrase found
+    assert looked_up <= 2 * len(phrases)
+
+
+def test_a_word_that_begins_many_phrases_costs_a_place_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Where a word that begins a thousand phrases ("white …") stands, the next word is
+    looked up among the words that may follow it, not compared with each: a feed's item
+    repeating that word 25,000 times took 2 s (40 ms before the word table)."""
+    rng = random.Random(3)
+    made: set[str] = set()
+    while len(made) < 1_000:
+        made.add("".join(rng.choice("bcdfgklmnprst") + rng.choice("aeiou") for _ in range(3)))
+    seconds = sorted(made)
+    topics = compile_topics(
+        [TopicConfig(id=f"t{n}", any=[f"white {w}"]) for n, w in enumerate(seconds)]
+    )
+    text = " ".join(["white whites"] * 200) + f" white {seconds[5]}s"
+    builtin_calls = 0
+
+    def count(frame: types.FrameType, event: str, arg: object) -> None:
+        nonlocal builtin_calls
+        if event == "c_call" and frame.f_code is pairs.found_pairs.__code__:
+            builtin_calls += 1
+
+    sys.setprofile(count)
+    try:
+        matches = topics.match(Document(title="x", content=text, language="en"))
+    finally:
+        sys.setprofile(None)
+    assert [(m.topic, m.evidence[0].offset) for m in matches] == [("t5", text.rindex("white"))]
+    # a few look-ups a place the word stands (201 places), not one a phrase
+    assert builtin_calls <= 20 * 201

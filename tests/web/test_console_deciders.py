@@ -105,6 +105,38 @@ def test_outlets_in_the_order_they_carried_the_story() -> None:
     assert outlets[2].carried_at is None
 
 
+def test_outlets_by_the_times_the_alert_recorded_over_their_articles_dates() -> None:
+    # "dw" dated its article in 2000; the alert recorded it no earlier than its last
+    # poll (T0): the console names the same time and first reporter as the alert
+    alert = Alert(
+        id="a",
+        topic="t",
+        title="t",
+        url=None,
+        feed="reuters",
+        published=None,
+        detected_at=T0 + timedelta(minutes=5),
+        evidence=(),
+        feeds=("reuters", "dw", "meduza"),
+        outlets=(("reuters", T0 + timedelta(minutes=5)), ("dw", T0)),
+    )
+    ancient = T0 - datetime(2000, 1, 1, tzinfo=UTC)
+    outlets = story_outlets(
+        alert,
+        [
+            _article("reuters", 5, published=5),
+            _article("dw", 7, published=-int(ancient.total_seconds() // 60)),
+            _article("meduza", 10, published=9),
+        ],
+    )
+    assert [(o.feed, o.carried_at) for o in outlets] == [
+        ("dw", T0),
+        ("reuters", T0 + timedelta(minutes=5)),
+        ("meduza", T0 + timedelta(minutes=9)),
+    ]
+    assert outlets[0].first
+
+
 def test_chart_has_one_series_per_outlet_stacked_within_the_plot() -> None:
     counts = [
         TimelineCount(T0, "a", 3),
