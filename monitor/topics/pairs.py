@@ -15,9 +15,10 @@ This module knows nothing about topics or rules; it does no I/O.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import compress
 
 from monitor.topics.rules import Term
-from monitor.topics.text import ENDINGS, LatinLang, is_cyrillic, stem
+from monitor.topics.text import ENDINGS, LatinLang, is_cyrillic, remember_stem, stem, word_stems
 
 Second = tuple[str, bool, tuple[int, ...], tuple[int, ...]]
 """A second word, whether it is Cyrillic (its endings are Russian), the plain phrases it
@@ -61,6 +62,23 @@ class Pairs:
             for lang, by_first in stems.items()
         }
         """Per way of stemming, a first word's stem → second stem → its phrases."""
+        self.second_stems: dict[LatinLang, frozenset[str]] = {
+            lang: frozenset(second for after in by_first.values() for second in after)
+            for lang, by_first in self.first_stems.items()
+        }
+        """Per way of stemming, every second stem."""
+
+    def stem_ends(self, words: Sequence[str], stems: dict[LatinLang, list[str]]) -> set[str]:
+        """The ``words`` whose stem (``stems``: theirs, per way of stemming) is the stem of
+        a phrase's second word: where no word after a place of a word that begins
+        phrases by its stem is among a field's, it holds none of them (:func:`found_pairs`
+        looks no further)."""
+        out: set[str] = set()
+        for lang, stemmed in stems.items():
+            second_stems = self.second_stems.get(lang)
+            if second_stems:
+                out.update(compress(words, map(second_stems.__contains__, stemmed)))
+        return out
 
     def start(self, word: str, stems: Sequence[tuple[LatinLang, str]]) -> Start | None:
         """What ``word`` (whose stem in each way of stemming is given) may begin; None
@@ -77,34 +95,51 @@ class Pairs:
 
 
 def found_pairs(
-    words: Sequence[str],
+    joined: str,
     starts: set[str],
+    stem_ends: set[str],
     start_of: dict[str, Start],
     latin_endings: frozenset[str],
     found: set[int],
 ) -> None:
-    """Add to ``found`` the phrases that begin at a word of ``starts`` (words of
-    ``words``, each with what it may begin in ``start_of``)."""
-    last = len(words) - 1
+    """Add to ``found`` the phrases that begin at a word of ``starts`` (words of the
+    field ``joined`` as " w1 w2 … ", each with what it may begin in ``start_of``);
+    ``stem_ends``: the field's words whose stem may end one (:meth:`Pairs.stem_ends`)."""
     for word in starts:
         seconds, by_stem = start_of[word]
-        at = -1
-        for _ in range(words.count(word)):
-            at = words.index(word, at + 1)
-            if at == last:
+        if not seconds and not stem_ends:
+            continue  # it begins phrases only by its stem, and no word here ends one
+        # the words after its places, each once, by string searches (a word that begins
+        # phrases by its stem is often a common one: many places, few words after them)
+        key = " " + word + " "
+        size = len(key)
+        afters: set[str] = set()
+        at = joined.find(key)
+        while at != -1:
+            end = joined.find(" ", at + size)
+            if end == -1:  # the last word
                 break
-            after = words[at + 1]
-            for second, cyrillic, plain, exact in seconds:
-                if after == second:
-                    found.update(plain, exact)
-                elif (
-                    plain
-                    and after.startswith(second)
-                    and after[len(second) :] in (_RU if cyrillic else latin_endings)
-                ):
-                    found.update(plain)
-            for lang, by_second in by_stem:
-                got = by_second.get(stem(after, lang))
+            afters.add(joined[at + size : end])
+            at = joined.find(key, at + size - 1)  # its space may begin the next place
+        for second, cyrillic, plain, exact in seconds:
+            if second in afters:
+                found.update(plain, exact)
+            if plain:
+                endings = _RU if cyrillic else latin_endings
+                size = len(second)
+                for after in afters:
+                    if after.startswith(second) and after[size:] in endings:
+                        found.update(plain)
+                        break
+        if by_stem:
+            afters.intersection_update(stem_ends)
+        for lang, by_second in by_stem:
+            remembered = word_stems(lang)
+            for after in afters:
+                stemmed = remembered.get(after)
+                if stemmed is None:
+                    stemmed = remember_stem(after, lang)
+                got = by_second.get(stemmed)
                 if got is not None:
                     found.update(got)
 

@@ -138,6 +138,23 @@ def stem(folded: str, latin: LatinLang) -> str:
     return stemmed
 
 
+def word_stems(latin: LatinLang) -> dict[str, str]:
+    """The remembered :func:`stem` of folded words, Latin ones stemmed as ``latin`` (look a
+    word up here first, then :func:`remember_stem`): one dict lookup, not a call."""
+    return _word_stems[latin]
+
+
+def remember_stem(folded: str, latin: LatinLang) -> str:
+    """:func:`stem` of a folded word, remembered in :func:`word_stems` (a short one)."""
+    got = stem(folded, latin)
+    if len(folded) <= _CACHED_WORD:
+        cache = _word_stems[latin]
+        if len(cache) > _CACHE_LIMIT:
+            cache.clear()
+        cache[folded] = got
+    return got
+
+
 def stems(words: Sequence[str], latin: LatinLang) -> list[str]:
     """:func:`stem` of each folded token, each stemmer called once for all the tokens
     of its language that are not remembered yet."""

@@ -65,6 +65,8 @@ class WordTerms:
         """Words that may begin a two-word phrase: what each may begin."""
         self.pair_words: set[str] = set()
         """The words of :attr:`pair_starts`."""
+        self.pair_stem_ends: set[str] = set()
+        """Words whose stem may end a two-word phrase's (:meth:`Pairs.stem_ends`)."""
         self.notable: set[str] = set()
         """The words of all the sets above: a word of a field not among them holds no
         term and can neither begin nor end a phrase (the presearch looks no further)."""
@@ -86,6 +88,7 @@ class WordTerms:
                 self.index_any,
                 self.pair_starts,
                 self.pair_words,
+                self.pair_stem_ends,
                 self.notable,
             ):
                 known.clear()
@@ -159,3 +162,6 @@ class WordTerms:
                 self.pair_starts[listed[n]] = start
                 self.pair_words.add(listed[n])
                 self.notable.add(listed[n])
+        ends = pairs.stem_ends(listed, stems_of)
+        self.pair_stem_ends.update(ends)
+        self.notable.update(ends)

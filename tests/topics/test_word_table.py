@@ -113,3 +113,27 @@ def test_terms_found_from_the_words_hit_where_their_definition_says(
             got = automata.positions(term_id, fields, found, latin, notable)
             assert got == expected, (term.text, [f.text if f else None for f in fields])
             assert automata.positions(term_id, fields, found, latin) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "board board peace",  # the first word twice in a row: its second place counts
+        "white white white houses",
+        "совет совет мира и мир",
+        "gipfel gipfels treffen gipfel",  # by stem, and at the field's end
+        "peace board",
+        "board",
+    ],
+)
+def test_a_phrase_is_found_after_every_place_of_its_first_word(text: str) -> None:
+    table = TermTable()
+    ids = [table.add(t) for t in _TERM_TEXTS]
+    automata = Automata(table.terms)
+    fields: list[FieldText | None] = [FieldText.of(text), None, None]
+    for latin in [("en",), ("de",), (None,), ("en", "de")]:
+        found = automata.terms_in(fields, latin)
+        for term_id in ids:
+            term = table.terms[term_id]
+            expected = _expected(term, fields, latin)
+            assert (term_id in found[0]) == bool(expected), (term.text, text, latin)
