@@ -18,7 +18,15 @@ from collections.abc import Sequence
 from itertools import compress
 
 from monitor.topics.rules import Term
-from monitor.topics.text import ENDINGS, LatinLang, is_cyrillic, remember_stem, stem, word_stems
+from monitor.topics.text import (
+    ENDINGS,
+    FieldText,
+    LatinLang,
+    is_cyrillic,
+    remember_stem,
+    stem,
+    word_stems,
+)
 
 Second = tuple[str, bool, tuple[int, ...], tuple[int, ...]]
 """A second word, whether it is Cyrillic (its endings are Russian), the plain phrases it
@@ -95,22 +103,36 @@ class Pairs:
 
 
 def found_pairs(
-    joined: str,
+    field: FieldText,
     starts: set[str],
     stem_ends: set[str],
     start_of: dict[str, Start],
     latin_endings: frozenset[str],
     found: set[int],
 ) -> None:
-    """Add to ``found`` the phrases that begin at a word of ``starts`` (words of the
-    field ``joined`` as " w1 w2 … ", each with what it may begin in ``start_of``);
-    ``stem_ends``: the field's words whose stem may end one (:meth:`Pairs.stem_ends`)."""
+    """Add to ``found`` the phrases that begin at a word of ``starts`` (words of
+    ``field``, each with what it may begin in ``start_of``); ``stem_ends``: the field's
+    words whose stem may end one (:meth:`Pairs.stem_ends`)."""
+    distinct = field.distinct
     for word in starts:
         seconds, by_stem = start_of[word]
-        if not seconds and not stem_ends:
-            continue  # it begins phrases only by its stem, and no word here ends one
-        # the words after its places, each once, by string searches (a word that begins
-        # phrases by its stem is often a common one: many places, few words after them)
+        # first, without its places, what of all it may begin can stand here: a second
+        # word (or it and an ending) among the field's words; a word of the field with
+        # a second stem (a word that begins phrases by its stem is often a common one,
+        # of many places, and the field seldom holds what may follow it)
+        if seconds:
+            seconds = tuple(s for s in seconds if _in_field(s, distinct, latin_endings))
+        ends: list[tuple[dict[str, str], dict[str, tuple[int, ...]]]] = []
+        if stem_ends:
+            for lang, by_second in by_stem:
+                stems = {w: _stem_of(w, lang) for w in stem_ends}
+                mine = {w: s for w, s in stems.items() if s in by_second}
+                if mine:
+                    ends.append((mine, by_second))
+        if not seconds and not ends:
+            continue
+        # the words after its places, each once, by string searches
+        joined = field.joined
         key = " " + word + " "
         size = len(key)
         afters: set[str] = set()
@@ -131,17 +153,27 @@ def found_pairs(
                     if after.startswith(second) and after[size:] in endings:
                         found.update(plain)
                         break
-        if by_stem:
-            afters.intersection_update(stem_ends)
-        for lang, by_second in by_stem:
-            remembered = word_stems(lang)
-            for after in afters:
-                stemmed = remembered.get(after)
-                if stemmed is None:
-                    stemmed = remember_stem(after, lang)
-                got = by_second.get(stemmed)
-                if got is not None:
-                    found.update(got)
+        for mine, by_second in ends:
+            for after in afters.intersection(mine):
+                found.update(by_second[mine[after]])
+
+
+def _in_field(second: Second, distinct: frozenset[str], latin_endings: frozenset[str]) -> bool:
+    """Whether a word of the field (``distinct``) is the second word, or (a plain
+    phrase's) it and an inflectional ending."""
+    word, cyrillic, plain, _ = second
+    if word in distinct:
+        return True
+    if plain:
+        for ending in _RU if cyrillic else latin_endings:
+            if word + ending in distinct:
+                return True
+    return False
+
+
+def _stem_of(word: str, lang: LatinLang) -> str:
+    stemmed = word_stems(lang).get(word)
+    return stemmed if stemmed is not None else remember_stem(word, lang)
 
 
 def pair_positions(

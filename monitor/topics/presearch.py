@@ -190,9 +190,7 @@ class Automata:
             pair_words = by_word.pair_words.intersection(distinct)
             if pair_words:
                 stem_ends = by_word.pair_stem_ends.intersection(distinct)
-                found_pairs(
-                    field.joined, pair_words, stem_ends, by_word.pair_starts, latin_endings, found
-                )
+                found_pairs(field, pair_words, stem_ends, by_word.pair_starts, latin_endings, found)
             # longer phrases (or with a wildcard): their keys run over the stretches of
             # the field where one may begin (none unless a word of it may end one too)
             starts = by_word.starts.intersection(distinct)
