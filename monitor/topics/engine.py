@@ -166,6 +166,7 @@ class TopicSet:
         day = _utc_date(doc.published)
         seen_in: dict[tuple[int, ...], set[int]] = {}
         hits: Hits = {}
+        holding: list[dict[str, frozenset[int]]] | None = None
         out: list[Match] = []
         listed, candidate = self._list, self._candidate
         for index in sorted(candidates):
@@ -185,9 +186,13 @@ class TopicSet:
                     continue
             elif not _holds(requirements, seen, day):
                 continue
+            if holding is None:  # the first topic that may match: its words' terms
+                holding = automata.holding(fields, latin, notable)
             for term_id in related:
                 if term_id in anywhere and term_id not in hits:
-                    hits[term_id] = automata.positions(term_id, fields, found, latin, notable)
+                    hits[term_id] = automata.positions(
+                        term_id, fields, found, latin, notable, holding
+                    )
             matched = self._evaluate(index, hits, fields, langs, day)
             if matched is not None:
                 out.append(matched)

@@ -104,6 +104,7 @@ def test_terms_found_from_the_words_hit_where_their_definition_says(
         latin: tuple[LatinLang, ...] = rng.choice([("en",), ("de",), (None,), ("en", "de")])
         found = automata.terms_in(fields, latin)
         notable = automata.notable(fields, latin, learned=True)
+        holding = automata.holding(fields, latin, notable)
         for term_id in ids:
             term = table.terms[term_id]
             expected = _expected(term, fields, latin)
@@ -113,6 +114,8 @@ def test_terms_found_from_the_words_hit_where_their_definition_says(
             got = automata.positions(term_id, fields, found, latin, notable)
             assert got == expected, (term.text, [f.text if f else None for f in fields])
             assert automata.positions(term_id, fields, found, latin) == expected
+            # the words' terms looked up once for all the terms of a document
+            assert automata.positions(term_id, fields, found, latin, notable, holding) == expected
 
 
 @pytest.mark.parametrize(
