@@ -5,9 +5,12 @@ inflectional ending (plain), or ``b`` (exact), or, plain, where a word's stem is
 of ``a`` and the next word's that of ``b``: what one pass of the phrases' automata over
 the field (:class:`~monitor.topics.keys.Keys`) would find, told instead by the few
 places where a word that begins one stands. Which words begin one is worked out once
-per distinct word (:class:`~monitor.topics.word_terms.WordTerms`), so a field costs a
-lookup of its notable words and a look at the word after each place one of them stands;
-no stretch of it is cut out, stemmed or searched.
+per distinct word (:class:`~monitor.topics.word_terms.WordTerms`), and so which words
+may end one by their stem. A field costs a lookup of its notable words; a word that
+begins a phrase is looked at further only when the field holds a word that may follow it
+(its second word, inflected or not, or a word with its second stem), and then the words
+after its places are found by string searches; no stretch of the field is cut out,
+stemmed or searched.
 
 This module knows nothing about topics or rules; it does no I/O.
 """
