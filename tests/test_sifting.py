@@ -3,6 +3,7 @@ and a reload or a replaced worker still matches with the current topics."""
 
 from __future__ import annotations
 
+import gc
 import os
 import time
 from collections.abc import Iterator, Mapping
@@ -270,6 +271,33 @@ def test_a_build_past_the_pools_build_deadline_fails_that_job_and_the_next_build
         assert built == "built in 0s"
     finally:
         pool.shutdown()
+
+
+def frozen_objects(content: bytes, *, url: str, headers: Mapping[str, str], context: str) -> int:
+    return gc.get_freeze_count()
+
+
+def test_what_a_worker_builds_is_left_out_of_its_collections(tmp_path: Path) -> None:
+    # the compiled topics of a worker are walked by no collection of its jobs
+    pool = ParserPool(size=1)
+    try:
+        frozen = [
+            pool.run(
+                "tests.test_sifting:frozen_objects",
+                b"",
+                url=URL,
+                headers={},
+                deadline=30,
+                context=WorkerContext(
+                    "tests.test_sifting:count_build", version, str(tmp_path / "b")
+                ),
+            )
+            for version in ("v1", "v1", "v2")
+        ]
+    finally:
+        pool.shutdown()
+
+    assert all(count > 0 for count in frozen), frozen
 
 
 def test_the_page_of_a_short_new_item_naming_a_topic_term_is_chosen(pool: ParserPool) -> None:

@@ -85,6 +85,18 @@ class TopicSet:
             )
             for n, t in enumerate(topics)
         )
+        # a topic of one rule without a window, language, field or alias (most): its
+        # vetoes and groups, checked inline by the candidate loop; None for the others
+        self._plain = tuple(
+            req[0][1:]
+            if len(req) == 1
+            and not req[0][0]
+            and t.languages is None
+            and within is None
+            and not aliases
+            else None
+            for t, (_, within, req, aliases, _) in zip(topics, self._candidate, strict=True)
+        )
         self._aliases_of: list[dict[int, tuple[int, ...]]] = []
         for topic in topics:
             named: dict[int, list[int]] = {}
@@ -165,11 +177,22 @@ class TopicSet:
         langs = document_languages(language, present)
         day = _utc_date(doc.published)
         seen_in: dict[tuple[int, ...], set[int]] = {}
-        hits: Hits = {}
-        out: list[Match] = []
-        listed, candidate = self._list, self._candidate
-        for index in sorted(candidates):
-            languages, within, requirements, alias_ids, related = candidate[index]
+        listed, candidate, plain = self._list, self._candidate, self._plain
+        passing: list[int] = []
+        for index in candidates:
+            simple = plain[index] if topics is None else None
+            if simple is not None:
+                # inline what :func:`_holds` does for one rule without a window
+                none, groups = simple
+                if none and not anywhere.isdisjoint(none):
+                    continue
+                for group in groups:
+                    if anywhere.isdisjoint(group):
+                        break
+                else:
+                    passing.append(index)
+                continue
+            languages, within, requirements, alias_ids, _ = candidate[index]
             if topics is not None and listed[index].id not in topics:
                 continue
             if languages is not None and not (languages & langs):
@@ -185,9 +208,20 @@ class TopicSet:
                     continue
             elif not _holds(requirements, seen, day):
                 continue
+            passing.append(index)
+        if not passing:
+            return []
+        # the fields' words that hold a term, looked up once for all these topics' terms
+        holding = automata.holding(fields, latin, notable)
+        hits: Hits = {}
+        out: list[Match] = []
+        for index in sorted(passing):  # in configuration order
+            related = candidate[index][4]
             for term_id in related:
                 if term_id in anywhere and term_id not in hits:
-                    hits[term_id] = automata.positions(term_id, fields, found, latin, notable)
+                    hits[term_id] = automata.positions(
+                        term_id, fields, found, latin, notable, holding
+                    )
             matched = self._evaluate(index, hits, fields, langs, day)
             if matched is not None:
                 out.append(matched)

@@ -237,12 +237,16 @@ class Automata:
         found: Sequence[set[int]],
         latin: Sequence[LatinLang],
         notable: Sequence[set[str]] | None = None,
+        holding: Sequence[dict[str, frozenset[int]]] | None = None,
     ) -> set[Hit]:
         """Every hit of the term: (field index, first word, last word), as one pass of
         each automaton would find them, in the fields where :meth:`terms_in` found it.
-        ``notable``: what :meth:`notable` said of the fields."""
+        ``notable``: what :meth:`notable` said of the fields; ``holding``: what
+        :meth:`holding` said of them (for the several terms of one document)."""
         term = self._terms[term_id]
         if len(term.words) == 1:
+            if holding is not None:
+                return _held_positions(term_id, fields, found, holding)
             return self._word_positions(term_id, fields, found, latin, notable)
         if is_pair(term):
             return self._pair_positions(term_id, fields, found, latin, notable)
@@ -277,6 +281,27 @@ class Automata:
                     hits.add((index, first, first + span))
                     at = stems.find(key_of_stems, at + 1)
         return hits
+
+    def holding(
+        self,
+        fields: Sequence[FieldText | None],
+        latin: Sequence[LatinLang],
+        notable: Sequence[set[str]],
+    ) -> list[dict[str, frozenset[int]]]:
+        """Per field, its words that hold a one-word term, with the terms each holds
+        (``notable``: what :meth:`notable` said of the fields): looked up once for all
+        the terms whose :meth:`positions` a document needs, not once for each."""
+        terms = self._word_terms(latin).terms
+        out: list[dict[str, frozenset[int]]] = []
+        for field, words in zip(fields, notable, strict=True):
+            held: dict[str, frozenset[int]] = {}
+            if field is not None:
+                for word in words:
+                    got = terms.get(word)
+                    if got is not None:
+                        held[word] = got
+            out.append(held)
+        return out
 
     def _word_positions(
         self,
@@ -334,6 +359,27 @@ class Automata:
             for at in at_of.get(term_id, ()):
                 hits.add((index, at, at + 1))
         return hits
+
+
+def _held_positions(
+    term_id: int,
+    fields: Sequence[FieldText | None],
+    found: Sequence[set[int]],
+    holding: Sequence[dict[str, frozenset[int]]],
+) -> set[Hit]:
+    """:meth:`Automata.positions` of a one-word term from :meth:`Automata.holding`."""
+    hits: set[Hit] = set()
+    for index, field in enumerate(fields):
+        if field is None or term_id not in found[index]:
+            continue
+        words = field.words
+        for word, terms in holding[index].items():
+            if term_id in terms:
+                at = -1
+                for _ in range(words.count(word)):
+                    at = words.index(word, at + 1)
+                    hits.add((index, at, at))
+    return hits
 
 
 def _stretches(joined: str, starts: set[str], ends: set[str], span: int) -> str:

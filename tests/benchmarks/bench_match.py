@@ -16,8 +16,10 @@ Matching rates are CPU time of this process (``time.process_time``), medians of
 interleaved reps (engine, floor and naive take turns): the machine is shared, and wall
 time swings with other people's work. The word caches are warmed on 2,000 *other*
 articles; the first rep still meets the timed articles' own new words and is printed
-apart ("first rep"), the later reps see words the first one learned. The streams run
-times whole child processes (wall, CPU, peak RSS), start-up included.
+apart ("first rep"), the later reps see words the first one learned. What is compiled
+and warmed is frozen out of the cyclic collector's walks before the reps (``gc.freeze``),
+as in every process of the monitor that matches. The streams run times whole child
+processes (wall, CPU, peak RSS), start-up included.
 
 Not run by pytest (tests/benchmarks is excluded); figures go to tests/benchmarks/README.md.
 """
@@ -25,6 +27,7 @@ Not run by pytest (tests/benchmarks is excluded); figures go to tests/benchmarks
 from __future__ import annotations
 
 import argparse
+import gc
 import itertools
 import json
 import os
@@ -261,6 +264,11 @@ def bench_topics(
         for doc in warm_docs:
             compiled.match(doc)
         sets.append((count, terms, compile_s, docs, compiled, Floor(topics), NaiveMatcher(topics)))
+    # As every process that matches does once its topics are compiled (monitor match,
+    # the parser workers): what lasts is left out of the collector's walks. Else a full
+    # collection (~0.3 s over these three compiled sets) lands in whichever rep it meets
+    # (the first rep at 1,000 topics read ~10x the floor for it, ~6x without).
+    gc.freeze()
     avg = sum(len(d.title) + len(d.content) + 1 for d in sets[0][3]) / articles
     print(f"{articles} articles, {avg:.0f} characters on average, en/de/ru; {reps} reps")
     # Interleaved reps, medians: engine, floor and naive take turns per count and per

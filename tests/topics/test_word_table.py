@@ -113,6 +113,7 @@ def test_terms_found_from_the_words_hit_where_their_definition_says(
         latin: tuple[LatinLang, ...] = rng.choice([("en",), ("de",), (None,), ("en", "de")])
         found = automata.terms_in(fields, latin)
         notable = automata.notable(fields, latin, learned=True)
+        holding = automata.holding(fields, latin, notable)
         for term_id in ids:
             term = table.terms[term_id]
             expected = _expected(term, fields, latin)
@@ -125,6 +126,8 @@ def test_terms_found_from_the_words_hit_where_their_definition_says(
             # the same when told nothing of the pass that found them
             plain_found = [set(f) for f in found]
             assert automata.positions(term_id, fields, plain_found, latin) == expected
+            # the words' terms looked up once for all the terms of a document
+            assert automata.positions(term_id, fields, found, latin, notable, holding) == expected
 
 
 def test_many_phrases_found_in_one_long_field_cost_their_places_not_a_search_each(
@@ -197,3 +200,27 @@ def test_a_word_that_begins_many_phrases_costs_a_place_the_same(
     assert [(m.topic, m.evidence[0].offset) for m in matches] == [("t5", text.rindex("white"))]
     # a few look-ups a place the word stands (201 places), not one a phrase
     assert builtin_calls <= 20 * 201
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "board board peace",  # the first word twice in a row: its second place counts
+        "white white white houses",
+        "совет совет мира и мир",
+        "gipfel gipfels treffen gipfel",  # by stem, and at the field's end
+        "peace board",
+        "board",
+    ],
+)
+def test_a_phrase_is_found_after_every_place_of_its_first_word(text: str) -> None:
+    table = TermTable()
+    ids = [table.add(t) for t in _TERM_TEXTS]
+    automata = Automata(table.terms)
+    fields: list[FieldText | None] = [FieldText.of(text), None, None]
+    for latin in [("en",), ("de",), (None,), ("en", "de")]:
+        found = automata.terms_in(fields, latin)
+        for term_id in ids:
+            term = table.terms[term_id]
+            expected = _expected(term, fields, latin)
+            assert (term_id in found[0]) == bool(expected), (term.text, text, latin)
