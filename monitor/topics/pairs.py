@@ -98,7 +98,7 @@ def found_pairs(
     last = len(words) - 1
     if len(starts) <= _FEW_STARTS:
         places: Iterable[tuple[int, str]] = (
-            (at, word) for word in starts for at in _places(words, word)
+            (at, word) for word in starts for at in places_of(words, word)
         )
     else:
         places = ((at, word) for at, word in enumerate(words) if word in starts)
@@ -133,7 +133,7 @@ def found_pairs(
     return at_of
 
 
-def _places(words: Sequence[str], word: str) -> Iterator[int]:
+def places_of(words: Sequence[str], word: str) -> Iterator[int]:
     """Where ``word`` stands in ``words``."""
     at = -1
     for _ in range(words.count(word)):

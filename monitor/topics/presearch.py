@@ -35,7 +35,7 @@ from collections.abc import Collection, Iterable, Sequence
 from monitor.topics import word_terms
 from monitor.topics.evaluate import Hit
 from monitor.topics.keys import INFLECT, Keys, folded_key, is_pair, stem_key
-from monitor.topics.pairs import found_pairs
+from monitor.topics.pairs import found_pairs, places_of
 from monitor.topics.rules import Term
 from monitor.topics.text import FieldText, LatinLang, endings_for, stem
 from monitor.topics.word_terms import WordTerms
@@ -326,10 +326,7 @@ class Automata:
             )
             for word in hitting.intersection(candidates):
                 if term_id in terms[word]:
-                    at = -1
-                    for _ in range(words.count(word)):
-                        at = words.index(word, at + 1)
-                        hits.add((index, at, at))
+                    hits.update((index, at, at) for at in places_of(words, word))
         return hits
 
     def _pair_positions(
@@ -375,10 +372,7 @@ def _held_positions(
         words = field.words
         for word, terms in holding[index].items():
             if term_id in terms:
-                at = -1
-                for _ in range(words.count(word)):
-                    at = words.index(word, at + 1)
-                    hits.add((index, at, at))
+                hits.update((index, at, at) for at in places_of(words, word))
     return hits
 
 

@@ -100,12 +100,6 @@ def test_redirects_join_as_httpx_joins():
 def test_httpx_imported_on_first_need_leaves_rich_out():
     """An https feed or a redirect imports httpx in the middle of a poll: without rich
     and pygments (its command-line client's), which stay importable for anyone else."""
-    import os
-    import subprocess
-    import sys
-
-    from tests.conftest import REPO
-
     script = (
         "import sys\n"
         "from monitor.fetching.urls import parse\n"
@@ -115,6 +109,11 @@ def test_httpx_imported_on_first_need_leaves_rich_out():
         "assert {'rich', 'pygments'}.isdisjoint(sys.modules), sorted(sys.modules)\n"
         "import rich\n"
     )
+    _python(script)
+
+
+def _python(script: str) -> str:
+    """Run ``script`` in a fresh Python with the repository on its path; its stdout."""
     result = subprocess.run(
         [sys.executable, "-c", script],
         capture_output=True,
@@ -124,6 +123,7 @@ def test_httpx_imported_on_first_need_leaves_rich_out():
         check=False,
     )
     assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
 
 
 _RACE = """
@@ -150,13 +150,5 @@ def test_polling_threads_that_first_need_httpx_together_all_get_it_whole():
     sys.modules (those feeds failed with "partially initialized module 'httpx' has no
     attribute 'InvalidURL'"). Each waits for the whole module instead."""
     for _ in range(3):
-        result = subprocess.run(
-            [sys.executable, "-c", _RACE],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env={**os.environ, "PYTHONPATH": str(REPO)},
-            check=False,
-        )
-        assert result.returncode == 0, result.stderr[-2000:]
-        assert result.stdout.split() == ["InvalidURL"] * 8, result.stdout
+        seen = _python(_RACE)
+        assert seen.split() == ["InvalidURL"] * 8, seen
