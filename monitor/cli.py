@@ -27,10 +27,13 @@ from monitor.cli_common import (
     EXIT_USAGE,
     collector_paused,
     common_options,
+    echo,
     fail,
+    flush_stdout,
     open_engine,
     parse_since,
     read_config,
+    stdout_is_tty,
     utf8_stdout,
 )
 from monitor.errors import MonitorError, StorageError, TermError
@@ -52,7 +55,7 @@ def check(config_path: Path) -> None:
     from monitor.config import summarize_config
 
     config = read_config(config_path, delivers=False, warn=True, channels=True)
-    click.echo(summarize_config(config, config_path))
+    echo(summarize_config(config, config_path))
 
 
 @main.command()
@@ -85,7 +88,7 @@ def poll(config_path: Path, feeds: tuple[str, ...], catch_up: bool) -> None:
     from monitor.render import poll_report
 
     for line in poll_report(outcomes, skipped, catch_up=catch_up):
-        click.echo(line)
+        echo(line)
     from monitor.teardown import mark_finished
 
     mark_finished()  # all it opened is closed: the process may end without teardown
@@ -246,13 +249,13 @@ def feeds(config_path: Path, as_json: bool, reset: tuple[str, ...]) -> None:
         engine.dispose()
     if as_json:
         for status in statuses:
-            click.echo(feed_json(status))
-    elif sys.stdout.isatty():
+            echo(feed_json(status))
+    elif stdout_is_tty():
         width = shutil.get_terminal_size((100, 24)).columns
         print_feeds_table(statuses, sys.stdout, color=True, now=datetime.now(UTC), width=width)
     else:
         for line in feed_lines(statuses):
-            click.echo(line)
+            echo(line)
 
 
 @main.command()
@@ -313,7 +316,7 @@ def replay(
         for sign, stored, topic, terms in [
             ("+", s, m.topic, [e.term for e in m.evidence]) for s, m in added
         ] + [("-", s, t, []) for s, t in dropped]:
-            click.echo(replay_change(sign, stored.article, topic, terms, as_json=as_json))
+            echo(replay_change(sign, stored.article, topic, terms, as_json=as_json))
         alerts = []
         if apply_ and (added or dropped):
             policy = alert_policy(
@@ -326,12 +329,15 @@ def replay(
     finally:
         app.close()
     verb = "" if apply_ else "would be "
-    click.echo(
+    summary = (
         f"replayed {scanned} articles: {len(added)} matches {verb}added, "
         f"{len(dropped)} {verb}dropped"
-        + (f", {len(alerts)} alerts raised" if apply_ else " (--apply stores them)"),
-        err=as_json,
+        + (f", {len(alerts)} alerts raised" if apply_ else " (--apply stores them)")
     )
+    if as_json:
+        click.echo(summary, err=True)  # stdout is the JSON lines'
+    else:
+        echo(summary)
 
 
 @main.command()
@@ -368,7 +374,7 @@ def deliver(config_path: Path, revive_dead: bool) -> None:
     finally:
         app.close()
     for line in delivery_report(summary, left):
-        click.echo(line)
+        echo(line)
     if left:
         sys.exit(EXIT_FAILURE)
 
@@ -400,11 +406,11 @@ def db_upgrade(config_path: Path) -> None:
     except StorageError as exc:
         fail(str(exc))
     if before is None:
-        click.echo(f"database {url}: created, schema {after}")
+        echo(f"database {url}: created, schema {after}")
     elif before != after:
-        click.echo(f"database {url}: upgraded from schema {before} to {after}")
+        echo(f"database {url}: upgraded from schema {before} to {after}")
     else:
-        click.echo(f"database {url}: already at the newest schema ({after})")
+        echo(f"database {url}: already at the newest schema ({after})")
 
 
 def _add_commands() -> None:
@@ -439,6 +445,10 @@ def run_main() -> None:
         except MonitorError as exc:
             fail(str(exc))
     except SystemExit as exc:
+        if not exc.code:
+            # what is left in stdout's buffer goes out now, where a failure is told
+            # in one line and exit 1 (cli_common.output_failed), not at the exit
+            flush_stdout()
         # A finished `monitor poll` ends here, without Python's teardown
         # (monitor.teardown); anything else exits as usual.
         from monitor.teardown import end_process

@@ -18,12 +18,15 @@ import click
 from monitor import storage
 from monitor.cli_common import (
     common_options,
+    echo,
     fail,
+    flush_stdout,
     open_engine,
     open_reader,
     parse_since,
     read_config,
     read_outline,
+    stdout_is_tty,
     utf8_stdout,
 )
 from monitor.errors import StorageError
@@ -74,14 +77,14 @@ def alerts(
         muted = storage.muted_alerts(engine, [a.id for _, a in rows])
         # --follow alone is `tail -f`: it starts at the end; --since/--limit ask for history.
         history = not follow or since is not None or limit is not None
-        table = not as_json and not follow and sys.stdout.isatty()
+        table = not as_json and not follow and stdout_is_tty()
         if table:
             print_alerts_table([a for _, a in rows], sys.stdout, muted=muted)
         for _, alert in [] if table or not history else rows:
             mark = alert.id in muted
-            click.echo(alert_json(alert, muted=mark) if as_json else alert_line(alert, muted=mark))
+            echo(alert_json(alert, muted=mark) if as_json else alert_line(alert, muted=mark))
         if follow:
-            sys.stdout.flush()
+            flush_stdout()
             click.echo("following new alerts (Ctrl-C stops)", err=True)
             _follow(engine, rows, topic, feed, since_at, as_json)
     except KeyboardInterrupt:
@@ -142,8 +145,8 @@ def _print_new(
             continue
         printed[alert.id] = seq
         last = max(last, seq)
-        click.echo(alert_json(alert) if as_json else alert_line(alert))
-    sys.stdout.flush()
+        echo(alert_json(alert) if as_json else alert_line(alert))
+    flush_stdout()
     if len(printed) > 10_000:  # forget what the look-back can no longer return
         printed = {k: v for k, v in printed.items() if v > last - FOLLOW_LOOKBACK_US}
     return printed, last
@@ -190,5 +193,5 @@ def alerts_show(config_path: Path, alert_id: str) -> None:
     from monitor.alerts.naming import channel_labels
 
     channels = channel_labels(config.notify)
-    for line in format_alert_detail(detail, config.topics, channels, color=sys.stdout.isatty()):
-        click.echo(line)
+    for line in format_alert_detail(detail, config.topics, channels, color=stdout_is_tty()):
+        echo(line)

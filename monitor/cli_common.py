@@ -87,6 +87,40 @@ def output_failed(exc: OSError) -> NoReturn:
     fail(f"cannot write output: {exc.strerror or exc}")
 
 
+def echo(text: str) -> None:
+    """A line on stdout (``click.echo``), whose failure ends the command as
+    :func:`output_failed` says, in every command alike."""
+    if sys.stdout is None:
+        stdout_closed()
+    try:
+        click.echo(text)
+    except OSError as exc:
+        output_failed(exc)
+
+
+def flush_stdout() -> None:
+    """Write out what stdout still holds (a rich table, a line printed without a
+    flush) while a failure can still be told as :func:`output_failed` tells it: at
+    the exit, it would be Python's "Exception ignored" lines and status 120."""
+    if sys.stdout is None:
+        return
+    try:
+        sys.stdout.flush()
+    except OSError as exc:
+        output_failed(exc)
+
+
+def stdout_closed() -> NoReturn:
+    """End a command that has output to print and no stdout (started with ``>&-``):
+    its lines would be lost without a word (click prints nothing then)."""
+    fail("cannot write output: stdout is closed")
+
+
+def stdout_is_tty() -> bool:
+    """Whether stdout is a terminal (tables, colours); not when it is closed."""
+    return sys.stdout is not None and sys.stdout.isatty()
+
+
 def _discard_stdout() -> None:
     """What stdout still holds goes nowhere: the exit's last flush of it would fail
     again and print Python's "Exception ignored" lines (and end with status 120)."""

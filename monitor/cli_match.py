@@ -22,6 +22,7 @@ from monitor.cli_common import (
     fail,
     output_failed,
     read_config,
+    stdout_closed,
     utf8_stdout,
 )
 
@@ -59,7 +60,7 @@ def match(
     if explain and as_json:
         fail("--explain and --json cannot be combined", EXIT_USAGE)
     if sys.stdout is None:  # started with its descriptor closed (`>&-`)
-        fail("cannot write output: stdout is closed")
+        stdout_closed()
 
     if as_json:
         utf8_stdout()

@@ -19,6 +19,7 @@ from monitor import storage
 from monitor.cli_common import (
     EXIT_USAGE,
     common_options,
+    echo,
     fail,
     open_engine,
     open_reader,
@@ -78,7 +79,7 @@ def mute(config_path: Path, target: str, duration: str, reason: str) -> None:
         fail(str(exc))
     finally:
         engine.dispose()
-    click.echo(f"muted {kind} {plain(label, 120)} until {format_time(until)} (#{number})")
+    echo(f"muted {kind} {plain(label, 120)} until {format_time(until)} (#{number})")
 
 
 @click.command()
@@ -103,7 +104,7 @@ def unmute(config_path: Path, targets: tuple[str, ...]) -> None:
     if not ended:
         click.echo("monitor: no active mute matches " + ", ".join(targets), err=True)
         sys.exit(EXIT_USAGE)
-    click.echo(f"unmuted {ended}")
+    echo(f"unmuted {ended}")
 
 
 @click.command()
@@ -131,13 +132,13 @@ def mutes(config_path: Path, as_json: bool) -> None:
                 "since": format_time(m.created_at),
                 "until": format_time(m.until),
             }
-            click.echo(json.dumps(record, ensure_ascii=False))
+            echo(json.dumps(record, ensure_ascii=False))
             continue
         left = int((m.until - now).total_seconds() // 60)
         reason = f"  ({plain(m.reason, 200)})" if m.reason else ""
-        click.echo(
+        echo(
             f"#{m.id}  {m.kind} {plain(m.label, 120)}  until {format_time(m.until)}"
             f"  ({left // 60}h{left % 60:02d}m left){reason}"
         )
     if not found and not as_json:
-        click.echo("no mutes")
+        echo("no mutes")

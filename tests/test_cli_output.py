@@ -1,0 +1,136 @@
+"""Every command that prints, and its stdout: what an operator sees when the output
+cannot be written (a full disk, a closed descriptor, a reader that went away). As
+`monitor match` (tests/test_cli_match.py): one line on stderr and exit 1, quietly 1 for
+a reader gone, never a traceback, Python's "Exception ignored" lines or status 120."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+FULL = "monitor: cannot write output: No space left on device\n"
+CLOSED = "monitor: cannot write output: stdout is closed\n"
+
+# commands that print on stdout whatever the database holds (--log-level error: the
+# feed's failed poll and the schema's migration say nothing on stderr)
+COMMANDS = [["check"], ["db", "upgrade"], ["feeds"], ["feeds", "--json"], ["mutes"], ["poll"]]
+COMMANDS += [["replay"]]
+IDS = ["check", "db-upgrade", "feeds", "feeds-json", "mutes", "poll", "replay"]
+
+
+def environment() -> dict[str, str]:
+    """This repository importable; stdout block-buffered on a pipe or a file, as a
+    user's is (PYTHONUNBUFFERED, set on some machines, would write every line at once)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env.pop("PYTHONUNBUFFERED", None)
+    return env
+
+
+def run(
+    command: list[str], *, stdout: int, cwd: Path, wrap: list[str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*(wrap or []), sys.executable, *command],
+        stdin=subprocess.DEVNULL,
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment(),
+        cwd=cwd,
+        timeout=120,
+        check=False,
+    )
+
+
+def into_full(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    with open("/dev/full", "wb") as full:
+        return run(command, stdout=full.fileno(), cwd=cwd)
+
+
+def into_closed_pipe(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    # `… | head -c 1` whose reader has what it wanted and is gone before the output
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        return run(command, stdout=write_end, cwd=cwd)
+    finally:
+        os.close(write_end)
+
+
+def with_stdout_closed(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    closed = ["sh", "-c", 'exec "$@" >&-', "sh"]  # `monitor … >&-`
+    return run(command, stdout=subprocess.DEVNULL, cwd=cwd, wrap=closed)
+
+
+@pytest.fixture
+def monitor(tmp_path, write_config):
+    """`python -m monitor ARGS -c CONFIG --log-level error` over one feed nobody serves."""
+    config = write_config(feeds=[{"name": "a", "url": "http://127.0.0.1:9/a.xml"}])
+
+    def command(args: list[str]) -> list[str]:
+        return ["-m", "monitor", *args, "-c", str(config), "--log-level", "error"]
+
+    return command
+
+
+@pytest.mark.parametrize("args", COMMANDS, ids=IDS)
+def test_a_command_onto_a_full_disk_says_so_in_one_line(tmp_path, monitor, args):
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full on this system")
+    result = into_full(monitor(args), tmp_path)
+    assert (result.returncode, result.stderr) == (1, FULL)
+
+
+@pytest.mark.parametrize("args", COMMANDS, ids=IDS)
+def test_a_command_with_stdout_closed_says_so_in_one_line(tmp_path, monitor, args):
+    result = with_stdout_closed(monitor(args), tmp_path)
+    assert (result.returncode, result.stderr) == (1, CLOSED)
+
+
+@pytest.mark.parametrize("args", COMMANDS, ids=IDS)
+def test_a_command_into_a_pipe_its_reader_closed_ends_quietly_and_not_with_0(
+    tmp_path, monitor, args
+):
+    result = into_closed_pipe(monitor(args), tmp_path)
+    assert (result.returncode, result.stderr) == (1, "")
+
+
+def test_a_command_with_stdout_closed_and_nothing_to_print_succeeds(tmp_path, monitor):
+    # no alerts stored: nothing lost, nothing to say (it looked at stdout's terminal)
+    result = with_stdout_closed(monitor(["alerts"]), tmp_path)
+    assert (result.returncode, result.stderr) == (0, "")
+
+
+# A command printing without a flush (as rich's tables do on a terminal): its output is
+# still in stdout's buffer when it returns, and the entry point's last flush fails.
+_UNFLUSHED = """
+import sys
+import click
+from monitor.cli import main, run_main
+from monitor.teardown import mark_finished
+
+@main.command()
+def unflushed():
+    sys.stdout.write("a line still in the buffer\\n")
+    mark_finished()
+
+sys.argv = ["monitor", "unflushed"]
+run_main()
+"""
+
+
+def test_output_left_in_the_buffer_that_cannot_be_written_is_told_in_one_line(tmp_path):
+    command = ["-c", _UNFLUSHED]
+    if os.path.exists("/dev/full"):
+        full = into_full(command, tmp_path)
+        assert (full.returncode, full.stderr) == (1, FULL)
+    gone = into_closed_pipe(command, tmp_path)
+    assert (gone.returncode, gone.stderr) == (1, "")
+    done = run(command, stdout=subprocess.PIPE, cwd=tmp_path)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "a line still in the buffer\n", "")
