@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Literal
 
@@ -426,15 +426,15 @@ class Alert:
         }
 
 
+def as_utc(at: datetime) -> datetime:
+    """``at`` aware, a naive time read as UTC (as rows and alerts' JSON store times), so
+    that times from either compare."""
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
 def _instant(at: datetime | None) -> float:
     """A sort key of a time (naive: UTC); an unknown time after every known one."""
-    if at is None:
-        return float("inf")
-    if at.tzinfo is None:
-        from datetime import UTC
-
-        at = at.replace(tzinfo=UTC)
-    return at.timestamp()
+    return float("inf") if at is None else as_utc(at).timestamp()
 
 
 def carried_time(

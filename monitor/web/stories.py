@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from monitor.alerts.stories import same_story_fingerprints, story_similarity, title_fingerprint
 from monitor.storage.console import OutletArticle
 from monitor.topics.spec import RuleConfig, TopicConfig
 from monitor.topics.text import fold, tokenize
-from monitor.types import Alert
+from monitor.types import Alert, as_utc
 
 __all__ = [
     "FiredRule",
@@ -76,19 +76,19 @@ def story_outlets(alert: Alert, articles: Sequence[OutletArticle]) -> list[Outle
         return []
     # what the alert recorded: when each feed carried the story; a stored article's own
     # date is not bounded by the feed's polls, so it does not overrule the alert
-    recorded = {feed: _utc(at) for feed, at in alert.outlets if at is not None}
+    recorded = {feed: as_utc(at) for feed, at in alert.outlets if at is not None}
     first_seen: dict[str, datetime] = dict(recorded)
     for article in articles:
         if article.feed in recorded:
             continue
-        when = _utc(article.carried_at)
+        when = as_utc(article.carried_at)
         if article.feed not in first_seen or when < first_seen[article.feed]:
             first_seen[article.feed] = when
     # an alert of an older version, which recorded no times: its detection time for the
     # first feed, where its article is gone
     for feed, at in alert.outlet_times():
         if at is not None and feed not in first_seen:
-            first_seen[feed] = _utc(at)
+            first_seen[feed] = as_utc(at)
     timed = sorted(first_seen.items(), key=lambda item: (item[1], item[0]))
     untimed = [f for f in dict.fromkeys(alert.feeds or (alert.feed,)) if f not in first_seen]
     ordered: list[tuple[str, datetime | None]] = [*timed, *((f, None) for f in untimed)]
@@ -103,12 +103,6 @@ def story_outlets(alert: Alert, articles: Sequence[OutletArticle]) -> list[Outle
                 feed=feed, carried_at=at, first=not outlets, name=name, kind=kind
             )
     return list(outlets.values())
-
-
-def _utc(at: datetime) -> datetime:
-    """``at`` aware (a naive time is UTC), so that times from rows and from an alert's
-    JSON compare."""
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
