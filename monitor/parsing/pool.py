@@ -271,9 +271,9 @@ class ParserPool:
         build_deadline: float = BUILD_DEADLINE,
     ) -> None:
         self._target = target
+        """``module:function`` the workers import and call."""
         self._build_deadline = build_deadline
         """Seconds a worker may take to build a job's context, before the job's deadline."""
-        """``module:function`` the workers import and call."""
         self._max_calls = max_calls
         """Parses before a worker is replaced, so whatever a parser leaks is returned."""
         self._size = size or max(1, min(4, os.cpu_count() or 1))
