@@ -98,6 +98,15 @@ def echo(text: str) -> None:
         output_failed(exc)
 
 
+def write_stdout(text: str) -> None:
+    """``text`` on stdout as it is (no newline added), whose failure ends the command as
+    :func:`output_failed` says: for output written in pieces (`monitor match`)."""
+    try:
+        sys.stdout.write(text)
+    except OSError as exc:
+        output_failed(exc)
+
+
 def flush_stdout() -> None:
     """Write out what stdout still holds (a rich table, a line printed without a
     flush) while a failure can still be told as :func:`output_failed` tells it: at

@@ -10,7 +10,7 @@ import stat
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -20,10 +20,11 @@ from monitor.cli_common import (
     collector_paused,
     common_options,
     fail,
-    output_failed,
+    flush_stdout,
     read_config,
     stdout_closed,
     utf8_stdout,
+    write_stdout,
 )
 
 if TYPE_CHECKING:
@@ -80,10 +81,9 @@ def match(
         # What is there now lives as long as the process: the collector need not
         # walk it again and again while the documents pass.
         gc.freeze()
-    out = _Output(sys.stdout)
     try:
-        _match_all(topics, source, out, as_json=as_json, default_date=default_date, explain=explain)
-        out.flush()  # here, where a failure can be told as one (monitor.teardown)
+        _match_all(topics, source, as_json=as_json, default_date=default_date, explain=explain)
+        flush_stdout()  # here, where a failure can be told as one (monitor.teardown)
     finally:
         gc.unfreeze()  # for a caller in the same process (tests)
     from monitor.teardown import mark_finished
@@ -96,7 +96,6 @@ def match(
 def _match_all(
     topics: TopicSet,
     source: Any,
-    out: _Output,
     *,
     as_json: bool,
     default_date: datetime | None,
@@ -126,13 +125,13 @@ def _match_all(
     def write_pending() -> None:
         if pending:
             try:
-                out.write("".join(pending))
+                write_stdout("".join(pending))
             finally:
                 pending.clear()
 
     def before_stderr() -> None:
         write_pending()
-        out.flush()
+        flush_stdout()
 
     def report_bad(exc: InputError) -> None:
         bad.append(exc)
@@ -165,7 +164,7 @@ def _match_all(
             for doc_id, given in read_documents(source, on_error=report_bad):
                 doc = dated(given)
                 traces = topics.explain(doc)
-                out.write(format_explanation(doc_id, doc, traces, color=color) + "\n")
+                write_stdout(format_explanation(doc_id, doc, traces, color=color) + "\n")
         elif _regular_file(source):
             # all of it is there to read: match many documents at a time (cheaper)
             for batch in read_batches(source, _MATCH_BATCH):
@@ -203,12 +202,12 @@ def _match_all(
                 doc = dated(given)
                 report(doc_id, doc, topics.match(doc))
                 write_pending()
-                out.flush()
+                flush_stdout()
     except (InputError, ValueError) as exc:
         before_stderr()
         fail(f"{name}: {exc}", EXIT_USAGE)
     if bad:
-        out.flush()
+        flush_stdout()
         fail(f"{name}: {len(bad)} line{'s' if len(bad) != 1 else ''} skipped", EXIT_FAILURE)
 
 
@@ -223,28 +222,6 @@ def _escape_unencodable() -> None:
     reconfigure = getattr(sys.stdout, "reconfigure", None)
     if reconfigure is not None:
         reconfigure(errors="backslashreplace")
-
-
-class _Output:
-    """stdout, whose write errors end the command with one clear line
-    (:func:`~monitor.cli_common.output_failed`), not with a traceback."""
-
-    __slots__ = ("_stream",)
-
-    def __init__(self, stream: TextIO) -> None:
-        self._stream = stream
-
-    def write(self, text: str) -> None:
-        try:
-            self._stream.write(text)
-        except OSError as exc:
-            output_failed(exc)
-
-    def flush(self) -> None:
-        try:
-            self._stream.flush()
-        except OSError as exc:
-            output_failed(exc)
 
 
 _MATCH_BATCH = 256  # documents matched together by `monitor match` reading a file
