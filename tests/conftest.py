@@ -21,6 +21,15 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 
 
+def user_environment(**extra: str) -> dict[str, str]:
+    """This repository importable; stdout and stderr block-buffered on a pipe or a file,
+    as a user's are (PYTHONUNBUFFERED, set on some machines, would hide a buffer left
+    unflushed and write every line at once)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), **extra}
+    env.pop("PYTHONUNBUFFERED", None)
+    return env
+
+
 def shared_path(*parts: str) -> Path:
     """A path in ../shared/, or skip the test when the folder is not beside the checkout."""
     path = SHARED.joinpath(*parts)

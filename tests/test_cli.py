@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import queue
 import subprocess
 import sys
 import threading
 
-from tests.conftest import REPO, run_monitor
+from tests.conftest import REPO, run_monitor, user_environment
 
 
 def test_check_accepts_the_shipped_configuration():
@@ -148,14 +147,6 @@ def test_match_of_a_file_prints_what_it_prints_for_the_same_lines_piped(tmp_path
     ]
 
 
-def _block_buffered() -> dict[str, str]:
-    """The environment of a user's shell: stdout block-buffered on a pipe or a file
-    (PYTHONUNBUFFERED, set on some machines, would hide a buffer left unflushed)."""
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    env.pop("PYTHONUNBUFFERED", None)
-    return env
-
-
 def test_match_with_stdout_and_stderr_in_one_file_keeps_their_order(tmp_path):
     """``monitor match docs.jsonl > out 2>&1``: a skipped line's message and a note
     stand between the lines of the documents before and after them, in both the
@@ -177,7 +168,7 @@ def test_match_with_stdout_and_stderr_in_one_file_keeps_their_order(tmp_path):
                 stdin=stdin,
                 stdout=both,
                 stderr=both,
-                env=_block_buffered(),
+                env=user_environment(),
                 timeout=120,
                 check=False,
             ).returncode
@@ -201,7 +192,7 @@ def test_match_on_a_pipe_answers_each_document_as_it_comes(tmp_path):
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
-        env=_block_buffered(),
+        env=user_environment(),
         text=True,
     )
     assert proc.stdin is not None and proc.stdout is not None

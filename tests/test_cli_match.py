@@ -12,19 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, user_environment
 
 CONFIG = str(REPO / "config" / "monitor.yaml")
 SUMMIT = "Putin und Trump beim Gipfel in Anchorage"
 DATED = "2026-01-01T00:00:00Z"  # no "no date" notes on stderr
-
-
-def environment(**extra: str) -> dict[str, str]:
-    """This repository importable; stdout block-buffered on a pipe or a file, as a
-    user's is (PYTHONUNBUFFERED, set on some machines, would write every line at once)."""
-    env = {**os.environ, "PYTHONPATH": str(REPO), **extra}
-    env.pop("PYTHONUNBUFFERED", None)
-    return env
 
 
 def write_docs(path: Path, count: int) -> Path:
@@ -50,7 +42,7 @@ def match(
             stdout=stdout,
             stderr=subprocess.PIPE,
             text=True,
-            env=environment(),
+            env=user_environment(),
             timeout=120,
             check=False,
         )
@@ -110,7 +102,7 @@ def run_match(*args: str, env: dict[str, str] | None = None, stdin: str | None =
         input=stdin,
         capture_output=True,
         text=True,
-        env=environment(**(env or {})),
+        env=user_environment(**(env or {})),
         timeout=120,
         check=False,
     )

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import user_environment
 
 FULL = "monitor: cannot write output: No space left on device\n"
 CLOSED = "monitor: cannot write output: stdout is closed\n"
@@ -24,14 +24,6 @@ COMMANDS += [["replay"]]
 IDS = ["check", "db-upgrade", "feeds", "feeds-json", "mutes", "poll", "replay"]
 
 
-def environment() -> dict[str, str]:
-    """This repository importable; stdout block-buffered on a pipe or a file, as a
-    user's is (PYTHONUNBUFFERED, set on some machines, would write every line at once)."""
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    env.pop("PYTHONUNBUFFERED", None)
-    return env
-
-
 def run(
     command: list[str], *, stdout: int, cwd: Path, wrap: list[str] | None = None
 ) -> subprocess.CompletedProcess[str]:
@@ -41,7 +33,7 @@ def run(
         stdout=stdout,
         stderr=subprocess.PIPE,
         text=True,
-        env=environment(),
+        env=user_environment(),
         cwd=cwd,
         timeout=120,
         check=False,

@@ -10,16 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import REPO
+from tests.conftest import user_environment
 from tests.support.feedgen import OTHER_EN, SUMMIT_EN, rss
-
-
-def environment() -> dict[str, str]:
-    """This repository importable; stdout and stderr block-buffered on pipes, as a user's
-    are (PYTHONUNBUFFERED, set on some machines, would hide a buffer left unflushed)."""
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    env.pop("PYTHONUNBUFFERED", None)
-    return env
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -27,7 +19,7 @@ def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         [sys.executable, "-m", "monitor", *args],
         capture_output=True,  # pipes: stdout and stderr are block-buffered
         text=True,
-        env=environment(),
+        env=user_environment(),
         cwd=cwd,
         timeout=120,
         check=False,
@@ -92,7 +84,7 @@ def run_probed(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.Co
         input=stdin,
         capture_output=True,
         text=True,
-        env=environment(),
+        env=user_environment(),
         cwd=cwd,
         timeout=120,
         check=False,
@@ -145,7 +137,7 @@ def test_output_lost_on_the_way_out_is_not_an_exit_status_of_0(tmp_path):
             stdout=write_end,
             stderr=subprocess.PIPE,
             text=True,
-            env=environment(),
+            env=user_environment(),
             cwd=tmp_path,
             timeout=60,
             check=False,
