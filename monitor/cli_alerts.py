@@ -17,6 +17,7 @@ import click
 
 from monitor import storage
 from monitor.cli_common import (
+    Group,
     common_options,
     echo,
     fail,
@@ -35,7 +36,7 @@ FOLLOW_LOOKBACK_US = 10 * 60 * 1_000_000
 FOLLOW_POLL_S = 0.5
 
 
-@click.group(invoke_without_command=True)
+@click.group(cls=Group, invoke_without_command=True)
 @common_options
 @click.option("--topic", default=None, help="Only this topic id.")
 @click.option("--feed", default=None, help="Only stories this feed carried.")

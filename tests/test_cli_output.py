@@ -126,3 +126,52 @@ def test_output_left_in_the_buffer_that_cannot_be_written_is_told_in_one_line(tm
     assert (gone.returncode, gone.stderr) == (1, "")
     done = run(command, stdout=subprocess.PIPE, cwd=tmp_path)
     assert (done.returncode, done.stdout, done.stderr) == (0, "a line still in the buffer\n", "")
+
+
+# click's own output, printed while the arguments are read, before any command runs
+HELP = [["--help"], ["-h"], ["--version"], ["check", "--help"], ["db", "--help"]]
+HELP += [["alerts", "show", "--help"], ["mute", "-h"], ["match", "--help"]]
+HELP_IDS = ["help", "h", "version", "check-help", "db-help", "alerts-show-help"]
+HELP_IDS += ["mute-h", "match-help"]
+
+
+@pytest.mark.parametrize("args", HELP, ids=HELP_IDS)
+def test_help_and_version_that_cannot_be_written_are_told_as_any_output(tmp_path, args):
+    command = ["-m", "monitor", *args]
+    if os.path.exists("/dev/full"):
+        full = into_full(command, tmp_path)
+        assert (full.returncode, full.stderr) == (1, FULL)
+    closed = with_stdout_closed(command, tmp_path)
+    assert (closed.returncode, closed.stderr) == (1, CLOSED)
+    gone = into_closed_pipe(command, tmp_path)
+    assert (gone.returncode, gone.stderr) == (1, "")
+
+
+def test_help_and_version_still_print_and_succeed(tmp_path):
+    from importlib.metadata import version
+
+    shown = run(["-m", "monitor", "--version"], stdout=subprocess.PIPE, cwd=tmp_path)
+    assert (shown.returncode, shown.stdout, shown.stderr) == (
+        0,
+        f"monitor, version {version('monitor')}\n",
+        "",
+    )
+    helped = run(["-m", "monitor", "alerts", "--help"], stdout=subprocess.PIPE, cwd=tmp_path)
+    assert (helped.returncode, helped.stderr) == (0, "")
+    assert helped.stdout.startswith("Usage: python -m monitor alerts [OPTIONS]")
+    assert "  -h, --help " in helped.stdout
+
+
+def test_every_command_prints_its_help_as_its_output():
+    # a command added with plain `click.command()` would print --help through click's
+    # own echo again (the cases above try some of them in a process)
+    from monitor.cli import main
+    from monitor.cli_common import Command
+
+    def tree(command):
+        yield command
+        for sub in getattr(command, "commands", {}).values():
+            yield from tree(sub)
+
+    plain = [c.name for c in tree(main) if not isinstance(c, Command)]
+    assert plain == []
