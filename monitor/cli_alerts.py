@@ -27,6 +27,7 @@ from monitor.cli_common import (
     parse_since,
     read_config,
     read_outline,
+    stdout_closed,
     stdout_is_tty,
     utf8_stdout,
 )
@@ -58,6 +59,8 @@ def alerts(
 
     if click.get_current_context().invoked_subcommand is not None:
         return
+    if follow and sys.stdout is None:
+        stdout_closed()  # it would wait for alerts it could never print
     if as_json:
         utf8_stdout()
     config = read_outline(config_path)
