@@ -25,6 +25,7 @@ from monitor import storage
 from monitor.cli_common import (
     EXIT_FAILURE,
     EXIT_USAGE,
+    Group,
     collector_paused,
     common_options,
     echo,
@@ -33,6 +34,7 @@ from monitor.cli_common import (
     open_engine,
     parse_since,
     read_config,
+    show_version,
     stdout_is_tty,
     utf8_stdout,
 )
@@ -42,8 +44,15 @@ if TYPE_CHECKING:
     from monitor.config import Config
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="monitor", prog_name="monitor")
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=show_version,
+    help="Show the version and exit.",
+)
 def main() -> None:
     """Watch news feeds for topics and raise alerts (see README.md)."""
 

@@ -17,6 +17,7 @@ import click
 
 from monitor import storage
 from monitor.cli_common import (
+    Group,
     common_options,
     echo,
     fail,
@@ -26,6 +27,7 @@ from monitor.cli_common import (
     parse_since,
     read_config,
     read_outline,
+    stdout_closed,
     stdout_is_tty,
     utf8_stdout,
 )
@@ -35,7 +37,7 @@ FOLLOW_LOOKBACK_US = 10 * 60 * 1_000_000
 FOLLOW_POLL_S = 0.5
 
 
-@click.group(invoke_without_command=True)
+@click.group(cls=Group, invoke_without_command=True)
 @common_options
 @click.option("--topic", default=None, help="Only this topic id.")
 @click.option("--feed", default=None, help="Only stories this feed carried.")
@@ -57,6 +59,8 @@ def alerts(
 
     if click.get_current_context().invoked_subcommand is not None:
         return
+    if follow and sys.stdout is None:
+        stdout_closed()  # it would wait for alerts it could never print
     if as_json:
         utf8_stdout()
     config = read_outline(config_path)

@@ -70,6 +70,41 @@ def common_options(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def show_help(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    """``--help``'s callback: click's own, printing through :func:`echo` (a help page
+    that cannot be written ends as any command's output does, not in a traceback)."""
+    if value and not ctx.resilient_parsing:
+        echo(ctx.get_help(), color=ctx.color)
+        ctx.exit()
+
+
+def show_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    """``--version``'s callback: ``monitor, version X`` (as click's version option
+    prints it), through :func:`echo`."""
+    if value and not ctx.resilient_parsing:
+        from importlib.metadata import version
+
+        echo(f"monitor, version {version('monitor')}", color=ctx.color)
+        ctx.exit()
+
+
+class Command(click.Command):
+    """A command whose ``--help`` prints as its output does (:func:`show_help`)."""
+
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.callback = show_help
+        return option
+
+
+class Group(Command, click.Group):
+    """A group of :class:`Command` s (and of groups like itself)."""
+
+    command_class = Command
+    group_class = type
+
+
 def fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:
     click.echo(f"monitor: {message}", err=True)
     sys.exit(code)
@@ -87,13 +122,13 @@ def output_failed(exc: OSError) -> NoReturn:
     fail(f"cannot write output: {exc.strerror or exc}")
 
 
-def echo(text: str) -> None:
+def echo(text: str, color: bool | None = None) -> None:
     """A line on stdout (``click.echo``), whose failure ends the command as
     :func:`output_failed` says, in every command alike."""
     if sys.stdout is None:
         stdout_closed()
     try:
-        click.echo(text)
+        click.echo(text, color=color)
     except OSError as exc:
         output_failed(exc)
 

@@ -17,6 +17,7 @@ import click
 from monitor.cli_common import (
     EXIT_FAILURE,
     EXIT_USAGE,
+    Command,
     collector_paused,
     common_options,
     fail,
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     from monitor.types import Document, Match
 
 
-@click.command()
+@click.command(cls=Command)
 @common_options
 @click.argument("source", default="-", type=click.File("r", encoding="utf-8"))
 @click.option("--json", "as_json", is_flag=True, help="One JSON line per input document.")

@@ -18,6 +18,7 @@ import click
 from monitor import storage
 from monitor.cli_common import (
     EXIT_USAGE,
+    Command,
     common_options,
     echo,
     fail,
@@ -51,7 +52,7 @@ def _resolve(engine: object, config_topics: frozenset[str], target: str) -> tupl
     return "story", story[0], story[1]
 
 
-@click.command()
+@click.command(cls=Command)
 @common_options
 @click.argument("target")
 @click.option("--for", "duration", required=True, help="How long: 30m, 4h, 2d.")
@@ -82,7 +83,7 @@ def mute(config_path: Path, target: str, duration: str, reason: str) -> None:
     echo(f"muted {kind} {plain(label, 120)} until {format_time(until)} (#{number})")
 
 
-@click.command()
+@click.command(cls=Command)
 @common_options
 @click.argument("targets", nargs=-1, required=True)
 def unmute(config_path: Path, targets: tuple[str, ...]) -> None:
@@ -107,7 +108,7 @@ def unmute(config_path: Path, targets: tuple[str, ...]) -> None:
     echo(f"unmuted {ended}")
 
 
-@click.command()
+@click.command(cls=Command)
 @common_options
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def mutes(config_path: Path, as_json: bool) -> None:

@@ -32,7 +32,8 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -191,6 +192,39 @@ def limit_memory(limit: int) -> None:
             resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
+class BuildClock:
+    """How long the pool's workers have been building contexts (compiling the topics
+    after a start or a reload): the seconds during which at least one build ran, builds
+    side by side counted once, the one in progress up to now. The daemon's health
+    excuses a tick that long (:meth:`monitor.service.daemon.Daemon.health`)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running = 0
+        self._since = 0.0
+        self._done = 0.0
+
+    @contextlib.contextmanager
+    def timing(self) -> Iterator[None]:
+        """One build, from the job that brings its payload to the worker's answer."""
+        with self._lock:
+            if not self._running:
+                self._since = time.monotonic()
+            self._running += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._running -= 1
+                if not self._running:
+                    self._done += time.monotonic() - self._since
+
+    def seconds(self) -> float:
+        with self._lock:
+            running = time.monotonic() - self._since if self._running else 0.0
+            return self._done + running
+
+
 class _BuildTimeoutError(Exception):
     """A worker took longer than the pool's ``build_deadline`` to build a context."""
 
@@ -203,7 +237,8 @@ class _Worker:
     ``python -c`` callers; this does not depend on how the parent was started.
     """
 
-    def __init__(self, target: str) -> None:
+    def __init__(self, target: str, builds: BuildClock) -> None:
+        self._builds = builds
         env = dict(os.environ)
         # The child must import the same code as this process, wherever it came from.
         env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
@@ -232,9 +267,10 @@ class _Worker:
         self.calls += 1
         _post(self._send, job)
         if build is not None:
-            if not self._recv.poll(build):
-                raise _BuildTimeoutError
-            first: _Outcome = _receive(self._recv)
+            with self._builds.timing():
+                if not self._recv.poll(build):
+                    raise _BuildTimeoutError
+                first: _Outcome = _receive(self._recv)
             if first[0] != _BUILT:
                 return first  # the build failed: that is the job's outcome
         if not self._recv.poll(deadline):
@@ -280,6 +316,8 @@ class ParserPool:
         self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
         self._lock = threading.Lock()
         self._workers: set[_Worker] = set()
+        self.builds = BuildClock()
+        """How long this pool's workers have been building contexts."""
 
     def parse(
         self, content: bytes, *, url: str, headers: Mapping[str, str], deadline: float
@@ -361,7 +399,7 @@ class ParserPool:
             with self._lock:
                 start = len(self._workers) < self._size
                 if start:
-                    worker = _Worker(self._target)
+                    worker = _Worker(self._target, self.builds)
                     self._workers.add(worker)
                     return worker
             try:

@@ -124,9 +124,12 @@ class Daemon:
     stop: threading.Event = field(default_factory=threading.Event)
     pending_config: Config | None = None
     last_tick: datetime | None = None
+    built_by_last_tick: float = 0.0
+    """The parser pool's build seconds (:class:`~monitor.parsing.pool.BuildClock`) when
+    the last tick finished (or at the start)."""
     tick_started: float | None = None
-    started_at: datetime = field(default_factory=utcnow)
     """Monotonic start of the tick in progress (None between ticks)."""
+    started_at: datetime = field(default_factory=utcnow)
     db_ok: bool = True
     retry_delay: float = 0.0
     retry_at: float = 0.0
@@ -182,6 +185,7 @@ class Daemon:
             return
         self._db_up()
         self.last_tick = utcnow()
+        self.built_by_last_tick = self.app.parser.builds.seconds()  # after: never too little
         duration = time.monotonic() - started
         self.metrics.set_failing(failing)
         self.metrics.record_tick(self.last_tick, duration)
@@ -420,8 +424,11 @@ class Daemon:
             except Exception:  # any failure to answer means unhealthy, not a crash
                 db_ok = False
         # A pass keeps claiming due feeds for up to one poll's deadlines while its
-        # slowest feed runs, and a feed claimed last may take them again.
-        slack = 2 * self._deadlines()
+        # slowest feed runs, and a feed claimed last may take them again. A parser
+        # worker compiling the topics (after a reload, or a new worker's start: up to
+        # the pool's build deadline) holds its feed's poll back that long besides.
+        building = self.app.parser.builds.seconds() - self.built_by_last_tick
+        slack = 2 * self._deadlines() + timedelta(seconds=building)
         ok, details = tick_health(
             self.last_tick,
             tick_interval(self.config),

@@ -48,7 +48,13 @@ _SPAN = re.Match.span
 _GROUP = re.Match.group
 _DROP = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
 _SHORT_I = "\ue000"  # keeps й whole while other combining marks are stripped
-_CACHE_LIMIT = 500_000
+_CACHE_LIMIT = 20_000
+"""Entries each cache of folds and stems holds at most (~2 MiB of everyday words; 500,000
+held 40-60 MiB each in a process that matched for long, the daemon's parser workers):
+all forgotten when full. Matching a field seldom asks them (it is folded whole, its
+words' terms are remembered by :mod:`monitor.topics.word_terms`), so a smaller bound
+costs nothing measurable, at 10,000 topics (~75,000 folds to compile) as over the
+streams (~30,000 English words)."""
 _CACHED_WORD = 64
 """Longest token or word whose folding and stems are remembered: a token can be as long as
 a field (a hex digest, a base64 run), and the caches are bounded in number only; a word
@@ -112,9 +118,7 @@ def fold(token: str) -> str:
     if folded is None:
         folded = _fold_uncached(token)
         if len(token) <= _CACHED_WORD:
-            if len(_fold_cache) > _CACHE_LIMIT:
-                _fold_cache.clear()
-            _fold_cache[token] = folded
+            _room(_fold_cache, 1)[token] = folded
     return folded
 
 
@@ -132,9 +136,7 @@ def stem(folded: str, latin: LatinLang) -> str:
         stemmed = folded if lang is None else _stemmers[lang].stemWord(folded)
         stemmed = _collapse_umlauts(stemmed)
         if len(folded) <= _CACHED_WORD:
-            if len(cache) > _CACHE_LIMIT:
-                cache.clear()
-            cache[folded] = stemmed
+            _room(cache, 1)[folded] = stemmed
     return stemmed
 
 
@@ -150,16 +152,25 @@ def stems(words: Sequence[str], latin: LatinLang) -> list[str]:
             todo.setdefault(lang, []).append(n)
         out.append(got)
     for lang, numbers in todo.items():
-        cache = _stem_caches[lang]
         given = [words[n] for n in numbers]
         stemmed = given if lang is None else _stemmers[lang].stemWords(given)
-        if len(cache) + len(given) > _CACHE_LIMIT:
-            cache.clear()
+        cache = _room(_stem_caches[lang], len(given))
         for n, folded, raw in zip(numbers, given, stemmed, strict=True):
             got = out[n] = _collapse_umlauts(raw)
             if len(folded) <= _CACHED_WORD:
                 cache[folded] = got
     return cast("list[str]", out)
+
+
+def _room(cache: dict[str, str], new: int) -> dict[str, str]:
+    """``cache`` with room for ``new`` more entries (emptied if it has not), or a dict
+    of their own when they alone would overfill it (a field of more new words than that:
+    not remembered)."""
+    if len(cache) + new > _CACHE_LIMIT:
+        if new > _CACHE_LIMIT:
+            return {}
+        cache.clear()
+    return cache
 
 
 def endings_for(folded: str, latin: Sequence[LatinLang]) -> frozenset[str]:
@@ -323,9 +334,9 @@ class FieldText:
             cache = _word_stems[latin]
             stems = list(map(cache.get, words))
             if None in stems:
-                if len(cache) > _CACHE_LIMIT:
-                    cache.clear()
-                for word in set(words).difference(cache):
+                new = set(words).difference(cache)
+                cache = _room(cache, len(new))
+                for word in new:
                     if len(word) <= _CACHED_WORD:
                         cache[word] = stem(word, latin)
                 stems = [s if (s := cache.get(w)) is not None else stem(w, latin) for w in words]
