@@ -16,7 +16,7 @@ is skipped.
 
 The file is written at exit when the process compiled something new (an upgrade, a
 command not run before), atomically, with what it had plus what was new; it is keyed by
-the interpreter's bytecode version and ignored when unreadable. A directory that cannot
+the interpreter's bytecode version and ignored when unreadable or another user's. A directory that cannot
 be written leaves every process compiling, as before.
 """
 
@@ -98,6 +98,8 @@ def _read(path: Path) -> dict[str, bytes]:
     once would take longer than what one command uses)."""
     magic = importlib.util.MAGIC_NUMBER
     try:
+        if path.stat().st_uid != os.getuid():
+            return {}  # code only from a file this user wrote
         data = path.read_bytes()
         # one read, then loads: marshal.load on the file reads it piece by piece
         loaded = marshal.loads(memoryview(data)[len(magic) :]) if data[: len(magic)] == magic else {}
