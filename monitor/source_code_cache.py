@@ -16,14 +16,15 @@ is skipped.
 
 The file is written at exit when the process compiled something new (an upgrade, a
 command not run before), atomically, with what it had plus what was new; it is keyed by
-the interpreter's bytecode version and ignored when unreadable or another user's. A directory that cannot
-be written leaves every process compiling, as before.
+the interpreter's bytecode version and ignored when unreadable or another user's. A
+directory that cannot be written leaves every process compiling, as before.
 """
 
 from __future__ import annotations
 
 import atexit
 import builtins
+import contextlib
 import dataclasses
 import importlib.util
 import marshal
@@ -102,7 +103,9 @@ def _read(path: Path) -> dict[str, bytes]:
             return {}  # code only from a file this user wrote
         data = path.read_bytes()
         # one read, then loads: marshal.load on the file reads it piece by piece
-        loaded = marshal.loads(memoryview(data)[len(magic) :]) if data[: len(magic)] == magic else {}
+        loaded = (
+            marshal.loads(memoryview(data)[len(magic) :]) if data[: len(magic)] == magic else {}
+        )
     except (OSError, EOFError, ValueError, TypeError):
         return {}
     if not isinstance(loaded, dict):
@@ -124,7 +127,5 @@ def _write() -> None:
             marshal.dump(kept, file)
         os.replace(temp, path)
     except (OSError, ValueError):
-        try:
+        with contextlib.suppress(OSError):
             temp.unlink()
-        except OSError:
-            pass
