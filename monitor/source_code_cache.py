@@ -37,7 +37,7 @@ from typing import Any
 
 __all__ = ["cache_file", "compiled_anew", "install"]
 
-MAX_ENTRIES = 10_000
+MAX_ENTRIES = 4000
 """More texts than this in the file (classes changed over many upgrades): the next write
 keeps only what its process used."""
 
