@@ -39,7 +39,7 @@ __all__ = ["cache_file", "compiled_anew", "install"]
 
 MAX_ENTRIES = 4000
 """More texts than this in the file (classes changed over many upgrades): the next write
-keeps only what its process used."""
+keeps only what its process compiled."""
 
 _STATE: dict[str, Any] = {}
 
@@ -57,21 +57,24 @@ def install() -> None:
         return
     path = cache_file()
     known = _read(path)
-    used: dict[str, bytes] = {}
-    _STATE.update(path=path, known=known, used=used, new=0)
+    made: dict[str, CodeType] = {}  # this process's, by text (typing asks for `int` often)
+    new: dict[str, bytes] = {}
+    _STATE.update(path=path, new=new)
 
     def code_of(source: str, mode: str) -> CodeType:
         key = f"{mode}\0{source}"
-        kept = known.get(key)
+        code = made.get(key)
+        if code is not None:
+            return code
+        kept = known.pop(key, None)  # a kept text is loaded once, then let go
         if kept is None:
             # dont_inherit: compiled as the library compiles it, without this module's
             # `from __future__ import annotations`
             code = compile(source, "<string>", mode, dont_inherit=True)
-            kept = known[key] = marshal.dumps(code)
-            _STATE["new"] += 1
+            new[key] = marshal.dumps(code)
         else:
             code = marshal.loads(kept)
-        used[key] = kept
+        made[key] = code
         return code
 
     def dataclasses_exec(source: Any, globals: Any = None, locals: Any = None) -> None:
@@ -91,7 +94,7 @@ def install() -> None:
 
 def compiled_anew() -> int:
     """How many texts this process compiled (found in no kept file)."""
-    return int(_STATE.get("new", 0))
+    return len(_STATE.get("new", ()))
 
 
 def _read(path: Path) -> dict[str, bytes]:
@@ -114,11 +117,16 @@ def _read(path: Path) -> dict[str, bytes]:
 
 
 def _write() -> None:
-    if not _STATE.get("new"):
+    """Add what this process compiled to the file as it is now (read again: another
+    process may have written it meanwhile)."""
+    new: dict[str, bytes] = _STATE.get("new", {})
+    if not new:
         return
     path: Path = _STATE["path"]
-    known: dict[str, bytes] = _STATE["known"]
-    kept = known if len(known) <= MAX_ENTRIES else _STATE["used"]
+    kept = _read(path)
+    kept.update(new)
+    if len(kept) > MAX_ENTRIES:
+        kept = new
     temp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
