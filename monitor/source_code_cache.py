@@ -15,9 +15,10 @@ globals and namespace, so the classes and annotations are the same; only the com
 is skipped.
 
 The file is written at exit when the process compiled something new (an upgrade, a
-command not run before), atomically, with what it had plus what was new; it is keyed by
-the interpreter's bytecode version and ignored when unreadable or another user's. A
-directory that cannot be written leaves every process compiling, as before.
+command not run before), atomically: the file as it is then, plus what was new. It is keyed
+by the interpreter's bytecode version and ignored when unreadable or another user's; a kept
+text is let go once its code is loaded. A directory that cannot be written leaves every
+process compiling, as before.
 """
 
 from __future__ import annotations
