@@ -58,24 +58,32 @@ def install() -> None:
         return
     path = cache_file()
     known = _read(path)
-    made: dict[str, CodeType] = {}  # this process's, by text (typing asks for `int` often)
+    # What this process loaded: annotations by text (typing asks for `int` often, and they
+    # are short), methods only by the text's hash (a text of a kilobyte or so, held for
+    # the whole process, would cost more memory than compiling the rare repeat).
+    annotations: dict[str, CodeType] = {}
+    methods: set[int] = set()
     new: dict[str, bytes] = {}
     _STATE.update(path=path, new=new)
 
     def code_of(source: str, mode: str) -> CodeType:
         key = f"{mode}\0{source}"
-        code = made.get(key)
+        code = annotations.get(key)
         if code is not None:
             return code
         kept = known.pop(key, None)  # a kept text is loaded once, then let go
-        if kept is None:
+        if kept is not None:
+            code = marshal.loads(kept)
+        else:
             # dont_inherit: compiled as the library compiles it, without this module's
             # `from __future__ import annotations`
             code = compile(source, "<string>", mode, dont_inherit=True)
-            new[key] = marshal.dumps(code)
+            if hash(key) not in methods:  # else most likely loaded before: not new
+                new[key] = marshal.dumps(code)
+        if mode == "exec":
+            methods.add(hash(key))
         else:
-            code = marshal.loads(kept)
-        made[key] = code
+            annotations[key] = code
         return code
 
     def dataclasses_exec(source: Any, globals: Any = None, locals: Any = None) -> None:
