@@ -1,0 +1,148 @@
+"""Code that libraries compile from source text at start-up, kept between processes.
+
+``@dataclass`` writes the source of each class's ``__init__``, ``__repr__``, ``__eq__``,
+``__hash__``, ``__setattr__`` … and compiles it with ``exec``, class by class, in every
+process; ``typing.ForwardRef`` compiles every annotation written as a string (pydantic's
+models, the dataclasses' fields). In a `monitor poll` that is ~550 methods of ~130
+dataclasses (the monitor's own, pydantic's, annotated_types', structlog's, h11's) and
+~1,100 annotations: ~0.1 s of CPU of a process that polls 300 unchanged feeds in
+~0.8 s. The code depends only on the text, so it can be kept: :func:`install` gives the
+``dataclasses`` module an ``exec``, and ``typing`` a ``compile``, that compile each text
+once and keep the code in a file (``$XDG_CACHE_HOME/monitor``, else ``~/.cache/monitor``)
+read by the next process. The code is what the library would have compiled from the same
+text (file name ``<string>``, the same mode, no ``__future__`` flags) and runs in the same
+globals and namespace, so the classes and annotations are the same; only the compiling
+is skipped.
+
+The file is written at exit when the process compiled something new (an upgrade, a
+command not run before), atomically: the file as it is then, plus what was new. It is keyed
+by the interpreter's bytecode version and ignored when unreadable or another user's; a kept
+text is let go once its code is loaded. A directory that cannot be written leaves every
+process compiling, as before.
+"""
+
+from __future__ import annotations
+
+import atexit
+import builtins
+import contextlib
+import dataclasses
+import importlib.util
+import marshal
+import os
+import sys
+import typing
+from pathlib import Path
+from types import CodeType
+from typing import Any
+
+__all__ = ["cache_file", "compiled_anew", "install"]
+
+MAX_ENTRIES = 4000
+"""More texts than this in the file (classes changed over many upgrades): the next write
+keeps only what its process compiled."""
+
+_STATE: dict[str, Any] = {}
+
+
+def cache_file() -> Path:
+    """Where the code is kept for this interpreter's bytecode version."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "monitor" / f"compiled.{sys.implementation.cache_tag}.marshal"
+
+
+def install() -> None:
+    """Read the kept code and route ``dataclasses``' ``exec`` and ``typing``'s
+    ``compile`` through it (once a process)."""
+    if _STATE:
+        return
+    path = cache_file()
+    known = _read(path)
+    # What this process loaded: annotations by text (typing asks for `int` often, and they
+    # are short), methods only by the text's hash (a text of a kilobyte or so, held for
+    # the whole process, would cost more memory than compiling the rare repeat).
+    annotations: dict[str, CodeType] = {}
+    methods: set[int] = set()
+    new: dict[str, bytes] = {}
+    _STATE.update(path=path, new=new)
+
+    def code_of(source: str, mode: str) -> CodeType:
+        key = f"{mode}\0{source}"
+        code = annotations.get(key)
+        if code is not None:
+            return code
+        kept = known.pop(key, None)  # a kept text is loaded once, then let go
+        if kept is not None:
+            code = marshal.loads(kept)
+        else:
+            # dont_inherit: compiled as the library compiles it, without this module's
+            # `from __future__ import annotations`
+            code = compile(source, "<string>", mode, dont_inherit=True)
+            if hash(key) not in methods:  # else most likely loaded before: not new
+                new[key] = marshal.dumps(code)
+        if mode == "exec":
+            methods.add(hash(key))
+        else:
+            annotations[key] = code
+        return code
+
+    def dataclasses_exec(source: Any, globals: Any = None, locals: Any = None) -> None:
+        if isinstance(source, str):
+            source = code_of(source, "exec")
+        builtins.exec(source, globals, locals)
+
+    def typing_compile(source: Any, filename: Any, mode: str, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(source, str) and filename == "<string>" and not args and not kwargs:
+            return code_of(source, mode)
+        return builtins.compile(source, filename, mode, *args, **kwargs)
+
+    dataclasses.exec = dataclasses_exec  # type: ignore[attr-defined]
+    typing.compile = typing_compile  # type: ignore[attr-defined]
+    atexit.register(_write)
+
+
+def compiled_anew() -> int:
+    """How many texts this process compiled (found in no kept file)."""
+    return len(_STATE.get("new", ()))
+
+
+def _read(path: Path) -> dict[str, bytes]:
+    """Text → its code, marshalled: each is loaded when first asked for (all of them at
+    once would take longer than what one command uses)."""
+    magic = importlib.util.MAGIC_NUMBER
+    try:
+        if path.stat().st_uid != os.getuid():
+            return {}  # code only from a file this user wrote
+        data = path.read_bytes()
+        # one read, then loads: marshal.load on the file reads it piece by piece
+        loaded = (
+            marshal.loads(memoryview(data)[len(magic) :]) if data[: len(magic)] == magic else {}
+        )
+    except (OSError, EOFError, ValueError, TypeError):
+        return {}
+    if not isinstance(loaded, dict):
+        return {}
+    return {k: v for k, v in loaded.items() if isinstance(k, str) and isinstance(v, bytes)}
+
+
+def _write() -> None:
+    """Add what this process compiled to the file as it is now (read again: another
+    process may have written it meanwhile)."""
+    new: dict[str, bytes] = _STATE.get("new", {})
+    if not new:
+        return
+    path: Path = _STATE["path"]
+    kept = _read(path)
+    kept.update(new)
+    if len(kept) > MAX_ENTRIES:
+        kept = new
+    temp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with temp.open("wb") as file:
+            file.write(importlib.util.MAGIC_NUMBER)
+            marshal.dump(kept, file)
+        os.replace(temp, path)
+    except (OSError, ValueError):
+        with contextlib.suppress(OSError):
+            temp.unlink()
