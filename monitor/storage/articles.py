@@ -21,7 +21,6 @@ from monitor.alerts.policy import AlertPolicy, StoryOutcome
 from monitor.storage.database import translates_errors
 from monitor.storage.feeds import write_feed_state
 from monitor.storage.group_commit import write_in_group
-from monitor.storage.inlists import padded
 from monitor.storage.models import ArticleRow, FeedRow, MatchRow, SeenKeyRow
 from monitor.storage.upsert import insert_ignore
 from monitor.types import Alert, Article, FeedUpdate, MatchedArticle, SaveResult
@@ -54,7 +53,7 @@ def known_articles(engine: Engine, feed: str, keys: Iterable[str]) -> dict[str, 
     with engine.connect() as conn:
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
-            for key, chash in conn.execute(_KNOWN, {"feed": feed, "keys": padded(chunk)}):
+            for key, chash in conn.execute(_KNOWN, {"feed": feed, "keys": chunk}):
                 found[key] = chash
     return found
 
@@ -190,7 +189,7 @@ def _replace_matches(
     every item's matches are written, in two statements for the whole poll."""
     changed = [article_id for article_id, is_new in stored if not is_new and article_id is not None]
     if changed:
-        conn.execute(delete(_MATCHES).where(_MATCHES.c.article_id.in_(padded(changed))))
+        conn.execute(delete(_MATCHES).where(_MATCHES.c.article_id.in_(changed)))
     rows = [
         {
             "article_id": article_id,
@@ -232,9 +231,7 @@ _INSERT_ARTICLES = insert(ArticleRow)
 def _article_ids(conn: Connection, fid: int, keys: Sequence[str]) -> dict[str, int]:
     ids: dict[str, int] = {}
     for start in range(0, len(keys), 500):
-        for row in conn.execute(
-            _ARTICLE_IDS, {"fid": fid, "keys": padded(keys[start : start + 500])}
-        ):
+        for row in conn.execute(_ARTICLE_IDS, {"fid": fid, "keys": keys[start : start + 500]}):
             ids[row.article_key] = int(row.id)
     return ids
 

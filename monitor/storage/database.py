@@ -24,7 +24,6 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DataError, DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.pool import QueuePool
 
 from monitor.errors import DataRefusedError, StorageError
 from monitor.storage.migrate import current_revision, head_revision, upgrade
@@ -36,9 +35,6 @@ SQLITE_CACHE_KIB = 512
 """Page cache of each SQLite connection, KiB (SQLite's default: 2,000)."""
 SQLITE_STATEMENTS = 32
 """Prepared statements each SQLite connection keeps (Python's default: 128)."""
-SQLITE_CONNECTIONS = 15
-"""Connections to a SQLite file open at once, at most: SQLAlchemy's default cap (a pool
-of 5 and 10 more), each kept in the pool once opened."""
 
 # Runaway queries and forgotten transactions must not hold locks for ever.
 _PG_OPTIONS = "-c statement_timeout=60000 -c idle_in_transaction_session_timeout=120000"
@@ -76,19 +72,8 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
     # is a new statement for each length of the list, so 128 of them a connection (a few
     # KiB each) filled up over hours: the daemon grew by ~4 MiB in 150 ticks. The dozen
     # statements a poll repeats stay prepared in 32.
-    # A file's connections stay open once opened, up to as many as SQLAlchemy's default
-    # pool allows at once (5 kept, 10 more opened and closed again when busy). Each
-    # connection opened mid-run parses the schema and prepares its statements (a few
-    # hundred small blocks that live as long as it does) between a tick's short-lived
-    # ones; closed again a few ticks later, it left holes in the C heap that only grew:
-    # the daemon's memory crept up over hundreds of ticks (tests/benchmarks/README.md,
-    # branch mem9). A database in memory keeps SQLAlchemy's pool (one per thread).
-    pooling: dict[str, Any] = {}
-    if database and database != ":memory:" and "mode=memory" not in database:
-        pooling = {"poolclass": QueuePool, "pool_size": SQLITE_CONNECTIONS, "max_overflow": 0}
     engine = create_engine(
         url,
-        **pooling,
         connect_args={
             "timeout": 30,
             "check_same_thread": False,

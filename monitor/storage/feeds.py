@@ -19,7 +19,6 @@ from sqlalchemy.sql.dml import Update
 from sqlalchemy.sql.elements import ColumnElement
 
 from monitor.storage.database import translates_errors, write_transaction
-from monitor.storage.inlists import padded
 from monitor.storage.leases import lease_rows
 from monitor.storage.models import ArticleRow, FeedRow
 from monitor.types import FeedSpec, FeedState
@@ -201,9 +200,9 @@ def claim_feeds(
         if due_only:
             conds.append(or_(FeedRow.next_poll.is_(None), FeedRow.next_poll <= now))
         if names is not None:
-            conds.append(FeedRow.name.in_(padded(names)))
+            conds.append(FeedRow.name.in_(list(names)))
         if exclude:
-            conds.append(FeedRow.name.not_in(padded(sorted(exclude))))
+            conds.append(FeedRow.name.not_in(list(exclude)))
         if after is not None:
             conds.append(FeedRow.name > after)
             order: tuple[ColumnElement[Any], ...] = (FeedRow.name.asc(),)
@@ -252,7 +251,7 @@ def release_feeds(engine: Engine, owner: str, names: Sequence[str] | None = None
     """Give back leases (shutdown, or a feed abandoned before it was fetched)."""
     cond = FeedRow.lease_owner == owner
     if names is not None:
-        cond = and_(cond, FeedRow.name.in_(padded(names)))
+        cond = and_(cond, FeedRow.name.in_(list(names)))
     with write_transaction(engine) as conn:
         conn.execute(update(FeedRow).where(cond).values(lease_owner=None, lease_until=None))
 
@@ -270,7 +269,7 @@ def renew_leases(
     wanted = list(names)
     with write_transaction(engine) as conn:
         clock = db_now(conn, now)
-        ours = and_(FeedRow.lease_owner == owner, FeedRow.name.in_(padded(wanted)))
+        ours = and_(FeedRow.lease_owner == owner, FeedRow.name.in_(wanted))
         conn.execute(update(FeedRow).where(ours).values(lease_until=clock + lease))
         return set(conn.execute(select(FeedRow.name).where(ours)).scalars())
 

@@ -22,7 +22,6 @@ from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.sql.dml import Update
 
 from monitor.storage.database import translates_errors, write_transaction
-from monitor.storage.inlists import padded
 from monitor.storage.models import BatchRow, DeliveryRow, FeedRow
 
 
@@ -46,7 +45,7 @@ def lease_rows(
         query = query.with_for_update(skip_locked=True)
     rows = conn.execute(query, params).all()
     if rows:
-        leased = {"l_ids": padded([r.id for r in rows]), "l_owner": owner, "l_until": until}
+        leased = {"l_ids": [r.id for r in rows], "l_owner": owner, "l_until": until}
         conn.execute(_lease_update(model.__table__), leased)
     return rows
 

@@ -16,7 +16,6 @@ from sqlalchemy.engine import Engine
 from monitor.storage.alert_rows import delivery_id, row_to_alert
 from monitor.storage.database import translates_errors, write_transaction
 from monitor.storage.feeds import db_now
-from monitor.storage.inlists import padded
 from monitor.storage.leases import failed_attempt, lease_rows
 from monitor.storage.models import AlertRow, ChannelStateRow, DeliveryRow
 from monitor.types import DeliveryTask
@@ -92,9 +91,7 @@ def claim_deliveries(
         alerts = {
             r.id: row_to_alert(r)
             for r in conn.execute(
-                select(AlertRow.__table__).where(
-                    AlertRow.id.in_(padded(sorted({r.alert_id for r in rows})))
-                )
+                select(AlertRow.__table__).where(AlertRow.id.in_({r.alert_id for r in rows}))
             ).all()
         }
     return [
