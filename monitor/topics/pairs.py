@@ -14,7 +14,8 @@ This module knows nothing about topics or rules; it does no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
+from itertools import compress
 
 from monitor.topics.rules import Term
 from monitor.topics.text import ENDINGS, LatinLang, is_cyrillic, stem
@@ -62,6 +63,37 @@ class Pairs:
             for lang, by_first in stems.items()
         }
         """Per way of stemming, a first word's stem → second stem → its phrases."""
+        self.seconds: frozenset[str] = frozenset(
+            second for after in seconds.values() for second in after
+        )
+        """Every phrase's second word."""
+        self.second_stems: dict[LatinLang, frozenset[str]] = {
+            lang: frozenset(second for after in by_first.values() for second in after)
+            for lang, by_first in self.first_stems.items()
+        }
+        """Per way of stemming, every phrase's second word's stem."""
+
+    def following(
+        self, words: Sequence[str], stems_of: Mapping[LatinLang, Sequence[str]]
+    ) -> set[str]:
+        """Those of ``words`` (each's stem per way of stemming given in ``stems_of``, in
+        the same order) that may be the second word of some phrase: that word, or it and
+        an ending (any ending: :func:`found_pairs` checks which), or a word of one of its
+        second stems. :func:`found_pairs` finds no phrase ending at any other word."""
+        seconds = self.seconds
+        out = set(compress(words, map(seconds.__contains__, words)))
+        for lang, stemmed in stems_of.items():
+            second_stems = self.second_stems.get(lang)
+            if second_stems:
+                out.update(compress(words, map(second_stems.__contains__, stemmed)))
+        if seconds:
+            for word in words:
+                if word not in out:
+                    for cut in range(1, min(_LONGEST_ENDING, len(word) - 1) + 1):
+                        if word[:-cut] in seconds:
+                            out.add(word)
+                            break
+        return out
 
     def start(self, word: str, stems: Sequence[tuple[LatinLang, str]]) -> Start | None:
         """What ``word`` (whose stem in each way of stemming is given) may begin; None
@@ -89,11 +121,15 @@ def found_pairs(
     starts: set[str],
     start_of: dict[str, Start],
     latin_endings: frozenset[str],
+    follow: Container[str],
 ) -> dict[int, list[int]]:
     """The phrases that begin at a word of ``starts`` (words of ``words``, each with what
     it may begin in ``start_of``), each with where it begins (the first word's index,
     ascending per start word): what the engine asks for of a term found later
-    (:meth:`~monitor.topics.presearch.Automata.positions`), so it never looks again."""
+    (:meth:`~monitor.topics.presearch.Automata.positions`), so it never looks again.
+    ``follow``: the words (at least those of ``words``) that may end a phrase
+    (:meth:`Pairs.may_follow`); a place followed by another word is passed by after one
+    lookup (most: a word that begins phrases by its stem is often a common one)."""
     at_of: dict[int, list[int]] = {}
     last = len(words) - 1
     if len(starts) <= _FEW_STARTS:
@@ -105,8 +141,10 @@ def found_pairs(
     for at, word in places:
         if at == last:
             continue
-        seconds, by_stem = start_of[word]
         after = words[at + 1]
+        if after not in follow:
+            continue
+        seconds, by_stem = start_of[word]
         got: list[tuple[int, ...]] | None = None
         if seconds:
             # the next word as a second word, or a second word and an ending: looked up

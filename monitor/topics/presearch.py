@@ -202,7 +202,11 @@ class Automata:
             pair_words = by_word.pair_words.intersection(distinct)
             if pair_words:
                 found.pairs = found_pairs(
-                    field.words, pair_words, by_word.pair_starts, latin_endings
+                    field.words,
+                    pair_words,
+                    by_word.pair_starts,
+                    latin_endings,
+                    by_word.pair_follow,
                 )
                 found.update(found.pairs)
             # longer phrases (or with a wildcard): their keys run over the stretches of
@@ -352,7 +356,9 @@ class Automata:
                     notable[index] if notable is not None else by_word.notable.intersection(words)
                 )
                 starts = by_word.pair_words.intersection(candidates)
-                at_of = found_pairs(words, starts, by_word.pair_starts, latin_endings)
+                at_of = found_pairs(
+                    words, starts, by_word.pair_starts, latin_endings, by_word.pair_follow
+                )
             for at in at_of.get(term_id, ()):
                 hits.add((index, at, at + 1))
         return hits

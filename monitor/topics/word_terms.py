@@ -65,6 +65,9 @@ class WordTerms:
         """Words that may begin a two-word phrase: what each may begin."""
         self.pair_words: set[str] = set()
         """The words of :attr:`pair_starts`."""
+        self.pair_follow: set[str] = set()
+        """Words that may end a two-word phrase (:meth:`~.pairs.Pairs.following`): where
+        another word follows one that begins phrases, none ends there."""
         self.notable: set[str] = set()
         """The words of all the sets above: a word of a field not among them holds no
         term and can neither begin nor end a phrase (the presearch looks no further)."""
@@ -86,6 +89,7 @@ class WordTerms:
                 self.index_any,
                 self.pair_starts,
                 self.pair_words,
+                self.pair_follow,
                 self.notable,
             ):
                 known.clear()
@@ -153,6 +157,7 @@ class WordTerms:
             by_stem = pairs.first_stems.get(lang)
             if by_stem:
                 maybe.update(compress(range(len(listed)), map(by_stem.__contains__, stemmed)))
+        self.pair_follow.update(pairs.following(listed, stems_of))
         for n in maybe:
             start = pairs.start(listed[n], [(lang, got[n]) for lang, got in stems_of.items()])
             if start is not None:
