@@ -14,7 +14,7 @@ This module knows nothing about topics or rules; it does no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import compress
 
 from monitor.topics.rules import Term
@@ -26,6 +26,9 @@ it ends (an ending may follow it) and the exact ones (none may)."""
 Start = tuple[dict[str, Second], tuple[tuple[LatinLang, dict[str, tuple[int, ...]]], ...]]
 """What a word may begin: the second words that follow it, and per way of stemming, the
 stems of the second words (each with its phrases) that follow its stem."""
+Follower = tuple[tuple[str, ...], tuple[tuple[LatinLang, str], ...]]
+"""Of a word that may end a phrase: what of it may be a second word (itself, or it less an
+ending), and per way of stemming, its stem where that is a second word's."""
 _RU = ENDINGS["ru"]
 _LONGEST_ENDING = max(len(e) for endings in ENDINGS.values() for e in endings)
 
@@ -75,24 +78,30 @@ class Pairs:
 
     def following(
         self, words: Sequence[str], stems_of: Mapping[LatinLang, Sequence[str]]
-    ) -> set[str]:
+    ) -> dict[str, Follower]:
         """Those of ``words`` (each's stem per way of stemming given in ``stems_of``, in
         the same order) that may be the second word of some phrase: that word, or it and
         an ending (any ending: :func:`found_pairs` checks which), or a word of one of its
-        second stems. :func:`found_pairs` finds no phrase ending at any other word."""
-        seconds = self.seconds
-        out = set(compress(words, map(seconds.__contains__, words)))
+        second stems; each with how. :func:`found_pairs` finds no phrase ending at any
+        other word."""
+        seconds, second_stems = self.seconds, self.second_stems
+        out: dict[str, Follower] = {}
+        if not seconds:
+            return out
+        by_stem: dict[int, list[tuple[LatinLang, str]]] = {}
         for lang, stemmed in stems_of.items():
-            second_stems = self.second_stems.get(lang)
-            if second_stems:
-                out.update(compress(words, map(second_stems.__contains__, stemmed)))
-        if seconds:
-            for word in words:
-                if word not in out:
-                    for cut in range(1, min(_LONGEST_ENDING, len(word) - 1) + 1):
-                        if word[:-cut] in seconds:
-                            out.add(word)
-                            break
+            of_lang = second_stems.get(lang)
+            if of_lang:
+                for n in compress(range(len(words)), map(of_lang.__contains__, stemmed)):
+                    by_stem.setdefault(n, []).append((lang, stemmed[n]))
+        for n, word in enumerate(words):
+            forms = [word] if word in seconds else []
+            for cut in _cuts(word):
+                if word[:-cut] in seconds:
+                    forms.append(word[:-cut])
+            stems = by_stem.get(n)
+            if forms or stems:
+                out[word] = tuple(forms), tuple(stems or ())
         return out
 
     def start(self, word: str, stems: Sequence[tuple[LatinLang, str]]) -> Start | None:
@@ -121,18 +130,23 @@ def found_pairs(
     starts: set[str],
     start_of: dict[str, Start],
     latin_endings: frozenset[str],
-    follow: Container[str],
+    follow: set[str],
+    follower: dict[str, Follower],
 ) -> dict[int, list[int]]:
     """The phrases that begin at a word of ``starts`` (words of ``words``, each with what
     it may begin in ``start_of``), each with where it begins (the first word's index,
     ascending per start word): what the engine asks for of a term found later
     (:meth:`~monitor.topics.presearch.Automata.positions`), so it never looks again.
-    ``follow``: the words (at least those of ``words``) that may end a phrase
-    (:meth:`Pairs.may_follow`); a place followed by another word is passed by after one
-    lookup (most: a word that begins phrases by its stem is often a common one)."""
+    ``follow``: the words of ``words`` that may end a phrase, each with how in
+    ``follower`` (:meth:`Pairs.following`). A place followed by another word is passed by
+    after one lookup (most: a word that begins phrases by its stem is often a common one);
+    when the start words are few, those that none of ``follow`` may follow are not looked
+    for at all (their places cost a pass over the field each)."""
     at_of: dict[int, list[int]] = {}
     last = len(words) - 1
     if len(starts) <= _FEW_STARTS:
+        # at most this many times the field's words that may follow: linear in its length
+        starts = {w for w in starts if _may_begin(start_of[w], follow, follower)}
         places: Iterable[tuple[int, str]] = (
             (at, word) for word in starts for at in places_of(words, word)
         )
@@ -152,7 +166,7 @@ def found_pairs(
             equal = seconds.get(after)
             if equal is not None:
                 got = [equal[1], equal[2]]
-            for cut in range(1, min(_LONGEST_ENDING, len(after) - 1) + 1):
+            for cut in _cuts(after):
                 stemless = seconds.get(after[:-cut])
                 if (
                     stemless is not None
@@ -169,6 +183,28 @@ def found_pairs(
             for term_id in set().union(*got):
                 at_of.setdefault(term_id, []).append(at)
     return at_of
+
+
+def _may_begin(start: Start, follow: set[str], follower: dict[str, Follower]) -> bool:
+    """Whether a word of ``follow`` may follow a word that begins what ``start`` says:
+    False when :func:`found_pairs` finds no phrase at any place of that word."""
+    seconds, by_stem = start
+    for word in follow:
+        forms, stems = follower[word]
+        if seconds:
+            for form in forms:
+                if form in seconds:
+                    return True
+        for lang, by_second in by_stem:
+            for of, stemmed in stems:
+                if of == lang and stemmed in by_second:
+                    return True
+    return False
+
+
+def _cuts(word: str) -> range:
+    """How many letters of ``word`` an ending may take (as :func:`found_pairs` cuts)."""
+    return range(1, min(_LONGEST_ENDING, len(word) - 1) + 1)
 
 
 def places_of(words: Sequence[str], word: str) -> Iterator[int]:
