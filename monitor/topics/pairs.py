@@ -4,10 +4,12 @@ A phrase ``a b`` hits where a word is ``a`` and the next is ``b`` or ``b`` and a
 inflectional ending (plain), or ``b`` (exact), or, plain, where a word's stem is the stem
 of ``a`` and the next word's that of ``b``: what one pass of the phrases' automata over
 the field (:class:`~monitor.topics.keys.Keys`) would find, told instead by the few
-places where a word that begins one stands. Which words begin one is worked out once
-per distinct word (:class:`~monitor.topics.word_terms.WordTerms`), so a field costs a
-lookup of its notable words and a look at the word after each place one of them stands;
-no stretch of it is cut out, stemmed or searched.
+places where a word that begins one stands. Which words begin one, and which may end one
+(:meth:`Pairs.following`), is worked out once per distinct word
+(:class:`~monitor.topics.word_terms.WordTerms`), so a field costs a lookup of its notable
+words and, where a word that may end a phrase stands in it too, a look at the word after
+each place of a word that begins one that it may follow; no stretch of it is cut out,
+stemmed or searched.
 
 This module knows nothing about topics or rules; it does no I/O.
 """
