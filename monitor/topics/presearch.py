@@ -201,10 +201,17 @@ class Automata:
             out.append(found)
             pair_words = by_word.pair_words.intersection(distinct)
             if pair_words:
-                found.pairs = found_pairs(
-                    field.words, pair_words, by_word.pair_starts, latin_endings
-                )
-                found.update(found.pairs)
+                follow = by_word.pair_follow_words.intersection(distinct)
+                if follow:  # else no word here may end a phrase
+                    found.pairs = found_pairs(
+                        field.words,
+                        pair_words,
+                        by_word.pair_starts,
+                        latin_endings,
+                        follow,
+                        by_word.pair_follow,
+                    )
+                    found.update(found.pairs)
             # longer phrases (or with a wildcard): their keys run over the stretches of
             # the field where one may begin (none unless a word of it may end one too)
             starts = by_word.starts.intersection(distinct)
@@ -352,7 +359,10 @@ class Automata:
                     notable[index] if notable is not None else by_word.notable.intersection(words)
                 )
                 starts = by_word.pair_words.intersection(candidates)
-                at_of = found_pairs(words, starts, by_word.pair_starts, latin_endings)
+                follow = by_word.pair_follow_words.intersection(candidates)
+                at_of = found_pairs(
+                    words, starts, by_word.pair_starts, latin_endings, follow, by_word.pair_follow
+                )
             for at in at_of.get(term_id, ()):
                 hits.add((index, at, at + 1))
         return hits

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from itertools import compress
 
 from monitor.topics.keys import Keys
-from monitor.topics.pairs import Start
+from monitor.topics.pairs import Follower, Start
 from monitor.topics.text import LatinLang, endings_for, stems
 
 CACHE_LIMIT = 300_000  # distinct words remembered (per way of stemming)
@@ -65,6 +65,12 @@ class WordTerms:
         """Words that may begin a two-word phrase: what each may begin."""
         self.pair_words: set[str] = set()
         """The words of :attr:`pair_starts`."""
+        self.pair_follow: dict[str, Follower] = {}
+        """Words that may end a two-word phrase, each with how
+        (:meth:`~.pairs.Pairs.following`): where another word follows one that begins
+        phrases, none ends there."""
+        self.pair_follow_words: set[str] = set()
+        """The words of :attr:`pair_follow`."""
         self.notable: set[str] = set()
         """The words of all the sets above: a word of a field not among them holds no
         term and can neither begin nor end a phrase (the presearch looks no further)."""
@@ -86,6 +92,8 @@ class WordTerms:
                 self.index_any,
                 self.pair_starts,
                 self.pair_words,
+                self.pair_follow,
+                self.pair_follow_words,
                 self.notable,
             ):
                 known.clear()
@@ -153,6 +161,10 @@ class WordTerms:
             by_stem = pairs.first_stems.get(lang)
             if by_stem:
                 maybe.update(compress(range(len(listed)), map(by_stem.__contains__, stemmed)))
+        follow = pairs.following(listed, stems_of)
+        self.pair_follow.update(follow)
+        self.pair_follow_words.update(follow)
+        self.notable.update(follow)
         for n in maybe:
             start = pairs.start(listed[n], [(lang, got[n]) for lang, got in stems_of.items()])
             if start is not None:
