@@ -136,7 +136,8 @@ def test_good_feed_alerts_while_hostile_feeds_fail(
         row = rows[name]
         assert row["status"] == "error", row
         assert str(row["last_error"]).startswith(reason), row
-        assert parse_time(row["next_poll"]) > now - timedelta(seconds=5), row
+        # Scheduled again after the failed poll (not dropped), whatever the machine's load.
+        assert parse_time(row["next_poll"]) > parse_time(row["last_poll"]), row
     # Never earlier than the server asked.
     assert parse_time(rows["limited"]["next_poll"]) >= now + timedelta(seconds=RETRY_AFTER - 10)
     assert rows["good"]["status"] in ("ok", "unchanged", "not_modified")
