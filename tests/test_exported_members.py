@@ -92,7 +92,6 @@ SURFACES = {
         "mark_failed",
         "mute_deliveries",
         "muted_alerts",
-        "on_sqlite_thread",
         "open_database",
         "open_reader",
         "outbox_backlog",
