@@ -21,8 +21,8 @@ from monitor.alerts.policy import AlertPolicy, StoryOutcome
 from monitor.storage.database import translates_errors
 from monitor.storage.feeds import write_feed_state
 from monitor.storage.group_commit import write_in_group
-from monitor.storage.models import ArticleRow, FeedRow, MatchRow, SeenKeyRow
 from monitor.storage.sqlite_thread import on_sqlite_thread
+from monitor.storage.models import ArticleRow, FeedRow, MatchRow, SeenKeyRow
 from monitor.storage.upsert import insert_ignore
 from monitor.types import Alert, Article, FeedUpdate, MatchedArticle, SaveResult
 
