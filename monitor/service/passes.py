@@ -88,9 +88,7 @@ def run_pass(
 
     def poll_one(spec: FeedSpec, state: FeedState) -> FeedOutcome | None:
         if stop is not None and stop.is_set():
-            # On the SQLite thread, as every statement of a poll (a poll thread's
-            # long-lived SQLite blocks held its malloc arena's free space in place).
-            storage.on_sqlite_thread(engine, lambda: release(engine, owner, [spec.name]))
+            release(engine, owner, [spec.name])
             return None
         return poll(spec, state)
 

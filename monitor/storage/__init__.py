@@ -73,7 +73,6 @@ if TYPE_CHECKING:
     from monitor.storage.prune import prune_articles
     from monitor.storage.reader import Reader, open_reader
     from monitor.storage.replay import StoredArticle, apply_replay, iter_stored_articles
-    from monitor.storage.sqlite_thread import on_sqlite_thread
     from monitor.storage.story_alerts import (
         mark_channel_disabled,
         save_operator_alert,
@@ -99,7 +98,6 @@ _HOMES = {
     "redacted": "database",
     "upgrade_apart": "database",
     "FeedStatus": "feeds",
-    "on_sqlite_thread": "sqlite_thread",
     "claim_feeds": "feeds",
     "count_failing_feeds": "feeds",
     "last_success_of_any": "feeds",
@@ -178,7 +176,6 @@ __all__ = [
     "mark_failed",
     "mute_deliveries",
     "muted_alerts",
-    "on_sqlite_thread",
     "open_database",
     "open_reader",
     "outbox_backlog",

@@ -21,7 +21,6 @@ from monitor.alerts.policy import AlertPolicy, StoryOutcome
 from monitor.storage.database import translates_errors
 from monitor.storage.feeds import write_feed_state
 from monitor.storage.group_commit import write_in_group
-from monitor.storage.sqlite_thread import on_sqlite_thread
 from monitor.storage.models import ArticleRow, FeedRow, MatchRow, SeenKeyRow
 from monitor.storage.upsert import insert_ignore
 from monitor.types import Alert, Article, FeedUpdate, MatchedArticle, SaveResult
@@ -48,20 +47,15 @@ every poll that brings a changed body."""
 
 @translates_errors
 def known_articles(engine: Engine, feed: str, keys: Iterable[str]) -> dict[str, str | None]:
-    """key → stored content hash (None when only the identity key outlived pruning).
-    Read on the SQLite thread (:mod:`monitor.storage.sqlite_thread`)."""
+    """key → stored content hash (None when only the identity key outlived pruning)."""
     wanted = list(dict.fromkeys(keys))
-
-    def read() -> dict[str, str | None]:
-        found: dict[str, str | None] = {}
-        with engine.connect() as conn:
-            for start in range(0, len(wanted), 500):
-                chunk = wanted[start : start + 500]
-                for key, chash in conn.execute(_KNOWN, {"feed": feed, "keys": chunk}):
-                    found[key] = chash
-        return found
-
-    return on_sqlite_thread(engine, read)
+    found: dict[str, str | None] = {}
+    with engine.connect() as conn:
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            for key, chash in conn.execute(_KNOWN, {"feed": feed, "keys": chunk}):
+                found[key] = chash
+    return found
 
 
 def _recent_keys_statement() -> Any:
@@ -94,15 +88,10 @@ def recent_keys(engine: Engine, feed: str, limit: int) -> tuple[dict[str, str | 
     What a parser worker needs to drop the items seen before without asking the
     database again: a feed's body holds its newest items, so the newest keys are the
     ones it can repeat. When the answer is not complete, an item not among them may
-    still be known: ask :func:`known_articles` about it. Read on the SQLite thread
-    (:mod:`monitor.storage.sqlite_thread`).
+    still be known: ask :func:`known_articles` about it.
     """
-
-    def read() -> list[Any]:
-        with engine.connect() as conn:
-            return list(conn.execute(_RECENT_KEYS, {"feed": feed, "limit": limit}).all())
-
-    rows = on_sqlite_thread(engine, read)
+    with engine.connect() as conn:
+        rows = conn.execute(_RECENT_KEYS, {"feed": feed, "limit": limit}).all()
     return {key: chash for key, chash in rows}, len(rows) < limit
 
 

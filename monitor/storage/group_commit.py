@@ -3,11 +3,11 @@
 SQLite has one writer at a time, and a poll's write is small (a feed's state, a few
 articles): committing each in a transaction of its own, in turn, made the commits
 (and the B-tree pages every feed touches, written to the WAL again by every commit)
-the polling process's bottleneck. Here a thread that wants to write leaves its work
-in a queue and waits; the engine's SQLite thread (:mod:`monitor.storage.sqlite_thread`,
-the one thread that runs the polls' statements) takes every piece of work waiting, up
-to :data:`MAX_GROUP`, and writes them in one transaction, each under a SAVEPOINT of its
-own, then commits once and hands each thread its own result. So:
+the polling process's bottleneck. Here a thread that wants to write while another is
+writing leaves its work in a queue; the thread that writes (the leader) takes every
+piece of work waiting, up to :data:`MAX_GROUP`, and writes them in one transaction,
+each under a SAVEPOINT of its own, then commits once and hands each thread its own
+result. So:
 
 * one piece of work failing (a bug, data the database refuses, a lost lease) rolls
   back its savepoint only: the others' writes stay, and what the database held of it
@@ -15,7 +15,7 @@ own, then commits once and hands each thread its own result. So:
 * the commit failing (the database went away) fails every piece of the group, as it
   would have failed each alone: nothing of the group is reported as stored;
 * work runs in its own thread's context variables (``feed=`` in the log lines it
-  writes), though on the SQLite thread.
+  writes), though on the leader's thread.
 
 Nobody waits for a group to fill: a group is whatever queued while the last one was
 written, so a lone writer commits at once. PostgreSQL takes writers in parallel (and
@@ -36,7 +36,6 @@ from typing import Generic, TypeVar
 from sqlalchemy.engine import Connection, Engine
 
 from monitor.storage.database import write_transaction
-from monitor.storage.sqlite_thread import submit, uses_own_thread
 
 R = TypeVar("R")
 
@@ -52,6 +51,8 @@ class _Work(Generic[R]):
     one_statement: bool = False
     """Writes by one statement at most: it needs no savepoint (below)."""
     woken: threading.Event = field(default_factory=threading.Event)
+    lead: bool = False
+    """Woken to write the next group (this work first in it), not because it is done."""
     result: R | None = None
     error: BaseException | None = None
 
@@ -88,29 +89,28 @@ def write_in_group(
     if engine.dialect.name != "sqlite":
         with write_transaction(engine) as conn:
             return write(conn)
+    with _GROUPS_GUARD:
+        groups = _GROUPS.get(engine)
+        if groups is None:
+            groups = _GROUPS[engine] = _Groups()
     work: _Work[R] = _Work(write, contextvars.copy_context(), one_statement)
-    if not uses_own_thread(engine):  # already on the SQLite thread: alone, at once
-        _write_group(engine, [work])  # type: ignore[list-item]
-    else:
-        with _GROUPS_GUARD:
-            groups = _GROUPS.get(engine)
-            if groups is None:
-                groups = _GROUPS[engine] = _Groups()
-        with groups.guard:
-            groups.queue.append(work)  # type: ignore[arg-type]
-            start = not groups.writing
-            groups.writing = True
-        if start:
-            submit(engine, lambda: _lead(engine, groups))
+    with groups.guard:
+        groups.queue.append(work)  # type: ignore[arg-type]
+        if not groups.writing:
+            groups.writing = work.lead = True
+    if not work.lead:
         work.woken.wait()
+    if work.lead:
+        _lead(engine, groups)
     if work.error is not None:
         raise work.error
     return work.result  # type: ignore[return-value]
 
 
 def _lead(engine: Engine, groups: _Groups) -> None:
-    """Write one group (on the SQLite thread), then queue the writing of the next one
-    behind whatever else that thread was given meanwhile (a poll's read)."""
+    """Write one group (the leader's work first in it), then hand the writing on to the
+    first work that queued meanwhile: each thread writes at most one group, so none
+    waits on others' groups after its own work is stored."""
     with groups.guard:
         group = groups.queue[:MAX_GROUP]
         del groups.queue[:MAX_GROUP]
@@ -120,11 +120,15 @@ def _lead(engine: Engine, groups: _Groups) -> None:
         for work in group:
             work.result, work.error = None, exc
     with groups.guard:
-        more = groups.writing = bool(groups.queue)
+        if groups.queue:
+            nxt = groups.queue[0]
+            nxt.lead = True
+            nxt.woken.set()
+        else:
+            groups.writing = False
     for work in group:
+        work.lead = False
         work.woken.set()
-    if more:
-        submit(engine, lambda: _lead(engine, groups))
 
 
 def _write_group(engine: Engine, group: list[_Work[object]]) -> None:
