@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import user_environment
+from tests.conftest import REPO, user_environment
 
 # What a command's start makes: the monitor's dataclasses and configuration models, and
 # those of the libraries under them; then what the process compiled anew, and a few
@@ -195,3 +195,21 @@ def test_code_compiled_under_o_is_not_given_to_a_process_without_it(tmp_path: Pa
         [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
     )
     assert (optimized.stdout.strip(), plain.stdout.strip()) == ("False", "True")
+
+
+def test_the_suite_keeps_its_code_out_of_the_developers_cache(tmp_path: Path) -> None:
+    # the test run and every command it starts: a directory of the run's own, removed after
+    env = _environment(HOME=str(tmp_path))
+    env.pop("XDG_CACHE_HOME", None)
+    subprocess.run(
+        [
+            sys.executable,
+            *("-m", "pytest", "-q", "-p", "no:cacheprovider"),
+            "tests/test_cli_output.py::test_help_and_version_still_print_and_succeed",
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        check=True,
+    )
+    assert not (tmp_path / ".cache").exists()
