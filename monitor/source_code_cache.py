@@ -15,10 +15,13 @@ globals and namespace, so the classes and annotations are the same; only the com
 is skipped.
 
 The file is written at exit when the process compiled something new (an upgrade, a
-command not run before), atomically: the file as it is then, plus what was new. It is keyed
-by the interpreter's bytecode version and ignored when unreadable or another user's; a kept
-text is let go once its code is loaded. A directory that cannot be written leaves every
-process compiling, as before.
+command not run before), atomically: the file as it is then, plus what was new, readable
+by this user only. It is keyed by the interpreter's bytecode version and ``-O`` level and
+ignored when unreadable, larger than :data:`MAX_BYTES`, a link, or another user's or
+writable by others (the file or its directory); an entry that is not code is compiled
+anew; a kept text is let go once its code is loaded. A directory that cannot be written,
+or none (a relative ``$XDG_CACHE_HOME`` or home), leaves every process compiling, as
+before; ``PYTHONDONTWRITEBYTECODE`` (or ``-B``) turns the writing off.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import dataclasses
 import importlib.util
 import marshal
 import os
+import stat
 import sys
 import typing
 from pathlib import Path
@@ -45,10 +49,21 @@ keeps only what its process compiled."""
 _STATE: dict[str, Any] = {}
 
 
-def cache_file() -> Path:
-    """Where the code is kept for this interpreter's bytecode version."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "monitor" / f"compiled.{sys.implementation.cache_tag}.marshal"
+MAX_BYTES = 64 << 20
+"""A larger file is not read (a few thousand texts take a few megabytes)."""
+
+
+def cache_file() -> Path | None:
+    """Where the code is kept for this interpreter's bytecode version and optimisation
+    level; None without an absolute place (a relative ``$XDG_CACHE_HOME`` is ignored, as
+    the XDG rules say; a daemon without a home writes nothing into its working directory)."""
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):
+        base = os.path.join(os.path.expanduser("~"), ".cache")
+        if not os.path.isabs(base):
+            return None
+    optimize = f".opt-{sys.flags.optimize}" if sys.flags.optimize else ""
+    return Path(base) / "monitor" / f"compiled.{sys.implementation.cache_tag}{optimize}.marshal"
 
 
 def install() -> None:
@@ -57,7 +72,7 @@ def install() -> None:
     if _STATE:
         return
     path = cache_file()
-    known = _read(path)
+    known = _read(path) if path is not None else {}
     # What this process loaded: annotations by text (typing asks for `int` often, and they
     # are short), methods only by the text's hash (a text of a kilobyte or so, held for
     # the whole process, would cost more memory than compiling the rare repeat).
@@ -72,9 +87,8 @@ def install() -> None:
         if code is not None:
             return code
         kept = known.pop(key, None)  # a kept text is loaded once, then let go
-        if kept is not None:
-            code = marshal.loads(kept)
-        else:
+        code = _loads(kept) if kept is not None else None
+        if code is None:
             # dont_inherit: compiled as the library compiles it, without this module's
             # `from __future__ import annotations`
             code = compile(source, "<string>", mode, dont_inherit=True)
@@ -106,19 +120,42 @@ def compiled_anew() -> int:
     return len(_STATE.get("new", ()))
 
 
+def _loads(kept: bytes) -> CodeType | None:
+    """The kept code, or None when the bytes are not code (a damaged file)."""
+    try:
+        code = marshal.loads(kept)
+    except (EOFError, ValueError, TypeError):
+        return None
+    return code if isinstance(code, CodeType) else None
+
+
+def _private(status: os.stat_result) -> bool:
+    """Owned by this user and writable by no one else."""
+    return status.st_uid == os.getuid() and not status.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+
+
 def _read(path: Path) -> dict[str, bytes]:
     """Text → its code, marshalled: each is loaded when first asked for (all of them at
     once would take longer than what one command uses)."""
     magic = importlib.util.MAGIC_NUMBER
     try:
-        if path.stat().st_uid != os.getuid():
-            return {}  # code only from a file this user wrote
-        data = path.read_bytes()
+        # code only from a file this user wrote, in a directory only this user writes,
+        # not through a link, and of a bounded size
+        if not _private(path.parent.lstat()):
+            return {}
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+        with os.fdopen(fd, "rb") as file:
+            status = os.fstat(file.fileno())
+            if not (_private(status) and stat.S_ISREG(status.st_mode)):
+                return {}
+            if status.st_size > MAX_BYTES:
+                return {}
+            data = file.read(MAX_BYTES + 1)
         # one read, then loads: marshal.load on the file reads it piece by piece
         loaded = (
             marshal.loads(memoryview(data)[len(magic) :]) if data[: len(magic)] == magic else {}
         )
-    except (OSError, EOFError, ValueError, TypeError):
+    except (OSError, EOFError, ValueError, TypeError, MemoryError):
         return {}
     if not isinstance(loaded, dict):
         return {}
@@ -129,17 +166,20 @@ def _write() -> None:
     """Add what this process compiled to the file as it is now (read again: another
     process may have written it meanwhile)."""
     new: dict[str, bytes] = _STATE.get("new", {})
-    if not new:
-        return
-    path: Path = _STATE["path"]
-    kept = _read(path)
-    kept.update(new)
-    if len(kept) > MAX_ENTRIES:
-        kept = new
+    path: Path | None = _STATE.get("path")
+    if not new or path is None or sys.dont_write_bytecode:
+        return  # PYTHONDONTWRITEBYTECODE / -B: read, never written
     temp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        with temp.open("wb") as file:
+        if not _private(path.parent.lstat()):
+            return  # another user's directory, or one others may write: a link planted
+        kept = _read(path)
+        kept.update(new)
+        if len(kept) > MAX_ENTRIES:
+            kept = new
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+        with os.fdopen(os.open(temp, flags, 0o600), "wb") as file:
             file.write(importlib.util.MAGIC_NUMBER)
             marshal.dump(kept, file)
         os.replace(temp, path)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,6 +19,14 @@ import yaml
 from click.testing import CliRunner, Result
 
 pytest_plugins = ["tests.support.postgres_server", "tests.support.scheduling"]
+
+# The code this run's processes compile (this one's and every command's it starts, through
+# monitor.source_code_cache) is kept in a directory of the run's own, removed at its end
+# (after this process writes its own: exit functions run last-registered first), not in
+# the developer's ~/.cache. Set before anything imports `monitor`.
+_CODE_CACHE = tempfile.mkdtemp(prefix="monitor-tests-cache-")
+os.environ["XDG_CACHE_HOME"] = _CODE_CACHE
+atexit.register(shutil.rmtree, _CODE_CACHE, True)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
