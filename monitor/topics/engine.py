@@ -86,9 +86,11 @@ class TopicSet:
             for n, t in enumerate(topics)
         )
         # a topic of one rule without a window, language, field or alias (most): its
-        # vetoes and groups, checked inline by the candidate loop; None for the others
+        # vetoes and groups, checked inline by the candidate loop; None for the others.
+        # Its smallest group is left out: it made the topic a candidate (its index terms,
+        # :func:`_index_terms`), so one of its terms occurs wherever the loop reads it
         self._plain = tuple(
-            req[0][1:]
+            (req[0][1], _but_smallest(req[0][2]))
             if len(req) == 1
             and not req[0][0]
             and t.languages is None
@@ -184,13 +186,12 @@ class TopicSet:
             if simple is not None:
                 # inline what :func:`_holds` does for one rule without a window
                 none, groups = simple
-                if none and not anywhere.isdisjoint(none):
-                    continue
                 for group in groups:
                     if anywhere.isdisjoint(group):
                         break
                 else:
-                    passing.append(index)
+                    if not none or anywhere.isdisjoint(none):
+                        passing.append(index)
                 continue
             languages, within, requirements, alias_ids, _ = candidate[index]
             if topics is not None and listed[index].id not in topics:
@@ -390,6 +391,15 @@ def _index_terms(topic: Topic) -> frozenset[int]:
         out.update(smallest)
     out.update(a.alias for a in topic.aliases if a.term in out)
     return frozenset(out)
+
+
+def _but_smallest(groups: tuple[tuple[int, ...], ...]) -> tuple[tuple[int, ...], ...]:
+    """``groups`` less the one :func:`_index_terms` takes a rule's index terms from (the
+    first of the smallest)."""
+    if not groups:
+        return groups
+    smallest = min(range(len(groups)), key=lambda n: len(groups[n]))
+    return groups[:smallest] + groups[smallest + 1 :]
 
 
 def _related_terms(topic: Topic) -> tuple[int, ...]:
