@@ -127,6 +127,7 @@ class App:
             keep_claiming=keep_claiming,
             per_host=PER_HOST,
             per_host_ceiling=fetch_settings(self.config).per_host,
+            progress=self.parser.builds.seconds,  # a compile holds polls back
         )
 
     def deliver(
