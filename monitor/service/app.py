@@ -135,6 +135,12 @@ class App:
     ) -> None:
         self.deliverer.deliver(self.now, due_only=due_only, stop=stop, wait=wait)
 
+    def sweep_connections(self) -> None:
+        """Close the fetcher's kept-alive connections that are of no more use (between
+        ticks no fetch would notice a server's hang-up: its socket sat in CLOSE_WAIT)."""
+        if isinstance(self.pipeline.fetcher, Fetcher):
+            self.pipeline.fetcher.sweep()
+
     def close(self) -> None:
         if self._closed:
             return

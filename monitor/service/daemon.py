@@ -54,6 +54,8 @@ log = get_logger("monitor.service.daemon")
 
 SHUTDOWN_GRACE = 20.0
 DELIVERY_INTERVAL = timedelta(seconds=2)
+SWEEP_INTERVAL = timedelta(seconds=5)
+"""How often kept-alive connections past their use are closed (their keep-alive time)."""
 RETRY_FIRST = 1.0
 RETRY_MAX = 30.0
 """Database outages: wait 1, 2, 4 … 30 s between attempts (ticks in between are skipped)."""
@@ -240,6 +242,9 @@ class Daemon:
             self.app.deliver(stop=self.stop, wait=False)
         except StorageError as exc:
             self._db_down(exc)
+
+    def sweep_connections(self) -> None:
+        self.app.sweep_connections()
 
     def prune_nightly(self) -> None:
         """Run often; prunes once a UTC day, after :data:`PRUNE_AT`."""
@@ -585,6 +590,8 @@ def run_daemon(config: Config, config_path: Path, *, engine: Engine | None = Non
     delivery_every = DELIVERY_INTERVAL.total_seconds()
     scheduler.add_job("deliver", daemon.deliver, delivery_every, first=delivery_every)
     scheduler.add_job("prune", daemon.prune_nightly, 60.0, first=60.0)
+    sweep_every = SWEEP_INTERVAL.total_seconds()
+    scheduler.add_job("sweep", daemon.sweep_connections, sweep_every, first=sweep_every)
     daemon.scheduler = scheduler
     signal.signal(signal.SIGTERM, daemon.on_signal)
     signal.signal(signal.SIGINT, daemon.on_signal)
