@@ -323,6 +323,7 @@ def build_app(
         parser=parser,
         topic_source=TopicSource.of(config.topics, checked=config.topics_checked),
         prepare=_prepared(topics, policy),
+        parse_deadline=config.parse_timeout.total_seconds(),
     )
     deliverer = Deliverer(
         engine=engine,
