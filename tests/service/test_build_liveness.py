@@ -155,11 +155,11 @@ def test_workers_dying_after_compiling_excuse_a_tick_one_build_deadline_at_most(
     app = start_app(load_config(path), None, Metrics(), threading.Event())
     assert app is not None
     app.parser.shutdown()
-    app.parser = ParserPool(size=1, build_deadline=6.0)
+    app.parser = ParserPool(size=1, build_deadline=12.0)
     daemon = Daemon(config=app.config, config_path=path, app=app, metrics=app.metrics)
     try:
         limit = float(daemon.health()[1]["tick_limit_seconds"])
-        # Four compiles of 2.5 s, each worker dying right after: 10 s of building.
+        # Four compiles of 4 s, each worker dying right after: over 16 s of building.
         for _ in range(4):
             with pytest.raises(ParseError, match="died"):
                 app.parser.run(
@@ -168,12 +168,13 @@ def test_workers_dying_after_compiling_excuse_a_tick_one_build_deadline_at_most(
                     url=URL,
                     headers={},
                     deadline=30,
-                    context=WorkerContext("tests.test_sifting:sleepy_build", "v1", 2.5),
+                    context=WorkerContext("tests.test_sifting:sleepy_build", "v1", 4.0),
                 )
-        assert app.parser.builds.seconds() >= 10
-        # The last tick finished 8 s past the limit: more than one build's allowance
-        # (6 s), less than all the building (10 s).
-        daemon.last_tick = utcnow() - timedelta(seconds=limit + 8)
+        built = app.parser.builds.seconds()
+        assert built >= 16
+        # The last tick finished past the limit by more than one build's allowance
+        # (12 s), less than all the building (halfway between).
+        daemon.last_tick = utcnow() - timedelta(seconds=limit + (12 + built) / 2)
         healthy, details = daemon.health()
         assert not healthy and "last tick finished" in str(details["reason"]), details
         # nor is the watchdog fed by more of it
@@ -197,19 +198,19 @@ def test_workers_dying_after_compiling_excuse_a_tick_one_build_deadline_at_most(
 
 
 def test_a_feed_in_flight_keeps_its_lease_while_its_worker_compiles(tmp_path: Path) -> None:
-    lease = timedelta(seconds=2)
+    lease = timedelta(seconds=4)
     engine = storage.open_database(f"sqlite:///{tmp_path / 'monitor.db'}")
     storage.sync_feeds(engine, [FeedSpec(name="a", url="http://news.example/a.xml")], utcnow())
     pool = ParserPool(size=1)
     taken: list[str] = []
 
     def poll(spec: FeedSpec, state: FeedState) -> FeedOutcome:
-        _compile(pool, 6.0)  # the parse waits for the worker's compile, longer than the lease
+        _compile(pool, 10.0)  # the parse waits for the worker's compile, longer than the lease
         return FeedOutcome(feed=spec.name, status=PollStatus.NOT_MODIFIED)
 
     def other_worker() -> None:
         # well past the lease since the claim: a worker of another daemon looks for it
-        _wait(lambda: pool.builds.seconds() >= 4)
+        _wait(lambda: pool.builds.seconds() >= 7)
         claimed = storage.claim_feeds(
             engine,
             owner="worker-2",
