@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from structlog.testing import capture_logs
@@ -239,3 +240,23 @@ def test_a_feed_in_flight_keeps_its_lease_while_its_worker_compiles(tmp_path: Pa
         pool.shutdown()
         engine.dispose()
     assert taken == []
+
+
+def test_the_daemon_closes_a_connection_its_server_closed_between_ticks(
+    daemon: Daemon, hostile_servers: Callable[[Any], Any]
+) -> None:
+    """(Not about compiles: the daemon's other job between ticks.)"""
+    from tests.fetching.test_fetch_connections import _our_sockets_to
+    from tests.support.hostile_server import RSS, respond
+
+    def answer_then_hang_up(sock: socket.socket, request: object, srv: object) -> None:
+        respond(sock, 200, RSS)
+        time.sleep(0.2)
+        sock.shutdown(socket.SHUT_RDWR)
+
+    server = hostile_servers(answer_then_hang_up)
+    fetched = daemon.app.pipeline.fetcher.fetch(server.url(), now=utcnow())
+    assert fetched.status == "ok"
+    _wait(lambda: "CLOSE_WAIT" in _our_sockets_to(server.port), ceiling=30)
+    daemon.sweep_connections()  # the daemon's "sweep" job, every 5 s
+    assert "CLOSE_WAIT" not in _our_sockets_to(server.port)
