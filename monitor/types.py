@@ -454,6 +454,20 @@ def carried_time(
     return published
 
 
+def first_poll_time(carried: datetime, earliest: datetime | None, seen: datetime) -> datetime:
+    """When a feed carried a story it joins on its first poll (``carried``: its
+    :func:`carried_time`, which no earlier poll bounds). A date before ``earliest``, the
+    story's earliest sighting that a poll bounds, is not believed: nothing says the feed
+    carried it then (it was not read), and a feed can date an item at will (an old date
+    would make it the first reporter of a story others carried first, and open a
+    ``confirm:`` window that closed long ago). It carried it when the monitor first saw
+    it, ``seen``. A later date stands; so do the dates of feeds all read for the first
+    time (a first start), which only their own dates order (``earliest`` None)."""
+    if earliest is not None and as_utc(carried) < as_utc(earliest):
+        return seen
+    return carried
+
+
 def format_time(value: datetime | None) -> str | None:
     """ISO 8601 in UTC with a ``Z``, as SPEC.md writes times; None stays None."""
     if value is None:

@@ -308,3 +308,32 @@ def test_every_publisher_feed_is_stored_with_its_items(httpserver, write_config,
             continue
         assert got["status"] == "ok", (path.name, got)
         assert got["articles"] == min(expected, 500), (path.name, got, expected)
+
+
+# feedparser's author e-mail expression is quadratic: this field alone takes well over
+# ten seconds to parse (tests/parsing/test_parse.py); the entity sends it to feedparser.
+SLOW_TO_PARSE = (
+    b'<rss version="2.0"><channel><item><title>x&nbsp;</title><author>a@'
+    + b"a-" * 40000
+    + b"</author></item></channel></rss>"
+)
+
+
+def test_the_parse_timeout_is_the_configured_one(httpserver, write_config, cli):
+    slow = serve(httpserver, "/slow.xml", SLOW_TO_PARSE)
+    good = serve(httpserver, "/good.xml", rss([SUMMIT_EN]))
+    config = write_config(
+        feeds=[{"name": "slow", "url": slow}, {"name": "good", "url": good}],
+        parse_timeout="2s",
+    )
+
+    result = cli("poll", "-c", str(config))
+
+    assert result.exit_code == 0, result.stdout
+    feeds = {
+        f["name"]: f
+        for f in map(json.loads, cli("feeds", "-c", str(config), "--json").stdout.splitlines())
+    }
+    assert feeds["good"]["status"] == "ok"
+    assert feeds["slow"]["status"] == "error"
+    assert feeds["slow"]["last_error"].startswith("parse_timeout: parsing took longer than 2s")

@@ -28,6 +28,10 @@ from monitor.topics.spec import TopicConfig
 from monitor.topics.text import LANGUAGES
 from monitor.types import FeedSpec, OutletKind, Source
 
+PARSE_TIMEOUT = timedelta(seconds=30)
+PARSE_TIMEOUT_MIN = timedelta(seconds=1)
+PARSE_TIMEOUT_MAX = timedelta(minutes=10)
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -253,6 +257,25 @@ class Config(_Strict):
     health: HealthConfig = HealthConfig()
     feed_down_after: Duration = timedelta(minutes=30)
     """A feed failing this long (and at least 3 attempts) is "down": an operator alert."""
+    parse_timeout: Duration = PARSE_TIMEOUT
+    """How long a parser worker may take over one feed's body (parsed, sifted and
+    matched) before it is stopped and the poll fails with ``parse_timeout``."""
+
+    @field_validator("parse_timeout")
+    @classmethod
+    def _check_parse_timeout(cls, value: timedelta) -> timedelta:
+        if value < PARSE_TIMEOUT_MIN:
+            raise ValueError(
+                f"at least {PARSE_TIMEOUT_MIN.total_seconds():g}s "
+                "(a shorter one would fail ordinary feeds on a busy machine)"
+            )
+        if value > PARSE_TIMEOUT_MAX:
+            raise ValueError(
+                f"at most {PARSE_TIMEOUT_MAX.total_seconds() / 60:g}m (a "
+                "feed that needs longer is hostile or broken; the poll holds its lease "
+                "and the tick meanwhile)"
+            )
+        return value
 
     @field_validator("database")
     @classmethod

@@ -36,6 +36,8 @@ from monitor.types import ErrorKind, FetchResult
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _PERMANENT = frozenset({301, 308})
 _ERROR_BODY_SNIFF = 32 * 1024
+_REDIRECT_BODY_DRAIN = 16 * 1024
+"""Bytes of a redirect's body read to keep its connection; a longer one closes it."""
 # What reading an error body may raise that leaves it unread (the page is then no challenge).
 _SNIFF_SPARED: tuple[type[Exception], ...] = (
     content_coding.TooLargeError,
@@ -113,6 +115,11 @@ class Fetcher:
 
     def close(self) -> None:
         self._connections.close()
+
+    def sweep(self) -> int:
+        """Close the kept-alive connections that are of no more use (idle past their
+        keep-alive time, or closed by the server); the daemon calls it between ticks."""
+        return self._connections.sweep()
 
     def fetch(
         self,
@@ -211,6 +218,9 @@ class Fetcher:
                         return _error(
                             url, ErrorKind.BAD_URL, f"redirect refused: {exc}", response.status_code
                         )
+                    # Read a short body to its end: the connection is then kept for
+                    # the next hop (most redirects stay on their host).
+                    _drain(response, at, _REDIRECT_BODY_DRAIN)
                     if response.status_code in _PERMANENT and still_permanent:
                         moved_to = str(target)
                     else:
@@ -409,6 +419,23 @@ def _until(chunks: Iterator[bytes], at: float) -> Iterator[bytes]:
         yield chunk
         if time.monotonic() > at:
             raise httpcore.ReadTimeout("total deadline exceeded while reading the body")
+
+
+def _drain(response: _Response, at: float, cap: int) -> None:
+    """Read ``response``'s body to its end if it is at most ``cap`` bytes (on the wire),
+    within the deadline; a longer one, or one that fails, is left for ``close`` (which
+    closes its connection)."""
+    length = response.headers.get("content-length", "").strip()
+    if length.isdigit() and int(length) > cap:
+        return
+    read = 0
+    try:
+        for chunk in _until(response.iter_raw(), at):
+            read += len(chunk)
+            if read > cap:
+                return
+    except TRANSPORT_ERRORS:
+        return
 
 
 def _ssl_context() -> ssl.SSLContext:

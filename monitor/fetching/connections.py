@@ -83,6 +83,28 @@ class Connections:
         with self._lock:
             return len(self._idle_order)
 
+    def sweep(self) -> int:
+        """Close the idle connections whose keep-alive time is over or that the server
+        closed; how many. Between passes nothing else looks at them, and a socket the
+        server closed would wait in CLOSE_WAIT until the next request of any origin."""
+        with self._lock:
+            idle = list(self._idle_order.items())
+        stale = [c for c, _ in idle if c.has_expired() or not c.is_idle()]
+        closing = []
+        with self._lock:
+            for connection in stale:
+                placed = self._idle_order.pop(connection, None)
+                if placed is None:
+                    continue  # taken meanwhile: its taker checks it again
+                key = placed[0]
+                self._idle[key].remove(connection)
+                if not self._idle[key]:
+                    del self._idle[key]
+                closing.append(connection)
+        for connection in closing:
+            connection.close()
+        return len(closing)
+
     def close(self) -> None:
         """Close the idle connections; those in flight are closed when their response is."""
         with self._lock:
@@ -156,15 +178,43 @@ class Connections:
             self._slots.release()
 
 
+_H11_STATE = ("_connection", "_h11_state")
+"""Where httpcore (1.0) keeps an HTTP/1.1 connection's h11 state: private, read only by
+:func:`_sent_more` (httpcore has no public way to ask for bytes left after a response)."""
+_unreadable_warned = threading.Event()
+
+
 def _sent_more(connection: httpcore.HTTPConnection) -> bool:
     """Whether bytes came after the response that just ended (a body on a 304, say): the
     next response read on the connection would begin with them and fail as invalid HTTP.
-    Read from httpcore's HTTP/1.1 state (h11's unprocessed data); False where there is none."""
-    state = getattr(getattr(connection, "_connection", None), "_h11_state", None)
-    if state is None:
-        return False
-    data, closed = state.trailing_data
-    return bool(data) or bool(closed)
+
+    Read from httpcore's HTTP/1.1 state (h11's unprocessed data). An httpcore whose
+    connections no longer hold it where :data:`_H11_STATE` says (a private attribute,
+    free to change) gets True: the connection is closed rather than reused unchecked,
+    keep-alive is lost, and the log says so once."""
+    state: object = connection
+    try:
+        for name in _H11_STATE:
+            state = getattr(state, name)
+        data, closed = state.trailing_data  # type: ignore[attr-defined]
+        return bool(data) or bool(closed)
+    except (AttributeError, TypeError, ValueError):
+        _warn_unreadable()
+        return True
+
+
+def _warn_unreadable() -> None:
+    if _unreadable_warned.is_set():
+        return
+    _unreadable_warned.set()
+    from monitor.log import get_logger
+
+    get_logger("monitor.fetching").warning(
+        "keepalive_disabled",
+        httpcore=getattr(httpcore, "__version__", "unknown"),
+        detail="this httpcore's connection state cannot be read: each connection is "
+        "closed after its exchange instead of being kept alive",
+    )
 
 
 class _GivesBack:

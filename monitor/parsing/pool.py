@@ -319,6 +319,11 @@ class ParserPool:
         self.builds = BuildClock()
         """How long this pool's workers have been building contexts."""
 
+    @property
+    def build_deadline(self) -> float:
+        """Seconds one worker may take to build a context."""
+        return self._build_deadline
+
     def parse(
         self, content: bytes, *, url: str, headers: Mapping[str, str], deadline: float
     ) -> ParsedFeed:

@@ -127,12 +127,19 @@ class App:
             keep_claiming=keep_claiming,
             per_host=PER_HOST,
             per_host_ceiling=fetch_settings(self.config).per_host,
+            progress=self.parser.builds.seconds,  # a compile holds polls back
         )
 
     def deliver(
         self, *, due_only: bool = True, stop: threading.Event | None = None, wait: bool = True
     ) -> None:
         self.deliverer.deliver(self.now, due_only=due_only, stop=stop, wait=wait)
+
+    def sweep_connections(self) -> None:
+        """Close the fetcher's kept-alive connections that are of no more use (between
+        ticks no fetch would notice a server's hang-up: its socket sat in CLOSE_WAIT)."""
+        if isinstance(self.pipeline.fetcher, Fetcher):
+            self.pipeline.fetcher.sweep()
 
     def close(self) -> None:
         if self._closed:
@@ -316,6 +323,7 @@ def build_app(
         parser=parser,
         topic_source=TopicSource.of(config.topics, checked=config.topics_checked),
         prepare=_prepared(topics, policy),
+        parse_deadline=config.parse_timeout.total_seconds(),
     )
     deliverer = Deliverer(
         engine=engine,

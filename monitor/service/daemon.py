@@ -40,6 +40,7 @@ from monitor.service import systemd
 from monitor.service.app import App, build_app, utcnow
 from monitor.service.health import tick_health
 from monitor.service.heap import trim_heap
+from monitor.service.liveness import build_progressed, excused_build, stall_limit
 from monitor.service.timer import Timer
 from monitor.topics.spec import TopicConfig
 from monitor.types import PollStatus
@@ -53,6 +54,8 @@ log = get_logger("monitor.service.daemon")
 
 SHUTDOWN_GRACE = 20.0
 DELIVERY_INTERVAL = timedelta(seconds=2)
+SWEEP_INTERVAL = timedelta(seconds=5)
+"""How often kept-alive connections past their use are closed (their keep-alive time)."""
 RETRY_FIRST = 1.0
 RETRY_MAX = 30.0
 """Database outages: wait 1, 2, 4 … 30 s between attempts (ticks in between are skipped)."""
@@ -240,6 +243,9 @@ class Daemon:
         except StorageError as exc:
             self._db_down(exc)
 
+    def sweep_connections(self) -> None:
+        self.app.sweep_connections()
+
     def prune_nightly(self) -> None:
         """Run often; prunes once a UTC day, after :data:`PRUNE_AT`."""
         now = utcnow()
@@ -314,15 +320,26 @@ class Daemon:
         self.retry_delay = 0.0
 
     def watch_ticks(self, every: float = 5.0) -> None:
-        """Log once when a tick runs far past its deadlines (a bug, not a slow feed).
+        """Log once when a tick runs far past its deadlines (a bug, not a slow feed),
+        and feed the systemd watchdog while a tick waits for the parser workers'
+        compile of the topics (a long one would outlast ``WatchdogSec``).
 
-        Fetch and parse deadlines bound a tick; this notices if they ever do not.
-        The systemd watchdog is only fed when a tick finishes, so systemd notices too.
+        Fetch and parse deadlines bound a tick; this notices if they ever do not. The
+        watchdog is otherwise fed when a tick finishes (or while the daemon waits for
+        its database), so a tick that hangs for anything else starves it and systemd
+        notices too.
         """
         warned: float | None = None
+        seen = self.app.parser.builds.seconds()
         while not self.stop.wait(every):
+            parser = self.app.parser
+            clock = parser.builds.seconds()
+            built = clock - self.built_by_last_tick
+            if build_progressed(seen, clock, built, parser.build_deadline):
+                systemd.watchdog()
+            seen = clock
             started = self.tick_started
-            limit = max(120.0, 5 * tick_interval(self.config).total_seconds())
+            limit = stall_limit(tick_interval(self.config).total_seconds(), self._excused_build())
             if started is not None and time.monotonic() - started > limit and warned != started:
                 warned = started
                 log.error("tick_stalled", running_for=round(time.monotonic() - started, 1))
@@ -415,6 +432,13 @@ class Daemon:
         """The longest one feed's poll may take: the fetch and the parse deadlines."""
         return self.config.http.timeout + timedelta(seconds=self.app.pipeline.parse_deadline)
 
+    def _excused_build(self) -> float:
+        """Seconds the parser workers compiled since the last tick finished, as far as
+        they excuse a tick (at most one build deadline: :mod:`monitor.service.liveness`)."""
+        parser = self.app.parser
+        built = parser.builds.seconds() - self.built_by_last_tick
+        return excused_build(built, parser.build_deadline)
+
     # --- health -----------------------------------------------------------
     def health(self) -> tuple[bool, dict[str, object]]:
         db_ok = self.db_ok
@@ -427,8 +451,7 @@ class Daemon:
         # slowest feed runs, and a feed claimed last may take them again. A parser
         # worker compiling the topics (after a reload, or a new worker's start: up to
         # the pool's build deadline) holds its feed's poll back that long besides.
-        building = self.app.parser.builds.seconds() - self.built_by_last_tick
-        slack = 2 * self._deadlines() + timedelta(seconds=building)
+        slack = 2 * self._deadlines() + timedelta(seconds=self._excused_build())
         ok, details = tick_health(
             self.last_tick,
             tick_interval(self.config),
@@ -567,6 +590,8 @@ def run_daemon(config: Config, config_path: Path, *, engine: Engine | None = Non
     delivery_every = DELIVERY_INTERVAL.total_seconds()
     scheduler.add_job("deliver", daemon.deliver, delivery_every, first=delivery_every)
     scheduler.add_job("prune", daemon.prune_nightly, 60.0, first=60.0)
+    sweep_every = SWEEP_INTERVAL.total_seconds()
+    scheduler.add_job("sweep", daemon.sweep_connections, sweep_every, first=sweep_every)
     daemon.scheduler = scheduler
     signal.signal(signal.SIGTERM, daemon.on_signal)
     signal.signal(signal.SIGINT, daemon.on_signal)
@@ -587,7 +612,11 @@ def run_daemon(config: Config, config_path: Path, *, engine: Engine | None = Non
         database=storage.redacted(config.database),
         alert_log=config.alert_log,
     )
-    threading.Thread(target=daemon.watch_ticks, name="tick-watch", daemon=True).start()
+    # Looks at least twice per watchdog period (systemd's advice), every 5 s at most.
+    watch_every = min(5.0, (systemd.watchdog_interval() or 10.0) / 2)
+    threading.Thread(
+        target=daemon.watch_ticks, args=(watch_every,), name="tick-watch", daemon=True
+    ).start()
     systemd.ready()
     try:
         scheduler.start()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 
@@ -49,6 +49,7 @@ def run_pass(
     keep_claiming: float | None = None,
     per_host: int = 2,
     per_host_ceiling: int | None = None,
+    progress: Callable[[], float] | None = None,
 ) -> list[FeedOutcome]:
     """Poll feeds (all enabled, the named, or the due ones) until none is left.
 
@@ -61,6 +62,12 @@ def run_pass(
     worker thread (:class:`~monitor.service.hostturns.HostTurns`), so feeds of other
     hosts go first; the limit starts at ``per_host`` and grows up to
     ``per_host_ceiling`` while the host answers fast.
+
+    ``progress``: a clock that moves while the feeds in flight are held back past their
+    deadlines by work that is not theirs (the parser pool's build clock: a worker
+    compiling the topics). While it moves, the leases of the feeds in flight are
+    renewed every third of ``lease``, so a long compile does not hand them to another
+    worker; a poll that hangs for anything else still loses its lease when it runs out.
 
     Raises :class:`StorageError` when the database goes away: claiming stops, the
     feeds in flight finish (their saves fail and their leases stay ours, so the
@@ -85,6 +92,9 @@ def run_pass(
     started = time.monotonic()
     keep_until = started + keep_claiming if due_only and keep_claiming else started
     next_claim = started
+    renew_every = lease.total_seconds() / 3
+    next_renewal = started + renew_every
+    progress_seen = progress() if progress is not None else 0.0
 
     def poll_one(spec: FeedSpec, state: FeedState) -> FeedOutcome | None:
         if stop is not None and stop.is_set():
@@ -147,6 +157,15 @@ def run_pass(
                 future.add_done_callback(finished.put)
             if not running:
                 break
+            if progress is not None and time.monotonic() >= next_renewal and lost is None:
+                moved = progress()
+                if moved > progress_seen:
+                    try:
+                        _renew_in_flight(engine, owner, running.values(), now, lease)
+                    except StorageError as exc:
+                        lost = exc  # as a failed claim: the feeds in flight finish
+                progress_seen = moved
+                next_renewal = time.monotonic() + renew_every
             timeout = None  # until a feed finishes …
             if (
                 exhausted
@@ -157,6 +176,9 @@ def run_pass(
                 timeout = max(0.01, next_claim - time.monotonic())
             elif not exhausted and not stopping and len(running) < 2 * workers:
                 timeout = 0  # the feeds claimed last wait for their host: claim on
+            if progress is not None:  # … or it is time to renew the leases in flight
+                until = max(0.01, next_renewal - time.monotonic())
+                timeout = until if timeout is None else min(timeout, until)
             done = _finished(finished, timeout)
             for future in done:
                 spec = running.pop(future)
@@ -230,6 +252,21 @@ def _ready_leased(
             break
         ready = turns.ready()
     return start
+
+
+def _renew_in_flight(
+    engine: Engine,
+    owner: str,
+    running: Iterable[FeedSpec],
+    now: Callable[[], datetime],
+    lease: timedelta,
+) -> None:
+    """Renew the leases of the feeds being polled (those another worker took after
+    ours ran out stay its: their saves find the lease lost)."""
+    names = [spec.name for spec in running]
+    kept = storage.renew_leases(engine, owner, names, now=now(), lease=lease)
+    for name in sorted(set(names) - kept):
+        log.info("feed_lease_lost", feed=name, reason="taken over while it was polled")
 
 
 def release(engine: Engine, owner: str, names: list[str] | None = None) -> None:

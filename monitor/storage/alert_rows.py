@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -75,8 +75,10 @@ def insert_alert(
     channels: Sequence[tuple[str, frozenset[str] | None]],
     now: datetime,
     state: str | None = None,
+    first_poll: Collection[str] = (),
 ) -> bool:
-    """Store an alert, and its outbox rows unless it is held (``state``)."""
+    """Store an alert, and its outbox rows unless it is held (``state``); ``first_poll``:
+    the feeds whose time is a first poll's date (:func:`outlets_json`)."""
     values: dict[str, Any] = {
         "id": alert.id,
         "seq": next_seq(now),
@@ -95,7 +97,7 @@ def insert_alert(
         "published": alert.published,
         "detected_at": alert.detected_at,
         "evidence": [e.to_json() for e in alert.evidence],
-        "outlets": outlets_json(alert),
+        "outlets": outlets_json(alert, first_poll),
         "state": state,
         "confirmed_by": list(alert.confirmed_by) or None,
         "confirmed_at": alert.confirmed_at,
@@ -132,14 +134,22 @@ def insert_alert_without_article(
     )
 
 
-def outlets_json(alert: Alert) -> list[dict[str, Any]]:
-    """The stored form of ``alerts.outlets``: one entry per feed, with its outlet."""
+FIRST_POLL = "first_poll"
+"""Set (true) on a stored outlet whose time came from its feed's first poll: no earlier
+poll bounds it from below (:func:`~monitor.types.first_poll_time`)."""
+
+
+def outlets_json(alert: Alert, first_poll: Collection[str] = ()) -> list[dict[str, Any]]:
+    """The stored form of ``alerts.outlets``: one entry per feed, with its outlet; the
+    feeds in ``first_poll`` marked :data:`FIRST_POLL`."""
     sources = dict(alert.sources)
     entries: list[dict[str, Any]] = []
     for feed, at in alert.outlet_times():
         entry: dict[str, Any] = {"feed": feed, "at": format_time(at)}
         if feed in sources:
             entry.update(sources[feed].to_json())
+        if feed in first_poll:
+            entry[FIRST_POLL] = True
         entries.append(entry)
     return entries
 

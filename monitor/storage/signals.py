@@ -27,6 +27,7 @@ from monitor.signals.rules import (
     decide_surge,
 )
 from monitor.storage.alert_rows import (
+    FIRST_POLL,
     insert_alert_without_article,
     insert_deliveries,
     next_seq,
@@ -34,7 +35,7 @@ from monitor.storage.alert_rows import (
     row_to_alert,
 )
 from monitor.storage.models import AlertRow, FeedRow, MatchRow
-from monitor.types import Alert, format_time
+from monitor.types import Alert, as_utc, first_poll_time, format_time
 
 UNCONFIRMED = "unconfirmed"
 MAX_SURGE_TIMES = 50_000
@@ -83,6 +84,33 @@ def _in_order(row: Any) -> bool:
     return bool(named == feeds)
 
 
+def _first_poll_feeds(row: Any) -> set[str]:
+    """The story's feeds whose stored time came from a first poll, which no earlier
+    poll bounds from below (:data:`FIRST_POLL`)."""
+    return {
+        o["feed"]
+        for o in row.outlets or ()
+        if isinstance(o, dict) and o.get(FIRST_POLL) and isinstance(o.get("feed"), str)
+    }
+
+
+def _earliest_bounded(row: Any) -> datetime | None:
+    """The earliest time an outlet carried the story that an earlier poll of its feed
+    bounds (a first poll's does not: feeds all read for the first time, as at a first
+    start, are ordered by their own dates); None when there is none."""
+    times = []
+    for outlet in row.outlets or ():
+        if not isinstance(outlet, dict) or outlet.get(FIRST_POLL):
+            continue
+        at = outlet.get("at")
+        if isinstance(at, str):
+            try:
+                times.append(as_utc(datetime.fromisoformat(at)))
+            except ValueError:
+                continue
+    return min(times, default=None)
+
+
 _NOT_A_FEED = object()
 """Stands for an outlet that is not a mapping: equal to no feed name."""
 
@@ -96,20 +124,29 @@ def join_story(
     now: datetime,
     *,
     carried: datetime | None = None,
+    first_poll: bool = False,
 ) -> Alert | None:
     """``feed`` carried the stored story ``story`` too, at ``carried`` (its article's
     :func:`~monitor.types.carried_time`; default ``now``): add it (with its outlet), and
-    return the alert this confirms, if it does: the held alert, or a ``confirmation``."""
+    return the alert this confirms, if it does: the held alert, or a ``confirmation``.
+    ``first_poll``: the feed's first poll brought the article, so no earlier poll bounds
+    its date (:func:`~monitor.types.first_poll_time` does, by the story's sightings)."""
     if carried is None:
         carried = now
     lists = conn.execute(_JOINED_LISTS, {"story": story}).first()
     if lists is None or feed in (lists.feeds or ()):
         return None  # gone, or carried by this feed already: nothing to add
+    unbounded = _first_poll_feeds(lists)
+    if first_poll:
+        carried = first_poll_time(carried, _earliest_bounded(lists), now)
+        unbounded.add(feed)  # no earlier poll bounds its time from below
     if lists.topic not in policy.confirm and lists.topic not in policy.hot and _in_order(lists):
         # Nothing to decide: append the feed and its outlet to the stored lists as they
         # are (decoding every outlet of a story and writing them back anew, for each
         # feed that joins it, made a widely carried story quadratic to store).
         entry = {"feed": feed, "at": format_time(carried), **policy.source_of(feed).to_json()}
+        if feed in unbounded:
+            entry[FIRST_POLL] = True
         conn.execute(
             _APPEND,
             {
@@ -130,7 +167,7 @@ def join_story(
         outlets=(*known.outlet_times(), (feed, carried)),
         sources=(*known.sources, (feed, policy.source_of(feed))),
     )
-    values: dict[str, object] = {"feeds": feeds, "outlets": outlets_json(grown)}
+    values: dict[str, object] = {"feeds": feeds, "outlets": outlets_json(grown, unbounded)}
     found: Alert | None = None
     rule = policy.confirm.get(known.topic)
     if rule is not None and not known.confirmed_by:

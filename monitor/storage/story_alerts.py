@@ -86,7 +86,14 @@ def record_match(
         # A feed that carried the story already is not added again (join_story checks).
         carried = carried_time(article.published, now, since)
         confirmed = join_story(
-            conn, decision.joined.id, article.feed, policy, channels, now, carried=carried
+            conn,
+            decision.joined.id,
+            article.feed,
+            policy,
+            channels,
+            now,
+            carried=carried,
+            first_poll=since is None,
         )
         if confirmed is not None:
             return StoryOutcome.CONFIRMS, confirmed
@@ -106,6 +113,8 @@ def record_match(
         channels=channels,
         now=now,
         state=state,
+        # no earlier poll bounds this outlet's time from below
+        first_poll=(article.feed,) if since is None else (),
     ):
         if state is not None:
             return StoryOutcome.HELD, None

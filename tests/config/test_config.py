@@ -175,7 +175,7 @@ def test_unknown_key_says_where_keys_are_allowed(write: Callable[[str], Path]) -
     assert problems(path) == [
         f"{path}:2: top level: unknown key 'interval' (allowed here: database, alert_log, "
         "max_age, retention, tick, workers, lease, http, smtp, delivery, feeds, topics, notify, "
-        "health, feed_down_after); "
+        "health, feed_down_after, parse_timeout); "
         "'interval' belongs in a feed (feeds:)",
         f"{path}:6: feeds[0]: unknown key 'lang' "
         "(allowed here: name, url, language, interval, enabled, respect_cache_hints, "
@@ -564,3 +564,17 @@ def test_summary_of_a_bare_config() -> None:
     assert "0 feeds (0 enabled)" in summary
     assert "0 topics (none)" in summary
     assert "no notify channels" in summary
+
+
+def test_parse_timeout_is_read_and_bounded(write: Callable[[str], Path]) -> None:
+    assert load_config(write("parse_timeout: 2m\n"), env={}).parse_timeout == timedelta(minutes=2)
+    assert load_config(write("feeds: []\n"), env={}).parse_timeout == timedelta(seconds=30)
+    for value, problem in [
+        ("0s", "duration must be positive: '0s'"),
+        ("0.5s", "at least 1s"),
+        ("2h", "at most 10m"),
+        ("forever", "not a duration: 'forever'"),
+    ]:
+        path = write(f"feeds: []\nparse_timeout: {value}\n")
+        [found] = problems(path)
+        assert found.startswith(f"{path}:2: parse_timeout: {problem}"), found

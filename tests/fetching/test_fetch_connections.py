@@ -19,7 +19,7 @@ from monitor.fetching import netguard
 from monitor.fetching.client import Fetcher
 from monitor.fetching.connections import Connections
 from monitor.fetching.settings import FetchSettings
-from tests.support.hostile_server import RSS, HostileServer, Request, respond
+from tests.support.hostile_server import RSS, HostileServer, Request, respond, wait_stopped
 
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 FAST = FetchSettings(
@@ -214,3 +214,103 @@ def test_an_accept_given_for_one_fetch_replaces_the_default_not_joins_it() -> No
     lines = [line.lower() for line in heads[0].split(b"\r\n")]
     assert [line for line in lines if line.startswith(b"accept:")] == [b"accept: text/html"]
     assert sum(line.startswith(b"host:") for line in lines) == 1
+
+
+def _our_sockets_to(port: int) -> list[str]:
+    """The TCP states (as /proc/net/tcp names them) of this host's sockets connected to
+    ``port`` on 127.0.0.1: the client ends of the test server's connections."""
+    states = []
+    for line in open("/proc/net/tcp").read().splitlines()[1:]:  # noqa: SIM115
+        fields = line.split()
+        if int(fields[2].split(":")[1], 16) == port:
+            states.append(
+                {"01": "ESTABLISHED", "06": "TIME_WAIT", "08": "CLOSE_WAIT"}.get(
+                    fields[3], fields[3]
+                )
+            )
+    return states
+
+
+def test_a_connection_the_server_closed_between_polls_does_not_sit_in_close_wait(
+    hostile_servers: Serve,
+) -> None:
+    def answer_then_time_out(sock: socket.socket, request: Request, srv: HostileServer) -> None:
+        respond(sock, 200, RSS)
+        time.sleep(0.2)  # the server's keep-alive time is shorter than a tick
+        sock.shutdown(socket.SHUT_RDWR)
+
+    server = hostile_servers(answer_then_time_out)
+    with Fetcher(FAST) as fetcher:
+        assert fetcher.fetch(server.url(), now=NOW).status == "ok"
+        deadline = time.monotonic() + 30
+        while "CLOSE_WAIT" not in _our_sockets_to(server.port):
+            assert time.monotonic() < deadline, _our_sockets_to(server.port)
+            time.sleep(0.05)
+        # what the daemon does between ticks
+        assert fetcher.sweep() == 1
+        assert "CLOSE_WAIT" not in _our_sockets_to(server.port)
+        assert fetcher.fetch(server.url(), now=NOW).status == "ok"
+    assert server.connections == 2
+
+
+def test_a_connection_still_open_is_kept_by_the_sweep(hostile_servers: Serve) -> None:
+    server = hostile_servers(lambda s, r, srv: respond(s, 200, RSS))
+    with Fetcher(FAST) as fetcher:
+        fetcher.fetch(server.url(), now=NOW)
+        assert fetcher.sweep() == 0
+        fetcher.fetch(server.url(), now=NOW)
+    assert server.connections == 1
+
+
+def test_a_redirect_with_a_short_body_keeps_its_connection(hostile_servers: Serve) -> None:
+    def moved(sock: socket.socket, request: Request, srv: HostileServer) -> None:
+        if request.path == "/old":
+            respond(sock, 301, b"<html><body>Moved</body></html>" * 12, {"Location": "/feed"})
+        else:
+            respond(sock, 200, RSS)
+
+    server = hostile_servers(moved)
+    with Fetcher(FAST) as fetcher:
+        result = fetcher.fetch(server.url("/old"), now=NOW)
+    assert result.status == "ok" and result.content == RSS
+    assert result.permanent_redirect == server.url("/feed")
+    assert server.connections == 1  # the redirect's body read: its connection reused
+
+
+def test_a_redirect_with_a_long_body_is_not_read(hostile_servers: Serve) -> None:
+    def moved_with_a_book(sock: socket.socket, request: Request, srv: HostileServer) -> None:
+        if request.path == "/old":
+            head = "HTTP/1.1 302 X\r\nLocation: /feed\r\nContent-Length: 50000000\r\n\r\n"
+            sock.sendall(head.encode() + b"x" * 1000)
+            wait_stopped(srv)
+        else:
+            respond(sock, 200, RSS)
+
+    server = hostile_servers(moved_with_a_book)
+    with Fetcher(FAST) as fetcher:
+        result = fetcher.fetch(server.url("/old"), now=NOW)
+    assert result.status == "ok" and result.content == RSS
+    assert server.connections == 2
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        ("_connection", "_h11_state_renamed"),  # an httpcore that renamed its attribute
+        ("_connection", "_state"),  # one that holds something else there
+    ],
+)
+def test_an_httpcore_whose_connection_state_cannot_be_read_closes_instead_of_reusing(
+    hostile_servers: Serve, monkeypatch: pytest.MonkeyPatch, path: tuple[str, ...]
+) -> None:
+    from monitor.fetching import connections
+
+    monkeypatch.setattr(connections, "_H11_STATE", path)
+    server = hostile_servers(conditional)
+    with Fetcher(FAST) as fetcher:
+        first = fetcher.fetch(server.url(), now=NOW)
+        again = [fetcher.fetch(server.url(), etag=first.etag, now=NOW) for _ in range(2)]
+    assert first.status == "ok"
+    assert [r.status for r in again] == ["not_modified"] * 2
+    # unchecked, no connection is reused (one that was could fail the next poll)
+    assert server.connections == 3

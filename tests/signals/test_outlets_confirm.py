@@ -200,3 +200,56 @@ def test_a_feed_that_backdates_its_item_neither_closes_the_window_nor_leads_by_m
         "DW",
         ["DW", "Reuters", "Meduza"],
     )
+
+
+def test_a_feed_read_for_the_first_time_does_not_predate_a_story_others_carried(
+    newsroom: Newsroom, signals_app: Any
+) -> None:
+    # Reuters carries the story; five minutes later DW is read for the first time (a feed
+    # just added), carrying it dated 2000. No earlier poll of DW bounds that date: it is
+    # not believed before Reuters' sighting, so DW carried it when first seen. (It used to
+    # be the first reporter, and the window opened in 2000 and was closed: no alert.)
+    topic = SUMMIT | {"confirm": {"outlets": 2, "within": "30m"}}
+    app = signals_app(["reuters", "dw"], topic)
+    app.poll(names=["reuters"])  # Reuters is read on its schedule, DW is not yet
+    step(newsroom, minutes=10)
+    newsroom.carry("reuters", HEADLINE, "r1")
+    app.poll(names=["reuters"])
+    reuters_at = newsroom.clock
+    step(newsroom, minutes=5)
+    newsroom.carry("dw", HEADLINE, "d1")
+    newsroom.items["dw"][0] = replace(
+        newsroom.items["dw"][0], published=datetime(2000, 1, 1, tzinfo=UTC)
+    )
+    first_poll = newsroom.clock
+    app.poll(names=["dw"])
+
+    (alert,) = alerts(app)
+    assert alert["first_reported_by"] == "Reuters"
+    assert alert["confirmed_by"] == ["Reuters", "DW"]
+    times = {o["outlet"]: datetime.fromisoformat(o["at"]) for o in alert["outlets"]}
+    assert times == {"Reuters": reuters_at, "DW": first_poll}
+    (line,) = logged(app)
+    assert line["first_reported_by"] == "Reuters"
+    assert [o["outlet"] for o in line["outlets"]] == ["Reuters", "DW"]
+
+
+def test_a_feed_read_for_the_first_time_keeps_a_date_within_the_story(
+    newsroom: Newsroom, signals_app: Any
+) -> None:
+    # Its date after the story's first sighting (and before its first poll) stands: it
+    # carried the story then, as far as anyone can tell.
+    app = signals_app(["reuters", "dw"], SUMMIT)
+    app.poll(names=["reuters"])
+    step(newsroom, minutes=10)
+    newsroom.carry("reuters", HEADLINE, "r1")
+    app.poll(names=["reuters"])
+    step(newsroom, minutes=10)
+    newsroom.carry("dw", HEADLINE, "d1")
+    dated = newsroom.clock
+    step(newsroom, minutes=20)
+    app.poll(names=["dw"])
+
+    (alert,) = alerts(app)
+    times = {o["outlet"]: datetime.fromisoformat(o["at"]) for o in alert["outlets"]}
+    assert times["DW"] == dated
