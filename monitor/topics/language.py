@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from itertools import repeat
 
 from monitor.topics.text import LANGUAGES, FieldText, LatinLang
 
@@ -27,6 +28,10 @@ _EN_WORDS = _words(
 )
 
 assert not _DE_WORDS & _EN_WORDS  # detect_language counts them apart
+_FUNCTION_WORDS = dict.fromkeys(_EN_WORDS, 1) | dict.fromkeys(_DE_WORDS, -1)
+"""A function word's weight for :func:`detect_language`: +1 English, -1 German (one pass
+over a field's words weighs both)."""
+_DIGITS = b"0123456789"
 _CYRILLIC_WORD = re.compile(r" ([\u0400-\u04ff][^ ]*)")  # a word of FieldText.joined
 
 
@@ -68,22 +73,28 @@ def detect_language(fields: Sequence[FieldText]) -> str | None:
     # Counted with C-level passes, no loop over the words: Cyrillic words (by their first
     # letter), other all-letter words, and the function words (all Latin letters, and no
     # word is one of both languages').
-    cyrillic = latin = de = en = 0
+    cyrillic = latin = english = 0  # english: English function words less German ones
     for f in fields:
         words = f.words
-        if f.text.isascii():  # no Cyrillic word: neither joined nor scanned for one
-            latin += sum(map(str.isalpha, words))
+        text = f.text
+        if text.isascii():  # no Cyrillic word: neither joined nor scanned for one
+            # a word is all letters unless it holds a digit: without one in the text
+            # (most), every word counts, and none need be looked at
+            raw = text.encode("ascii")
+            if len(raw.translate(None, _DIGITS)) == len(raw):
+                latin += len(words)
+            else:
+                latin += sum(map(str.isalpha, words))
         else:
             cyrillic_words = _CYRILLIC_WORD.findall(f.joined)
             cyrillic += len(cyrillic_words)
             latin += sum(map(str.isalpha, words)) - sum(map(str.isalpha, cyrillic_words))
-        de += sum(map(_DE_WORDS.__contains__, words))
-        en += sum(map(_EN_WORDS.__contains__, words))
+        english += sum(map(_FUNCTION_WORDS.get, words, repeat(0)))
     if cyrillic > latin:
         return "ru"
-    if de > en:
+    if english < 0:
         return "de"
-    if en > de:
+    if english > 0:
         return "en"
     return None
 
