@@ -21,7 +21,9 @@ ignored when unreadable, larger than :data:`MAX_BYTES`, a link, or another user'
 writable by others (the file or its directory); an entry that is not code is compiled
 anew; a kept text is let go once its code is loaded. A directory that cannot be written,
 or none (a relative ``$XDG_CACHE_HOME`` or home), leaves every process compiling, as
-before; ``PYTHONDONTWRITEBYTECODE`` (or ``-B``) turns the writing off.
+before; ``PYTHONDONTWRITEBYTECODE`` (or ``-B``) turns the writing off, and
+``MONITOR_CODE_CACHE=off`` the whole cache: nothing is read or written and neither module
+is touched.
 """
 
 from __future__ import annotations
@@ -40,13 +42,18 @@ from pathlib import Path
 from types import CodeType
 from typing import Any
 
-__all__ = ["cache_file", "compiled_anew", "install"]
+__all__ = ["SWITCH", "cache_file", "compiled_anew", "enabled", "install"]
 
 MAX_ENTRIES = 4000
 """More texts than this in the file (classes changed over many upgrades): the next write
 keeps only what its process compiled."""
 
 _STATE: dict[str, Any] = {}
+
+SWITCH = "MONITOR_CODE_CACHE"
+"""The environment variable that turns the cache off (``off``, ``0``, ``no``, ``false``)."""
+
+_OFF = frozenset({"off", "0", "no", "false"})
 
 
 MAX_BYTES = 64 << 20
@@ -66,10 +73,15 @@ def cache_file() -> Path | None:
     return Path(base) / "monitor" / f"compiled.{sys.implementation.cache_tag}{optimize}.marshal"
 
 
+def enabled() -> bool:
+    """False when the operator turned the cache off (:data:`SWITCH`)."""
+    return os.environ.get(SWITCH, "").strip().lower() not in _OFF
+
+
 def install() -> None:
     """Read the kept code and route ``dataclasses``' ``exec`` and ``typing``'s
-    ``compile`` through it (once a process)."""
-    if _STATE:
+    ``compile`` through it (once a process; not at all when turned off)."""
+    if _STATE or not enabled():
         return
     path = cache_file()
     known = _read(path) if path is not None else {}
