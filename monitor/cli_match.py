@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gc
 import os
+import re
 import stat
 import sys
 from dataclasses import replace
@@ -29,6 +30,7 @@ from monitor.cli_common import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from datetime import datetime
 
     from monitor.topics import TopicSet
@@ -56,8 +58,10 @@ def match(
 ) -> None:
     """Run the topics over texts (a file or - for stdin), without the database.
 
-    A JSON Lines line that is not a usable document is reported on stderr and
-    skipped; the exit code is then 1.
+    JSON Lines: every usable line is matched and printed; a line that is not one
+    (not JSON, not an object, no title, summary or content, a bad published date)
+    is reported on stderr as "monitor: FILE:LINE: reason" and skipped, and the
+    exit code is then 1.
     """
     if explain and as_json:
         fail("--explain and --json cannot be combined", EXIT_USAGE)
@@ -137,7 +141,7 @@ def _match_all(
     def report_bad(exc: InputError) -> None:
         bad.append(exc)
         before_stderr()
-        click.echo(f"{name}: {plain(str(exc), 300)}", err=True)
+        click.echo(f"monitor: {_where(name, str(exc), plain)}", err=True)
 
     def dated(doc: Document) -> Document:
         if doc.published is None and default_date is not None:
@@ -210,6 +214,18 @@ def _match_all(
     if bad:
         flush_stdout()
         fail(f"{name}: {len(bad)} line{'s' if len(bad) != 1 else ''} skipped", EXIT_FAILURE)
+
+
+_LINE = re.compile(r"line (\d+): (.*)", re.DOTALL)
+
+
+def _where(name: str, message: str, plain: Callable[[str, int], str]) -> str:
+    """``FILE:LINE: reason`` for an input error worded ``line N: reason``, the form
+    compilers and grep use (editors and ``grep -n`` readers jump to it)."""
+    found = _LINE.fullmatch(message)
+    if found is None:
+        return f"{plain(name, 200)}: {plain(message, 300)}"
+    return f"{plain(name, 200)}:{found[1]}: {plain(found[2], 300)}"
 
 
 def _escape_unencodable() -> None:
