@@ -17,8 +17,9 @@ is skipped.
 The file is written at exit when the process compiled something new (an upgrade, a
 command not run before), atomically: the file as it is then, plus what was new, readable
 by this user only. It is keyed by the interpreter's bytecode version and ``-O`` level and
-ignored when unreadable, larger than :data:`MAX_BYTES`, a link, or another user's or
-writable by others (the file or its directory); an entry that is not code is compiled
+ignored when unreadable, larger than :data:`MAX_BYTES`, a link, or another user's (root's
+is read: it can change the installed code anyway) or writable by others (the file or its
+directory); an entry that is not code is compiled
 anew; a kept text is let go once its code is loaded. A directory that cannot be written,
 or none (a relative ``$XDG_CACHE_HOME`` or home), leaves every process compiling, as
 before; ``PYTHONDONTWRITEBYTECODE`` (or ``-B``) turns the writing off, and
@@ -142,8 +143,10 @@ def _loads(kept: bytes) -> CodeType | None:
 
 
 def _private(status: os.stat_result) -> bool:
-    """Owned by this user and writable by no one else."""
-    return status.st_uid == os.getuid() and not status.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+    """Owned by this user, or by root (who installed the interpreter and the package:
+    an image's cache made at build time), and writable by no one else."""
+    owner = status.st_uid in (os.getuid(), 0)
+    return owner and not status.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
 
 
 def _read(path: Path) -> dict[str, bytes]:
