@@ -5,6 +5,7 @@ Registered by :mod:`monitor.cli`.
 from __future__ import annotations
 
 import gc
+import json
 import os
 import re
 import stat
@@ -30,7 +31,7 @@ from monitor.cli_common import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
     from datetime import datetime
 
     from monitor.topics import TopicSet
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 
 @click.command(cls=Command)
 @common_options
-@click.argument("source", default="-", type=click.File("r", encoding="utf-8"))
+@click.argument("source", default="-", type=click.File("rb"))
 @click.option("--json", "as_json", is_flag=True, help="One JSON line per input document.")
 @click.option(
     "--date",
@@ -59,8 +60,8 @@ def match(
     """Run the topics over texts (a file or - for stdin), without the database.
 
     JSON Lines: every usable line is matched and printed; a line that is not one
-    (not JSON, not an object, no title, summary or content, a bad published date)
-    is reported on stderr as "monitor: FILE:LINE: reason" and skipped, and the
+    (not UTF-8, not JSON, not an object, no title, summary or content, a bad
+    published date) is reported on stderr as "monitor: FILE:LINE: reason" and skipped, and the
     exit code is then 1.
     """
     if explain and as_json:
@@ -120,6 +121,10 @@ def _match_all(
     windowed = topics.windowed()
     color = sys.stdout.isatty()
     name = getattr(source, "name", "input")
+    if isinstance(name, bytes):
+        name = os.fsdecode(name)
+    regular = _regular_file(source)
+    source = _Utf8Lines(source)
     bad: list[InputError] = []
 
     # the lines for stdout not written yet: written together (one write a batch), and
@@ -141,7 +146,7 @@ def _match_all(
     def report_bad(exc: InputError) -> None:
         bad.append(exc)
         before_stderr()
-        click.echo(f"monitor: {_where(name, str(exc), plain)}", err=True)
+        click.echo(f"monitor: {_where(name, source.reason(str(exc)), plain)}", err=True)
 
     def dated(doc: Document) -> Document:
         if doc.published is None and default_date is not None:
@@ -170,7 +175,7 @@ def _match_all(
                 doc = dated(given)
                 traces = topics.explain(doc)
                 write_stdout(format_explanation(doc_id, doc, traces, color=color) + "\n")
-        elif _regular_file(source):
+        elif regular:
             # all of it is there to read: match many documents at a time (cheaper)
             for batch in read_batches(source, _MATCH_BATCH):
                 read = [item for item in batch if not isinstance(item, InputError)]
@@ -217,6 +222,61 @@ def _match_all(
 
 
 _LINE = re.compile(r"line (\d+): (.*)", re.DOTALL)
+
+
+class _Utf8Lines:
+    """The lines of a binary stream, decoded one by one: in JSON Lines (the first
+    non-blank line a JSON object) a line that is not UTF-8 is one bad line among good
+    ones, handed on as a line the reader rejects (``[]``) and reported with its own
+    reason (:meth:`reason`); in plain text, or before the first line, it ends the run
+    as before (UnicodeDecodeError)."""
+
+    _REJECTED = "[]\n"
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self._jsonl: bool | None = None  # not known before the first non-blank line
+        self._undecodable: dict[int, str] = {}
+        self._lines = self._decoded()
+
+    def __iter__(self) -> Iterator[str]:
+        return self  # one iterator: the reader reads its first lines, then the rest
+
+    def __next__(self) -> str:
+        return next(self._lines)
+
+    def _decoded(self) -> Iterator[str]:
+        for number, raw in enumerate(self._stream, start=1):
+            try:
+                line: str = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                if not self._jsonl:
+                    raise
+                self._undecodable[number] = (
+                    f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})"
+                )
+                yield self._REJECTED
+                continue
+            if self._jsonl is None and line and not line.isspace():
+                self._jsonl = _json_object(line)
+            yield line
+
+    def reason(self, message: str) -> str:
+        """``message`` (``line N: reason``) with the reason of an undecodable line."""
+        found = _LINE.fullmatch(message)
+        if found is not None and int(found[1]) in self._undecodable:
+            return f"line {found[1]}: {self._undecodable[int(found[1])]}"
+        return message
+
+
+def _json_object(line: str) -> bool:
+    """Whether a line is a JSON object (the reader's test of a JSON Lines stream)."""
+    if not line.lstrip().startswith("{"):
+        return False
+    try:
+        return isinstance(json.loads(line), dict)
+    except (ValueError, RecursionError):
+        return False
 
 
 def _where(name: str, message: str, plain: Callable[[str, int], str]) -> str:

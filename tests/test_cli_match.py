@@ -181,6 +181,7 @@ _BAD_LINES = [
         '{"id": "p", "title": "t", "published": "yesterday"}',
         "'published' is neither ISO 8601 nor RFC 822: 'yesterday'",
     ),
+    ('{"id": "latin-1", "title": "caf\xe9"}', "not valid UTF-8 (byte 0xe9 at column 32)"),
 ]
 
 
@@ -199,19 +200,28 @@ def test_every_good_line_is_matched_and_every_bad_one_named_by_file_and_line(
         expected.append((len(lines), reason))
     lines.append(json.dumps({"id": "last", "title": "Weather in Berlin", "published": DATED}))
     docs = tmp_path / "docs.jsonl"
-    docs.write_text("\n".join(lines) + "\n", "utf-8")
+    # the last bad line in Latin-1, the rest UTF-8
+    docs.write_bytes(
+        b"".join(line.encode("latin-1" if "caf" in line else "utf-8") + b"\n" for line in lines)
+    )
 
-    if source == "file":
-        result = run_match(*output, str(docs))
-        name = str(docs)
-    else:
-        result = run_match(*output, "-", stdin=docs.read_text("utf-8"))
-        name = "<stdin>"
+    command = [sys.executable, "-m", "monitor", "match", *output, "-c", CONFIG]
+    with docs.open("rb") as stdin:
+        result = subprocess.run(
+            [*command, str(docs) if source == "file" else "-"],
+            stdin=stdin,
+            capture_output=True,
+            text=True,
+            env=user_environment(),
+            timeout=120,
+            check=False,
+        )
+    name = str(docs) if source == "file" else "<stdin>"
 
     assert result.returncode == 1, result.stderr[-2000:]
     assert result.stderr.splitlines() == [
         *(f"monitor: {name}:{line}: {reason}" for line, reason in expected),
-        f"monitor: {name}: 5 lines skipped",
+        f"monitor: {name}: {len(_BAD_LINES)} lines skipped",
     ]
     good = [f"good{n}" for n in range(len(_BAD_LINES))] + ["last"]
     if output:
