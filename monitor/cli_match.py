@@ -120,7 +120,7 @@ def _match_all(
 
     windowed = topics.windowed()
     color = sys.stdout.isatty()
-    name = getattr(source, "name", "input")
+    name = getattr(source, "name", "<stdin>")  # a file has its name; stdin may have none
     if isinstance(name, bytes):
         name = os.fsdecode(name)
     regular = _regular_file(source)
