@@ -5,7 +5,9 @@ Registered by :mod:`monitor.cli`.
 from __future__ import annotations
 
 import gc
+import json
 import os
+import re
 import stat
 import sys
 from dataclasses import replace
@@ -29,6 +31,7 @@ from monitor.cli_common import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
     from datetime import datetime
 
     from monitor.topics import TopicSet
@@ -37,7 +40,7 @@ if TYPE_CHECKING:
 
 @click.command(cls=Command)
 @common_options
-@click.argument("source", default="-", type=click.File("r", encoding="utf-8"))
+@click.argument("source", default="-", type=click.File("rb"))
 @click.option("--json", "as_json", is_flag=True, help="One JSON line per input document.")
 @click.option(
     "--date",
@@ -56,8 +59,10 @@ def match(
 ) -> None:
     """Run the topics over texts (a file or - for stdin), without the database.
 
-    A JSON Lines line that is not a usable document is reported on stderr and
-    skipped; the exit code is then 1.
+    JSON Lines: every usable line is matched and printed; a line that is not one
+    (not UTF-8, not JSON, not an object, no title, summary or content, a bad
+    published date) is reported on stderr as "monitor: FILE:LINE: reason" and skipped, and the
+    exit code is then 1.
     """
     if explain and as_json:
         fail("--explain and --json cannot be combined", EXIT_USAGE)
@@ -115,7 +120,11 @@ def _match_all(
 
     windowed = topics.windowed()
     color = sys.stdout.isatty()
-    name = getattr(source, "name", "input")
+    name = getattr(source, "name", "<stdin>")  # a file has its name; stdin may have none
+    if isinstance(name, bytes):
+        name = os.fsdecode(name)
+    regular = _regular_file(source)
+    source = _Utf8Lines(source)
     bad: list[InputError] = []
 
     # the lines for stdout not written yet: written together (one write a batch), and
@@ -137,7 +146,7 @@ def _match_all(
     def report_bad(exc: InputError) -> None:
         bad.append(exc)
         before_stderr()
-        click.echo(f"{name}: {plain(str(exc), 300)}", err=True)
+        click.echo(f"monitor: {_where(name, source.reason(str(exc)), plain)}", err=True)
 
     def dated(doc: Document) -> Document:
         if doc.published is None and default_date is not None:
@@ -166,7 +175,7 @@ def _match_all(
                 doc = dated(given)
                 traces = topics.explain(doc)
                 write_stdout(format_explanation(doc_id, doc, traces, color=color) + "\n")
-        elif _regular_file(source):
+        elif regular:
             # all of it is there to read: match many documents at a time (cheaper)
             for batch in read_batches(source, _MATCH_BATCH):
                 read = [item for item in batch if not isinstance(item, InputError)]
@@ -210,6 +219,73 @@ def _match_all(
     if bad:
         flush_stdout()
         fail(f"{name}: {len(bad)} line{'s' if len(bad) != 1 else ''} skipped", EXIT_FAILURE)
+
+
+_LINE = re.compile(r"line (\d+): (.*)", re.DOTALL)
+
+
+class _Utf8Lines:
+    """The lines of a binary stream, decoded one by one: in JSON Lines (the first
+    non-blank line a JSON object) a line that is not UTF-8 is one bad line among good
+    ones, handed on as a line the reader rejects (``[]``) and reported with its own
+    reason (:meth:`reason`); in plain text, or before the first line, it ends the run
+    as before (UnicodeDecodeError)."""
+
+    _REJECTED = "[]\n"
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self._jsonl: bool | None = None  # not known before the first non-blank line
+        self._undecodable: dict[int, str] = {}
+        self._lines = self._decoded()
+
+    def __iter__(self) -> Iterator[str]:
+        return self  # one iterator: the reader reads its first lines, then the rest
+
+    def __next__(self) -> str:
+        return next(self._lines)
+
+    def _decoded(self) -> Iterator[str]:
+        for number, raw in enumerate(self._stream, start=1):
+            try:
+                line: str = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                if not self._jsonl:
+                    raise
+                self._undecodable[number] = (
+                    f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})"
+                )
+                yield self._REJECTED
+                continue
+            if self._jsonl is None and line and not line.isspace():
+                self._jsonl = _json_object(line)
+            yield line
+
+    def reason(self, message: str) -> str:
+        """``message`` (``line N: reason``) with the reason of an undecodable line."""
+        found = _LINE.fullmatch(message)
+        if found is not None and int(found[1]) in self._undecodable:
+            return f"line {found[1]}: {self._undecodable[int(found[1])]}"
+        return message
+
+
+def _json_object(line: str) -> bool:
+    """Whether a line is a JSON object (the reader's test of a JSON Lines stream)."""
+    if not line.lstrip().startswith("{"):
+        return False
+    try:
+        return isinstance(json.loads(line), dict)
+    except (ValueError, RecursionError):
+        return False
+
+
+def _where(name: str, message: str, plain: Callable[[str, int], str]) -> str:
+    """``FILE:LINE: reason`` for an input error worded ``line N: reason``, the form
+    compilers and grep use (editors and ``grep -n`` readers jump to it)."""
+    found = _LINE.fullmatch(message)
+    if found is None:
+        return f"{plain(name, 200)}: {plain(message, 300)}"
+    return f"{plain(name, 200)}:{found[1]}: {plain(found[2], 300)}"
 
 
 def _escape_unencodable() -> None:

@@ -17,11 +17,14 @@ is skipped.
 The file is written at exit when the process compiled something new (an upgrade, a
 command not run before), atomically: the file as it is then, plus what was new, readable
 by this user only. It is keyed by the interpreter's bytecode version and ``-O`` level and
-ignored when unreadable, larger than :data:`MAX_BYTES`, a link, or another user's or
-writable by others (the file or its directory); an entry that is not code is compiled
+ignored when unreadable, larger than :data:`MAX_BYTES`, a link, or another user's (root's
+is read: it can change the installed code anyway) or writable by others (the file or its
+directory); an entry that is not code is compiled
 anew; a kept text is let go once its code is loaded. A directory that cannot be written,
 or none (a relative ``$XDG_CACHE_HOME`` or home), leaves every process compiling, as
-before; ``PYTHONDONTWRITEBYTECODE`` (or ``-B``) turns the writing off.
+before; ``PYTHONDONTWRITEBYTECODE`` (or ``-B``) turns the writing off, and
+``MONITOR_CODE_CACHE=off`` the whole cache: nothing is read or written and neither module
+is touched.
 """
 
 from __future__ import annotations
@@ -40,13 +43,18 @@ from pathlib import Path
 from types import CodeType
 from typing import Any
 
-__all__ = ["cache_file", "compiled_anew", "install"]
+__all__ = ["SWITCH", "cache_file", "compiled_anew", "enabled", "install"]
 
 MAX_ENTRIES = 4000
 """More texts than this in the file (classes changed over many upgrades): the next write
 keeps only what its process compiled."""
 
 _STATE: dict[str, Any] = {}
+
+SWITCH = "MONITOR_CODE_CACHE"
+"""The environment variable that turns the cache off (``off``, ``0``, ``no``, ``false``)."""
+
+_OFF = frozenset({"off", "0", "no", "false"})
 
 
 MAX_BYTES = 64 << 20
@@ -66,10 +74,15 @@ def cache_file() -> Path | None:
     return Path(base) / "monitor" / f"compiled.{sys.implementation.cache_tag}{optimize}.marshal"
 
 
+def enabled() -> bool:
+    """False when the operator turned the cache off (:data:`SWITCH`)."""
+    return os.environ.get(SWITCH, "").strip().lower() not in _OFF
+
+
 def install() -> None:
     """Read the kept code and route ``dataclasses``' ``exec`` and ``typing``'s
-    ``compile`` through it (once a process)."""
-    if _STATE:
+    ``compile`` through it (once a process; not at all when turned off)."""
+    if _STATE or not enabled():
         return
     path = cache_file()
     known = _read(path) if path is not None else {}
@@ -130,8 +143,10 @@ def _loads(kept: bytes) -> CodeType | None:
 
 
 def _private(status: os.stat_result) -> bool:
-    """Owned by this user and writable by no one else."""
-    return status.st_uid == os.getuid() and not status.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+    """Owned by this user, or by root (who installed the interpreter and the package:
+    an image's cache made at build time), and writable by no one else."""
+    owner = status.st_uid in (os.getuid(), 0)
+    return owner and not status.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
 
 
 def _read(path: Path) -> dict[str, bytes]:

@@ -137,11 +137,11 @@ def test_match_of_a_file_prints_what_it_prints_for_the_same_lines_piped(tmp_path
     assert from_file.stderr.replace(str(docs), "<stdin>") == piped.stderr
     out = [json.loads(line) for line in from_file.stdout.splitlines()]
     assert len(out) == 700 and sum(bool(o["topics"]) for o in out) > 300
-    notes = [line for line in from_file.stderr.splitlines() if "line" in line or "note" in line]
+    notes = [line for line in from_file.stderr.splitlines() if "string" in line or "note" in line]
     assert notes[:3] == [
         "note: document d0 has no date: the event-window rules of trump-putin-summit, "
         "peace-council were not applied (--date sets one)",
-        f"{docs}: line 2: 'title' must be a string",
+        f"monitor: {docs}:2: 'title' must be a string",
         "note: document d5 has no date: the event-window rules of peace-council were not "
         "applied (--date sets one)",  # d5 matches the summit topic
     ]

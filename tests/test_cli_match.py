@@ -170,3 +170,64 @@ def test_a_title_an_ascii_stdout_cannot_take_is_printed_escaped(tmp_path):
         ids = [json.loads(line)["id"] for line in as_json.stdout.splitlines()]
         assert ids == ["a", "b", "c"]
         assert "Путин" in as_json.stdout
+
+
+_BAD_LINES = [
+    ("{not json", "not valid JSON (Expecting property name enclosed in double quotes)"),
+    ("[1, 2]", "expected a JSON object"),
+    ('{"id": "no-text", "language": "de"}', "needs a title, summary or content"),
+    ('{"id": "n", "title": 5}', "'title' must be a string"),
+    (
+        '{"id": "p", "title": "t", "published": "yesterday"}',
+        "'published' is neither ISO 8601 nor RFC 822: 'yesterday'",
+    ),
+    ('{"id": "latin-1", "title": "caf\xe9"}', "not valid UTF-8 (byte 0xe9 at column 32)"),
+]
+
+
+@pytest.mark.parametrize("output", [[], ["--json"]], ids=["text", "json"])
+@pytest.mark.parametrize("source", ["file", "pipe"])
+def test_every_good_line_is_matched_and_every_bad_one_named_by_file_and_line(
+    tmp_path, output, source
+):
+    """A pipeline's stream with bad lines among good ones: every good document printed,
+    each bad line on stderr as ``monitor: FILE:LINE: reason`` (what grep -n and compilers
+    print), then exit 1."""
+    lines, expected = [], []
+    for n, (bad, reason) in enumerate(_BAD_LINES):
+        lines.append(json.dumps({"id": f"good{n}", "title": SUMMIT, "published": DATED}))
+        lines.append(bad)
+        expected.append((len(lines), reason))
+    lines.append(json.dumps({"id": "last", "title": "Weather in Berlin", "published": DATED}))
+    docs = tmp_path / "docs.jsonl"
+    # the last bad line in Latin-1, the rest UTF-8
+    docs.write_bytes(
+        b"".join(line.encode("latin-1" if "caf" in line else "utf-8") + b"\n" for line in lines)
+    )
+
+    command = [sys.executable, "-m", "monitor", "match", *output, "-c", CONFIG]
+    with docs.open("rb") as stdin:
+        result = subprocess.run(
+            [*command, str(docs) if source == "file" else "-"],
+            stdin=stdin,
+            capture_output=True,
+            text=True,
+            env=user_environment(),
+            timeout=120,
+            check=False,
+        )
+    name = str(docs) if source == "file" else "<stdin>"
+
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert result.stderr.splitlines() == [
+        *(f"monitor: {name}:{line}: {reason}" for line, reason in expected),
+        f"monitor: {name}: {len(_BAD_LINES)} lines skipped",
+    ]
+    good = [f"good{n}" for n in range(len(_BAD_LINES))] + ["last"]
+    if output:
+        printed = [json.loads(line) for line in result.stdout.splitlines()]
+        assert [doc["id"] for doc in printed] == good
+        assert all(doc["topics"] for doc in printed[:-1]) and not printed[-1]["topics"]
+    else:
+        heads = [line for line in result.stdout.splitlines() if not line.startswith(" ")]
+        assert [line.split(":")[0] for line in heads] == good

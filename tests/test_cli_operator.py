@@ -43,8 +43,8 @@ def test_match_reports_a_bad_json_line_and_goes_on_with_the_next(write_config, c
     assert result.exit_code == 1
     ids = [json.loads(line)["id"] for line in result.stdout.splitlines()]
     assert ids == ["a", "d"]
-    assert "line 2: not valid JSON" in result.stderr
-    assert "line 3: 'title' must be a string" in result.stderr
+    assert "monitor: <stdin>:2: not valid JSON" in result.stderr
+    assert "monitor: <stdin>:3: 'title' must be a string" in result.stderr
     assert "2 lines skipped" in result.stderr
 
 

@@ -13,8 +13,11 @@ import os
 import re
 import shlex
 import shutil
+import stat
 import subprocess
 import sys
+import sysconfig
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -65,6 +68,23 @@ def test_unit_runs_the_daemon_as_notify_service_with_reload_and_upgrade() -> Non
     assert unit["WorkingDirectory"] == ["/var/lib/monitor"]
     assert unit["EnvironmentFile"] == ["-/etc/monitor/monitor.env"]
     assert unit["Restart"] == ["on-failure"]
+
+
+def test_unit_keeps_the_code_cache_in_a_directory_systemd_makes_writable() -> None:
+    """ProtectSystem=strict and ProtectHome leave the daemon no cache of its own (a home
+    under /home is hidden): CacheDirectory= makes /var/cache/monitor, theirs alone."""
+    unit = unit_settings(UNIT.read_text())
+    assert unit["CacheDirectory"] == ["monitor"]
+    assert unit["CacheDirectoryMode"] == ["0700"]
+    environment = dict(item.partition("=")[::2] for item in unit["Environment"])
+    done = subprocess.run(
+        [sys.executable, "-c", "from monitor import source_code_cache as c; print(c.cache_file())"],
+        env={**os.environ, "PYTHONPATH": str(ROOT), "HOME": "/home/monitor", **environment},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert Path(done.stdout.strip()).parent == Path("/var/cache/monitor")
 
 
 def test_unit_stop_and_watchdog_times_fit_the_daemon() -> None:
@@ -305,3 +325,127 @@ def test_readme_commands_match_the_unit() -> None:
     assert "postrotate" in readme
     assert ".backup" in readme
     assert "pg_dump" in readme
+
+
+# The texts the process compiled itself while the daemon's modules were imported, as
+# the container's user (dataclass methods and string annotations the cache did not
+# give it go through compile(..., "<string>", ...)).
+_COMPILED_AT_START = """
+import sys
+import sysconfig
+import tempfile
+compiled = []
+
+def hook(event, args):
+    if event == "compile" and args[1] == "<string>":
+        compiled.append(1)
+
+sys.addaudithook(hook)
+import monitor.service.daemon, monitor.cli
+print(len(compiled))
+"""
+
+
+def test_dockerfile_warms_the_code_cache_for_the_runtime_user(tmp_path: Path) -> None:
+    """The image's build runs as root with PYTHONDONTWRITEBYTECODE (no container would
+    write the cache): the build's own commands make it, readable by the runtime user."""
+    (run,) = [args for args in instructions("RUN") if "walk_packages" in args]
+    env_defaults_ = env_defaults()
+    cache = env_defaults_["XDG_CACHE_HOME"]
+    assert env_defaults_["PYTHONDONTWRITEBYTECODE"] == "1" and cache == "/opt/monitor/cache"
+    # the same commands, with the image's paths moved here: the venv's binaries (monitor,
+    # python) are this interpreter's, the configuration the build's sed makes
+    root = Path(tempfile.mkdtemp(prefix="monitor-image-"))
+    try:
+        root.chmod(0o755)  # the runtime user passes through, as through /opt
+        config = root / "monitor.yaml"
+        config.write_text(
+            (ROOT / "config" / "monitor.yaml")
+            .read_text()
+            .replace("database: sqlite:///data/monitor.db", "database: ${MONITOR_DATABASE_URL}")
+            .replace("alert_log: data/alerts.jsonl", f"alert_log: {root}/alerts.jsonl")
+        )
+        command = (
+            run.replace("/opt/monitor/cache", str(root / "cache"))
+            .replace("/etc/monitor/monitor.yaml", str(config))
+            .replace("/tmp/warm.db", str(root / "warm.db"))
+        )
+        python, path = _runtime_python()
+        bin_dir = root / "bin"  # the venv's: python, and monitor
+        bin_dir.mkdir()
+        (bin_dir / "python").symlink_to(python)
+        (bin_dir / "monitor").write_text(f'#!/bin/sh\nexec {python} -m monitor "$@"\n')
+        (bin_dir / "monitor").chmod(0o755)
+        env = {
+            **os.environ,
+            **env_defaults_,
+            "PATH": f"{bin_dir}:{os.environ['PATH']}",
+            "XDG_CACHE_HOME": str(root / "cache"),
+            "PYTHONPATH": path,
+        }
+        env.pop("MONITOR_CODE_CACHE", None)
+        subprocess.run(["sh", "-c", command], env=env, check=True, timeout=300)
+        (kept,) = (root / "cache" / "monitor").glob("compiled.*.marshal")
+        assert stat.S_IMODE(kept.stat().st_mode) == 0o644
+        assert stat.S_IMODE(kept.parent.stat().st_mode) == 0o755
+        assert not (root / "warm.db").exists()
+
+        def start(cache_home: Path) -> int:
+            done = subprocess.run(
+                [python, "-c", _COMPILED_AT_START],
+                env={**env, "XDG_CACHE_HOME": str(cache_home)},
+                preexec_fn=_as_runtime_user,
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=True,
+            )
+            return int(done.stdout)
+
+        cold, warm = start(root / "none"), start(root / "cache")
+        # (a few are compiled anyway: repeats within a process, SQLAlchemy's own)
+        assert warm * 4 < cold, (warm, cold)
+        assert not (root / "none").exists()  # PYTHONDONTWRITEBYTECODE, as in the image
+        assert (root / "cache" / "monitor").stat().st_mtime == kept.parent.stat().st_mtime
+    finally:
+        shutil.rmtree(root)
+
+
+def _runtime_python() -> tuple[str, str]:
+    """An interpreter the runtime user may run (this one, else the system's of the same
+    version when this one lives where only root may go, as a pyenv under /root), and the
+    PYTHONPATH that gives it this checkout and its installed dependencies."""
+    path = str(ROOT)
+
+    def runs(python: str, path: str) -> bool:
+        try:
+            done = subprocess.run(
+                [python, "-c", "import monitor.cli"],
+                env={**os.environ, "PYTHONPATH": path, "MONITOR_CODE_CACHE": "off"},
+                preexec_fn=_as_runtime_user,
+                capture_output=True,
+                timeout=120,
+                check=False,
+            )
+        except OSError:  # not allowed to run it
+            return False
+        return done.returncode == 0
+
+    if runs(sys.executable, path):
+        return sys.executable, path
+    version = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    system = shutil.which(version, path="/usr/bin:/usr/local/bin")
+    path = os.pathsep.join(
+        [path, sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]]
+    )
+    if system is None or not runs(system, path):
+        pytest.skip(f"no {version} the runtime user (uid 10001) may run")
+    return system, path
+
+
+def _as_runtime_user() -> None:
+    """The image's USER (uid/gid 10001) when the test runs as root, as the build does."""
+    if os.getuid() == 0:
+        os.setgroups([])
+        os.setgid(10001)
+        os.setuid(10001)

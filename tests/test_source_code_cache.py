@@ -213,3 +213,54 @@ def test_the_suite_keeps_its_code_out_of_the_developers_cache(tmp_path: Path) ->
         check=True,
     )
     assert not (tmp_path / ".cache").exists()
+
+
+# Counts the texts the process compiled itself (each dataclass method and string
+# annotation the cache did not supply goes through compile(..., "<string>", ...)), and
+# says whether dataclasses and typing were touched.
+_COMPILES = """
+import sys
+compiled = []
+
+def hook(event, args):
+    if event == "compile" and args[1] == "<string>":
+        compiled.append(1)
+
+sys.addaudithook(hook)
+import dataclasses, json, typing
+import monitor.config.schema, monitor.types, monitor.pipeline
+print(json.dumps({
+    "compiled": len(compiled),
+    "patched": hasattr(dataclasses, "exec") or hasattr(typing, "compile"),
+}))
+"""
+
+
+def _compiles(cache: Path, **extra: str) -> dict[str, object]:
+    done = subprocess.run(
+        [sys.executable, "-c", _COMPILES],
+        env=_environment(XDG_CACHE_HOME=str(cache), **extra),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result: dict[str, object] = json.loads(done.stdout)
+    return result
+
+
+def test_the_cache_can_be_turned_off_reading_and_writing(tmp_path: Path) -> None:
+    cold = _compiles(tmp_path)
+    warm = _compiles(tmp_path)
+    assert isinstance(cold["compiled"], int) and isinstance(warm["compiled"], int)
+    # (a few texts are compiled anyway: repeats within a process, SQLAlchemy's own)
+    assert cold["compiled"] > 3 * warm["compiled"] and warm["patched"] is True
+    for value in ("off", "OFF", "0", "no", "false"):
+        off = _compiles(tmp_path, MONITOR_CODE_CACHE=value)
+        # the kept file is not read: everything compiled, and neither module patched
+        # (more than a cold start: typing compiles a repeated annotation each time)
+        assert off["patched"] is False, value
+        assert isinstance(off["compiled"], int) and off["compiled"] >= cold["compiled"], value
+    fresh = tmp_path / "fresh"
+    _compiles(fresh, MONITOR_CODE_CACHE="off")
+    assert not fresh.exists()  # nor written
+    assert _compiles(tmp_path, MONITOR_CODE_CACHE="on") == warm
