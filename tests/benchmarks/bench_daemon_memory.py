@@ -12,13 +12,12 @@ during the tick (its responses, rows and parses in flight) and the rest between 
 What the process keeps is its level between ticks: the lowest sample of each tick's
 second (after the tick's own memory was freed and trimmed). Prints, from those levels,
 start (after the first tick), idle (the median of the last tenth), the slope over the
-second half in MiB per 100 ticks with its standard error, and whether the second half is
-flat: its growth on the fitted line against the spread of the last tenth's levels (a rise
-smaller than what the levels differ by anyway is not shown); peak is the highest sample of
-all. A row for every sample taken (during ticks too), as earlier rounds measured, is
-printed beside it for comparison. Beside them: floors, a bare Python process, and one
-importing what the daemon imports. Run from the
-repository root:
+second half in MiB per 100 ticks, and whether the second half is flat: its growth on the
+fitted line against the spread of the last tenth's levels (a rise smaller than what the
+levels differ by anyway is not shown); peak is the highest sample of all. A row for every
+sample taken (during ticks too), as earlier rounds measured, is printed beside it for
+comparison. Beside them: floors, a bare Python process, and one importing what the daemon
+imports. Run from the repository root:
 
     PYTHONPATH=. .venv/bin/python tests/benchmarks/bench_daemon_memory.py [--ticks 500]
 """
@@ -150,18 +149,14 @@ def floor_mib(code: str, tree: Path = REPO) -> float:
     return int(out.stderr.split()[-1]) / 1024
 
 
-def slope(samples: list[tuple[int, float]]) -> tuple[float, float]:
-    """Least-squares MiB per 100 ticks and its standard error."""
-    if len(samples) < 3:
-        return 0.0, 0.0
+def slope(samples: list[tuple[int, float]]) -> float:
+    """Least-squares MiB per 100 ticks."""
+    if len(samples) < 2:
+        return 0.0
     xs, ys = [t for t, _ in samples], [m for _, m in samples]
     mx, my = statistics.fmean(xs), statistics.fmean(ys)
     den = sum((x - mx) ** 2 for x in xs)
-    if not den:
-        return 0.0, 0.0
-    b = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / den
-    residual = sum((y - my - b * (x - mx)) ** 2 for x, y in zip(xs, ys, strict=True))
-    return 100 * b, 100 * (residual / (len(xs) - 2) / den) ** 0.5
+    return 100 * sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / den if den else 0.0
 
 
 def levels(samples: list[tuple[int, float]]) -> list[tuple[int, float]]:
@@ -266,7 +261,7 @@ def main() -> None:
         f"changing every second), {worker_count} parser workers; code of {tree}"
     )
     print(
-        f"{'process':28} {'start':>6} {'idle':>6} {'peak':>6} {'slope 2nd half':>26}"
+        f"{'process':28} {'start':>6} {'idle':>6} {'peak':>6} {'slope 2nd half':>24}"
         f" {'2nd half':>8} {'spread':>6}  verdict"
     )
     rows = (
@@ -279,19 +274,20 @@ def main() -> None:
             continue
         tail = [m for t, m in samples if t >= args.ticks * 0.9]
         half = [(t, m) for t, m in samples if t >= args.ticks / 2]
-        per_100, error = slope(half)
+        per_100 = slope(half)
         grown = per_100 * (args.ticks / 2) / 100
         noise = spread(tail)
         print(
             f"{name:28} {samples[0][1]:6.1f} {statistics.median(tail):6.1f} "
-            f"{max(m for _, m in every):6.1f} {per_100:+7.2f} ±{error:4.2f} MiB/100 ticks"
+            f"{max(m for _, m in every):6.1f} {per_100:+11.2f} MiB/100 ticks"
             f" {grown:+8.2f} {noise:6.2f}  {'flat' if grown <= noise else 'rising'}"
         )
     print(
         "between ticks: the lowest sample of each tick's second; every sample: during ticks\n"
-        "too. 2nd half: the growth over the second half's ticks on the fitted line (± its\n"
-        "standard error a 100 ticks); spread: the interquartile range of the last tenth;\n"
-        "flat: the second half grew less than that spread."
+        "too. 2nd half: the growth over the second half's ticks on the fitted line; spread:\n"
+        "the interquartile range of the last tenth; flat: the second half grew less than that\n"
+        "spread. One run's slope is not the daemon's: runs of the same code differ by ±0.2\n"
+        "MiB / 100 ticks (tests/benchmarks/README.md, mem10): compare medians of several."
     )
     print(f"polling process CPU: {cpu:.1f} s ({1000 * cpu / args.ticks:.1f} ms a tick)")
     print(f"{'floor: bare python':22} {bare:7.1f}")
