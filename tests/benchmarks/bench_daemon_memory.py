@@ -286,7 +286,7 @@ def main() -> None:
         "between ticks: the lowest sample of each tick's second; every sample: during ticks\n"
         "too. 2nd half: the growth over the second half's ticks on the fitted line; spread:\n"
         "the interquartile range of the last tenth; flat: the second half grew less than that\n"
-        "spread. One run's slope is not the daemon's: runs of the same code differ by ±0.2\n"
+        "spread. One run's slope is not the daemon's: runs of the same code differ by ±0.15\n"
         "MiB / 100 ticks (tests/benchmarks/README.md, mem10): compare medians of several."
     )
     print(f"polling process CPU: {cpu:.1f} s ({1000 * cpu / args.ticks:.1f} ms a tick)")
