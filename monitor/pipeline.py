@@ -16,7 +16,7 @@ import hashlib
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
@@ -50,7 +50,27 @@ if TYPE_CHECKING:  # prometheus-client: only where metrics are read (`monitor ru
 log = get_logger("monitor.pipeline")
 
 KNOWN_KEYS_SENT = 2
-"""A worker gets this many times ``max_entries`` of a feed's newest known keys."""
+"""A worker gets this many times a feed's item count of its newest known keys: the count
+its body had at the feed's last parse in this process, else ``max_entries``."""
+KNOWN_KEYS_FLOOR = 50
+"""Never fewer keys than this (a feed whose last body was empty or small)."""
+
+
+def known_keys_wanted(last_entries: int | None, max_entries: int) -> int:
+    """How many of a feed's newest known keys its worker gets.
+
+    A feed's body holds its newest items, about as many as last time: twice that many
+    keys cover it, and the worker can drop what was seen before without asking the
+    database again. Never more than twice ``max_entries`` (a body is cut there) and,
+    before the feed was parsed in this process, that many: a feed's keys grow with
+    every poll that brings news, and sending them all, up to that cap, grew each poll's
+    rows, its message to the worker and the worker's set with the database
+    (tests/benchmarks/README.md, mem10). An item missed still gets asked about.
+    """
+    cap = KNOWN_KEYS_SENT * max_entries
+    if last_entries is None:
+        return cap
+    return min(cap, max(KNOWN_KEYS_FLOOR, KNOWN_KEYS_SENT * last_entries))
 
 
 class FeedFetcher(Protocol):
@@ -87,6 +107,9 @@ class Pipeline:
     """Builds what deciding the stories of matches needs and is made at first use (the
     topics compiled, the alert policy's tables): called before the store's transaction
     of a poll with matches, so that no write lock is held while they are built."""
+    entries_seen: dict[str, int] = field(default_factory=dict)
+    """Feed name → the item count of its body at its last parse here: how many known
+    keys its next parse needs (:func:`known_keys_wanted`). One entry a configured feed."""
 
     @property
     def topics(self) -> TopicSet:
@@ -218,7 +241,8 @@ def _poll(
         known: dict[str, str | None] = {}
         complete = True
     else:
-        known, complete = storage.recent_keys(p.engine, spec.name, KNOWN_KEYS_SENT * p.max_entries)
+        wanted = known_keys_wanted(p.entries_seen.get(spec.name), p.max_entries)
+        known, complete = storage.recent_keys(p.engine, spec.name, wanted)
     try:
         # Parsed, normalized, sifted and matched in a worker process: off this process's
         # GIL, and all under the deadline. Only new and changed items come back.
@@ -239,6 +263,7 @@ def _poll(
         )
     except ParseError as exc:
         return _end(p, spec, state, now, rng, _failed(fetched, exc.reason))
+    p.entries_seen[spec.name] = sifted.entries
     fresh = sifted.fresh if complete else _still_fresh(p, spec.name, sifted.fresh)
     # Pages only of items never stored before: no page is read twice.
     chosen = [f.item.article for f in fresh if f.read_page]

@@ -15,7 +15,14 @@ from monitor import storage
 from monitor.alerts.policy import AlertPolicy
 from monitor.metrics import Metrics
 from monitor.parsing.pool import ParserPool
-from monitor.pipeline import FeedOutcome, Pipeline, poll_feed
+from monitor.pipeline import (
+    KNOWN_KEYS_FLOOR,
+    KNOWN_KEYS_SENT,
+    FeedOutcome,
+    Pipeline,
+    known_keys_wanted,
+    poll_feed,
+)
 from monitor.sifting import TopicSource
 from monitor.topics import compile_topics
 from monitor.topics.spec import TopicConfig
@@ -187,3 +194,78 @@ def test_an_old_item_back_in_the_feed_is_not_news_beyond_the_newest_keys(
     ]
 
     assert [(o.new, o.changed) for o in outcomes] == [(2, 0), (2, 0), (2, 0), (1, 0)]
+
+
+def _kept_pipeline(engine: Engine, fetcher: FakeFetcher, parser: ParserPool) -> Pipeline:
+    """One pipeline for every poll, as the daemon keeps it between ticks."""
+    return Pipeline(
+        engine=engine,
+        fetcher=fetcher,
+        compiled_topics=lambda: TOPICS,
+        policy=AlertPolicy(),
+        owner="test",
+        parser=parser,
+        topic_source=TopicSource.of(TOPIC_CONFIGS),
+    )
+
+
+def _poll_with(pipeline: Pipeline, engine: Engine, at: datetime) -> FeedOutcome:
+    [(spec, state)] = storage.claim_feeds(
+        engine, owner="test", now=at, lease=timedelta(minutes=5), limit=1, due_only=False
+    )
+    outcome = poll_feed(pipeline, spec, state, at, random.Random(7))
+    storage.release_feeds(engine, "test")
+    return outcome
+
+
+def _numbered(n: int) -> Item:
+    return Item(f"Item {n}", f"https://news.example.org/{n}", f"Text {n}.", guid=f"id-{n}")
+
+
+def test_a_feed_parsed_before_sends_its_worker_keys_for_its_size_not_the_whole_cap(
+    engine: Engine, parser: ParserPool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The daemon's feeds gain keys with every poll that brings news: sending a feed's
+    newest 2 × max_entries keys on every changed poll grew each poll's memory with the
+    database (tests/benchmarks/README.md, mem10). A feed of a few items gets a few
+    dozen once it was parsed in this process; a process that has not parsed it yet
+    (`monitor poll`, a pipeline rebuilt at a reload) still sends the cap."""
+    asked: list[int] = []
+    recent_keys = storage.recent_keys
+
+    def counting(engine: Engine, feed: str, limit: int) -> tuple[dict[str, str | None], bool]:
+        asked.append(limit)
+        return recent_keys(engine, feed, limit)
+
+    monkeypatch.setattr(storage, "recent_keys", counting)
+    fetcher = FakeFetcher()
+    for n in range(4):  # three items, one more every poll
+        fetcher.feed(URL, [_numbered(k) for k in range(n, n + 3)])
+    kept = _kept_pipeline(engine, fetcher, parser)
+
+    outcomes = [_poll_with(kept, engine, NOW + timedelta(minutes=10 * i)) for i in range(3)]
+    fresh = _poll_with(_kept_pipeline(engine, fetcher, parser), engine, NOW + timedelta(hours=1))
+
+    assert [o.new for o in [*outcomes, fresh]] == [3, 1, 1, 1]
+    # the first poll asks for none (nothing stored yet); a kept pipeline knows the size
+    assert asked == [KNOWN_KEYS_FLOOR, KNOWN_KEYS_FLOOR, KNOWN_KEYS_SENT * 500]
+
+
+def test_a_feed_grown_past_the_keys_sent_still_reports_only_its_new_items(
+    engine: Engine, parser: ParserPool
+) -> None:
+    """Sixty items stored, then a body of two, then all sixty back with one more: the
+    worker was sent the newest 50 keys only, and the rest are asked of the database."""
+    everything = [_numbered(k) for k in range(60)]
+    fetcher = (
+        FakeFetcher()
+        .feed(URL, everything)
+        .feed(URL, [everything[0], _numbered(60)])
+        .feed(URL, [*everything, _numbered(60), _numbered(61)])
+    )
+    kept = _kept_pipeline(engine, fetcher, parser)
+
+    outcomes = [_poll_with(kept, engine, NOW + timedelta(minutes=10 * i)) for i in range(3)]
+
+    assert [(o.new, o.changed) for o in outcomes] == [(60, 0), (1, 0), (1, 0)]
+    assert known_keys_wanted(2, 500) == KNOWN_KEYS_FLOOR < 60

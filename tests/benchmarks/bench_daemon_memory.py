@@ -6,12 +6,18 @@ carrying a new item each second, the others answering 304 to their ETag), then
 the daemon ticks every second; the console and /metrics on loopback, as shipped) and
 samples the resident memory of the polling process, and of its parser workers apart,
 until the daemon has finished TICKS ticks (``monitor_ticks_total`` on /metrics).
-Prints start (after the first tick), idle (the median of the last tenth, sampled
-between ticks), peak, the slope over the second half in MiB per 100 ticks, and whether
-the second half is flat: its growth on the fitted line against the spread of the last
-tenth's samples (a rise smaller than what samples differ by anyway is not shown); beside
-floors: a bare Python process, and one importing what the daemon imports. Run from the
-repository root:
+Memory is read from /proc every SAMPLE_EVERY seconds (which costs the daemon nothing;
+/metrics is read only for the tick count), so each tick's second holds ~10 samples, some
+during the tick (its responses, rows and parses in flight) and the rest between ticks.
+What the process keeps is its level between ticks: the lowest sample of each tick's
+second (after the tick's own memory was freed and trimmed). Prints, from those levels,
+start (after the first tick), idle (the median of the last tenth), the slope over the
+second half in MiB per 100 ticks, and whether the second half is flat: its growth on the
+fitted line against the spread of the last tenth's levels (a rise smaller than what the
+levels differ by anyway is not shown); peak is the highest sample of all. A row for every
+sample taken (during ticks too), as earlier rounds measured, is printed beside it for
+comparison. Beside them: floors, a bare Python process, and one importing what the daemon
+imports. Run from the repository root:
 
     PYTHONPATH=. .venv/bin/python tests/benchmarks/bench_daemon_memory.py [--ticks 500]
 """
@@ -35,6 +41,8 @@ from pathlib import Path
 
 import yaml
 
+SAMPLE_EVERY = 0.1
+"""Seconds between two reads of the processes' resident memory."""
 REPO = Path(__file__).resolve().parents[2]
 DAEMON_IMPORTS = (
     # as `monitor run` logging JSON: structlog and httpx without rich (where the tree has it)
@@ -151,6 +159,37 @@ def slope(samples: list[tuple[int, float]]) -> float:
     return 100 * sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / den if den else 0.0
 
 
+def levels(samples: list[tuple[int, float]]) -> list[tuple[int, float]]:
+    """The lowest sample of each tick count: the level between ticks."""
+    lowest: dict[int, float] = {}
+    for tick, mib in samples:
+        lowest[tick] = min(mib, lowest.get(tick, mib))
+    return sorted(lowest.items())
+
+
+class Sampler(threading.Thread):
+    """Reads the resident memory of a process and of its children every SAMPLE_EVERY s,
+    each read labelled with the tick count last seen on /metrics."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.tick = 0
+        self.polling: list[tuple[int, float]] = []
+        self.workers: list[tuple[int, float]] = []
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(SAMPLE_EVERY):
+            tick = self.tick
+            if tick < 1:
+                continue
+            self.polling.append((tick, rss_mib(self.pid)))
+            kids = children(self.pid)
+            if kids:
+                self.workers.append((tick, sum(rss_mib(k) for k in kids)))
+
+
 def spread(values: list[float]) -> float:
     """Interquartile range of ``values`` (0 for fewer than two)."""
     if len(values) < 2:
@@ -195,8 +234,8 @@ def main() -> None:
             stderr=(folder / "stderr.txt").open("wb"),
         )
         metrics = f"http://127.0.0.1:{args.port}/metrics"
-        polling: list[tuple[int, float]] = []
-        workers: list[tuple[int, float]] = []
+        sampler = Sampler(daemon.pid)
+        sampler.start()
         started = time.monotonic()
         try:
             done = 0
@@ -205,11 +244,9 @@ def main() -> None:
                     raise SystemExit((folder / "stderr.txt").read_text()[-3000:])
                 time.sleep(0.5)
                 done = ticks(metrics)
-                if done >= 1:
-                    polling.append((done, rss_mib(daemon.pid)))
-                    kids = children(daemon.pid)
-                    if kids:
-                        workers.append((done, sum(rss_mib(k) for k in kids)))
+                sampler.tick = done
+            sampler.done.set()
+            sampler.join()
             took = time.monotonic() - started
             worker_count = len(children(daemon.pid))
             cpu = cpu_seconds(daemon.pid)
@@ -224,10 +261,15 @@ def main() -> None:
         f"changing every second), {worker_count} parser workers; code of {tree}"
     )
     print(
-        f"{'process':22} {'start':>7} {'idle':>7} {'peak':>7} {'slope 2nd half':>18}"
-        f" {'2nd half':>9} {'spread':>7}  verdict"
+        f"{'process':28} {'start':>6} {'idle':>6} {'peak':>6} {'slope 2nd half':>24}"
+        f" {'2nd half':>8} {'spread':>6}  verdict"
     )
-    for name, samples in (("polling process", polling), ("parser workers (sum)", workers)):
+    rows = (
+        ("polling, between ticks", levels(sampler.polling), sampler.polling),
+        ("polling, every sample", sampler.polling, sampler.polling),
+        ("workers (sum), between", levels(sampler.workers), sampler.workers),
+    )
+    for name, samples, every in rows:
         if not samples:
             continue
         tail = [m for t, m in samples if t >= args.ticks * 0.9]
@@ -236,14 +278,16 @@ def main() -> None:
         grown = per_100 * (args.ticks / 2) / 100
         noise = spread(tail)
         print(
-            f"{name:22} {samples[0][1]:7.1f} {statistics.median(tail):7.1f} "
-            f"{max(m for _, m in samples):7.1f} {per_100:+11.2f} MiB/100 ticks"
-            f" {grown:+9.2f} {noise:7.2f}  {'flat' if grown <= noise else 'rising'}"
+            f"{name:28} {samples[0][1]:6.1f} {statistics.median(tail):6.1f} "
+            f"{max(m for _, m in every):6.1f} {per_100:+11.2f} MiB/100 ticks"
+            f" {grown:+8.2f} {noise:6.2f}  {'flat' if grown <= noise else 'rising'}"
         )
     print(
-        "2nd half: the growth over the second half's ticks on the fitted line; spread: the\n"
-        "interquartile range of the samples of the last tenth (samples fall between and during\n"
-        "ticks); flat: the second half grew less than the samples spread."
+        "between ticks: the lowest sample of each tick's second; every sample: during ticks\n"
+        "too. 2nd half: the growth over the second half's ticks on the fitted line; spread:\n"
+        "the interquartile range of the last tenth; flat: the second half grew less than that\n"
+        "spread. One run's slope is not the daemon's: runs of the same code differ by ±0.15\n"
+        "MiB / 100 ticks (tests/benchmarks/README.md, mem10): compare medians of several."
     )
     print(f"polling process CPU: {cpu:.1f} s ({1000 * cpu / args.ticks:.1f} ms a tick)")
     print(f"{'floor: bare python':22} {bare:7.1f}")
