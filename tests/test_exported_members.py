@@ -84,6 +84,7 @@ SURFACES = {
         "known_articles",
         "last_sight_topic",
         "last_success_of_any",
+        "leased_elsewhere",
         "list_alerts",
         "list_feed_status",
         "load_feed_state",

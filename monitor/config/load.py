@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator, Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -143,8 +144,23 @@ class _Loader(ConfigReader):
             self.warn(None, "no feeds: nothing is polled")
         for line, message in guards.term_warnings(data, self.line_of):
             self.warn(line, message)
+        self._check_lease(config)
         config._topics_checked = True  # compiling them need not check them again
         return config
+
+    def _check_lease(self, config: Config) -> None:
+        """A feed's lease must outlast its slowest poll (:class:`LeaseConfig`): else a poll
+        that long is taken over by another worker and the feed polled twice at once."""
+        slowest = config.http.timeout + config.parse_timeout
+        if config.lease.feeds > slowest:
+            return
+        given = [loc for loc in _POLL_BOUNDS if loc in self.lines]
+        self.warn(
+            self.line_of(given[0]) if given else None,
+            f"lease.feeds ({_duration(config.lease.feeds)}) is not longer than the slowest "
+            f"poll of a feed, http.timeout + parse_timeout ({_duration(slowest)}): a feed "
+            "polled that long is taken over by another worker and polled twice",
+        )
 
     def _leave_out_undelivered(self, data: dict[Any, Any]) -> None:
         """Drop the channels (and ``smtp:``) whose delivery variables are missing, for
@@ -384,3 +400,14 @@ def _describe_channel(channel: NotifyConfig) -> str:
     if channel.template:
         text += f", template {channel.template}"
     return text
+
+
+_POLL_BOUNDS: tuple[Loc, ...] = (("parse_timeout",), ("lease", "feeds"), ("http", "timeout"))
+"""Where a lease too short for a poll is reported: the first of these the file sets."""
+
+
+def _duration(value: timedelta) -> str:
+    """``value`` as the file writes it: 6m30s, 5m, 40s (whole seconds)."""
+    seconds = int(value.total_seconds())
+    parts = [(seconds // 3600, "h"), (seconds // 60 % 60, "m"), (seconds % 60, "s")]
+    return "".join(f"{n}{unit}" for n, unit in parts if n) or "0s"

@@ -38,6 +38,10 @@ _PERMANENT = frozenset({301, 308})
 _ERROR_BODY_SNIFF = 32 * 1024
 _REDIRECT_BODY_DRAIN = 16 * 1024
 """Bytes of a redirect's body read to keep its connection; a longer one closes it."""
+_REDIRECT_DRAIN_WAIT = 1.0
+"""Seconds a redirect's body is waited for at most (it comes with its head, or soon
+after): one that trickles or never ends closes its connection instead of holding up
+the next hop until the fetch's deadline."""
 # What reading an error body may raise that leaves it unread (the page is then no challenge).
 _SNIFF_SPARED: tuple[type[Exception], ...] = (
     content_coding.TooLargeError,
@@ -422,18 +426,20 @@ def _until(chunks: Iterator[bytes], at: float) -> Iterator[bytes]:
 
 
 def _drain(response: _Response, at: float, cap: int) -> None:
-    """Read ``response``'s body to its end if it is at most ``cap`` bytes (on the wire),
-    within the deadline; a longer one, or one that fails, is left for ``close`` (which
-    closes its connection)."""
+    """Read ``response``'s body to its end if it is at most ``cap`` bytes (on the wire)
+    and comes within :data:`_REDIRECT_DRAIN_WAIT` (and the deadline); a longer one, a
+    slower one, or one that fails, is left for ``close`` (which closes its connection)."""
     length = response.headers.get("content-length", "").strip()
     if length.isdigit() and int(length) > cap:
         return
     read = 0
+    soon = min(at, time.monotonic() + _REDIRECT_DRAIN_WAIT)
     try:
-        for chunk in _until(response.iter_raw(), at):
-            read += len(chunk)
-            if read > cap:
-                return
+        with netguard.deadline(soon):  # each read too, not only between chunks
+            for chunk in _until(response.iter_raw(), soon):
+                read += len(chunk)
+                if read > cap:
+                    return
     except TRANSPORT_ERRORS:
         return
 

@@ -152,6 +152,8 @@ class Daemon:
     pruned_on: str | None = None
     _busy: threading.Lock = field(default_factory=threading.Lock)
     _reload_lock: threading.Lock = field(default_factory=threading.Lock)
+    _outage_lock: threading.Lock = field(default_factory=threading.Lock)
+    """The tick and the delivery round notice an outage (and its end) at once."""
 
     # --- jobs -------------------------------------------------------------
     def tick(self) -> None:
@@ -307,17 +309,19 @@ class Daemon:
 
     def _db_down(self, exc: Exception) -> None:
         """One log line per outage; later failures only lengthen the wait."""
-        self.retry_delay = min(RETRY_MAX, self.retry_delay * 2 or RETRY_FIRST)
-        self.retry_at = time.monotonic() + self.retry_delay
-        if self.db_ok:
-            log.error("database_unavailable", error=str(exc)[:300], retry_in=self.retry_delay)
-        self.db_ok = False
+        with self._outage_lock:  # logged inside: the lines in the order of the changes
+            self.retry_delay = min(RETRY_MAX, self.retry_delay * 2 or RETRY_FIRST)
+            self.retry_at = time.monotonic() + self.retry_delay
+            if self.db_ok:
+                log.error("database_unavailable", error=str(exc)[:300], retry_in=self.retry_delay)
+            self.db_ok = False
 
     def _db_up(self) -> None:
-        if not self.db_ok:
-            log.info("database_available")
-        self.db_ok = True
-        self.retry_delay = 0.0
+        with self._outage_lock:
+            if not self.db_ok:
+                log.info("database_available")
+            self.db_ok = True
+            self.retry_delay = 0.0
 
     def watch_ticks(self, every: float = 5.0) -> None:
         """Log once when a tick runs far past its deadlines (a bug, not a slow feed),

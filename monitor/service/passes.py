@@ -262,11 +262,15 @@ def _renew_in_flight(
     lease: timedelta,
 ) -> None:
     """Renew the leases of the feeds being polled (those another worker took after
-    ours ran out stay its: their saves find the lease lost)."""
+    ours ran out stay its: their saves find the lease lost). A feed not renewed may
+    also have just been saved, which gives its lease back before the pass sees its
+    poll finish: only one another worker holds was lost."""
     names = [spec.name for spec in running]
     kept = storage.renew_leases(engine, owner, names, now=now(), lease=lease)
-    for name in sorted(set(names) - kept):
-        log.info("feed_lease_lost", feed=name, reason="taken over while it was polled")
+    missing = set(names) - kept
+    if missing:
+        for name in sorted(storage.leased_elsewhere(engine, owner, sorted(missing))):
+            log.info("feed_lease_lost", feed=name, reason="taken over while it was polled")
 
 
 def release(engine: Engine, owner: str, names: list[str] | None = None) -> None:

@@ -274,6 +274,19 @@ def renew_leases(
         return set(conn.execute(select(FeedRow.name).where(ours)).scalars())
 
 
+@translates_errors
+def leased_elsewhere(engine: Engine, owner: str, names: Sequence[str]) -> set[str]:
+    """Which of ``names`` another worker than ``owner`` holds the lease of (a feed whose
+    lease is free was given back: saved, or released)."""
+    others = and_(
+        FeedRow.name.in_(list(names)),
+        FeedRow.lease_owner.is_not(None),
+        FeedRow.lease_owner != owner,
+    )
+    with engine.connect() as conn:
+        return set(conn.execute(select(FeedRow.name).where(others)).scalars())
+
+
 def write_feed_state(conn: Connection, state: FeedState, *, owner: str | None) -> int | None:
     """Store a feed's poll state; its row id, or None when ``owner`` no longer holds
     the lease (nothing written).

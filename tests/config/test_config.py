@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 
 import monitor.topics
-from monitor.config.load import default_config_path, load_config, redact_url, summarize_config
+from monitor.config.load import (
+    default_config_path,
+    load_config,
+    load_config_checked,
+    redact_url,
+    summarize_config,
+)
 from monitor.config.schema import Config
 from monitor.topics.spec import TopicConfig
 from tests.conftest import problems
@@ -578,3 +584,22 @@ def test_parse_timeout_is_read_and_bounded(write: Callable[[str], Path]) -> None
         path = write(f"feeds: []\nparse_timeout: {value}\n")
         [found] = problems(path)
         assert found.startswith(f"{path}:2: parse_timeout: {problem}"), found
+
+
+def test_a_feed_lease_no_longer_than_a_poll_may_take_is_a_warning(
+    write: Callable[[str], Path],
+) -> None:
+    # parse_timeout may be 10m, the feeds' lease is 5m: a poll that long is taken over by
+    # another worker and polled twice at once (LeaseConfig: feeds must exceed it).
+    path = write("feeds: []\nparse_timeout: 6m\n")
+    _, warnings = load_config_checked(path, env={})
+    assert [str(w) for w in warnings if "lease.feeds" in w.message] == [
+        f"{path}:2: warning: lease.feeds (5m) is not longer than the slowest poll of a feed, "
+        "http.timeout + parse_timeout (6m30s): a feed polled that long is taken over by "
+        "another worker and polled twice"
+    ]
+    path = write("feeds: []\nlease:\n  feeds: 40s\n")
+    _, warnings = load_config_checked(path, env={})
+    assert [w.line for w in warnings if "lease.feeds" in w.message] == [3]
+    _, warnings = load_config_checked(write("feeds: []\nparse_timeout: 2m\n"), env={})
+    assert not [w for w in warnings if "lease.feeds" in w.message]

@@ -19,7 +19,14 @@ from monitor.fetching import netguard
 from monitor.fetching.client import Fetcher
 from monitor.fetching.connections import Connections
 from monitor.fetching.settings import FetchSettings
-from tests.support.hostile_server import RSS, HostileServer, Request, respond, wait_stopped
+from tests.support.hostile_server import (
+    RSS,
+    HostileServer,
+    Request,
+    drip,
+    respond,
+    wait_stopped,
+)
 
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 FAST = FetchSettings(
@@ -314,3 +321,24 @@ def test_an_httpcore_whose_connection_state_cannot_be_read_closes_instead_of_reu
     assert [r.status for r in again] == ["not_modified"] * 2
     # unchecked, no connection is reused (one that was could fail the next poll)
     assert server.connections == 3
+
+
+def test_a_redirect_whose_body_trickles_is_followed_all_the_same(hostile_servers: Serve) -> None:
+    # A redirect's body is read to keep its connection only while it comes at once: one
+    # that trickles (a byte at a time, within the read timeout), with a length or
+    # delimited by the connection's close, is left and the redirect followed, as before
+    # its body was read (it took the whole deadline, and the fetch failed).
+    def moved_and_trickling(sock: socket.socket, request: Request, srv: HostileServer) -> None:
+        if request.path == "/feed":
+            respond(sock, 200, RSS)
+            return
+        length = "Content-Length: 100\r\n" if request.path == "/sized" else ""
+        sock.sendall(f"HTTP/1.1 301 X\r\nLocation: /feed\r\n{length}\r\n".encode())
+        drip(sock, b"x" * 100, 0.3, srv)
+
+    server = hostile_servers(moved_and_trickling)
+    patient = replace(FAST, read_timeout=3.0, total_timeout=6.0)
+    with Fetcher(patient) as fetcher:
+        results = [fetcher.fetch(server.url(p), now=NOW) for p in ("/sized", "/unsized")]
+    assert [r.status for r in results] == ["ok", "ok"], [r.error for r in results]
+    assert [r.content for r in results] == [RSS, RSS]

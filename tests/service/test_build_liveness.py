@@ -260,3 +260,50 @@ def test_the_daemon_closes_a_connection_its_server_closed_between_ticks(
     _wait(lambda: "CLOSE_WAIT" in _our_sockets_to(server.port), ceiling=30)
     daemon.sweep_connections()  # the daemon's "sweep" job, every 5 s
     assert "CLOSE_WAIT" not in _our_sockets_to(server.port)
+
+
+def test_a_feed_that_finished_while_leases_were_renewed_is_not_reported_lost(
+    tmp_path: Path,
+) -> None:
+    # Renewing the leases in flight: "b" was saved (which gives its lease back) but the
+    # pass had not yet seen it finish; "c" was really taken by another worker. Only "c"
+    # was lost.
+    lease = timedelta(seconds=6)  # renewed every 2 s
+    engine = storage.open_database(f"sqlite:///{tmp_path / 'monitor.db'}")
+    specs = [FeedSpec(name=n, url=f"http://{n}.example/feed.xml") for n in "abc"]
+    storage.sync_feeds(engine, specs, utcnow())
+    renewing = threading.Event()
+    calls = [0]
+
+    def progress() -> float:  # a compile in progress: moves at each look
+        calls[0] += 1
+        if calls[0] > 1:
+            renewing.set()
+        return float(calls[0])
+
+    def poll(spec: FeedSpec, state: FeedState) -> FeedOutcome:
+        if spec.name == "b":  # saved: the lease is given back with the state
+            storage.release_feeds(engine, "worker-1", ["b"])
+        if spec.name == "c":  # another worker took it (as after our lease ran out)
+            with engine.begin() as conn:
+                conn.exec_driver_sql("UPDATE feeds SET lease_owner = 'worker-2' WHERE name = 'c'")
+        assert renewing.wait(60)
+        if spec.name != "b":
+            time.sleep(0.5)  # in flight while the leases are renewed
+        return FeedOutcome(feed=spec.name, status=PollStatus.NOT_MODIFIED)
+
+    try:
+        with capture_logs() as logs:
+            run_pass(
+                engine,
+                poll,
+                owner="worker-1",
+                now=lambda: datetime.now(UTC),
+                lease=lease,
+                workers=3,
+                progress=progress,
+            )
+    finally:
+        engine.dispose()
+    lost = sorted(e["feed"] for e in logs if e["event"] == "feed_lease_lost")
+    assert lost == ["c"]
