@@ -5,7 +5,6 @@ Registered by :mod:`monitor.cli`.
 from __future__ import annotations
 
 import gc
-import json
 import os
 import re
 import stat
@@ -246,6 +245,8 @@ class _Utf8Lines:
         return next(self._lines)
 
     def _decoded(self) -> Iterator[str]:
+        from monitor.topics.report import is_json_object
+
         for number, raw in enumerate(self._stream, start=1):
             try:
                 line: str = raw.decode("utf-8")
@@ -258,7 +259,7 @@ class _Utf8Lines:
                 yield self._REJECTED
                 continue
             if self._jsonl is None and line and not line.isspace():
-                self._jsonl = _json_object(line)
+                self._jsonl = is_json_object(line)
             yield line
 
     def reason(self, message: str) -> str:
@@ -267,16 +268,6 @@ class _Utf8Lines:
         if found is not None and int(found[1]) in self._undecodable:
             return f"line {found[1]}: {self._undecodable[int(found[1])]}"
         return message
-
-
-def _json_object(line: str) -> bool:
-    """Whether a line is a JSON object (the reader's test of a JSON Lines stream)."""
-    if not line.lstrip().startswith("{"):
-        return False
-    try:
-        return isinstance(json.loads(line), dict)
-    except (ValueError, RecursionError):
-        return False
 
 
 def _where(name: str, message: str, plain: Callable[[str, int], str]) -> str:

@@ -50,7 +50,7 @@ def read_documents(
     head = _head(stream)
     if head is None:
         return
-    if not _is_json_object(head[-1]):
+    if not is_json_object(head[-1]):
         text = "".join(chain(head, stream)).strip()
         yield 1, Document(content=text)
         return
@@ -78,7 +78,7 @@ def read_batches(
         head = _head(stream)
         if head is None:
             return
-        if not _is_json_object(head[-1]):
+        if not is_json_object(head[-1]):
             yield [(1, Document(content="".join(chain(head, stream)).strip()))]
             return
         # read_documents' loop without a generator between the lines and the lists
@@ -117,7 +117,8 @@ def _head(stream: TextIO) -> list[str] | None:
     return None
 
 
-def _is_json_object(line: str) -> bool:
+def is_json_object(line: str) -> bool:
+    """Whether a line is a JSON object (the test of a JSON Lines stream)."""
     if not line.lstrip().startswith("{"):
         return False
     try:

@@ -79,17 +79,6 @@ def notify_socket(
     sock.close()
 
 
-@pytest.fixture
-def daemon(write_config: Callable[..., Path]) -> Iterator[Daemon]:
-    path = write_config()
-    app = start_app(load_config(path), None, Metrics(), threading.Event())
-    assert app is not None
-    running = Daemon(config=app.config, config_path=path, app=app, metrics=app.metrics)
-    yield running
-    running.stop.set()
-    app.close()
-
-
 def _watching(daemon: Daemon) -> threading.Thread:
     watch = threading.Thread(target=daemon.watch_ticks, kwargs={"every": 0.1}, daemon=True)
     watch.start()

@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from monitor.config.load import load_config
 from monitor.errors import StorageError
-from monitor.metrics import Metrics
 from monitor.service import daemon as daemon_module
-from monitor.service.daemon import Daemon, start_app
+from monitor.service.daemon import Daemon
 
 
 class _SlowLog:
@@ -29,17 +26,6 @@ class _SlowLog:
         self.events.append(event)
 
     error = info = warning = _write
-
-
-@pytest.fixture
-def daemon(write_config: Callable[..., Path]) -> Iterator[Daemon]:
-    path = write_config()
-    app = start_app(load_config(path), None, Metrics(), threading.Event())
-    assert app is not None
-    running = Daemon(config=app.config, config_path=path, app=app, metrics=app.metrics)
-    yield running
-    running.stop.set()
-    app.close()
 
 
 def _at_once(*jobs: Callable[[], None]) -> None:
