@@ -314,26 +314,6 @@ class Evidence:
         }
 
 
-# The matcher makes an Evidence for every term of every matched topic: a frozen
-# dataclass's ``__init__`` sets each field through ``object.__setattr__`` (and is
-# called by keyword), so this sets the slots directly. Same class, same values:
-# equality, hashing, repr, pickling and frozenness are the dataclass's own.
-_new = object.__new__
-_set_term, _set_field, _set_offset, _set_snippet = (
-    Evidence.__dict__[name].__set__ for name in ("term", "field", "offset", "snippet")
-)
-
-
-def new_evidence(term: str, field: str, offset: int, snippet: str) -> Evidence:
-    """``Evidence(term, field, offset, snippet)``, made faster (the matcher's hot path)."""
-    evidence = _new(Evidence)
-    _set_term(evidence, term)
-    _set_field(evidence, field)
-    _set_offset(evidence, offset)
-    _set_snippet(evidence, snippet)
-    return evidence
-
-
 @dataclass(frozen=True, slots=True)
 class Match:
     """A topic that matched a document, with why."""
@@ -348,20 +328,6 @@ class Match:
             "score": self.score,
             "evidence": [e.to_json() for e in self.evidence],
         }
-
-
-_set_topic, _set_score, _set_evidence = (
-    Match.__dict__[name].__set__ for name in ("topic", "score", "evidence")
-)
-
-
-def new_match(topic: str, score: float, evidence: tuple[Evidence, ...]) -> Match:
-    """``Match(topic, score, evidence)``, made faster (see :func:`new_evidence`)."""
-    match = _new(Match)
-    _set_topic(match, topic)
-    _set_score(match, score)
-    _set_evidence(match, evidence)
-    return match
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,7 +35,7 @@ from monitor.topics.rules import Rule, Term, TermTable, Topic, compile_topic
 from monitor.topics.snippet import snippet
 from monitor.topics.spec import TopicConfig
 from monitor.topics.text import FieldText, LatinLang
-from monitor.types import FIELDS, Document, Evidence, Match, new_evidence, new_match
+from monitor.types import FIELDS, Document, Evidence, Match
 
 if TYPE_CHECKING:
     from monitor.topics.explain import TopicTrace
@@ -326,7 +326,7 @@ class TopicSet:
             if other is None or _evidence_rank(e) < _evidence_rank(other):
                 best[(e.field, e.offset)] = e
         evidence = [e for e in evidence if best[(e.field, e.offset)] is e]
-        return new_match(topic.id, score, tuple(evidence[:_MAX_EVIDENCE]))
+        return Match(topic=topic.id, score=score, evidence=tuple(evidence[:_MAX_EVIDENCE]))
 
     @staticmethod
     def _evidence(
@@ -338,7 +338,7 @@ class TopicSet:
         assert field is not None  # a hit comes from a present field
         start, end = field.span(first, last)
         text, _, _ = snippet(field.text, start, end)
-        return [new_evidence(term.text, FIELDS[index], start, text)]
+        return [Evidence(term=term.text, field=FIELDS[index], offset=start, snippet=text)]
 
 
 def _evidence_rank(e: Evidence) -> tuple[int, int]:
