@@ -33,8 +33,9 @@ __all__ = [
 @dataclass(frozen=True, slots=True)
 class Outlet:
     """One outlet of a story: its name (the feed's ``source.outlet`` as the alert
-    recorded it, else the feed's name), its first feed to carry the story, when (None
-    when no article of it is stored any more), and whether it was the first."""
+    recorded it, else the feed's name), its first feed to carry the story, when (the
+    alert's time, else its stored article's; None when neither is known), and whether it
+    is the first reporter (the alert's ``first_reported_by``)."""
 
     feed: str
     carried_at: datetime | None
