@@ -58,10 +58,11 @@ def match(
 ) -> None:
     """Run the topics over texts (a file or - for stdin), without the database.
 
-    JSON Lines: every usable line is matched and printed; a line that is not one
-    (not UTF-8, not JSON, not an object, no title, summary or content, a bad
-    published date) is reported on stderr as "monitor: FILE:LINE: reason" and skipped, and the
-    exit code is then 1.
+    JSON Lines (the first non-blank line starts with "{"): every usable line is
+    matched and printed; a line that is not one (not UTF-8, not JSON, not an object,
+    no title, summary or content, a bad published date), the first one too, is
+    reported on stderr as "monitor: FILE:LINE: reason" and skipped, and the exit code
+    is then 1.
     """
     if explain and as_json:
         fail("--explain and --json cannot be combined", EXIT_USAGE)
@@ -225,12 +226,12 @@ _LINE = re.compile(r"line (\d+): (.*)", re.DOTALL)
 
 class _Utf8Lines:
     """The lines of a binary stream, decoded one by one: in JSON Lines (the first
-    non-blank line a JSON object) a line that is not UTF-8 is one bad line among good
-    ones, handed on as a line the reader rejects (``[]``) and reported with its own
-    reason (:meth:`reason`); in plain text, or before the first line, it ends the run
-    as before (UnicodeDecodeError)."""
+    non-blank line starts with ``{``, even one that is not UTF-8) a line that is not
+    UTF-8 is one bad line among good ones, handed on as a line the reader rejects
+    (``{``, which opens JSON Lines as the first line) and reported with its own reason
+    (:meth:`reason`); in plain text it ends the run as before (UnicodeDecodeError)."""
 
-    _REJECTED = "[]\n"
+    _REJECTED = "{\n"
 
     def __init__(self, stream: Any) -> None:
         self._stream = stream
@@ -245,9 +246,13 @@ class _Utf8Lines:
         return next(self._lines)
 
     def _decoded(self) -> Iterator[str]:
-        from monitor.topics.report import is_json_object
+        from monitor.topics.report import opens_json_lines
 
         for number, raw in enumerate(self._stream, start=1):
+            if self._jsonl is None:  # decided by the first non-blank line, even a damaged one
+                probe = raw.decode("utf-8", "replace")
+                if probe and not probe.isspace():
+                    self._jsonl = opens_json_lines(probe)
             try:
                 line: str = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
@@ -258,8 +263,6 @@ class _Utf8Lines:
                 )
                 yield self._REJECTED
                 continue
-            if self._jsonl is None and line and not line.isspace():
-                self._jsonl = is_json_object(line)
             yield line
 
     def reason(self, message: str) -> str:

@@ -231,3 +231,48 @@ def test_every_good_line_is_matched_and_every_bad_one_named_by_file_and_line(
     else:
         heads = [line for line in result.stdout.splitlines() if not line.startswith(" ")]
         assert [line.split(":")[0] for line in heads] == good
+
+
+_DAMAGED_FIRST = [
+    ('{"id": 1, "title": "Trump', "not valid JSON (Invalid control character at)"),
+    ('{"id": "latin-1", "title": "caf\xe9"}', "not valid UTF-8 (byte 0xe9 at column 32)"),
+]
+
+
+@pytest.mark.parametrize("output", [[], ["--json"]], ids=["text", "json"])
+@pytest.mark.parametrize("source", ["file", "pipe"])
+@pytest.mark.parametrize(("damaged", "reason"), _DAMAGED_FIRST, ids=["cut-short", "latin-1"])
+def test_a_damaged_first_line_is_a_bad_line_of_json_lines_not_plain_text(
+    tmp_path, output, source, damaged, reason
+):
+    """A JSON Lines stream whose first line is damaged (cut short, not UTF-8) is still
+    JSON Lines (its first non-blank line starts with ``{``): that line is reported as
+    ``monitor: FILE:LINE: reason``, the rest matched, exit 1; it was read as one
+    plain-text document and the run exited 0, hiding the damage."""
+    good = [json.dumps({"id": f"g{n}", "title": SUMMIT, "published": DATED}) for n in range(2)]
+    docs = tmp_path / "docs.jsonl"
+    encoding = "latin-1" if "caf" in damaged else "utf-8"
+    docs.write_bytes(b"\n" + damaged.encode(encoding) + b"\n" + "\n".join(good).encode() + b"\n")
+
+    command = [sys.executable, "-m", "monitor", "match", *output, "-c", CONFIG]
+    with docs.open("rb") as stdin:
+        result = subprocess.run(
+            [*command, str(docs) if source == "file" else "-"],
+            stdin=stdin,
+            capture_output=True,
+            text=True,
+            env=user_environment(),
+            timeout=120,
+            check=False,
+        )
+    name = str(docs) if source == "file" else "<stdin>"
+
+    assert result.returncode == 1, result.stderr[-2000:]
+    first, summary = result.stderr.splitlines()
+    assert first == f"monitor: {name}:2: {reason}"
+    assert summary == f"monitor: {name}: 1 line skipped"
+    if output:
+        assert [json.loads(line)["id"] for line in result.stdout.splitlines()] == ["g0", "g1"]
+    else:
+        heads = [line for line in result.stdout.splitlines() if not line.startswith(" ")]
+        assert [line.split(":")[0] for line in heads] == ["g0", "g1"]

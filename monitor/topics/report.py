@@ -42,15 +42,16 @@ def read_documents(
 ) -> Iterator[tuple[str | int, Document]]:
     """(input id or 1-based line number, document) for each document in ``stream``.
 
-    The stream is JSON Lines when its first non-blank line is a JSON object; then
-    every non-blank line must be one (:class:`InputError` names the line otherwise:
-    raised, or handed to ``on_error`` and the line skipped when that is given).
+    The stream is JSON Lines when its first non-blank line starts with ``{``
+    (:func:`opens_json_lines`); then every non-blank line must be a JSON object
+    (:class:`InputError` names the line otherwise: raised, or handed to ``on_error``
+    and the line skipped when that is given).
     Anything else is one plain-text document with id 1.
     """
     head = _head(stream)
     if head is None:
         return
-    if not is_json_object(head[-1]):
+    if not opens_json_lines(head[-1]):
         text = "".join(chain(head, stream)).strip()
         yield 1, Document(content=text)
         return
@@ -78,7 +79,7 @@ def read_batches(
         head = _head(stream)
         if head is None:
             return
-        if not is_json_object(head[-1]):
+        if not opens_json_lines(head[-1]):
             yield [(1, Document(content="".join(chain(head, stream)).strip()))]
             return
         # read_documents' loop without a generator between the lines and the lists
@@ -117,14 +118,12 @@ def _head(stream: TextIO) -> list[str] | None:
     return None
 
 
-def is_json_object(line: str) -> bool:
-    """Whether a line is a JSON object (the test of a JSON Lines stream)."""
-    if not line.lstrip().startswith("{"):
-        return False
-    try:
-        return isinstance(json.loads(line), dict)
-    except (ValueError, RecursionError):
-        return False
+def opens_json_lines(line: str) -> bool:
+    """Whether a stream whose first non-blank line is ``line`` is JSON Lines: the line
+    starts with ``{``. Whether it is a usable object is the line's own question, so a
+    damaged first line (cut short, say) is reported like any other bad line, not read as
+    plain text; a plain text that starts with ``{`` is not a text people match."""
+    return line.lstrip().startswith("{")
 
 
 # JSONDecoder.raw_decode without its Python frame: (value, end) of the JSON value at

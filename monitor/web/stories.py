@@ -1,6 +1,6 @@
 """Pure decisions about how a story is shown: its outlets in the order they carried it
-(first reporter first), which stored article of a headline-joined feed belongs to it,
-and which of its topic's rules fired.
+(the alert's first reporter first), which stored article of a headline-joined feed
+belongs to it, and which of its topic's rules fired.
 
 An outlet is what the alert recorded for its feeds (``source.outlet``), else the feed;
 its time is when its first feed published the story (or first carried it, if
@@ -33,8 +33,9 @@ __all__ = [
 @dataclass(frozen=True, slots=True)
 class Outlet:
     """One outlet of a story: its name (the feed's ``source.outlet`` as the alert
-    recorded it, else the feed's name), its first feed to carry the story, when (None
-    when no article of it is stored any more), and whether it was the first."""
+    recorded it, else the feed's name), its first feed to carry the story, when (the
+    alert's time, else its stored article's; None when neither is known), and whether it
+    is the first reporter (the alert's ``first_reported_by``)."""
 
     feed: str
     carried_at: datetime | None
@@ -66,42 +67,37 @@ def story_articles(
 
 def story_outlets(alert: Alert, articles: Sequence[OutletArticle]) -> list[Outlet]:
     """Every outlet of the story once (several feeds of one outlet, as the alert's
-    ``sources`` recorded them, are one), by when its first feed carried it: the time the
-    alert recorded for the feed (bounded when it was recorded:
-    :func:`~monitor.types.carried_time`), else its stored article's date; feeds with
-    neither follow in the order they joined. The first one is the first reporter, as the
-    alert's ``first_reported_by`` names it. A surge or operator alert is about no story:
-    no outlet."""
+    ``sources`` recorded them, are one). The outlets of the feeds that joined the story
+    come first, as the alert orders them (:meth:`~monitor.types.Alert.sightings`, the
+    ``outlets`` of its JSON), so the first is the alert's ``first_reported_by``; a time
+    the alert does not know is its feed's stored article's date, shown but not ordered
+    by (an alert of an older version recorded none). Then the feeds of stored articles
+    that never joined the story (the same URL, not a match of its topic), by their
+    articles' dates: never the first reporter. A surge or operator alert is about no
+    story: no outlet."""
     if not alert.has_story:
         return []
-    # what the alert recorded: when each feed carried the story; a stored article's own
-    # date is not bounded by the feed's polls, so it does not overrule the alert
-    recorded = {feed: as_utc(at) for feed, at in alert.outlets if at is not None}
-    first_seen: dict[str, datetime] = dict(recorded)
+    dated: dict[str, datetime] = {}
     for article in articles:
-        if article.feed in recorded:
-            continue
         when = as_utc(article.carried_at)
-        if article.feed not in first_seen or when < first_seen[article.feed]:
-            first_seen[article.feed] = when
-    # an alert of an older version, which recorded no times: its detection time for the
-    # first feed, where its article is gone
-    for feed, at in alert.outlet_times():
-        if at is not None and feed not in first_seen:
-            first_seen[feed] = as_utc(at)
-    timed = sorted(first_seen.items(), key=lambda item: (item[1], item[0]))
-    untimed = [f for f in dict.fromkeys(alert.feeds or (alert.feed,)) if f not in first_seen]
-    ordered: list[tuple[str, datetime | None]] = [*timed, *((f, None) for f in untimed)]
-    sources = dict(alert.sources)
+        if article.feed not in dated or when < dated[article.feed]:
+            dated[article.feed] = when
     outlets: dict[str, Outlet] = {}
-    for feed, at in ordered:
-        source = sources.get(feed)
-        name = source.outlet if source is not None else feed
-        if name not in outlets:
-            kind = source.kind if source is not None else None
-            outlets[name] = Outlet(
-                feed=feed, carried_at=at, first=not outlets, name=name, kind=kind
-            )
+    for sighting in alert.sightings():
+        name = sighting.source.outlet
+        at = as_utc(sighting.at) if sighting.at is not None else dated.get(sighting.feed)
+        outlets[name] = Outlet(
+            feed=sighting.feed,
+            carried_at=at,
+            first=not outlets,
+            name=name,
+            kind=sighting.source.kind,
+        )
+    joined = {feed for feed, _ in alert.outlet_times()}
+    others = sorted((at, feed) for feed, at in dated.items() if feed not in joined)
+    for at, feed in others:
+        if feed not in outlets:
+            outlets[feed] = Outlet(feed=feed, carried_at=at, first=False, name=feed)
     return list(outlets.values())
 
 

@@ -98,10 +98,19 @@ def test_lines_past_pythons_own_limits_are_skipped_with_their_line_number(
     ]
 
 
-def test_a_first_line_past_pythons_limits_is_read_as_text() -> None:
-    """Where the first line is not a usable JSON object the input is one plain text."""
-    [(doc_id, doc)] = read('{"a": ' + "[" * 100_000 + "\nTrump und Putin\n")
-    assert doc_id == 1 and doc.content.endswith("Trump und Putin")
+def test_a_first_line_past_pythons_limits_is_a_bad_line_of_json_lines() -> None:
+    """A first line that starts with ``{`` makes the input JSON Lines, usable or not:
+    one nested past Python's limits is reported by its number like any bad line (it was
+    read, with the rest, as one plain text)."""
+    bad: list[str] = []
+    docs = list(
+        read_documents(
+            io.StringIO('{"a": ' + "[" * 100_000 + '\n{"title": "Trump und Putin"}\n'),
+            on_error=lambda exc: bad.append(str(exc)),
+        )
+    )
+    assert bad and bad[0].startswith("line 1: ")
+    assert [(i, d.title) for i, d in docs] == [(2, "Trump und Putin")]
 
 
 def test_match_json_is_the_spec_line() -> None:

@@ -83,7 +83,7 @@ def _article(feed: str, minutes: int, published: int | None = None) -> OutletArt
     )
 
 
-def test_outlets_in_the_order_they_carried_the_story() -> None:
+def test_outlets_of_an_alert_without_times_in_the_alerts_order() -> None:
     alert = Alert(
         id="a",
         topic="t",
@@ -95,14 +95,38 @@ def test_outlets_in_the_order_they_carried_the_story() -> None:
         evidence=(),
         feeds=("late", "early", "gone"),
     )
-    # "late" was polled first, but "early" published 30 minutes before it.
+    # An alert of an older version, which recorded no times: "late" raised it, "early"
+    # dated its article 30 minutes before. The alert names "late" first reporter (its
+    # detection time, the others' unknown), and so does the console, "early"'s article
+    # date shown beside it but not reordering it (they would contradict each other).
     outlets = story_outlets(alert, [_article("late", 5, published=0), _article("early", 10, -30)])
-    assert [(o.feed, o.first) for o in outlets] == [
-        ("early", True),
-        ("late", False),
-        ("gone", False),
+    assert alert.first_reported_by == "late"
+    assert [(o.feed, o.first, o.carried_at) for o in outlets] == [
+        ("late", True, T0),
+        ("early", False, T0 - timedelta(minutes=30)),
+        ("gone", False, None),
     ]
-    assert outlets[2].carried_at is None
+
+
+def test_a_feed_that_never_joined_follows_the_alerts_outlets() -> None:
+    # "blog" carried the story's URL two hours before "wire" without joining the story
+    # (not a match of its topic): shown after the alert's outlets, never first reporter
+    alert = Alert(
+        id="a",
+        topic="t",
+        title="t",
+        url=None,
+        feed="wire",
+        published=None,
+        detected_at=T0,
+        evidence=(),
+        feeds=("wire",),
+        outlets=(("wire", T0),),
+    )
+    outlets = story_outlets(alert, [_article("wire", 0), _article("blog", 1, published=-120)])
+    assert [(o.feed, o.first) for o in outlets] == [("wire", True), ("blog", False)]
+    assert outlets[1].carried_at == T0 - timedelta(minutes=120)
+    assert outlets[0].feed == alert.first_reported_by
 
 
 def test_outlets_by_the_times_the_alert_recorded_over_their_articles_dates() -> None:

@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import feedparser
 import httpx
 import pytest
+from click.testing import Result
+from pytest_httpserver import HTTPServer
 
-from tests.web.conftest import STORY_URL, Scenario
+from tests.support.feedgen import Item, rss
+from tests.web.conftest import STORY_URL, Scenario, _serve
 
 
 def get(url: str, **kwargs: object) -> httpx.Response:
@@ -180,3 +185,51 @@ def test_token_is_required_when_configured(token_console_url: str) -> None:
     right = {"Authorization": "Bearer s3cret-token-0123456789"}
     assert get(token_console_url + "/", headers=right).status_code == 200
     assert get(token_console_url + "/alerts.json", headers=right).status_code == 200
+
+
+def test_the_first_reporter_is_the_alerts_even_beside_a_feed_that_never_joined(
+    httpserver: HTTPServer,
+    write_config: Callable[..., Path],
+    cli: Callable[..., Result],
+    database_url: str,
+) -> None:
+    """A feed whose article has the story's URL but does not match its topic never
+    joined the story; its article, dated hours before, is stored and shown with the
+    story, but the first reporter the pages mark is the one the alert names in
+    ``first_reported_by`` (it was the feed that never joined, by its article's date)."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    items = {
+        "wire-a": Item(
+            title="Trump and Putin meet for summit in Anchorage",
+            link=STORY_URL,
+            description="Trump and Putin held a summit in Anchorage, Alaska.",
+            published=now - timedelta(hours=1),
+        ),
+        "blog-d": Item(
+            title="Weather in Alaska this weekend",
+            link=STORY_URL,
+            description="Rain and wind along the coast.",
+            published=now - timedelta(hours=5),
+        ),
+    }
+    feeds = []
+    for name, item in items.items():
+        httpserver.expect_request(f"/{name}.xml").respond_with_data(
+            rss([item]), content_type="application/rss+xml"
+        )
+        feeds.append({"name": name, "url": httpserver.url_for(f"/{name}.xml")})
+    config = write_config(feeds=feeds, max_age="30d")
+    assert cli("poll", "-c", str(config)).exit_code == 0
+    listed = cli("alerts", "-c", str(config), "--json")
+    [alert] = [json.loads(line) for line in listed.output.splitlines() if line.strip()]
+    assert alert["first_reported_by"] == "wire-a" and alert["feeds"] == ["wire-a"]
+    scenario = Scenario(config, database_url, alert["id"], "", [alert])
+
+    for console_url in _serve(scenario, token=None):
+        story = get(console_url + f"/stories/{alert['id']}").text
+        listed_html = get(console_url + "/").text
+        topic = get(console_url + f"/topics/{alert['topic']}").text
+    assert "blog-d" in story  # its article is shown with the story
+    for html in (story, listed_html, topic):
+        firsts = re.findall(r'class="first">\s*<span class="outlet"[^>]*>([^<]+)<', html)
+        assert firsts == ["wire-a"], firsts
