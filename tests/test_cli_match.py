@@ -185,6 +185,25 @@ _BAD_LINES = [
 ]
 
 
+def _match_file(
+    docs: Path, source: str, output: list[str]
+) -> tuple[subprocess.CompletedProcess[str], str]:
+    """``monitor match`` over ``docs`` given by name (``file``) or on stdin (``pipe``):
+    the finished process, and the name its messages give the input."""
+    command = [sys.executable, "-m", "monitor", "match", *output, "-c", CONFIG]
+    with docs.open("rb") as stdin:
+        result = subprocess.run(
+            [*command, str(docs) if source == "file" else "-"],
+            stdin=stdin,
+            capture_output=True,
+            text=True,
+            env=user_environment(),
+            timeout=120,
+            check=False,
+        )
+    return result, str(docs) if source == "file" else "<stdin>"
+
+
 @pytest.mark.parametrize("output", [[], ["--json"]], ids=["text", "json"])
 @pytest.mark.parametrize("source", ["file", "pipe"])
 def test_every_good_line_is_matched_and_every_bad_one_named_by_file_and_line(
@@ -205,18 +224,7 @@ def test_every_good_line_is_matched_and_every_bad_one_named_by_file_and_line(
         b"".join(line.encode("latin-1" if "caf" in line else "utf-8") + b"\n" for line in lines)
     )
 
-    command = [sys.executable, "-m", "monitor", "match", *output, "-c", CONFIG]
-    with docs.open("rb") as stdin:
-        result = subprocess.run(
-            [*command, str(docs) if source == "file" else "-"],
-            stdin=stdin,
-            capture_output=True,
-            text=True,
-            env=user_environment(),
-            timeout=120,
-            check=False,
-        )
-    name = str(docs) if source == "file" else "<stdin>"
+    result, name = _match_file(docs, source, output)
 
     assert result.returncode == 1, result.stderr[-2000:]
     assert result.stderr.splitlines() == [
@@ -254,18 +262,7 @@ def test_a_damaged_first_line_is_a_bad_line_of_json_lines_not_plain_text(
     encoding = "latin-1" if "caf" in damaged else "utf-8"
     docs.write_bytes(b"\n" + damaged.encode(encoding) + b"\n" + "\n".join(good).encode() + b"\n")
 
-    command = [sys.executable, "-m", "monitor", "match", *output, "-c", CONFIG]
-    with docs.open("rb") as stdin:
-        result = subprocess.run(
-            [*command, str(docs) if source == "file" else "-"],
-            stdin=stdin,
-            capture_output=True,
-            text=True,
-            env=user_environment(),
-            timeout=120,
-            check=False,
-        )
-    name = str(docs) if source == "file" else "<stdin>"
+    result, name = _match_file(docs, source, output)
 
     assert result.returncode == 1, result.stderr[-2000:]
     first, summary = result.stderr.splitlines()

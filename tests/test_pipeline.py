@@ -62,17 +62,7 @@ def poll(
     metrics: Metrics | None = None,
 ) -> FeedOutcome:
     """Claim the feed as a pass does, and poll it once."""
-    pipeline = Pipeline(
-        max_entries=max_entries,
-        metrics=metrics,
-        engine=engine,
-        fetcher=fetcher,
-        compiled_topics=lambda: TOPICS,
-        policy=AlertPolicy(),
-        owner="test",
-        parser=parser,
-        topic_source=TopicSource.of(TOPIC_CONFIGS),
-    )
+    pipeline = _kept_pipeline(engine, fetcher, parser, max_entries=max_entries, metrics=metrics)
     [(spec, state)] = storage.claim_feeds(
         engine, owner="test", now=at, lease=timedelta(minutes=5), limit=1, due_only=False
     )
@@ -196,9 +186,19 @@ def test_an_old_item_back_in_the_feed_is_not_news_beyond_the_newest_keys(
     assert [(o.new, o.changed) for o in outcomes] == [(2, 0), (2, 0), (2, 0), (1, 0)]
 
 
-def _kept_pipeline(engine: Engine, fetcher: FakeFetcher, parser: ParserPool) -> Pipeline:
-    """One pipeline for every poll, as the daemon keeps it between ticks."""
+def _kept_pipeline(
+    engine: Engine,
+    fetcher: FakeFetcher,
+    parser: ParserPool,
+    *,
+    max_entries: int = 500,
+    metrics: Metrics | None = None,
+) -> Pipeline:
+    """A pipeline of the test's topics; kept for every poll, as the daemon keeps it
+    between ticks, or made for one (:func:`poll`)."""
     return Pipeline(
+        max_entries=max_entries,
+        metrics=metrics,
         engine=engine,
         fetcher=fetcher,
         compiled_topics=lambda: TOPICS,

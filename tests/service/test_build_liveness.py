@@ -45,6 +45,19 @@ def _wait(what: Callable[[], bool], ceiling: float = 120.0) -> None:
         time.sleep(0.05)
 
 
+def _compile_and_die(pool: ParserPool, seconds: float) -> None:
+    """A job whose worker compiles the topics for ``seconds``, then dies."""
+    with pytest.raises(ParseError, match="died"):
+        pool.run(
+            "tests.service.test_build_liveness:die_with_context",
+            b"",
+            url=URL,
+            headers={},
+            deadline=30,
+            context=WorkerContext("tests.test_sifting:sleepy_build", "v1", seconds),
+        )
+
+
 def _compile(pool: ParserPool, seconds: float, key: str = "v1") -> object:
     return pool.run(
         "tests.test_sifting:with_context",
@@ -151,15 +164,7 @@ def test_workers_dying_after_compiling_excuse_a_tick_one_build_deadline_at_most(
         limit = float(daemon.health()[1]["tick_limit_seconds"])
         # Four compiles of 4 s, each worker dying right after: over 16 s of building.
         for _ in range(4):
-            with pytest.raises(ParseError, match="died"):
-                app.parser.run(
-                    "tests.service.test_build_liveness:die_with_context",
-                    b"",
-                    url=URL,
-                    headers={},
-                    deadline=30,
-                    context=WorkerContext("tests.test_sifting:sleepy_build", "v1", 4.0),
-                )
+            _compile_and_die(app.parser, 4.0)
         built = app.parser.builds.seconds()
         assert built >= 16
         # The last tick finished past the limit by more than one build's allowance
@@ -171,15 +176,7 @@ def test_workers_dying_after_compiling_excuse_a_tick_one_build_deadline_at_most(
         notify_socket()
         daemon.tick_started = time.monotonic()
         watch = _watching(daemon)
-        with pytest.raises(ParseError, match="died"):
-            app.parser.run(
-                "tests.service.test_build_liveness:die_with_context",
-                b"",
-                url=URL,
-                headers={},
-                deadline=30,
-                context=WorkerContext("tests.test_sifting:sleepy_build", "v1", 2.5),
-            )
+        _compile_and_die(app.parser, 2.5)
         assert b"WATCHDOG=1" not in notify_socket()
         daemon.stop.set()
         watch.join(timeout=10)
