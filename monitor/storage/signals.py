@@ -214,11 +214,14 @@ def join_story(
     if rule is not None and rule.hold:
         insert_deliveries(conn, found, channels, now)
         return found
-    return _follow_up(conn, found, channels, now)
+    return _follow_up(conn, found, channels, now, unbounded)
 
 
-def _follow_up(conn: Connection, story: Alert, channels: Channels, now: datetime) -> Alert | None:
-    """The one ``confirmation`` message of a story alerted at its first sighting."""
+def _follow_up(
+    conn: Connection, story: Alert, channels: Channels, now: datetime, first_poll: set[str]
+) -> Alert | None:
+    """The one ``confirmation`` message of a story alerted at its first sighting, its
+    stored outlets as the story's (``first_poll``: its feeds a first poll dated)."""
     key = f"confirmation:{story.id}"
     alert = replace(
         story,
@@ -226,7 +229,9 @@ def _follow_up(conn: Connection, story: Alert, channels: Channels, now: datetime
         kind="confirmation",
         detected_at=now,
     )
-    stored = insert_alert_without_article(conn, alert, story=key, channels=channels, now=now)
+    stored = insert_alert_without_article(
+        conn, alert, story=key, channels=channels, now=now, first_poll=first_poll
+    )
     return alert if stored else None
 
 

@@ -165,6 +165,44 @@ def test_notify_confirmation_sends_one_follow_up_on_the_same_story(
     assert follow_up["url"] == story["url"] and follow_up["title"] == story["title"]
 
 
+def _stored_outlets(app: App) -> dict[str, list[dict[str, Any]]]:
+    with app.engine.connect() as conn:
+        rows = conn.execute(
+            AlertRow.__table__.select().with_only_columns(AlertRow.kind, AlertRow.outlets)
+        ).all()
+    return {kind: outlets for kind, outlets in rows}
+
+
+def test_a_confirmation_stores_its_storys_outlets_first_poll_flags_and_all(
+    newsroom: Newsroom, signals_app: Any
+) -> None:
+    # TASS's date came from its feed's first poll: the story's stored outlet says so, and
+    # the confirmation, which copies the story's outlets, says so too (it used to drop the
+    # flag). Readers see no flag, and rows without flags (an older version's) read alike.
+    topic = SUMMIT | {"notify_confirmation": True}
+    app = signals_app(["tass-en", "reuters", "meduza"], topic)
+    newsroom.carry("tass-en", HEADLINE, "a1")
+    app.poll()
+    for feed in ("reuters", "meduza"):
+        step(newsroom, minutes=20)
+        newsroom.carry(feed, HEADLINE, "x")
+        app.poll()
+    stored = _stored_outlets(app)
+    assert [o.get("first_poll", False) for o in stored["topic"]] == [True, False, False]
+    assert stored["confirmation"] == stored["topic"][:2]
+
+    read = {a["kind"]: a["outlets"] for a in alerts(app)}
+    assert all("first_poll" not in o for outlets in read.values() for o in outlets)
+    unflagged = {
+        k: [{n: v for n, v in o.items() if n != "first_poll"} for o in outlets]
+        for k, outlets in stored.items()
+    }
+    with app.engine.begin() as conn:
+        for kind, outlets in unflagged.items():
+            conn.execute(update(AlertRow).where(AlertRow.kind == kind).values(outlets=outlets))
+    assert {a["kind"]: a["outlets"] for a in alerts(app)} == read
+
+
 def test_the_shipped_configuration_labels_every_feed_with_its_outlet() -> None:
     from monitor.config.load import load_config
     from tests.conftest import REPO
