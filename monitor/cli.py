@@ -64,6 +64,8 @@ def check(config_path: Path) -> None:
     from monitor.config import summarize_config
 
     config = read_config(config_path, delivers=False, warn=True, channels=True)
+    for channel in config.take_channels() or ():  # built to check them; nothing runs them
+        channel.close()
     echo(summarize_config(config, config_path))
 
 

@@ -175,6 +175,31 @@ def daemons() -> Iterator[Callable[[Path], Any]]:
 
 
 @pytest.fixture
+def receivers() -> Iterator[Callable[..., Any]]:
+    """``receivers(**options)``: a webhook receiver on 127.0.0.1
+    (:class:`tests.support.receivers.WebhookReceiver`), not started (its port refuses
+    connections until ``start()``); every one a test made is stopped after it."""
+    from tests.support.receivers import WebhookReceiver
+
+    made: list[WebhookReceiver] = []
+
+    def make(**options: Any) -> WebhookReceiver:
+        receiver = WebhookReceiver(**options)
+        made.append(receiver)
+        return receiver
+
+    yield make
+    for receiver in made:
+        receiver.stop()
+
+
+@pytest.fixture
+def hook(receivers: Callable[..., Any]) -> Any:
+    """A webhook receiver on 127.0.0.1, started, answering every request 200."""
+    return receivers().start()
+
+
+@pytest.fixture
 def hostile_servers() -> Iterator[Callable[[Any], Any]]:
     """Start ``HostileServer(handler)`` on 127.0.0.1 (tests/support/hostile_server.py); every
     server a test started is closed after it."""

@@ -11,6 +11,7 @@ library.)
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import apprise
@@ -20,6 +21,21 @@ from monitor.alerts.message import render_text, subject
 from monitor.alerts.templates import Renderer
 from monitor.errors import DeliveryError
 from monitor.types import Alert
+
+
+def _quiet_imghdr() -> None:
+    """Apprise loads its plugins on first use; its e-mail plugin imports ``imghdr`` (for
+    pgpy), which Python 3.11 and 3.12 deprecate with a DeprecationWarning that names
+    Apprise's module and is no concern of an operator's (``-W error`` made it fatal).
+    Only that warning, from that import, is ignored; a filter (not a
+    ``catch_warnings`` block, which is not thread-safe), added again by each channel
+    in case something reset the filters since."""
+    warnings.filterwarnings(
+        "ignore",
+        message=r"'imghdr' is deprecated",
+        category=DeprecationWarning,
+        module=r"apprise\.utils\.pgp$",
+    )
 
 
 class AppriseChannel:
@@ -39,6 +55,7 @@ class AppriseChannel:
         self.topics = topics
         self.renderer = renderer or Renderer()
         self.target = url.partition("://")[0] + "://…"
+        _quiet_imghdr()
         self._apprise: Any = apprise.Apprise()
         if not self._apprise.add(url):
             raise ValueError(f"not a usable Apprise URL: {self.target}")

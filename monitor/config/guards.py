@@ -80,6 +80,28 @@ def unprintable(text: str, limit: int = 20) -> Iterator[tuple[int, str]]:
         )
 
 
+def tab_message(text: str, line: int, column: int) -> str | None:
+    """What to say of a tab the YAML parser refused at ``line`` (1-based), ``column``
+    (0-based), in the operator's words (PyYAML says "found character '\\t' that cannot
+    start any token"); None when no tab stands there. YAML indents with spaces only;
+    PyYAML's parser takes a tab nowhere but inside quotes, a comment or a ``|`` text."""
+    lines = text.split("\n")
+    if not 0 < line <= len(lines):
+        return None
+    row = lines[line - 1]
+    if column >= len(row) or row[column] != "\t":
+        return None
+    if not row[:column].strip(" \t"):
+        return (
+            f"a tab in the indentation (column {column + 1}): YAML indents with spaces "
+            "only; replace the tab with spaces"
+        )
+    return (
+        f"a tab at column {column + 1}: YAML takes a tab only inside quotes or a comment; "
+        "replace it with a space"
+    )
+
+
 def term_warnings(
     data: Any, line_of: Callable[[tuple[Any, ...]], int | None]
 ) -> list[tuple[int | None, str]]:

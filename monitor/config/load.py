@@ -137,6 +137,9 @@ class _Loader(ConfigReader):
         if config is not None and config.notify and self.channels:
             self._check_channels(config)
         if self.problems or config is None:
+            if config is not None:
+                for channel in config.take_channels() or ():
+                    channel.close()
             raise self.fail()
         if config.feeds and not any(f.enabled for f in config.feeds):
             self.warn(self.line_of(("feeds",)), "no feed is enabled: nothing is polled")
@@ -197,8 +200,8 @@ class _Loader(ConfigReader):
                 self.problems.append(ConfigProblem(file, line, message))
                 bad_templates.add(f"notify[{position}]")
         try:
-            for channel in build_channels(config.notify, config.smtp):
-                channel.close()
+            # kept for the app that runs this configuration: built once, not again there
+            config.hold_channels(build_channels(config.notify, config.smtp))
         except ChannelConfigError as exc:
             reported = {p.message.partition(":")[0].partition(".")[0] for p in self.problems}
             reported |= bad_templates

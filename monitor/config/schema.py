@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from datetime import timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -241,6 +241,12 @@ class Config(_Strict):
     """Set by the loader: what `monitor check` warns about (valid, but suspicious)."""
     _topics_checked: bool = PrivateAttr(default=False)
     """Set by the loader: it checked every topic (:attr:`topics_checked`)."""
+    _held_channels: list[tuple[list[NotifyConfig], SmtpConfig | None, list[Any]]] = PrivateAttr(
+        default_factory=list
+    )
+    """Set by the loader: the ``notify`` channels it built to check them, with the
+    entries they were built from (:meth:`take_channels`). A list changed in place, so a
+    copy of this configuration cannot hand them out a second time."""
     database: str = "sqlite:///data/monitor.db"
     alert_log: str = "data/alerts.jsonl"
     max_age: Duration = timedelta(days=2)
@@ -289,6 +295,24 @@ class Config(_Strict):
         not check again (``compile_topics(config.topics, checked=…)``). False for a
         configuration built in code, which compiling then checks."""
         return self._topics_checked
+
+    def hold_channels(self, channels: list[Any]) -> None:
+        """Keep the channels the loader built from ``notify`` (and ``smtp``) for the app
+        that runs this configuration (:meth:`take_channels`): they are built once."""
+        self._held_channels[:] = [(list(self.notify), self.smtp, list(channels))]
+
+    def take_channels(self) -> list[Any] | None:
+        """The channels :meth:`hold_channels` kept, once (whoever takes them closes them),
+        if ``notify`` and ``smtp`` are still what they were built from; else None (and
+        the stale ones are closed)."""
+        if not self._held_channels:
+            return None
+        notify, smtp, channels = self._held_channels.pop()
+        if notify == self.notify and smtp == self.smtp:
+            return channels
+        for channel in channels:
+            channel.close()
+        return None
 
     def feed_specs(self) -> list[FeedSpec]:
         return [

@@ -131,6 +131,9 @@ class ConfigReader:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 if mark is not None else None
             what = exc.problem or exc.context or "invalid YAML"
+            if exc.problem_mark is not None and "\t" in text:
+                at = exc.problem_mark
+                what = guards.tab_message(text, at.line + 1, at.column) or what
             opened = exc.context_mark
             at_end = "stream end" in what or "end of stream" in what
             if at_end and opened is not None and line is not None and opened.line + 1 < line:

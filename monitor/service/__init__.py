@@ -13,16 +13,16 @@ from monitor.lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from monitor.service.app import App, alert_policy, build_app
-    from monitor.service.daemon import run_daemon
     from monitor.service.delivery import Deliverer
     from monitor.service.passes import run_pass
+    from monitor.service.run import run_daemon
 
 _HOMES = {
     "App": "app",
     "Deliverer": "delivery",
     "alert_policy": "app",
     "build_app": "app",
-    "run_daemon": "daemon",
+    "run_daemon": "run",
     "run_pass": "passes",
 }
 __all__ = [

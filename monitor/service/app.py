@@ -307,7 +307,8 @@ def build_app(
     owner = owner or worker_id()
     alert_log = AlertLog(config.alert_log)
     channels: dict[str, Channel] = {storage.LOG_CHANNEL: alert_log}
-    for channel in build_channels(config.notify, config.smtp):
+    built: list[Channel] | None = config.take_channels()  # the loader's, if it built them
+    for channel in built if built is not None else build_channels(config.notify, config.smtp):
         channels[channel.key] = channel
     adopt_legacy_channels(engine, config)
     policy = alert_policy(config, topics, channels, raise_alerts=not catch_up)

@@ -1,35 +1,30 @@
-"""`monitor run`: the scheduler, signals, reload, health/metrics and systemd glue.
+"""The running daemon's jobs and state: the tick, delivery, the nightly prune, the
+sweep of idle connections, the watchdog, reloads, health and database outages.
 
-Jobs (a :class:`~monitor.service.timer.Timer`, on the monotonic clock, so a step of
-the wall clock never stops them): ``poll-tick`` asks the database which feeds are due
+Jobs (run by a :class:`~monitor.service.timer.Timer`, on the monotonic clock, so a step
+of the wall clock never stops them): ``poll-tick`` asks the database which feeds are due
 and polls them; ``deliver`` works the outbox; ``prune`` drops old article texts nightly.
 A step of the wall clock is noticed at the next tick (and stored next polls moved by a
 step back); a SQLite file deleted or replaced under the daemon stops it with exit 1.
 SIGTERM/SIGINT stop claiming work, let in-flight feeds finish within the grace period
 and exit 0 (a second signal exits at once); SIGHUP re-reads the configuration and
 applies it at the next tick, or keeps the running one when the new file is invalid.
-The polling itself is ``monitor.service.app``.
+Starting and stopping `monitor run` is :mod:`monitor.service.run`; the polling itself
+is :mod:`monitor.service.app`.
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
 import signal
-import sys
 import threading
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
-from typing import IO, TYPE_CHECKING, overload
-
-from sqlalchemy.engine import Engine, make_url
 
 from monitor import storage
-from monitor.alerts.naming import channel_labels
 from monitor.config.load import load_config
 from monitor.config.schema import Config
 from monitor.errors import ConfigError, MonitorError, StorageError
@@ -41,24 +36,12 @@ from monitor.service.app import App, build_app, utcnow
 from monitor.service.health import tick_health
 from monitor.service.heap import trim_heap
 from monitor.service.liveness import build_progressed, excused_build, stall_limit
+from monitor.service.startup import RETRY_FIRST, RETRY_MAX
 from monitor.service.timer import Timer
-from monitor.topics.spec import TopicConfig
 from monitor.types import PollStatus
-from monitor.web.app import create_app
-from monitor.web.server import WebServer
-
-if TYPE_CHECKING:
-    from monitor.web.views import Console
 
 log = get_logger("monitor.service.daemon")
 
-SHUTDOWN_GRACE = 20.0
-DELIVERY_INTERVAL = timedelta(seconds=2)
-SWEEP_INTERVAL = timedelta(seconds=5)
-"""How often kept-alive connections past their use are closed (their keep-alive time)."""
-RETRY_FIRST = 1.0
-RETRY_MAX = 30.0
-"""Database outages: wait 1, 2, 4 … 30 s between attempts (ticks in between are skipped)."""
 CLOCK_STEP = 60.0
 """Seconds the wall clock may drift from the monotonic one between ticks before it
 counts as a step (NTP slews far less)."""
@@ -66,43 +49,10 @@ PRUNE_AT = (3, 17)
 """The nightly prune's hour and minute, UTC."""
 
 
-class AlreadyRunningError(MonitorError):
-    """Another `monitor run` holds this SQLite database."""
-
-
 def tick_interval(config: Config) -> timedelta:
     """Tick often enough for the most frequent feed, at most every `tick`."""
     shortest = min((f.interval for f in config.feeds if f.enabled), default=config.tick)
     return max(timedelta(seconds=1), min(config.tick, shortest))
-
-
-def lock_database(url: str) -> IO[str] | None:
-    """One daemon per SQLite file: an exclusive lock beside it (None elsewhere)."""
-    parsed = make_url(url)
-    if (
-        parsed.get_backend_name() != "sqlite"
-        or not parsed.database
-        or parsed.database == ":memory:"
-    ):
-        return None
-    path = Path(parsed.database).expanduser().resolve()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(path.with_name(path.name + ".lock"), "a+")  # noqa: SIM115 - held for life
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        handle.seek(0)
-        holder = handle.read().strip() or "another process"
-        handle.close()
-        raise AlreadyRunningError(
-            f"another `monitor run` ({holder}) is already using {path}; SQLite takes one "
-            "worker (use PostgreSQL for several)"
-        ) from None
-    handle.seek(0)
-    handle.truncate()
-    handle.write(f"pid {os.getpid()}\n")
-    handle.flush()
-    return handle
 
 
 def restart_only_changes(running: Config, new: Config) -> list[str]:
@@ -485,193 +435,3 @@ class Daemon:
         self.stop.set()
         if self.scheduler is not None:
             self.scheduler.shutdown()
-
-
-def database_file(url: str) -> tuple[Path, int, int] | None:
-    """The SQLite file of ``url`` with its device and inode (None for other databases)."""
-    parsed = make_url(url)
-    if (
-        parsed.get_backend_name() != "sqlite"
-        or not parsed.database
-        or parsed.database == ":memory:"
-    ):
-        return None
-    path = Path(parsed.database).expanduser().resolve()
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return path, st.st_dev, st.st_ino
-
-
-def start_app(
-    config: Config, engine: Engine | None, metrics: Metrics, stop: threading.Event
-) -> App | None:
-    """Build the app, waiting (with backoff) for a database that is not up yet.
-
-    A worker started before its database (a reboot, a restarting PostgreSQL) keeps
-    trying instead of exiting; None when a signal ends the wait.
-    """
-    delay = RETRY_FIRST
-    waited = False
-    while True:
-        try:
-            if engine is None:
-                storage.upgrade_apart(config.database)
-            app = build_app(config, engine=engine, metrics=metrics)
-        except StorageError as exc:
-            failure: StorageError = exc
-        else:
-            try:
-                app.sync_feeds()
-            except StorageError as exc:
-                app.close()
-                failure = exc
-            else:
-                if waited:
-                    log.info("database_available")
-                try:
-                    # Topics compiled and alert tables built before the first tick:
-                    # the first new article is not kept waiting (nor its poll's
-                    # lease), and a topic that cannot be built stops the start.
-                    app.prepare()
-                except BaseException:
-                    app.close()
-                    raise
-                return app
-        if not waited:
-            log.error(
-                "database_unavailable", error=str(failure)[:300], retry_in=delay, phase="startup"
-            )
-            waited = True
-        if stop.wait(delay):
-            return None
-        delay = min(RETRY_MAX, delay * 2)
-
-
-def run_daemon(config: Config, config_path: Path, *, engine: Engine | None = None) -> int:
-    """Run until SIGTERM/SIGINT; returns the exit code."""
-    try:
-        lock = lock_database(config.database)
-    except AlreadyRunningError as exc:
-        log.error("already_running", error=str(exc))
-        print(f"monitor: {exc}", flush=True, file=sys.stderr)
-        return 1
-    metrics = Metrics()
-    stop = threading.Event()
-    # Until the scheduler runs, a signal only ends the wait for the database.
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    app = start_app(config, engine, metrics, stop)
-    if app is None:
-        log.info("daemon_stopped", clean=True)
-        if lock is not None:
-            lock.close()
-        return 0
-    daemon = Daemon(
-        config=config,
-        config_path=config_path,
-        app=app,
-        metrics=metrics,
-        stop=stop,
-        database_file=database_file(config.database),
-    )
-    now = utcnow()
-    if (now.hour, now.minute) >= PRUNE_AT:
-        daemon.pruned_on = now.date().isoformat()  # tonight's prune is tomorrow's
-    health: WebServer | None = None
-    if config.http.listen:
-        try:
-            health = _web_server(config, daemon, metrics)
-            health.start()
-        except (OSError, MonitorError) as exc:
-            log.error("health_listen_failed", listen=config.http.listen, error=str(exc))
-            app.close()
-            return 1
-    scheduler = Timer()
-    interval = tick_interval(config).total_seconds()
-    scheduler.add_job("poll-tick", daemon.tick, interval)
-    delivery_every = DELIVERY_INTERVAL.total_seconds()
-    scheduler.add_job("deliver", daemon.deliver, delivery_every, first=delivery_every)
-    scheduler.add_job("prune", daemon.prune_nightly, 60.0, first=60.0)
-    sweep_every = SWEEP_INTERVAL.total_seconds()
-    scheduler.add_job("sweep", daemon.sweep_connections, sweep_every, first=sweep_every)
-    daemon.scheduler = scheduler
-    signal.signal(signal.SIGTERM, daemon.on_signal)
-    signal.signal(signal.SIGINT, daemon.on_signal)
-    signal.signal(
-        signal.SIGHUP,
-        lambda *_: threading.Thread(
-            target=daemon.request_reload, name="reload", daemon=True
-        ).start(),
-    )
-    log.info(
-        "daemon_started",
-        feeds=len(config.feeds),
-        topics=len(config.topics),
-        tick=interval,
-        listen=config.http.listen,
-        pid=os.getpid(),
-        config=str(config_path),
-        database=storage.redacted(config.database),
-        alert_log=config.alert_log,
-    )
-    # Looks at least twice per watchdog period (systemd's advice), every 5 s at most.
-    watch_every = min(5.0, (systemd.watchdog_interval() or 10.0) / 2)
-    threading.Thread(
-        target=daemon.watch_ticks, args=(watch_every,), name="tick-watch", daemon=True
-    ).start()
-    systemd.ready()
-    try:
-        scheduler.start()
-    finally:
-        finished = daemon._busy.acquire(timeout=SHUTDOWN_GRACE)
-        if health is not None:
-            health.stop()
-        try:
-            daemon.app.close()
-        except Exception as exc:  # the database may be gone: leases expire by themselves
-            log.warning("shutdown_cleanup_failed", error=str(exc)[:300])
-        log.info("daemon_stopped", clean=finished, exit_code=daemon.exit_code)
-        if lock is not None:
-            lock.close()
-    if not finished:
-        # In-flight work is abandoned safely (its transaction never committed, its
-        # leases expire); worker threads may still be blocked in I/O: don't wait.
-        os._exit(daemon.exit_code)
-    return daemon.exit_code
-
-
-class _LiveTopics(Sequence[TopicConfig]):
-    """The daemon's topics as they are now (a SIGHUP reload may change them)."""
-
-    def __init__(self, daemon: Daemon) -> None:
-        self._daemon = daemon
-
-    @overload
-    def __getitem__(self, index: int) -> TopicConfig: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[TopicConfig]: ...
-    def __getitem__(self, index: int | slice) -> TopicConfig | Sequence[TopicConfig]:
-        return self._daemon.config.topics[index]
-
-    def __len__(self) -> int:
-        return len(self._daemon.config.topics)
-
-
-def _web_server(config: Config, daemon: Daemon, metrics: Metrics) -> WebServer:
-    """The console beside /healthz and /metrics on ``http.listen``, on uvicorn in a thread
-    (slow clients and large pages never hold up a tick). The console's pages are built
-    at their first request (:mod:`monitor.web.app`)."""
-
-    def console() -> Console:
-        from monitor.web.views import Console
-
-        return Console(
-            engine=daemon.app.engine,
-            topics=_LiveTopics(daemon),
-            channels=channel_labels(config.notify),
-        )
-
-    app = create_app(console, token=config.http.token, check=daemon.health, metrics=metrics)
-    return WebServer(str(config.http.listen), app)

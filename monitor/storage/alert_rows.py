@@ -119,9 +119,13 @@ def insert_alert_without_article(
     story: str,
     channels: Sequence[tuple[str, frozenset[str] | None]],
     now: datetime,
+    first_poll: Collection[str] = (),
 ) -> bool:
     """:func:`insert_alert` for an alert that no one article raised (a confirmation, a
-    surge, an alert about the monitor itself): no title fingerprint, language or article."""
+    surge, an alert about the monitor itself): no title fingerprint, language or article.
+    ``first_poll``: as for :func:`insert_alert` (a confirmation copies its story's
+    outlets, flags and all; a surge's or the monitor's own alert has only its detection
+    time, which no flag qualifies)."""
     return insert_alert(
         conn,
         alert,
@@ -131,6 +135,7 @@ def insert_alert_without_article(
         article_id=None,
         channels=channels,
         now=now,
+        first_poll=first_poll,
     )
 
 

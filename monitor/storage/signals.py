@@ -10,6 +10,7 @@ decides; the rules do.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -94,21 +95,47 @@ def _first_poll_feeds(row: Any) -> set[str]:
     }
 
 
-def _earliest_bounded(row: Any) -> datetime | None:
+def _earliest_bounded(row: Any, now: datetime) -> datetime | None:
     """The earliest time an outlet carried the story that an earlier poll of its feed
     bounds (a first poll's does not: feeds all read for the first time, as at a first
-    start, are ordered by their own dates); None when there is none."""
+    start, are ordered by their own dates); None when there is none. A stored time that
+    is not known (None) or cannot be read still counts, as ``now`` (the latest it can
+    be, as :meth:`~monitor.types.Alert.sightings` orders it): the story had a bounded
+    sighting, so a first poll's date before now is not believed. An unreadable one is
+    logged once (``stored_outlet_time_unreadable``)."""
     times = []
     for outlet in row.outlets or ():
         if not isinstance(outlet, dict) or outlet.get(FIRST_POLL):
             continue
         at = outlet.get("at")
-        if isinstance(at, str):
-            try:
-                times.append(as_utc(datetime.fromisoformat(at)))
-            except ValueError:
-                continue
+        if at is None:  # not known (an older version's row): after every known time
+            times.append(now)
+            continue
+        try:
+            times.append(as_utc(datetime.fromisoformat(at)))
+        except (TypeError, ValueError):
+            _warn_unreadable_time(outlet, at)
+            times.append(now)
     return min(times, default=None)
+
+
+_unreadable_warned = threading.Event()
+"""Set once a stored outlet's unreadable time was logged: one line per process."""
+
+
+def _warn_unreadable_time(outlet: dict[str, Any], at: object) -> None:
+    if _unreadable_warned.is_set():
+        return
+    _unreadable_warned.set()
+    from monitor.log import get_logger
+
+    get_logger("monitor.storage.signals").warning(
+        "stored_outlet_time_unreadable",
+        feed=outlet.get("feed"),
+        at=repr(at)[:80],
+        detail="a story's stored outlet has no readable time: it counts as carried now, "
+        "so a feed read for the first time is not believed to have carried it earlier",
+    )
 
 
 _NOT_A_FEED = object()
@@ -138,7 +165,7 @@ def join_story(
         return None  # gone, or carried by this feed already: nothing to add
     unbounded = _first_poll_feeds(lists)
     if first_poll:
-        carried = first_poll_time(carried, _earliest_bounded(lists), now)
+        carried = first_poll_time(carried, _earliest_bounded(lists, now), now)
         unbounded.add(feed)  # no earlier poll bounds its time from below
     if lists.topic not in policy.confirm and lists.topic not in policy.hot and _in_order(lists):
         # Nothing to decide: append the feed and its outlet to the stored lists as they
@@ -187,11 +214,14 @@ def join_story(
     if rule is not None and rule.hold:
         insert_deliveries(conn, found, channels, now)
         return found
-    return _follow_up(conn, found, channels, now)
+    return _follow_up(conn, found, channels, now, unbounded)
 
 
-def _follow_up(conn: Connection, story: Alert, channels: Channels, now: datetime) -> Alert | None:
-    """The one ``confirmation`` message of a story alerted at its first sighting."""
+def _follow_up(
+    conn: Connection, story: Alert, channels: Channels, now: datetime, first_poll: set[str]
+) -> Alert | None:
+    """The one ``confirmation`` message of a story alerted at its first sighting, its
+    stored outlets as the story's (``first_poll``: its feeds a first poll dated)."""
     key = f"confirmation:{story.id}"
     alert = replace(
         story,
@@ -199,7 +229,9 @@ def _follow_up(conn: Connection, story: Alert, channels: Channels, now: datetime
         kind="confirmation",
         detected_at=now,
     )
-    stored = insert_alert_without_article(conn, alert, story=key, channels=channels, now=now)
+    stored = insert_alert_without_article(
+        conn, alert, story=key, channels=channels, now=now, first_poll=first_poll
+    )
     return alert if stored else None
 
 

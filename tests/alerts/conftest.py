@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -29,11 +29,9 @@ def make_alert(alert_id: str = "a1", **changes: object) -> Alert:
 
 
 @pytest.fixture
-def receiver() -> Iterator[WebhookReceiver]:
+def receiver(receivers: Callable[..., WebhookReceiver]) -> WebhookReceiver:
     """A receiver on a free port, not yet started (so a test can see refused connects)."""
-    rec = WebhookReceiver()
-    yield rec
-    rec.stop()
+    return receivers()
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import socket
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import Result
@@ -19,7 +20,7 @@ from pytest_httpserver import HTTPServer
 
 from monitor.config.load import load_config, summarize_config
 from monitor.errors import TermError
-from monitor.service.app import build_app
+from monitor.service.app import App, build_app
 from monitor.sifting import compile_in_worker
 from monitor.topics import compile_topics
 from monitor.topics.spec import TopicConfig
@@ -332,6 +333,65 @@ def test_each_topic_is_checked_once_from_the_file_to_the_matching(
     with pytest.raises(TermError, match=r"topic t: any\.0: term '!!' has no letters"):
         compile_topics([TopicConfig(id="t", any=["!!"])])
     assert calls == {"t": 1}
+
+
+# --- the notify channels built once ------------------------------------------------------
+
+
+def _counting_webhooks(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Every webhook channel built (each opens its own HTTP client)."""
+    from monitor.alerts import webhook
+
+    built: list[object] = []
+    original = webhook.WebhookChannel.__init__
+
+    def counted(self: webhook.WebhookChannel, *args: Any, **kwargs: Any) -> None:
+        built.append(self)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(webhook.WebhookChannel, "__init__", counted)
+    return built
+
+
+def _hook(app: App) -> object:
+    (channel,) = (c for c in app.channels.values() if c.name == "hook")
+    return channel
+
+
+def test_the_notify_channels_are_built_once_from_the_file_to_the_app(
+    monkeypatch: pytest.MonkeyPatch, write_config: Callable[..., Path]
+) -> None:
+    # The loader builds the channels to refuse a bad one at its line; the app that runs
+    # the configuration takes those (they used to be closed and built again).
+    built = _counting_webhooks(monkeypatch)
+    hook = {"webhook": "http://127.0.0.1:9/hook", "name": "hook"}
+    config = load_config(write_config(notify=[hook]))
+    assert len(built) == 1
+    app = build_app(config)
+    try:
+        assert _hook(app) is built[0]
+    finally:
+        app.close()
+    assert len(built) == 1
+
+    # taken once: a second app of the same configuration builds its own (the first
+    # closed its channels)
+    again = build_app(config)
+    try:
+        assert len(built) == 2 and _hook(again) is built[1]
+    finally:
+        again.close()
+
+    # a configuration changed after loading gets channels of what it says now
+    loaded = load_config(write_config(notify=[hook]))
+    moved = hook | {"webhook": "http://127.0.0.1:9/moved"}
+    changed = loaded.model_copy(update={"notify": [type(loaded.notify[0]).model_validate(moved)]})
+    app = build_app(changed)
+    try:
+        assert len(built) == 4 and _hook(app) is built[3]
+        assert getattr(built[3], "_url", "").endswith("/moved")
+    finally:
+        app.close()
 
 
 # --- through the command line ----------------------------------------------------------

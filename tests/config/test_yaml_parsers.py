@@ -168,12 +168,40 @@ def test_files_the_parsers_read_differently_read_as_the_pure_parser_does(name: s
     assert fast == pure
 
 
-def test_a_tab_is_refused_at_its_line() -> None:
+def test_a_tab_is_refused_at_its_line_and_column_in_plain_words() -> None:
+    # PyYAML's words were "found character '\t' that cannot start any token"
     found = outcome(HEAD + "feeds: []\nmax_age:\t2d\n")
     assert found == (
         "refused",
-        ["monitor.yaml:4: YAML syntax error: found character '\\t' that cannot start any token"],
+        [
+            "monitor.yaml:4: YAML syntax error: a tab at column 9: YAML takes a tab only "
+            "inside quotes or a comment; replace it with a space"
+        ],
     )
+
+
+@pytest.mark.parametrize(
+    ("indented", "line", "column"),
+    [
+        ("topics:\n\t- id: a\n\t  any: [x]\n", 4, 1),
+        ("topics:\n  - id: a\n  \tany: [x]\n", 5, 3),
+        ("\t# a comment indented with a tab\nfeeds: []\n", 3, 1),
+        ("topics:\n  - id: a\n    any: [x]\n    name: |\n      a\n\tb\n", 8, 1),
+    ],
+)
+def test_a_tab_in_the_indentation_is_named_so(indented: str, line: int, column: int) -> None:
+    assert outcome(HEAD + indented) == (
+        "refused",
+        [
+            f"monitor.yaml:{line}: YAML syntax error: a tab in the indentation (column "
+            f"{column}): YAML indents with spaces only; replace the tab with spaces"
+        ],
+    )
+
+
+def test_tabs_in_quotes_and_comments_are_read() -> None:
+    text = HEAD + 'feeds: [] # a\tcomment\ntopics:\n  - id: a\n    name: "a\tb"\n    any: [x]\n'
+    assert outcome(text)[0] == "read"
 
 
 def test_a_question_mark_in_a_flow_list_is_refused_at_its_line() -> None:

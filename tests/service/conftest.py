@@ -10,7 +10,8 @@ import pytest
 
 from monitor.config.load import load_config
 from monitor.metrics import Metrics
-from monitor.service.daemon import Daemon, start_app
+from monitor.service.daemon import Daemon
+from monitor.service.startup import start_app
 
 
 @pytest.fixture

@@ -27,8 +27,9 @@ from monitor.parsing import ParserPool
 from monitor.parsing.pool import WorkerContext
 from monitor.pipeline import FeedOutcome
 from monitor.service.app import utcnow
-from monitor.service.daemon import Daemon, start_app, tick_interval
+from monitor.service.daemon import Daemon, tick_interval
 from monitor.service.passes import run_pass
+from monitor.service.startup import start_app
 from monitor.types import FeedSpec, FeedState, PollStatus
 from tests.test_sifting import URL
 

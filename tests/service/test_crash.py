@@ -31,7 +31,6 @@ from werkzeug import Request, Response
 from tests.conftest import read_alert_log
 from tests.support.daemon_support import Daemon
 from tests.support.feedgen import Item, rss
-from tests.support.receivers import WebhookReceiver
 
 SEED = int(os.environ.get("MONITOR_CRASH_SEED", "20250815"))
 KILLS = 9
@@ -115,11 +114,13 @@ def db_rows(path: Path, query: str) -> list[tuple[object, ...]]:
 
 
 @pytest.mark.slow
-def test_sigkill_at_random_moments_loses_and_duplicates_nothing(httpserver, write_config, tmp_path):
+def test_sigkill_at_random_moments_loses_and_duplicates_nothing(
+    httpserver, write_config, tmp_path, receivers
+):
     rng = random.Random(SEED)
     publisher = Publisher(httpserver, plan(rng, datetime.now(UTC), seconds=60))
     # A slow receiver widens the window between "sent" and "marked sent".
-    hook = WebhookReceiver(delay=0.2).start()
+    hook = receivers(delay=0.2).start()
     config = write_config(
         feeds=[
             {"name": f, "url": u, "interval": "1s", "language": "en"}

@@ -18,23 +18,9 @@ from pytest_httpserver import HTTPServer
 from tests.conftest import read_alert_log
 from tests.support.daemon_support import LiveFeed
 from tests.support.feedgen import OTHER_EN, PEACE_EN, SUMMIT_EN, Item, rss
-from tests.support.receivers import SMTPServer, WebhookReceiver, verify_standard_webhook
+from tests.support.receivers import SMTPServer, verify_standard_webhook
 
 SECRET = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
-
-
-@pytest.fixture
-def receivers() -> Iterator[Callable[..., WebhookReceiver]]:
-    made: list[WebhookReceiver] = []
-
-    def make(**kwargs: Any) -> WebhookReceiver:
-        rec = WebhookReceiver(**kwargs)
-        made.append(rec)
-        return rec
-
-    yield make
-    for rec in made:
-        rec.stop()
 
 
 @pytest.fixture

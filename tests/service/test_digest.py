@@ -99,10 +99,10 @@ def digest_mails(smtp: SMTPServer) -> list[Any]:
 
 @pytest.mark.slow
 def test_digest_survives_sigkill_mid_period_and_mid_send_each_alert_in_exactly_one(
-    tmp_path, write_config, workers
+    tmp_path, write_config, workers, receivers
 ):
-    hook = WebhookReceiver().start()
-    chat = WebhookReceiver().start()  # Apprise's json:// posts here
+    hook = receivers().start()
+    chat = receivers().start()  # Apprise's json:// posts here
     smtp = SMTPServer().start()
     try:
         config = write_config(
@@ -221,6 +221,4 @@ def test_digest_survives_sigkill_mid_period_and_mid_send_each_alert_in_exactly_o
         assert "Story 4: Trump and Putin &lt;b&gt;meet&lt;/b&gt; in Anchorage" in html
         assert "op-1" not in text
     finally:
-        hook.stop()
-        chat.stop()
         smtp.stop()

@@ -15,7 +15,8 @@ from monitor.config.load import load_config
 from monitor.metrics import Metrics
 from monitor.parsing.pool import WorkerContext
 from monitor.service.app import utcnow
-from monitor.service.daemon import Daemon, start_app
+from monitor.service.daemon import Daemon
+from monitor.service.startup import start_app
 from tests.test_sifting import URL
 
 BUILD_S = 8.0

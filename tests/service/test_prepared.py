@@ -18,7 +18,8 @@ from monitor.config.load import load_config
 from monitor.errors import TermError
 from monitor.metrics import Metrics
 from monitor.service.app import App, build_app
-from monitor.service.daemon import Daemon, start_app
+from monitor.service.daemon import Daemon
+from monitor.service.startup import start_app
 from monitor.topics import TopicSet
 from monitor.topics.spec import TopicConfig
 from tests.support.feedgen import OTHER_EN, SUMMIT_EN, rss

@@ -118,13 +118,6 @@ def farm() -> Iterator[FeedFarm]:
     feeds.stop()
 
 
-@pytest.fixture
-def hook() -> Iterator[WebhookReceiver]:
-    receiver = WebhookReceiver(default=204).start()
-    yield receiver
-    receiver.stop()
-
-
 def wait_until(predicate: Any, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():

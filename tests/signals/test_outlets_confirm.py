@@ -4,12 +4,19 @@ different outlets (issue 17, points 1 and 2)."""
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+from sqlalchemy import update
+from structlog.testing import capture_logs
+
 from monitor import storage
 from monitor.service.app import App
+from monitor.storage import signals
+from monitor.storage.models import AlertRow
 from tests.signals.conftest import SUMMIT, Newsroom, step
 
 HEADLINE = "Trump and Putin agree to meet in Anchorage next week"
@@ -158,6 +165,44 @@ def test_notify_confirmation_sends_one_follow_up_on_the_same_story(
     assert follow_up["url"] == story["url"] and follow_up["title"] == story["title"]
 
 
+def _stored_outlets(app: App) -> dict[str, list[dict[str, Any]]]:
+    with app.engine.connect() as conn:
+        rows = conn.execute(
+            AlertRow.__table__.select().with_only_columns(AlertRow.kind, AlertRow.outlets)
+        ).all()
+    return {kind: outlets for kind, outlets in rows}
+
+
+def test_a_confirmation_stores_its_storys_outlets_first_poll_flags_and_all(
+    newsroom: Newsroom, signals_app: Any
+) -> None:
+    # TASS's date came from its feed's first poll: the story's stored outlet says so, and
+    # the confirmation, which copies the story's outlets, says so too (it used to drop the
+    # flag). Readers see no flag, and rows without flags (an older version's) read alike.
+    topic = SUMMIT | {"notify_confirmation": True}
+    app = signals_app(["tass-en", "reuters", "meduza"], topic)
+    newsroom.carry("tass-en", HEADLINE, "a1")
+    app.poll()
+    for feed in ("reuters", "meduza"):
+        step(newsroom, minutes=20)
+        newsroom.carry(feed, HEADLINE, "x")
+        app.poll()
+    stored = _stored_outlets(app)
+    assert [o.get("first_poll", False) for o in stored["topic"]] == [True, False, False]
+    assert stored["confirmation"] == stored["topic"][:2]
+
+    read = {a["kind"]: a["outlets"] for a in alerts(app)}
+    assert all("first_poll" not in o for outlets in read.values() for o in outlets)
+    unflagged = {
+        k: [{n: v for n, v in o.items() if n != "first_poll"} for o in outlets]
+        for k, outlets in stored.items()
+    }
+    with app.engine.begin() as conn:
+        for kind, outlets in unflagged.items():
+            conn.execute(update(AlertRow).where(AlertRow.kind == kind).values(outlets=outlets))
+    assert {a["kind"]: a["outlets"] for a in alerts(app)} == read
+
+
 def test_the_shipped_configuration_labels_every_feed_with_its_outlet() -> None:
     from monitor.config.load import load_config
     from tests.conftest import REPO
@@ -253,3 +298,44 @@ def test_a_feed_read_for_the_first_time_keeps_a_date_within_the_story(
     (alert,) = alerts(app)
     times = {o["outlet"]: datetime.fromisoformat(o["at"]) for o in alert["outlets"]}
     assert times["DW"] == dated
+
+
+def test_a_stored_sighting_whose_time_cannot_be_read_still_bounds_a_first_poll(
+    newsroom: Newsroom, signals_app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Reuters' stored time is damaged (hand-edited, another tool's row): its sighting
+    # still counts, as late as it can be (now), so DW, read for the first time with an
+    # item dated 2000, is not believed before it (the sighting used to be skipped, and
+    # DW's date made it the first reporter). One warning names what was unreadable.
+    # a fresh "warned once" (another test of this process may have set it)
+    monkeypatch.setattr(signals, "_unreadable_warned", threading.Event(), raising=False)
+    app = signals_app(["reuters", "dw", "meduza"], SUMMIT)
+    app.poll(names=["reuters"])
+    step(newsroom, minutes=10)
+    newsroom.carry("reuters", HEADLINE, "r1")
+    app.poll(names=["reuters"])
+    with app.engine.begin() as conn:
+        ((story, outlets),) = conn.execute(
+            AlertRow.__table__.select().with_only_columns(AlertRow.id, AlertRow.outlets)
+        ).all()
+        damaged = [o | {"at": "yesterday-ish"} for o in outlets]
+        conn.execute(update(AlertRow).where(AlertRow.id == story).values(outlets=damaged))
+    step(newsroom, minutes=5)
+    for feed, slug in (("dw", "d1"), ("meduza", "m1")):
+        newsroom.carry(feed, HEADLINE, slug)
+        newsroom.items[feed][0] = replace(
+            newsroom.items[feed][0], published=datetime(2000, 1, 1, tzinfo=UTC)
+        )
+    first_poll = newsroom.clock
+    with capture_logs() as lines:
+        app.poll(names=["dw"])
+        app.poll(names=["meduza"])
+
+    (alert,) = alerts(app)
+    assert alert["first_reported_by"] == "Reuters"
+    times = {o["outlet"]: o["at"] for o in alert["outlets"]}
+    assert datetime.fromisoformat(times["DW"]) == first_poll
+    assert datetime.fromisoformat(times["Meduza"]) == first_poll
+    warned = [line for line in lines if line["event"] == "stored_outlet_time_unreadable"]
+    assert len(warned) == 1, lines
+    assert warned[0]["feed"] == "reuters" and "yesterday-ish" in warned[0]["at"]

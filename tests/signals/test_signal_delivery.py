@@ -4,21 +4,11 @@ digest like topic alerts; only operator alerts go at once (README, "Delivery")."
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from tests.signals.conftest import SUMMIT, Newsroom, step
 from tests.signals.test_surge_hot import STORIES
 from tests.support.receivers import WebhookReceiver
-
-
-@pytest.fixture
-def hook() -> Iterator[WebhookReceiver]:
-    receiver = WebhookReceiver().start()
-    yield receiver
-    receiver.stop()
 
 
 def test_a_surge_alert_waits_for_the_digest_and_is_in_it(

@@ -1,5 +1,5 @@
-"""Test servers for many-worker runs: a farm of generated feeds, a webhook receiver,
-and a TCP proxy that can cut the database off (all on 127.0.0.1).
+"""Test servers for many-worker runs: a farm of generated feeds and a TCP proxy that
+can cut the database off (all on 127.0.0.1; the webhook receiver is tests/support/receivers.py).
 
 Used by ``tests/service/test_workers.py`` and ``tests/benchmarks/bench_scale.py``. The feed
 farm serves ``/feed/<n>`` with ETags (a poll of an unchanged feed is a 304) and logs
