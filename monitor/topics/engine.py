@@ -160,12 +160,10 @@ class TopicSet:
         if not present:
             return []
         automata = self._automata
-        if not learned:
-            automata.learn_fields(fields, latin)
-        notable = automata.notable(fields, latin, learned=True)
-        if not automata.may_hold_index(fields, latin, learned=True, notable=notable):
+        searched = automata.search(fields, latin, learned=learned)
+        if searched is None:
             return []
-        found = automata.terms_in(fields, latin, notable=notable)
+        notable, found = searched
         anywhere = set().union(*found)
         if not anywhere:
             return []
