@@ -24,12 +24,7 @@ from typing import TYPE_CHECKING
 
 from monitor.errors import TermError
 from monitor.topics.evaluate import Hit, Hits, Windows, in_windows, rule_hits, with_aliases
-from monitor.topics.language import (
-    detect_language,
-    document_languages,
-    latin_languages,
-    primary_language,
-)
+from monitor.topics.language import latin_languages, read_languages
 from monitor.topics.presearch import Automata
 from monitor.topics.rules import Rule, Term, TermTable, Topic, compile_topic
 from monitor.topics.snippet import snippet
@@ -40,8 +35,10 @@ from monitor.types import FIELDS, Document, Evidence, Match
 if TYPE_CHECKING:
     from monitor.topics.explain import TopicTrace
 
-_Read = tuple[list[FieldText | None], list[FieldText], str | None, tuple[LatinLang, ...]]
-"""A document's fields, the present ones, its language and how its Latin words stem."""
+_Read = tuple[list[FieldText | None], list[FieldText], frozenset[str], tuple[LatinLang, ...]]
+"""A document's fields, the present ones, the languages a topic's filter may take it for
+and how its Latin words stem."""
+_NO_LANGUAGES: frozenset[str] = frozenset()  # a document without text: never read
 _FIELD_WEIGHT = (2.0,) + (1.0,) * (len(FIELDS) - 1)
 _MAX_EVIDENCE = 12
 
@@ -147,9 +144,9 @@ class TopicSet:
         fields = [FieldText.of(t) if t else None for t in texts]
         present = [f for f in fields if f is not None]
         if not present:
-            return fields, present, None, ()
-        language = _language(doc.language, present)
-        return fields, present, language, latin_languages(language, present)
+            return fields, present, _NO_LANGUAGES, ()
+        latin, langs = read_languages(doc.language, present)
+        return fields, present, langs, latin
 
     def _match(
         self,
@@ -159,16 +156,14 @@ class TopicSet:
         *,
         learned: bool = False,
     ) -> list[Match]:
-        fields, present, language, latin = read
+        fields, present, langs, latin = read
         if not present:
             return []
         automata = self._automata
-        if not learned:
-            automata.learn_fields(fields, latin)
-        notable = automata.notable(fields, latin, learned=True)
-        if not automata.may_hold_index(fields, latin, learned=True, notable=notable):
+        searched = automata.search(fields, latin, learned=learned)
+        if searched is None:
             return []
-        found = automata.terms_in(fields, latin, notable=notable)
+        notable, found = searched
         anywhere = set().union(*found)
         if not anywhere:
             return []
@@ -176,7 +171,6 @@ class TopicSet:
         candidates = set().union(*map(self._by_term.__getitem__, anywhere & self._indexed))
         if not candidates:
             return []
-        langs = document_languages(language, present)
         day = _utc_date(doc.published)
         seen_in: dict[tuple[int, ...], set[int]] = {}
         listed, candidate, plain = self._list, self._candidate, self._plain
@@ -253,15 +247,13 @@ class TopicSet:
             for t in (doc.title, doc.summary, doc.content, doc.article)
         ]
         present = [f for f in fields if f is not None]
-        language = _language(doc.language, present)
+        latin, langs = read_languages(doc.language, present)
         hits: Hits = {}
         if present:
-            latin = latin_languages(language, present)
             found = self._automata.terms_in(fields, latin)
             hits = {
                 t: self._automata.positions(t, fields, found, latin) for t in set().union(*found)
             }
-        langs = document_languages(language, present)
         day = _utc_date(doc.published)
         return [
             trace_topic(
@@ -372,11 +364,6 @@ def field_hits(topic: Topic, hits: Hits) -> Hits:
         if kept:
             seen[term_id] = kept
     return seen
-
-
-def _language(given: str | None, present: Sequence[FieldText]) -> str | None:
-    """The document's language as given, else detected (once, not per question)."""
-    return given if primary_language(given) else detect_language(present)
 
 
 def _index_terms(topic: Topic) -> frozenset[int]:

@@ -37,18 +37,28 @@ _CYRILLIC_WORD = re.compile(r" ([\u0400-\u04ff][^ ]*)")  # a word of FieldText.j
 
 def latin_languages(language: str | None, fields: Sequence[FieldText]) -> tuple[LatinLang, ...]:
     """How to stem Latin tokens: the document's language, detected when not given."""
-    lang = primary_language(language)
+    return _latin_of(primary_language(language) or detect_language(fields))
+
+
+def read_languages(
+    language: str | None, fields: Sequence[FieldText]
+) -> tuple[tuple[LatinLang, ...], frozenset[str]]:
+    """What :func:`latin_languages` and :func:`document_languages` say of a document,
+    its language detected at most once (not once for each, nor again when it could not
+    be told)."""
+    lang = primary_language(language) or detect_language(fields)
+    return _latin_of(lang), frozenset({lang}) if lang else _ALL_LANGUAGES
+
+
+def _latin_of(lang: str | None) -> tuple[LatinLang, ...]:
+    """How to stem Latin tokens in a document whose primary language is ``lang`` (given
+    or detected; None: unknown)."""
     if lang == "ru":
         return ("en",)  # Latin words in Russian copy are mostly English names
     if lang in ("en", "de"):
         return (lang,)
     if lang is not None:
         return (None,)
-    detected = detect_language(fields)
-    if detected in ("en", "de"):
-        return (detected,)
-    if detected == "ru":
-        return ("en",)
     return ("en", "de")
 
 
@@ -102,4 +112,7 @@ def detect_language(fields: Sequence[FieldText]) -> str | None:
 def document_languages(language: str | None, fields: Sequence[FieldText]) -> frozenset[str]:
     """The languages a document may be in, for a topic's ``languages:`` filter."""
     lang = primary_language(language) or detect_language(fields)
-    return frozenset({lang}) if lang else frozenset(LANGUAGES)
+    return frozenset({lang}) if lang else _ALL_LANGUAGES
+
+
+_ALL_LANGUAGES = frozenset(LANGUAGES)

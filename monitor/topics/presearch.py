@@ -21,9 +21,10 @@ stretches where one may stand, in a long field), the pass over its stems only wh
 its words begins a phrase's stems.
 
 :meth:`Automata.terms_in` answers the first question a document asks, which terms occur
-in each field. :meth:`Automata.positions` answers the second, where a term hit
-(field, first word, last word), for the few terms that matched topics need: every
-occurrence of its keys, as the automata would report them.
+in each field (:meth:`Automata.search`: with the words worked out and the cheap test of
+:meth:`Automata.may_hold_index` first, in one call). :meth:`Automata.positions` answers
+the second, where a term hit (field, first word, last word), for the few terms that
+matched topics need: every occurrence of its keys, as the automata would report them.
 
 This module knows nothing about topics or rules; it does no I/O.
 """
@@ -50,13 +51,12 @@ _STRETCHES = 6  # more stretches of a field to stem than this: stem all of it
 
 class FieldTerms(set[int]):
     """The ids of the terms that occur in a field (:meth:`Automata.terms_in`), with where
-    each two-word phrase found begins (its positions are read from the same pass)."""
+    each two-word phrase found begins (its positions are read from the same pass).
+    ``pairs`` is set only where a phrase may begin (made as a plain set is, without an
+    ``__init__`` of Python's: two a document)."""
 
     __slots__ = ("pairs",)
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.pairs: dict[int, list[int]] = {}
+    pairs: dict[int, list[int]]
 
 
 class Automata:
@@ -129,6 +129,30 @@ class Automata:
             return True
         return not all(map(starts.isdisjoint, words)) and not all(map(ends.isdisjoint, words))
 
+    def search(
+        self,
+        fields: Sequence[FieldText | None],
+        latin: Sequence[LatinLang],
+        *,
+        learned: bool = False,
+    ) -> tuple[list[set[str]], list[set[int]]] | None:
+        """What a document's matching asks first, in one call: its fields' words worked
+        out (unless ``learned``), then :meth:`notable` of its fields and :meth:`terms_in`
+        them; None where :meth:`may_hold_index` says no index term can occur."""
+        by_word = self._word_terms(latin)
+        distinct = [f.distinct if f is not None else None for f in fields]
+        if not learned:
+            self._learn_fields(by_word, [d for d in distinct if d is not None])
+        known = by_word.notable
+        notable = [known.intersection(d) if d is not None else set() for d in distinct]
+        hitting = by_word.index_hitting
+        if all(map(hitting.isdisjoint, notable)) and (
+            all(map(by_word.index_starts.isdisjoint, notable))
+            or all(map(by_word.index_ends.isdisjoint, notable))
+        ):
+            return None
+        return notable, self._terms_in(by_word, fields, latin, notable)
+
     def learn_fields(self, fields: Sequence[FieldText | None], latin: Sequence[LatinLang]) -> None:
         """Work out the words of one document's fields not seen yet (what :meth:`notable`
         and :meth:`may_hold_index` do first when not told they were)."""
@@ -186,8 +210,16 @@ class Automata:
         :meth:`notable` says of them."""
         if notable is None:
             notable = self.notable(fields, latin, learned=learned)
+        return self._terms_in(self._word_terms(latin), fields, latin, notable)
+
+    def _terms_in(
+        self,
+        by_word: WordTerms,
+        fields: Sequence[FieldText | None],
+        latin: Sequence[LatinLang],
+        notable: Sequence[set[str]],
+    ) -> list[set[int]]:
         out: list[set[int]] = []
-        by_word = self._word_terms(latin)
         latin_endings = endings_for("a", latin)
         phrases = self._phrases
         for field, distinct in zip(fields, notable, strict=True):

@@ -207,17 +207,18 @@ class Floor:
         for topic in topics:
             for term in [*(t for g in topic.all for t in g), *topic.any, *topic.none]:
                 key = fold_text(term.rstrip("*"))
-                self.automaton.add_word(key, key)
+                # the value: how far back the key begins, for the boundary check
+                self.automaton.add_word(key, len(key))
         self.automaton.make_automaton()
 
     def match(self, doc: Document) -> int:
-        text = fold_text(f"{doc.title}\n{doc.summary}\n{doc.content}")
+        # a space either side: every hit has a character before and after it. The end
+        # is checked first: more hits fail there (a name inside a longer word) than at
+        # the start (74 hits an article at 10,000 topics, 48 end a word, 62 begin one)
+        text = " " + fold_text(f"{doc.title}\n{doc.summary}\n{doc.content}") + " "
         found = 0
-        for end, key in self.automaton.iter(text):
-            start = end - len(key) + 1
-            if (start == 0 or not text[start - 1].isalnum()) and (
-                end + 1 == len(text) or not text[end + 1].isalnum()
-            ):
+        for end, length in self.automaton.iter(text):
+            if not text[end + 1].isalnum() and not text[end - length].isalnum():
                 found += 1
         return found
 
@@ -329,17 +330,16 @@ for topic in cfg["topics"]:
             walk(v, k if k != "rules" and k != "near" else None)
 a = ahocorasick.Automaton()
 for t in list(terms):
-    a.add_word(t, t)
+    a.add_word(t, (t, len(t)))
 a.make_automaton()
 out = sys.stdout
 for line in itertools.chain.from_iterable(open(f, encoding="utf-8") for f in sys.argv[2:]):
     d = json.loads(line)
     text = fold("\\n".join(str(d.get(k) or "") for k in ("title", "summary", "content")))
+    text = " " + text + " "
     hits = []
-    for end, key in a.iter(text):
-        start = end - len(key) + 1
-        if (start == 0 or not text[start - 1].isalnum()) and (
-            end + 1 == len(text) or not text[end + 1].isalnum()):
+    for end, (key, length) in a.iter(text):
+        if not text[end + 1].isalnum() and not text[end - length].isalnum():
             hits.append(key)
     out.write(json.dumps({"id": d.get("id"), "terms": sorted(set(hits))}, ensure_ascii=False))
     out.write("\\n")

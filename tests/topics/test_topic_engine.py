@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from monitor.errors import TermError
-from monitor.topics import TopicSet, check_topic, compile_topics
+from monitor.topics import TopicSet, check_topic, compile_topics, language
 from monitor.topics.spec import TopicConfig
 from monitor.types import Document
 
@@ -150,6 +150,32 @@ def test_languages_limit_documents() -> None:
     assert hit(ts, "Путин выступил", language="ru")
     assert hit(ts, "Путин выступил с речью")  # detected
     assert not hit(ts, "Putin speaks", language="en")
+
+
+def test_an_untold_language_is_detected_once_and_admits_every_filter(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # no tag, no function word, no Cyrillic: the language cannot be told, so a topic of
+    # any language may match and Latin words stem as English and German alike; the
+    # verdict is reached once an item, not again for each question asked of it
+    calls: list[int] = []
+    detect = language.detect_language
+
+    def counted(fields: Any) -> str | None:
+        calls.append(1)
+        return detect(fields)
+
+    monkeypatch.setattr(language, "detect_language", counted)
+    ts = topic_set(any=["Gipfel"], languages=["de"])
+    doc = Document(title="Gipfeln Putin", content="Anchorage Alaska")
+    [match] = ts.match(doc)
+    assert (match.topic, [e.term for e in match.evidence]) == ("t", ["Gipfel"])
+    assert len(calls) == 1
+    [trace] = ts.explain(doc)
+    assert trace.matched
+    assert len(calls) == 2
+    assert ts.match_many([doc, doc]) == [[match], [match]]
+    assert len(calls) == 4
 
 
 def test_window_admits_looser_evidence_while_the_event_is_live() -> None:

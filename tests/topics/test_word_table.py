@@ -113,9 +113,20 @@ def test_terms_found_from_the_words_hit_where_their_definition_says(
         ]
         fields = [f if f is not None and f.words else None for f in fields]
         latin: tuple[LatinLang, ...] = rng.choice([("en",), ("de",), (None,), ("en", "de")])
+        # the engine's one call (learning the new words) says what the three below say
+        searched = automata.search(fields, latin)
         found = automata.terms_in(fields, latin)
         notable = automata.notable(fields, latin, learned=True)
         holding = automata.holding(fields, latin, notable)
+        if automata.may_hold_index(fields, latin, learned=True, notable=notable):
+            assert searched == (notable, found)
+            assert searched is not None
+            assert [getattr(f, "pairs", None) for f in searched[1]] == [
+                getattr(f, "pairs", None) for f in found
+            ]
+        else:
+            assert searched is None
+            assert not any(found)
         for term_id in ids:
             term = table.terms[term_id]
             expected = _expected(term, fields, latin)
