@@ -24,6 +24,7 @@ import math
 import statistics
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 MIN_RUNS = 6
 CONFIDENCE = 0.85
@@ -61,7 +62,7 @@ def verdict(side: Side) -> str:
 
 
 def load(name: str, pattern: str) -> Side:
-    runs = [json.loads(open(path).read()) for path in sorted(glob.glob(pattern))]
+    runs = [json.loads(Path(path).read_text()) for path in sorted(glob.glob(pattern))]
     rows = [run[ROW] for run in runs]
     return Side(
         name=name,
