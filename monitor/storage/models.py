@@ -178,6 +178,9 @@ class SeenKeyRow(Base):
     """Identity keys of every article ever seen; outlive article pruning."""
 
     __tablename__ = "seen_keys"
+    # A feed's newest keys (a changed poll's known keys) read in order, not sorted from
+    # all the feed ever had (0008).
+    __table_args__ = (Index("ix_seen_keys_feed_first_seen", "feed_id", "first_seen"),)
 
     feed_id: Column[int] = Column(
         BigId, ForeignKey("feeds.id", ondelete="CASCADE"), primary_key=True

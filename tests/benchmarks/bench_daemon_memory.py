@@ -25,6 +25,7 @@ imports. Run from the repository root:
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing
 import os
 import re
@@ -41,6 +42,10 @@ from pathlib import Path
 
 import yaml
 
+from tests.support.procfs import children, cpu_seconds, resident_kib, rss_kib
+
+ITEMS = 20
+"""Items in each feed's body."""
 SAMPLE_EVERY = 0.1
 """Seconds between two reads of the processes' resident memory."""
 REPO = Path(__file__).resolve().parents[2]
@@ -55,7 +60,7 @@ DAEMON_IMPORTS = (
 )
 
 
-def _serve(feeds: int, change: int, port_out: multiprocessing.Queue[int]) -> None:
+def _serve(feeds: int, change: int, replace: int, port_out: multiprocessing.Queue[int]) -> None:
     lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
@@ -76,12 +81,15 @@ def _serve(feeds: int, change: int, port_out: multiprocessing.Queue[int]) -> Non
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return
+            # Growing: item n is new for good. Replacing: it takes the key (guid and
+            # link) of item n - replace, whose article it updates in place.
             items = "".join(
                 f"<item><title>Story {index}-{n} about the council budget and talks</title>"
-                f"<link>https://news.example.org/{index}/{n}</link><guid>g-{index}-{n}</guid>"
+                f"<link>https://news.example.org/{index}/{key}</link><guid>g-{index}-{key}</guid>"
                 f"<description>Text of story {n} of feed {index}, a few words long.</description>"
                 f"<pubDate>{formatdate(1_700_000_000 + n, usegmt=True)}</pubDate></item>"
-                for n in range(version, version - 20, -1)
+                for n in range(version, version - ITEMS, -1)
+                for key in [n % replace if replace else n]
             )
             body = (
                 '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
@@ -102,29 +110,7 @@ def _serve(feeds: int, change: int, port_out: multiprocessing.Queue[int]) -> Non
 
 
 def rss_mib(pid: int) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of ``pid`` so far."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def children(pid: int) -> list[int]:
-    try:
-        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
+    return rss_kib(pid) / 1024
 
 
 def ticks(metrics_url: str) -> int:
@@ -205,11 +191,25 @@ def main() -> None:
     parser.add_argument("--change", type=int, default=5, help="one feed in N changes")
     parser.add_argument("--port", type=int, default=19464, help="the daemon's /metrics")
     parser.add_argument("--tree", type=Path, default=REPO, help="the code the daemon runs")
+    parser.add_argument(
+        "--replace",
+        type=int,
+        default=0,
+        metavar="N",
+        help=f"a changing feed's new item takes the key of its item N seconds older (N > "
+        f"{ITEMS}), whose stored article it updates: the database stops growing "
+        "(default 0: every new item is a new article, the database grows all along)",
+    )
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
+    if args.replace and args.replace <= ITEMS:
+        parser.error(f"--replace must exceed the {ITEMS} items of a feed")
     tree = args.tree.resolve()
     ctx = multiprocessing.get_context("fork")
     port_out: multiprocessing.Queue[int] = ctx.Queue()
-    server = ctx.Process(target=_serve, args=(args.feeds, args.change, port_out), daemon=True)
+    server = ctx.Process(
+        target=_serve, args=(args.feeds, args.change, args.replace, port_out), daemon=True
+    )
     server.start()
     base = f"http://127.0.0.1:{port_out.get(timeout=30)}"
     with tempfile.TemporaryDirectory(prefix="daemon-mem-") as tmp:
@@ -250,16 +250,39 @@ def main() -> None:
             took = time.monotonic() - started
             worker_count = len(children(daemon.pid))
             cpu = cpu_seconds(daemon.pid)
+            status = resident_kib(daemon.pid)
+            db_mib = {
+                name: (folder / name).stat().st_size / 2**20
+                for name in ("monitor.db", "monitor.db-wal", "monitor.db-shm")
+                if (folder / name).exists()
+            }
         finally:
             daemon.terminate()
             daemon.wait(30)
             server.terminate()
     bare = floor_mib("pass")
     imported = floor_mib(DAEMON_IMPORTS, tree)
+    kind = f"replacing the item {args.replace} s older" if args.replace else "a new article"
     print(
         f"{args.ticks} ticks in {took:.0f} s, {args.feeds} feeds (1 in {args.change} "
-        f"changing every second), {worker_count} parser workers; code of {tree}"
+        f"changing every second: {kind}), {worker_count} parser workers; code of {tree}"
     )
+    print(
+        "database at the end: "
+        + ", ".join(f"{name} {mib:.2f} MiB" for name, mib in db_mib.items())
+        + "; polling process at the end: "
+        + ", ".join(f"{k} {v / 1024:.1f}" for k, v in status.items() if k.startswith("Rss"))
+        + " MiB"
+    )
+    figures: dict[str, object] = {
+        "tree": str(tree),
+        "ticks": args.ticks,
+        "replace": args.replace,
+        "seconds": took,
+        "database_mib": db_mib,
+        "status_kib": status,
+        "cpu_ms_a_tick": 1000 * cpu / args.ticks,
+    }
     print(
         f"{'process':28} {'start':>6} {'idle':>6} {'peak':>6} {'slope 2nd half':>24}"
         f" {'2nd half':>8} {'spread':>6}  verdict"
@@ -277,11 +300,22 @@ def main() -> None:
         per_100 = slope(half)
         grown = per_100 * (args.ticks / 2) / 100
         noise = spread(tail)
+        verdict = "flat" if grown <= noise else "rising"
         print(
             f"{name:28} {samples[0][1]:6.1f} {statistics.median(tail):6.1f} "
             f"{max(m for _, m in every):6.1f} {per_100:+11.2f} MiB/100 ticks"
-            f" {grown:+8.2f} {noise:6.2f}  {'flat' if grown <= noise else 'rising'}"
+            f" {grown:+8.2f} {noise:6.2f}  {verdict}"
         )
+        figures[name] = {
+            "start": samples[0][1],
+            "idle": statistics.median(tail),
+            "peak": max(m for _, m in every),
+            "slope": per_100,
+            "grown": grown,
+            "spread": noise,
+            "verdict": verdict,
+            "levels": samples if samples is not every else [],
+        }
     print(
         "between ticks: the lowest sample of each tick's second; every sample: during ticks\n"
         "too. 2nd half: the growth over the second half's ticks on the fitted line; spread:\n"
@@ -292,6 +326,8 @@ def main() -> None:
     print(f"polling process CPU: {cpu:.1f} s ({1000 * cpu / args.ticks:.1f} ms a tick)")
     print(f"{'floor: bare python':22} {bare:7.1f}")
     print(f"{'floor: daemon imports':22} {imported:7.1f}")
+    if args.json:
+        args.json.write_text(json.dumps(figures))
 
 
 if __name__ == "__main__":
