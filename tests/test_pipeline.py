@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from monitor import storage
 from monitor.alerts.policy import AlertPolicy
 from monitor.metrics import Metrics
+from monitor.storage.handover import Database
 from monitor.parsing.pool import ParserPool
 from monitor.pipeline import (
     KNOWN_KEYS_FLOOR,
@@ -199,7 +200,7 @@ def _kept_pipeline(
     return Pipeline(
         max_entries=max_entries,
         metrics=metrics,
-        engine=engine,
+        db=Database.of(engine),
         fetcher=fetcher,
         compiled_topics=lambda: TOPICS,
         policy=AlertPolicy(),
