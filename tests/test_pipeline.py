@@ -14,7 +14,6 @@ from sqlalchemy.engine import Engine
 from monitor import storage
 from monitor.alerts.policy import AlertPolicy
 from monitor.metrics import Metrics
-from monitor.storage.handover import Database
 from monitor.parsing.pool import ParserPool
 from monitor.pipeline import (
     KNOWN_KEYS_FLOOR,
@@ -25,6 +24,7 @@ from monitor.pipeline import (
     poll_feed,
 )
 from monitor.sifting import TopicSource
+from monitor.storage.handover import Database
 from monitor.topics import compile_topics
 from monitor.topics.spec import TopicConfig
 from monitor.types import ErrorKind, FeedSpec, PollStatus

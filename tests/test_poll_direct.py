@@ -281,6 +281,3 @@ def test_a_database_locked_during_the_direct_pass_fails_clearly_and_loses_nothin
     again = _poll(config, monkeypatch, T0 + timedelta(hours=2), full=False)
     assert again.exit_code == 0, again.stdout + again.stderr
     assert "same: unchanged" in again.stdout
-
-
-
