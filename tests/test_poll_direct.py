@@ -49,13 +49,16 @@ class _Still(random.Random):
 class Feeds:
     """A server of one feed per behaviour, counting the requests of each."""
 
-    def __init__(self, server: HTTPServer, changed: bool) -> None:
+    def __init__(self, server: HTTPServer, changed: bool, pending: bool = False) -> None:
         self.server = server
         self.hits: Counter[str] = Counter()
         self.changed = changed
+        self.pending = pending
+        """The news feed matches a topic at the first poll, whose webhook then fails:
+        the re-poll finds a delivery pending (and the webhook answering)."""
         self.polls = 0
         self.news = rss([OTHER_EN, PEACE_EN])  # once: an item without a date is dated now
-        for name in ("etag", "same", "broken", "moved", "target", "held", "news"):
+        for name in ("etag", "same", "broken", "moved", "target", "held", "news", "hook"):
             server.expect_request(f"/{name}.xml").respond_with_handler(self._handler(name))
 
     def url(self, name: str) -> str:
@@ -73,7 +76,9 @@ class Feeds:
                 return Response(b"down", status=500)
             if name == "moved":
                 return Response(status=301, headers={"Location": self.url("target")})
-            if name == "news" and self.polls > 1 and self.changed:
+            if name == "hook":
+                return Response(b"", status=500 if self.polls == 1 else 204)
+            if name == "news" and (self.pending or (self.polls > 1 and self.changed)):
                 return Response(self.news, content_type=kind)
             return Response(UNCHANGED, content_type=kind)
 
@@ -83,9 +88,11 @@ class Feeds:
 def _config(folder: Path, feeds: Feeds) -> Path:
     folder.mkdir(exist_ok=True)
     names = ("etag", "same", "broken", "moved", "held", "news")
+    extra: dict[str, Any] = {"notify": [{"webhook": feeds.url("hook")}]} if feeds.pending else {}
     return write_config_file(
         folder,
         feeds=[{"name": n, "url": feeds.url(n), "language": "en"} for n in names],
+        **extra,
     )
 
 
@@ -153,11 +160,19 @@ def _copy(seed: Path, to: Path, feeds: Feeds) -> Path:
     return _config(to, feeds)
 
 
-@pytest.mark.parametrize("changed", [False, True], ids=["unchanged", "one-feed-changed"])
+@pytest.mark.parametrize(
+    ("changed", "pending"),
+    [(False, False), (True, False), (False, True)],
+    ids=["unchanged", "one-feed-changed", "delivery-pending"],
+)
 def test_the_direct_path_stores_and_says_what_the_engine_path_does(
-    httpserver: HTTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, changed: bool
+    httpserver: HTTPServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    changed: bool,
+    pending: bool,
 ) -> None:
-    feeds = Feeds(httpserver, changed)
+    feeds = Feeds(httpserver, changed, pending)
     seed = _seeded(tmp_path, feeds, monkeypatch)
     later = T0 + timedelta(hours=1)
     runs = {}
@@ -175,6 +190,7 @@ def test_the_direct_path_stores_and_says_what_the_engine_path_does(
             "moved": 1,
             "target": 1,
             "news": 1,
+            **({"hook": 1} if pending else {}),  # the delivery sent once
         }
         runs[path] = (result.stdout, _log(result.stderr), _tables(tmp_path / path / "monitor.db"))
     direct_out, direct_log, direct_rows = runs["direct"]
@@ -189,6 +205,9 @@ def test_the_direct_path_stores_and_says_what_the_engine_path_does(
     _same_alerts(direct_rows["alerts"], engine_rows["alerts"])
     if changed:
         assert "news: ok" in direct_out and "1 new" in direct_out
+    if pending:
+        assert any("pending" in r for r in _tables(seed / "monitor.db")["deliveries"])
+        assert any("delivered" in r for r in direct_rows["deliveries"])
 
 
 def _same_alerts(direct_rows: list[Any], engine_rows: list[Any]) -> None:
