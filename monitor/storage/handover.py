@@ -107,7 +107,13 @@ class Database:
         after: str | None = None,
     ) -> list[tuple[FeedSpec, FeedState]]:
         direct = self._direct
-        if direct is not None and names is None and not due_only and after is not None:
+        if (
+            direct is not None
+            and names is None
+            and not due_only
+            and not exclude
+            and after is not None
+        ):
             return direct.claim_by_name(owner=owner, now=now, lease=lease, limit=limit, after=after)
         from monitor.storage.feeds import claim_feeds
 
