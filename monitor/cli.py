@@ -90,7 +90,7 @@ def poll(config_path: Path, feeds: tuple[str, ...], catch_up: bool) -> None:
         outcomes = app.poll(names=list(feeds) or None)
         app.deliver(due_only=False)
         wanted = list(feeds) or [f.name for f in config.feeds if f.enabled]
-        skipped = _skipped(app.engine, set(wanted) - {o.feed for o in outcomes})
+        skipped = _skipped(app.db, set(wanted) - {o.feed for o in outcomes})
     except StorageError as exc:
         fail(str(exc))
     finally:
@@ -127,10 +127,10 @@ def _start_poll(config_path: Path, feeds: tuple[str, ...], catch_up: bool) -> tu
                 f"feed {name!r} is disabled in {config_path} (enabled: false): not polled",
                 EXIT_USAGE,
             )
-    return _build(config, catch_up=catch_up), config
+    return _build(config, catch_up=catch_up, direct=True), config
 
 
-def _skipped(engine: Any, names: set[str]) -> list[tuple[str, str]]:
+def _skipped(db: Any, names: set[str]) -> list[tuple[str, str]]:
     """Why enabled feeds a pass left out were not polled.
 
     A pass claims every enabled feed that is not gone; the one other thing that keeps
@@ -138,7 +138,7 @@ def _skipped(engine: Any, names: set[str]) -> list[tuple[str, str]]:
     """
     found = []
     for name in sorted(names):
-        state = storage.load_feed_state(engine, name)
+        state = storage.load_feed_state(db.engine, name)
         if state is not None and state.status == "gone":
             reason = (
                 f"gone ({state.last_error or 'HTTP 410'}); polling stopped until its URL changes"

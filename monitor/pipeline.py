@@ -21,7 +21,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 import structlog
-from sqlalchemy.engine import Engine
 
 from monitor import storage
 from monitor.alerts import AlertPolicy
@@ -31,6 +30,7 @@ from monitor.fulltext import PageReader
 from monitor.log import get_logger
 from monitor.parsing import ParserPool
 from monitor.sifting import FreshItem, TopicSource, sift_feed
+from monitor.storage.handover import Database
 from monitor.types import (
     Alert,
     Document,
@@ -88,7 +88,9 @@ class FeedFetcher(Protocol):
 class Pipeline:
     """What polling needs, built once per configuration (and again on reload)."""
 
-    engine: Engine
+    db: Database
+    """The database (:mod:`monitor.storage.handover`: an unchanged poll's statements
+    direct on SQLite, the engine from the first poll that needs more)."""
     fetcher: FeedFetcher
     compiled_topics: Callable[[], TopicSet]
     """The topics compiled, at first call (a pass of unchanged feeds never asks)."""
@@ -242,7 +244,7 @@ def _poll(
         complete = True
     else:
         wanted = known_keys_wanted(p.entries_seen.get(spec.name), p.max_entries)
-        known, complete = storage.recent_keys(p.engine, spec.name, wanted)
+        known, complete = storage.recent_keys(p.db.engine, spec.name, wanted)
     try:
         # Parsed, normalized, sifted and matched in a worker process: off this process's
         # GIL, and all under the deadline. Only new and changed items come back.
@@ -294,7 +296,7 @@ def _poll(
 def _still_fresh(p: Pipeline, feed: str, fresh: tuple[FreshItem, ...]) -> tuple[FreshItem, ...]:
     """The worker knew only the feed's newest keys: ask storage about the rest."""
     unsure = [f.item.article.article_key for f in fresh if not f.known]
-    stored = storage.known_articles(p.engine, feed, unsure) if unsure else {}
+    stored = storage.known_articles(p.db.engine, feed, unsure) if unsure else {}
     kept: list[FreshItem] = []
     for one in fresh:
         article = one.item.article
@@ -317,8 +319,7 @@ def _end(
     """The one ending of every poll: decide the feed's next state, store it with what
     the poll brought, and say what happened."""
     decided = decide_next_state(spec, state, ending, now, rng)
-    saved = storage.save_feed_update(
-        p.engine,
+    saved = p.db.save_feed_update(
         FeedUpdate(
             feed=spec.name,
             state=decided.state,

@@ -316,7 +316,8 @@ def test_a_poll_of_unchanged_feeds_loads_nothing_that_judges_or_parses(
         polled = dict(conn.execute("select name, last_poll from feeds"))
     modules = imported("poll", "-c", str(config), cwd=tmp_path)
     assert judges.isdisjoint(modules), sorted(judges & modules)
-    assert {"monitor.pipeline", "monitor.storage.group_commit"} <= modules  # it polled
+    assert {"monitor.pipeline", "monitor.storage.direct"} <= modules  # it polled
+    assert "sqlalchemy" not in modules  # on sqlite3 alone (monitor.storage.handover)
     with sqlite3.connect(db) as conn:
         rows = {
             n: (s, h, p)

@@ -24,6 +24,7 @@ from monitor.pipeline import (
     poll_feed,
 )
 from monitor.sifting import TopicSource
+from monitor.storage.handover import Database
 from monitor.topics import compile_topics
 from monitor.topics.spec import TopicConfig
 from monitor.types import ErrorKind, FeedSpec, PollStatus
@@ -199,7 +200,7 @@ def _kept_pipeline(
     return Pipeline(
         max_entries=max_entries,
         metrics=metrics,
-        engine=engine,
+        db=Database.of(engine),
         fetcher=fetcher,
         compiled_topics=lambda: TOPICS,
         policy=AlertPolicy(),

@@ -19,8 +19,6 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.engine import Engine
-
 from monitor import storage
 from monitor.alerts import AlertPolicy
 from monitor.alerts.base import Channel, build_channels
@@ -38,9 +36,12 @@ from monitor.service.deferred import DeferredMapping, once
 from monitor.service.delivery import Deliverer
 from monitor.service.passes import run_pass
 from monitor.sifting import TopicSource
+from monitor.storage.handover import Database
 from monitor.types import FeedSpec
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
     from monitor.alerts.crosslang import EntityTable
     from monitor.alerts.stories import TopicWords
     from monitor.metrics import Metrics
@@ -65,7 +66,9 @@ def worker_id() -> str:
 @dataclass
 class App:
     config: Config
-    engine: Engine
+    db: Database
+    """The database: an unchanged `monitor poll` on SQLite runs without SQLAlchemy
+    (:mod:`monitor.storage.handover`)."""
     pipeline: Pipeline
     deliverer: Deliverer
     alert_log: AlertLog
@@ -77,6 +80,11 @@ class App:
     """The parser worker processes; this app shuts them down in :meth:`close`."""
     now: Callable[[], datetime] = utcnow
     _closed: bool = field(default=False)
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine (opened now, if the poll ran without it so far)."""
+        return self.db.engine
 
     @property
     def topics(self) -> TopicSet:
@@ -96,7 +104,7 @@ class App:
         return tuple(self.config.feed_specs())
 
     def sync_feeds(self) -> None:
-        storage.sync_feeds(self.engine, self.feed_specs, self.now())
+        self.db.sync_feeds(self.feed_specs, self.now())
 
     def poll(
         self,
@@ -115,7 +123,7 @@ class App:
         # rest of a feed's settings (cache hints, when it is down …) come from the file.
         configured = {s.name: s for s in self.feed_specs}
         return run_pass(
-            self.engine,
+            self.db,
             lambda spec, state: poll_feed(pipe, _configured(spec, configured), state, self.now()),
             owner=self.owner,
             now=self.now,
@@ -133,6 +141,8 @@ class App:
     def deliver(
         self, *, due_only: bool = True, stop: threading.Event | None = None, wait: bool = True
     ) -> None:
+        if self.db.outbox_quiet(self.now()):
+            return  # nothing pending, no lease of another worker: the round would do nothing
         self.deliverer.deliver(self.now, due_only=due_only, stop=stop, wait=wait)
 
     def sweep_connections(self) -> None:
@@ -147,15 +157,15 @@ class App:
         self._closed = True
         self.deliverer.close()
         try:
-            storage.release_feeds(self.engine, self.owner)
-            storage.release_deliveries(self.engine, self.owner)
+            self.db.release_feeds(self.owner)
+            self.db.release_deliveries(self.owner)
         except StorageError as exc:  # the database is gone: the leases simply expire
             log.warning("lease_release_failed", error=str(exc)[:300])
         self.pipeline.fetcher.close()
         self.parser.shutdown()
         for channel in self.channels.values():
             channel.close()
-        self.engine.dispose()
+        self.db.close()
 
 
 def _configured(stored: FeedSpec, configured: Mapping[str, FeedSpec]) -> FeedSpec:
@@ -264,11 +274,11 @@ def _hot_rules(config: Config) -> dict[str, HotRule]:
     return {t.id: HotRule(t.hot.interval, t.hot.for_) for t in config.topics if t.hot is not None}
 
 
-def adopt_legacy_channels(engine: Engine, config: Config) -> None:
+def adopt_legacy_channels(db: Database, config: Config) -> None:
     """Outbox rows an older version stored under a channel's ``name:`` move to its key."""
     moves = {n.legacy: n.key for n in channel_names(config.notify) if n.legacy}
     if moves:
-        storage.rename_channels(engine, moves)
+        storage.rename_channels(db.engine, moves)
 
 
 def fetch_settings(config: Config) -> FetchSettings:
@@ -293,6 +303,7 @@ def build_app(
     metrics: Metrics | None = None,
     owner: str | None = None,
     parser: ParserPool | None = None,
+    direct: bool = False,
 ) -> App:
     """Everything `monitor poll` / `monitor run` need, from one configuration.
 
@@ -300,9 +311,11 @@ def build_app(
     workers outlive the configuration; by default a new pool, started on first use.
     ``metrics``: the daemon's series to record in; without, nothing is recorded (a
     one-shot command such as `monitor poll` has nobody to export them to).
+    ``direct``: a current SQLite file is polled without SQLAlchemy for as long as
+    nothing changed (`monitor poll`: :mod:`monitor.storage.handover`).
     """
     parser = parser or ParserPool()
-    engine = engine or storage.open_database(config.database)
+    db = Database.of(engine) if engine else Database.open(config.database, direct=direct)
     topics = once(lambda: _compiled(config))
     owner = owner or worker_id()
     alert_log = AlertLog(config.alert_log)
@@ -310,11 +323,11 @@ def build_app(
     built: list[Channel] | None = config.take_channels()  # the loader's, if it built them
     for channel in built if built is not None else build_channels(config.notify, config.smtp):
         channels[channel.key] = channel
-    adopt_legacy_channels(engine, config)
+    adopt_legacy_channels(db, config)
     policy = alert_policy(config, topics, channels, raise_alerts=not catch_up)
     fetcher = Fetcher(fetch_settings(config))
     pipeline = Pipeline(
-        engine=engine,
+        db=db,
         fetcher=fetcher,
         pages=PageReader(fetcher, modes={f.name: f.fulltext for f in config.feeds}, parser=parser),
         compiled_topics=topics,
@@ -327,7 +340,7 @@ def build_app(
         parse_deadline=config.parse_timeout.total_seconds(),
     )
     deliverer = Deliverer(
-        engine=engine,
+        db=db,
         channels=channels,
         policy=policy,
         schedule=config.delivery.schedule,
@@ -338,7 +351,7 @@ def build_app(
     )
     return App(
         config=config,
-        engine=engine,
+        db=db,
         pipeline=pipeline,
         deliverer=deliverer,
         alert_log=alert_log,

@@ -16,8 +16,6 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy.engine import Engine
-
 from monitor import storage
 from monitor.alerts.base import Channel
 from monitor.alerts.batch import Batch, BatchKind
@@ -28,6 +26,8 @@ from monitor.log import get_logger
 from monitor.types import DeliveryTask
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
     from monitor.metrics import Metrics
 
 log = get_logger("monitor.service.batching")

@@ -21,8 +21,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy.engine import Engine
-
 from monitor import storage
 from monitor.alerts.base import Channel
 from monitor.alerts.naming import Cadence
@@ -32,9 +30,12 @@ from monitor.alerts.retry import retry_delay
 from monitor.errors import DeliveryError, StorageError
 from monitor.log import get_logger
 from monitor.service.batching import close_digests, send_batches, split_by_rate
+from monitor.storage.handover import Database
 from monitor.types import DeliveryTask
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
     from monitor.metrics import Metrics
 
 log = get_logger("monitor.service.delivery")
@@ -77,7 +78,9 @@ class DeliverySummary:
 
 @dataclass
 class Deliverer:
-    engine: Engine
+    db: Database
+    """The database; its engine opened at the first round with work (a one-shot poll's
+    round with an empty outbox opens none: :meth:`Database.outbox_quiet`)."""
     channels: Mapping[str, Channel]
     """By channel name, the alert log included (name ``log``)."""
     policy: AlertPolicy
@@ -92,6 +95,10 @@ class Deliverer:
     _inflight: dict[str, Future[None]] = field(default_factory=dict)
     """channel → its batch still being sent (from this or an earlier round)."""
     _pool: ThreadPoolExecutor = field(init=False)
+
+    @property
+    def engine(self) -> Engine:
+        return self.db.engine
 
     def __post_init__(self) -> None:
         # One thread per channel at most: a channel's batch is sent in order, and a

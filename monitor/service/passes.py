@@ -17,15 +17,17 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from sqlalchemy.engine import Engine
-
-from monitor import storage
 from monitor.errors import StorageError
 from monitor.log import get_logger
 from monitor.pipeline import FeedOutcome
 from monitor.service.hostturns import HostPace, HostTurns, pace_of
+from monitor.storage.handover import Database, as_database
 from monitor.types import FeedSpec, FeedState
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 log = get_logger("monitor.service.app")
 
@@ -36,7 +38,7 @@ PollOne = Callable[[FeedSpec, FeedState], FeedOutcome]
 
 
 def run_pass(
-    engine: Engine,
+    database: Engine | Database,
     poll: PollOne,
     *,
     owner: str,
@@ -73,6 +75,7 @@ def run_pass(
     feeds in flight finish (their saves fail and their leases stay ours, so the
     next pass polls them again) and nothing fetched is counted as stored.
     """
+    engine = as_database(database)
     outcomes: list[FeedOutcome] = []
     crashed: list[BaseException] = []
     lost: StorageError | None = None
@@ -105,7 +108,7 @@ def run_pass(
     # Leases we still hold come from a pass whose saves failed (the database went
     # away between fetch and store): nothing of ours is in flight now, so give
     # them back and poll those feeds again instead of waiting for them to expire.
-    storage.release_feeds(engine, owner)
+    engine.release_feeds(owner)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poll") as pool:
         while True:
             stopping = lost is not None or (stop is not None and stop.is_set())
@@ -123,8 +126,7 @@ def run_pass(
                 # one claimed.
                 exclude = {s.name for s in running.values()} | turns.names() if exhausted else seen
                 try:
-                    claimed = storage.claim_feeds(
-                        engine,
+                    claimed = engine.claim_feeds(
                         owner=owner,
                         now=now(),
                         lease=lease,
@@ -198,7 +200,7 @@ def run_pass(
                     outcomes.append(outcome)
     if lost is not None:
         raise lost
-    storage.release_feeds(engine, owner)
+    engine.release_feeds(owner)
     if crashed:
         raise crashed[0]
     return outcomes
@@ -221,7 +223,7 @@ def _finished(
 
 
 def _ready_leased(
-    engine: Engine,
+    engine: Database,
     turns: HostTurns,
     claimed_at: dict[str, float],
     owner: str,
@@ -239,7 +241,7 @@ def _ready_leased(
         old = [spec.name for spec, _ in ready if claimed_at.get(spec.name, stale) < stale]
         if not old:
             return start + ready
-        kept = storage.renew_leases(engine, owner, old, now=now(), lease=lease)
+        kept = engine.renew_leases(owner, old, now=now(), lease=lease)
         lost = set(old) - kept
         for spec, state in ready:
             if spec.name in lost:
@@ -255,7 +257,7 @@ def _ready_leased(
 
 
 def _renew_in_flight(
-    engine: Engine,
+    engine: Database,
     owner: str,
     running: Iterable[FeedSpec],
     now: Callable[[], datetime],
@@ -266,16 +268,16 @@ def _renew_in_flight(
     also have just been saved, which gives its lease back before the pass sees its
     poll finish: only one another worker holds was lost."""
     names = [spec.name for spec in running]
-    kept = storage.renew_leases(engine, owner, names, now=now(), lease=lease)
+    kept = engine.renew_leases(owner, names, now=now(), lease=lease)
     missing = set(names) - kept
     if missing:
-        for name in sorted(storage.leased_elsewhere(engine, owner, sorted(missing))):
+        for name in sorted(engine.leased_elsewhere(owner, sorted(missing))):
             log.info("feed_lease_lost", feed=name, reason="taken over while it was polled")
 
 
-def release(engine: Engine, owner: str, names: list[str] | None = None) -> None:
+def release(engine: Database, owner: str, names: list[str] | None = None) -> None:
     """Give leases back if the database lets us; else they expire by themselves."""
     try:
-        storage.release_feeds(engine, owner, names)
+        engine.release_feeds(owner, names)
     except StorageError as exc:
         log.warning("lease_release_failed", error=str(exc)[:300])

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from monitor.lazy import lazy_getattr
 
 if TYPE_CHECKING:
-    from monitor.storage.alert_rows import LOG_CHANNEL, delivery_id
+    from monitor.storage.alert_rows import delivery_id
     from monitor.storage.alerts import last_sight_topic, list_alerts
     from monitor.storage.articles import known_articles, recent_keys, save_feed_update
     from monitor.storage.batches import (
@@ -49,6 +49,7 @@ if TYPE_CHECKING:
         sync_feeds,
     )
     from monitor.storage.leases import release_dead_leases
+    from monitor.storage.log_channel import LOG_CHANNEL
     from monitor.storage.migrate import upgrade
     from monitor.storage.muted import Mute, active_mutes, muted_alerts
     from monitor.storage.mutes import (
@@ -136,7 +137,7 @@ _HOMES = {
     "StoredArticle": "replay",
     "apply_replay": "replay",
     "iter_stored_articles": "replay",
-    "LOG_CHANNEL": "alert_rows",
+    "LOG_CHANNEL": "log_channel",
     "delivery_id": "alert_rows",
     "mark_channel_disabled": "story_alerts",
     "save_operator_alert": "story_alerts",

@@ -17,6 +17,7 @@ from sqlalchemy import insert
 from sqlalchemy.engine import Connection
 
 from monitor.storage.alert_values import row_to_alert
+from monitor.storage.log_channel import LOG_CHANNEL
 from monitor.storage.models import AlertRow, DeliveryRow
 from monitor.storage.upsert import insert_ignore
 from monitor.types import Alert, format_time
@@ -31,8 +32,6 @@ __all__ = [
     "outlets_json",
     "row_to_alert",
 ]
-
-LOG_CHANNEL = "log"
 
 
 class _Sequence:

@@ -26,15 +26,16 @@ from sqlalchemy.exc import ArgumentError, DataError, DBAPIError, IntegrityError,
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from monitor.errors import DataRefusedError, StorageError
+from monitor.storage.direct import (
+    SQLITE_PRAGMAS,
+    SQLITE_STATEMENTS,
+    SQLITE_TIMEOUT,
+)
 from monitor.storage.migrate import current_revision, head_revision, upgrade
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
-SQLITE_CACHE_KIB = 512
-"""Page cache of each SQLite connection, KiB (SQLite's default: 2,000)."""
-SQLITE_STATEMENTS = 32
-"""Prepared statements each SQLite connection keeps (Python's default: 128)."""
 
 # Runaway queries and forgotten transactions must not hold locks for ever.
 _PG_OPTIONS = "-c statement_timeout=60000 -c idle_in_transaction_session_timeout=120000"
@@ -75,7 +76,7 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
     engine = create_engine(
         url,
         connect_args={
-            "timeout": 30,
+            "timeout": SQLITE_TIMEOUT,
             "check_same_thread": False,
             "cached_statements": SQLITE_STATEMENTS,
         },
@@ -84,15 +85,8 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn: Any, _record: Any) -> None:
         cursor = dbapi_conn.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        # Each pooled connection has its own page cache (2 MiB by default), filled for
-        # good as the file grows: the daemon's memory crept up by that much per
-        # connection. The file's pages stay in the OS's cache; WAL readers reset theirs
-        # whenever another connection wrote, which the poll threads do every tick.
-        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+        for pragma in SQLITE_PRAGMAS:
+            cursor.execute(pragma)
         cursor.close()
 
     return engine

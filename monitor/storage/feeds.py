@@ -14,11 +14,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Integer, Select, and_, bindparam, func, insert, or_, select, update
-from sqlalchemy.engine import Connection, Engine, Row
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.dml import Update
 from sqlalchemy.sql.elements import ColumnElement
 
 from monitor.storage.database import translates_errors, write_transaction
+from monitor.storage.direct import feed_spec, feed_state, state_values, synced_values
 from monitor.storage.leases import lease_rows
 from monitor.storage.models import ArticleRow, FeedRow
 from monitor.types import FeedSpec, FeedState
@@ -68,12 +69,7 @@ def sync_feeds(engine: Engine, specs: Sequence[FeedSpec], now: datetime) -> None
         rows = {r.name: r for r in conn.execute(_SYNCED).all()}
         for name, spec in wanted.items():
             row = rows.get(name)
-            values: dict[str, Any] = {
-                "url": spec.url,
-                "language": spec.language,
-                "interval_s": spec.interval.total_seconds(),
-                "enabled": spec.enabled,
-            }
+            values = synced_values(spec)
             if row is None:
                 conn.execute(
                     insert(FeedRow).values(
@@ -106,37 +102,8 @@ def sync_feeds(engine: Engine, specs: Sequence[FeedSpec], now: datetime) -> None
                 conn.execute(update(FeedRow).where(FeedRow.id == row.id).values(enabled=False))
 
 
-def _spec(row: Row[Any]) -> FeedSpec:
-    return FeedSpec(
-        name=row.name,
-        url=row.url,
-        language=row.language,
-        interval=timedelta(seconds=row.interval_s),
-        enabled=row.enabled,
-    )
-
-
-def _state(r: Row[Any]) -> FeedState:
-    return FeedState(
-        name=r.name,
-        etag=r.etag,
-        last_modified=r.last_modified,
-        content_hash=r.content_hash,
-        errors=r.errors,
-        last_error=r.last_error,
-        last_poll=r.last_poll,
-        last_success=r.last_success,
-        next_poll=r.next_poll,
-        http_status=r.http_status,
-        status=r.status,
-        down_since=r.down_since,
-        next_poll_reason=r.next_poll_reason,
-        failing_since=r.failing_since,
-        moved_to=r.moved_to,
-        hot_until=r.hot_until,
-        hot_interval=timedelta(seconds=r.hot_interval_s) if r.hot_interval_s else None,
-        hot_topic=r.hot_topic,
-    )
+_spec = feed_spec
+_state = feed_state
 
 
 @translates_errors
@@ -296,25 +263,7 @@ def write_feed_state(conn: Connection, state: FeedState, *, owner: str | None) -
     The UPDATE takes the row lock, so a concurrent claim either sees the new state
     or has already moved the lease, never both.
     """
-    params: dict[str, Any] = {
-        "w_name": state.name,
-        "etag": state.etag,
-        "last_modified": state.last_modified,
-        "content_hash": state.content_hash,
-        "errors": state.errors,
-        "last_error": state.last_error,
-        "last_poll": state.last_poll,
-        "last_success": state.last_success,
-        "next_poll": state.next_poll,
-        "http_status": state.http_status,
-        "status": state.status,
-        "down_since": state.down_since,
-        "next_poll_reason": state.next_poll_reason,
-        "failing_since": state.failing_since,
-        "moved_to": state.moved_to,
-        "lease_owner": None,
-        "lease_until": None,
-    }
+    params = {"w_name": state.name, **state_values(state)}
     if owner is not None:
         params["w_owner"] = owner
     statement = _state_update(owner is not None, conn.dialect.name == "postgresql")

@@ -29,6 +29,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 
+from monitor.storage.direct import without_nul
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC in Python, whatever the database keeps.
@@ -87,7 +89,7 @@ class NulFreeText(TypeDecorator[str]):
     cache_ok = True
 
     def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
-        return _without_nul(value)
+        return without_nul(value)
 
 
 class NulFreeString(TypeDecorator[str]):
@@ -97,11 +99,7 @@ class NulFreeString(TypeDecorator[str]):
     cache_ok = True
 
     def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
-        return _without_nul(value)
-
-
-def _without_nul(value: str | None) -> str | None:
-    return value.replace("\x00", "") if value and "\x00" in value else value
+        return without_nul(value)
 
 
 metadata = MetaData()

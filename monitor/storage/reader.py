@@ -137,6 +137,14 @@ def open_reader(url: str) -> Reader:
 
 def _open_sqlite(url: str) -> Reader | None:
     """A plain ``sqlite3`` reader of an existing file at the newest schema, else None."""
+    conn = connect_current(url)
+    return Reader(conn, "sqlite", sqlite3.Error) if conn is not None else None
+
+
+def connect_current(url: str, **options: Any) -> sqlite3.Connection | None:
+    """A ``sqlite3`` connection (``options`` for :func:`sqlite3.connect`) to the existing
+    SQLite file at ``url`` when its schema is the newest; else None (PostgreSQL, a new
+    or older file, an unusual URL: those go through SQLAlchemy and migrations)."""
     from monitor.config.dburl import parse_database_url
     from monitor.storage.revision import head_revision
 
@@ -151,7 +159,9 @@ def _open_sqlite(url: str) -> Reader | None:
         return None
     try:
         # mode=rw: never create the file (a new database is migrated by the other path).
-        conn = sqlite3.connect(f"file:{_uri_path(path)}?mode=rw", uri=True, timeout=30)
+        conn: sqlite3.Connection = sqlite3.connect(
+            f"file:{_uri_path(path)}?mode=rw", uri=True, timeout=30, **options
+        )
     except sqlite3.Error:
         return None
     try:
@@ -161,7 +171,7 @@ def _open_sqlite(url: str) -> Reader | None:
     if [r[0] for r in revisions] != [head_revision()]:
         conn.close()
         return None
-    return Reader(conn, "sqlite", sqlite3.Error)
+    return conn
 
 
 def _uri_path(path: str) -> str:

@@ -3,8 +3,8 @@
 Every pooled connection keeps its own page cache: at SQLite's default (2,000 KiB) the
 daemon's memory crept up by that much per connection as the file grew, for as long as
 it ran (tests/benchmarks/bench_daemon_memory.py). Each connection the monitor opens
-holds at most :data:`~monitor.storage.database.SQLITE_CACHE_KIB` of pages, and at most
-:data:`~monitor.storage.database.SQLITE_STATEMENTS` prepared statements (a query with an IN
+holds at most :data:`~monitor.storage.direct.SQLITE_CACHE_KIB` of pages, and at most
+:data:`~monitor.storage.direct.SQLITE_STATEMENTS` prepared statements (a query with an IN
 list is a new statement for each length of its list).
 """
 
@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import bindparam, text
 
 from monitor import storage
-from monitor.storage.database import SQLITE_CACHE_KIB
+from monitor.storage.direct import SQLITE_CACHE_KIB
 
 
 def test_each_connection_caches_at_most_the_bound(tmp_path):
