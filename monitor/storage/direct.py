@@ -268,7 +268,13 @@ class DirectStore:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+
+    @property
+    def lock(self) -> threading.RLock:
+        """Held through each statement group: after a hand-over, the engine's writers
+        take it too (:func:`~monitor.storage.database.share_write_lock`)."""
+        return self._lock
 
     @contextmanager
     def _transaction(self, operation: str) -> Iterator[sqlite3.Connection]:

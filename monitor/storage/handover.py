@@ -76,9 +76,14 @@ class Database:
             return engine
         with self._lock:
             if self._engine is None:
-                from monitor.storage.database import open_database
+                from monitor.storage.database import open_database, share_write_lock
 
-                self._engine = open_database(self.url)
+                engine = open_database(self.url)
+                if self._opened is not None:
+                    # A poll thread may be in a direct statement still: one writer at
+                    # a time, as on the engine alone.
+                    share_write_lock(engine, self._opened.lock)
+                self._engine = engine
                 self._direct = None
             return self._engine
 
