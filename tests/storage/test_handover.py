@@ -3,13 +3,16 @@ on one SQLite file: the two connections of one process never race for its lock."
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from monitor.storage.database import open_database, write_transaction
 from monitor.storage.feeds import sync_feeds
 from monitor.storage.handover import Database
+from monitor.storage.revision import head_revision
 from monitor.types import FeedSpec
 
 NOW = datetime(2026, 12, 8, 3, 0, tzinfo=UTC)
@@ -54,3 +57,54 @@ def test_a_direct_write_begun_before_the_hand_over_waits_for_the_engines_transac
         assert sorted(rows) == [(1, "me"), (1, "me")]
     finally:
         db.close()
+
+
+def _seeded(tmp_path: Path, specs: list[FeedSpec]) -> str:
+    url = f"sqlite:///{tmp_path / 'monitor.db'}"
+    seeded = open_database(url)
+    sync_feeds(seeded, specs, NOW)
+    seeded.dispose()
+    return url
+
+
+def test_a_file_at_an_older_revision_is_upgraded_on_the_engine_as_before(tmp_path: Path) -> None:
+    url = _seeded(tmp_path, [FeedSpec(name="a", url="http://127.0.0.1/a")])
+    conn = sqlite3.connect(tmp_path / "monitor.db")
+    with conn:  # back at 0004: the revision before the head (0008, an index only)
+        conn.execute("DROP INDEX ix_seen_keys_feed_first_seen")
+        conn.execute("UPDATE alembic_version SET version_num = '0004'")
+    conn.close()
+    db = Database.open(url, direct=True)
+    try:
+        assert db.direct is None and db.engine_open
+    finally:
+        db.close()
+    conn = sqlite3.connect(tmp_path / "monitor.db")
+    try:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [
+            (head_revision(),)
+        ]
+        indexes = {r[1] for r in conn.execute("PRAGMA index_list(seen_keys)")}
+        assert "ix_seen_keys_feed_first_seen" in indexes
+    finally:
+        conn.close()
+
+
+def test_a_changed_configuration_is_synced_on_the_engine(tmp_path: Path) -> None:
+    specs = [FeedSpec(name=n, url=f"http://127.0.0.1/{n}") for n in "ab"]
+    url = _seeded(tmp_path, specs)
+    db = Database.open(url, direct=True)
+    try:
+        db.sync_feeds(specs, NOW)
+        assert not db.engine_open  # nothing to change: no engine
+        moved = [specs[0], replace(specs[1], url="http://127.0.0.1/b2")]
+        db.sync_feeds(moved, NOW)
+        db.sync_feeds(moved[:1], NOW)
+    finally:
+        db.close()
+    conn = sqlite3.connect(tmp_path / "monitor.db")
+    try:
+        rows = conn.execute("SELECT name, url, enabled FROM feeds ORDER BY name").fetchall()
+    finally:
+        conn.close()
+    assert rows == [("a", "http://127.0.0.1/a", 1), ("b", "http://127.0.0.1/b2", 0)]
