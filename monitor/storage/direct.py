@@ -25,7 +25,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -281,10 +281,15 @@ class DirectStore:
         with self._lock, _translated(operation):
             try:
                 yield self._conn
+                self._conn.commit()
             except BaseException:
-                self._conn.rollback()
+                # A failed COMMIT (a full disk: WAL writes the pages then) leaves the
+                # transaction open, holding the file's write lock for every other
+                # process (SQLAlchemy rolls back after a failed commit too).
+                if self._conn.in_transaction:
+                    with suppress(sqlite3.Error):
+                        self._conn.rollback()
                 raise
-            self._conn.commit()
 
     def feeds_in_sync(self, specs: Sequence[FeedSpec]) -> bool:
         with self._transaction("sync_feeds") as conn:

@@ -8,8 +8,13 @@ import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from monitor.errors import StorageError
 from monitor.storage.database import open_database, write_transaction
+from monitor.storage.direct import open_direct
 from monitor.storage.feeds import sync_feeds
 from monitor.storage.handover import Database
 from monitor.storage.revision import head_revision
@@ -108,3 +113,48 @@ def test_a_changed_configuration_is_synced_on_the_engine(tmp_path: Path) -> None
     finally:
         conn.close()
     assert rows == [("a", "http://127.0.0.1/a", 1), ("b", "http://127.0.0.1/b2", 0)]
+
+
+class _CommitFails:
+    """A ``sqlite3`` connection whose next COMMIT fails (as with a full disk, which WAL
+    meets only when the transaction's pages are written at its commit)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.fail = True
+
+    def commit(self) -> None:
+        if self.fail:
+            self.fail = False
+            raise sqlite3.OperationalError("database or disk is full")
+        self.conn.commit()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.conn, name)
+
+
+def test_a_failed_commit_on_the_direct_path_leaves_no_transaction_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = _seeded(tmp_path, [FeedSpec(name="a", url="http://127.0.0.1/a")])
+    store = open_direct(url)
+    assert store is not None
+    try:
+        monkeypatch.setattr(store, "_conn", _CommitFails(store._conn))
+        with pytest.raises(StorageError, match="database error in claim_feeds: database or disk"):
+            store.claim_by_name(owner="me", now=NOW, lease=timedelta(minutes=5), limit=5, after="")
+        # Another process can write (the lease was not: the claim is undone).
+        other = sqlite3.connect(tmp_path / "monitor.db", timeout=0.2)
+        try:
+            with other:
+                other.execute("UPDATE feeds SET errors = 1")
+            assert other.execute("SELECT lease_owner FROM feeds").fetchall() == [(None,)]
+        finally:
+            other.close()
+        # and the store goes on
+        claimed = store.claim_by_name(
+            owner="me", now=NOW, lease=timedelta(minutes=5), limit=5, after=""
+        )
+        assert [spec.name for spec, _ in claimed] == ["a"]
+    finally:
+        store.close()
