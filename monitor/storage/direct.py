@@ -22,6 +22,7 @@ into the messages :func:`~monitor.storage.database.translates_errors` gives.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -269,6 +270,21 @@ class DirectStore:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
         self._lock = threading.RLock()
+        self._file = _identity(conn)
+
+    def file_lost(self) -> str | None:
+        """Why the file this connection has open is no longer at its path (deleted or
+        replaced: an engine opened now would create or open another file), else None."""
+        if self._file is None:
+            return None
+        path, device, inode = self._file
+        try:
+            st = os.stat(path)
+        except OSError as exc:
+            return f"{path} gone ({exc.strerror or exc})"
+        if (st.st_dev, st.st_ino) != (device, inode):
+            return f"{path} replaced by another file"
+        return None
 
     @property
     def lock(self) -> threading.RLock:
@@ -331,6 +347,15 @@ class DirectStore:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+def _identity(conn: sqlite3.Connection) -> tuple[str, int, int] | None:
+    try:
+        path = conn.execute("PRAGMA database_list").fetchone()[2]
+        st = os.stat(path)
+    except (sqlite3.Error, OSError, TypeError, IndexError):
+        return None
+    return path, st.st_dev, st.st_ino
 
 
 def open_direct(url: str) -> DirectStore | None:

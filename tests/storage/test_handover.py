@@ -158,3 +158,16 @@ def test_a_failed_commit_on_the_direct_path_leaves_no_transaction_open(
         assert [spec.name for spec, _ in claimed] == ["a"]
     finally:
         store.close()
+
+
+def test_a_file_deleted_before_the_hand_over_is_not_created_anew(tmp_path: Path) -> None:
+    url = _seeded(tmp_path, [FeedSpec(name="a", url="http://127.0.0.1/a")])
+    db = Database.open(url, direct=True)
+    try:
+        assert db.direct is not None
+        (tmp_path / "monitor.db").unlink()  # what the direct path wrote went with it
+        with pytest.raises(StorageError, match="no longer at its path"):
+            _ = db.engine
+        assert not (tmp_path / "monitor.db").exists()
+    finally:
+        db.close()
