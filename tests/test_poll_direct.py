@@ -161,9 +161,9 @@ def _copy(seed: Path, to: Path, feeds: Feeds) -> Path:
 
 
 @pytest.mark.parametrize(
-    ("changed", "pending"),
-    [(False, False), (True, False), (False, True)],
-    ids=["unchanged", "one-feed-changed", "delivery-pending"],
+    ("changed", "pending", "held"),
+    [(False, False, False), (False, False, True), (True, False, True), (False, True, True)],
+    ids=["unchanged-all-direct", "unchanged", "one-feed-changed", "delivery-pending"],
 )
 def test_the_direct_path_stores_and_says_what_the_engine_path_does(
     httpserver: HTTPServer,
@@ -171,9 +171,12 @@ def test_the_direct_path_stores_and_says_what_the_engine_path_does(
     monkeypatch: pytest.MonkeyPatch,
     changed: bool,
     pending: bool,
+    held: bool,
 ) -> None:
+    """``held``: a feed leased by another worker (whom a delivery round would look at:
+    the direct path hands over); without, the whole poll runs on the direct path."""
     feeds = Feeds(httpserver, changed, pending)
-    seed = _seeded(tmp_path, feeds, monkeypatch)
+    seed = _seeded(tmp_path, feeds, monkeypatch, held=held)
     later = T0 + timedelta(hours=1)
     runs = {}
     for path, full in (("direct", False), ("engine", True)):
@@ -190,6 +193,7 @@ def test_the_direct_path_stores_and_says_what_the_engine_path_does(
             "moved": 1,
             "target": 1,
             "news": 1,
+            **({"held": 1} if not held else {}),
             **({"hook": 1} if pending else {}),  # the delivery sent once
         }
         runs[path] = (result.stdout, _log(result.stderr), _tables(tmp_path / path / "monitor.db"))

@@ -200,6 +200,18 @@ _WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakK
 _WRITE_LOCKS_GUARD = threading.Lock()
 
 
+def share_write_lock(engine: Engine, lock: threading.RLock) -> None:
+    """Make ``lock`` the one :func:`write_transaction` takes on ``engine``: the direct
+    path's (:mod:`monitor.storage.direct`) after a hand-over, whose statements a poll
+    thread may still be running. Else the two connections meet in SQLite's busy
+    handler (the sleeps :func:`write_transaction` avoids), and a transaction that reads
+    before it writes fails at once with "database is locked" when the other connection
+    wrote in between (WAL: its snapshot is stale, so SQLite does not wait). Storage's
+    transactions write first today; this keeps it so whatever they become."""
+    with _WRITE_LOCKS_GUARD:
+        _WRITE_LOCKS[engine] = lock
+
+
 @contextmanager
 def write_transaction(engine: Engine) -> Iterator[Connection]:
     """``engine.begin()`` for a transaction that writes.

@@ -22,10 +22,11 @@ into the messages :func:`~monitor.storage.database.translates_errors` gives.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -268,17 +269,43 @@ class DirectStore:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._file = _identity(conn)
+
+    def file_lost(self) -> str | None:
+        """Why the file this connection has open is no longer at its path (deleted or
+        replaced: an engine opened now would create or open another file), else None."""
+        if self._file is None:
+            return None
+        path, device, inode = self._file
+        try:
+            st = os.stat(path)
+        except OSError as exc:
+            return f"{path} gone ({exc.strerror or exc})"
+        if (st.st_dev, st.st_ino) != (device, inode):
+            return f"{path} replaced by another file"
+        return None
+
+    @property
+    def lock(self) -> threading.RLock:
+        """Held through each statement group: after a hand-over, the engine's writers
+        take it too (:func:`~monitor.storage.database.share_write_lock`)."""
+        return self._lock
 
     @contextmanager
     def _transaction(self, operation: str) -> Iterator[sqlite3.Connection]:
         with self._lock, _translated(operation):
             try:
                 yield self._conn
+                self._conn.commit()
             except BaseException:
-                self._conn.rollback()
+                # A failed COMMIT (a full disk: WAL writes the pages then) leaves the
+                # transaction open, holding the file's write lock for every other
+                # process (SQLAlchemy rolls back after a failed commit too).
+                if self._conn.in_transaction:
+                    with suppress(sqlite3.Error):
+                        self._conn.rollback()
                 raise
-            self._conn.commit()
 
     def feeds_in_sync(self, specs: Sequence[FeedSpec]) -> bool:
         with self._transaction("sync_feeds") as conn:
@@ -320,6 +347,15 @@ class DirectStore:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+def _identity(conn: sqlite3.Connection) -> tuple[str, int, int] | None:
+    try:
+        path = conn.execute("PRAGMA database_list").fetchone()[2]
+        st = os.stat(path)
+    except (sqlite3.Error, OSError, TypeError, IndexError):
+        return None
+    return path, st.st_dev, st.st_ino
 
 
 def open_direct(url: str) -> DirectStore | None:

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from monitor.errors import StorageError
 from monitor.storage.direct import DirectStore, open_direct
 from monitor.types import FeedSpec, FeedState, FeedUpdate, SaveResult
 
@@ -76,9 +77,22 @@ class Database:
             return engine
         with self._lock:
             if self._engine is None:
-                from monitor.storage.database import open_database
+                from monitor.storage.database import open_database, share_write_lock
 
-                self._engine = open_database(self.url)
+                lost = self._opened.file_lost() if self._opened is not None else None
+                if lost is not None:
+                    # The engine would open (or create and migrate) whatever is at the
+                    # path now: the polls stored so far went with the unlinked file.
+                    raise StorageError(
+                        f"the database file is no longer at its path: {lost}; what this "
+                        "poll stored went with it"
+                    )
+                engine = open_database(self.url)
+                if self._opened is not None:
+                    # A poll thread may be in a direct statement still: one writer at
+                    # a time, as on the engine alone.
+                    share_write_lock(engine, self._opened.lock)
+                self._engine = engine
                 self._direct = None
             return self._engine
 
