@@ -18,8 +18,8 @@ class AlreadyRunningError(MonitorError):
     """Another `monitor run` holds this SQLite database."""
 
 
-def lock_database(url: str) -> IO[str] | None:
-    """One daemon per SQLite file: an exclusive lock beside it (None elsewhere)."""
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite ``url``, resolved (None for other databases and memory)."""
     parsed = make_url(url)
     if (
         parsed.get_backend_name() != "sqlite"
@@ -27,7 +27,14 @@ def lock_database(url: str) -> IO[str] | None:
         or parsed.database == ":memory:"
     ):
         return None
-    path = Path(parsed.database).expanduser().resolve()
+    return Path(parsed.database).expanduser().resolve()
+
+
+def lock_database(url: str) -> IO[str] | None:
+    """One daemon per SQLite file: an exclusive lock beside it (None elsewhere)."""
+    path = sqlite_path(url)
+    if path is None:
+        return None
     path.parent.mkdir(parents=True, exist_ok=True)
     handle = open(path.with_name(path.name + ".lock"), "a+")  # noqa: SIM115 - held for life
     try:
@@ -49,14 +56,9 @@ def lock_database(url: str) -> IO[str] | None:
 
 def database_file(url: str) -> tuple[Path, int, int] | None:
     """The SQLite file of ``url`` with its device and inode (None for other databases)."""
-    parsed = make_url(url)
-    if (
-        parsed.get_backend_name() != "sqlite"
-        or not parsed.database
-        or parsed.database == ":memory:"
-    ):
+    path = sqlite_path(url)
+    if path is None:
         return None
-    path = Path(parsed.database).expanduser().resolve()
     try:
         st = path.stat()
     except OSError:
